@@ -1,0 +1,3 @@
+export * from './orchestrator.js';
+export * from './guards.js';
+export * from './fingerprint.js';

@@ -1,0 +1,317 @@
+import { decide } from '../fsm/decide.js';
+import type { CaseEvent } from '../fsm/states.js';
+import { errorBody, httpStatusOf, type OpsErrorCode } from '../errors.js';
+import type { Clock, IdGen } from '../ports/clock.js';
+import type { CaseStore, CaseTx, StoredResponse } from '../ports/case-store.js';
+import { noMetrics, type CoreMetrics } from '../ports/metrics.js';
+import {
+  CreateCaseInputSchema,
+  caseView,
+  type CaseRecord,
+  type CreateCaseInput,
+  type NewTimelineEntry,
+} from '../schemas/case.js';
+import type { OutboxEnvelope } from '../schemas/outbox.js';
+import { describeIssues, toFieldIssues } from '../schemas/issues.js';
+import { requestFingerprint } from './fingerprint.js';
+import { runGuards } from './guards.js';
+
+export interface OrchestratorDeps {
+  store: CaseStore;
+  clock: Clock;
+  ids: IdGen;
+  metrics?: CoreMetrics;
+}
+
+/** Who asks and why; written to the timeline. */
+export interface TransitionRequest {
+  event: CaseEvent;
+  actor: string;
+  reason?: string | null;
+  meta?: Record<string, unknown>;
+  correlationId?: string | null;
+  traceId?: string | null;
+}
+
+export interface WriteOptions {
+  /** Required on every write: a replay returns the first response and writes nothing. */
+  idempotencyKey: string;
+  /** Optimistic check: the case must be at this version. */
+  expectedVersion?: number;
+  /** Where the expected version came from: `If-Match` answers 412 on mismatch, a body field 409. */
+  versionSource?: 'if-match' | 'body';
+}
+
+/** A fact an agent reports, written to timeline and outbox without changing status. */
+export interface RecordRequest {
+  /** Short name in the timeline (`evidence`, `step_result`, `plan_invalid`, …). */
+  event: string;
+  actor: string;
+  reason?: string | null;
+  meta?: Record<string, unknown>;
+  /** Outbox messages to append (e.g. `evt.plan.proposed.v1`); their ids are returned. */
+  emit?: ReadonlyArray<{ topic: string; data: Record<string, unknown> }>;
+  correlationId?: string | null;
+  traceId?: string | null;
+}
+
+/** What every Orchestrator write returns: an HTTP-shaped answer, and whether it was a replay. */
+export interface CommandResult extends StoredResponse {
+  replayed: boolean;
+}
+
+type Outcome =
+  | { kind: 'replay'; response: StoredResponse }
+  | { kind: 'reject'; code: OpsErrorCode; message: string; details: unknown }
+  | { kind: 'guard_failed'; response: StoredResponse }
+  | { kind: 'ok'; response: StoredResponse; transition?: { from: string; to: string; event: string } };
+
+function reject(code: OpsErrorCode, message: string, details: unknown = null): Outcome {
+  return { kind: 'reject', code, message, details };
+}
+
+/**
+ * The only way a case's state changes. Each call is one store transaction that updates the
+ * case, appends the timeline and appends the outbox — or, for expected failures, writes nothing
+ * (409/412/404) or only a timeline note (422). No external I/O happens inside.
+ */
+export class Orchestrator {
+  private readonly store: CaseStore;
+  private readonly clock: Clock;
+  private readonly ids: IdGen;
+  private readonly metrics: CoreMetrics;
+
+  constructor(deps: OrchestratorDeps) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.ids = deps.ids;
+    this.metrics = deps.metrics ?? noMetrics;
+  }
+
+  /** Open a case in NEW. The same Idempotency-Key always answers with the same case. */
+  async createCase(input: CreateCaseInput, opts: { idempotencyKey: string; actor?: string; traceId?: string | null }): Promise<CommandResult> {
+    const parsed = CreateCaseInputSchema.safeParse(input);
+    if (!parsed.success) {
+      return this.finish(reject('OPS_VALIDATION', 'the case is invalid: ' + describeIssues(toFieldIssues(parsed.error)), toFieldIssues(parsed.error)));
+    }
+    const body = parsed.data;
+    const hash = requestFingerprint({ op: 'create', body });
+    const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
+      const early = await this.claim(tx, opts.idempotencyKey, hash);
+      if (early) return early;
+      const now = this.clock.now();
+      const record: CaseRecord = {
+        id: this.ids.uuid(),
+        tenant: body.tenant,
+        title: body.title,
+        severity: body.severity,
+        service: body.service ?? null,
+        env: body.env ?? null,
+        requester: body.requester ?? opts.actor ?? null,
+        labels: body.labels ?? {},
+        status: 'NEW',
+        version: 1,
+        plan_id: null,
+        created_at: now,
+        updated_at: now,
+      };
+      await tx.insertCase(record);
+      const traceId = opts.traceId ?? this.ids.uuid();
+      await tx.appendTimeline(this.entry(record, now, {
+        kind: 'created', event: 'case_created', actor: opts.actor ?? record.requester ?? 'api',
+        reason: record.title, to_status: 'NEW', trace_id: traceId, meta: { severity: record.severity, service: record.service, env: record.env },
+      }));
+      await tx.appendOutbox([this.envelope(record, now, 'evt.case.created.v1', traceId, null, { case: caseView(record) })]);
+      const response = { status: 201, body: { data: caseView(record) } };
+      await tx.saveIdempotentResponse(opts.idempotencyKey, response);
+      return { kind: 'ok', response };
+    });
+    return this.finish(outcome);
+  }
+
+  /** Apply `request.event` to a case, atomically and idempotently. */
+  async transition(caseId: string, request: TransitionRequest, opts: WriteOptions): Promise<CommandResult> {
+    const meta = request.meta ?? {};
+    const hash = requestFingerprint({
+      op: 'transition', caseId, event: request.event, actor: request.actor, reason: request.reason ?? null,
+      meta, expectedVersion: opts.expectedVersion ?? null,
+    });
+    const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
+      const early = await this.claim(tx, opts.idempotencyKey, hash);
+      if (early) return early;
+      const current = await tx.lockCase(caseId);
+      if (!current) {
+        tx.rollbackOnly();
+        return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
+      }
+      if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
+        tx.rollbackOnly();
+        const code = opts.versionSource === 'if-match' ? 'OPS_PRECONDITION_FAILED' : 'OPS_VERSION_CONFLICT';
+        return reject(code, `the case is at version ${current.version}, not ${opts.expectedVersion}`, {
+          case_id: caseId, expected_version: opts.expectedVersion, current_version: current.version, status: current.status,
+        });
+      }
+      const decision = decide(current.status, request.event);
+      if (!decision.ok) {
+        tx.rollbackOnly();
+        return reject('OPS_ILLEGAL_TRANSITION', decision.reason, {
+          case_id: caseId, status: current.status, event: request.event, allowed: decision.allowed, version: current.version,
+        });
+      }
+      const now = this.clock.now();
+      const traceId = request.traceId ?? this.ids.uuid();
+      const guard = runGuards(request.event, meta);
+      if (!guard.ok) {
+        await tx.appendTimeline(this.entry(current, now, {
+          kind: 'rejected', event: request.event, actor: request.actor,
+          reason: `${guard.reason}: ${describeIssues(guard.issues)}`, correlation_id: request.correlationId ?? null,
+          trace_id: traceId, from_status: current.status, to_status: current.status,
+          meta: { guard: guard.guard, issues: guard.issues },
+        }));
+        await tx.appendOutbox([this.envelope(current, now, 'evt.case.rejected.v1', traceId, request.correlationId ?? null, {
+          event: request.event, actor: request.actor, guard: guard.guard, issues: guard.issues,
+        })]);
+        const response = {
+          status: httpStatusOf('OPS_GUARD_FAILED'),
+          body: errorBody('OPS_GUARD_FAILED', `${guard.reason}; the case stays in ${current.status}`, {
+            case_id: caseId, status: current.status, version: current.version, guard: guard.guard, issues: guard.issues,
+          }),
+        };
+        await tx.saveIdempotentResponse(opts.idempotencyKey, response);
+        return { kind: 'guard_failed', response };
+      }
+
+      let planId = current.plan_id;
+      if (request.event === 'plan_ready' && guard.plan) {
+        planId = this.ids.uuid();
+        await tx.insertPlanProposed({ id: planId, case_id: caseId, plan: guard.plan, source: String(meta.source ?? request.actor), created_at: now });
+      }
+      if (request.event === 'gate_approved' || request.event === 'gate_rejected') {
+        const decisionMeta = (meta.decision && typeof meta.decision === 'object') ? meta.decision as Record<string, unknown> : {};
+        await tx.insertPlanApproved({
+          id: this.ids.uuid(), case_id: caseId, plan_id: current.plan_id,
+          decision: { outcome: request.event === 'gate_approved' ? 'approved' : 'rejected', actor: request.actor, reason: request.reason ?? null, ...decisionMeta },
+          created_at: now,
+        });
+      }
+      const nextVersion = current.version + 1;
+      const updated = await tx.updateCase(caseId, current.version, { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now });
+      if (!updated) {
+        // The row is locked, so this only happens on stores whose lock is optimistic (MongoDB).
+        tx.rollbackOnly();
+        return reject('OPS_VERSION_CONFLICT', 'the case changed concurrently; retry', { case_id: caseId });
+      }
+      const after: CaseRecord = { ...current, status: decision.next, version: nextVersion, plan_id: planId, updated_at: now };
+      const timelineId = await tx.appendTimeline(this.entry(after, now, {
+        kind: 'transition', event: request.event, actor: request.actor, reason: request.reason ?? null,
+        correlation_id: request.correlationId ?? null, trace_id: traceId,
+        from_status: current.status, to_status: decision.next,
+        meta: withoutPlan(meta, planId),
+      }));
+      const messages: OutboxEnvelope[] = [
+        this.envelope(after, now, 'evt.case.transition.v1', traceId, request.correlationId ?? null, {
+          from: current.status, to: decision.next, event: request.event, actor: request.actor,
+          reason: request.reason ?? null, plan_id: planId, timeline_id: timelineId,
+        }),
+      ];
+      for (const topic of decision.effects) {
+        messages.push(this.envelope(after, now, topic, traceId, request.correlationId ?? null, commandData(after, meta)));
+      }
+      await tx.appendOutbox(messages);
+      const response = {
+        status: 200,
+        body: { data: { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId } },
+      };
+      await tx.saveIdempotentResponse(opts.idempotencyKey, response);
+      return { kind: 'ok', response, transition: { from: current.status, to: decision.next, event: request.event } };
+    });
+    return this.finish(outcome);
+  }
+
+  /**
+   * Record an agent's fact on a case: a timeline note plus outbox messages, no status change.
+   * Idempotent like every write; answers 201 with the message ids.
+   */
+  async record(caseId: string, request: RecordRequest, opts: { idempotencyKey: string }): Promise<CommandResult> {
+    const hash = requestFingerprint({ op: 'record', caseId, request });
+    const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
+      const early = await this.claim(tx, opts.idempotencyKey, hash);
+      if (early) return early;
+      const current = await tx.lockCase(caseId);
+      if (!current) {
+        tx.rollbackOnly();
+        return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
+      }
+      const now = this.clock.now();
+      const traceId = request.traceId ?? this.ids.uuid();
+      const timelineId = await tx.appendTimeline(this.entry(current, now, {
+        kind: 'note', event: request.event, actor: request.actor, reason: request.reason ?? null,
+        correlation_id: request.correlationId ?? null, trace_id: traceId, meta: request.meta ?? {},
+      }));
+      const messages = (request.emit ?? []).map((m) =>
+        this.envelope(current, now, m.topic, traceId, request.correlationId ?? null, m.data));
+      if (messages.length) await tx.appendOutbox(messages);
+      const response = {
+        status: 201,
+        body: { data: { case_id: caseId, status: current.status, version: current.version, timeline_id: timelineId, message_ids: messages.map((m) => m.id) } },
+      };
+      await tx.saveIdempotentResponse(opts.idempotencyKey, response);
+      return { kind: 'ok', response };
+    });
+    return this.finish(outcome);
+  }
+
+  private async claim(tx: CaseTx, key: string, hash: string): Promise<Outcome | null> {
+    const claim = await tx.claimIdempotencyKey(key, hash, this.clock.now());
+    if (claim.claimed) return null;
+    if (claim.requestHash !== hash) {
+      tx.rollbackOnly();
+      return reject('OPS_IDEMPOTENCY_KEY_REUSED', `Idempotency-Key '${key}' was already used for a different request`, { idempotency_key: key });
+    }
+    return { kind: 'replay', response: claim.response };
+  }
+
+  private finish(outcome: Outcome): CommandResult {
+    switch (outcome.kind) {
+      case 'replay':
+        this.metrics.idempotentReplay();
+        return { ...outcome.response, replayed: true };
+      case 'ok':
+        if (outcome.transition) this.metrics.transition(outcome.transition.from, outcome.transition.to, outcome.transition.event);
+        return { ...outcome.response, replayed: false };
+      case 'guard_failed':
+        this.metrics.conflict('422');
+        return { ...outcome.response, replayed: false };
+      case 'reject': {
+        const status = httpStatusOf(outcome.code);
+        if (status === 409 || status === 412 || status === 422) this.metrics.conflict(String(status) as '409' | '412' | '422');
+        return { status, body: errorBody(outcome.code, outcome.message, outcome.details), replayed: false };
+      }
+    }
+  }
+
+  private entry(c: CaseRecord, now: Date, e: Partial<NewTimelineEntry> & Pick<NewTimelineEntry, 'kind' | 'event' | 'actor'>): NewTimelineEntry {
+    return {
+      case_id: c.id, reason: null, correlation_id: null, trace_id: null, from_status: null, to_status: null,
+      version: c.version, meta: {}, created_at: now, ...e,
+    };
+  }
+
+  private envelope(c: CaseRecord, now: Date, topic: string, traceId: string | null, correlationId: string | null, data: Record<string, unknown>): OutboxEnvelope {
+    return { id: this.ids.uuid(), topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: correlationId, data };
+  }
+}
+
+/** The plan itself lives in plan_proposed; the timeline keeps its id, not a second copy. */
+function withoutPlan(meta: Record<string, unknown>, planId: string | null): Record<string, unknown> {
+  if (!('plan' in meta)) return meta;
+  const { plan: _plan, ...rest } = meta;
+  return { ...rest, plan_id: planId };
+}
+
+/** Data of the `cmd.*` a status entry enqueues: what the agent needs to find its work. */
+function commandData(c: CaseRecord, meta: Record<string, unknown>): Record<string, unknown> {
+  const data: Record<string, unknown> = { case_id: c.id, plan_id: c.plan_id, status: c.status };
+  if (typeof meta.template === 'string') data.template = meta.template;
+  return data;
+}

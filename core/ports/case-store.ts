@@ -1,0 +1,111 @@
+import type {
+  CaseRecord,
+  DecisionRecord,
+  NewTimelineEntry,
+  PlanRecord,
+  TimelineEntry,
+} from '../schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../schemas/outbox.js';
+
+/** A response remembered for an Idempotency-Key: the first answer, replayed verbatim. */
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+export type IdempotencyClaim =
+  | { claimed: true }
+  | { claimed: false; requestHash: string; response: StoredResponse };
+
+/** Columns of a case the Orchestrator may change in a transition. */
+export interface CasePatch {
+  status: CaseRecord['status'];
+  version: number;
+  plan_id?: string | null;
+  updated_at: Date;
+}
+
+/**
+ * The writes one transaction may make. Every method runs inside the transaction the store
+ * opened for `CaseStore.transact`; nothing is visible to others before it commits.
+ */
+export interface CaseTx {
+  /**
+   * Claim an Idempotency-Key for this transaction. Concurrent claims of one key serialise:
+   * the second waits until the first commits (then sees its response) or rolls back (then claims).
+   */
+  claimIdempotencyKey(key: string, requestHash: string, now: Date): Promise<IdempotencyClaim>;
+  /** Store the response for a key claimed in this transaction. */
+  saveIdempotentResponse(key: string, response: StoredResponse): Promise<void>;
+  /** Insert a new case (status NEW, version 1). */
+  insertCase(record: CaseRecord): Promise<void>;
+  /** Read a case and lock it until the transaction ends (`SELECT … FOR UPDATE`). */
+  lockCase(caseId: string): Promise<CaseRecord | null>;
+  /**
+   * Update a case only if its version is still `expectedVersion` (optimistic check in the
+   * filter). Returns false when no row matched.
+   */
+  updateCase(caseId: string, expectedVersion: number, patch: CasePatch): Promise<boolean>;
+  /** Append a timeline entry; returns its id (monotonic per store). */
+  appendTimeline(entry: NewTimelineEntry): Promise<number>;
+  /** Append messages to the outbox, in order. */
+  appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void>;
+  insertPlanProposed(record: PlanRecord): Promise<void>;
+  insertPlanApproved(record: DecisionRecord): Promise<void>;
+  /**
+   * Record that `consumer` processed `messageId`. Returns false when it already had
+   * (the caller then skips its work: at-least-once delivery, exactly-once effect).
+   */
+  recordInbox(consumer: string, messageId: string, now: Date): Promise<boolean>;
+  /** Mark the transaction for rollback: `transact` rolls back instead of committing and still returns the value. */
+  rollbackOnly(): void;
+}
+
+/** Reads outside any transaction. */
+export interface CaseQueries {
+  getCase(caseId: string): Promise<CaseRecord | null>;
+  listCases(filter?: { status?: CaseRecord['status']; limit?: number }): Promise<CaseRecord[]>;
+  /** Timeline of a case, oldest first. */
+  listTimeline(caseId: string): Promise<TimelineEntry[]>;
+  getPlan(planId: string): Promise<PlanRecord | null>;
+  /** Newest decision recorded for a case, if any. */
+  latestDecision(caseId: string): Promise<DecisionRecord | null>;
+  /** Whether `consumer` already processed `messageId`. */
+  inboxHas(consumer: string, messageId: string): Promise<boolean>;
+}
+
+/** What the outbox relay needs from the store. */
+export interface OutboxStore {
+  /**
+   * Lease up to `limit` unpublished messages to `owner` for `leaseMs`, oldest first. Messages
+   * leased to another owner whose lease has not expired are skipped, so several relays can
+   * share one database.
+   */
+  claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]>;
+  /** Mark messages published (only those still leased to `owner`). */
+  markPublished(messageIds: readonly string[], owner: string): Promise<void>;
+  /** Give a lease back early (e.g. a consumer failed), so the message is retried soon. */
+  release(messageIds: readonly string[], owner: string, retryAfterMs: number): Promise<void>;
+  /** Number of messages not yet published. */
+  backlog(): Promise<number>;
+}
+
+/**
+ * The store port: one object per backend (PGlite, PostgreSQL server, MongoDB), like Agenda's
+ * backends. All writes go through `transact`.
+ */
+export interface CaseStore {
+  /** Backend name for logs and health: 'pglite' | 'postgres' | 'mongodb'. */
+  readonly name: string;
+  /** Whether `close` also closes the underlying connection (false when the caller passed one in). */
+  readonly ownsConnection: boolean;
+  /** Open connections and apply migrations. Idempotent. */
+  connect(): Promise<void>;
+  close(): Promise<void>;
+  /** Run `work` in one transaction: commit when it resolves (unless `rollbackOnly` was called), roll back when it throws. */
+  transact<T>(work: (tx: CaseTx) => Promise<T>): Promise<T>;
+  readonly queries: CaseQueries;
+  readonly outbox: OutboxStore;
+  /** Cheap round trip for /healthz; throws when the database cannot be reached. */
+  ping(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+/** Topics of fact events (evt.*) the system emits. */
+export const EVENT_TOPICS = [
+  'evt.case.created.v1',
+  'evt.case.transition.v1',
+  'evt.case.rejected.v1',
+  'evt.analysis.done.v1',
+  'evt.analysis.findings.v1',
+  'evt.plan.proposed.v1',
+  'evt.plan.invalid.v1',
+  'evt.plan.approved.v1',
+  'evt.plan.rejected.v1',
+  'evt.gate.needs_human.v1',
+  'evt.exec.step_result.v1',
+  'evt.exec.done.v1',
+  'evt.exec.failed.v1',
+  'evt.verify.pass.v1',
+  'evt.verify.failed.v1',
+  'evt.case.note.v1',
+] as const;
+export type EventTopic = (typeof EVENT_TOPICS)[number];
+
+/** Agent facts the relay turns into Orchestrator transitions (idempotency key = message id). */
+export const FACT_TO_EVENT = {
+  'evt.analysis.done.v1': 'analysis_done',
+  'evt.plan.proposed.v1': 'plan_ready',
+  'evt.plan.approved.v1': 'gate_approved',
+  'evt.plan.rejected.v1': 'gate_rejected',
+  'evt.exec.done.v1': 'exec_done',
+  'evt.exec.failed.v1': 'exec_failed',
+  'evt.verify.pass.v1': 'verify_pass',
+  'evt.verify.failed.v1': 'verify_failed',
+} as const;
+
+/**
+ * Every outbox message has this envelope. `id` is the message id consumers dedupe by;
+ * `version` is the case version the message was written at.
+ */
+export const OutboxEnvelopeSchema = z.object({
+  id: z.string(),
+  topic: z.string(),
+  occurred_at: z.string(),
+  case_id: z.string(),
+  version: z.number().int(),
+  trace_id: z.string().nullable(),
+  correlation_id: z.string().nullable(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type OutboxEnvelope = z.infer<typeof OutboxEnvelopeSchema>;
+
+/** An outbox message as stored and claimed by the relay. */
+export interface OutboxRecord {
+  /** Storage order (bigserial on SQL, a sequence on Mongo); relays deliver in this order. */
+  seq: number;
+  envelope: OutboxEnvelope;
+  /** How many times the message has been claimed (1 on first delivery). */
+  attempts: number;
+}
