@@ -1,5 +1,5 @@
 import { decide } from '../fsm/decide.js';
-import type { CaseEvent } from '../fsm/states.js';
+import type { CaseEvent, CaseStatus } from '../fsm/states.js';
 import { errorBody, httpStatusOf, type OpsErrorCode } from '../errors.js';
 import type { Clock, IdGen } from '../ports/clock.js';
 import type { CaseStore, CaseTx, StoredResponse } from '../ports/case-store.js';
@@ -51,6 +51,8 @@ export interface RecordRequest {
   meta?: Record<string, unknown>;
   /** Outbox messages to append (e.g. `evt.plan.proposed.v1`); their ids are returned. */
   emit?: ReadonlyArray<{ topic: string; data: Record<string, unknown> }>;
+  /** Refuse (409, nothing written) unless the case is in one of these statuses. */
+  requireStatus?: readonly CaseStatus[];
   correlationId?: string | null;
   traceId?: string | null;
 }
@@ -241,6 +243,12 @@ export class Orchestrator {
       if (!current) {
         tx.rollbackOnly();
         return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
+      }
+      if (request.requireStatus && !request.requireStatus.includes(current.status)) {
+        tx.rollbackOnly();
+        return reject('OPS_ILLEGAL_TRANSITION', `'${request.event}' needs the case in ${request.requireStatus.join(' or ')}; it is ${current.status}`, {
+          case_id: caseId, status: current.status, version: current.version, required: request.requireStatus,
+        });
       }
       const now = this.clock.now();
       const traceId = request.traceId ?? this.ids.uuid();
