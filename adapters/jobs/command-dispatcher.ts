@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { CaseStore } from '../../core/ports/case-store.js';
+import type { Clock } from '../../core/ports/clock.js';
+import { JOB_FOR_COMMAND, type JobQueue } from '../../core/ports/job-queue.js';
+import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+
+/** Inbox consumer name of the dispatcher. */
+export const DISPATCHER_INBOX = 'jobs';
+
+export interface CommandDispatcherDeps {
+  store: CaseStore;
+  queue: JobQueue;
+  clock: Clock;
+  logger?: Logger;
+  onDuplicate?: () => void;
+}
+
+/**
+ * Outbox consumer for `cmd.*`: each command message becomes exactly one Agenda job. The message id
+ * is recorded in the inbox after the job is saved; a redelivered message that is already in the
+ * inbox is skipped. (A crash between saving the job and recording the id can still enqueue a
+ * second job: agents key every effect by the command's message id, so the second run changes nothing.)
+ */
+export function commandDispatcher(deps: CommandDispatcherDeps) {
+  return async function dispatchCommand(msg: OutboxEnvelope): Promise<void> {
+    const job = JOB_FOR_COMMAND[msg.topic];
+    if (!job) return;
+    if (await deps.store.queries.inboxHas(DISPATCHER_INBOX, msg.id)) {
+      deps.onDuplicate?.();
+      return;
+    }
+    const runAtMs = typeof msg.data.run_at === 'string' ? Date.parse(msg.data.run_at) : NaN;
+    const jobId = await deps.queue.enqueue(job, {
+      message_id: msg.id,
+      case_id: msg.case_id,
+      topic: msg.topic,
+      version: msg.version,
+      trace_id: msg.trace_id,
+      data: msg.data,
+    }, Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {});
+    await deps.store.transact(async (tx) => {
+      if (!(await tx.recordInbox(DISPATCHER_INBOX, msg.id, deps.clock.now()))) deps.onDuplicate?.();
+    });
+    deps.logger?.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, job, job_id: jobId }, 'command dispatched');
+  };
+}

@@ -1,0 +1,53 @@
+/** Names of the agent jobs. Typed constants, never strings built at run time. */
+export const AGENT_JOBS = {
+  analyze: 'opsloop.agent.analyze',
+  plan: 'opsloop.agent.plan',
+  gate: 'opsloop.agent.gate',
+  exec: 'opsloop.agent.exec',
+  verify: 'opsloop.agent.verify',
+  verifyMeasure: 'opsloop.agent.verify.measure',
+} as const;
+export type AgentJobName = (typeof AGENT_JOBS)[keyof typeof AGENT_JOBS];
+
+/** Which job a command topic starts. */
+export const JOB_FOR_COMMAND: Readonly<Record<string, AgentJobName>> = {
+  'cmd.analyze': AGENT_JOBS.analyze,
+  'cmd.plan.generate': AGENT_JOBS.plan,
+  'cmd.gate.eval': AGENT_JOBS.gate,
+  'cmd.exec.run': AGENT_JOBS.exec,
+  'cmd.verify.run': AGENT_JOBS.verify,
+};
+
+/** What every agent job carries: the command message it was started by. */
+export interface AgentJobData {
+  /** Id of the outbox message (the command); agents derive their idempotency keys from it. */
+  message_id: string;
+  case_id: string;
+  topic: string;
+  /** Case version the command was written at. */
+  version: number;
+  trace_id: string | null;
+  data: Record<string, unknown>;
+}
+
+export interface JobContext {
+  jobId: string;
+  /** Extend the job's lock while long work (a rollout, a workflow run) is in progress. */
+  touch(): Promise<void>;
+}
+
+export type JobHandler = (data: AgentJobData, ctx: JobContext) => Promise<void>;
+
+/**
+ * The scheduler the agents run on (Agenda). Several opsloop processes on one database share
+ * the jobs; each job runs in one of them at a time.
+ */
+export interface JobQueue {
+  /** Register the handler for a job name; before `start`. */
+  define(name: AgentJobName, handler: JobHandler, opts?: { concurrency?: number; lockLifetimeMs?: number }): void;
+  /** Enqueue a job to run now, or at `runAt`; returns the job id. */
+  enqueue(name: AgentJobName, data: AgentJobData, opts?: { runAt?: Date }): Promise<string>;
+  start(): Promise<void>;
+  /** Stop taking jobs and wait for running ones to finish (or to be unlocked for another process). */
+  stop(): Promise<void>;
+}
