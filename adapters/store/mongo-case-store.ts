@@ -1,0 +1,464 @@
+import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document, type TransactionOptions } from 'mongodb';
+import type {
+  CasePatch,
+  CaseQueries,
+  CaseStore,
+  CaseTx,
+  IdempotencyClaim,
+  OutboxStore,
+  StoredResponse,
+} from '../../core/ports/case-store.js';
+import type {
+  CaseRecord,
+  DecisionRecord,
+  NewTimelineEntry,
+  PlanRecord,
+  TimelineEntry,
+} from '../../core/schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
+import { MONGO_MIGRATIONS, type MongoMigration } from '../../migrations/mongo/index.js';
+import {
+  SEQUENCES,
+  caseToDoc,
+  databaseNameFromUri,
+  claimFromDoc,
+  decisionToDoc,
+  docToCase,
+  docToDecision,
+  docToOutboxRecord,
+  docToPlan,
+  docToTimeline,
+  isDuplicateKeyError,
+  outboxToDoc,
+  planToDoc,
+  replicaSetProblem,
+  timelineToDoc,
+  toStoreError,
+  toStoredJson,
+  type CaseDoc,
+  type CounterDoc,
+  type DecisionDoc,
+  type IdempotencyDoc,
+  type InboxDoc,
+  type OutboxDoc,
+  type PlanDoc,
+  type TimelineDoc,
+} from './mongo-mapping.js';
+
+/**
+ * The MongoDB backend of the store port. Requires a replica set (or mongos): every write runs in
+ * a multi-document transaction through `session.withTransaction`.
+ *
+ * Concurrency model (Mongo has no `SELECT … FOR UPDATE` and no lock waits inside transactions):
+ * two transactions that write the same document conflict, and the later one fails with
+ * WriteConflict, labelled TransientTransactionError; `withTransaction` then re-runs the whole
+ * callback on a fresh snapshot. The store therefore turns every "lock" into a write:
+ * `lockCase` bumps `lock_seq`, sequences are counters incremented in the transaction, and an
+ * Idempotency-Key or inbox claim is an insert. The Orchestrator's callback is safe to re-run:
+ * it derives everything from what it reads and generates fresh ids each time.
+ */
+
+export interface MongoCaseStoreOptions {
+  /** mongodb:// or mongodb+srv:// URI of a replica set. */
+  uri: string;
+  /** Database name; defaults to the URI's path, else `opsloop`. */
+  dbName?: string;
+  /** An already-built client to use; the store then does not close it (`ownsConnection` false). */
+  client?: MongoClient;
+}
+
+export interface MongoCollections {
+  cases: Collection<CaseDoc>;
+  timeline: Collection<TimelineDoc>;
+  outbox: Collection<OutboxDoc>;
+  idempotency: Collection<IdempotencyDoc>;
+  plans: Collection<PlanDoc>;
+  decisions: Collection<DecisionDoc>;
+  inbox: Collection<InboxDoc>;
+  counters: Collection<CounterDoc>;
+}
+
+/** Majority reads and writes: a committed transition survives a primary failover. */
+const TRANSACTION_OPTIONS: TransactionOptions = {
+  readConcern: { level: 'majority' },
+  writeConcern: { w: 'majority' },
+  readPreference: 'primary',
+};
+
+const DEFAULT_DB_NAME = 'opsloop';
+const COMMAND_NOT_FOUND = 59;
+
+/** How often `transact` re-runs a transaction that lost an insert race (see `ConcurrentInsertRace`). */
+const MAX_INSERT_RACE_ATTEMPTS = 5;
+
+/**
+ * An insert of a key (Idempotency-Key, inbox message) hit a duplicate: a concurrent transaction
+ * committed the same key after our snapshot was taken, so our `findOne` missed it. Mongo aborts a
+ * transaction on DuplicateKey without the TransientTransactionError label, so `withTransaction`
+ * will not retry it; `transact` does, and the new snapshot sees the committed key.
+ */
+class ConcurrentInsertRace extends Error {
+  constructor(what: string, cause: unknown) {
+    super(`a concurrent transaction committed the same ${what} first`, { cause });
+    this.name = 'ConcurrentInsertRace';
+  }
+}
+
+export function mongoCollections(db: Db): MongoCollections {
+  return {
+    cases: db.collection<CaseDoc>('ops_case'),
+    timeline: db.collection<TimelineDoc>('case_timeline'),
+    outbox: db.collection<OutboxDoc>('outbox'),
+    idempotency: db.collection<IdempotencyDoc>('idempotency'),
+    plans: db.collection<PlanDoc>('plan_proposed'),
+    decisions: db.collection<DecisionDoc>('plan_approved'),
+    inbox: db.collection<InboxDoc>('inbox'),
+    counters: db.collection<CounterDoc>('counters'),
+  };
+}
+
+/**
+ * Apply the migrations not yet recorded in `schema_migrations`, oldest first. Returns the versions
+ * applied by this call. Safe to run from several processes at once: each step is idempotent.
+ */
+export async function applyMongoMigrations(db: Db, migrations: readonly MongoMigration[] = MONGO_MIGRATIONS): Promise<number[]> {
+  const applied = db.collection<{ _id: number; name: string; applied_at: Date }>('schema_migrations');
+  const done = new Set((await applied.find({}, { projection: { _id: 1 } }).toArray()).map((m) => m._id));
+  const ran: number[] = [];
+  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
+    if (done.has(migration.version)) continue;
+    await migration.up(db);
+    await applied.updateOne(
+      { _id: migration.version },
+      { $setOnInsert: { name: migration.name, applied_at: new Date() } },
+      { upsert: true },
+    );
+    ran.push(migration.version);
+  }
+  return ran;
+}
+
+/** Run a read or an autocommit write, mapping "database unreachable" to OPS_STORE_UNAVAILABLE. */
+async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}
+
+/** Take `count` consecutive numbers from a sequence, inside the session's transaction; returns the first. */
+async function takeSequence(counters: Collection<CounterDoc>, session: ClientSession, name: string, count: number): Promise<number> {
+  const counter = await counters.findOneAndUpdate(
+    { _id: name },
+    { $inc: { value: count } },
+    { session, upsert: true, returnDocument: 'after' },
+  );
+  if (!counter) throw new Error(`sequence ${name} could not be incremented`);
+  return counter.value - count + 1;
+}
+
+/** The writes of one transaction; every call carries the transaction's session. */
+class MongoCaseTx implements CaseTx {
+  private rollbackRequested = false;
+
+  constructor(
+    private readonly c: MongoCollections,
+    private readonly session: ClientSession,
+  ) {}
+
+  get shouldRollBack(): boolean {
+    return this.rollbackRequested;
+  }
+
+  /**
+   * A duplicate-key error inside a transaction aborts it, so look the key up first and insert only
+   * when it is absent. Two claimers racing for one key: both miss it in their snapshots; the second
+   * insert then collides with the first claimer's uncommitted insert and fails with WriteConflict
+   * (TransientTransactionError), so `withTransaction` re-runs the second transaction, which by then
+   * sees the committed key and replays its response. If the first committed before the second
+   * inserted, the insert fails with DuplicateKey instead; `transact` re-runs that case itself.
+   */
+  async claimIdempotencyKey(key: string, requestHash: string, now: Date): Promise<IdempotencyClaim> {
+    const stored = await this.c.idempotency.findOne({ _id: key }, { session: this.session });
+    if (stored) return claimFromDoc(stored);
+    await this.insertClaim('Idempotency-Key', () =>
+      this.c.idempotency.insertOne({ _id: key, request_hash: requestHash, response: null, created_at: now }, { session: this.session }));
+    return { claimed: true };
+  }
+
+  async saveIdempotentResponse(key: string, response: StoredResponse): Promise<void> {
+    const result = await this.c.idempotency.updateOne(
+      { _id: key },
+      { $set: { response: toStoredJson(response) } },
+      { session: this.session },
+    );
+    if (result.matchedCount !== 1) throw new Error(`idempotency key '${key}' was not claimed in this transaction`);
+  }
+
+  async insertCase(record: CaseRecord): Promise<void> {
+    await this.c.cases.insertOne(caseToDoc(record), { session: this.session });
+  }
+
+  /**
+   * Mongo has no `SELECT … FOR UPDATE`; writing the document is what makes a concurrent
+   * transaction on the same case conflict (and retry), so the read bumps `lock_seq`.
+   */
+  async lockCase(caseId: string): Promise<CaseRecord | null> {
+    const doc = await this.c.cases.findOneAndUpdate(
+      { _id: caseId },
+      { $inc: { lock_seq: 1 } },
+      { session: this.session, returnDocument: 'after' },
+    );
+    return doc ? docToCase(doc) : null;
+  }
+
+  async updateCase(caseId: string, expectedVersion: number, patch: CasePatch): Promise<boolean> {
+    const set: Partial<CaseDoc> = { status: patch.status, version: patch.version, updated_at: patch.updated_at };
+    if (patch.plan_id !== undefined) set.plan_id = patch.plan_id;
+    const result = await this.c.cases.updateOne(
+      { _id: caseId, version: expectedVersion },
+      { $set: set },
+      { session: this.session },
+    );
+    return result.matchedCount === 1;
+  }
+
+  async appendTimeline(entry: NewTimelineEntry): Promise<number> {
+    const id = await takeSequence(this.c.counters, this.session, SEQUENCES.timeline, 1);
+    await this.c.timeline.insertOne(timelineToDoc(entry, id), { session: this.session });
+    return id;
+  }
+
+  async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {
+    if (messages.length === 0) return;
+    const first = await takeSequence(this.c.counters, this.session, SEQUENCES.outbox, messages.length);
+    const docs = messages.map((envelope, i) => outboxToDoc(envelope, first + i));
+    await this.c.outbox.insertMany(docs, { session: this.session, ordered: true });
+  }
+
+  async insertPlanProposed(record: PlanRecord): Promise<void> {
+    await this.c.plans.insertOne(planToDoc(record), { session: this.session });
+  }
+
+  async insertPlanApproved(record: DecisionRecord): Promise<void> {
+    const seq = await takeSequence(this.c.counters, this.session, SEQUENCES.decision, 1);
+    await this.c.decisions.insertOne(decisionToDoc(record, seq), { session: this.session });
+  }
+
+  /** Same look-up-then-insert as `claimIdempotencyKey`, for the same reason. */
+  async recordInbox(consumer: string, messageId: string, now: Date): Promise<boolean> {
+    const seen = await this.c.inbox.findOne({ consumer, msg_id: messageId }, { session: this.session, projection: { _id: 1 } });
+    if (seen) return false;
+    await this.insertClaim('inbox message', () =>
+      this.c.inbox.insertOne({ consumer, msg_id: messageId, processed_at: now }, { session: this.session }));
+    return true;
+  }
+
+  rollbackOnly(): void {
+    this.rollbackRequested = true;
+  }
+
+  private async insertClaim(what: string, insert: () => Promise<unknown>): Promise<void> {
+    try {
+      await insert();
+    } catch (error) {
+      if (isDuplicateKeyError(error)) throw new ConcurrentInsertRace(what, error);
+      throw error;
+    }
+  }
+}
+
+class MongoCaseQueries implements CaseQueries {
+  constructor(private readonly c: MongoCollections) {}
+
+  getCase(caseId: string): Promise<CaseRecord | null> {
+    return guarded(async () => {
+      const doc = await this.c.cases.findOne({ _id: caseId });
+      return doc ? docToCase(doc) : null;
+    });
+  }
+
+  /** Newest first, like the SQL stores. */
+  listCases(filter: { status?: CaseRecord['status']; limit?: number } = {}): Promise<CaseRecord[]> {
+    return guarded(async () => {
+      const query = filter.status ? { status: filter.status } : {};
+      const docs = await this.c.cases.find(query).sort({ created_at: -1, _id: -1 }).limit(filter.limit ?? 100).toArray();
+      return docs.map(docToCase);
+    });
+  }
+
+  listTimeline(caseId: string): Promise<TimelineEntry[]> {
+    return guarded(async () => {
+      const docs = await this.c.timeline.find({ case_id: caseId }).sort({ _id: 1 }).toArray();
+      return docs.map(docToTimeline);
+    });
+  }
+
+  getPlan(planId: string): Promise<PlanRecord | null> {
+    return guarded(async () => {
+      const doc = await this.c.plans.findOne({ _id: planId });
+      return doc ? docToPlan(doc) : null;
+    });
+  }
+
+  latestDecision(caseId: string): Promise<DecisionRecord | null> {
+    return guarded(async () => {
+      const doc = await this.c.decisions.find({ case_id: caseId }).sort({ created_at: -1, seq: -1 }).limit(1).next();
+      return doc ? docToDecision(doc) : null;
+    });
+  }
+
+  inboxHas(consumer: string, messageId: string): Promise<boolean> {
+    return guarded(async () => (await this.c.inbox.countDocuments({ consumer, msg_id: messageId }, { limit: 1 })) > 0);
+  }
+}
+
+/**
+ * Leases use the server's clock (`$$NOW`), so relays on machines with skewed clocks agree on
+ * when a lease has expired.
+ */
+class MongoOutboxStore implements OutboxStore {
+  constructor(private readonly c: MongoCollections) {}
+
+  /**
+   * One `findOneAndUpdate` per message: each is atomic on its document, and a relay that loses a
+   * race for a message has the filter re-evaluated by the server and moves on to the next one,
+   * so no message is handed to two owners at once.
+   */
+  claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]> {
+    return guarded(async () => {
+      const claimed: OutboxRecord[] = [];
+      while (claimed.length < limit) {
+        const doc = await this.c.outbox.findOneAndUpdate(
+          // Aggregation order puts null (and a missing field) below every date, so `$lt` also
+          // matches messages that were never leased.
+          { pending: true, published_at: null, $expr: { $lt: ['$lease_until', '$$NOW'] } },
+          [{
+            $set: {
+              lease_owner: owner,
+              lease_until: { $add: ['$$NOW', leaseMs] },
+              attempts: { $add: [{ $ifNull: ['$attempts', 0] }, 1] },
+            },
+          }],
+          { sort: { seq: 1 }, returnDocument: 'after' },
+        );
+        if (!doc) break;
+        claimed.push(docToOutboxRecord(doc));
+      }
+      return claimed;
+    });
+  }
+
+  markPublished(messageIds: readonly string[], owner: string): Promise<void> {
+    if (messageIds.length === 0) return Promise.resolve();
+    return guarded(async () => {
+      await this.c.outbox.updateMany(
+        { _id: { $in: [...messageIds] }, lease_owner: owner, pending: true },
+        { $set: { published_at: new Date() }, $unset: { pending: '' } },
+      );
+    });
+  }
+
+  release(messageIds: readonly string[], owner: string, retryAfterMs: number): Promise<void> {
+    if (messageIds.length === 0) return Promise.resolve();
+    return guarded(async () => {
+      await this.c.outbox.updateMany(
+        { _id: { $in: [...messageIds] }, lease_owner: owner, pending: true },
+        [{ $set: { lease_owner: null, lease_until: { $add: ['$$NOW', retryAfterMs] } } }],
+      );
+    });
+  }
+
+  backlog(): Promise<number> {
+    return guarded(() => this.c.outbox.countDocuments({ pending: true }));
+  }
+}
+
+export class MongoCaseStore implements CaseStore {
+  readonly name = 'mongodb';
+  readonly ownsConnection: boolean;
+  readonly client: MongoClient;
+  readonly db: Db;
+  readonly queries: CaseQueries;
+  readonly outbox: OutboxStore;
+  private readonly collections: MongoCollections;
+  private connecting: Promise<void> | null = null;
+
+  constructor(opts: MongoCaseStoreOptions) {
+    this.ownsConnection = !opts.client;
+    this.client = opts.client ?? new MongoClient(opts.uri);
+    this.db = this.client.db(opts.dbName ?? databaseNameFromUri(opts.uri) ?? DEFAULT_DB_NAME);
+    this.collections = mongoCollections(this.db);
+    this.queries = new MongoCaseQueries(this.collections);
+    this.outbox = new MongoOutboxStore(this.collections);
+  }
+
+  /** Connect, refuse a server that cannot run transactions, apply migrations. Idempotent. */
+  connect(): Promise<void> {
+    this.connecting ??= this.open().catch(async (error: unknown) => {
+      this.connecting = null;
+      if (this.ownsConnection) await this.client.close().catch(() => undefined);
+      throw toStoreError(error);
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    this.connecting = null;
+    if (this.ownsConnection) await this.client.close();
+  }
+
+  /**
+   * `withTransaction` commits when `work` resolves and re-runs it on TransientTransactionError
+   * (write conflicts, failovers). When `work` asked for `rollbackOnly`, the callback aborts the
+   * transaction itself, and `withTransaction` returns the value without committing.
+   */
+  async transact<T>(work: (tx: CaseTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const session = this.client.startSession();
+      try {
+        return await session.withTransaction(async (s) => {
+          const tx = new MongoCaseTx(this.collections, s);
+          const value = await work(tx);
+          if (tx.shouldRollBack) await s.abortTransaction();
+          return value;
+        }, TRANSACTION_OPTIONS);
+      } catch (error) {
+        if (error instanceof ConcurrentInsertRace && attempt < MAX_INSERT_RACE_ATTEMPTS) continue;
+        throw toStoreError(error);
+      } finally {
+        await session.endSession();
+      }
+    }
+  }
+
+  ping(): Promise<void> {
+    return guarded(async () => {
+      await this.db.command({ ping: 1 });
+    });
+  }
+
+  private async open(): Promise<void> {
+    await this.client.connect();
+    const problem = replicaSetProblem(await this.hello());
+    if (problem) throw new Error(problem);
+    await applyMongoMigrations(this.db);
+  }
+
+  /** The server's `hello` answer; `isMaster` on servers older than 4.4.2 that lack `hello`. */
+  private async hello(): Promise<Document> {
+    const admin = this.db.admin();
+    try {
+      return await admin.command({ hello: 1 });
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === COMMAND_NOT_FOUND) return admin.command({ isMaster: 1 });
+      throw error;
+    }
+  }
+}
+
+/** Build the MongoDB store. Call `connect()` before use (it checks the replica set and migrates). */
+export async function createMongoCaseStore(opts: MongoCaseStoreOptions): Promise<MongoCaseStore> {
+  return new MongoCaseStore(opts);
+}
