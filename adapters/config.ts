@@ -1,0 +1,182 @@
+import { z } from 'zod';
+
+/**
+ * opsloop's configuration: environment variables, parsed once at start-up with zod.
+ * The variables are a table (`ENV_VARS`), so `--help` and the README print the same list.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  mongodbUri?: string;
+  mongodbDb?: string;
+  logLevel: LogLevel;
+  bodyLimitBytes: number;
+  publicUrl?: string;
+  openaiApiKey?: string;
+  openaiBaseUrl?: string;
+  openaiModel?: string;
+  prometheusUrl?: string;
+  slackSigningSecret?: string;
+  slackBotToken?: string;
+  slackAppToken?: string;
+  slackApiUrl?: string;
+  discordPublicKey?: string;
+  discordBotToken?: string;
+  discordAppId?: string;
+  discordApiUrl?: string;
+  policyFile: string;
+  servicesFile: string;
+  templateDir: string;
+  scriptDir: string;
+}
+
+/** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** One environment variable: where it goes, how it is checked, and how it is documented. */
+export interface EnvVar<K extends keyof Config = keyof Config> {
+  name: string;
+  key: K;
+  /** Parses the raw string (never empty: an empty variable counts as unset). */
+  schema: z.ZodType<Config[K], string>;
+  /** Used when the variable is unset. */
+  default?: string;
+  /** What a valid value looks like, for error messages and docs. */
+  expected: string;
+  description: string;
+  /** Secrets are never echoed back in error messages. */
+  secret?: boolean;
+  group: 'core' | 'store' | 'agents' | 'chat';
+}
+
+function envVar<K extends keyof Config>(spec: EnvVar<K>): EnvVar<K> {
+  return spec;
+}
+
+const intInRange = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+const httpUrl = z.string().trim().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol));
+const urlWithScheme = (schemes: RegExp) => z.string().trim().refine((s) => URL.canParse(s) && schemes.test(new URL(s).protocol));
+const token = z.string().trim().regex(/^\S+$/);
+const path = z.string().trim().min(1);
+
+export const ENV_VARS: readonly EnvVar[] = [
+  envVar({ name: 'PORT', key: 'port', group: 'core', schema: intInRange(0, 65535), default: '8080',
+    expected: 'an integer 0-65535 (0 picks a free port)', description: 'HTTP port of the API.' }),
+  envVar({ name: 'HOST', key: 'host', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9.:_-]+$/), default: '127.0.0.1',
+    expected: 'a host name or IP address', description: 'Interface to listen on (0.0.0.0 for all).' }),
+  envVar({ name: 'LOG_LEVEL', key: 'logLevel', group: 'core', schema: z.enum(LOG_LEVELS), default: 'info',
+    expected: `one of ${LOG_LEVELS.join(', ')}`, description: 'pino log level (JSON logs on stdout).' }),
+  envVar({ name: 'OPSLOOP_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', group: 'core', schema: intInRange(1024, 100 * 1024 * 1024), default: String(1024 * 1024),
+    expected: 'an integer number of bytes 1024-104857600', description: 'Largest accepted request body; larger → 413.' }),
+  envVar({ name: 'PUBLIC_URL', key: 'publicUrl', group: 'core', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Base URL used in links (chat cards); defaults to the listening address.' }),
+  envVar({ name: 'OPSLOOP_DATA_DIR', key: 'dataDir', group: 'store', schema: path, default: './.opsloop/data',
+    expected: 'a directory path', description: 'Embedded PGlite data directory (used when no DATABASE_URL/MONGODB_URI).' }),
+  envVar({ name: 'DATABASE_URL', key: 'databaseUrl', group: 'store', schema: urlWithScheme(/^postgres(ql)?:$/), secret: true,
+    expected: 'a postgres:// or postgresql:// URL', description: 'Use a PostgreSQL server instead of embedded PGlite.' }),
+  envVar({ name: 'MONGODB_URI', key: 'mongodbUri', group: 'store', schema: urlWithScheme(/^mongodb(\+srv)?:$/), secret: true,
+    expected: 'a mongodb:// or mongodb+srv:// URI (replica set)', description: 'Use MongoDB (replica set required) instead of embedded PGlite.' }),
+  envVar({ name: 'MONGODB_DB', key: 'mongodbDb', group: 'store', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,63}$/),
+    expected: 'a database name (letters, digits, _ and -)', description: 'MongoDB database name (default: from the URI, else "opsloop").' }),
+  envVar({ name: 'OPENAI_API_KEY', key: 'openaiApiKey', group: 'agents', schema: token, secret: true,
+    expected: 'an API key without spaces', description: 'Enables the LLM planner (without it: templates only).' }),
+  envVar({ name: 'OPENAI_BASE_URL', key: 'openaiBaseUrl', group: 'agents', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'OpenAI-compatible endpoint (default: api.openai.com).' }),
+  envVar({ name: 'OPENAI_MODEL', key: 'openaiModel', group: 'agents', schema: z.string().trim().min(1).max(200),
+    expected: 'a model name', description: 'Model for the planner.' }),
+  envVar({ name: 'PROMETHEUS_URL', key: 'prometheusUrl', group: 'agents', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Prometheus HTTP API the Verifier queries.' }),
+  envVar({ name: 'OPSLOOP_POLICY_FILE', key: 'policyFile', group: 'agents', schema: path, default: 'config/policy.yml',
+    expected: 'a file path', description: 'Gatekeeper policy (YAML).' }),
+  envVar({ name: 'OPSLOOP_SERVICES_FILE', key: 'servicesFile', group: 'agents', schema: path, default: 'config/services.yml',
+    expected: 'a file path', description: 'Per-service defaults (SLO queries, thresholds, windows).' }),
+  envVar({ name: 'OPSLOOP_TEMPLATE_DIR', key: 'templateDir', group: 'agents', schema: path, default: 'config/templates',
+    expected: 'a directory path', description: 'ChangePlan templates (YAML).' }),
+  envVar({ name: 'OPSLOOP_SCRIPT_DIR', key: 'scriptDir', group: 'agents', schema: path, default: 'runbooks/scripts',
+    expected: 'a directory path', description: 'Registered runbook scripts the script.exec adapter may run.' }),
+  envVar({ name: 'SLACK_SIGNING_SECRET', key: 'slackSigningSecret', group: 'chat', schema: token, secret: true,
+    expected: 'a secret without spaces', description: 'Slack request signing secret (HTTP mode).' }),
+  envVar({ name: 'SLACK_BOT_TOKEN', key: 'slackBotToken', group: 'chat', schema: token, secret: true,
+    expected: 'a token without spaces (xoxb-…)', description: 'Slack bot token.' }),
+  envVar({ name: 'SLACK_APP_TOKEN', key: 'slackAppToken', group: 'chat', schema: token, secret: true,
+    expected: 'a token without spaces (xapp-…)', description: 'Slack app-level token; enables Socket Mode.' }),
+  envVar({ name: 'SLACK_API_URL', key: 'slackApiUrl', group: 'chat', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Slack Web API base URL (default https://slack.com/api/).' }),
+  envVar({ name: 'DISCORD_PUBLIC_KEY', key: 'discordPublicKey', group: 'chat', schema: z.string().trim().regex(/^[0-9a-fA-F]{64}$/),
+    expected: '64 hex characters (Ed25519 public key)', description: 'Discord application public key (HTTP interactions).' }),
+  envVar({ name: 'DISCORD_BOT_TOKEN', key: 'discordBotToken', group: 'chat', schema: token, secret: true,
+    expected: 'a token without spaces', description: 'Discord bot token.' }),
+  envVar({ name: 'DISCORD_APP_ID', key: 'discordAppId', group: 'chat', schema: z.string().trim().regex(/^\d{5,25}$/),
+    expected: 'a Discord application id (digits)', description: 'Discord application id.' }),
+  envVar({ name: 'DISCORD_API_URL', key: 'discordApiUrl', group: 'chat', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Discord REST base URL (default https://discord.com/api).' }),
+];
+
+function describeValue(raw: string, secret: boolean | undefined): string {
+  if (secret) return `a value of ${raw.length} characters`;
+  const shown = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  return JSON.stringify(shown);
+}
+
+/**
+ * Read the configuration from `env` (default `process.env`). Unset and empty variables take
+ * their defaults. Throws `ConfigError` with one line naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const v of ENV_VARS) {
+    const given = env[v.name];
+    const raw = given !== undefined && given.trim() !== '' ? given : v.default;
+    if (raw === undefined) continue;
+    const parsed = v.schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ConfigError(v.name, `${v.name}: expected ${v.expected}, got ${describeValue(raw, v.secret)}`);
+    }
+    config[v.key] = parsed.data;
+  }
+  if (config.databaseUrl !== undefined && config.mongodbUri !== undefined) {
+    throw new ConfigError('DATABASE_URL', 'DATABASE_URL, MONGODB_URI: expected at most one of them to be set, got both');
+  }
+  return config as unknown as Config;
+}
+
+/** Which store a configuration selects, for logs and the start-up banner. */
+export function storeKind(config: Config): 'pglite' | 'postgres' | 'mongodb' {
+  if (config.databaseUrl) return 'postgres';
+  if (config.mongodbUri) return 'mongodb';
+  return 'pglite';
+}
+
+/** The variable table as Markdown (README) — one row per variable. */
+export function envTableMarkdown(): string {
+  const rows = ENV_VARS.map((v) => `| \`${v.name}\` | ${v.default !== undefined ? `\`${v.default}\`` : '—'} | ${v.expected} | ${v.description} |`);
+  return ['| Variable | Default | Expected | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The variable table as plain text (`--help`). */
+export function envTableText(): string {
+  const width = Math.max(...ENV_VARS.map((v) => v.name.length));
+  const lines: string[] = [];
+  for (const group of ['core', 'store', 'agents', 'chat'] as const) {
+    lines.push(`  ${group}:`);
+    for (const v of ENV_VARS.filter((x) => x.group === group)) {
+      const def = v.default !== undefined ? ` (default ${v.default})` : '';
+      lines.push(`    ${v.name.padEnd(width)}  ${v.description}${def}`);
+    }
+  }
+  return lines.join('\n');
+}

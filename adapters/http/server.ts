@@ -1,0 +1,88 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import type { CaseStore } from '../../core/ports/case-store.js';
+import { registerCaseRoutes } from './case-routes.js';
+import { installErrorHandling, installJsonParser } from './http-errors.js';
+import { fastifyPath, type ApiRouteDoc } from './openapi.js';
+import { registerOpsRoutes } from './ops-routes.js';
+
+export type { ApiRouteDoc } from './openapi.js';
+
+export type RouteHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+/** What a route module gets: register a documented route, or only document one it mounts itself. */
+export interface HttpApi {
+  /** The Fastify instance (a plugin's own encapsulated child for plugins). */
+  readonly app: FastifyInstance;
+  /** Mount `handler` at `doc.method doc.path` and list it in /openapi.json. */
+  route(doc: ApiRouteDoc, handler: RouteHandler): void;
+  /** List a route in /openapi.json that was mounted some other way (e.g. by a chat SDK). */
+  describe(doc: ApiRouteDoc): void;
+}
+
+/**
+ * A later feature's HTTP surface (agents' REST triggers, Slack/Discord receivers, the simulator).
+ * Each runs in its own encapsulated Fastify context: it may add content-type parsers and hooks
+ * without affecting the case API, and it inherits the JSON error shape.
+ */
+export type HttpPlugin = (app: FastifyInstance, api: HttpApi) => Promise<void>;
+
+/** Anything with a Prometheus text rendering (adapters/metrics/prom-metrics.ts). */
+export interface MetricsRenderer {
+  render(): Promise<{ contentType: string; body: string }>;
+}
+
+export interface ServerDeps {
+  orchestrator: Orchestrator;
+  store: Pick<CaseStore, 'name' | 'queries' | 'ping' | 'outbox'>;
+  metrics: MetricsRenderer;
+  logger: Logger;
+  /** Largest accepted body in bytes (default 1 MiB); larger → 413. */
+  bodyLimit?: number;
+  plugins?: HttpPlugin[];
+  /** Advertised in the OpenAPI `servers` list. */
+  publicUrl?: string;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Build the HTTP API (not listening; call `listen` or use `inject`). */
+export function buildServer(deps: ServerDeps): FastifyInstance {
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    requestIdHeader: 'x-request-id',
+    bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }) as unknown as FastifyInstance;
+
+  installJsonParser(app, bodyLimit);
+  installErrorHandling(app);
+  app.addHook('onResponse', async (request, reply) => {
+    const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 400) request.log.info(line, 'request answered with an error');
+    else request.log.debug(line, 'request');
+  });
+
+  const docs: ApiRouteDoc[] = [];
+  const apiFor = (instance: FastifyInstance): HttpApi => ({
+    app: instance,
+    route(doc, handler) {
+      docs.push(doc);
+      instance.route({ method: doc.method, url: fastifyPath(doc.path), handler });
+    },
+    describe(doc) {
+      docs.push(doc);
+    },
+  });
+
+  const root = apiFor(app);
+  registerCaseRoutes(root, deps);
+  registerOpsRoutes(root, deps, () => docs);
+  for (const plugin of deps.plugins ?? []) {
+    app.register(async (child) => plugin(child, apiFor(child)));
+  }
+  return app;
+}
