@@ -1,0 +1,37 @@
+import type { CaseStore } from '../../core/ports/case-store.js';
+import { createPgliteCaseStore } from './pglite-case-store.js';
+import { createPostgresCaseStore } from './postgres-case-store.js';
+
+export { createPgliteCaseStore, PgliteCaseStore, DEFAULT_PGLITE_DATA_DIR } from './pglite-case-store.js';
+export { createPostgresCaseStore, PostgresCaseStore } from './postgres-case-store.js';
+export { SqlCaseStore } from './sql-case-store.js';
+export { applySqlMigrations } from './sql-migrate.js';
+
+export interface CaseStoreConfig {
+  /** PGlite data directory (used when no URL is set). */
+  dataDir?: string;
+  /** PostgreSQL server URL (DATABASE_URL). */
+  databaseUrl?: string;
+  /** MongoDB URL (MONGODB_URI); wins over databaseUrl. */
+  mongodbUri?: string;
+  /** MongoDB database name (default: the one in the URI). */
+  mongodbDb?: string;
+}
+
+type MongoStoreFactory = (options: { uri: string; dbName?: string }) => CaseStore;
+
+/**
+ * Pick the store from configuration: MongoDB when a Mongo URI is set, else the PostgreSQL
+ * server when a database URL is set, else embedded PGlite. The store is not connected yet.
+ */
+export async function createCaseStore(config: CaseStoreConfig = {}): Promise<CaseStore> {
+  if (config.mongodbUri) {
+    // Loaded lazily (the mongo driver is only needed when MongoDB is configured); the specifier
+    // is a variable so this file type-checks whether or not mongo-case-store.ts exists yet.
+    const specifier = './mongo-case-store.js';
+    const mongo = (await import(specifier)) as { createMongoCaseStore: MongoStoreFactory };
+    return mongo.createMongoCaseStore({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
+  }
+  if (config.databaseUrl) return createPostgresCaseStore({ url: config.databaseUrl });
+  return createPgliteCaseStore(config.dataDir ? { dataDir: config.dataDir } : {});
+}

@@ -1,0 +1,407 @@
+import { OpsError, isOpsError } from '../../core/errors.js';
+import type {
+  CasePatch,
+  CaseQueries,
+  CaseStore,
+  CaseTx,
+  IdempotencyClaim,
+  OutboxStore,
+  StoredResponse,
+} from '../../core/ports/case-store.js';
+import type {
+  CaseRecord,
+  DecisionRecord,
+  NewTimelineEntry,
+  PlanRecord,
+  TimelineEntry,
+  TimelineKind,
+} from '../../core/schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
+import { isBrokenConnection, type SqlClient, type SqlQueryable } from './sql-client.js';
+import { applySqlMigrations } from './sql-migrate.js';
+
+export interface SqlCaseStoreOptions {
+  /** 'pglite' or 'postgres'. */
+  name: string;
+  client: SqlClient;
+  ownsConnection: boolean;
+  /** Opens the connection (before migrations). */
+  open?: () => Promise<void>;
+  /** Closes the connection; called by `close` only when the store owns it. */
+  shutdown?: () => Promise<void>;
+  /** Folder of migration files; defaults to `<repo>/migrations`. */
+  migrationsDir?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+
+/**
+ * The CaseStore for PostgreSQL, whichever way it is reached (PGlite in-process, or a server via
+ * `pg`). Row locks (`SELECT … FOR UPDATE`) and the idempotency table's primary key serialise
+ * concurrent writers; the outbox is leased with `FOR UPDATE SKIP LOCKED`.
+ * Errors that mean "the database cannot be reached" become `OPS_STORE_UNAVAILABLE` (503).
+ */
+export class SqlCaseStore implements CaseStore {
+  readonly name: string;
+  readonly ownsConnection: boolean;
+  readonly queries: CaseQueries;
+  readonly outbox: OutboxStore;
+  protected readonly client: SqlClient;
+  private readonly options: SqlCaseStoreOptions;
+  private connecting: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(options: SqlCaseStoreOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.ownsConnection = options.ownsConnection;
+    this.client = options.client;
+    const run = <T>(fn: (q: SqlQueryable) => Promise<T>) => this.run(fn);
+    this.queries = new SqlCaseQueries(run);
+    this.outbox = new SqlOutboxStore(run);
+  }
+
+  connect(): Promise<void> {
+    if (this.closed) return Promise.reject(this.unavailable(new Error('the store is closed')));
+    this.connecting ??= this.open().catch((error: unknown) => {
+      this.connecting = null;
+      throw this.mapError(error);
+    });
+    return this.connecting;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.connecting?.catch(() => undefined);
+    if (this.ownsConnection) await this.options.shutdown?.();
+  }
+
+  async transact<T>(work: (tx: CaseTx) => Promise<T>): Promise<T> {
+    await this.connect();
+    try {
+      return await this.client.transaction(async (q) => {
+        let rollbackRequested = false;
+        const value = await work(new SqlCaseTx(q, () => { rollbackRequested = true; }));
+        if (rollbackRequested) throw new RollbackRequested(value);
+        return value;
+      });
+    } catch (error) {
+      if (error instanceof RollbackRequested) return error.value as T;
+      throw this.mapError(error);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.run((q) => q.query('SELECT 1'));
+  }
+
+  private async open(): Promise<void> {
+    await this.options.open?.();
+    await applySqlMigrations(this.client, this.options.migrationsDir);
+  }
+
+  /** Run one autocommit statement (or a few) after connecting, mapping connection errors. */
+  private async run<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
+    await this.connect();
+    try {
+      return await fn(this.client);
+    } catch (error) {
+      throw this.mapError(error);
+    }
+  }
+
+  private mapError(error: unknown): unknown {
+    if (isOpsError(error)) return error;
+    if (this.closed || isBrokenConnection(error)) return this.unavailable(error);
+    return error;
+  }
+
+  private unavailable(cause: unknown): OpsError {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return new OpsError('OPS_STORE_UNAVAILABLE', `the ${this.name} database is unavailable: ${reason}`, { store: this.name }, { cause });
+  }
+}
+
+/** Thrown inside the driver's transaction to make it roll back, carrying `work`'s value out. */
+class RollbackRequested {
+  constructor(readonly value: unknown) {}
+}
+
+type Run = <T>(fn: (q: SqlQueryable) => Promise<T>) => Promise<T>;
+
+interface CaseRow {
+  id: string;
+  tenant: string;
+  title: string;
+  severity: number | string;
+  service: string | null;
+  env: string | null;
+  requester: string | null;
+  labels: Record<string, string> | null;
+  status: CaseRecord['status'];
+  version: number | string;
+  plan_id: string | null;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+interface TimelineRow {
+  id: number | string;
+  case_id: string;
+  kind: TimelineKind;
+  event: string;
+  actor: string;
+  reason: string | null;
+  correlation_id: string | null;
+  trace_id: string | null;
+  from_status: string | null;
+  to_status: string | null;
+  version: number | string;
+  meta: Record<string, unknown> | null;
+  created_at: Date | string;
+}
+
+const CASE_COLUMNS = 'id, tenant, title, severity, service, env, requester, labels, status, version, plan_id, created_at, updated_at';
+const TIMELINE_COLUMNS = 'id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at';
+
+class SqlCaseTx implements CaseTx {
+  constructor(private readonly q: SqlQueryable, readonly rollbackOnly: () => void) {}
+
+  async claimIdempotencyKey(key: string, requestHash: string, now: Date): Promise<IdempotencyClaim> {
+    // A concurrent claimer of the same key blocks on the primary key until this one ends.
+    const inserted = await this.q.query(
+      'INSERT INTO idempotency (key, request_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key',
+      [key, requestHash, now],
+    );
+    if (inserted.rows.length === 1) return { claimed: true };
+    const stored = await this.q.query<{ request_hash: string; response: StoredResponse | null }>(
+      'SELECT request_hash, response FROM idempotency WHERE key = $1',
+      [key],
+    );
+    const row = stored.rows[0];
+    if (!row) throw new Error(`idempotency key ${key} vanished between insert and read`);
+    if (!row.response) throw new Error(`idempotency key ${key} was committed without a response`);
+    return { claimed: false, requestHash: row.request_hash, response: row.response };
+  }
+
+  async saveIdempotentResponse(key: string, response: StoredResponse): Promise<void> {
+    await this.q.query('UPDATE idempotency SET response = $2::json WHERE key = $1', [key, JSON.stringify(response)]);
+  }
+
+  async insertCase(c: CaseRecord): Promise<void> {
+    await this.q.query(
+      `INSERT INTO ops_case (${CASE_COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)`,
+      [c.id, c.tenant, c.title, c.severity, c.service, c.env, c.requester, JSON.stringify(c.labels ?? {}),
+        c.status, c.version, c.plan_id, c.created_at, c.updated_at],
+    );
+  }
+
+  async lockCase(caseId: string): Promise<CaseRecord | null> {
+    if (!UUID.test(caseId)) return null;
+    const result = await this.q.query<CaseRow>(`SELECT ${CASE_COLUMNS} FROM ops_case WHERE id = $1 FOR UPDATE`, [caseId]);
+    return result.rows[0] ? toCaseRecord(result.rows[0]) : null;
+  }
+
+  async updateCase(caseId: string, expectedVersion: number, patch: CasePatch): Promise<boolean> {
+    if (!UUID.test(caseId)) return false;
+    const keepPlan = patch.plan_id === undefined;
+    const result = await this.q.query(
+      `UPDATE ops_case SET status = $3, version = $4, updated_at = $5,
+              plan_id = CASE WHEN $6::boolean THEN plan_id ELSE $7::uuid END
+        WHERE id = $1 AND version = $2`,
+      [caseId, expectedVersion, patch.status, patch.version, patch.updated_at, keepPlan, patch.plan_id ?? null],
+    );
+    return result.rowCount === 1;
+  }
+
+  async appendTimeline(e: NewTimelineEntry): Promise<number> {
+    const result = await this.q.query<{ id: number | string }>(
+      `INSERT INTO case_timeline (case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) RETURNING id`,
+      [e.case_id, e.kind, e.event, e.actor, e.reason, e.correlation_id, e.trace_id, e.from_status, e.to_status,
+        e.version, JSON.stringify(e.meta ?? {}), e.created_at],
+    );
+    return Number(result.rows[0]!.id);
+  }
+
+  async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {
+    // One statement per message so ids (delivery order) follow the array order.
+    for (const m of messages) {
+      await this.q.query(
+        'INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES ($1, $2, $3, $4::jsonb, $5)',
+        [m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at)],
+      );
+    }
+  }
+
+  async insertPlanProposed(p: PlanRecord): Promise<void> {
+    await this.q.query(
+      'INSERT INTO plan_proposed (id, case_id, plan, source, created_at) VALUES ($1, $2, $3::jsonb, $4, $5)',
+      [p.id, p.case_id, JSON.stringify(p.plan), p.source, p.created_at],
+    );
+  }
+
+  async insertPlanApproved(d: DecisionRecord): Promise<void> {
+    await this.q.query(
+      'INSERT INTO plan_approved (id, case_id, plan_id, decision, created_at) VALUES ($1, $2, $3, $4::jsonb, $5)',
+      [d.id, d.case_id, d.plan_id, JSON.stringify(d.decision), d.created_at],
+    );
+  }
+
+  async recordInbox(consumer: string, messageId: string, now: Date): Promise<boolean> {
+    const result = await this.q.query(
+      'INSERT INTO inbox (consumer, msg_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT (consumer, msg_id) DO NOTHING RETURNING msg_id',
+      [consumer, messageId, now],
+    );
+    return result.rows.length === 1;
+  }
+}
+
+class SqlCaseQueries implements CaseQueries {
+  constructor(private readonly run: Run) {}
+
+  async getCase(caseId: string): Promise<CaseRecord | null> {
+    if (!UUID.test(caseId)) return null;
+    const result = await this.run((q) => q.query<CaseRow>(`SELECT ${CASE_COLUMNS} FROM ops_case WHERE id = $1`, [caseId]));
+    return result.rows[0] ? toCaseRecord(result.rows[0]) : null;
+  }
+
+  /** Newest first. */
+  async listCases(filter: { status?: CaseRecord['status']; limit?: number } = {}): Promise<CaseRecord[]> {
+    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_LIST_LIMIT), 1), MAX_LIST_LIMIT);
+    const result = await this.run((q) => q.query<CaseRow>(
+      `SELECT ${CASE_COLUMNS} FROM ops_case WHERE ($1::text IS NULL OR status = $1)
+        ORDER BY created_at DESC, id DESC LIMIT $2`,
+      [filter.status ?? null, limit],
+    ));
+    return result.rows.map(toCaseRecord);
+  }
+
+  async listTimeline(caseId: string): Promise<TimelineEntry[]> {
+    if (!UUID.test(caseId)) return [];
+    const result = await this.run((q) => q.query<TimelineRow>(
+      `SELECT ${TIMELINE_COLUMNS} FROM case_timeline WHERE case_id = $1 ORDER BY id`,
+      [caseId],
+    ));
+    return result.rows.map(toTimelineEntry);
+  }
+
+  async getPlan(planId: string): Promise<PlanRecord | null> {
+    if (!UUID.test(planId)) return null;
+    const result = await this.run((q) => q.query<{ id: string; case_id: string; plan: unknown; source: string; created_at: Date | string }>(
+      'SELECT id, case_id, plan, source, created_at FROM plan_proposed WHERE id = $1',
+      [planId],
+    ));
+    const row = result.rows[0];
+    return row ? { id: row.id, case_id: row.case_id, plan: row.plan, source: row.source, created_at: toDate(row.created_at) } : null;
+  }
+
+  async latestDecision(caseId: string): Promise<DecisionRecord | null> {
+    if (!UUID.test(caseId)) return null;
+    const result = await this.run((q) => q.query<{ id: string; case_id: string; plan_id: string | null; decision: Record<string, unknown>; created_at: Date | string }>(
+      `SELECT id, case_id, plan_id, decision, created_at FROM plan_approved WHERE case_id = $1
+        ORDER BY created_at DESC, seq DESC LIMIT 1`,
+      [caseId],
+    ));
+    const row = result.rows[0];
+    return row ? { id: row.id, case_id: row.case_id, plan_id: row.plan_id, decision: row.decision, created_at: toDate(row.created_at) } : null;
+  }
+
+  async inboxHas(consumer: string, messageId: string): Promise<boolean> {
+    const result = await this.run((q) => q.query('SELECT 1 FROM inbox WHERE consumer = $1 AND msg_id = $2', [consumer, messageId]));
+    return result.rows.length > 0;
+  }
+}
+
+class SqlOutboxStore implements OutboxStore {
+  constructor(private readonly run: Run) {}
+
+  async claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]> {
+    const result = await this.run((q) => q.query<{ id: number | string; payload: OutboxEnvelope; attempts: number | string }>(
+      `UPDATE outbox
+          SET lease_owner = $1,
+              lease_until = clock_timestamp() + make_interval(secs => $2::double precision / 1000),
+              attempts = attempts + 1
+        WHERE id IN (
+          SELECT id FROM outbox
+           WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < clock_timestamp())
+           ORDER BY id
+           LIMIT $3
+           FOR UPDATE SKIP LOCKED)
+        RETURNING id, payload, attempts`,
+      [owner, leaseMs, Math.max(0, Math.trunc(limit))],
+    ));
+    return result.rows
+      .map((row) => ({ seq: Number(row.id), envelope: row.payload, attempts: Number(row.attempts) }))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  async markPublished(messageIds: readonly string[], owner: string): Promise<void> {
+    const ids = messageIds.filter((id) => UUID.test(id));
+    if (ids.length === 0) return;
+    await this.run((q) => q.query(
+      `UPDATE outbox SET published_at = clock_timestamp(), lease_until = NULL
+        WHERE msg_id = ANY($1::uuid[]) AND lease_owner = $2 AND published_at IS NULL`,
+      [ids, owner],
+    ));
+  }
+
+  async release(messageIds: readonly string[], owner: string, retryAfterMs: number): Promise<void> {
+    const ids = messageIds.filter((id) => UUID.test(id));
+    if (ids.length === 0) return;
+    await this.run((q) => q.query(
+      `UPDATE outbox SET lease_until = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
+        WHERE msg_id = ANY($1::uuid[]) AND lease_owner = $2 AND published_at IS NULL`,
+      [ids, owner, Math.max(0, retryAfterMs)],
+    ));
+  }
+
+  async backlog(): Promise<number> {
+    const result = await this.run((q) => q.query<{ n: number | string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'));
+    return Number(result.rows[0]?.n ?? 0);
+  }
+}
+
+function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+function toCaseRecord(row: CaseRow): CaseRecord {
+  return {
+    id: row.id,
+    tenant: row.tenant,
+    title: row.title,
+    severity: Number(row.severity),
+    service: row.service,
+    env: row.env,
+    requester: row.requester,
+    labels: row.labels ?? {},
+    status: row.status,
+    version: Number(row.version),
+    plan_id: row.plan_id,
+    created_at: toDate(row.created_at),
+    updated_at: toDate(row.updated_at),
+  };
+}
+
+function toTimelineEntry(row: TimelineRow): TimelineEntry {
+  return {
+    id: Number(row.id),
+    case_id: row.case_id,
+    kind: row.kind,
+    event: row.event,
+    actor: row.actor,
+    reason: row.reason,
+    correlation_id: row.correlation_id,
+    trace_id: row.trace_id,
+    from_status: row.from_status,
+    to_status: row.to_status,
+    version: Number(row.version),
+    meta: row.meta ?? {},
+    created_at: toDate(row.created_at),
+  };
+}
