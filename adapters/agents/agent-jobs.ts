@@ -1,0 +1,229 @@
+import type { Logger } from 'pino';
+import type { Orchestrator, CommandResult } from '../../core/orchestrator/orchestrator.js';
+import type { CaseQueries } from '../../core/ports/case-store.js';
+import type { Clock } from '../../core/ports/clock.js';
+import { AGENT_JOBS, type AgentJobData, type JobContext, type JobQueue } from '../../core/ports/job-queue.js';
+import type { CaseStatus } from '../../core/fsm/states.js';
+import type { CaseRecord } from '../../core/schemas/case.js';
+import { ChangePlanSchema, type ChangePlan } from '../../core/schemas/plan.js';
+import type {
+  EvidenceGatherer, GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport,
+} from '../../core/agents/agent-contracts.js';
+
+export interface AgentJobDeps {
+  orchestrator: Orchestrator;
+  queries: CaseQueries;
+  queue: JobQueue;
+  clock: Clock;
+  logger: Logger;
+  evidence: EvidenceGatherer;
+  planner: PlanProposer;
+  gatekeeper: GateEvaluator;
+  executor: PlanRunner;
+  verifier: PlanVerifier;
+}
+
+/** Thrown when a job must be retried later by Agenda (store down, another worker busy). */
+export class RetryLater extends Error {
+  override readonly name = 'RetryLater';
+}
+
+/**
+ * The agent jobs. Each is thin: load the case, run the agent, report what it found as a fact through
+ * `Orchestrator.record` (timeline note + `evt.*` in one transaction). Agents never change status:
+ * the relay turns their facts into transitions. Every write is keyed by the command's message id,
+ * so a job that runs twice reports once.
+ */
+export function defineAgentJobs(deps: AgentJobDeps): void {
+  const { queue } = deps;
+  queue.define(AGENT_JOBS.analyze, (job) => analyzeJob(deps, job));
+  queue.define(AGENT_JOBS.plan, (job) => planJob(deps, job));
+  queue.define(AGENT_JOBS.gate, (job) => gateJob(deps, job));
+  queue.define(AGENT_JOBS.exec, (job, ctx) => execJob(deps, job, ctx), { concurrency: 5, lockLifetimeMs: 120_000 });
+  queue.define(AGENT_JOBS.verify, (job) => verifyScheduleJob(deps, job));
+  queue.define(AGENT_JOBS.verifyMeasure, (job) => verifyMeasureJob(deps, job));
+}
+
+/** Load the case a command is about; null (and a log line) when it is no longer in `expected`. */
+async function caseInStatus(deps: AgentJobDeps, job: AgentJobData, expected: CaseStatus): Promise<CaseRecord | null> {
+  const c = await deps.queries.getCase(job.case_id);
+  if (!c) {
+    deps.logger.warn({ case_id: job.case_id, topic: job.topic }, 'agent job for an unknown case; dropped');
+    return null;
+  }
+  if (c.status !== expected || c.version !== job.version) {
+    deps.logger.info({ case_id: c.id, status: c.status, version: c.version, job_version: job.version, topic: job.topic },
+      'case moved on since the command was written; agent job skipped');
+    return null;
+  }
+  return c;
+}
+
+/** Fail loudly (so Agenda retries) when the store could not take the write. */
+function ensureWritten(result: CommandResult, what: string): CommandResult {
+  if (result.status >= 500) throw new RetryLater(`${what}: store answered ${result.status}`);
+  return result;
+}
+
+async function loadPlan(deps: AgentJobDeps, c: CaseRecord): Promise<ChangePlan | null> {
+  if (!c.plan_id) return null;
+  const record = await deps.queries.getPlan(c.plan_id);
+  if (!record) return null;
+  const parsed = ChangePlanSchema.safeParse(record.plan);
+  return parsed.success ? parsed.data : null;
+}
+
+export async function analyzeJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
+  const c = await caseInStatus(deps, job, 'ANALYZING');
+  if (!c) return;
+  const evidence = await deps.evidence.gather(c);
+  ensureWritten(await deps.orchestrator.record(c.id, {
+    event: 'evidence',
+    actor: 'analyst',
+    reason: `${evidence.length} piece(s) of evidence gathered`,
+    meta: { evidence },
+    requireStatus: ['ANALYZING'],
+    traceId: job.trace_id,
+    emit: [{ topic: 'evt.analysis.done.v1', data: { actor: 'analyst', reason: 'cheap evidence gathered', evidence } }],
+  }, { idempotencyKey: `analyze:${job.message_id}` }), 'analysis');
+}
+
+export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
+  const c = await caseInStatus(deps, job, 'PLANNING');
+  if (!c) return;
+  const timeline = await deps.queries.listTimeline(c.id);
+  const evidence = timeline.filter((e) => e.event === 'evidence').flatMap((e) => (Array.isArray(e.meta.evidence) ? e.meta.evidence : []));
+  const template = typeof job.data.template === 'string' ? job.data.template : undefined;
+  const proposal = await deps.planner.propose({ case: c, evidence, ...(template ? { template } : {}) });
+  if (proposal.ok) {
+    ensureWritten(await deps.orchestrator.record(c.id, {
+      event: 'plan_proposed',
+      actor: 'planner',
+      reason: `${proposal.plan.title} (${proposal.source}${proposal.template ? `: ${proposal.template}` : ''})`,
+      meta: { source: proposal.source, template: proposal.template ?? null, prompt_version: proposal.prompt_version ?? null, attempts: proposal.attempts },
+      requireStatus: ['PLANNING'],
+      traceId: job.trace_id,
+      emit: [{
+        topic: 'evt.plan.proposed.v1',
+        data: { actor: 'planner', reason: proposal.plan.title, plan: proposal.plan, source: proposal.source, template: proposal.template ?? null },
+      }],
+    }, { idempotencyKey: `plan:${job.message_id}` }), 'plan');
+    return;
+  }
+  ensureWritten(await deps.orchestrator.record(c.id, {
+    event: 'plan_invalid',
+    actor: 'planner',
+    reason: `${proposal.reason}; the case stays in PLANNING (/ops plan <template> to retry)`,
+    meta: { attempts: proposal.attempts },
+    requireStatus: ['PLANNING'],
+    traceId: job.trace_id,
+    emit: [{ topic: 'evt.plan.invalid.v1', data: { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts } }],
+  }, { idempotencyKey: `plan:${job.message_id}:invalid` }), 'plan failure');
+}
+
+export async function gateJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
+  const c = await caseInStatus(deps, job, 'WAIT_GATE');
+  if (!c) return;
+  const plan = await loadPlan(deps, c);
+  const decision = plan
+    ? deps.gatekeeper.evaluate({ plan, case: c, now: deps.clock.now() })
+    : { decision: 'reject' as const, reasons: ['the case has no valid stored plan'], matched_rules: [], approvers: {} };
+  const topic = decision.decision === 'approve' ? 'evt.plan.approved.v1'
+    : decision.decision === 'reject' ? 'evt.plan.rejected.v1' : 'evt.gate.needs_human.v1';
+  ensureWritten(await deps.orchestrator.record(c.id, {
+    event: 'gate_decision',
+    actor: 'gatekeeper',
+    reason: `${decision.decision}: ${decision.reasons.join('; ') || 'no rule fired'}`,
+    meta: { decision },
+    requireStatus: ['WAIT_GATE'],
+    traceId: job.trace_id,
+    emit: [{ topic, data: { actor: 'gatekeeper', reason: decision.reasons.join('; '), decision } }],
+  }, { idempotencyKey: `gate:${job.message_id}` }), 'gate decision');
+}
+
+/**
+ * Run the plan. Before the first step the job claims the command (`exec:<msg>:start`); a second run
+ * of the same command (a duplicate job, or Agenda re-running it after this process died) never runs a
+ * step again: it waits while the first run could still be going, then reports the run as interrupted.
+ */
+export async function execJob(deps: AgentJobDeps, job: AgentJobData, ctx: JobContext): Promise<void> {
+  const c = await caseInStatus(deps, job, 'EXECUTING');
+  if (!c) return;
+  const plan = await loadPlan(deps, c);
+  const key = (suffix: string) => `exec:${job.message_id}:${suffix}`;
+  if (!plan) {
+    await reportExec(deps, c, job, key('final'), false, 'no valid plan is stored for this case', []);
+    return;
+  }
+  const claim = ensureWritten(await deps.orchestrator.record(c.id, {
+    event: 'exec_started', actor: 'executor', reason: `running ${plan.steps.length} step(s) of "${plan.title}"`,
+    meta: { command: job.message_id, steps: plan.steps.length }, requireStatus: ['EXECUTING'], traceId: job.trace_id,
+  }, { idempotencyKey: key('start') }), 'exec claim');
+  if (claim.status !== 201) return; // the case moved on meanwhile
+  if (claim.replayed) {
+    const started = await startedAt(deps, c.id, job.message_id);
+    const budgetMs = (deps.executor.budgetSeconds(plan) + 60) * 1000;
+    if (started && deps.clock.now().getTime() - started.getTime() < budgetMs) {
+      throw new RetryLater('another executor run of this command may still be in progress');
+    }
+    await reportExec(deps, c, job, key('final'), false,
+      'the executor was interrupted (process restart) after it started; steps are not re-run automatically — check the target, then /ops plan to resume', []);
+    return;
+  }
+  const result = await deps.executor.run({
+    plan, case: c, touch: ctx.touch,
+    onStep: async (step: StepReport) => {
+      const stepKey = key(`step:${step.rollback ? 'rb' : 'fw'}:${step.index}:${step.attempt}:${step.status}`);
+      ensureWritten(await deps.orchestrator.record(c.id, {
+        event: 'step_result', actor: 'executor', reason: `${step.rollback ? 'rollback ' : ''}step ${step.index + 1} ${step.name}: ${step.status}${step.summary ? ` — ${step.summary}` : ''}`,
+        meta: { step }, traceId: job.trace_id,
+        emit: [{ topic: 'evt.exec.step_result.v1', data: { actor: 'executor', ...step } }],
+      }, { idempotencyKey: stepKey }), 'step result');
+    },
+  });
+  await reportExec(deps, c, job, key('final'), result.ok, result.summary, result.results, result.rolledBack);
+}
+
+async function startedAt(deps: AgentJobDeps, caseId: string, messageId: string): Promise<Date | null> {
+  const timeline = await deps.queries.listTimeline(caseId);
+  const entry = timeline.find((e) => e.event === 'exec_started' && e.meta.command === messageId);
+  return entry ? entry.created_at : null;
+}
+
+async function reportExec(deps: AgentJobDeps, c: CaseRecord, job: AgentJobData, key: string, ok: boolean, summary: string,
+  results: StepReport[], rolledBack = false): Promise<void> {
+  const finals = results.filter((r) => r.status !== 'running');
+  ensureWritten(await deps.orchestrator.record(c.id, {
+    event: ok ? 'exec_result' : 'exec_failure', actor: 'executor', reason: summary,
+    meta: { ok, rolled_back: rolledBack, steps: finals.length }, requireStatus: ['EXECUTING'], traceId: job.trace_id,
+    emit: [{ topic: ok ? 'evt.exec.done.v1' : 'evt.exec.failed.v1', data: { actor: 'executor', reason: summary, rolled_back: rolledBack, results: finals } }],
+  }, { idempotencyKey: key }), 'exec result');
+}
+
+/** cmd.verify.run: schedule the measurement after the settle delay (an Agenda schedule, not a sleep). */
+export async function verifyScheduleJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
+  const c = await caseInStatus(deps, job, 'VERIFYING');
+  if (!c) return;
+  const plan = await loadPlan(deps, c);
+  const settle = plan ? deps.verifier.settleSeconds(plan, c) : 0;
+  const runAt = new Date(deps.clock.now().getTime() + settle * 1000);
+  await deps.queue.enqueue(AGENT_JOBS.verifyMeasure, job, { runAt });
+  ensureWritten(await deps.orchestrator.record(c.id, {
+    event: 'verify_scheduled', actor: 'verifier', reason: settle > 0 ? `measuring in ${settle} s (settle delay)` : 'measuring now',
+    meta: { settle_s: settle, run_at: runAt.toISOString() }, traceId: job.trace_id,
+  }, { idempotencyKey: `verify:${job.message_id}:scheduled` }), 'verify schedule');
+}
+
+export async function verifyMeasureJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
+  const c = await caseInStatus(deps, job, 'VERIFYING');
+  if (!c) return;
+  const plan = await loadPlan(deps, c);
+  const report = plan
+    ? await deps.verifier.verify(plan, c)
+    : { pass: false, results: [], summary: 'no valid plan is stored for this case' };
+  ensureWritten(await deps.orchestrator.record(c.id, {
+    event: 'verify_report', actor: 'verifier', reason: report.summary,
+    meta: { pass: report.pass, results: report.results }, requireStatus: ['VERIFYING'], traceId: job.trace_id,
+    emit: [{ topic: report.pass ? 'evt.verify.pass.v1' : 'evt.verify.failed.v1', data: { actor: 'verifier', reason: report.summary, results: report.results } }],
+  }, { idempotencyKey: `verify:${job.message_id}:result` }), 'verify result');
+}

@@ -1,0 +1,94 @@
+import type { CaseRecord, PlanRecord } from '../schemas/case.js';
+import type { ChangePlan } from '../schemas/plan.js';
+
+/**
+ * What the agent jobs need from the Planner, Gatekeeper, Executor and Verifier. The composition
+ * root adapts the concrete implementations to these narrow shapes, so the jobs stay thin.
+ */
+
+/** One piece of evidence the analyze step gathered. */
+export interface EvidenceItem {
+  kind: 'text' | 'alert' | 'metric' | 'log' | 'dashboard' | 'finding';
+  title: string;
+  detail?: string;
+  value?: number | null;
+  url?: string;
+}
+
+export interface EvidenceGatherer {
+  /** Cheap evidence for a case: opening text, labels, current SLO values. Never throws for a missing source. */
+  gather(c: CaseRecord): Promise<EvidenceItem[]>;
+}
+
+export interface PlanAttempt {
+  source: 'template' | 'llm';
+  ok: boolean;
+  errors: string[];
+  raw_excerpt?: string;
+}
+export type PlanProposal =
+  | { ok: true; plan: ChangePlan; source: 'template' | 'llm'; template?: string; prompt_version?: string; attempts: PlanAttempt[] }
+  | { ok: false; reason: string; attempts: PlanAttempt[] };
+
+export interface PlanProposer {
+  propose(input: { case: CaseRecord; evidence: EvidenceItem[]; template?: string }): Promise<PlanProposal>;
+}
+
+export interface GateDecision {
+  decision: 'approve' | 'needs_human' | 'reject';
+  reasons: string[];
+  matched_rules: string[];
+  approvers: Record<string, string[]>;
+}
+export interface GateEvaluator {
+  evaluate(input: { plan: ChangePlan; case: CaseRecord; now: Date }): GateDecision;
+}
+
+/** One step result, as posted to the timeline and the thread. */
+export interface StepReport {
+  index: number;
+  name: string;
+  action: string;
+  status: 'running' | 'ok' | 'failed' | 'timeout' | 'refused';
+  attempt: number;
+  duration_ms: number;
+  summary: string;
+  output?: string;
+  rollback?: boolean;
+  locator?: string;
+}
+export interface PlanRunResult {
+  ok: boolean;
+  rolledBack: boolean;
+  results: StepReport[];
+  summary: string;
+}
+export interface PlanRunner {
+  run(input: { plan: ChangePlan; case: CaseRecord; onStep: (r: StepReport) => Promise<void>; touch: () => Promise<void> }): Promise<PlanRunResult>;
+  /** Upper bound of a whole run (every step's timeout × attempts, plus rollback), in seconds. */
+  budgetSeconds(plan: ChangePlan): number;
+}
+
+export interface VerifyCheckResult {
+  name: string;
+  query: string;
+  op: string;
+  threshold: number;
+  window: string | null;
+  value: number | null;
+  pass: boolean;
+  error?: string;
+}
+export interface VerifyReport {
+  pass: boolean;
+  results: VerifyCheckResult[];
+  summary: string;
+}
+export interface PlanVerifier {
+  settleSeconds(plan: ChangePlan, c: CaseRecord): number;
+  verify(plan: ChangePlan, c: CaseRecord): Promise<VerifyReport>;
+}
+
+export interface AgentPlanLookup {
+  getPlan(planId: string): Promise<PlanRecord | null>;
+}
