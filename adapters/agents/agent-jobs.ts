@@ -142,26 +142,28 @@ export async function gateJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
 }
 
 /**
- * Run the plan. Before the first step the job claims the command (`exec:<msg>:start`); a second run
- * of the same command (a duplicate job, or Agenda re-running it after this process died) never runs a
+ * Run the plan. Before the first step the job claims the run (`exec:<case>:v<version>:start`); a second
+ * run for the same version (a duplicate job, or Agenda re-running it after this process died) never runs a
  * step again: it waits while the first run could still be going, then reports the run as interrupted.
  */
 export async function execJob(deps: AgentJobDeps, job: AgentJobData, ctx: JobContext): Promise<void> {
   const c = await caseInStatus(deps, job, 'EXECUTING');
   if (!c) return;
   const plan = await loadPlan(deps, c);
-  const key = (suffix: string) => `exec:${job.message_id}:${suffix}`;
+  // Keyed by case and version, not by message: a second exec command for the same entry into
+  // EXECUTING (POST /adapter/exec, a duplicate job) finds the first run's claim.
+  const key = (suffix: string) => `exec:${c.id}:v${c.version}:${suffix}`;
   if (!plan) {
     await reportExec(deps, c, job, key('final'), false, 'no valid plan is stored for this case', []);
     return;
   }
   const claim = ensureWritten(await deps.orchestrator.record(c.id, {
     event: 'exec_started', actor: 'executor', reason: `running ${plan.steps.length} step(s) of "${plan.title}"`,
-    meta: { command: job.message_id, steps: plan.steps.length }, requireStatus: ['EXECUTING'], traceId: job.trace_id,
+    meta: { version: c.version, steps: plan.steps.length }, requireStatus: ['EXECUTING'],
   }, { idempotencyKey: key('start') }), 'exec claim');
-  if (claim.status !== 201) return; // the case moved on meanwhile
-  if (claim.replayed) {
-    const started = await startedAt(deps, c.id, job.message_id);
+  if (claim.status === 409 || claim.status === 404) return; // the case moved on meanwhile
+  if (claim.replayed || claim.status !== 201) {
+    const started = await startedAt(deps, c.id, c.version);
     const budgetMs = (deps.executor.budgetSeconds(plan) + 60) * 1000;
     if (started && deps.clock.now().getTime() - started.getTime() < budgetMs) {
       throw new RetryLater('another executor run of this command may still be in progress');
@@ -184,9 +186,9 @@ export async function execJob(deps: AgentJobDeps, job: AgentJobData, ctx: JobCon
   await reportExec(deps, c, job, key('final'), result.ok, result.summary, result.results, result.rolledBack);
 }
 
-async function startedAt(deps: AgentJobDeps, caseId: string, messageId: string): Promise<Date | null> {
+async function startedAt(deps: AgentJobDeps, caseId: string, version: number): Promise<Date | null> {
   const timeline = await deps.queries.listTimeline(caseId);
-  const entry = timeline.find((e) => e.event === 'exec_started' && e.meta.command === messageId);
+  const entry = timeline.find((e) => e.event === 'exec_started' && e.meta.version === version);
   return entry ? entry.created_at : null;
 }
 
