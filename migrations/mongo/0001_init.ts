@@ -1,4 +1,4 @@
-import { MongoServerError, type Db, type Document, type IndexSpecification, type CreateIndexesOptions } from 'mongodb';
+import { MongoServerError, type CreateIndexesOptions, type Db, type Document } from 'mongodb';
 import type { MongoMigration } from './migration.js';
 
 /**
@@ -125,7 +125,7 @@ export const VALIDATORS: Record<string, Document> = {
 
 interface IndexDef {
   collection: string;
-  keys: IndexSpecification;
+  keys: Record<string, 1 | -1>;
   options: CreateIndexesOptions & { name: string };
 }
 
