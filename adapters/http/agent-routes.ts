@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import { AGENT_TRIGGERS } from '../../core/schemas/agent-triggers.js';
+import { ErrorBodySchema, WriteHeadersSchema, dataOf } from '../../core/schemas/http.js';
+import type { HttpPlugin } from './server.js';
+import { idempotencyKeyOf, parseInput, sendResult, traceIdOf } from './request-helpers.js';
+
+const AcceptedSchema = z.object({
+  job_id: z.string().describe('Id of the command message; the agent job carries it and keys its effects by it.'),
+  case_id: z.string(),
+  status: z.string(),
+  version: z.number().int(),
+});
+const err = (description: string) => ({ description, schema: ErrorBodySchema });
+
+/**
+ * The design's REST triggers for the agents. Each writes, in one transaction, a timeline note and
+ * the `cmd.*` message the relay turns into an Agenda job; 202 with the job id, 409 when the case is
+ * not in the status the agent works in. Idempotent like every write.
+ */
+export function agentTriggerRoutes(orchestrator: Orchestrator): HttpPlugin {
+  return async (_app, api) => {
+    for (const trigger of AGENT_TRIGGERS) {
+      api.route({
+        method: 'POST', path: trigger.path, tags: ['agents'], summary: trigger.summary,
+        headers: WriteHeadersSchema, body: trigger.schema,
+        responses: {
+          202: { description: 'Accepted: the job is queued.', schema: dataOf(AcceptedSchema) },
+          400: err('Invalid body or missing Idempotency-Key.'),
+          404: err('No such case.'),
+          409: err(`The case is not in ${trigger.status}.`),
+          422: err('Idempotency-Key reused with a different body.'),
+          503: err('Store unavailable.'),
+        },
+      }, async (request, reply) => {
+        const idempotencyKey = idempotencyKeyOf(request);
+        const input = parseInput(trigger.schema, request.body, 'body');
+        const template = 'template' in input && typeof input.template === 'string' ? input.template : undefined;
+        const result = await orchestrator.record(input.case_id, {
+          event: `${trigger.command.slice(4)}_requested`,
+          actor: input.actor,
+          reason: `${trigger.path} requested${template ? ` (template ${template})` : ''}`,
+          requireStatus: [trigger.status],
+          traceId: traceIdOf(request),
+          emit: [{ topic: trigger.command, data: { case_id: input.case_id, requested_by: input.actor, ...(template ? { template } : {}) } }],
+        }, { idempotencyKey });
+        if (result.status !== 201) return sendResult(reply, result);
+        const data = (result.body as { data: { case_id: string; status: string; version: number; message_ids: string[] } }).data;
+        return sendResult(reply, {
+          status: 202, replayed: result.replayed,
+          body: { data: { job_id: data.message_ids[0], case_id: data.case_id, status: data.status, version: data.version } },
+        });
+      });
+    }
+  };
+}
