@@ -290,6 +290,8 @@ export interface PlannerContext {
   caseSummary: string;
   evidence: readonly PlannerEvidence[];
   templates: readonly TemplateSummary[];
+  /** A template the operator asked for; the model is told to base its plan on it. */
+  requestedTemplate?: string;
   /** Why the previous answer was rejected (second attempt only). */
   previousErrors?: readonly string[];
   /** The previous answer, truncated (second attempt only). */
@@ -367,7 +369,7 @@ export function buildPlannerMessages(promptText: string, ctx: PlannerContext): C
         evidence: renderEvidence(ctx.evidence),
         constraints: planConstraintsText(),
         templates: renderTemplates(ctx.templates),
-      }),
+      }) + (ctx.requestedTemplate ? `\n\nThe operator asked for template ${ctx.requestedTemplate}: base the plan on it.` : ''),
     },
   ];
   if (ctx.previousErrors?.length) {
