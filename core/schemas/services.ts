@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { VerifyCheckSchema } from './plan.js';
+
+/**
+ * Per-service defaults (config/services.yml): where a service runs, how the Verifier checks it
+ * after a change, and which signals the Analyst watches. Validated at start-up.
+ */
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const Name = z.string().regex(NAME, 'a name like checkout-api');
+/** A PromQL duration as used in range selectors: 30s, 5m, 1h, 1d. */
+export const PromDuration = z.string().regex(/^\d+[smhdwy]$/, 'a duration like 30s, 5m or 1h');
+
+export const VerifyDefaultsSchema = z
+  .object({
+    /** Seconds to wait after execution before measuring. */
+    settle_s: z.number().int().min(0).max(3600).optional(),
+    /** Window substituted for `$window` when a check names none. */
+    window: PromDuration.optional(),
+    /** Checks every plan for this service is verified with (a plan's check of the same name overrides one). */
+    checks: z.array(VerifyCheckSchema).max(20).default([]),
+  })
+  .strict();
+export type VerifyDefaults = z.infer<typeof VerifyDefaultsSchema>;
+
+/**
+ * A signal the Analyst watches (issue 7). Permissive on purpose: detector settings are kept
+ * as given (`kind` plus anything else) until the detectors define their own schemas.
+ */
+export const SignalSchema = z
+  .object({
+    name: Name,
+    /** PromQL; `$service`, `$env`, `$window` are substituted. */
+    query: z.string().min(1).max(4000),
+    /** Which way is bad. */
+    direction: z.enum(['up', 'down', 'both']).default('both'),
+    /** Resolution of the series the detectors see (default 1m). */
+    step: PromDuration.default('1m'),
+    /** How much history the baseline covers. */
+    baseline: PromDuration.optional(),
+    detectors: z.array(z.looseObject({ kind: z.string().min(1) })).default([]),
+  })
+  .loose();
+export type Signal = z.infer<typeof SignalSchema>;
+
+export const ServiceDefaultsSchema = z
+  .object({
+    namespace: z.string().min(1).max(63).optional(),
+    deployment: z.string().min(1).max(253).optional(),
+    env: Name.optional(),
+    verify: VerifyDefaultsSchema.default({ checks: [] }),
+    signals: z.array(SignalSchema).default([]),
+  })
+  .strict();
+export type ServiceDefaults = z.infer<typeof ServiceDefaultsSchema>;
+
+export const ServicesFileSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    /** Applies to every service (a service's own values win). */
+    defaults: ServiceDefaultsSchema.partial().optional(),
+    services: z.record(Name, ServiceDefaultsSchema).default({}),
+  })
+  .strict();
+export type ServicesFile = z.infer<typeof ServicesFileSchema>;
+
+/**
+ * The defaults for one service: the file-wide defaults overlaid with the service's own entry.
+ * Checks and signals are merged by name (the service's wins). Pure.
+ */
+export function serviceDefaultsFor(file: ServicesFile, service: string | null | undefined): ServiceDefaults {
+  const base = file.defaults ?? {};
+  const own = service ? file.services[service] : undefined;
+  const byName = <T extends { name?: string; query?: string }>(a: T[] = [], b: T[] = []): T[] => {
+    const key = (x: T) => x.name ?? x.query ?? '';
+    const merged = new Map(a.map((x) => [key(x), x]));
+    for (const x of b) merged.set(key(x), x);
+    return [...merged.values()];
+  };
+  return {
+    namespace: own?.namespace ?? base.namespace,
+    deployment: own?.deployment ?? base.deployment,
+    env: own?.env ?? base.env,
+    verify: {
+      settle_s: own?.verify.settle_s ?? base.verify?.settle_s,
+      window: own?.verify.window ?? base.verify?.window,
+      checks: byName(base.verify?.checks, own?.verify.checks),
+    },
+    signals: byName(base.signals, own?.signals),
+  };
+}
