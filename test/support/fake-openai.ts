@@ -156,9 +156,12 @@ export async function startFakeOpenAi(options: { apiKey?: string } = {}): Promis
     if (req.method === 'POST' && path === '/v1/embeddings') {
       const inputs: unknown[] = Array.isArray(body?.input) ? body.input : [body?.input];
       if (inputs.some((i) => typeof i !== 'string')) return openAiError(res, 400, "'input' must be a string or an array of strings");
+      // The openai client asks for `encoding_format: 'base64'` (little-endian float32) by default.
+      const encode = (vector: number[]): number[] | string =>
+        body?.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
       return sendJson(res, 200, {
         object: 'list',
-        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: fakeEmbedding(text as string, body?.dimensions ?? FAKE_EMBEDDING_DIMS) })),
+        data: inputs.map((text, index) => ({ object: 'embedding', index, embedding: encode(fakeEmbedding(text as string, body?.dimensions ?? FAKE_EMBEDDING_DIMS)) })),
         model: body?.model ?? 'text-embedding-3-small',
         usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
       });
