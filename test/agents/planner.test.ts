@@ -15,6 +15,7 @@ import { planCompleteGuard } from '../../core/orchestrator/guards.js';
 import { PlanTemplateSchema, type PlanTemplateInput } from '../../core/schemas/plan-template.js';
 import { TemplateLoadError, TemplateStore } from '../../adapters/planner/template-store.js';
 import { PlannerService } from '../../adapters/planner/planner-service.js';
+import { loadScriptRegistry } from '../../adapters/executors/script-manifest.js';
 import { sampleCase, SAMPLE_SERVICE_DEFAULTS } from './planner-fixtures.js';
 
 const TEMPLATE_DIR = 'config/templates';
@@ -67,6 +68,17 @@ describe('shipped ChangePlan templates', () => {
     assert.deepEqual(workflow.plan.steps[0]!.params, {
       owner: 'acme', repo: 'checkout', workflow: 'rollback.yml', ref: 'main', inputs: { service: 'checkout-api', environment: 'prod' },
     });
+  });
+
+  it('script.run names a registered runbook script with arguments its manifest accepts', async () => {
+    const registry = await loadScriptRegistry('runbooks/scripts');
+    const result = instantiateTemplate(store.get('script.run')!, planVarsFromCase(sampleCase()));
+    assert.ok(result.ok);
+    const params = result.plan.steps[0]!.params as { script: string; args: Record<string, unknown> };
+    const script = registry.scripts.get(params.script);
+    assert.ok(script, `script ${params.script} is not in runbooks/scripts/scripts.yml`);
+    const args = script.argsSchema.safeParse(params.args);
+    assert.ok(args.success, JSON.stringify(args.error?.issues));
   });
 
   it('refuse a shell-looking service name in every template, naming the parameter', () => {
