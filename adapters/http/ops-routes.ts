@@ -19,6 +19,15 @@ export function registerOpsRoutes(api: HttpApi, deps: Pick<ServerDeps, 'store' |
   const { store, metrics } = deps;
 
   api.route({
+    method: 'GET', path: '/', tags: ['ops'], summary: 'Index: what this server is and where to go.',
+    responses: { 200: { description: 'Links.', schema: z.object({ name: z.literal('opsloop'), links: z.record(z.string(), z.string()) }) } },
+  }, async (_request, reply) => {
+    const links: Record<string, string> = {};
+    for (const doc of docs()) if (doc.method === 'GET' && !doc.path.includes('{') && doc.path !== '/') links[doc.path] = doc.summary;
+    return reply.send({ name: 'opsloop', links });
+  });
+
+  api.route({
     method: 'GET', path: '/healthz', tags: ['ops'], summary: 'Liveness and store health (pings the database).',
     responses: { 200: { description: 'Healthy.', schema: HealthSchema }, 503: { description: 'The store is unreachable.', schema: ErrorBodySchema } },
   }, async (request, reply) => {

@@ -9,7 +9,7 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = toFieldIssues(parsed.error).map((i) => (where === 'body' ? i : { ...i, path: `${where}.${i.path}` }));
-  throw new OpsError('OPS_VALIDATION', `the request ${where} is invalid: ${describeIssues(issues)}`, issues);
+  throw new OpsError('OPS_VALIDATION', `invalid request ${where}: ${describeIssues(issues)}`, issues);
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

@@ -91,6 +91,10 @@ export class PromMetrics implements OpsMetrics {
   outboxPublished(topic: string, status: 'ok' | 'error'): void {
     this.publishes.inc({ topic, status });
   }
+  /** The relay's hook (adapters/jobs/outbox-relay.ts `RelayMetrics`). */
+  published(topic: string, status: 'ok' | 'error'): void {
+    this.outboxPublished(topic, status);
+  }
   inboxDedup(): void {
     this.dedups.inc();
   }

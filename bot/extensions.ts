@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import type { Config } from '../adapters/config.js';
+import type { HttpPlugin } from '../adapters/http/server.js';
+import type { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
+import type { PromMetrics } from '../adapters/metrics/prom-metrics.js';
+import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
+import type { Clock, IdGen } from '../core/ports/clock.js';
+import type { CaseStore } from '../core/ports/case-store.js';
+
+/** Everything a feature needs to plug into a running opsloop. */
+export interface OpsloopContext {
+  config: Config;
+  logger: Logger;
+  metrics: PromMetrics;
+  store: CaseStore;
+  orchestrator: Orchestrator;
+  /** Register outbox consumers here (`relay.on(prefix, consumer, name)`) before it starts. */
+  relay: OutboxRelay;
+  clock: Clock;
+  ids: IdGen;
+}
+
+/**
+ * A feature of opsloop beyond the core (the agents on Agenda, the Slack and Discord receivers,
+ * the local simulator). `startOpsloop` builds each with the context, mounts its HTTP plugins,
+ * starts it after the server listens and the relay runs, and stops it (in reverse order)
+ * before the relay and the store close.
+ */
+export interface OpsloopExtension {
+  name: string;
+  /** HTTP routes, each plugin in its own encapsulated Fastify context. */
+  http?: HttpPlugin[];
+  /** Called once the server listens (`baseUrl` is where) and the relay runs. */
+  start?(info: { baseUrl: string }): Promise<void>;
+  /** Called on shutdown, before the relay stops and the store closes. */
+  stop?(): Promise<void>;
+  /** Extra lines for the start-up banner, e.g. `{ label: 'simulator', path: '/sim' }`. */
+  urls?: Array<{ label: string; path: string }>;
+}
+
+export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promise<OpsloopExtension>;
+
+/**
+ * THE place to register features: add a factory here and `npm start` runs it.
+ * The order matters only for start-up (first to last) and shutdown (last to first).
+ */
+export function defaultExtensions(_config: Config): ExtensionFactory[] {
+  return [
+    // e.g. (ctx) => createAgentsExtension(ctx),   (issue 3: planner, gatekeeper, executor, verifier)
+    // e.g. (ctx) => createChatExtension(ctx),     (issue 4: Slack, Discord, /sim)
+  ];
+}

@@ -1,0 +1,62 @@
+import { ConfigError, envTableText, loadConfig } from '../adapters/config.js';
+import { startOpsloop } from './start-opsloop.js';
+
+const USAGE = `opsloop: a ChatOps incident bot (case → plan → gate → execute → verify).
+
+Usage: npm start            (or: tsx bot/main.ts)
+       npm start -- --help  (this text)
+
+Configuration comes from environment variables:
+${envTableText()}
+`;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (argv.length > 0) {
+    process.stderr.write(`opsloop: unknown argument ${JSON.stringify(argv[0])}; configuration comes from environment variables (see --help)\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw err;
+  }
+  let app;
+  try {
+    app = await startOpsloop(config);
+  } catch (err) {
+    process.stderr.write(`opsloop: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`opsloop: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    app.logger.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`opsloop: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+await main(process.argv.slice(2));

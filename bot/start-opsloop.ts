@@ -1,0 +1,159 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { storeKind, type Config } from '../adapters/config.js';
+import { buildServer } from '../adapters/http/server.js';
+import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
+import { createLogger } from '../adapters/log.js';
+import { PromMetrics } from '../adapters/metrics/prom-metrics.js';
+import { createCaseStore } from '../adapters/store/index.js';
+import { systemClock, uuidGen } from '../adapters/system-clock.js';
+import { Orchestrator } from '../core/orchestrator/orchestrator.js';
+import type { Clock, IdGen } from '../core/ports/clock.js';
+import type { CaseStore } from '../core/ports/case-store.js';
+import { defaultExtensions, type ExtensionFactory, type OpsloopContext, type OpsloopExtension } from './extensions.js';
+
+/** Replace parts of the app (tests, benchmarks, later features). */
+export interface OpsloopOverrides {
+  /** A connected-or-not store the caller owns: `close()` does not close it. */
+  store?: CaseStore;
+  logger?: Logger;
+  metrics?: PromMetrics;
+  clock?: Clock;
+  ids?: IdGen;
+  /** Replaces `defaultExtensions(config)`. */
+  extensions?: ExtensionFactory[];
+  /** Relay tuning (tests poll faster). */
+  relay?: { pollMs?: number; leaseMs?: number };
+  /** Where the start-up banner goes (default: stdout). Pass `() => {}` to silence it. */
+  print?: (line: string) => void;
+}
+
+export interface RunningOpsloop {
+  /** Base URL the API listens on, without a trailing slash, e.g. http://127.0.0.1:8080 */
+  url: string;
+  config: Config;
+  logger: Logger;
+  metrics: PromMetrics;
+  store: CaseStore;
+  orchestrator: Orchestrator;
+  relay: OutboxRelay;
+  server: FastifyInstance;
+  extensions: OpsloopExtension[];
+  /** Stop everything: server, extensions (reverse order), relay, store. Idempotent. */
+  close(): Promise<void>;
+}
+
+const CORE_URLS = [
+  { label: 'API', path: '/' },
+  { label: 'health', path: '/healthz' },
+  { label: 'metrics', path: '/metrics' },
+  { label: 'OpenAPI', path: '/openapi.json' },
+];
+
+/**
+ * The composition root: store → Orchestrator → outbox relay → extensions → HTTP server,
+ * listening on HOST:PORT. Returns handles to every part so tests can drive the whole app
+ * in-process. On a start-up failure everything opened so far is closed again.
+ */
+export async function startOpsloop(config: Config, overrides: OpsloopOverrides = {}): Promise<RunningOpsloop> {
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
+  const print = overrides.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const metrics = overrides.metrics ?? new PromMetrics();
+  const clock = overrides.clock ?? systemClock;
+  const ids = overrides.ids ?? uuidGen;
+  const ownsStore = !overrides.store;
+  const cleanups: Array<() => Promise<void>> = [];
+  const runCleanups = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (err) {
+        logger.error({ err }, 'error during shutdown');
+      }
+    }
+  };
+
+  try {
+    const store = overrides.store ?? (await createCaseStore({
+      dataDir: config.dataDir,
+      ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+      ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
+      ...(config.mongodbDb ? { mongodbDb: config.mongodbDb } : {}),
+    }));
+    if (ownsStore) cleanups.push(() => store.close());
+    await store.connect();
+    metrics.trackBacklog(() => store.outbox.backlog());
+
+    const orchestrator = new Orchestrator({ store, clock, ids, metrics });
+    const relay = new OutboxRelay({ store, logger: logger.child({ component: 'relay' }), metrics, ...overrides.relay });
+    relay.on('evt.', async (msg) => {
+      logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
+    }, 'event-log');
+
+    const ctx: OpsloopContext = { config, logger, metrics, store, orchestrator, relay, clock, ids };
+    const extensions: OpsloopExtension[] = [];
+    for (const factory of overrides.extensions ?? defaultExtensions(config)) {
+      extensions.push(await factory(ctx));
+    }
+
+    const server = buildServer({
+      orchestrator, store, metrics, logger,
+      bodyLimit: config.bodyLimitBytes,
+      plugins: extensions.flatMap((e) => e.http ?? []),
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    });
+    cleanups.push(() => server.close());
+    await server.listen({ host: config.host, port: config.port });
+    const url = baseUrl(server, config.host);
+
+    relay.start();
+    cleanups.push(() => relay.stop());
+    for (const extension of extensions) {
+      await extension.start?.({ baseUrl: url });
+      if (extension.stop) cleanups.push(() => extension.stop!());
+    }
+
+    printBanner(print, config, store, url, extensions);
+    logger.info({ url, store: store.name, extensions: extensions.map((e) => e.name) }, 'opsloop started');
+
+    let closing: Promise<void> | null = null;
+    return {
+      url, config, logger, metrics, store, orchestrator, relay, server, extensions,
+      close() {
+        closing ??= runCleanups().then(() => logger.info('opsloop stopped'));
+        return closing;
+      },
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}
+
+function baseUrl(server: FastifyInstance, host: string): string {
+  const address = server.server.address();
+  if (!address || typeof address === 'string') return `http://${host}`;
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const shownHost = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${shownHost}:${address.port}`;
+}
+
+function describeStore(config: Config, store: CaseStore): string {
+  const kind = storeKind(config);
+  if (store.name === 'pglite' && kind === 'pglite') {
+    const dir = (store as { dataDir?: string }).dataDir ?? config.dataDir;
+    return `embedded PGlite at ${dir}`;
+  }
+  const uri = config.databaseUrl ?? config.mongodbUri;
+  if (!uri) return store.name;
+  const parsed = new URL(uri);
+  return `${store.name} at ${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
+}
+
+function printBanner(print: (line: string) => void, config: Config, store: CaseStore, url: string, extensions: OpsloopExtension[]): void {
+  const lines = [...CORE_URLS, ...extensions.flatMap((e) => e.urls ?? [])];
+  const width = Math.max(...lines.map((l) => l.label.length));
+  print(`opsloop is running on the ${describeStore(config, store)}`);
+  for (const l of lines) print(`  ${l.label.padEnd(width)}  ${url}${l.path}`);
+  print('Press Ctrl+C to stop.');
+}
