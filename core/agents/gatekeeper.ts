@@ -157,7 +157,7 @@ function riskContributions(policy: Policy, risk: number | undefined): Contributi
 function windowContributions(windows: ChangeWindow[], input: GateInput, steps: StepRef[]): Contribution[] {
   const out: Contribution[] = [];
   for (const w of windows) {
-    if (!steps.some((s) => targetMatches(w.targets, targetOf(s, input.case)))) continue;
+    if (!steps.some((s) => appliesTo(w, s, input.case))) continue;
     const local = wallClock(input.now, w.time_zone);
     if (insideWindow(w, local)) continue;
     const slots = w.slots.map((s) => `${s.days.map(capitalise).join(',')} ${s.start}-${s.end}`).join('; ');
@@ -174,7 +174,7 @@ function windowContributions(windows: ChangeWindow[], input: GateInput, steps: S
 function freezeContributions(freezes: Freeze[], input: GateInput, steps: StepRef[]): Contribution[] {
   const out: Contribution[] = [];
   for (const f of freezes) {
-    if (!steps.some((s) => targetMatches(f.targets, targetOf(s, input.case)))) continue;
+    if (!steps.some((s) => appliesTo(f, s, input.case))) continue;
     if (!inFreeze(f, input.now)) continue;
     const why = f.reason ? `: ${f.reason}` : '';
     out.push({
@@ -217,6 +217,12 @@ function targetMatches(t: TargetMatch | undefined, target: Target): boolean {
   if (!t) return true;
   const field = (globs: string[] | undefined, value: string | undefined) => globs === undefined || (value !== undefined && globsMatch(globs, value));
   return field(t.service, target.service) && field(t.env, target.env) && field(t.namespace, target.namespace);
+}
+
+/** Windows and freezes: does the entry's target/action scope include this step? */
+function appliesTo(entry: { targets?: TargetMatch | undefined; actions?: string[] | undefined }, ref: StepRef, c: GateCase): boolean {
+  if (entry.actions && !globsMatch(entry.actions, ref.step.action)) return false;
+  return targetMatches(entry.targets, targetOf(ref, c));
 }
 
 /** `*` matches any run of characters, `?` one character; everything else literally. Case-sensitive. */

@@ -110,6 +110,8 @@ export const ChangeWindowSchema = z
     time_zone: TimeZone,
     /** Where the window applies; omitted = every target. */
     targets: TargetMatchSchema.optional(),
+    /** Which step actions it applies to; omitted = all (e.g. leave out `noop`). */
+    actions: Globs.optional(),
     /** Changes are allowed inside any slot. A slot whose end is before its start runs past midnight. */
     slots: z
       .array(
@@ -143,6 +145,8 @@ export const FreezeSchema = z
     /** Zone for dates and times written without an offset; default UTC. */
     time_zone: TimeZone.default('UTC'),
     targets: TargetMatchSchema.optional(),
+    /** Which step actions it applies to; omitted = all. */
+    actions: Globs.optional(),
     decision: Restriction.default('reject'),
     approvers: z.array(RuleName).optional(),
   })
