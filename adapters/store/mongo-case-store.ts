@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document, type TransactionOptions } from 'mongodb';
 import type {
   CasePatch,
@@ -331,9 +332,10 @@ class MongoOutboxStore implements OutboxStore {
       const claimed: OutboxRecord[] = [];
       while (claimed.length < limit) {
         const doc = await this.c.outbox.findOneAndUpdate(
-          // Aggregation order puts null (and a missing field) below every date, so `$lt` also
-          // matches messages that were never leased.
-          { pending: true, published_at: null, $expr: { $lt: ['$lease_until', '$$NOW'] } },
+          // Aggregation order puts null (and a missing field) below every date, so this also
+          // matches messages that were never leased. `$lte`: a lease ends at `lease_until`, and
+          // `release(…, 0)` makes a message claimable within the same millisecond.
+          { pending: true, published_at: null, $expr: { $lte: ['$lease_until', '$$NOW'] } },
           [{
             $set: {
               lease_owner: owner,
@@ -355,17 +357,18 @@ class MongoOutboxStore implements OutboxStore {
     return guarded(async () => {
       await this.c.outbox.updateMany(
         { _id: { $in: [...messageIds] }, lease_owner: owner, pending: true },
-        { $set: { published_at: new Date() }, $unset: { pending: '' } },
+        { $set: { published_at: new Date(), lease_until: null }, $unset: { pending: '' } },
       );
     });
   }
 
+  /** Shortens the lease to `retryAfterMs` from now; the owner stays until someone claims it again. */
   release(messageIds: readonly string[], owner: string, retryAfterMs: number): Promise<void> {
     if (messageIds.length === 0) return Promise.resolve();
     return guarded(async () => {
       await this.c.outbox.updateMany(
         { _id: { $in: [...messageIds] }, lease_owner: owner, pending: true },
-        [{ $set: { lease_owner: null, lease_until: { $add: ['$$NOW', retryAfterMs] } } }],
+        [{ $set: { lease_until: { $add: ['$$NOW', Math.max(0, retryAfterMs)] } } }],
       );
     });
   }
@@ -425,10 +428,13 @@ export class MongoCaseStore implements CaseStore {
           return value;
         }, TRANSACTION_OPTIONS);
       } catch (error) {
-        if (error instanceof ConcurrentInsertRace && attempt < MAX_INSERT_RACE_ATTEMPTS) continue;
+        if (error instanceof ConcurrentInsertRace && attempt < MAX_INSERT_RACE_ATTEMPTS) {
+          await delay(Math.random() * 10 * attempt);
+          continue;
+        }
         throw toStoreError(error);
       } finally {
-        await session.endSession();
+        await session.endSession().catch(() => undefined);
       }
     }
   }

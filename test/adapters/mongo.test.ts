@@ -1,0 +1,113 @@
+import { after, before, describe, it, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { CaseStore } from '../../core/ports/case-store.js';
+import { applyMongoMigrations, createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo-case-store.js';
+import { MONGO_MIGRATIONS } from '../../migrations/mongo/index.js';
+import { caseStoreContract } from '../contracts/case-store.contract.js';
+
+/**
+ * The MongoDB store against a real replica set. No MongoDB server can be obtained on this
+ * machine, so the suite runs only when TEST_MONGODB_URI names one (e.g.
+ * `mongodb://127.0.0.1:27017/?replicaSet=rs0`); each store gets its own database, dropped after.
+ * test/adapters/mongo-mapping.test.ts and mongo-connect.test.ts cover what runs without a server.
+ */
+
+const uri = process.env.TEST_MONGODB_URI;
+const SKIP_REASON = 'Mongo suite skipped: TEST_MONGODB_URI is not set (no MongoDB server can be obtained on this machine)';
+
+const runId = `${process.pid}_${Date.now().toString(36)}`;
+let databases = 0;
+
+async function freshStore(mongoUri: string): Promise<MongoCaseStore> {
+  const store = await createMongoCaseStore({ uri: mongoUri, dbName: `opsloop_test_${runId}_${++databases}` });
+  await store.connect();
+  return store;
+}
+
+async function dropAndClose(store: CaseStore): Promise<void> {
+  const mongo = store as MongoCaseStore;
+  try {
+    await mongo.db.dropDatabase();
+  } finally {
+    await mongo.close();
+  }
+}
+
+if (!uri) {
+  test('MongoDB store', { skip: SKIP_REASON }, () => {});
+} else {
+  caseStoreContract({ name: 'mongodb', create: () => freshStore(uri), cleanup: dropAndClose, skip: false });
+
+  describe('MongoDB store specifics', () => {
+    let store: MongoCaseStore;
+    before(async () => {
+      store = await freshStore(uri);
+    });
+    after(async () => {
+      if (store) await dropAndClose(store);
+    });
+
+    it('connect applies the migrations once; re-running them changes nothing', async () => {
+      const recorded = await store.db.collection('schema_migrations').find().toArray();
+      assert.deepEqual(recorded.map((m) => m._id), MONGO_MIGRATIONS.map((m) => m.version));
+      const indexesBefore = await store.db.collection('outbox').indexes();
+      assert.deepEqual(await applyMongoMigrations(store.db), [], 'nothing left to apply');
+      for (const migration of MONGO_MIGRATIONS) await migration.up(store.db);
+      assert.deepEqual(await store.db.collection('outbox').indexes(), indexesBefore);
+      assert.equal(await store.db.collection('schema_migrations').countDocuments(), MONGO_MIGRATIONS.length);
+      await store.connect();
+    });
+
+    it('creates the collections and indexes the design names', async () => {
+      const names = (await store.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+      for (const name of ['case_timeline', 'counters', 'idempotency', 'inbox', 'ops_case', 'outbox', 'plan_approved', 'plan_proposed', 'schema_migrations']) {
+        assert.ok(names.includes(name), `collection ${name} exists (have ${names.join(', ')})`);
+      }
+      const outboxIndexes = await store.db.collection('outbox').indexes();
+      assert.ok(outboxIndexes.some((i) => i.name === 'outbox_seq' && i.unique));
+      assert.ok(outboxIndexes.some((i) => i.name === 'outbox_unpublished' && i.partialFilterExpression));
+      const inboxIndexes = await store.db.collection('inbox').indexes();
+      assert.ok(inboxIndexes.some((i) => i.name === 'inbox_consumer_msg' && i.unique));
+    });
+
+    it('the validator refuses a case with an unknown status or a fractional version', async () => {
+      const now = new Date();
+      const base = {
+        _id: randomUUID(), tenant: 't', title: 'x', severity: 3, service: null, env: null, requester: null,
+        labels: {}, status: 'NEW', version: 1, plan_id: null, created_at: now, updated_at: now, lock_seq: 0,
+      };
+      const cases = store.db.collection<{ _id: string; [field: string]: unknown }>('ops_case');
+      await assert.rejects(cases.insertOne({ ...base, status: 'DONE' }), /Document failed validation/);
+      await assert.rejects(cases.insertOne({ ...base, _id: randomUUID(), version: 1.5 }), /Document failed validation/);
+      await cases.insertOne({ ...base, _id: randomUUID() });
+    });
+
+    it('rollbackOnly aborts the transaction and still returns the value', async () => {
+      const msg = randomUUID();
+      const value = await store.transact(async (tx) => {
+        await tx.recordInbox('rollback-test', msg, new Date());
+        tx.rollbackOnly();
+        return 'kept';
+      });
+      assert.equal(value, 'kept');
+      assert.equal(await store.queries.inboxHas('rollback-test', msg), false);
+    });
+
+    it('concurrent inbox records of one message: exactly one wins', async () => {
+      const msg = randomUUID();
+      const results = await Promise.all(Array.from({ length: 20 }, () =>
+        store.transact((tx) => tx.recordInbox('race', msg, new Date()))));
+      assert.equal(results.filter(Boolean).length, 1);
+      assert.equal(await store.db.collection('inbox').countDocuments({ consumer: 'race', msg_id: msg }), 1);
+    });
+
+    it('a client passed in is not closed by the store', async () => {
+      const borrowed = await createMongoCaseStore({ uri, client: store.client, dbName: store.db.databaseName });
+      assert.equal(borrowed.ownsConnection, false);
+      await borrowed.connect();
+      await borrowed.close();
+      await store.ping();
+    });
+  });
+}
