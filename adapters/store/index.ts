@@ -18,19 +18,15 @@ export interface CaseStoreConfig {
   mongodbDb?: string;
 }
 
-type MongoStoreFactory = (options: { uri: string; dbName?: string }) => CaseStore;
-
 /**
  * Pick the store from configuration: MongoDB when a Mongo URI is set, else the PostgreSQL
  * server when a database URL is set, else embedded PGlite. The store is not connected yet.
  */
 export async function createCaseStore(config: CaseStoreConfig = {}): Promise<CaseStore> {
   if (config.mongodbUri) {
-    // Loaded lazily (the mongo driver is only needed when MongoDB is configured); the specifier
-    // is a variable so this file type-checks whether or not mongo-case-store.ts exists yet.
-    const specifier = './mongo-case-store.js';
-    const mongo = (await import(specifier)) as { createMongoCaseStore: MongoStoreFactory };
-    return mongo.createMongoCaseStore({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
+    // Loaded lazily: the mongo driver is only needed when MongoDB is configured.
+    const { createMongoCaseStore } = await import('./mongo-case-store.js');
+    return createMongoCaseStore({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
   }
   if (config.databaseUrl) return createPostgresCaseStore({ url: config.databaseUrl });
   return createPgliteCaseStore(config.dataDir ? { dataDir: config.dataDir } : {});
