@@ -88,6 +88,8 @@ const TRANSACTION_OPTIONS: TransactionOptions = {
 
 const DEFAULT_DB_NAME = 'opsloop';
 const COMMAND_NOT_FOUND = 59;
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
 
 /** How often `transact` re-runs a transaction that lost an insert race (see `ConcurrentInsertRace`). */
 const MAX_INSERT_RACE_ATTEMPTS = 5;
@@ -137,6 +139,12 @@ export async function applyMongoMigrations(db: Db, migrations: readonly MongoMig
     ran.push(migration.version);
   }
   return ran;
+}
+
+/** `listCases` page size, clamped like the SQL stores (and never 0, which Mongo reads as "no limit"). */
+function listLimit(requested: number | undefined): number {
+  const limit = Math.trunc(requested ?? DEFAULT_LIST_LIMIT);
+  return Number.isFinite(limit) ? Math.min(Math.max(limit, 1), MAX_LIST_LIMIT) : DEFAULT_LIST_LIMIT;
 }
 
 /** Run a read or an autocommit write, mapping "database unreachable" to OPS_STORE_UNAVAILABLE. */
@@ -284,7 +292,7 @@ class MongoCaseQueries implements CaseQueries {
   listCases(filter: { status?: CaseRecord['status']; limit?: number } = {}): Promise<CaseRecord[]> {
     return guarded(async () => {
       const query = filter.status ? { status: filter.status } : {};
-      const docs = await this.c.cases.find(query).sort({ created_at: -1, _id: -1 }).limit(filter.limit ?? 100).toArray();
+      const docs = await this.c.cases.find(query).sort({ created_at: -1, _id: -1 }).limit(listLimit(filter.limit)).toArray();
       return docs.map(docToCase);
     });
   }
