@@ -25,7 +25,7 @@ export interface GateInput {
 }
 
 /** Who may approve: the union of the approver groups the firing rules named (or `default`). */
-export interface GateApprovers {
+export type GateApprovers = {
   slack_users: string[];
   slack_groups: string[];
   discord_roles: string[];
@@ -33,7 +33,7 @@ export interface GateApprovers {
   users: string[];
   /** Users of the local chat simulator. */
   sim_users: string[];
-}
+};
 
 export interface GateResult {
   decision: GateDecision;
