@@ -40,10 +40,10 @@ export class SqlChatStore implements ChatStore {
     return { outcome: 'busy' };
   }
 
-  async complete(platform: string, key: string, messageRef: string, threadRef: string | null): Promise<void> {
+  async complete(platform: string, key: string, posted: { channel: string; messageRef: string; threadRef: string | null }): Promise<void> {
     await this.sql.query(
-      'UPDATE chat_message SET message_ref = $3, thread_ref = COALESCE($4, thread_ref) WHERE platform = $1 AND key = $2',
-      [platform, key, messageRef, threadRef]);
+      'UPDATE chat_message SET channel = $3, message_ref = $4, thread_ref = COALESCE($5, thread_ref) WHERE platform = $1 AND key = $2',
+      [platform, key, posted.channel, posted.messageRef, posted.threadRef]);
   }
 
   async release(platform: string, key: string): Promise<void> {

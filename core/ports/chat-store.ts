@@ -37,8 +37,11 @@ export interface ChatStore {
    * between the platform's answer and `complete` can post twice.
    */
   reserve(row: Omit<ChatMessageRow, 'message_ref' | 'created_at'>, now: Date, staleAfterMs: number): Promise<ReserveResult>;
-  /** Confirm a reservation with the platform's message id (and thread, if the post opened one). */
-  complete(platform: string, key: string, messageRef: string, threadRef: string | null): Promise<void>;
+  /**
+   * Confirm a reservation with where the message landed: its channel, the platform's message id,
+   * and the thread (if the post opened one or went into one).
+   */
+  complete(platform: string, key: string, posted: { channel: string; messageRef: string; threadRef: string | null }): Promise<void>;
   /** Drop a reservation whose post failed, so a retry can post. */
   release(platform: string, key: string): Promise<void>;
   /** The row of `key`, if any. */

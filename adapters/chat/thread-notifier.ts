@@ -1,0 +1,254 @@
+import type { CaseQueries, CaseStore } from '../../core/ports/case-store.js';
+import type { ChatClient, ChatMessage } from '../../core/ports/chat.js';
+import type { ChatMessageKind, ChatMessageRow, ChatStore } from '../../core/ports/chat-store.js';
+import type { Clock } from '../../core/ports/clock.js';
+import { caseView, type CaseRecord } from '../../core/schemas/case.js';
+import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import { ChangePlanSchema } from '../../core/schemas/plan.js';
+import {
+  caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, stepProgressPost, verificationReportPost,
+  type ChatLinks, type PlanView, type VerifyResultView,
+} from '../../bot/chat-model.js';
+import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
+
+export interface ThreadNotifierDeps {
+  client: ChatClient;
+  chatStore: ChatStore;
+  store: CaseStore;
+  clock?: Clock;
+  links?: ChatLinks;
+  /**
+   * Channel for cases not opened from this platform (REST, alerts). Without it such cases are not
+   * posted. Cases opened from another chat platform are never posted here.
+   */
+  defaultChannel?: string;
+  /** An unconfirmed post older than this is assumed lost (its poster crashed) and redone. Default 60 s. */
+  staleReservationMs?: number;
+}
+
+const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * Turns outbox events into chat posts and edits through a ChatClient: the case card on
+ * evt.case.created.v1 (its thread is where everything else goes), the card edited in place on
+ * every transition, and plan, gate decision, step progress, verification and outcome posts in the
+ * thread.
+ *
+ * Exactly-once: every post has a key (`card:<case>`, `msg:<message id>`, `step:<case>:<plan>:<fw|rb>:<i>`)
+ * reserved in the chat_message table before the platform call and confirmed with the platform's
+ * message id after it, so a redelivered message finds the post and does not repeat it; edits look
+ * the message up by key. The message is then recorded in the inbox (`chat:<platform>`).
+ * Renders the card from the case as it is now, so late or repeated deliveries still show the truth.
+ */
+export class ThreadNotifier {
+  readonly consumerName: string;
+  private readonly client: ChatClient;
+  private readonly chatStore: ChatStore;
+  private readonly store: CaseStore;
+  private readonly queries: CaseQueries;
+  private readonly clock: Clock;
+  private readonly links: ChatLinks | undefined;
+  private readonly defaultChannel: string | undefined;
+  private readonly staleMs: number;
+
+  constructor(deps: ThreadNotifierDeps) {
+    this.client = deps.client;
+    this.chatStore = deps.chatStore;
+    this.store = deps.store;
+    this.queries = deps.store.queries;
+    this.clock = deps.clock ?? systemClock;
+    this.links = deps.links;
+    this.defaultChannel = deps.defaultChannel;
+    this.staleMs = deps.staleReservationMs ?? 60_000;
+    this.consumerName = `chat:${deps.client.platform}`;
+  }
+
+  /** Register on a relay for every `evt.*` message. */
+  register(relay: Pick<OutboxRelay, 'on'>): void {
+    relay.on('evt.', (msg) => this.handle(msg), this.consumerName);
+  }
+
+  /** Handle one outbox message (idempotent; throws to have the relay retry it later). */
+  async handle(msg: OutboxEnvelope): Promise<void> {
+    if (await this.queries.inboxHas(this.consumerName, msg.id)) return;
+    await this.dispatch(msg);
+    await consumeOnce(this.store, this.consumerName, msg, async () => undefined);
+  }
+
+  private async dispatch(msg: OutboxEnvelope): Promise<void> {
+    if (msg.topic === 'evt.case.created.v1') return this.postCard(msg.case_id);
+    const card = await this.chatStore.find(this.client.platform, cardKey(msg.case_id));
+    if (!card?.message_ref) return; // the case is not on this platform (or its card never posted)
+    const d = msg.data;
+    switch (msg.topic) {
+      case 'evt.case.transition.v1': return this.onTransition(msg, card);
+      case 'evt.analysis.done.v1':
+      case 'evt.analysis.findings.v1':
+        return this.postInThread(card, 'evidence', msgKey(msg), evidencePost(d));
+      case 'evt.plan.proposed.v1': {
+        const plan = asPlan(d.plan);
+        if (plan) await this.postInThread(card, 'plan', msgKey(msg), planPost(plan, { caseId: msg.case_id }));
+        return;
+      }
+      case 'evt.plan.invalid.v1':
+        return this.postInThread(card, 'note', msgKey(msg), note(`📝 The planner could not produce a valid plan: ${String(d.reason ?? 'unknown reason')}. Try \`/ops plan <template>\`.`));
+      case 'evt.gate.needs_human.v1': return this.onNeedsHuman(msg, card);
+      case 'evt.exec.step_result.v1': return this.onStep(msg, card);
+      case 'evt.verify.pass.v1':
+      case 'evt.verify.failed.v1':
+        return this.postInThread(card, 'verify', msgKey(msg), verificationReportPost({
+          pass: msg.topic === 'evt.verify.pass.v1',
+          results: Array.isArray(d.results) ? (d.results as VerifyResultView[]) : [],
+        }));
+      default: return;
+    }
+  }
+
+  private async postCard(caseId: string): Promise<void> {
+    const c = await this.queries.getCase(caseId);
+    if (!c) return;
+    const channel = this.channelFor(c);
+    if (!channel) return;
+    const key = cardKey(caseId);
+    const reserved = await this.reserve({ case_id: caseId, platform: this.client.platform, kind: 'card', key, channel, thread_ref: null });
+    if (reserved !== 'reserved') return;
+    try {
+      const { messageRef } = await this.client.postMessage(channel, caseCard(caseView(c), this.links));
+      const threadRef = this.client.createThread
+        ? (await this.client.createThread(messageRef, `${c.title} (${c.id.slice(0, 8)})`.slice(0, 100))).threadRef
+        : messageRef.id;
+      await this.chatStore.complete(this.client.platform, key, { channel: messageRef.channel, messageRef: messageRef.id, threadRef });
+    } catch (error) {
+      await this.chatStore.release(this.client.platform, key);
+      throw error;
+    }
+  }
+
+  private channelFor(c: CaseRecord): string | undefined {
+    const platform = c.labels.chat_platform;
+    if (platform && platform !== this.client.platform) return undefined;
+    return platform ? c.labels.chat_channel ?? this.defaultChannel : this.defaultChannel;
+  }
+
+  private async onTransition(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
+    const c = await this.queries.getCase(msg.case_id);
+    if (!c) return;
+    await this.client.updateMessage({ channel: card.channel, id: card.message_ref! }, caseCard(caseView(c), this.links));
+    const from = String(msg.data.from);
+    const to = String(msg.data.to);
+    const actor = typeof msg.data.actor === 'string' ? msg.data.actor : null;
+    const reason = typeof msg.data.reason === 'string' ? msg.data.reason : null;
+    if (from === 'WAIT_GATE') {
+      const approved = to === 'EXECUTING';
+      const decision = { outcome: approved ? 'approved' as const : 'rejected' as const, actor, reasons: reason ? [reason] : [] };
+      await this.settlePlanMessage(msg.case_id, decision);
+      await this.postInThread(card, 'gate', msgKey(msg), gateDecisionPost(decision));
+    }
+    if (to === 'EXECUTING') await this.postPendingSteps(c, card);
+    if (to === 'CLOSED' || to === 'PARKED') {
+      await this.postInThread(card, 'outcome', msgKey(msg), outcomePost(caseView({ ...c, status: to }), reason));
+    }
+  }
+
+  /** The plan message loses its buttons and shows who decided. */
+  private async settlePlanMessage(caseId: string, decision: { outcome: 'approved' | 'rejected'; actor: string | null; reasons: string[] }): Promise<void> {
+    const planRow = await this.chatStore.latest(caseId, this.client.platform, 'plan');
+    const plan = await this.currentPlan(caseId);
+    if (!planRow?.message_ref || !plan) return;
+    await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, planPost(plan, { caseId, decision }));
+  }
+
+  private async onNeedsHuman(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
+    const decision = (msg.data.decision ?? {}) as { reasons?: string[] };
+    const reasons = Array.isArray(decision.reasons) ? decision.reasons.map(String) : [];
+    const plan = await this.currentPlan(msg.case_id);
+    if (!plan) return;
+    const withButtons = planPost(plan, { caseId: msg.case_id, decision: { outcome: 'needs_human', reasons }, buttons: { version: msg.version } });
+    const planRow = await this.chatStore.latest(msg.case_id, this.client.platform, 'plan');
+    if (planRow?.message_ref) {
+      await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, withButtons);
+      await this.postInThread(card, 'gate', msgKey(msg), gateDecisionPost({ outcome: 'needs_human', reasons: [...reasons, 'Approve or Reject on the plan above'] }));
+    } else {
+      await this.postInThread(card, 'plan', msgKey(msg), withButtons);
+    }
+  }
+
+  private async postPendingSteps(c: CaseRecord, card: ChatMessageRow): Promise<void> {
+    const plan = await this.currentPlan(c.id);
+    if (!plan) return;
+    for (const [index, step] of plan.steps.entries()) {
+      await this.postInThread(card, 'step', stepKey(c, false, index), stepProgressPost({
+        index, name: step.name ?? null, action: step.action, status: 'pending', total: plan.steps.length,
+      }));
+    }
+  }
+
+  private async onStep(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
+    const c = await this.queries.getCase(msg.case_id);
+    if (!c) return;
+    const d = msg.data;
+    const index = Number(d.index);
+    if (!Number.isInteger(index) || index < 0) return;
+    const rollback = d.rollback === true;
+    const plan = rollback ? null : await this.currentPlan(c.id);
+    const message = stepProgressPost({
+      index, name: typeof d.name === 'string' ? d.name : null, action: String(d.action ?? 'step'), status: String(d.status ?? 'unknown'),
+      ...(typeof d.attempt === 'number' ? { attempt: d.attempt } : {}),
+      ...(typeof d.duration_ms === 'number' && d.status !== 'running' ? { duration_ms: d.duration_ms } : {}),
+      summary: typeof d.summary === 'string' ? d.summary : null,
+      ...(plan ? { total: plan.steps.length } : {}),
+    });
+    const labelled = rollback ? { ...message, text: `↩ rollback: ${message.text}`, blocks: message.blocks.map((b) => b.type === 'text' ? { ...b, text: `↩ rollback: ${b.text}` } : b) } : message;
+    const key = stepKey(c, rollback, index);
+    const row = await this.chatStore.find(this.client.platform, key);
+    if (row?.message_ref) {
+      await this.client.updateMessage({ channel: row.channel, id: row.message_ref }, labelled);
+      return;
+    }
+    await this.postInThread(card, 'step', key, labelled);
+    // Posted fresh (no pending message); a later event edits it, this one is already shown.
+  }
+
+  private async currentPlan(caseId: string): Promise<PlanView | null> {
+    const c = await this.queries.getCase(caseId);
+    if (!c?.plan_id) return null;
+    const record = await this.queries.getPlan(c.plan_id);
+    return record ? asPlan(record.plan) : null;
+  }
+
+  /** Post once per key into the case's thread. */
+  private async postInThread(card: ChatMessageRow, kind: ChatMessageKind, key: string, message: ChatMessage): Promise<void> {
+    const reserved = await this.reserve({ case_id: card.case_id, platform: this.client.platform, kind, key, channel: card.channel, thread_ref: card.thread_ref });
+    if (reserved !== 'reserved') return;
+    try {
+      const { messageRef } = await this.client.postMessage(card.channel, message, card.thread_ref ? { threadRef: card.thread_ref } : {});
+      await this.chatStore.complete(this.client.platform, key, { channel: messageRef.channel, messageRef: messageRef.id, threadRef: card.thread_ref });
+    } catch (error) {
+      await this.chatStore.release(this.client.platform, key);
+      throw error;
+    }
+  }
+
+  private async reserve(row: Omit<ChatMessageRow, 'message_ref' | 'created_at'>): Promise<'reserved' | 'exists'> {
+    const result = await this.chatStore.reserve(row, this.clock.now(), this.staleMs);
+    if (result.outcome === 'busy') throw new Error(`chat post ${row.key} is in flight elsewhere; retrying later`);
+    return result.outcome;
+  }
+}
+
+function cardKey(caseId: string): string {
+  return `card:${caseId}`;
+}
+function msgKey(msg: OutboxEnvelope): string {
+  return `msg:${msg.id}`;
+}
+function stepKey(c: CaseRecord, rollback: boolean, index: number): string {
+  return `step:${c.id}:${c.plan_id ?? 'none'}:${rollback ? 'rb' : 'fw'}:${index}`;
+}
+function note(text: string): ChatMessage {
+  return { text, blocks: [{ type: 'text', text }] };
+}
+function asPlan(value: unknown): PlanView | null {
+  const parsed = ChangePlanSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}

@@ -1,0 +1,315 @@
+/**
+ * The one chat handler: Slack, Discord and the local simulator all call it. It only translates:
+ * a command or a click becomes an idempotent Orchestrator request (or a case creation), and the
+ * answer becomes a `ChatReply`. It never changes state itself and never posts to a thread — the
+ * thread notifier does that from the outbox.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Orchestrator, CommandResult } from '../core/orchestrator/orchestrator.js';
+import type { CaseQueries } from '../core/ports/case-store.js';
+import type { CaseRecord } from '../core/schemas/case.js';
+import { caseView } from '../core/schemas/case.js';
+import { canApprove, type ApprovalActor, type ApprovalPlatform, type CanApproveResult, type GateApprovers } from '../core/agents/gatekeeper.js';
+import type { ChatCommand } from './chat-command.js';
+import {
+  caseListPost, clickIdempotencyKey, encodeAction, helpText, shortId, statusPost, timelinePost,
+  type ChatAction, type ChatLinks, type ChatMessage,
+} from './chat-model.js';
+
+/** Who typed or clicked, as the platform identifies them. */
+export interface ChatActor {
+  platform: ApprovalPlatform;
+  /** Platform user id (Slack `U…`, Discord snowflake, simulator name). */
+  id: string;
+  /** Display name, for answers like "already approved by @alice". */
+  name?: string;
+  /** Slack user-group ids the user belongs to (when the edge resolved them). */
+  groups?: string[];
+  /** Discord role ids the member holds. */
+  roles?: string[];
+}
+
+/** Where a command was typed. */
+export interface CommandContext {
+  /** Channel id; becomes the case's `chat_channel` label so the card is posted there. */
+  channel: string;
+  /** The case of the thread the command was typed in, if any. */
+  threadCaseId?: string;
+  /**
+   * The platform's id of this request (Slack `trigger_id`, Discord interaction id): the case
+   * creation's idempotency key is derived from it, so a retried delivery opens one case.
+   */
+  requestId?: string;
+}
+
+/** A form asking for a reason (Slack modal, Discord modal, simulator prompt). */
+export interface ReasonModal {
+  title: string;
+  label: string;
+  /** Encoded action to send back with the reason (`decodeAction` it on submit). */
+  value: string;
+  caseId: string;
+  caseTitle: string;
+}
+
+/** What the platform should show. */
+export type ChatReply =
+  /** Only the user sees it. `message` is a richer form of `text` when the platform can show one. */
+  | { kind: 'ephemeral'; ephemeral: true; text: string; message?: ChatMessage }
+  /** Everyone in the channel sees it. */
+  | { kind: 'public'; ephemeral: false; text: string; message: ChatMessage }
+  /** Ask the user for a reason, then call `handleRejectReason`. */
+  | { kind: 'modal'; ephemeral: true; text: string; modal: ReasonModal };
+
+/**
+ * Decides whether an actor may approve or reject the plan a case waits on. The default reads the
+ * Gatekeeper's latest `gate_decision` note on the case and applies `canApprove` (4-eyes first).
+ */
+export type ApprovalCheck = (c: CaseRecord, actor: ChatActor) => Promise<CanApproveResult>;
+
+export interface ChatHandlerDeps {
+  orchestrator: Orchestrator;
+  queries: CaseQueries;
+  /** Approval policy; default: the approvers of the Gatekeeper's needs_human decision. */
+  policy?: ApprovalCheck;
+  links?: ChatLinks;
+  /** Tenant of cases opened from chat (default `default`). */
+  tenant?: string;
+  /** Move a case opened from chat to ANALYZING right away (default true). */
+  startAnalysis?: boolean;
+}
+
+const MAX_REASON = 500;
+
+export function ephemeral(text: string, message?: ChatMessage): ChatReply {
+  return message ? { kind: 'ephemeral', ephemeral: true, text, message } : { kind: 'ephemeral', ephemeral: true, text };
+}
+
+/** `slack:U123`: how a chat user appears as actor and requester in the case. */
+export function actorKey(actor: Pick<ChatActor, 'platform' | 'id'>): string {
+  return `${actor.platform}:${actor.id}`;
+}
+
+function displayName(actor: Pick<ChatActor, 'id' | 'name'>): string {
+  return `@${actor.name ?? actor.id}`;
+}
+
+function errorMessage(result: CommandResult): string {
+  const body = result.body as { error?: { message?: string } } | null;
+  return body?.error?.message ?? `status ${result.status}`;
+}
+
+function errorCode(result: CommandResult): string | undefined {
+  return (result.body as { error?: { code?: string } } | null)?.error?.code;
+}
+
+function dataOf(result: CommandResult): Record<string, unknown> {
+  return ((result.body as { data?: Record<string, unknown> } | null)?.data) ?? {};
+}
+
+export class ChatHandler {
+  private readonly orchestrator: Orchestrator;
+  private readonly queries: CaseQueries;
+  private readonly policy: ApprovalCheck;
+  private readonly links: ChatLinks | undefined;
+  private readonly tenant: string;
+  private readonly startAnalysis: boolean;
+
+  constructor(deps: ChatHandlerDeps) {
+    this.orchestrator = deps.orchestrator;
+    this.queries = deps.queries;
+    this.policy = deps.policy ?? ((c, actor) => this.gateApproval(c, actor));
+    this.links = deps.links;
+    this.tenant = deps.tenant ?? 'default';
+    this.startAnalysis = deps.startAnalysis ?? true;
+  }
+
+  /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
+  async handleCommand(cmd: ChatCommand, actor: ChatActor, ctx: CommandContext): Promise<ChatReply> {
+    switch (cmd.kind) {
+      case 'help': return ephemeral(helpText().text, helpText());
+      case 'open': return this.open(cmd, actor, ctx);
+      case 'status': return this.status(cmd.caseRef);
+      case 'timeline': return this.timeline(cmd.caseRef);
+      case 'plan': return this.resume(cmd.caseRef, cmd.template, actor);
+    }
+  }
+
+  /**
+   * A button click. Approve becomes the transition (If-Match = the version the button was
+   * rendered for, key from `clickIdempotencyKey`); Reject first asks for a reason (modal).
+   */
+  async handleAction(action: ChatAction, actor: ChatActor): Promise<ChatReply> {
+    const c = await this.queries.getCase(action.case_id);
+    if (!c) return ephemeral(`No case has id ${action.case_id}.`);
+    if (c.status !== 'WAIT_GATE' || c.version !== action.version) return this.movedOn(c, action, actor);
+    const allowed = await this.checkApprover(c, action, actor);
+    if (allowed) return allowed;
+    if (action.event === 'gate_rejected') {
+      return {
+        kind: 'modal', ephemeral: true, text: 'Why reject this plan?',
+        modal: { title: 'Reject plan', label: 'Reason', value: encodeAction(action), caseId: c.id, caseTitle: c.title },
+      };
+    }
+    return this.decide(c, action, actor, null);
+  }
+
+  /** The reason form of a Reject was submitted. */
+  async handleRejectReason(action: ChatAction, reason: string, actor: ChatActor): Promise<ChatReply> {
+    const text = reason.trim();
+    if (!text) return ephemeral('A reason is required to reject a plan.');
+    if (text.length > MAX_REASON) return ephemeral(`The reason is too long (at most ${MAX_REASON} characters).`);
+    if (action.event !== 'gate_rejected') return ephemeral('This form only rejects plans.');
+    const c = await this.queries.getCase(action.case_id);
+    if (!c) return ephemeral(`No case has id ${action.case_id}.`);
+    if (c.status !== 'WAIT_GATE' || c.version !== action.version) return this.movedOn(c, action, actor);
+    const refused = await this.checkApprover(c, action, actor);
+    if (refused) return refused;
+    return this.decide(c, action, actor, text);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private async open(cmd: Extract<ChatCommand, { kind: 'open' }>, actor: ChatActor, ctx: CommandContext): Promise<ChatReply> {
+    const requestId = ctx.requestId ?? randomUUID();
+    const labels: Record<string, string> = { chat_platform: actor.platform, chat_channel: ctx.channel };
+    if (actor.name) labels.chat_requester_name = actor.name;
+    const created = await this.orchestrator.createCase({
+      title: cmd.title, tenant: this.tenant, requester: actorKey(actor), labels,
+      ...(cmd.severity !== undefined ? { severity: cmd.severity } : {}),
+      ...(cmd.service ? { service: cmd.service } : {}),
+      ...(cmd.env ? { env: cmd.env } : {}),
+    }, { idempotencyKey: `chat:${actor.platform}:open:${requestId}`, actor: actorKey(actor) });
+    if (created.status !== 201) return ephemeral(`Could not open the case: ${errorMessage(created)}`);
+    const caseId = String(dataOf(created).case_id);
+    if (this.startAnalysis) {
+      // Expected failures (the case already moved on after a replay) are fine: nothing to do.
+      await this.orchestrator.transition(caseId, { event: 'start_analysis', actor: actorKey(actor), reason: 'opened from chat' },
+        { idempotencyKey: `chat:${actor.platform}:start:${caseId}`, expectedVersion: 1 });
+    }
+    const sev = dataOf(created).severity;
+    return ephemeral(`${created.replayed ? 'Already opened' : 'Opened'} case \`${shortId(caseId)}\` (sev${String(sev)}): ${cmd.title}. The card and its thread are in this channel.`);
+  }
+
+  private async status(ref: string | undefined): Promise<ChatReply> {
+    if (!ref) {
+      const cases = (await this.queries.listCases({ limit: 50 })).filter((c) => c.status !== 'CLOSED').slice(0, 20);
+      const post = caseListPost(cases.map(caseView));
+      return ephemeral(post.text, post);
+    }
+    const found = await this.resolveCase(ref);
+    if (!found.ok) return ephemeral(found.message);
+    const post = statusPost(caseView(found.case), this.links);
+    return ephemeral(post.text, post);
+  }
+
+  private async timeline(ref: string | undefined): Promise<ChatReply> {
+    if (!ref) return ephemeral('Which case? Type it in the case\'s thread or give its id: `/ops timeline <case>`.');
+    const found = await this.resolveCase(ref);
+    if (!found.ok) return ephemeral(found.message);
+    const post = timelinePost(caseView(found.case), await this.queries.listTimeline(found.case.id));
+    return ephemeral(post.text, post);
+  }
+
+  private async resume(ref: string | undefined, template: string | undefined, actor: ChatActor): Promise<ChatReply> {
+    if (!ref) return ephemeral('Which case? Type it in the case\'s thread or add `case=<id>`.');
+    const found = await this.resolveCase(ref);
+    if (!found.ok) return ephemeral(found.message);
+    const c = found.case;
+    if (c.status !== 'PARKED') {
+      return ephemeral(`Case \`${shortId(c.id)}\` is ${c.status}; \`/ops plan\` only asks for a new plan when a case is PARKED.`);
+    }
+    const result = await this.orchestrator.transition(c.id, {
+      event: 'resume', actor: actorKey(actor), reason: template ? `new plan requested (template ${template})` : 'new plan requested',
+      meta: template ? { template } : {},
+    }, { idempotencyKey: `chat:${actor.platform}:resume:${c.id}:v${c.version}`, expectedVersion: c.version, versionSource: 'if-match' });
+    if (result.status === 200) {
+      return ephemeral(result.replayed
+        ? `A new plan was already requested for case \`${shortId(c.id)}\`.`
+        : `Asked for a new plan for case \`${shortId(c.id)}\`${template ? ` from template ${template}` : ''}.`);
+    }
+    if (result.status === 409 || result.status === 412 || errorCode(result) === 'OPS_IDEMPOTENCY_KEY_REUSED') {
+      const now = await this.queries.getCase(c.id);
+      return ephemeral(`Case \`${shortId(c.id)}\` moved on (now ${now?.status ?? 'unknown'}); nothing was changed.`);
+    }
+    return ephemeral(`Could not resume: ${errorMessage(result)}`);
+  }
+
+  /** Full uuid or a unique prefix of one. */
+  private async resolveCase(ref: string): Promise<{ ok: true; case: CaseRecord } | { ok: false; message: string }> {
+    const id = ref.toLowerCase();
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) {
+      const c = await this.queries.getCase(id);
+      return c ? { ok: true, case: c } : { ok: false, message: `No case has id \`${ref}\`.` };
+    }
+    const matches = (await this.queries.listCases({ limit: 1000 })).filter((c) => c.id.startsWith(id));
+    if (matches.length === 1) return { ok: true, case: matches[0]! };
+    if (matches.length === 0) return { ok: false, message: `No case has an id starting with \`${ref}\`.` };
+    return { ok: false, message: `\`${ref}\` matches ${matches.length} cases; give more characters of the id.` };
+  }
+
+  /** Refused → a timeline note and an ephemeral answer; allowed → null. */
+  private async checkApprover(c: CaseRecord, action: ChatAction, actor: ChatActor): Promise<ChatReply | null> {
+    const verdict = await this.policy(c, actor);
+    if (verdict.ok) return null;
+    await this.orchestrator.record(c.id, {
+      event: 'approval_refused', actor: actorKey(actor), reason: verdict.message,
+      meta: { platform: actor.platform, rule: verdict.reason, attempted: action.event, version: action.version, name: actor.name ?? null },
+    }, { idempotencyKey: `chat:${actor.platform}:refused:${c.id}:${action.event}:v${action.version}:${actor.id}` });
+    const why = verdict.reason === 'requester'
+      ? 'you opened this case, so a second person must approve it (4-eyes rule)'
+      : 'you are not an approver for this plan';
+    return ephemeral(`You cannot ${action.event === 'gate_approved' ? 'approve' : 'reject'} this plan: ${why}.`);
+  }
+
+  private async decide(c: CaseRecord, action: ChatAction, actor: ChatActor, reason: string | null): Promise<ChatReply> {
+    const approving = action.event === 'gate_approved';
+    const result = await this.orchestrator.transition(c.id, {
+      event: action.event,
+      actor: actorKey(actor),
+      reason: reason ?? `${approving ? 'approved' : 'rejected'} in ${actor.platform} by ${displayName(actor)}`,
+      meta: { via: actor.platform, decided_by: { id: actor.id, name: actor.name ?? null } },
+    }, {
+      idempotencyKey: clickIdempotencyKey(actor.platform, c.id, action.event, action.version),
+      expectedVersion: action.version,
+      versionSource: 'if-match',
+    });
+    if (result.status === 200 && !result.replayed) {
+      return ephemeral(`You ${approving ? 'approved' : 'rejected'} the plan of case \`${shortId(c.id)}\` (now ${String(dataOf(result).status)}).`);
+    }
+    if (result.status === 200 || result.status === 409 || result.status === 412 || errorCode(result) === 'OPS_IDEMPOTENCY_KEY_REUSED') {
+      const now = (await this.queries.getCase(c.id)) ?? c;
+      return this.movedOn(now, action, actor);
+    }
+    if (result.status === 404) return ephemeral(`No case has id ${c.id}.`);
+    return ephemeral(`Could not ${approving ? 'approve' : 'reject'}: ${errorMessage(result)}`);
+  }
+
+  /** The button is stale: say who decided, or what the case is doing now. Never an error. */
+  private async movedOn(c: CaseRecord, action: ChatAction, actor: ChatActor): Promise<ChatReply> {
+    const timeline = await this.queries.listTimeline(c.id);
+    const decision = [...timeline].reverse().find((e) =>
+      e.kind === 'transition' && (e.event === 'gate_approved' || e.event === 'gate_rejected') && e.version === action.version + 1);
+    if (decision) {
+      const by = decision.meta.decided_by as { id?: string; name?: string | null } | undefined;
+      const who = decision.actor === actorKey(actor) ? 'you' : `@${by?.name ?? by?.id ?? decision.actor}`;
+      const verb = decision.event === 'gate_approved' ? 'approved' : 'rejected';
+      return ephemeral(`Already ${verb} by ${who} (case \`${shortId(c.id)}\` is now ${c.status}).`);
+    }
+    return ephemeral(`Case \`${shortId(c.id)}\` moved on (now ${c.status}, version ${c.version}); this button was for version ${action.version}.`);
+  }
+
+  /** Default policy: approvers of the Gatekeeper's latest needs_human decision, 4-eyes first. */
+  private async gateApproval(c: CaseRecord, actor: ChatActor): Promise<CanApproveResult> {
+    const timeline = await this.queries.listTimeline(c.id);
+    const note = [...timeline].reverse().find((e) => e.event === 'gate_decision');
+    const decision = note?.meta.decision as { approvers?: Partial<GateApprovers> } | undefined;
+    const a = decision?.approvers ?? {};
+    const approvers: GateApprovers = {
+      slack_users: a.slack_users ?? [], slack_groups: a.slack_groups ?? [], discord_roles: a.discord_roles ?? [],
+      users: a.users ?? [], sim_users: a.sim_users ?? [],
+    };
+    const who: ApprovalActor = { id: actor.id, platform: actor.platform, ...(actor.groups ? { groups: actor.groups } : {}), ...(actor.roles ? { roles: actor.roles } : {}) };
+    return canApprove(approvers, who, c.requester);
+  }
+}

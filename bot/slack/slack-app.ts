@@ -1,0 +1,178 @@
+import bolt from '@slack/bolt';
+import type { App as BoltApp, RespondArguments } from '@slack/bolt';
+import type { Logger } from 'pino';
+import { parseOpsCommand } from '../chat-command.js';
+import { ephemeral, type ChatActor, type ChatHandler, type ChatReply, type ReasonModal } from '../chat-handler.js';
+import { decodeAction } from '../chat-model.js';
+import { toSlackMessage, SLACK_ACTION_IDS } from '../../adapters/chat/slack-blocks.js';
+import { FastifySlackReceiver } from './slack-receiver.js';
+import type { HttpPlugin } from '../../adapters/http/server.js';
+
+const { App, LogLevel } = bolt;
+
+/** callback_id of the "why reject?" modal. */
+export const REJECT_VIEW_ID = 'ops_reject_reason';
+const REASON_BLOCK = 'reason';
+const REASON_INPUT = 'reason_input';
+
+export interface SlackAppOptions {
+  handler: ChatHandler;
+  /** Bot token (`xoxb-…`). */
+  botToken: string;
+  /** Web API base URL (SLACK_API_URL), ending with `/`. */
+  slackApiUrl?: string;
+  /**
+   * The bot's ids. Given (with the token) through `authorize`, so Bolt never calls auth.test.
+   * Only used to ignore the bot's own events, which opsloop does not subscribe to.
+   */
+  botId?: string;
+  botUserId?: string;
+  /** The slash command (default `/ops`). */
+  command?: string;
+  logger?: Pick<Logger, 'warn' | 'error' | 'info' | 'debug'>;
+}
+
+export interface SlackHttpOptions extends SlackAppOptions {
+  signingSecret: string;
+  path?: string;
+}
+
+export interface SlackSocketOptions extends SlackAppOptions {
+  /** App-level token (`xapp-…`, scope connections:write). */
+  appToken: string;
+}
+
+function boltOptions(o: SlackAppOptions) {
+  const botId = o.botId ?? 'B_OPSLOOP';
+  const botUserId = o.botUserId ?? 'U_OPSLOOP';
+  return {
+    authorize: async () => ({ botToken: o.botToken, botId, botUserId }),
+    clientOptions: { ...(o.slackApiUrl ? { slackApiUrl: o.slackApiUrl } : {}), retryConfig: { retries: 1, factor: 1, minTimeout: 100, maxTimeout: 500 } },
+    logLevel: LogLevel.WARN,
+  };
+}
+
+/**
+ * Slack in HTTP mode on opsloop's own port: a Bolt App whose receiver is a Fastify plugin at
+ * `/slack/events` (commands, interactivity and events share it; point all three URLs there).
+ */
+export function createSlackHttpApp(o: SlackHttpOptions): { app: BoltApp; receiver: FastifySlackReceiver; plugin: HttpPlugin } {
+  const receiver = new FastifySlackReceiver({
+    signingSecret: o.signingSecret,
+    ...(o.path ? { path: o.path } : {}),
+    ...(o.logger ? { logger: o.logger } : {}),
+  });
+  const app = new App({ receiver, ...boltOptions(o) });
+  registerSlackListeners(app, o);
+  return { app, receiver, plugin: receiver.plugin() };
+}
+
+/** Slack in Socket Mode (SLACK_APP_TOKEN): no public URL needed; `app.start()` connects, `app.stop()` disconnects. */
+export function createSlackSocketApp(o: SlackSocketOptions): BoltApp {
+  const app = new App({ socketMode: true, appToken: o.appToken, ...boltOptions(o) });
+  registerSlackListeners(app, o);
+  return app;
+}
+
+function actorOf(user: { id: string; name?: string; username?: string } | undefined, fallbackName?: string): ChatActor {
+  const name = user?.username ?? user?.name ?? fallbackName;
+  return { platform: 'slack', id: user?.id ?? 'unknown', ...(name ? { name } : {}) };
+}
+
+/** A ChatReply as a `respond()`/ack body: always ephemeral unless the reply is public. */
+export function toSlackResponse(reply: ChatReply): RespondArguments {
+  if (reply.kind === 'public') return { response_type: 'in_channel', ...toSlackMessage(reply.message) } as RespondArguments;
+  const rich = reply.kind === 'ephemeral' && reply.message ? toSlackMessage(reply.message) : { text: reply.text };
+  return { response_type: 'ephemeral', replace_original: false, ...rich } as RespondArguments;
+}
+
+/** The reject-reason modal (views.open). `private_metadata` carries the action and the channel. */
+export function rejectModalView(modal: ReasonModal, channel: string | undefined) {
+  return {
+    type: 'modal' as const,
+    callback_id: REJECT_VIEW_ID,
+    title: { type: 'plain_text' as const, text: modal.title.slice(0, 24) },
+    submit: { type: 'plain_text' as const, text: 'Reject' },
+    close: { type: 'plain_text' as const, text: 'Cancel' },
+    private_metadata: JSON.stringify({ value: modal.value, channel: channel ?? null }),
+    blocks: [
+      { type: 'section', text: { type: 'mrkdwn', text: `Reject the plan of *${modal.caseTitle.replace(/[&<>]/g, '')}* (case \`${modal.caseId.slice(0, 8)}\`)?` } },
+      {
+        type: 'input', block_id: REASON_BLOCK,
+        label: { type: 'plain_text', text: modal.label },
+        element: { type: 'plain_text_input', action_id: REASON_INPUT, multiline: true, max_length: 500 },
+      },
+    ],
+  };
+}
+
+/** The same listeners in HTTP and Socket Mode. Each acks first; slow work runs after the ack. */
+export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
+  const handler = o.handler;
+  const log = o.logger;
+
+  app.command(o.command ?? '/ops', async ({ command, ack, respond }) => {
+    const parsed = parseOpsCommand(command.text ?? '');
+    if (!parsed.ok) {
+      await ack(toSlackResponse(ephemeral(parsed.message)));
+      return;
+    }
+    await ack();
+    const actor = actorOf({ id: command.user_id, name: command.user_name });
+    const reply = await handler.handleCommand(parsed.command, actor, { channel: command.channel_id, requestId: command.trigger_id })
+      .catch((error: unknown) => {
+        log?.error({ err: error }, 'slack command failed');
+        return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+      });
+    await respond(toSlackResponse(reply));
+  });
+
+  const actionIds = new RegExp(`^(${SLACK_ACTION_IDS.approve}|${SLACK_ACTION_IDS.reject})$`);
+  app.action({ type: 'block_actions', action_id: actionIds }, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const value = 'value' in action ? action.value : undefined;
+    const decoded = decodeAction(value);
+    if (!decoded) {
+      await respond(toSlackResponse(ephemeral('This button is not valid (it may come from an old message).')));
+      return;
+    }
+    const actor = actorOf(body.user as { id: string; name?: string; username?: string });
+    const reply = await handler.handleAction(decoded, actor).catch((error: unknown) => {
+      log?.error({ err: error }, 'slack action failed');
+      return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+    });
+    if (reply.kind === 'modal') {
+      await client.views.open({ trigger_id: body.trigger_id, view: rejectModalView(reply.modal, body.channel?.id) as never });
+      return;
+    }
+    await respond(toSlackResponse(reply));
+  });
+
+  app.view(REJECT_VIEW_ID, async ({ ack, view, body, client }) => {
+    const reason = view.state.values[REASON_BLOCK]?.[REASON_INPUT]?.value ?? '';
+    if (!reason.trim()) {
+      await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'Give a reason for the rejection.' } });
+      return;
+    }
+    let meta: { value?: unknown; channel?: unknown } = {};
+    try { meta = JSON.parse(view.private_metadata || '{}') as typeof meta; } catch { /* refused below */ }
+    const decoded = decodeAction(meta.value);
+    if (!decoded) {
+      await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'This form is not valid any more; click Reject again.' } });
+      return;
+    }
+    await ack();
+    const actor = actorOf(body.user as { id: string; name?: string; username?: string });
+    const reply = await handler.handleRejectReason(decoded, reason, actor).catch((error: unknown) => {
+      log?.error({ err: error }, 'slack reject failed');
+      return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+    });
+    if (typeof meta.channel === 'string') {
+      await client.chat.postEphemeral({ channel: meta.channel, user: actor.id, text: reply.text });
+    }
+  });
+
+  app.error(async (error) => {
+    log?.error({ err: error }, 'slack app error');
+  });
+}

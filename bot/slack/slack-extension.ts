@@ -1,0 +1,67 @@
+import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import { ChatHandler } from '../chat-handler.js';
+import type { ChatLinks } from '../chat-model.js';
+import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
+import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
+import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
+import type { ChatStore } from '../../core/ports/chat-store.js';
+import { createSlackHttpApp, createSlackSocketApp } from './slack-app.js';
+
+export interface SlackExtensionOptions {
+  /** Channel for cases opened outside Slack (REST, alerts); without it they are not posted. */
+  defaultChannel?: string;
+  /** Overrides the chat store (default: the chat_message table of the SQL store). */
+  chatStore?: ChatStore;
+  /** Shares one handler with other surfaces (default: a new one). */
+  handler?: ChatHandler;
+}
+
+/** Links to the case API, from PUBLIC_URL. */
+export function apiLinks(publicUrl: string | undefined): ChatLinks | undefined {
+  if (!publicUrl) return undefined;
+  const base = publicUrl.replace(/\/+$/, '');
+  return { caseUrl: (id) => `${base}/case/${id}`, timelineUrl: (id) => `${base}/case/${id}/timeline` };
+}
+
+/**
+ * The Slack surface as an opsloop extension. Needs SLACK_BOT_TOKEN, plus SLACK_APP_TOKEN (Socket
+ * Mode) or SLACK_SIGNING_SECRET (HTTP mode at /slack/events). Registers the thread notifier on the
+ * relay, so case cards and thread posts go out through the outbox.
+ */
+export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensionOptions = {}): OpsloopExtension {
+  const { config, logger } = ctx;
+  const log = logger.child({ component: 'slack' });
+  if (!config.slackBotToken || (!config.slackAppToken && !config.slackSigningSecret)) {
+    throw new Error('Slack needs SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
+  }
+  const links = apiLinks(config.publicUrl);
+  const handler = options.handler ?? new ChatHandler({ orchestrator: ctx.orchestrator, queries: ctx.store.queries, ...(links ? { links } : {}) });
+  const common = {
+    handler, botToken: config.slackBotToken, logger: log,
+    ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
+  };
+  const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  const register = (client: SlackChatClient) => {
+    if (!chatStore) {
+      log.warn('no chat store for this database: case cards and thread posts are disabled for Slack');
+      return;
+    }
+    new ThreadNotifier({
+      client, chatStore, store: ctx.store, clock: ctx.clock,
+      ...(links ? { links } : {}), ...(options.defaultChannel ? { defaultChannel: options.defaultChannel } : {}),
+    }).register(ctx.relay);
+  };
+
+  if (config.slackAppToken) {
+    const app = createSlackSocketApp({ ...common, appToken: config.slackAppToken });
+    register(new SlackChatClient({ client: app.client }));
+    return {
+      name: 'slack-socket-mode',
+      start: async () => { await app.start(); },
+      stop: async () => { await app.stop(); },
+    };
+  }
+  const http = createSlackHttpApp({ ...common, signingSecret: config.slackSigningSecret! });
+  register(new SlackChatClient({ client: http.app.client }));
+  return { name: 'slack', http: [http.plugin], urls: [{ label: 'Slack events', path: '/slack/events' }] };
+}

@@ -1,0 +1,128 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One Web API call or response_url post the fake received. */
+export interface FakeSlackCall {
+  /** Web API method (`chat.postMessage`, …) or `response_url`. */
+  method: string;
+  /** Parsed body: form fields (with `blocks` JSON-decoded) or the JSON object. */
+  body: Record<string, unknown>;
+  /** The bearer token sent, if any. */
+  token: string | null;
+  /** For `response_url` calls: the path id the URL was made with. */
+  responseId?: string;
+}
+
+/**
+ * A local HTTP server speaking the Slack Web API's wire format, for the real @slack/web-api client
+ * (`slackApiUrl` = `fake.apiUrl`). Accepts form-encoded or JSON bodies; `chat.postMessage` answers
+ * `{ok:true, channel, ts}` with increasing ts; `chat.update`, `chat.postEphemeral` and `views.open`
+ * answer `{ok:true}`. `responseUrl(id)` gives a `response_url` that records what `respond()` posts.
+ * Calls without `Authorization: Bearer` to the Web API answer `{ok:false, error:'not_authed'}`.
+ */
+export class FakeSlackApi {
+  readonly calls: FakeSlackCall[] = [];
+  private server: Server | null = null;
+  private port = 0;
+  private tsCounter = 0;
+  /** Methods made to fail (`{ok:false, error}`) the next N times. */
+  private readonly failures = new Map<string, { error: string; times: number }>();
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  responseUrl(id: string): string {
+    return `http://127.0.0.1:${this.port}/response/${encodeURIComponent(id)}`;
+  }
+
+  /** Calls of one method, in arrival order. */
+  callsOf(method: string): FakeSlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  failNext(method: string, error: string, times = 1): void {
+    this.failures.set(method, { error, times });
+  }
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => { void this.handle(req, res); });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const body = parseBody(req.headers['content-type'] ?? '', raw);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : (typeof body.token === 'string' ? body.token : null);
+    if (url.pathname.startsWith('/response/')) {
+      this.calls.push({ method: 'response_url', body, token, responseId: decodeURIComponent(url.pathname.slice('/response/'.length)) });
+      return send(res, 200, { ok: true });
+    }
+    if (!url.pathname.startsWith('/api/')) return send(res, 404, { ok: false, error: 'unknown_path' });
+    const method = url.pathname.slice('/api/'.length);
+    this.calls.push({ method, body, token });
+    if (!token) return send(res, 200, { ok: false, error: 'not_authed' });
+    const failure = this.failures.get(method);
+    if (failure && failure.times > 0) {
+      failure.times--;
+      return send(res, 200, { ok: false, error: failure.error });
+    }
+    switch (method) {
+      case 'chat.postMessage': {
+        this.tsCounter++;
+        const ts = `1700000000.${String(this.tsCounter).padStart(6, '0')}`;
+        return send(res, 200, { ok: true, channel: body.channel, ts, message: { ts, text: body.text } });
+      }
+      case 'chat.update':
+        return send(res, 200, { ok: true, channel: body.channel, ts: body.ts });
+      case 'chat.postEphemeral':
+        return send(res, 200, { ok: true, message_ts: `1700000000.9${String(this.calls.length).padStart(5, '0')}` });
+      case 'views.open':
+        return send(res, 200, { ok: true, view: { id: `V${this.calls.length}` } });
+      case 'auth.test':
+        return send(res, 200, { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' });
+      default:
+        return send(res, 200, { ok: true });
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(contentType: string, raw: string): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType.startsWith('application/json')) return JSON.parse(raw) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    out[k] = (k === 'blocks' || k === 'view' || k === 'attachments') ? safeJson(v) : v;
+  }
+  return out;
+}
+
+function safeJson(v: string): unknown {
+  try { return JSON.parse(v); } catch { return v; }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
