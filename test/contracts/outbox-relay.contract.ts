@@ -230,7 +230,7 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       await assert.rejects(doomed.drain(), /relay killed/);
       assert.equal(deliveries.length, 1, 'the effect happened before the crash');
       const [messageId] = deliveries;
-      assert.equal(await store.outbox.backlog(), 1, 'cmd.analyze is still unpublished');
+      assert.ok((await store.outbox.backlog()) >= 1, 'cmd.analyze is still unpublished');
 
       const survivor = relay();
       survivor.on('cmd.analyze', effectFor(store), 'timeline-writer');
