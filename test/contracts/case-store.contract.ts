@@ -209,6 +209,16 @@ export function caseStoreContract(opts: StoreContractOptions): void {
       };
     }
 
+    /**
+     * Open enough connections first (a pool-backed store opens them lazily): otherwise the first
+     * request of a burst commits before the others connect, and the race under test never happens.
+     */
+    async function warmUp(concurrency = 50): Promise<void> {
+      await Promise.all(Array.from({ length: concurrency }, () => store.transact(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      })));
+    }
+
     async function assertNothingWritten(caseId: string, before: Awaited<ReturnType<typeof snapshot>>, what: string): Promise<void> {
       assert.deepEqual(await snapshot(caseId), before, `${what}: case and timeline unchanged`);
       assert.deepEqual((await takeOutbox(caseId)).map((m) => m.topic), [], `${what}: no outbox message`);
@@ -436,6 +446,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const before = await snapshot(caseId);
         const key = newKey();
         const request = { event: 'start_analysis' as const, actor: 'analyst@svc', reason: 'burst' };
+        await warmUp();
         const results = await Promise.all(Array.from({ length: 50 }, () => orchestrator.transition(caseId, request, { idempotencyKey: key })));
         assert.equal(results.filter((r) => !r.replayed).length, 1, 'one request did the work');
         for (const r of results) {
@@ -467,6 +478,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const key = newKey();
         const titleText = `idempotent create ${randomUUID()}`;
         const input = { title: titleText, tenant: 't-001' };
+        await warmUp();
         const results = await Promise.all(Array.from({ length: 10 }, () => orchestrator.createCase(input, { idempotencyKey: key })));
         assert.equal(results.filter((r) => !r.replayed).length, 1);
         const ids = new Set(results.map((r) => { assert.equal(r.status, 201); return dataOf(r).case_id; }));
@@ -490,6 +502,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
           const caseId = await createCase();
           await takeOutbox();
           const before = await snapshot(caseId);
+          await warmUp();
           const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
             orchestrator.transition(caseId, { event: 'start_analysis', actor: `racer-${i}` }, {
               idempotencyKey: newKey(), expectedVersion: before.version, versionSource,
@@ -520,6 +533,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const caseId = await createCase();
         await takeOutbox();
         const before = await snapshot(caseId);
+        await warmUp();
         const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
           orchestrator.transition(caseId, { event: 'start_analysis', actor: `racer-${i}` }, { idempotencyKey: newKey() })));
         assert.equal(results.filter((r) => r.status === 200).length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
@@ -639,6 +653,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const total = await store.outbox.backlog();
         assert.equal(total, 4 * 7);
         const owners = Array.from({ length: 8 }, (_, i) => `owner-${i}-${randomUUID()}`);
+        await warmUp(owners.length);
         const claims = await Promise.all(owners.map((o) => store.outbox.claim(o, 60_000, 5)));
         const ids = claims.flat().map((r) => r.envelope.id);
         assert.equal(new Set(ids).size, ids.length, 'no message was leased twice');

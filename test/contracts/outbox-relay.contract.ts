@@ -244,6 +244,28 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       assert.equal(await store.outbox.backlog(), 0);
     });
 
+    it('concurrent consumeOnce calls for one message run the work once', async () => {
+      const caseId = await createCase();
+      const msg = { id: randomUUID() };
+      let dedups = 0;
+      const sibling = opts.openSibling ? await opts.openSibling(store) : { store, close: async () => {} };
+      try {
+        const ran = await Promise.all(Array.from({ length: 10 }, (_, i) => consumeOnce(i % 2 ? sibling.store : store, 'racer', msg, async (tx) => {
+          await tx.appendTimeline({
+            case_id: caseId, kind: 'note', event: 'racer_effect', actor: 'racer', reason: null, correlation_id: null,
+            trace_id: null, from_status: null, to_status: null, version: 1, meta: { message_id: msg.id }, created_at: new Date(),
+          });
+          await sleep(30);
+        }, { inboxDedup: () => { dedups++; } })));
+        assert.equal(ran.filter(Boolean).length, 1);
+        assert.equal(dedups, 9);
+        const effects = (await store.queries.listTimeline(caseId)).filter((e) => e.event === 'racer_effect');
+        assert.equal(effects.length, 1);
+      } finally {
+        await sibling.close();
+      }
+    });
+
     it('two relays on one database handle each message once', async () => {
       await clearOutbox();
       const sibling = opts.openSibling ? await opts.openSibling(store) : { store, close: async () => {} };
