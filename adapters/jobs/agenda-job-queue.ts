@@ -19,14 +19,35 @@ export interface AgendaJobQueueOptions {
 /** The Agenda backend matching the case store, and how to close what we opened for it. */
 export interface AgendaBackendBinding {
   backend: ConstructorParameters<typeof Agenda>[0]['backend'];
+  /**
+   * Create Agenda's schema before Agenda connects. Agenda's constructor connects without handling
+   * errors, and two processes creating the schema at once collide on the catalog; this runs the
+   * same `connect` under an advisory lock so only one creates it.
+   */
+  prepare?(): Promise<void>;
   close(): Promise<void>;
+}
+
+async function connectUnderAdvisoryLock(pool: pg.Pool, backend: PostgresBackend): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock(hashtext('opsloop.agenda.schema'))");
+    try {
+      await backend.connect();
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtext('opsloop.agenda.schema'))");
+    }
+  } finally {
+    client.release();
+  }
 }
 
 /** Agenda on a PostgreSQL server: a small pool of its own on the same database. */
 export function postgresAgendaBackend(url: string): AgendaBackendBinding {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => { /* idle client errors surface on the next query */ });
-  return { backend: new PostgresBackend({ pool }), close: () => pool.end() };
+  const backend = new PostgresBackend({ pool });
+  return { backend, prepare: () => connectUnderAdvisoryLock(pool, backend), close: () => pool.end() };
 }
 
 /**
@@ -40,8 +61,10 @@ export async function pgliteAgendaBackend(db: PGlite): Promise<AgendaBackendBind
   if (!address || typeof address === 'string') throw new Error('pglite-socket did not report a TCP port');
   const pool = new pg.Pool({ host: '127.0.0.1', port: address.port, user: 'postgres', database: 'postgres', max: 3 });
   pool.on('error', () => {});
+  const backend = new PostgresBackend({ pool });
   return {
-    backend: new PostgresBackend({ pool }),
+    backend,
+    prepare: () => backend.connect(),
     async close() {
       await pool.end();
       await server.stop();
@@ -55,60 +78,61 @@ export async function mongoAgendaBackend(db: unknown): Promise<AgendaBackendBind
   return { backend: new MongoBackend({ mongo: db as never }), close: async () => {} };
 }
 
-/** JobQueue over Agenda 6. */
+/** JobQueue over Agenda 6. Agenda itself is created in `start`, after the backend's schema exists. */
 export class AgendaJobQueue implements JobQueue {
-  private readonly agenda: Agenda;
+  private agenda: Agenda | null = null;
   private readonly binding: AgendaBackendBinding;
+  private readonly options: AgendaJobQueueOptions;
   private readonly logger: Logger | undefined;
-  private started = false;
+  private readonly definitions: Array<{ name: AgentJobName; handler: JobHandler; concurrency: number; lockLifetimeMs: number }> = [];
 
   constructor(binding: AgendaBackendBinding, opts: AgendaJobQueueOptions) {
     this.binding = binding;
+    this.options = opts;
     this.logger = opts.logger;
-    this.agenda = new Agenda({
-      backend: binding.backend,
-      name: opts.name,
-      processEvery: opts.processEveryMs ?? 250,
-      maxConcurrency: opts.maxConcurrency ?? 20,
-      defaultLockLifetime: opts.defaultLockLifetimeMs ?? 60_000,
-      removeOnComplete: true,
-    });
-    this.agenda.on('error', (err: Error) => this.logger?.warn({ err }, 'agenda error'));
-    this.agenda.on('fail', (err: Error | string, job: { attrs: { name: string } }) =>
-      this.logger?.warn({ err: String(err), job: job.attrs.name }, 'agent job failed; agenda retries it'));
   }
 
   define(name: AgentJobName, handler: JobHandler, opts: { concurrency?: number; lockLifetimeMs?: number } = {}): void {
-    this.agenda.define<AgentJobData>(name, async (job: Job<AgentJobData>) => {
-      await handler(job.attrs.data, {
-        jobId: String(job.attrs._id),
-        touch: async () => { await job.touch(); },
-      });
-    }, {
-      concurrency: opts.concurrency ?? 10,
-      lockLifetime: opts.lockLifetimeMs ?? 60_000,
-      backoff: (ctx) => agentJobBackoff(ctx.attempt),
-    });
+    if (this.agenda) throw new Error(`define(${name}) must come before start()`);
+    this.definitions.push({ name, handler, concurrency: opts.concurrency ?? 10, lockLifetimeMs: opts.lockLifetimeMs ?? 60_000 });
   }
 
   async enqueue(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date } = {}): Promise<string> {
+    const agenda = this.agenda;
+    if (!agenda) throw new Error('the job queue is not started');
     const job = opts.runAt && opts.runAt.getTime() > Date.now()
-      ? await this.agenda.schedule(opts.runAt, name, data)
-      : await this.agenda.now(name, data);
+      ? await agenda.schedule(opts.runAt, name, data)
+      : await agenda.now(name, data);
     return String(job.attrs._id);
   }
 
   async start(): Promise<void> {
-    if (this.started) return;
-    await this.agenda.start();
-    this.started = true;
+    if (this.agenda) return;
+    await this.binding.prepare?.();
+    const agenda = new Agenda({
+      backend: this.binding.backend,
+      name: this.options.name,
+      processEvery: this.options.processEveryMs ?? 250,
+      maxConcurrency: this.options.maxConcurrency ?? 20,
+      defaultLockLifetime: this.options.defaultLockLifetimeMs ?? 60_000,
+      removeOnComplete: true,
+    });
+    agenda.on('error', (err: Error) => this.logger?.warn({ err }, 'agenda error'));
+    agenda.on('fail', (err: Error | string, job: { attrs: { name: string } }) =>
+      this.logger?.warn({ err: String(err), job: job.attrs.name }, 'agent job failed; agenda retries it'));
+    for (const d of this.definitions) {
+      agenda.define<AgentJobData>(d.name, async (job: Job<AgentJobData>) => {
+        await d.handler(job.attrs.data, { jobId: String(job.attrs._id), touch: async () => { await job.touch(); } });
+      }, { concurrency: d.concurrency, lockLifetime: d.lockLifetimeMs, backoff: (ctx) => agentJobBackoff(ctx.attempt) });
+    }
+    await agenda.start();
+    this.agenda = agenda;
   }
 
   async stop(): Promise<void> {
-    if (this.started) {
-      await this.agenda.stop();
-      this.started = false;
-    }
+    const agenda = this.agenda;
+    this.agenda = null;
+    if (agenda) await agenda.stop();
     await this.binding.close();
   }
 }
