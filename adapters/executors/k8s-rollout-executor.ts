@@ -118,6 +118,7 @@ export function createK8sRolloutExecutor(opts: K8sRolloutExecutorOptions): StepE
     const generation = patched.metadata.generation ?? 0;
     const target = `deployment ${params.namespace}/${params.deployment}`;
     let failure: KubeResult<Deployment> | undefined;
+    let progress: RolloutProgress | undefined;
     const result = await pollUntil<RolloutProgress | undefined>(
       async () => {
         const read = await opts.api.readDeployment(params.namespace, params.deployment, ctx.signal);
@@ -125,7 +126,7 @@ export function createK8sRolloutExecutor(opts: K8sRolloutExecutorOptions): StepE
           failure = read;
           return { done: true, value: undefined };
         }
-        const progress = rolloutProgress(read.value, generation);
+        progress = rolloutProgress(read.value, generation);
         return { done: progress.complete || progress.stalled, value: progress };
       },
       { intervalMs: pollIntervalMs, signal: ctx.signal },
@@ -135,7 +136,6 @@ export function createK8sRolloutExecutor(opts: K8sRolloutExecutorOptions): StepE
     });
     const details = { operation: params.operation, namespace: params.namespace, deployment: params.deployment, generation };
     if (failure && !failure.ok) return apiFailure(`read ${target}`, failure);
-    const progress = result.value;
     if (result.done && progress?.complete) return { ok: true, summary: `${target}: ${describe}; rollout complete (${progress.text})`, details };
     if (progress?.stalled) return { ok: false, summary: `${target}: ${describe}; rollout stalled: progress deadline exceeded (${progress.text})`, details };
     return { ok: false, summary: `${target}: ${describe}; rollout not complete: ${abortReason(ctx.signal)} (${progress?.text ?? 'no status read'})`, details };

@@ -60,9 +60,9 @@ describe('github.workflow against a local GitHub Actions API', () => {
 
   test('a run that never completes fails at the step timeout', async () => {
     fake.setWorkflow('acme', 'infra', 'slow.yml', { conclusion: 'never' });
-    const out = await run({ owner: 'acme', repo: 'infra', workflow: 'slow.yml', ref: 'main' }, 800);
+    const out = await run({ owner: 'acme', repo: 'infra', workflow: 'slow.yml', ref: 'main' }, 3000);
     assert.equal(out.ok, false);
-    assert.match(out.summary, /not concluded: step timed out after 800ms \(status in_progress\)/);
+    assert.match(out.summary, /not concluded: step timed out after 3000ms \(status in_progress\)/);
   });
 
   test('an unknown workflow fails with the API status', async () => {

@@ -98,7 +98,7 @@ describe('script.exec with the shipped runbook folder', () => {
   test('the step signal stops a running script (SIGTERM to its process group)', async () => {
     const ac = new AbortController();
     const started = Date.now();
-    const timer = setTimeout(() => ac.abort(new Error('step timed out after 10s')), 300);
+    const timer = setTimeout(() => ac.abort(new Error('step timed out after 10s')), 2000);
     const out = await validateAndRun(exec, { script: 'sleep', args: { seconds: 60 } }, ctx(ac.signal));
     clearTimeout(timer);
     assert.equal(out.ok, false);

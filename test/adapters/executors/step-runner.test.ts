@@ -94,7 +94,7 @@ describe('runPlanSteps / runPlan with real adapters', () => {
     const run = await runPlan(plan, executors, {
       caseId: 'case-rb',
       ...fast,
-      stepTimeoutMs: (s) => s.timeout_s * 30, // 10 s → 300 ms
+      stepTimeoutMs: (s) => s.timeout_s * 100, // 10 s → 1 s
       onStepResult: (r) => void events.push(r),
     });
     assert.ok(Date.now() - started < 60_000);
