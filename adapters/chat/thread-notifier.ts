@@ -142,11 +142,11 @@ export class ThreadNotifier {
       const approved = to === 'EXECUTING';
       const decision = { outcome: approved ? 'approved' as const : 'rejected' as const, actor, reasons: reason ? [reason] : [] };
       await this.settlePlanMessage(msg.case_id, decision);
-      await this.postInThread(card, 'gate', msgKey(msg), gateDecisionPost(decision));
+      await this.postInThread(card, 'gate', `${msgKey(msg)}:gate`, gateDecisionPost(decision));
     }
     if (to === 'EXECUTING') await this.postPendingSteps(c, card);
     if (to === 'CLOSED' || to === 'PARKED') {
-      await this.postInThread(card, 'outcome', msgKey(msg), outcomePost(caseView({ ...c, status: to }), reason));
+      await this.postInThread(card, 'outcome', `${msgKey(msg)}:outcome`, outcomePost(caseView({ ...c, status: to }), reason));
     }
   }
 
@@ -167,7 +167,7 @@ export class ThreadNotifier {
     const planRow = await this.chatStore.latest(msg.case_id, this.client.platform, 'plan');
     if (planRow?.message_ref) {
       await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, withButtons);
-      await this.postInThread(card, 'gate', msgKey(msg), gateDecisionPost({ outcome: 'needs_human', reasons: [...reasons, 'Approve or Reject on the plan above'] }));
+      await this.postInThread(card, 'gate', `${msgKey(msg)}:gate`, gateDecisionPost({ outcome: 'needs_human', reasons: [...reasons, 'Approve or Reject on the plan above'] }));
     } else {
       await this.postInThread(card, 'plan', msgKey(msg), withButtons);
     }

@@ -41,6 +41,8 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
     ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
   };
   const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  // Its own WebClient with the token: Bolt's app.client has none when `authorize` supplies it per event.
+  const slackClient = () => new SlackChatClient({ token: config.slackBotToken!, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}) });
   const register = (client: SlackChatClient) => {
     if (!chatStore) {
       log.warn('no chat store for this database: case cards and thread posts are disabled for Slack');
@@ -54,7 +56,7 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
 
   if (config.slackAppToken) {
     const app = createSlackSocketApp({ ...common, appToken: config.slackAppToken });
-    register(new SlackChatClient({ client: app.client }));
+    register(slackClient());
     return {
       name: 'slack-socket-mode',
       start: async () => { await app.start(); },
@@ -62,6 +64,6 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
     };
   }
   const http = createSlackHttpApp({ ...common, signingSecret: config.slackSigningSecret! });
-  register(new SlackChatClient({ client: http.app.client }));
+  register(slackClient());
   return { name: 'slack', http: [http.plugin], urls: [{ label: 'Slack events', path: '/slack/events' }] };
 }
