@@ -1,0 +1,71 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
+import { SqlChatStore } from '../../adapters/chat/sql-chat-store.js';
+import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
+import { pgliteSqlClient } from '../../adapters/store/sql-client.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { systemClock, uuidGen } from '../../adapters/system-clock.js';
+import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import { FakeSlackApi } from '../support/fake-slack-api.js';
+import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+
+let fake: FakeSlackApi;
+let store: PgliteCaseStore;
+let orchestrator: Orchestrator;
+let notifier: ThreadNotifier;
+
+before(async () => {
+  fake = await new FakeSlackApi().start();
+  store = await createTestPgliteStore();
+  orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
+  notifier = new ThreadNotifier({
+    client: new SlackChatClient({ token: 'xoxb-t', slackApiUrl: fake.apiUrl }),
+    chatStore: new SqlChatStore(pgliteSqlClient(store.db)),
+    store,
+  });
+});
+after(async () => {
+  if (store) await cleanupTestPgliteStore(store);
+  await fake?.close();
+});
+
+async function pendingMessages(): Promise<OutboxEnvelope[]> {
+  const r = await store.db.query<{ payload: OutboxEnvelope }>('SELECT payload FROM outbox ORDER BY id');
+  return r.rows.map((row) => row.payload);
+}
+
+test('a redelivered message (crash before the inbox write) posts nothing twice; a failed post is retried', async () => {
+  const created = await orchestrator.createCase({ title: 'redelivery', labels: { chat_platform: 'slack', chat_channel: 'C1' } }, { idempotencyKey: 'nt-1' });
+  const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+  const [createdMsg] = (await pendingMessages()).filter((m) => m.topic === 'evt.case.created.v1' && m.case_id === caseId);
+  assert.ok(createdMsg);
+
+  fake.failNext('chat.postMessage', 'ratelimited');
+  await assert.rejects(notifier.handle(createdMsg), /ratelimited/);
+  await notifier.handle(createdMsg);
+  // Simulate a crash after posting but before the inbox row: forget the inbox and deliver again.
+  assert.equal((await store.db.query('DELETE FROM inbox WHERE msg_id = $1', [createdMsg.id])).affectedRows, 1);
+  await notifier.handle(createdMsg);
+  await notifier.handle(createdMsg);
+  const cards = fake.callsOf('chat.postMessage').filter((c) => String(c.body.text).includes('redelivery'));
+  assert.equal(cards.length, 2, 'one failed attempt and one successful post');
+  assert.equal(fake.callsOf('chat.postMessage').length, 2);
+
+  await orchestrator.transition(caseId, { event: 'start_analysis', actor: 'test' }, { idempotencyKey: 'nt-2' });
+  const transition = (await pendingMessages()).find((m) => m.topic === 'evt.case.transition.v1' && m.case_id === caseId);
+  assert.ok(transition);
+  await notifier.handle(transition);
+  const edits = fake.callsOf('chat.update');
+  assert.equal(edits.length, 1);
+  assert.equal(edits[0]!.body.ts, '1700000000.000001');
+  assert.match(String(edits[0]!.body.text), /\[ANALYZING\] redelivery/);
+
+  // A case opened on another platform is never posted here.
+  const other = await orchestrator.createCase({ title: 'discord case', labels: { chat_platform: 'discord', chat_channel: 'D1' } }, { idempotencyKey: 'nt-3' });
+  const otherId = (other.body as { data: { case_id: string } }).data.case_id;
+  const otherMsg = (await pendingMessages()).find((m) => m.topic === 'evt.case.created.v1' && m.case_id === otherId);
+  await notifier.handle(otherMsg!);
+  assert.equal(fake.callsOf('chat.postMessage').length, 2);
+});
