@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from '../adapters/config.js';
+import { createAgentsExtension } from '../adapters/agents/agents-extension.js';
 import type { HttpPlugin } from '../adapters/http/server.js';
 import type { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
 import type { PromMetrics } from '../adapters/metrics/prom-metrics.js';
@@ -46,7 +47,7 @@ export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promi
  */
 export function defaultExtensions(_config: Config): ExtensionFactory[] {
   return [
-    // e.g. (ctx) => createAgentsExtension(ctx),   (issue 3: planner, gatekeeper, executor, verifier)
+    (ctx) => createAgentsExtension(ctx),
     // e.g. (ctx) => createChatExtension(ctx),     (issue 4: Slack, Discord, /sim)
   ];
 }

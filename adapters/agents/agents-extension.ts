@@ -1,0 +1,180 @@
+import path from 'node:path';
+import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
+import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
+import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
+import type { JobQueue } from '../../core/ports/job-queue.js';
+import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
+import type { ChangePlan } from '../../core/schemas/plan.js';
+import { loadServices } from '../config/services-loader.js';
+import { createStepExecutorsFromEnv, runPlan, type ExecutorRegistry } from '../executors/index.js';
+import { agentTriggerRoutes } from '../http/agent-routes.js';
+import { AgendaJobQueue, mongoAgendaBackend, pgliteAgendaBackend, postgresAgendaBackend, type AgendaBackendBinding } from '../jobs/agenda-job-queue.js';
+import { commandDispatcher } from '../jobs/command-dispatcher.js';
+import { factApplier } from '../jobs/fact-applier.js';
+import { OpenAiPlanner } from '../llm/openai-planner.js';
+import { PrometheusClient } from '../metrics-source/prometheus-client.js';
+import { PlannerService } from '../planner/planner-service.js';
+import { TemplateStore } from '../planner/template-store.js';
+import { loadPolicy } from '../policy/policy-loader.js';
+import { createEvidenceGatherer } from './evidence-gatherer.js';
+import { defineAgentJobs } from './agent-jobs.js';
+import { createPrometheusVerifier } from './verifier-runner.js';
+
+export interface AgentsExtensionOptions {
+  /** Replace the job queue (tests). */
+  queue?: JobQueue;
+  /** Replace the step adapters (tests point k8s/GitHub at local fakes). */
+  executors?: ExecutorRegistry;
+  /** Agenda poll interval (ms). */
+  processEveryMs?: number;
+}
+
+/**
+ * The agent loop as an opsloop extension: Agenda on the store's database, the relay consumers that
+ * turn `cmd.*` into jobs and agent facts into transitions, the Planner/Gatekeeper/Executor/Verifier
+ * behind the jobs, and the REST triggers. Configuration files are read and validated here, at
+ * start-up: a bad policy, services file, template or script manifest stops opsloop with the file
+ * and field named.
+ */
+export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExtensionOptions = {}): Promise<OpsloopExtension> {
+  const { config, logger, store, orchestrator, relay, clock, metrics } = ctx;
+  const log = logger.child({ component: 'agents' });
+
+  const [policy, services, templates] = await Promise.all([
+    loadPolicy(config.policyFile),
+    loadServices(config.servicesFile),
+    TemplateStore.load(config.templateDir),
+  ]);
+  const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_RUNBOOK_DIR: config.scriptDir } });
+  const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
+  const llm = config.openaiApiKey
+    ? new OpenAiPlanner({ apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}) })
+    : undefined;
+
+  const planner = plannerFor(new PlannerService({
+    templates, ...(llm ? { llm } : {}),
+    promptFile: path.resolve('config/prompts/planner.v1.md'),
+    serviceDefaults: (service) => serviceVars(services, service),
+  }));
+  const gatekeeper: GateEvaluator = { evaluate: (input) => evaluatePolicy(policy, input) };
+  const verifier = verifierFor(services, prometheus, (s) => metrics.verifyLatency(s));
+  const executor = runnerFor(executors, (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds));
+
+  const queue = opts.queue ?? new AgendaJobQueue(await agendaBackendFor(store), {
+    name: `opsloop-${process.pid}`, logger: log, ...(opts.processEveryMs ? { processEveryMs: opts.processEveryMs } : {}),
+  });
+  defineAgentJobs({
+    orchestrator, queries: store.queries, queue, clock, logger: log,
+    evidence: createEvidenceGatherer({ services, ...(prometheus ? { prometheus } : {}) }),
+    planner, gatekeeper, executor, verifier,
+  });
+  relay.on('cmd.', commandDispatcher({ store, queue, clock, logger: log, onDuplicate: () => metrics.inboxDedup() }), 'agent-jobs');
+  relay.on('evt.', factApplier({ orchestrator, logger: log }), 'agent-facts');
+
+  log.info({ llm: Boolean(llm), prometheus: config.prometheusUrl ?? null, templates: templates.list().length }, 'agents configured');
+  return {
+    name: 'agents',
+    http: [agentTriggerRoutes(orchestrator)],
+    start: () => queue.start(),
+    stop: () => queue.stop(),
+  };
+}
+
+async function agendaBackendFor(store: OpsloopContext['store']): Promise<AgendaBackendBinding> {
+  const s = store as unknown as { name: string; db?: unknown; pool?: { options: { connectionString?: string } } };
+  if (s.name === 'pglite' && s.db) return pgliteAgendaBackend(s.db as Parameters<typeof pgliteAgendaBackend>[0]);
+  if (s.name === 'postgres' && s.pool?.options.connectionString) return postgresAgendaBackend(s.pool.options.connectionString);
+  if (s.name === 'mongodb' && s.db) return mongoAgendaBackend(s.db);
+  throw new Error(`no Agenda backend for store ${s.name}`);
+}
+
+function serviceVars(services: ServicesFile, service: string): Record<string, string> | undefined {
+  const d = serviceDefaultsFor(services, service);
+  const vars: Record<string, string> = {};
+  if (d.namespace) vars.namespace = d.namespace;
+  if (d.deployment) vars.deployment = d.deployment;
+  if (d.env) vars.env = d.env;
+  return Object.keys(vars).length ? vars : undefined;
+}
+
+function plannerFor(service: PlannerService): PlanProposer {
+  return {
+    async propose(input) {
+      const result = await service.propose({
+        case: input.case,
+        evidence: input.evidence.map((e) => ({ title: e.title, ...(e.detail ? { detail: e.detail } : {}) })),
+        ...(input.template ? { template: input.template } : {}),
+      });
+      if (!result.ok) return { ok: false, reason: result.reason, attempts: result.attempts };
+      return {
+        ok: true, plan: result.plan, source: result.source, attempts: result.attempts,
+        ...(result.template ? { template: result.template } : {}),
+        ...(result.provenance.prompt_version ? { prompt_version: result.provenance.prompt_version } : {}),
+      };
+    },
+  };
+}
+
+function verifierFor(services: ServicesFile, prometheus: PrometheusClient | undefined, observe: (s: number) => void): PlanVerifier {
+  if (!prometheus) {
+    return {
+      settleSeconds: () => 0,
+      verify: async (plan) => {
+        const checks = plan.verify.checks ?? [];
+        return {
+          pass: false,
+          summary: `cannot verify: PROMETHEUS_URL is not set (${checks.length} check(s) unmeasured)`,
+          results: checks.map((c) => ({ name: c.name ?? c.query, query: c.query, op: c.op, threshold: c.threshold, window: c.window ?? null, value: null, pass: false, error: 'PROMETHEUS_URL is not set' })),
+        };
+      },
+    };
+  }
+  const v = createPrometheusVerifier({ prometheus, services, observeLatency: observe });
+  return {
+    settleSeconds: (plan, c) => v.settleSeconds(plan, c),
+    async verify(plan, c) {
+      const report = await v.verify(plan, c);
+      return {
+        pass: report.pass, summary: report.summary,
+        results: report.results.map((r) => ({ ...r, name: r.name ?? r.query, window: r.window ?? null, value: r.value ?? null })),
+      };
+    },
+  };
+}
+
+function runnerFor(executors: ExecutorRegistry, observe: (action: string, outcome: string, seconds: number) => void): PlanRunner {
+  return {
+    budgetSeconds(plan: ChangePlan): number {
+      const steps = [...plan.steps, ...(plan.rollback.steps ?? [])];
+      return steps.reduce((sum, s) => sum + s.timeout_s * (1 + s.retry) + 10 * s.retry, 0);
+    },
+    async run({ plan, case: c, onStep, touch }) {
+      const run = await runPlan(plan, executors, {
+        caseId: c.id,
+        observeStep: observe,
+        onStepResult: async (r) => {
+          await touch();
+          const report: StepReport = {
+            index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status,
+            attempt: r.attempt, duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
+            ...(r.output ? { output: r.output } : {}), ...(r.locator ? { locator: r.locator } : {}),
+          };
+          await onStep(report);
+        },
+      });
+      const finals = run.results;
+      const failed = run.failedIndex !== undefined ? plan.steps[run.failedIndex] : undefined;
+      const summary = run.ok
+        ? `all ${plan.steps.length} step(s) succeeded`
+        : `step ${(run.failedIndex ?? 0) + 1}${failed?.name ? ` (${failed.name})` : ''} failed; ` +
+          (run.rollbackAttempted ? (run.rolledBack ? 'rollback succeeded' : 'rollback FAILED — check the target by hand') : 'no rollback steps');
+      return {
+        ok: run.ok, rolledBack: run.rolledBack, summary,
+        results: finals.map((r) => ({
+          index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status, attempt: r.attempt,
+          duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
+        })),
+      };
+    },
+  };
+}
