@@ -325,6 +325,27 @@ describe('plugins', () => {
 });
 
 describe('store outage', () => {
+  test('/healthz → 503 when the PostgreSQL server cannot be reached', async () => {
+    const { buildServer } = await import('../../adapters/http/server.js');
+    const { createPostgresCaseStore } = await import('../../adapters/store/postgres-case-store.js');
+    const { silentLogger } = await import('../../adapters/log.js');
+    const { PromMetrics } = await import('../../adapters/metrics/prom-metrics.js');
+    const { Orchestrator } = await import('../../core/orchestrator/orchestrator.js');
+    const { systemClock, uuidGen } = await import('../../adapters/system-clock.js');
+    // Port 1 on loopback: nothing listens there, so every connection is refused.
+    const store = createPostgresCaseStore({ url: 'postgres://postgres@127.0.0.1:1/none' });
+    const metrics = new PromMetrics({ defaultMetrics: false });
+    const app = buildServer({ orchestrator: new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics }), store, metrics, logger: silentLogger() });
+    try {
+      const error = assertError(await app.inject({ method: 'GET', url: '/healthz' }), 503, 'OPS_STORE_UNAVAILABLE');
+      assert.equal(error.details.store, 'postgres');
+      assertError(await app.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': key() }, payload: { title: 'x' } }), 503, 'OPS_STORE_UNAVAILABLE');
+    } finally {
+      await app.close();
+      await store.close();
+    }
+  });
+
   test('/healthz → 503 and writes → 503 OPS_STORE_UNAVAILABLE once the store is closed', async () => {
     const api = await startApi();
     try {
