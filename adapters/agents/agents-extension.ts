@@ -45,7 +45,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     loadServices(config.servicesFile),
     TemplateStore.load(config.templateDir),
   ]);
-  const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_RUNBOOK_DIR: config.scriptDir } });
+  const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_SCRIPT_DIR: config.scriptDir } });
   const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
   const llm = config.openaiApiKey
     ? new OpenAiPlanner({ apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}) })

@@ -2,7 +2,7 @@
  * Builds the step adapters from configuration. An action whose backend is not configured gets
  * an adapter that refuses every step with a hint, so plans fail fast with a clear reason.
  *
- *   script.exec      OPSLOOP_RUNBOOK_DIR (default runbooks/scripts, must hold scripts.yml)
+ *   script.exec      OPSLOOP_SCRIPT_DIR (default runbooks/scripts, must hold scripts.yml)
  *   k8s.rollout      KUBECONFIG, in-cluster service account, or ~/.kube/config (OPSLOOP_KUBE_CONTEXT picks a context)
  *   github.workflow  GITHUB_TOKEN (+ GITHUB_API_URL, OPSLOOP_GITHUB_REPOS="owner/repo,…" allow-list)
  *   gateway.flip     OPSLOOP_GATEWAYS (JSON) or OPSLOOP_GATEWAYS_FILE (YAML/JSON)
@@ -44,11 +44,11 @@ export async function createStepExecutorsFromEnv(opts: StepExecutorsFromEnvOptio
   const env = opts.env ?? process.env;
   const executors: StepExecutor[] = [createNoopExecutor()];
 
-  const runbookDir = env.OPSLOOP_RUNBOOK_DIR ?? DEFAULT_RUNBOOK_DIR;
+  const runbookDir = env.OPSLOOP_SCRIPT_DIR ?? DEFAULT_RUNBOOK_DIR;
   executors.push(
     existsSync(path.join(runbookDir, MANIFEST_FILE))
       ? createScriptExecutor({ registry: await loadScriptRegistry(runbookDir), env })
-      : unconfiguredExecutor('script.exec', `no ${MANIFEST_FILE} in ${runbookDir} (set OPSLOOP_RUNBOOK_DIR)`),
+      : unconfiguredExecutor('script.exec', `no ${MANIFEST_FILE} in ${runbookDir} (set OPSLOOP_SCRIPT_DIR)`),
   );
 
   const kube = loadKubeTarget(env);

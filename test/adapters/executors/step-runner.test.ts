@@ -187,7 +187,7 @@ describe('runPlanSteps defences against misbehaving adapters', () => {
 describe('createStepExecutorsFromEnv', () => {
   test('registers all five actions; unconfigured ones refuse with a hint', async () => {
     const { createStepExecutorsFromEnv } = await import('../../../adapters/executors/index.js');
-    const registry = await createStepExecutorsFromEnv({ env: { KUBECONFIG: '', HOME: '/nonexistent', OPSLOOP_RUNBOOK_DIR: 'runbooks/scripts' } });
+    const registry = await createStepExecutorsFromEnv({ env: { KUBECONFIG: '', HOME: '/nonexistent', OPSLOOP_SCRIPT_DIR: 'runbooks/scripts' } });
     assert.deepEqual([...registry.keys()].sort(), ['gateway.flip', 'github.workflow', 'k8s.rollout', 'noop', 'script.exec']);
     const k8s = registry.get('k8s.rollout')?.validate({ operation: 'restart', namespace: 'a', deployment: 'b' });
     assert.match(JSON.stringify(k8s), /k8s.rollout is not configured: set KUBECONFIG/);
