@@ -36,6 +36,8 @@ export interface SqlCaseStoreOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
+/** Outbox rows per INSERT (5 parameters each; PostgreSQL allows 65,535 per statement). */
+const OUTBOX_ROWS_PER_INSERT = 1000;
 
 /**
  * The CaseStore for PostgreSQL, whichever way it is reached (PGlite in-process, or a server via
@@ -79,12 +81,20 @@ export class SqlCaseStore implements CaseStore {
     if (this.ownsConnection) await this.options.shutdown?.();
   }
 
-  async transact<T>(work: (tx: CaseTx) => Promise<T>): Promise<T> {
+  transact<T>(work: (tx: CaseTx) => Promise<T>): Promise<T> {
+    return this.transactSql((tx) => work(tx));
+  }
+
+  /**
+   * `transact`, also handing `work` the transaction's own connection: for add-on stores (the
+   * Sensor's evidence) whose writes must commit or roll back together with the case writes.
+   */
+  async transactSql<T>(work: (tx: CaseTx, q: SqlQueryable) => Promise<T>): Promise<T> {
     await this.connect();
     try {
       return await this.client.transaction(async (q) => {
         let rollbackRequested = false;
-        const value = await work(new SqlCaseTx(q, () => { rollbackRequested = true; }));
+        const value = await work(new SqlCaseTx(q, () => { rollbackRequested = true; }), q);
         if (rollbackRequested) throw new RollbackRequested(value);
         return value;
       });
@@ -96,6 +106,11 @@ export class SqlCaseStore implements CaseStore {
 
   async ping(): Promise<void> {
     await this.run((q) => q.query('SELECT 1'));
+  }
+
+  /** Run autocommit reads for add-on stores, with the same connect and error mapping as `queries`. */
+  runSql<T>(fn: (q: SqlQueryable) => Promise<T>): Promise<T> {
+    return this.run(fn);
   }
 
   private async open(): Promise<void> {
@@ -229,12 +244,18 @@ class SqlCaseTx implements CaseTx {
   }
 
   async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {
-    // One statement per message so ids (delivery order) follow the array order.
-    for (const m of messages) {
-      await this.q.query(
-        'INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES ($1, $2, $3, $4::jsonb, $5)',
-        [m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at)],
-      );
+    // One round trip per chunk instead of one per message. The rows of a VALUES list are produced
+    // in list order and each row's id default (nextval) is evaluated as it is produced, so ids
+    // (delivery order) follow the array order; chunks go out in order too.
+    for (let start = 0; start < messages.length; start += OUTBOX_ROWS_PER_INSERT) {
+      const rows: string[] = [];
+      const params: unknown[] = [];
+      for (const m of messages.slice(start, start + OUTBOX_ROWS_PER_INSERT)) {
+        const at = params.length;
+        rows.push(`($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz)`);
+        params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at));
+      }
+      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES ${rows.join(', ')}`, params);
     }
   }
 

@@ -1,0 +1,221 @@
+import type { CaseStatus } from '../../core/fsm/states.js';
+import type { CaseTx } from '../../core/ports/case-store.js';
+import type {
+  AlertEpisodeRecord,
+  EvidenceQueries,
+  EvidenceRecord,
+  EvidenceStore,
+  EvidenceTx,
+  IngestPayloadRecord,
+} from '../../core/ports/evidence-store.js';
+import type { SqlQueryable } from './sql-client.js';
+import type { SqlCaseStore } from './sql-case-store.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Class id of the Sensor's advisory locks (the second key is hashtext of the group key). */
+const INGEST_LOCK_CLASS = 73_107;
+
+const EVIDENCE_COLUMNS = 'id, case_id, kind, title, url, locator, labels, observed_at, source_payload_id, dedupe_key, created_at';
+const EPISODE_COLUMNS = 'fingerprint, starts_at, case_id, tenant, group_key, correlation_key, alertname, status, first_seen, last_seen, ends_at';
+
+/**
+ * Evidence, alert episodes and kept payloads on PostgreSQL (PGlite or a server), in the case
+ * store's own transaction (`SqlCaseStore.transactSql`). Concurrent notifications of one alert
+ * group serialise on `pg_advisory_xact_lock(class, hashtext(key))`, released at commit.
+ */
+export class SqlEvidenceStore implements EvidenceStore {
+  readonly evidence: EvidenceQueries;
+
+  constructor(private readonly store: SqlCaseStore) {
+    this.evidence = new SqlEvidenceQueries(store);
+  }
+
+  transact<T>(work: (tx: CaseTx & EvidenceTx) => Promise<T>): Promise<T> {
+    return this.store.transactSql((tx, q) => work(withEvidence(tx, new SqlEvidenceTx(q))));
+  }
+}
+
+/** One object with the case writes and the evidence writes, both on the same transaction. */
+function withEvidence(tx: CaseTx, ev: EvidenceTx): CaseTx & EvidenceTx {
+  return {
+    claimIdempotencyKey: (...a) => tx.claimIdempotencyKey(...a),
+    saveIdempotentResponse: (...a) => tx.saveIdempotentResponse(...a),
+    insertCase: (...a) => tx.insertCase(...a),
+    lockCase: (...a) => tx.lockCase(...a),
+    updateCase: (...a) => tx.updateCase(...a),
+    appendTimeline: (...a) => tx.appendTimeline(...a),
+    appendOutbox: (...a) => tx.appendOutbox(...a),
+    insertPlanProposed: (...a) => tx.insertPlanProposed(...a),
+    insertPlanApproved: (...a) => tx.insertPlanApproved(...a),
+    recordInbox: (...a) => tx.recordInbox(...a),
+    rollbackOnly: () => tx.rollbackOnly(),
+    lockKey: (...a) => ev.lockKey(...a),
+    findEpisodes: (...a) => ev.findEpisodes(...a),
+    insertEpisodes: (...a) => ev.insertEpisodes(...a),
+    resolveEpisode: (...a) => ev.resolveEpisode(...a),
+    touchEpisodes: (...a) => ev.touchEpisodes(...a),
+    findOpenCaseForGroup: (...a) => ev.findOpenCaseForGroup(...a),
+    findOpenCaseForCorrelation: (...a) => ev.findOpenCaseForCorrelation(...a),
+    insertEvidence: (...a) => ev.insertEvidence(...a),
+    savePayload: (...a) => ev.savePayload(...a),
+  };
+}
+
+class SqlEvidenceTx implements EvidenceTx {
+  constructor(private readonly q: SqlQueryable) {}
+
+  async lockKey(key: string): Promise<void> {
+    await this.q.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [INGEST_LOCK_CLASS, key]);
+  }
+
+  async findEpisodes(keys: ReadonlyArray<{ fingerprint: string; starts_at: Date }>): Promise<AlertEpisodeRecord[]> {
+    if (keys.length === 0) return [];
+    const result = await this.q.query<EpisodeRow>(
+      `SELECT ${EPISODE_COLUMNS} FROM alert_episode
+        WHERE (fingerprint, starts_at) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[]))`,
+      [keys.map((k) => k.fingerprint), keys.map((k) => k.starts_at.toISOString())],
+    );
+    return result.rows.map(toEpisode);
+  }
+
+  async insertEpisodes(episodes: readonly AlertEpisodeRecord[]): Promise<void> {
+    for (const e of episodes) {
+      await this.q.query(
+        `INSERT INTO alert_episode (${EPISODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (fingerprint, starts_at) DO NOTHING`,
+        [e.fingerprint, e.starts_at, e.case_id, e.tenant, e.group_key, e.correlation_key, e.alertname, e.status, e.first_seen, e.last_seen, e.ends_at],
+      );
+    }
+  }
+
+  async resolveEpisode(fingerprint: string, startsAt: Date, endsAt: Date | null, now: Date): Promise<boolean> {
+    const result = await this.q.query(
+      `UPDATE alert_episode SET status = 'resolved', ends_at = $3, last_seen = $4
+        WHERE fingerprint = $1 AND starts_at = $2 AND status = 'firing'`,
+      [fingerprint, startsAt, endsAt, now],
+    );
+    return result.rowCount === 1;
+  }
+
+  async touchEpisodes(keys: ReadonlyArray<{ fingerprint: string; starts_at: Date }>, now: Date): Promise<void> {
+    if (keys.length === 0) return;
+    await this.q.query(
+      `UPDATE alert_episode SET last_seen = $3
+        WHERE (fingerprint, starts_at) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[])) AND last_seen < $3`,
+      [keys.map((k) => k.fingerprint), keys.map((k) => k.starts_at.toISOString()), now],
+    );
+  }
+
+  async findOpenCaseForGroup(groupKey: string, closedStatuses: readonly CaseStatus[]): Promise<string | null> {
+    const result = await this.q.query<{ id: string }>(
+      `SELECT c.id FROM alert_episode e JOIN ops_case c ON c.id = e.case_id
+        WHERE e.group_key = $1 AND NOT (c.status = ANY($2::text[]))
+        ORDER BY c.created_at DESC LIMIT 1`,
+      [groupKey, [...closedStatuses]],
+    );
+    return result.rows[0]?.id ?? null;
+  }
+
+  async findOpenCaseForCorrelation(tenant: string, correlationKey: string, since: Date, closedStatuses: readonly CaseStatus[]): Promise<string | null> {
+    const result = await this.q.query<{ id: string }>(
+      `SELECT c.id FROM alert_episode e JOIN ops_case c ON c.id = e.case_id
+        WHERE e.tenant = $1 AND e.correlation_key = $2 AND e.last_seen >= $3 AND NOT (c.status = ANY($4::text[]))
+        ORDER BY c.created_at DESC LIMIT 1`,
+      [tenant, correlationKey, since, [...closedStatuses]],
+    );
+    return result.rows[0]?.id ?? null;
+  }
+
+  async insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]> {
+    const inserted: EvidenceRecord[] = [];
+    for (const r of rows) {
+      const result = await this.q.query(
+        `INSERT INTO evidence (${EVIDENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+        [r.id, r.case_id, r.kind, r.title, r.url, r.locator, JSON.stringify(r.labels), r.observed_at, r.source_payload_id, r.dedupe_key, r.created_at],
+      );
+      if (result.rows.length === 1) inserted.push(r);
+    }
+    return inserted;
+  }
+
+  async savePayload(p: IngestPayloadRecord): Promise<void> {
+    await this.q.query(
+      'INSERT INTO ingest_payload (id, source, received_at, body) VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING',
+      [p.id, p.source, p.received_at, JSON.stringify(p.body)],
+    );
+  }
+}
+
+class SqlEvidenceQueries implements EvidenceQueries {
+  constructor(private readonly store: SqlCaseStore) {}
+
+  async listEvidence(caseId: string): Promise<EvidenceRecord[]> {
+    if (!UUID.test(caseId)) return [];
+    const result = await this.store.runSql((q) => q.query<EvidenceRow>(
+      `SELECT ${EVIDENCE_COLUMNS} FROM evidence WHERE case_id = $1 ORDER BY created_at, observed_at, id`, [caseId]));
+    return result.rows.map(toEvidence);
+  }
+
+  async listEpisodes(caseId: string): Promise<AlertEpisodeRecord[]> {
+    if (!UUID.test(caseId)) return [];
+    const result = await this.store.runSql((q) => q.query<EpisodeRow>(
+      `SELECT ${EPISODE_COLUMNS} FROM alert_episode WHERE case_id = $1 ORDER BY first_seen, fingerprint`, [caseId]));
+    return result.rows.map(toEpisode);
+  }
+
+  async getPayload(id: string): Promise<IngestPayloadRecord | null> {
+    const result = await this.store.runSql((q) => q.query<{ id: string; source: string; received_at: Date | string; body: unknown }>(
+      'SELECT id, source, received_at, body FROM ingest_payload WHERE id = $1', [id]));
+    const row = result.rows[0];
+    return row ? { id: row.id, source: row.source, received_at: toDate(row.received_at), body: row.body } : null;
+  }
+}
+
+interface EvidenceRow {
+  id: string;
+  case_id: string;
+  kind: EvidenceRecord['kind'];
+  title: string;
+  url: string | null;
+  locator: string | null;
+  labels: Record<string, string> | null;
+  observed_at: Date | string;
+  source_payload_id: string | null;
+  dedupe_key: string;
+  created_at: Date | string;
+}
+
+interface EpisodeRow {
+  fingerprint: string;
+  starts_at: Date | string;
+  case_id: string;
+  tenant: string;
+  group_key: string;
+  correlation_key: string | null;
+  alertname: string | null;
+  status: 'firing' | 'resolved';
+  first_seen: Date | string;
+  last_seen: Date | string;
+  ends_at: Date | string | null;
+}
+
+function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+function toEvidence(row: EvidenceRow): EvidenceRecord {
+  return {
+    id: row.id, case_id: row.case_id, kind: row.kind, title: row.title, url: row.url, locator: row.locator,
+    labels: row.labels ?? {}, observed_at: toDate(row.observed_at), source_payload_id: row.source_payload_id,
+    dedupe_key: row.dedupe_key, created_at: toDate(row.created_at),
+  };
+}
+
+function toEpisode(row: EpisodeRow): AlertEpisodeRecord {
+  return {
+    fingerprint: row.fingerprint, starts_at: toDate(row.starts_at), case_id: row.case_id, tenant: row.tenant,
+    group_key: row.group_key, correlation_key: row.correlation_key, alertname: row.alertname, status: row.status,
+    first_seen: toDate(row.first_seen), last_seen: toDate(row.last_seen), ends_at: row.ends_at === null ? null : toDate(row.ends_at),
+  };
+}

@@ -1,0 +1,305 @@
+import type { CaseStatus } from '../fsm/states.js';
+import type { Orchestrator } from '../orchestrator/orchestrator.js';
+import type { CaseTx } from '../ports/case-store.js';
+import type { Clock, IdGen } from '../ports/clock.js';
+import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } from '../ports/evidence-store.js';
+import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
+import { caseView, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
+import type { OutboxEnvelope } from '../schemas/outbox.js';
+import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
+import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
+
+/** Topics the Sensor emits besides `evt.case.created.v1`; the thread notifier posts both. */
+export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1';
+export const ALERT_RESOLVED_TOPIC = 'evt.alert.resolved.v1';
+
+/** A case in one of these is no longer "open": new alerts open a new case. */
+export const CLOSED_STATUSES: readonly CaseStatus[] = ['CLOSED'];
+
+export interface AlertIngestorDeps {
+  store: EvidenceStore;
+  clock: Clock;
+  ids: IdGen;
+  config: IngestConfig;
+  /** Follow-up `start_analysis` for new cases (its own idempotent write). Without it, none. */
+  orchestrator?: Pick<Orchestrator, 'transition'>;
+  logUrlTemplate?: string;
+  prometheusUrl?: string;
+}
+
+/** The received body, for evidence's `source_payload_id` and the kept payload. */
+export interface PayloadInfo {
+  /** sha256 of the body, hex. */
+  id: string;
+  body: unknown;
+}
+
+export type IngestAction =
+  /** A new case was opened for new firing alerts. */
+  | 'opened'
+  /** New firing alerts were attached to an open case (same group, or correlated). */
+  | 'attached'
+  /** Fewer firing alerts than the rule's min_firing and no open case: nothing written. */
+  | 'held'
+  /** Only resolutions were recorded. */
+  | 'resolved'
+  /** Nothing new (a re-send). */
+  | 'duplicate';
+
+export interface IngestResult {
+  action: IngestAction;
+  case_id: string | null;
+  /** How the case was found when attaching: `group` or `correlation`. */
+  matched_by: 'group' | 'correlation' | null;
+  new_alerts: number;
+  resolved_alerts: number;
+  evidence_added: number;
+  firing: number;
+  /** The rule's min_firing (for `held`). */
+  required: number;
+  /** Cases whose timeline got a resolution note. */
+  resolved_case_ids: string[];
+  /** Whether start_analysis was requested for the new case. */
+  analysis_started: boolean;
+}
+
+type Tx = CaseTx & EvidenceTx;
+
+const MAX_LABELS = 40;
+
+/**
+ * The Sensor's write path: one notification → one transaction that opens a case or attaches to
+ * one, and writes episodes, evidence, timeline and outbox together. Concurrent copies of a
+ * notification serialise on the group's lock (and the correlation key's), and dedupe on the
+ * episode (fingerprint + startsAt): a re-send or a storm of copies writes the case once.
+ * A resolution adds a timeline note and an outbox event; it never changes the case's status.
+ */
+export class AlertIngestor {
+  constructor(private readonly deps: AlertIngestorDeps) {}
+
+  async ingest(n: NormalizedNotification, payload: PayloadInfo): Promise<IngestResult> {
+    const route = routeAlert(this.deps.config, routingLabels(n));
+    const result = await this.deps.store.transact((tx) => this.write(tx, n, route, payload));
+    if (result.action === 'opened' && route.startAnalysis && result.case_id && this.deps.orchestrator) {
+      const started = await this.deps.orchestrator.transition(result.case_id, {
+        event: 'start_analysis', actor: `sensor:${n.source}`, reason: 'opened by an alert',
+        meta: { group_key: n.groupKey, rule: route.ruleName },
+      }, { idempotencyKey: `ingest:start:${result.case_id}`, expectedVersion: 1 });
+      result.analysis_started = started.status === 200;
+    }
+    return result;
+  }
+
+  private async write(tx: Tx, n: NormalizedNotification, route: IngestRoute, payload: PayloadInfo): Promise<IngestResult> {
+    const now = this.deps.clock.now();
+    await tx.lockKey(`group:${route.tenant}:${n.groupKey}`);
+    if (route.correlationKey) await tx.lockKey(`corr:${route.tenant}:${route.correlationKey}`);
+
+    const alerts = uniqueEpisodes(n.alerts);
+    const known = new Map((await tx.findEpisodes(alerts.map(episodeRef))).map((e) => [refKey(e), e]));
+    const firing = alerts.filter((a) => a.status === 'firing');
+    const newFiring = firing.filter((a) => !known.has(refKey(episodeRef(a))));
+    const seenFiring = firing.filter((a) => known.has(refKey(episodeRef(a))));
+    const result: IngestResult = {
+      action: 'duplicate', case_id: null, matched_by: null, new_alerts: 0, resolved_alerts: 0, evidence_added: 0,
+      firing: firing.length, required: route.minFiring, resolved_case_ids: [], analysis_started: false,
+    };
+    if (seenFiring.length) await tx.touchEpisodes(seenFiring.map(episodeRef), now);
+
+    if (newFiring.length) {
+      await this.attachFiring(tx, n, route, payload, newFiring, firing.length, now, result);
+    }
+    await this.recordResolved(tx, n, payload, alerts, known, now, result);
+    if (result.action === 'duplicate' && seenFiring.length) {
+      result.case_id = seenFiring.map((a) => known.get(refKey(episodeRef(a)))!.case_id)[0] ?? null;
+    }
+    return result;
+  }
+
+  private async attachFiring(
+    tx: Tx, n: NormalizedNotification, route: IngestRoute, payload: PayloadInfo,
+    newFiring: NormalizedAlert[], firingCount: number, now: Date, result: IngestResult,
+  ): Promise<void> {
+    let caseId = await tx.findOpenCaseForGroup(n.groupKey, CLOSED_STATUSES);
+    let matchedBy: IngestResult['matched_by'] = caseId ? 'group' : null;
+    if (!caseId && route.correlationKey) {
+      const since = new Date(now.getTime() - this.deps.config.correlation.window_minutes * 60_000);
+      caseId = await tx.findOpenCaseForCorrelation(route.tenant, route.correlationKey, since, CLOSED_STATUSES);
+      if (caseId) matchedBy = 'correlation';
+    }
+    let record: CaseRecord | null = null;
+    const traceId = this.deps.ids.uuid();
+    const messages: OutboxEnvelope[] = [];
+    if (caseId) {
+      record = await tx.lockCase(caseId);
+    }
+    if (!record) {
+      if (firingCount < route.minFiring) {
+        result.action = 'held';
+        return;
+      }
+      record = this.newCase(n, route, newFiring, now);
+      await tx.insertCase(record);
+      await tx.appendTimeline(entry(record, now, {
+        kind: 'created', event: 'case_created', actor: `sensor:${n.source}`, reason: record.title, to_status: 'NEW', trace_id: traceId,
+        meta: { severity: record.severity, service: record.service, env: record.env, source: n.source, group_key: n.groupKey, rule: route.ruleName },
+      }));
+      messages.push(envelope(this.deps.ids.uuid(), record, now, 'evt.case.created.v1', traceId, { case: caseView(record) }));
+      result.action = 'opened';
+      matchedBy = null;
+    } else {
+      result.action = 'attached';
+    }
+    const c = record;
+    await tx.savePayload({ id: payload.id, source: n.source, received_at: now, body: payload.body });
+    await tx.insertEpisodes(newFiring.map((a): AlertEpisodeRecord => ({
+      fingerprint: a.fingerprint, starts_at: a.startsAt, case_id: c.id, tenant: route.tenant, group_key: n.groupKey,
+      correlation_key: route.correlationKey, alertname: a.labels.alertname ?? null, status: 'firing',
+      first_seen: now, last_seen: now, ends_at: null,
+    })));
+    const links: LinkSettings = {
+      config: this.deps.config,
+      ...(this.deps.logUrlTemplate ? { logUrlTemplate: this.deps.logUrlTemplate } : {}),
+      ...(this.deps.prometheusUrl ? { prometheusUrl: this.deps.prometheusUrl } : {}),
+    };
+    const drafts = newFiring.flatMap((a) => evidenceForAlert(a, c.id, links));
+    const inserted = await tx.insertEvidence(drafts.map((d): EvidenceRecord => ({
+      ...d, id: this.deps.ids.uuid(), case_id: c.id, source_payload_id: payload.id, created_at: now,
+    })));
+    const alertsView = newFiring.map(alertView);
+    await tx.appendTimeline(entry(c, now, {
+      kind: 'note', event: 'alert_firing', actor: `sensor:${n.source}`, trace_id: traceId,
+      reason: `${newFiring.length} new firing alert${newFiring.length === 1 ? '' : 's'}: ${summarize(newFiring)}`,
+      meta: { source: n.source, group_key: n.groupKey, matched_by: matchedBy, alerts: alertsView, evidence_ids: inserted.map((e) => e.id), payload_id: payload.id },
+    }));
+    messages.push(envelope(this.deps.ids.uuid(), c, now, ALERT_FIRING_TOPIC, traceId, {
+      source: n.source, group_key: n.groupKey, matched_by: matchedBy, summary: firingSummary(n, newFiring),
+      alerts: alertsView, evidence: inserted.map(evidenceView),
+    }));
+    await tx.appendOutbox(messages);
+    result.case_id = c.id;
+    result.matched_by = matchedBy;
+    result.new_alerts = newFiring.length;
+    result.evidence_added = inserted.length;
+  }
+
+  private async recordResolved(
+    tx: Tx, n: NormalizedNotification, payload: PayloadInfo, alerts: NormalizedAlert[],
+    known: Map<string, AlertEpisodeRecord>, now: Date, result: IngestResult,
+  ): Promise<void> {
+    const byCase = new Map<string, NormalizedAlert[]>();
+    for (const a of alerts) {
+      if (a.status !== 'resolved') continue;
+      const episode = known.get(refKey(episodeRef(a)));
+      if (!episode || episode.status !== 'firing') continue;
+      if (!(await tx.resolveEpisode(a.fingerprint, a.startsAt, a.endsAt, now))) continue;
+      byCase.set(episode.case_id, [...(byCase.get(episode.case_id) ?? []), a]);
+    }
+    if (byCase.size === 0) return;
+    await tx.savePayload({ id: payload.id, source: n.source, received_at: now, body: payload.body });
+    for (const [caseId, resolved] of byCase) {
+      const c = await tx.lockCase(caseId);
+      if (!c) continue;
+      const traceId = this.deps.ids.uuid();
+      const alertsView = resolved.map(alertView);
+      await tx.appendTimeline(entry(c, now, {
+        kind: 'note', event: 'alert_resolved', actor: `sensor:${n.source}`, trace_id: traceId,
+        reason: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
+        meta: { source: n.source, group_key: n.groupKey, alerts: alertsView, payload_id: payload.id },
+      }));
+      await tx.appendOutbox([envelope(this.deps.ids.uuid(), c, now, ALERT_RESOLVED_TOPIC, traceId, {
+        source: n.source, group_key: n.groupKey, alerts: alertsView, status: c.status,
+        summary: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
+      })]);
+      result.resolved_case_ids.push(caseId);
+      result.resolved_alerts += resolved.length;
+    }
+    if (result.action === 'duplicate') {
+      result.action = 'resolved';
+      result.case_id = result.resolved_case_ids[0] ?? null;
+    }
+  }
+
+  private newCase(n: NormalizedNotification, route: IngestRoute, alerts: NormalizedAlert[], now: Date): CaseRecord {
+    const labels: Record<string, string> = {};
+    const common = Object.keys(n.commonLabels).length ? n.commonLabels : alerts[0]?.labels ?? {};
+    for (const [k, v] of Object.entries(common).slice(0, MAX_LABELS)) labels[k] = v.slice(0, 500);
+    labels.source = n.source;
+    labels.group_key = n.groupKey.slice(0, 500);
+    if (route.chat) {
+      labels.chat_platform = route.chat.platform;
+      labels.chat_channel = route.chat.channel;
+    }
+    return {
+      id: this.deps.ids.uuid(), tenant: route.tenant, title: caseTitle(n, alerts), severity: route.severity,
+      service: route.service, env: route.env, requester: `sensor:${n.source}`, labels, status: 'NEW', version: 1,
+      plan_id: null, created_at: now, updated_at: now,
+    };
+  }
+}
+
+/** The labels routing looks at: the group's common labels, or its first firing alert's. */
+export function routingLabels(n: NormalizedNotification): Record<string, string> {
+  if (Object.keys(n.commonLabels).length) return n.commonLabels;
+  const first = n.alerts.find((a) => a.status === 'firing') ?? n.alerts[0];
+  return first?.labels ?? {};
+}
+
+function episodeRef(a: { fingerprint: string; startsAt?: Date; starts_at?: Date }): { fingerprint: string; starts_at: Date } {
+  return { fingerprint: a.fingerprint, starts_at: (a.startsAt ?? a.starts_at)! };
+}
+
+function refKey(r: { fingerprint: string; starts_at: Date }): string {
+  return `${r.fingerprint}@${r.starts_at.getTime()}`;
+}
+
+/** A body may list an episode twice (it should not); keep the last mention. */
+function uniqueEpisodes(alerts: readonly NormalizedAlert[]): NormalizedAlert[] {
+  const byKey = new Map<string, NormalizedAlert>();
+  for (const a of alerts) byKey.set(refKey(episodeRef(a)), a);
+  return [...byKey.values()];
+}
+
+function alertView(a: NormalizedAlert) {
+  return {
+    alertname: a.labels.alertname ?? null, status: a.status, fingerprint: a.fingerprint,
+    starts_at: a.startsAt.toISOString(), ends_at: a.endsAt?.toISOString() ?? null,
+    summary: a.annotations.summary ?? a.annotations.description ?? null, labels: a.labels,
+    ...(Object.keys(a.values).length ? { values: a.values } : {}),
+  };
+}
+
+function evidenceView(e: EvidenceRecord) {
+  return { id: e.id, kind: e.kind, title: e.title, url: e.url, locator: e.locator };
+}
+
+function summarize(alerts: readonly NormalizedAlert[]): string {
+  const names = [...new Set(alerts.map((a) => a.labels.alertname ?? 'alert'))];
+  return names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
+}
+
+function firingSummary(n: NormalizedNotification, alerts: readonly NormalizedAlert[]): string {
+  const first = alerts[0];
+  const text = n.commonAnnotations.summary ?? first?.annotations.summary ?? first?.annotations.description ?? '';
+  return `${alerts.length} firing: ${summarize(alerts)}${text ? ` — ${text}` : ''}`.slice(0, 1000);
+}
+
+function caseTitle(n: NormalizedNotification, alerts: readonly NormalizedAlert[]): string {
+  if (n.source === 'grafana' && n.title.trim()) return n.title.trim().slice(0, 200);
+  const first = alerts[0];
+  const name = n.commonLabels.alertname ?? first?.labels.alertname ?? 'alert';
+  const summary = n.commonAnnotations.summary ?? first?.annotations.summary ?? '';
+  const count = alerts.length > 1 ? ` (${alerts.length} alerts)` : '';
+  return `${name}${count}${summary ? `: ${summary}` : ''}`.slice(0, 200);
+}
+
+function entry(c: CaseRecord, now: Date, e: Partial<NewTimelineEntry> & Pick<NewTimelineEntry, 'kind' | 'event' | 'actor'>): NewTimelineEntry {
+  return {
+    case_id: c.id, reason: null, correlation_id: null, trace_id: null, from_status: null, to_status: null,
+    version: c.version, meta: {}, created_at: now, ...e,
+  };
+}
+
+function envelope(id: string, c: CaseRecord, now: Date, topic: string, traceId: string, data: Record<string, unknown>): OutboxEnvelope {
+  return { id, topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: null, data };
+}
