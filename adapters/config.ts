@@ -34,6 +34,10 @@ export interface Config {
   servicesFile: string;
   templateDir: string;
   scriptDir: string;
+  ingestToken?: string;
+  ingestFile: string;
+  grafanaHmacSecret?: string;
+  logUrlTemplate?: string;
 }
 
 /** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
@@ -124,6 +128,14 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a Discord application id (digits)', description: 'Discord application id.' }),
   envVar({ name: 'DISCORD_API_URL', key: 'discordApiUrl', group: 'chat', schema: httpUrl,
     expected: 'an http(s) URL', description: 'Discord REST base URL (default https://discord.com/api).' }),
+  envVar({ name: 'OPSLOOP_INGEST_TOKEN', key: 'ingestToken', group: 'agents', schema: token, secret: true,
+    expected: 'a token without spaces', description: 'Bearer token alert webhooks must send (POST /ingest/*); unset → those endpoints answer 503.' }),
+  envVar({ name: 'OPSLOOP_INGEST_FILE', key: 'ingestFile', group: 'agents', schema: path, default: 'config/ingest.yml',
+    expected: 'a file path', description: 'Alert routing (labels → service/env/severity/tenant, chat channel, rules, correlation).' }),
+  envVar({ name: 'OPSLOOP_GRAFANA_HMAC_SECRET', key: 'grafanaHmacSecret', group: 'agents', schema: token, secret: true,
+    expected: 'a secret without spaces', description: 'When set, Grafana webhooks must carry a valid HMAC-SHA256 signature header.' }),
+  envVar({ name: 'OPSLOOP_LOG_URL_TEMPLATE', key: 'logUrlTemplate', group: 'agents', schema: z.string().trim().refine((s) => /^https?:\/\//.test(s)),
+    expected: 'an http(s) URL with {selector}, {from}/{to} (or _ms/_us/_s) placeholders', description: 'Log-query link for alert evidence (Loki/OpenObserve style).' }),
 ];
 
 function describeValue(raw: string, secret: boolean | undefined): string {
