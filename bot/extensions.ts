@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../adapters/config.js';
 import { createAgentsExtension } from '../adapters/agents/agents-extension.js';
+import { createSlackExtension } from './slack/slack-extension.js';
 import type { HttpPlugin } from '../adapters/http/server.js';
 import type { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
 import type { PromMetrics } from '../adapters/metrics/prom-metrics.js';
@@ -45,9 +46,10 @@ export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promi
  * THE place to register features: add a factory here and `npm start` runs it.
  * The order matters only for start-up (first to last) and shutdown (last to first).
  */
-export function defaultExtensions(_config: Config): ExtensionFactory[] {
-  return [
-    (ctx) => createAgentsExtension(ctx),
-    // e.g. (ctx) => createChatExtension(ctx),     (issue 4: Slack, Discord, /sim)
-  ];
+export function defaultExtensions(config: Config): ExtensionFactory[] {
+  const factories: ExtensionFactory[] = [(ctx) => createAgentsExtension(ctx)];
+  if (config.slackBotToken && (config.slackSigningSecret || config.slackAppToken)) {
+    factories.push((ctx) => createSlackExtension(ctx));
+  }
+  return factories;
 }
