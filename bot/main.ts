@@ -1,10 +1,11 @@
-import { ConfigError, envTableText, loadConfig } from '../adapters/config.js';
+import { ConfigError, envTableMarkdown, envTableText, loadConfig } from '../adapters/config.js';
 import { startOpsloop } from './start-opsloop.js';
 
 const USAGE = `opsloop: a ChatOps incident bot (case → plan → gate → execute → verify).
 
 Usage: npm start            (or: tsx bot/main.ts)
        npm start -- --help  (this text)
+       npm start -- --env-markdown  (the variable table as Markdown, for README.md)
 
 Configuration comes from environment variables:
 ${envTableText()}
@@ -13,6 +14,10 @@ ${envTableText()}
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (argv.includes('--env-markdown')) {
+    process.stdout.write(`${envTableMarkdown()}\n`);
     return;
   }
   if (argv.length > 0) {
