@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VerifyCheckSchema } from './plan.js';
+import { DetectorSettingsSchema } from './detectors.js';
 
 /**
  * Per-service defaults (config/services.yml): where a service runs, how the Verifier checks it
@@ -24,8 +25,8 @@ export const VerifyDefaultsSchema = z
 export type VerifyDefaults = z.infer<typeof VerifyDefaultsSchema>;
 
 /**
- * A signal the Analyst watches (issue 7). Permissive on purpose: detector settings are kept
- * as given (`kind` plus anything else) until the detectors define their own schemas.
+ * A signal the Analyst watches (issue 7). Detector settings are checked against the detectors'
+ * own schemas (core/schemas/detectors.ts); other keys of the signal are still kept as given.
  */
 export const SignalSchema = z
   .object({
@@ -38,7 +39,13 @@ export const SignalSchema = z
     step: PromDuration.default('1m'),
     /** How much history the baseline covers. */
     baseline: PromDuration.optional(),
-    detectors: z.array(z.looseObject({ kind: z.string().min(1) })).default([]),
+    detectors: z.array(DetectorSettingsSchema).max(10).default([]),
+    /** Severity (1..4) of a case the Analyst opens for this signal; default 3. */
+    severity: z.number().int().min(1).max(4).optional(),
+    /** Whether a case the Analyst opens starts analysis at once; default true. */
+    start_analysis: z.boolean().optional(),
+    /** Only episodes that fired within this many recent points open or attach (default 15). */
+    lookback_points: z.number().int().min(1).max(10_000).optional(),
   })
   .loose();
 export type Signal = z.infer<typeof SignalSchema>;

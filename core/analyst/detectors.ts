@@ -1,0 +1,450 @@
+import {
+  DETECTOR_DEFAULTS,
+  DetectSettingsSchema,
+  type DetectSettings,
+  type DetectorSettings,
+  type Direction,
+  type EwmaSettings,
+  type RobustZSettings,
+  type StaticSettings,
+} from '../schemas/detectors.js';
+import { regularise, type Point, type RegularSeries } from './series.js';
+
+/**
+ * The Analyst's anomaly detectors (issue 7). Pure functions over a regular series (any step;
+ * NaN = missing point), hand-written rather than taken from a library, unit-tested in
+ * test/analyst/detectors.test.ts and measured by `npm run bench:detect`.
+ *
+ * - robust z-score: (x − median) / (1.4826 · MAD) over a trailing window of earlier points; with
+ *   `seasonal: daily` the same-minute-of-day median of previous days is subtracted first.
+ * - EWMA band: exponentially weighted mean and variance; a point outside mean ± band · sd is
+ *   anomalous (the update uses the point clipped to the band, so one spike does not drag it).
+ * - static thresholds: `above` / `below`.
+ * Every detector is causal (a point's score uses only earlier points), so two processes that
+ * read the same data agree on where an episode starts. A detector fires after `consecutive`
+ * anomalous points in a row (same sign; gaps up to `max_gap` are skipped) and its episode ends
+ * after `clear` normal points in a row.
+ */
+
+export type { Direction, DetectSettings, DetectorSettings } from '../schemas/detectors.js';
+
+/** One anomaly episode of one detector. Times are Unix seconds of grid points. */
+export interface Episode {
+  detector: string;
+  kind: DetectorSettings['kind'];
+  direction: 'up' | 'down';
+  /** First anomalous point of the run that fired. */
+  start: number;
+  /** Last anomalous point seen (so far, when `open`). */
+  end: number;
+  /** The point at which the run reached `consecutive` (when a case would open). */
+  fired_at: number;
+  /** Anomalous points in the episode. */
+  points: number;
+  /** The most extreme point (largest |score|; for static, furthest past the threshold). */
+  peak: { t: number; value: number; score: number };
+  /** Still anomalous at the end of the series (no `clear` normal points since). */
+  open: boolean;
+}
+
+export interface DetectorOutput {
+  name: string;
+  kind: DetectorSettings['kind'];
+  /** Per point: the score (z for robust_z/ewma, the value for static); NaN when not scored. */
+  scores: number[];
+  /** Per point: anomalous or not; null when the point is missing or could not be scored. */
+  flags: Array<boolean | null>;
+  episodes: Episode[];
+}
+
+export interface Detection {
+  start: number;
+  step: number;
+  values: number[];
+  direction: Direction;
+  detectors: DetectorOutput[];
+  /** Every detector's episodes, ordered by `fired_at` (then detector order). */
+  episodes: Episode[];
+}
+
+/** A point flagged by at least one detector. */
+export interface AnomalousPoint {
+  t: number;
+  value: number;
+  detectors: Array<{ name: string; score: number }>;
+}
+
+/** Largest |score| reported (a zero scale would otherwise give infinities). */
+const SCORE_CAP = 1e9;
+
+/** Run every configured detector over `input` (points are regularised first, step inferred). */
+export function detect(input: RegularSeries | readonly Point[], settings: DetectSettings): Detection {
+  const parsed = DetectSettingsSchema.parse(settings);
+  const series = Array.isArray(input) ? regularise(input as readonly Point[]) : (input as RegularSeries);
+  const names = detectorNames(parsed.detectors);
+  const detectors = parsed.detectors.map((d, i) =>
+    runDetector(series, d, names[i]!, parsed.direction, parsed.baseline_points));
+  const episodes = detectors
+    .flatMap((d, order) => d.episodes.map((e) => ({ e, order })))
+    .sort((a, b) => a.e.fired_at - b.e.fired_at || a.order - b.order)
+    .map(({ e }) => e);
+  return { start: series.start, step: series.step, values: series.values, direction: parsed.direction, detectors, episodes };
+}
+
+/** Points flagged by any detector, in time order. */
+export function anomalousPoints(d: Detection): AnomalousPoint[] {
+  const out: AnomalousPoint[] = [];
+  for (let i = 0; i < d.values.length; i++) {
+    const hits = d.detectors.filter((x) => x.flags[i] === true).map((x) => ({ name: x.name, score: x.scores[i]! }));
+    if (hits.length) out.push({ t: d.start + i * d.step, value: d.values[i]!, detectors: hits });
+  }
+  return out;
+}
+
+/** Names in findings: the configured name, else the kind (`robust_z`, `robust_z#2` when repeated). */
+export function detectorNames(detectors: readonly DetectorSettings[]): string[] {
+  const seen = new Map<string, number>();
+  return detectors.map((d) => {
+    const base = d.name ?? d.kind;
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    return n === 1 ? base : `${base}#${n}`;
+  });
+}
+
+function runDetector(series: RegularSeries, d: DetectorSettings, name: string, direction: Direction, baselinePoints?: number): DetectorOutput {
+  let scores: number[];
+  let flags: Array<boolean | null>;
+  let weak: Array<boolean | null>;
+  switch (d.kind) {
+    case 'robust_z':
+      scores = robustZScores(series, d, baselinePoints);
+      flags = flagsFromScores(scores, d.threshold ?? DETECTOR_DEFAULTS.robust_z.threshold, direction);
+      weak = flagsFromScores(scores, (d.threshold ?? DETECTOR_DEFAULTS.robust_z.threshold) * (d.continue_ratio ?? DETECTOR_DEFAULTS.continue_ratio), direction);
+      break;
+    case 'ewma':
+      scores = ewmaScores(series.values, d, direction);
+      flags = flagsFromScores(scores, d.band ?? DETECTOR_DEFAULTS.ewma.band, direction);
+      weak = flagsFromScores(scores, (d.band ?? DETECTOR_DEFAULTS.ewma.band) * (d.continue_ratio ?? DETECTOR_DEFAULTS.continue_ratio), direction);
+      break;
+    case 'static':
+      ({ scores, flags } = staticFlags(series.values, d));
+      weak = flags;
+      break;
+  }
+  const signOf = d.kind === 'static' ? staticSign(d) : (i: number) => (scores[i]! >= 0 ? 1 : -1);
+  const peakOf = d.kind === 'static' ? staticExcess(d, series.values) : (i: number) => Math.abs(scores[i]!);
+  const levels = flags.map((f, i): 0 | 1 | 2 | null => (f === null ? null : f ? 2 : weak[i] ? 1 : 0));
+  const episodes = episodesFromFlags(series, levels, {
+    consecutive: d.consecutive ?? DETECTOR_DEFAULTS.consecutive,
+    clear: d.clear ?? d.consecutive ?? DETECTOR_DEFAULTS.consecutive,
+    maxGap: d.max_gap ?? DETECTOR_DEFAULTS.max_gap,
+    signOf,
+    peakOf,
+  }).map((e) => ({
+    detector: name,
+    kind: d.kind,
+    ...e,
+    peak: { t: series.start + e.peakIndex * series.step, value: series.values[e.peakIndex]!, score: scores[e.peakIndex]! },
+  })).map(({ peakIndex: _p, ...rest }) => rest);
+  return { name, kind: d.kind, scores, flags, episodes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scores
+
+/** Robust z-scores (NaN where the baseline has fewer than `min_points` valid points). */
+export function robustZScores(series: RegularSeries, s: RobustZSettings, defaultBaseline?: number): number[] {
+  const baseline = s.baseline_points ?? defaultBaseline ?? DETECTOR_DEFAULTS.robust_z.baseline_points;
+  const minPoints = Math.min(s.min_points ?? DETECTOR_DEFAULTS.robust_z.min_points, baseline);
+  const minScale = s.min_scale ?? 0;
+  const input = (s.seasonal ?? 'none') === 'daily'
+    ? seasonalResiduals(series, s.seasonal_days ?? DETECTOR_DEFAULTS.robust_z.seasonal_days, s.seasonal_window ?? DETECTOR_DEFAULTS.robust_z.seasonal_window)
+    : series.values;
+  const window = new SortedWindow();
+  const scores = new Array<number>(input.length).fill(Number.NaN);
+  for (let i = 0; i < input.length; i++) {
+    if (i >= 1 && Number.isFinite(input[i - 1]!)) window.add(input[i - 1]!);
+    const leaving = i - baseline - 1;
+    if (leaving >= 0 && Number.isFinite(input[leaving]!)) window.remove(input[leaving]!);
+    const x = input[i]!;
+    if (!Number.isFinite(x) || window.size < minPoints) continue;
+    const m = window.median();
+    const scale = Math.max(1.4826 * window.mad(m), minScale);
+    scores[i] = zOf(x - m, scale);
+  }
+  return scores;
+}
+
+/**
+ * x minus the median of the same slot of the day (± `halfWidth` slots) on the previous `days`
+ * days; NaN when fewer than 3 such points exist (e.g. during the first day).
+ */
+export function seasonalResiduals(series: RegularSeries, days: number, halfWidth: number): number[] {
+  const period = Math.round(86_400 / series.step);
+  const v = series.values;
+  const out = new Array<number>(v.length).fill(Number.NaN);
+  const samples: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) continue;
+    samples.length = 0;
+    for (let d = 1; d <= days; d++) {
+      const centre = i - d * period;
+      if (centre + halfWidth < 0) break;
+      for (let j = -halfWidth; j <= halfWidth; j++) {
+        const k = centre + j;
+        if (k >= 0 && Number.isFinite(v[k]!)) samples.push(v[k]!);
+      }
+    }
+    if (samples.length < 3) continue;
+    samples.sort((a, b) => a - b);
+    out[i] = v[i]! - sortedMedian(samples);
+  }
+  return out;
+}
+
+/** EWMA band scores: (x − mean) / sd of the state before x; NaN during warm-up and for gaps. */
+export function ewmaScores(values: readonly number[], s: EwmaSettings, direction: Direction = 'both'): number[] {
+  const alpha = s.alpha ?? DETECTOR_DEFAULTS.ewma.alpha;
+  const band = s.band ?? DETECTOR_DEFAULTS.ewma.band;
+  const warmup = s.warmup ?? DETECTOR_DEFAULTS.ewma.warmup;
+  const minScale = s.min_scale ?? 0;
+  const scores = new Array<number>(values.length).fill(Number.NaN);
+  const first: number[] = [];
+  let mean = Number.NaN;
+  let variance = Number.NaN;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (!Number.isFinite(x)) continue;
+    if (first.length < warmup) {
+      first.push(x);
+      if (first.length === warmup) {
+        const sorted = [...first].sort((a, b) => a - b);
+        mean = sortedMedian(sorted);
+        const sd = 1.4826 * sortedMedian(sorted.map((y) => Math.abs(y - mean)).sort((a, b) => a - b));
+        variance = sd * sd;
+      }
+      continue;
+    }
+    const sd = Math.max(Math.sqrt(variance), minScale);
+    const z = zOf(x - mean, sd);
+    scores[i] = z;
+    // Clip to the band on the anomalous side(s) before updating, so outliers do not teach the band.
+    const lo = direction === 'up' ? -Infinity : mean - band * sd;
+    const hi = direction === 'down' ? Infinity : mean + band * sd;
+    const clipped = sd > 0 ? Math.min(Math.max(x, lo), hi) : x;
+    const diff = clipped - mean;
+    mean += alpha * diff;
+    variance = (1 - alpha) * (variance + alpha * diff * diff);
+  }
+  return scores;
+}
+
+function staticFlags(values: readonly number[], s: StaticSettings): { scores: number[]; flags: Array<boolean | null> } {
+  const scores = values.map((x) => (Number.isFinite(x) ? x : Number.NaN));
+  const flags = values.map((x) => {
+    if (!Number.isFinite(x)) return null;
+    return (s.above !== undefined && x > s.above) || (s.below !== undefined && x < s.below);
+  });
+  return { scores, flags };
+}
+
+function staticSign(s: StaticSettings): (i: number) => 1 | -1 {
+  return () => (s.above !== undefined ? 1 : -1);
+}
+
+function staticExcess(s: StaticSettings, values: readonly number[]): (i: number) => number {
+  return (i) => {
+    const x = values[i]!;
+    return Math.max(s.above !== undefined ? x - s.above : -Infinity, s.below !== undefined ? s.below - x : -Infinity);
+  };
+}
+
+function zOf(diff: number, scale: number): number {
+  if (scale > 0) return Math.max(-SCORE_CAP, Math.min(SCORE_CAP, diff / scale));
+  if (diff === 0) return 0;
+  return diff > 0 ? SCORE_CAP : -SCORE_CAP;
+}
+
+/** Anomalous per direction: up = score > threshold, down = score < −threshold, both = |score| > threshold. */
+export function flagsFromScores(scores: readonly number[], threshold: number, direction: Direction): Array<boolean | null> {
+  return scores.map((z) => {
+    if (!Number.isFinite(z)) return null;
+    if (direction === 'up') return z > threshold;
+    if (direction === 'down') return z < -threshold;
+    return Math.abs(z) > threshold;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs and episodes
+
+interface RunOptions {
+  consecutive: number;
+  clear: number;
+  maxGap: number;
+  /** Which way point i deviates (+1 up, −1 down). */
+  signOf: (i: number) => number;
+  /** How extreme point i is (for the peak). */
+  peakOf: (i: number) => number;
+}
+
+type RawEpisode = Omit<Episode, 'detector' | 'kind' | 'peak'> & { peakIndex: number };
+
+/**
+ * Turn per-point levels into episodes. Level 2 = beyond the threshold, 1 = beyond the continue
+ * threshold only (hysteresis), 0 = normal, null = missing or unscored. A run starts on a level-2
+ * point and `consecutive` points of level ≥ 1 and one sign in a row open an episode (at the
+ * run's first point); inside an episode level ≥ 1 keeps it going, and `clear` normal points or a
+ * gap longer than `maxGap` close it. Missing points neither count nor break a run unless the
+ * gap is too long.
+ */
+export function episodesFromFlags(series: RegularSeries, levels: ReadonlyArray<0 | 1 | 2 | null>, o: RunOptions): RawEpisode[] {
+  const at = (i: number) => series.start + i * series.step;
+  const episodes: RawEpisode[] = [];
+  let runStart = -1;
+  let runCount = 0;
+  let runSign = 0;
+  let gap = 0;
+  let normals = 0;
+  let current: RawEpisode | null = null;
+  let lastFlagged = -1;
+
+  const close = () => {
+    if (current) {
+      current.end = at(lastFlagged);
+      current.open = false;
+      episodes.push(current);
+    }
+    current = null;
+    runCount = 0;
+    runStart = -1;
+    normals = 0;
+  };
+
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level === null || level === undefined) {
+      gap += 1;
+      if (gap > o.maxGap) {
+        if (current) close();
+        runCount = 0;
+        runStart = -1;
+      }
+      continue;
+    }
+    gap = 0;
+    if (level === 0 || (level === 1 && !current && runCount === 0)) {
+      runCount = 0;
+      runStart = -1;
+      if (current) {
+        normals += 1;
+        if (normals >= o.clear) close();
+      }
+      continue;
+    }
+    const sign = o.signOf(i);
+    lastFlagged = i;
+    if (current) {
+      const ep: RawEpisode = current;
+      normals = 0;
+      ep.points += 1;
+      ep.end = at(i);
+      if (o.peakOf(i) > o.peakOf(ep.peakIndex)) ep.peakIndex = i;
+      continue;
+    }
+    if (runCount > 0 && sign !== runSign) {
+      runCount = 0;
+      runStart = -1;
+      if (level < 2) continue;
+    }
+    if (runCount === 0) {
+      runStart = i;
+      runSign = sign;
+    }
+    runCount += 1;
+    if (runCount >= o.consecutive) {
+      let peakIndex = runStart;
+      for (let k = runStart; k <= i; k++) if ((levels[k] ?? 0) > 0 && o.peakOf(k) > o.peakOf(peakIndex)) peakIndex = k;
+      current = {
+        direction: runSign > 0 ? 'up' : 'down',
+        start: at(runStart), end: at(i), fired_at: at(i), points: runCount, peakIndex, open: true,
+      };
+      normals = 0;
+    }
+  }
+  if (current) {
+    const ep: RawEpisode = current;
+    ep.end = at(lastFlagged);
+    episodes.push(ep);
+  }
+  return episodes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sliding window with O(log n) search and O(n) median absolute deviation (no re-sorting).
+
+class SortedWindow {
+  private readonly xs: number[] = [];
+
+  get size(): number {
+    return this.xs.length;
+  }
+
+  add(x: number): void {
+    this.xs.splice(lowerBound(this.xs, x), 0, x);
+  }
+
+  remove(x: number): void {
+    const i = lowerBound(this.xs, x);
+    if (this.xs[i] === x) this.xs.splice(i, 1);
+  }
+
+  median(): number {
+    return sortedMedian(this.xs);
+  }
+
+  /** Median of |x − m| by merging the two sorted sides around m. */
+  mad(m: number): number {
+    const xs = this.xs;
+    const n = xs.length;
+    if (n === 0) return Number.NaN;
+    let left = lowerBound(xs, m) - 1; // walks down: m − xs[left] grows
+    let right = left + 1; // walks up: xs[right] − m grows
+    const want = n % 2 ? [(n - 1) / 2] : [n / 2 - 1, n / 2];
+    let k = 0;
+    let sum = 0;
+    let taken = 0;
+    while (taken < want.length) {
+      const dl = left >= 0 ? m - xs[left]! : Infinity;
+      const dr = right < n ? xs[right]! - m : Infinity;
+      const d = dl <= dr ? dl : dr;
+      if (dl <= dr) left -= 1;
+      else right += 1;
+      if (k === want[taken]) {
+        sum += d;
+        taken += 1;
+      }
+      k += 1;
+    }
+    return sum / want.length;
+  }
+}
+
+function lowerBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function sortedMedian(xs: readonly number[]): number {
+  const n = xs.length;
+  if (n === 0) return Number.NaN;
+  const mid = n >> 1;
+  return n % 2 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
