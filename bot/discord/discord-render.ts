@@ -52,7 +52,7 @@ const COLOR = { neutral: 0x5865f2, good: 0x57f287, bad: 0xed4245, waiting: 0xfee
 /** Escape Discord markdown outside `code` spans (code spans are the only markup the model carries). */
 export function escapeDiscord(text: string): string {
   return text.split(/(`[^`\n]*`)/).map((part, i) =>
-    i % 2 === 1 ? part : part.replace(/([\\*_~|>#[\]()-])/g, (m, ch: string, offset: number, all: string) =>
+    i % 2 === 1 ? part : part.replace(/([\\*_~|>#[\]-])/g, (m, ch: string, offset: number, all: string) =>
       // Only escape `-`, `#`, `>` where they would start markup (line start); the rest always.
       '-#>'.includes(ch) && offset > 0 && all[offset - 1] !== '\n' ? m : `\\${ch}`)).join('');
 }
