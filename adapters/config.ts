@@ -38,6 +38,10 @@ export interface Config {
   ingestFile: string;
   grafanaHmacSecret?: string;
   logUrlTemplate?: string;
+  runbookDir: string;
+  openaiEmbeddingsModel?: string;
+  natsUrl?: string;
+  natsStream: string;
 }
 
 /** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
@@ -136,6 +140,14 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a secret without spaces', description: 'When set, Grafana webhooks must carry a valid HMAC-SHA256 signature header.' }),
   envVar({ name: 'OPSLOOP_LOG_URL_TEMPLATE', key: 'logUrlTemplate', group: 'agents', schema: z.string().trim().refine((s) => /^https?:\/\//.test(s)),
     expected: 'an http(s) URL with {selector}, {from}/{to} (or _ms/_us/_s) placeholders', description: 'Log-query link for alert evidence (Loki/OpenObserve style).' }),
+  envVar({ name: 'OPSLOOP_RUNBOOK_DIR', key: 'runbookDir', group: 'agents', schema: path, default: './runbooks',
+    expected: 'a directory path', description: 'Markdown runbooks the Librarian indexes (the scripts/ subfolder is skipped).' }),
+  envVar({ name: 'OPENAI_EMBEDDINGS_MODEL', key: 'openaiEmbeddingsModel', group: 'agents', schema: z.string().trim().min(1).max(200),
+    expected: 'a model name', description: 'Embeddings model for semantic runbook retrieval (unset: lexical BM25 only).' }),
+  envVar({ name: 'NATS_URL', key: 'natsUrl', group: 'core', schema: urlWithScheme(/^(nats|tls|ws|wss):$/),
+    expected: 'a nats:// URL', description: 'Also publish every evt.* outbox message to NATS JetStream.' }),
+  envVar({ name: 'NATS_STREAM', key: 'natsStream', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/), default: 'OPSLOOP',
+    expected: 'a stream name (letters, digits, _ and -)', description: 'JetStream stream for events (subjects opsloop.evt.<topic>; created if missing).' }),
 ];
 
 function describeValue(raw: string, secret: boolean | undefined): string {
