@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { PrometheusHarness } from '../support/prometheus.js';
+import { prometheusSkipReason } from '../support/prometheus.js';
+import { POSTGRES_SKIP_REASON, testDatabaseUrl } from '../support/postgres.js';
+import { createThrowawayDatabase, faultEnv, prepareFaultFiles, startHealthyPrometheus, type FaultFiles, type ThrowawayDatabase } from './support/fault-env.js';
+import { describeAudit, waitForQuiescence } from './support/loop-audit.js';
+import { driveCases } from './support/loop-driver.js';
+import { delay, freePort, OpsloopProcess } from './support/opsloop-process.js';
+
+/*
+ * kill -9: one opsloop child process on a PostgreSQL database drives CASES cases through the whole
+ * loop (analysis → template plan → gate auto-approves → restart-service script → Prometheus verify)
+ * while it is SIGKILLed KILLS times at random moments and restarted. Afterwards every case rests
+ * (CLOSED, PARKED, WAIT_GATE) consistently with its timeline, no version is missing, the outbox is
+ * empty and no case's script ran twice.
+ */
+const CASES = Number(process.env.FAULT_CASES ?? 300);
+const KILLS = Number(process.env.FAULT_KILLS ?? 10);
+const adminUrl = testDatabaseUrl();
+
+let db: ThrowawayDatabase | null = null;
+let files: FaultFiles | null = null;
+let prom: PrometheusHarness | null = null;
+let opsloop: OpsloopProcess | null = null;
+let skipReason: string | null = null;
+
+before(async () => {
+  if (!adminUrl) {
+    skipReason = POSTGRES_SKIP_REASON;
+    return;
+  }
+  prom = await startHealthyPrometheus();
+  if (!prom) {
+    skipReason = prometheusSkipReason();
+    return;
+  }
+  files = await prepareFaultFiles();
+  db = await createThrowawayDatabase(adminUrl);
+  opsloop = new OpsloopProcess({
+    label: 'kill9', port: await freePort(), logFile: join(files.logDir, 'kill9.log'),
+    env: faultEnv({ databaseUrl: db.url, files, prometheusUrl: prom.url }),
+  });
+});
+
+after(async () => {
+  await opsloop?.close();
+  await db?.drop().catch((err: unknown) => console.error('drop failed', err));
+  await prom?.close();
+  if (process.env.FAULT_KEEP_FILES) console.log(`fault files kept in ${files?.dir}`);
+  else await files?.cleanup();
+});
+
+test(`kill -9 ${KILLS} times while ${CASES} cases run the loop: nothing lost, nothing doubled, nothing stuck`, { timeout: 20 * 60_000 }, async (t) => {
+  if (skipReason) {
+    console.log(`skipped: ${skipReason}`);
+    t.skip(skipReason);
+    return;
+  }
+  const proc = opsloop!;
+  await proc.start();
+
+  const run = `k9-${Date.now()}`;
+  let driving = true;
+  const driven = driveCases({ run, count: CASES, urls: () => [proc.url], concurrency: 6, paceMs: 120 })
+    .finally(() => { driving = false; });
+
+  // Kill at random moments while cases are being opened and worked on (and a few after).
+  const killLog: string[] = [];
+  for (let k = 0; k < KILLS; k++) {
+    await delay(1_500 + Math.floor(Math.random() * 4_000));
+    await proc.kill9();
+    killLog.push(`kill #${k + 1} at ${new Date().toISOString()} (driving: ${driving})`);
+    await delay(Math.floor(Math.random() * 1_000));
+    await proc.start();
+  }
+  const cases = await driven;
+  assert.equal(cases.length, CASES);
+  assert.equal(new Set(cases.map((c) => c.caseId)).size, CASES, 'every create got its own case (replays answered the same id)');
+
+  // A final restart, then wait until everything rests (locks of killed runs expire meanwhile).
+  await proc.kill9();
+  await proc.start();
+  const { quiet, audit } = await waitForQuiescence(db!.url, CASES, 12 * 60_000,
+    (a) => console.log(`waiting: ${JSON.stringify(a.byStatus)} backlog ${a.backlog} jobs ${a.pendingJobs.length}`));
+  console.log(`kill -9: ${killLog.length} kills; final ${JSON.stringify(audit.byStatus)}; process starts ${proc.starts}`);
+  if (!quiet || audit.broken.length) console.log(await proc.logTail(6_000));
+  assert.ok(quiet, `the loop did not come to rest:\n${describeAudit(audit)}`);
+  assert.equal(audit.broken.length, 0, describeAudit(audit));
+  assert.equal(audit.backlog, 0, 'no outbox message undelivered');
+
+  // No side effect twice: the restart script ran at most once per case, exactly once for CLOSED ones.
+  const restarts = await files!.restartsPerCase();
+  const doubled = [...restarts].filter(([, n]) => n > 1);
+  assert.deepEqual(doubled, [], 'a case whose script ran more than once');
+  for (const c of audit.cases.filter((x) => x.status === 'CLOSED')) {
+    assert.equal(restarts.get(c.id), 1, `CLOSED case ${c.id} ran its script ${restarts.get(c.id) ?? 0} times`);
+  }
+  const ids = new Set(audit.cases.map((c) => c.id));
+  assert.deepEqual([...restarts.keys()].filter((id) => !ids.has(id)), [], 'script runs for unknown cases');
+  // Most cases must actually close; a case parks only when a kill interrupted its script step.
+  assert.ok((audit.byStatus.CLOSED ?? 0) >= CASES - KILLS * 6, `too few cases closed: ${JSON.stringify(audit.byStatus)}`);
+});
