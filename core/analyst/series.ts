@@ -152,3 +152,11 @@ export function parseSeriesCsv(text: string): CsvParse {
 function clip(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800, y: 31_536_000 };
+
+/** Seconds in a PromQL-style duration (`30s`, `5m`, `2h`, `1d`); null when it is not one. */
+export function durationSeconds(text: string): number | null {
+  const m = /^(\d+)([smhdwy])$/.exec(text.trim());
+  return m ? Number(m[1]) * DURATION_UNITS[m[2]!]! : null;
+}
