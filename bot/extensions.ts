@@ -2,12 +2,15 @@ import type { Logger } from 'pino';
 import type { Config } from '../adapters/config.js';
 import { createAgentsExtension } from '../adapters/agents/agents-extension.js';
 import { createSlackExtension } from './slack/slack-extension.js';
+import { createDiscordExtension, discordConfigured } from './discord/discord-extension.js';
+import { createSimExtension } from './sim/sim-extension.js';
 import type { HttpPlugin } from '../adapters/http/server.js';
 import type { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
 import type { PromMetrics } from '../adapters/metrics/prom-metrics.js';
 import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
 import type { CaseStore } from '../core/ports/case-store.js';
+import { createIngestExtension } from './ingest-extension.js';
 
 /** Everything a feature needs to plug into a running opsloop. */
 export interface OpsloopContext {
@@ -47,9 +50,13 @@ export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promi
  * The order matters only for start-up (first to last) and shutdown (last to first).
  */
 export function defaultExtensions(config: Config): ExtensionFactory[] {
-  const factories: ExtensionFactory[] = [(ctx) => createAgentsExtension(ctx)];
+  const factories: ExtensionFactory[] = [(ctx) => createAgentsExtension(ctx), (ctx) => createIngestExtension(ctx)];
   if (config.slackBotToken && (config.slackSigningSecret || config.slackAppToken)) {
     factories.push((ctx) => createSlackExtension(ctx));
   }
+  if (discordConfigured(config)) factories.push((ctx) => createDiscordExtension(ctx));
+  // No chat platform configured: the local simulator at /sim is the chat surface.
+  const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
+  if (!slackConfigured && !discordConfigured(config)) factories.push((ctx) => createSimExtension(ctx));
   return factories;
 }

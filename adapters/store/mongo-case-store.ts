@@ -425,13 +425,21 @@ export class MongoCaseStore implements CaseStore {
    * (write conflicts, failovers). When `work` asked for `rollbackOnly`, the callback aborts the
    * transaction itself, and `withTransaction` returns the value without committing.
    */
-  async transact<T>(work: (tx: CaseTx) => Promise<T>): Promise<T> {
+  transact<T>(work: (tx: CaseTx) => Promise<T>): Promise<T> {
+    return this.transactWithSession((tx) => work(tx));
+  }
+
+  /**
+   * `transact`, also handing `work` the transaction's session: for add-on stores (the Sensor's
+   * evidence) whose writes must commit or abort together with the case writes.
+   */
+  async transactWithSession<T>(work: (tx: CaseTx, session: ClientSession) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const session = this.client.startSession();
       try {
         return await session.withTransaction(async (s) => {
           const tx = new MongoCaseTx(this.collections, s);
-          const value = await work(tx);
+          const value = await work(tx, s);
           if (tx.shouldRollBack) await s.abortTransaction();
           return value;
         }, TRANSACTION_OPTIONS);
