@@ -1,0 +1,53 @@
+/**
+ * `npm run replay -- <case-id> [--json]`: replay a case's timeline through the pure FSM on the
+ * configured store. Exit 0 when the replay agrees, 1 when it diverges, 2 on bad input or a missing case.
+ */
+import { loadConfig } from '../adapters/config.js';
+import { createCaseStore } from '../adapters/store/index.js';
+import { replayStoredCase } from '../adapters/knowledge/case-history.js';
+import { formatReplay } from '../core/replay/replay.js';
+import { CaseIdParamsSchema } from '../core/schemas/http.js';
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const ids = argv.filter((a) => !a.startsWith('--'));
+  if (ids.length === 0) {
+    process.stderr.write('usage: npm run replay -- <case-id> [<case-id> …] [--json]\n');
+    return 2;
+  }
+  for (const id of ids) {
+    if (!CaseIdParamsSchema.safeParse({ id }).success) {
+      process.stderr.write(`not a case id (UUID): ${JSON.stringify(id.slice(0, 80))}\n`);
+      return 2;
+    }
+  }
+  const config = loadConfig();
+  const store = await createCaseStore({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
+    ...(config.mongodbDb ? { mongodbDb: config.mongodbDb } : {}),
+  });
+  let code = 0;
+  try {
+    await store.connect();
+    for (const id of ids) {
+      const report = await replayStoredCase(store.queries, id);
+      if (!report) {
+        process.stderr.write(`no case has id ${id}\n`);
+        code = Math.max(code, 2);
+        continue;
+      }
+      process.stdout.write((json ? JSON.stringify(report) : formatReplay(report)) + '\n');
+      if (!report.agrees) code = Math.max(code, 1);
+    }
+  } finally {
+    await store.close();
+  }
+  return code;
+}
+
+main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: unknown) => {
+  process.stderr.write(`replay failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 2;
+});
