@@ -1,0 +1,208 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../../adapters/config.js';
+import { silentLogger } from '../../adapters/log.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { createSimExtension, SIM_CHANNEL } from '../../bot/sim/sim-extension.js';
+import { defaultExtensions } from '../../bot/extensions.js';
+import { decodeAction } from '../../bot/chat-model.js';
+import { channelHtml, inlineHtml } from '../../bot/sim/sim-render.js';
+import type { ChatMessage } from '../../core/ports/chat.js';
+import type { ChangePlan } from '../../core/schemas/plan.js';
+import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+
+const DEADLINE_MS = 20_000;
+const plan: ChangePlan = {
+  title: 'restart checkout-api', risk_score: 0.4,
+  steps: [{ name: 'restart', action: 'noop', params: {}, timeout_s: 30, retry: 0 }],
+  rollback: { note: 'nothing to undo' },
+  verify: { settle_s: 0, checks: [{ name: 'p95', query: 'p95_latency_seconds', op: '<', threshold: 0.3, window: '5m' }] },
+};
+
+interface SimState { rev: number; unchanged?: boolean; users: string[]; approvers: string[]; html: string; messages: Array<{ id: string; thread_ref: string | null; message: ChatMessage }> }
+interface Reply { reply: { kind: string; ephemeral: boolean; text: string; html: string; modal?: { value: string; caseId: string } } }
+
+let store: PgliteCaseStore;
+let ops: RunningOpsloop;
+
+async function start(): Promise<RunningOpsloop> {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+  return startOpsloop(config, { store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions: [(ctx) => createSimExtension(ctx)] });
+}
+
+async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${ops.url}${path}`, {
+    method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: res.status, json: await res.json() as T };
+}
+
+async function state(): Promise<SimState> {
+  return (await call<SimState>('GET', '/sim/api/state')).json;
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function plain(m: ChatMessage): string {
+  return JSON.stringify(m.blocks);
+}
+
+async function counts() {
+  const q = async (table: string) => Number((await store.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n);
+  return { cases: await q('ops_case'), timeline: await q('case_timeline'), outbox: await q('outbox'), sim: await q('sim_message') };
+}
+
+async function openCase(title: string, user = 'alice'): Promise<string> {
+  const r = await call<Reply>('POST', '/sim/api/command', { user, text: `/ops open "${title}" sev=2 service=checkout-api env=prod` });
+  assert.equal(r.status, 200);
+  const short = /case `([0-9a-f]{8})`/.exec(r.json.reply.text)?.[1];
+  assert.ok(short, r.json.reply.text);
+  return (await store.queries.listCases({ limit: 100 })).find((c) => c.id.startsWith(short))!.id;
+}
+
+async function toWaitGate(caseId: string): Promise<void> {
+  const o = ops.orchestrator;
+  await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
+  assert.equal((await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `s-ad-${caseId}` })).status, 200);
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `s-pp-${caseId}` });
+  assert.equal((await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `s-pr-${caseId}` })).status, 200);
+  const decision = {
+    decision: 'needs_human', reasons: ['production changes need a human'], matched_rules: ['prod-needs-human'],
+    approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: [], sim_users: ['sim-approver'] },
+  };
+  await o.record(caseId, {
+    event: 'gate_decision', actor: 'gatekeeper', reason: 'needs_human', meta: { decision },
+    emit: [{ topic: 'evt.gate.needs_human.v1', data: { actor: 'gatekeeper', decision } }],
+  }, { idempotencyKey: `s-gd-${caseId}` });
+}
+
+async function buttonsOf(caseId: string): Promise<{ approve: string; reject: string }> {
+  return waitFor('plan buttons', async () => {
+    for (const m of (await state()).messages) {
+      const buttons = m.message.blocks.flatMap((b) => b.type === 'buttons' ? b.buttons : []);
+      const approve = buttons.find((b) => b.id === 'approve')?.value;
+      const reject = buttons.find((b) => b.id === 'reject')?.value;
+      if (approve && reject && decodeAction(approve)?.case_id === caseId) return { approve, reject };
+    }
+    return undefined;
+  });
+}
+
+before(async () => {
+  store = await createTestPgliteStore();
+  ops = await start();
+});
+
+after(async () => {
+  await ops?.close();
+  if (store) await cleanupTestPgliteStore(store);
+});
+
+describe('simulator HTTP API', () => {
+  test('the page and the empty channel; users from the policy', async () => {
+    const page = await fetch(`${ops.url}/sim`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const html = await page.text();
+    assert.match(html, /No cases yet/);
+    assert.match(html, /<option value="sim-approver">/);
+    const s = await state();
+    assert.deepEqual(s.users.slice(0, 1), ['alice']);
+    assert.ok(s.approvers.includes('sim-approver'), 'approvers come from config/policy.yml');
+    const unchanged = await call<SimState>('GET', `/sim/api/state?since=${s.rev}`);
+    assert.equal(unchanged.json.unchanged, true);
+  });
+
+  test('open → card and thread; Approve refused for the requester, taken from an approver; posts survive a restart', async () => {
+    const caseId = await openCase('p95 spike in the simulator');
+    const card = await waitFor('the card', async () => (await state()).messages.find((m) => m.thread_ref === null && plain(m.message).includes('p95 spike in the simulator')));
+    await toWaitGate(caseId);
+    const { approve } = await buttonsOf(caseId);
+    const own = await call<Reply>('POST', '/sim/api/action', { user: 'alice', value: approve });
+    assert.match(own.json.reply.text, /4-eyes/);
+    const stranger = await call<Reply>('POST', '/sim/api/action', { user: 'mallory', value: approve });
+    assert.match(stranger.json.reply.text, /not an approver/);
+    assert.equal((await store.queries.getCase(caseId))?.status, 'WAIT_GATE');
+    const ok = await call<Reply>('POST', '/sim/api/action', { user: 'sim-approver', value: approve });
+    assert.match(ok.json.reply.text, /You approved/);
+    const again = await call<Reply>('POST', '/sim/api/action', { user: 'sim-approver', value: approve });
+    assert.match(again.json.reply.text, /Already approved by you/);
+    assert.equal((await store.queries.getCase(caseId))?.status, 'EXECUTING');
+    const thread = await waitFor('the gate post in the thread', async () => {
+      const s = await state();
+      const replies = s.messages.filter((m) => m.thread_ref === card.id);
+      return replies.some((m) => /Gate decision/.test(plain(m.message)) && /approved/.test(plain(m.message))) ? replies : undefined;
+    });
+    assert.ok(thread.some((m) => /Plan: restart checkout-api/.test(plain(m.message))));
+    // A command typed in the thread implies its case.
+    const status = await call<Reply>('POST', '/sim/api/command', { user: 'alice', text: '/ops status', thread: card.id });
+    assert.match(status.json.reply.text, new RegExp(caseId.slice(0, 8)));
+    assert.match(status.json.reply.html, /EXECUTING/);
+    // Restart on the same database: the channel is still there, and nothing is posted twice.
+    const before = (await state()).messages.length;
+    await ops.close();
+    ops = await start();
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await state();
+    assert.equal(after.messages.length, before);
+    assert.ok(after.messages.some((m) => m.id === card.id));
+  });
+
+  test('Reject asks for a reason, then parks the case', async () => {
+    const caseId = await openCase('reject in the simulator');
+    await toWaitGate(caseId);
+    const { reject } = await buttonsOf(caseId);
+    const modal = await call<Reply>('POST', '/sim/api/action', { user: 'sim-approver', value: reject });
+    assert.equal(modal.json.reply.kind, 'modal');
+    assert.equal(modal.json.reply.modal?.caseId, caseId);
+    const empty = await call<Reply>('POST', '/sim/api/reject', { user: 'sim-approver', value: modal.json.reply.modal!.value, reason: ' ' });
+    assert.match(empty.json.reply.text, /reason is required/);
+    const done = await call<Reply>('POST', '/sim/api/reject', { user: 'sim-approver', value: modal.json.reply.modal!.value, reason: 'wrong service' });
+    assert.match(done.json.reply.text, /You rejected/);
+    assert.equal((await store.queries.getCase(caseId))?.status, 'PARKED');
+    await waitFor('the outcome post', async () => (await state()).messages.some((m) => /Case parked/.test(plain(m.message)) && /wrong service/.test(plain(m.message))));
+  });
+
+  test('bad input → usage or 400, nothing written', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await counts();
+    for (const [text, pattern] of [['/ops open', /title is empty/], ['/ops open x sev=9', /sev must be/], ['/ops status 00000000', /No case has an id/], ['/ops frob', /Unknown subcommand/]] as const) {
+      const r = await call<Reply>('POST', '/sim/api/command', { user: 'alice', text });
+      assert.equal(r.status, 200);
+      assert.equal(r.json.reply.ephemeral, true);
+      assert.match(r.json.reply.text, pattern);
+    }
+    assert.match((await call<Reply>('POST', '/sim/api/action', { user: 'alice', value: 'ops1:a:nope:1' })).json.reply.text, /not valid/);
+    for (const body of [{ text: 'help' }, { user: 'a b', text: 'help' }, { user: 'alice', text: 'x'.repeat(3000) }, { user: 'alice', text: 'help', extra: 1 }, '{broken']) {
+      const r = await call<{ error: { code: string } }>('POST', '/sim/api/command', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.json.error.code, /OPS_VALIDATION|OPS_BAD_JSON/);
+    }
+    assert.equal((await call('GET', '/sim/api/state?since=abc')).status, 400);
+    assert.deepEqual(await counts(), before);
+  });
+
+  test('HTML escapes everything but code spans', () => {
+    assert.equal(inlineHtml('<b>x</b> `<i>`'), '&lt;b&gt;x&lt;/b&gt; <code>&lt;i&gt;</code>');
+    const html = channelHtml([{ id: '1', channel: SIM_CHANNEL, thread_ref: null, message: { text: 't', blocks: [{ type: 'header', text: '<script>alert(1)</script>' }] }, created_at: new Date(), updated_at: new Date() }]);
+    assert.ok(!html.includes('<script>'));
+  });
+
+  test('npm start without chat credentials serves the simulator; with Discord it does not', () => {
+    const names = (env: Record<string, string>) => defaultExtensions(loadConfig(env)).length;
+    const plainCount = names({});
+    const withDiscord = names({ DISCORD_PUBLIC_KEY: 'a'.repeat(64) });
+    assert.equal(withDiscord, plainCount, 'Discord replaces the simulator');
+    const withSlack = names({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' });
+    assert.equal(withSlack, plainCount, 'Slack replaces the simulator');
+  });
+});
