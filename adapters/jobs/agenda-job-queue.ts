@@ -106,6 +106,13 @@ export class AgendaJobQueue implements JobQueue {
     return String(job.attrs._id);
   }
 
+  async every(name: AgentJobName, intervalMs: number, data: AgentJobData): Promise<void> {
+    const agenda = this.agenda;
+    if (!agenda) throw new Error('the job queue is not started');
+    if (!(intervalMs >= 1000)) throw new RangeError(`every(${name}): interval must be at least 1000 ms, got ${intervalMs}`);
+    await agenda.every(intervalMs, name, data);
+  }
+
   async start(): Promise<void> {
     if (this.agenda) return;
     await this.binding.prepare?.();

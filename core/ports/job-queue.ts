@@ -6,6 +6,8 @@ export const AGENT_JOBS = {
   exec: 'opsloop.agent.exec',
   verify: 'opsloop.agent.verify',
   verifyMeasure: 'opsloop.agent.verify.measure',
+  /** The Analyst's repeating pass over every service's signals (not about one case). */
+  analyst: 'opsloop.agent.analyst',
 } as const;
 export type AgentJobName = (typeof AGENT_JOBS)[keyof typeof AGENT_JOBS];
 
@@ -47,6 +49,11 @@ export interface JobQueue {
   define(name: AgentJobName, handler: JobHandler, opts?: { concurrency?: number; lockLifetimeMs?: number }): void;
   /** Enqueue a job to run now, or at `runAt`; returns the job id. */
   enqueue(name: AgentJobName, data: AgentJobData, opts?: { runAt?: Date }): Promise<string>;
+  /**
+   * Run a job repeatedly, every `intervalMs`, shared by every process on the database (one
+   * repeating job per name; calling it again updates the interval). After `start`.
+   */
+  every(name: AgentJobName, intervalMs: number, data: AgentJobData): Promise<void>;
   start(): Promise<void>;
   /** Stop taking jobs and wait for running ones to finish (or to be unlocked for another process). */
   stop(): Promise<void>;
