@@ -10,6 +10,7 @@ import type { PromMetrics } from '../adapters/metrics/prom-metrics.js';
 import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
 import type { CaseStore } from '../core/ports/case-store.js';
+import { createIngestExtension } from './ingest-extension.js';
 
 /** Everything a feature needs to plug into a running opsloop. */
 export interface OpsloopContext {
@@ -49,7 +50,7 @@ export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promi
  * The order matters only for start-up (first to last) and shutdown (last to first).
  */
 export function defaultExtensions(config: Config): ExtensionFactory[] {
-  const factories: ExtensionFactory[] = [(ctx) => createAgentsExtension(ctx)];
+  const factories: ExtensionFactory[] = [(ctx) => createAgentsExtension(ctx), (ctx) => createIngestExtension(ctx)];
   if (config.slackBotToken && (config.slackSigningSecret || config.slackAppToken)) {
     factories.push((ctx) => createSlackExtension(ctx));
   }
