@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { pgliteSqlClient } from './sql-client.js';
 import { SqlCaseStore } from './sql-case-store.js';
 
@@ -13,6 +13,8 @@ export interface PgliteCaseStoreOptions {
   db?: PGlite;
   /** Folder of migration files; defaults to `<repo>/migrations`. */
   migrationsDir?: string;
+  /** PGlite extensions to load at construction (e.g. `{ vector }` from @electric-sql/pglite-pgvector). */
+  extensions?: PGliteOptions['extensions'];
 }
 
 /**
@@ -29,7 +31,7 @@ export class PgliteCaseStore extends SqlCaseStore {
   constructor(options: PgliteCaseStoreOptions = {}) {
     const dataDir = resolveDataDir(options.dataDir ?? DEFAULT_PGLITE_DATA_DIR);
     const ownsConnection = !options.db;
-    const db = options.db ?? openPglite(dataDir);
+    const db = options.db ?? openPglite(dataDir, options.extensions);
     super({
       name: 'pglite',
       client: pgliteSqlClient(db),
@@ -56,8 +58,9 @@ function resolveDataDir(dataDir: string): string {
   return isUrl(dataDir) ? dataDir : resolve(dataDir);
 }
 
-function openPglite(dataDir: string): PGlite {
-  if (isUrl(dataDir)) return new PGlite(dataDir);
+function openPglite(dataDir: string, extensions?: PGliteOptions['extensions']): PGlite {
+  const options = extensions ? { extensions } : {};
+  if (isUrl(dataDir)) return new PGlite(dataDir, options);
   mkdirSync(dataDir, { recursive: true });
-  return new PGlite(dataDir);
+  return new PGlite(dataDir, options);
 }
