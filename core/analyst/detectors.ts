@@ -132,7 +132,7 @@ function runDetector(series: RegularSeries, d: DetectorSettings, name: string, d
       weak = flags;
       break;
   }
-  const signOf = d.kind === 'static' ? staticSign(d) : (i: number) => (scores[i]! >= 0 ? 1 : -1);
+  const signOf = d.kind === 'static' ? staticSign(d, series.values) : (i: number) => (scores[i]! >= 0 ? 1 : -1);
   const peakOf = d.kind === 'static' ? staticExcess(d, series.values) : (i: number) => Math.abs(scores[i]!);
   const levels = flags.map((f, i): 0 | 1 | 2 | null => (f === null ? null : f ? 2 : weak[i] ? 1 : 0));
   const episodes = episodesFromFlags(series, levels, {
@@ -249,8 +249,8 @@ function staticFlags(values: readonly number[], s: StaticSettings): { scores: nu
   return { scores, flags };
 }
 
-function staticSign(s: StaticSettings): (i: number) => 1 | -1 {
-  return () => (s.above !== undefined ? 1 : -1);
+function staticSign(s: StaticSettings, values: readonly number[]): (i: number) => 1 | -1 {
+  return (i) => (s.above !== undefined && values[i]! > s.above ? 1 : -1);
 }
 
 function staticExcess(s: StaticSettings, values: readonly number[]): (i: number) => number {
