@@ -12,7 +12,7 @@ import type { HttpApi } from '../../adapters/http/server.js';
 import { loadPolicy } from '../../adapters/policy/policy-loader.js';
 import { errorBody } from '../../core/errors.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
-import { channelHtml, escapeHtml, messageHtml } from './sim-render.js';
+import { channelHtml, escapeHtml, inlineHtml, messageHtml } from './sim-render.js';
 import { simPageHtml } from './sim-page.js';
 
 /** The simulated channel every case is posted to. */
@@ -46,7 +46,7 @@ async function simApprovers(policyFile: string): Promise<string[]> {
 /** What the page shows for an answer: text, rendered HTML, and the modal when Reject asks for a reason. */
 function replyJson(reply: ChatReply) {
   const html = reply.kind === 'modal' ? escapeHtml(reply.text)
-    : reply.kind === 'public' || reply.message ? messageHtml(reply.message!) : escapeHtml(reply.text);
+    : reply.kind === 'public' || reply.message ? messageHtml(reply.message!) : inlineHtml(reply.text);
   return {
     reply: {
       kind: reply.kind, ephemeral: reply.ephemeral, text: reply.text, html,
