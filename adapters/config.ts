@@ -18,6 +18,8 @@ export interface Config {
   logLevel: LogLevel;
   bodyLimitBytes: number;
   publicUrl?: string;
+  /** Whether the agent loop (Agenda jobs) runs in this process. */
+  agents: 'on' | 'off';
   openaiApiKey?: string;
   openaiBaseUrl?: string;
   openaiModel?: string;
@@ -100,6 +102,8 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a mongodb:// or mongodb+srv:// URI (replica set)', description: 'Use MongoDB (replica set required) instead of embedded PGlite.' }),
   envVar({ name: 'MONGODB_DB', key: 'mongodbDb', group: 'store', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,63}$/),
     expected: 'a database name (letters, digits, _ and -)', description: 'MongoDB database name (default: from the URI, else "opsloop").' }),
+  envVar({ name: 'OPSLOOP_AGENTS', key: 'agents', group: 'agents', schema: z.enum(['on', 'off']), default: 'on',
+    expected: 'on or off', description: 'Run the agent loop (analyze, plan, gate, execute, verify) in this process; off leaves every transition to API callers.' }),
   envVar({ name: 'OPENAI_API_KEY', key: 'openaiApiKey', group: 'agents', schema: token, secret: true,
     expected: 'an API key without spaces', description: 'Enables the LLM planner (without it: templates only).' }),
   envVar({ name: 'OPENAI_BASE_URL', key: 'openaiBaseUrl', group: 'agents', schema: httpUrl,

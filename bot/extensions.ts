@@ -50,13 +50,12 @@ export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promi
  * The order matters only for start-up (first to last) and shutdown (last to first).
  */
 export function defaultExtensions(config: Config): ExtensionFactory[] {
-  const factories: ExtensionFactory[] = [(ctx) => createAgentsExtension(ctx), (ctx) => createIngestExtension(ctx)];
-  if (config.slackBotToken && (config.slackSigningSecret || config.slackAppToken)) {
-    factories.push((ctx) => createSlackExtension(ctx));
-  }
+  const factories: ExtensionFactory[] = [(ctx) => createIngestExtension(ctx)];
+  if (config.agents === 'on') factories.unshift((ctx) => createAgentsExtension(ctx));
+  const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
+  if (slackConfigured) factories.push((ctx) => createSlackExtension(ctx));
   if (discordConfigured(config)) factories.push((ctx) => createDiscordExtension(ctx));
   // No chat platform configured: the local simulator at /sim is the chat surface.
-  const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
   if (!slackConfigured && !discordConfigured(config)) factories.push((ctx) => createSimExtension(ctx));
   return factories;
 }
