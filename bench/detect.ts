@@ -118,7 +118,7 @@ const CONTENDERS: Contender[] = [
   { name: 'robust_z', settings: () => up({ kind: 'robust_z' }) },
   { name: 'robust_z daily', settings: () => up({ kind: 'robust_z', seasonal: 'daily' }) },
   { name: 'ewma', settings: () => up({ kind: 'ewma' }) },
-  { name: 'static consecutive', settings: (s) => up({ kind: 'static', above: s.level + 3.5 }) },
+  { name: 'static N=default', settings: (s) => up({ kind: 'static', above: s.level + 3.5 }) },
   { name: 'plain static', settings: (s) => up({ kind: 'static', above: s.level + 3.5, consecutive: 1, clear: 1 }) },
 ];
 
@@ -197,10 +197,10 @@ function run(): void {
   console.log(`bench:detect seed=${SEED}, ${all.length} series, ${all.reduce((a, s) => a + s.series.values.length, 0)} minutes, ${Date.now() - started} ms`);
   console.log('group (all = every scenario but daily-seasonality)'.padEnd(20));
   const header = ['group', 'detector', 'precision', 'recall', 'rec≥4σ≤5m', 'FP/10k', 'delay p50', 'delay p95', 'events'];
-  console.log(header.map((h, i) => h.padEnd(i < 2 ? 18 : 11)).join(''));
+  console.log(header.map((h, i) => h.padEnd(i < 2 ? 19 : 11)).join(''));
   for (const r of rows) {
     console.log([
-      String(r.group).padEnd(18), String(r.detector).padEnd(18), f(r.precision as number).padEnd(11), f(r.recall as number).padEnd(11),
+      String(r.group).padEnd(19), String(r.detector).padEnd(19), f(r.precision as number).padEnd(11), f(r.recall as number).padEnd(11),
       f(r.recall_steps_ge4_within5 as number).padEnd(11), f(r.fp_per_10k_normal_min as number, 2).padEnd(11),
       f(r.delay_median_min as number, 0).padEnd(11), f(r.delay_p95_min as number, 0).padEnd(11), String(r.events),
     ].join(''));
