@@ -25,6 +25,12 @@ export interface AlertIngestorDeps {
   orchestrator?: Pick<Orchestrator, 'transition'>;
   logUrlTemplate?: string;
   prometheusUrl?: string;
+  /**
+   * Share one transaction among identical bodies received at the same time (default true): an
+   * Alertmanager HA pair, or a retry storm, then costs one write; followers answer `duplicate`.
+   * Correctness does not depend on it: the group lock serialises across processes.
+   */
+  singleFlight?: boolean;
 }
 
 /** The received body, for evidence's `source_payload_id` and the kept payload. */
@@ -66,6 +72,15 @@ export interface IngestResult {
 type Tx = CaseTx & EvidenceTx;
 
 const MAX_LABELS = 40;
+const TOUCH_EVERY_MS = 60_000;
+
+/** Whether recording `alerts` would write anything: a new firing episode, or a firing one resolved. */
+function changesAnything(alerts: readonly NormalizedAlert[], known: Map<string, AlertEpisodeRecord>): boolean {
+  return alerts.some((a) => {
+    const e = known.get(refKey(episodeRef(a)));
+    return a.status === 'firing' ? !e : e?.status === 'firing';
+  });
+}
 
 /**
  * The Sensor's write path: one notification → one transaction that opens a case or attaches to
@@ -75,9 +90,21 @@ const MAX_LABELS = 40;
  * A resolution adds a timeline note and an outbox event; it never changes the case's status.
  */
 export class AlertIngestor {
+  private readonly inFlight = new Map<string, Promise<IngestResult>>();
+
   constructor(private readonly deps: AlertIngestorDeps) {}
 
   async ingest(n: NormalizedNotification, payload: PayloadInfo): Promise<IngestResult> {
+    if (this.deps.singleFlight === false) return this.ingestOnce(n, payload);
+    const key = `${n.source}:${payload.id}`;
+    const running = this.inFlight.get(key);
+    if (running) return asFollower(await running);
+    const leader = this.ingestOnce(n, payload).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, leader);
+    return leader;
+  }
+
+  private async ingestOnce(n: NormalizedNotification, payload: PayloadInfo): Promise<IngestResult> {
     const route = routeAlert(this.deps.config, routingLabels(n));
     const result = await this.deps.store.transact((tx) => this.write(tx, n, route, payload));
     if (result.action === 'opened' && route.startAnalysis && result.case_id && this.deps.orchestrator) {
@@ -92,28 +119,52 @@ export class AlertIngestor {
 
   private async write(tx: Tx, n: NormalizedNotification, route: IngestRoute, payload: PayloadInfo): Promise<IngestResult> {
     const now = this.deps.clock.now();
-    await tx.lockKey(`group:${route.tenant}:${n.groupKey}`);
-    if (route.correlationKey) await tx.lockKey(`corr:${route.tenant}:${route.correlationKey}`);
-
     const alerts = uniqueEpisodes(n.alerts);
-    const known = new Map((await tx.findEpisodes(alerts.map(episodeRef))).map((e) => [refKey(e), e]));
     const firing = alerts.filter((a) => a.status === 'firing');
-    const newFiring = firing.filter((a) => !known.has(refKey(episodeRef(a))));
-    const seenFiring = firing.filter((a) => known.has(refKey(episodeRef(a))));
     const result: IngestResult = {
       action: 'duplicate', case_id: null, matched_by: null, new_alerts: 0, resolved_alerts: 0, evidence_added: 0,
       firing: firing.length, required: route.minFiring, resolved_case_ids: [], analysis_started: false,
     };
-    if (seenFiring.length) await tx.touchEpisodes(seenFiring.map(episodeRef), now);
+    // Fast path without the lock: episodes are only ever added, and only go firing → resolved,
+    // so a body whose every episode is already recorded in its state can change nothing.
+    let known = await this.knownEpisodes(tx, alerts);
+    if (!changesAnything(alerts, known)) return this.duplicate(tx, firing, known, now, result);
+
+    await tx.lockKey(`group:${route.tenant}:${n.groupKey}`);
+    if (route.correlationKey) await tx.lockKey(`corr:${route.tenant}:${route.correlationKey}`);
+    known = await this.knownEpisodes(tx, alerts);
+    const newFiring = firing.filter((a) => !known.has(refKey(episodeRef(a))));
+    const seenFiring = firing.filter((a) => known.has(refKey(episodeRef(a))));
+    await this.touchStale(tx, seenFiring, known, now);
 
     if (newFiring.length) {
       await this.attachFiring(tx, n, route, payload, newFiring, firing.length, now, result);
     }
     await this.recordResolved(tx, n, payload, alerts, known, now, result);
     if (result.action === 'duplicate' && seenFiring.length) {
-      result.case_id = seenFiring.map((a) => known.get(refKey(episodeRef(a)))!.case_id)[0] ?? null;
+      result.case_id = known.get(refKey(episodeRef(seenFiring[0]!)))?.case_id ?? null;
     }
     return result;
+  }
+
+  private async knownEpisodes(tx: Tx, alerts: readonly NormalizedAlert[]): Promise<Map<string, AlertEpisodeRecord>> {
+    return new Map((await tx.findEpisodes(alerts.map(episodeRef))).map((e) => [refKey(e), e]));
+  }
+
+  private async duplicate(tx: Tx, firing: readonly NormalizedAlert[], known: Map<string, AlertEpisodeRecord>, now: Date, result: IngestResult): Promise<IngestResult> {
+    await this.touchStale(tx, firing, known, now);
+    const first = firing[0] ?? null;
+    result.case_id = first ? known.get(refKey(episodeRef(first)))?.case_id ?? null : [...known.values()][0]?.case_id ?? null;
+    return result;
+  }
+
+  /** Keep `last_seen` (the correlation window) fresh, at most once a minute per episode. */
+  private async touchStale(tx: Tx, firing: readonly NormalizedAlert[], known: Map<string, AlertEpisodeRecord>, now: Date): Promise<void> {
+    const stale = firing.filter((a) => {
+      const e = known.get(refKey(episodeRef(a)));
+      return e && now.getTime() - e.last_seen.getTime() >= TOUCH_EVERY_MS;
+    });
+    if (stale.length) await tx.touchEpisodes(stale.map(episodeRef), now);
   }
 
   private async attachFiring(
@@ -236,6 +287,11 @@ export class AlertIngestor {
       plan_id: null, created_at: now, updated_at: now,
     };
   }
+}
+
+/** What a body identical to one just written adds: nothing (the leader wrote it). */
+function asFollower(r: IngestResult): IngestResult {
+  return { ...r, action: r.action === 'held' ? 'held' : 'duplicate', matched_by: null, new_alerts: 0, resolved_alerts: 0, evidence_added: 0, resolved_case_ids: [], analysis_started: false };
 }
 
 /** The labels routing looks at: the group's common labels, or its first firing alert's. */

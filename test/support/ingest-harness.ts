@@ -85,7 +85,7 @@ export interface AlertSpec {
 /** An Alertmanager webhook body (version 4) as Alertmanager 0.25 sends it. */
 export function alertmanagerBody(groupKey: string, alerts: AlertSpec[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   const built = alerts.map((a) => {
-    const labels = { alertname: a.alertname, ...(a.labels ?? {}) };
+    const labels: Record<string, string> = { alertname: a.alertname, ...(a.labels ?? {}) };
     const expr = a.expr ?? `rate(http_errors_total{service="${labels.service ?? 'x'}"}[5m]) > 1`;
     return {
       status: a.status ?? 'firing',

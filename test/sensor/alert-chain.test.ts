@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadConfig } from '../../adapters/config.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { SqlEvidenceStore } from '../../adapters/store/sql-evidence-store.js';
+import { createIngestExtension } from '../../bot/ingest-extension.js';
+import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';
+import type { CaseRecord } from '../../core/schemas/case.js';
+import { alertmanagerSkipReason, startAlertmanager, type AlertmanagerHarness } from '../support/alertmanager.js';
+import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { prometheusBinary, prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
+import { alertmanagerBinary } from '../support/alertmanager.js';
+
+/*
+ * The real chain on loopback: a controlled target → real Prometheus (rule evaluation) → real
+ * Alertmanager (grouping, webhook with a bearer token) → opsloop's POST /ingest/alertmanager.
+ */
+
+const TOKEN = 'chain-token';
+const RULE = `groups:
+  - name: opsloop-chain
+    interval: 1s
+    rules:
+      - alert: CheckoutErrorsHigh
+        expr: checkout_errors > 5
+        for: 0s
+        labels:
+          severity: critical
+          env: prod
+        annotations:
+          summary: checkout errors above 5
+`;
+const skip = !prometheusBinary() ? prometheusSkipReason() : !alertmanagerBinary() ? alertmanagerSkipReason() : false;
+
+let store: PgliteCaseStore;
+let app: RunningOpsloop;
+let am: AlertmanagerHarness | null = null;
+let prom: PrometheusHarness | null = null;
+
+before(async () => {
+  if (skip) return;
+  store = await createTestPgliteStore();
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', OPSLOOP_INGEST_TOKEN: TOKEN });
+  app = await startOpsloop(config, {
+    store, print: () => {}, relay: { pollMs: 50 },
+    extensions: [(ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) })],
+  });
+  am = await startAlertmanager({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN });
+  prom = await startPrometheus({ ruleFiles: [RULE], alertmanagers: [am!.hostPort] });
+});
+
+after(async () => {
+  await prom?.close();
+  await am?.close();
+  await app?.close();
+  if (store) await cleanupTestPgliteStore(store);
+});
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await fn();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}\nalertmanager: ${am?.logs().slice(-1500)}\nprometheus: ${prom?.logs().slice(-1500)}`);
+}
+
+test('Prometheus → Alertmanager → opsloop: a case opens with evidence and starts analysis; the resolution lands on the timeline', { skip }, async (t) => {
+  const t0 = Date.now();
+  prom!.target.set('checkout_errors', { service: 'checkout-api' }, 12);
+  const opened = await waitFor<CaseRecord>('a case from the alert', async () =>
+    (await store.queries.listCases()).find((c) => c.labels.alertname === 'CheckoutErrorsHigh'));
+  t.diagnostic(`case opened after ${Date.now() - t0} ms`);
+  assert.equal(opened.service, 'checkout-api');
+  assert.equal(opened.env, 'prod');
+  assert.equal(opened.severity, 1);
+  assert.equal(opened.labels.source, 'alertmanager');
+  const analyzing = await waitFor('analysis to start', async () => {
+    const c = await store.queries.getCase(opened.id);
+    return c?.status === 'ANALYZING' ? c : null;
+  });
+  assert.equal(analyzing.status, 'ANALYZING');
+
+  const evidence = await new SqlEvidenceStore(store).evidence.listEvidence(opened.id);
+  const metric = evidence.find((e) => e.kind === 'metric');
+  assert.ok(metric, `metric evidence in ${JSON.stringify(evidence)}`);
+  assert.equal(metric.locator, 'checkout_errors > 5');
+  assert.equal(new URL(metric.url!).searchParams.get('g0.expr'), 'checkout_errors > 5');
+  assert.ok(evidence.some((e) => e.kind === 'alert' && e.labels.alertname === 'CheckoutErrorsHigh'));
+  const viaApi = await fetch(`${app.url}/case/${opened.id}/evidence`).then((r) => r.json()) as { data: unknown[] };
+  assert.equal(viaApi.data.length, evidence.length);
+
+  const t1 = Date.now();
+  prom!.target.set('checkout_errors', { service: 'checkout-api' }, 0);
+  const resolved = await waitFor('the resolution note', async () =>
+    (await store.queries.listTimeline(opened.id)).find((e) => e.event === 'alert_resolved'));
+  t.diagnostic(`resolution after ${Date.now() - t1} ms`);
+  assert.match(resolved.reason ?? '', /CheckoutErrorsHigh/);
+  const after = await store.queries.getCase(opened.id);
+  assert.equal(after!.status, 'ANALYZING', 'a resolution does not change the status');
+  const cases = (await store.queries.listCases()).filter((c) => c.labels.alertname === 'CheckoutErrorsHigh');
+  assert.equal(cases.length, 1, 'the re-sent and resolved notifications opened nothing new');
+});
