@@ -13,6 +13,10 @@ export interface AgendaJobQueueOptions {
   processEveryMs?: number;
   maxConcurrency?: number;
   defaultLockLifetimeMs?: number;
+  /** How long `enqueue` waits for a queue that is still starting (default 60 s). */
+  startWaitMs?: number;
+  /** How often to requeue orphaned jobs (default 30 s; 0 = only at start). */
+  orphanSweepMs?: number;
   logger?: Logger;
 }
 
@@ -25,7 +29,26 @@ export interface AgendaBackendBinding {
    * same `connect` under an advisory lock so only one creates it.
    */
   prepare?(): Promise<void>;
+  /**
+   * Give orphaned jobs a run time again; returns how many. An orphan is a one-off job that started
+   * (so Agenda cleared its next run time), lost its process (SIGKILL), was locked again by another
+   * process after the lock expired, and was then unlocked by that process's graceful `stop()`
+   * before it ran: Agenda only picks jobs that are locked-and-expired or have a next run time, so
+   * such a job would never run again and its case would wait forever. Agent jobs are idempotent
+   * (keyed by message id / case version), so running one again is safe.
+   */
+  requeueOrphans?(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The statement behind `requeueOrphans` for Agenda's PostgreSQL table. */
+const REQUEUE_ORPHANS_SQL = `UPDATE agenda_jobs SET next_run_at = now()
+  WHERE next_run_at IS NULL AND locked_at IS NULL
+    AND (last_finished_at IS NULL OR last_run_at > last_finished_at)
+    AND repeat_interval IS NULL AND repeat_at IS NULL AND disabled = FALSE AND name LIKE 'opsloop.%'`;
+
+async function requeueOrphansOn(pool: pg.Pool): Promise<number> {
+  return (await pool.query(REQUEUE_ORPHANS_SQL)).rowCount ?? 0;
 }
 
 async function connectUnderAdvisoryLock(pool: pg.Pool, backend: PostgresBackend): Promise<void> {
@@ -47,7 +70,7 @@ export function postgresAgendaBackend(url: string): AgendaBackendBinding {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => { /* idle client errors surface on the next query */ });
   const backend = new PostgresBackend({ pool });
-  return { backend, prepare: () => connectUnderAdvisoryLock(pool, backend), close: () => pool.end() };
+  return { backend, prepare: () => connectUnderAdvisoryLock(pool, backend), requeueOrphans: () => requeueOrphansOn(pool), close: () => pool.end() };
 }
 
 /**
@@ -65,6 +88,7 @@ export async function pgliteAgendaBackend(db: PGlite): Promise<AgendaBackendBind
   return {
     backend,
     prepare: () => backend.connect(),
+    requeueOrphans: () => requeueOrphansOn(pool),
     async close() {
       await pool.end();
       await server.stop();
@@ -85,11 +109,36 @@ export class AgendaJobQueue implements JobQueue {
   private readonly options: AgendaJobQueueOptions;
   private readonly logger: Logger | undefined;
   private readonly definitions: Array<{ name: AgentJobName; handler: JobHandler; concurrency: number; lockLifetimeMs: number }> = [];
+  /** Resolves with Agenda once `start` finished (the relay may hand over commands before that). */
+  private readonly started: Promise<Agenda>;
+  private markStarted!: (agenda: Agenda) => void;
+  private stopped = false;
+  private orphanSweep: NodeJS.Timeout | null = null;
 
   constructor(binding: AgendaBackendBinding, opts: AgendaJobQueueOptions) {
     this.binding = binding;
     this.options = opts;
     this.logger = opts.logger;
+    this.started = new Promise((resolve) => { this.markStarted = resolve; });
+  }
+
+  /**
+   * Agenda, waiting (up to `startWaitMs`) while the queue is still starting: opsloop starts the
+   * outbox relay before the extensions, so the first commands of a restart arrive before Agenda
+   * is up. Failing them would only delay them by the relay's backoff.
+   */
+  private async agendaWhenStarted(): Promise<Agenda> {
+    if (this.agenda) return this.agenda;
+    if (this.stopped) throw new Error('the job queue is stopped');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the job queue is not started')), this.options.startWaitMs ?? 60_000);
+    });
+    try {
+      return await Promise.race([this.started, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   define(name: AgentJobName, handler: JobHandler, opts: { concurrency?: number; lockLifetimeMs?: number } = {}): void {
@@ -98,8 +147,7 @@ export class AgendaJobQueue implements JobQueue {
   }
 
   async enqueue(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date } = {}): Promise<string> {
-    const agenda = this.agenda;
-    if (!agenda) throw new Error('the job queue is not started');
+    const agenda = await this.agendaWhenStarted();
     const job = opts.runAt && opts.runAt.getTime() > Date.now()
       ? await agenda.schedule(opts.runAt, name, data)
       : await agenda.now(name, data);
@@ -134,11 +182,34 @@ export class AgendaJobQueue implements JobQueue {
     }
     await agenda.start();
     this.agenda = agenda;
+    this.markStarted(agenda);
+    await this.sweepOrphans();
+    const sweepMs = this.options.orphanSweepMs ?? 30_000;
+    if (this.binding.requeueOrphans && sweepMs > 0) {
+      this.orphanSweep = setInterval(() => void this.sweepOrphans(), sweepMs);
+      this.orphanSweep.unref();
+    }
+  }
+
+  /** Requeue orphaned jobs (see `AgendaBackendBinding.requeueOrphans`); errors are only logged. */
+  async sweepOrphans(): Promise<number> {
+    if (!this.binding.requeueOrphans || !this.agenda) return 0;
+    try {
+      const n = await this.binding.requeueOrphans();
+      if (n > 0) this.logger?.warn({ jobs: n }, 'requeued agent jobs orphaned by a crash and a later shutdown');
+      return n;
+    } catch (err) {
+      this.logger?.warn({ err }, 'could not look for orphaned agent jobs; trying again later');
+      return 0;
+    }
   }
 
   async stop(): Promise<void> {
     const agenda = this.agenda;
     this.agenda = null;
+    this.stopped = true;
+    if (this.orphanSweep) clearInterval(this.orphanSweep);
+    this.orphanSweep = null;
     if (agenda) await agenda.stop();
     await this.binding.close();
   }
