@@ -19,6 +19,8 @@ import { loadPolicy } from '../policy/policy-loader.js';
 import { createEvidenceGatherer } from './evidence-gatherer.js';
 import { defineAgentJobs } from './agent-jobs.js';
 import { createPrometheusVerifier } from './verifier-runner.js';
+import { defineAnalystJob, scheduleAnalyst } from './analyst.js';
+import { evidenceStoreFor } from '../store/evidence-store-factory.js';
 
 export interface AgentsExtensionOptions {
   /** Replace the job queue (tests). */
@@ -65,9 +67,15 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   });
   defineAgentJobs({
     orchestrator, queries: store.queries, queue, clock, logger: log,
-    evidence: createEvidenceGatherer({ services, ...(prometheus ? { prometheus } : {}) }),
+    evidence: createEvidenceGatherer({ services, clock, ...(prometheus ? { prometheus } : {}) }),
     planner, gatekeeper, executor, verifier,
   });
+  if (prometheus) {
+    defineAnalystJob(queue, {
+      services, prometheus, orchestrator, store, clock, logger: log,
+      evidence: await evidenceStoreFor(store), prometheusUrl: config.prometheusUrl!,
+    });
+  }
   relay.on('cmd.', commandDispatcher({ store, queue, clock, logger: log, onDuplicate: () => metrics.inboxDedup() }), 'agent-jobs');
   relay.on('evt.', factApplier({ orchestrator, logger: log }), 'agent-facts');
 
@@ -75,7 +83,12 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   return {
     name: 'agents',
     http: [agentTriggerRoutes(orchestrator)],
-    start: () => queue.start(),
+    async start() {
+      await queue.start();
+      // The Analyst's repeating pass needs Prometheus and at least one configured signal.
+      const hasSignals = Object.keys(services.services).some((name) => serviceDefaultsFor(services, name).signals.length > 0);
+      if (prometheus && hasSignals) await scheduleAnalyst(queue);
+    },
     stop: () => queue.stop(),
   };
 }
