@@ -102,6 +102,7 @@ after(async () => {
   await browser?.close();
   await ops?.close();
   if (store) await cleanupTestPgliteStore(store);
+  prometheus?.closeAllConnections();
   await new Promise<void>((resolve) => (prometheus ? prometheus.close(() => resolve()) : resolve()));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
