@@ -88,19 +88,44 @@ export async function analyzeJob(deps: AgentJobDeps, job: AgentJobData): Promise
   }, { idempotencyKey: `analyze:${job.message_id}` }), 'analysis');
 }
 
+/**
+ * How long a claimed planning run may take before a second run of the same command takes over
+ * (two model attempts at the client's 30 s deadline, plus margin).
+ */
+export const PLAN_CLAIM_MS = 120_000;
+
 export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
   const c = await caseInStatus(deps, job, 'PLANNING');
   if (!c) return;
-  const timeline = await deps.queries.listTimeline(c.id);
-  const evidence = timeline.filter((e) => e.event === 'evidence').flatMap((e) => (Array.isArray(e.meta.evidence) ? e.meta.evidence : []));
   const template = typeof job.data.template === 'string' ? job.data.template : undefined;
+  // Claim the command before asking the planner: a duplicate job (the same cmd delivered twice)
+  // must not call the model again, nor write a contradicting plan_invalid next to a proposal.
+  const claim = ensureWritten(await deps.orchestrator.record(c.id, {
+    event: 'plan_started', actor: 'planner', reason: template ? `planning from template ${template}` : 'planning',
+    meta: { command: job.message_id, ...(template ? { template } : {}) }, requireStatus: ['PLANNING'], traceId: job.trace_id,
+  }, { idempotencyKey: `plan:${job.message_id}:start` }), 'plan claim');
+  if (claim.status === 409 || claim.status === 404) return; // the case moved on meanwhile
+  const timeline = await deps.queries.listTimeline(c.id);
+  if (claim.replayed || claim.status !== 201) {
+    const ofCommand = timeline.filter((e) => e.meta.command === job.message_id);
+    if (ofCommand.some((e) => e.event === 'plan_proposed' || e.event === 'plan_invalid')) return;
+    const started = ofCommand.find((e) => e.event === 'plan_started');
+    if (started && deps.clock.now().getTime() - started.created_at.getTime() < PLAN_CLAIM_MS) {
+      throw new RetryLater('another planner run of this command may still be in progress');
+    }
+    // The run that claimed the command died before reporting: plan again (same report keys, so one report lands).
+  }
+  const evidence = timeline.filter((e) => e.event === 'evidence').flatMap((e) => (Array.isArray(e.meta.evidence) ? e.meta.evidence : []));
   const proposal = await deps.planner.propose({ case: c, evidence, ...(template ? { template } : {}) });
   if (proposal.ok) {
     ensureWritten(await deps.orchestrator.record(c.id, {
       event: 'plan_proposed',
       actor: 'planner',
       reason: `${proposal.plan.title} (${proposal.source}${proposal.template ? `: ${proposal.template}` : ''})`,
-      meta: { source: proposal.source, template: proposal.template ?? null, prompt_version: proposal.prompt_version ?? null, attempts: proposal.attempts },
+      meta: {
+        command: job.message_id, source: proposal.source, template: proposal.template ?? null,
+        prompt_version: proposal.prompt_version ?? null, attempts: proposal.attempts,
+      },
       requireStatus: ['PLANNING'],
       traceId: job.trace_id,
       emit: [{
@@ -114,7 +139,7 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     event: 'plan_invalid',
     actor: 'planner',
     reason: `${proposal.reason}; the case stays in PLANNING (/ops plan <template> to retry)`,
-    meta: { attempts: proposal.attempts },
+    meta: { command: job.message_id, attempts: proposal.attempts },
     requireStatus: ['PLANNING'],
     traceId: job.trace_id,
     emit: [{ topic: 'evt.plan.invalid.v1', data: { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts } }],

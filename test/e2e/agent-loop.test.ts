@@ -19,6 +19,8 @@ const GOOD = 'svc-good';
 const BAD = 'svc-bad';
 const PROD = 'svc-prod';
 const SLOW = 'svc-slow';
+const TRIGGER = 'svc-trigger';
+let cases: Record<'good' | 'bad' | 'risky' | 'frozen' | 'slow' | 'trigger' | 'prod', string>;
 
 let prom: PrometheusHarness | null = null;
 let e2e: E2e;
@@ -37,16 +39,27 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
   before(async () => {
     prom = await startPrometheus();
     if (!prom) return;
-    prom.target.set(ERROR_RATIO_METRIC, { service: GOOD }, 0.01);
-    prom.target.set(ERROR_RATIO_METRIC, { service: PROD }, 0.02);
-    prom.target.set(ERROR_RATIO_METRIC, { service: BAD }, 0.37);
-    e2e = await startE2e({
-      policy: E2E_POLICY, services: E2E_SERVICES, templates: E2E_TEMPLATES,
-      env: { PROMETHEUS_URL: prom.url },
-    });
-    // Verification must measure real scraped values, not an empty answer.
-    await prom.waitForValue(`max(${ERROR_RATIO_METRIC}{service="${BAD}"})`, (v) => v > 0.3, 60_000);
-    await prom.waitForValue(`max(${ERROR_RATIO_METRIC}{service="${GOOD}"})`, (v) => v < 0.05, 60_000);
+    const values: Record<string, number> = { [GOOD]: 0.01, [PROD]: 0.02, [BAD]: 0.37, [TRIGGER]: 0.001 };
+    for (const [service, value] of Object.entries(values)) prom.target.set(ERROR_RATIO_METRIC, { service }, value);
+    const [started] = await Promise.all([
+      startE2e({ policy: E2E_POLICY, services: E2E_SERVICES, templates: E2E_TEMPLATES, env: { PROMETHEUS_URL: prom.url } }),
+      // Verification must measure real scraped values, not an empty answer.
+      prom.waitForValue(`count(${ERROR_RATIO_METRIC})`, (v) => v === Object.keys(values).length, 60_000),
+    ]);
+    e2e = started;
+    // All cases run at once (each test then follows its own): the wall time is the slowest case, not the sum.
+    const open = (title: string, service: string, env: string) => openAndStart(e2e.url, { title, tenant: 't-001', service, env });
+    const [good, bad, risky, frozen, slow, trigger, prod] = await Promise.all([
+      open(`restart ${GOOD} after 5xx burst`, GOOD, 'staging'),
+      open(`restart ${BAD}`, BAD, 'staging'),
+      open('risky change of svc-risky', 'svc-risky', 'staging'),
+      open('restart svc-frozen', 'svc-frozen', 'frozen'),
+      open(`slowstep on ${SLOW}`, SLOW, 'staging'),
+      open(`risky change of ${TRIGGER}`, TRIGGER, 'staging'),
+      openAndStart(e2e.url, { title: `restart ${PROD}`, tenant: 't-001', service: PROD, env: 'prod', requester: 'sim:sim-approver' },
+        { actor: 'sim:sim-approver', reason: 'opened by the on-call' }),
+    ]);
+    cases = { good, bad, risky, frozen, slow, trigger, prod };
   });
   after(async () => {
     await e2e?.close();
@@ -55,7 +68,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
 
   test('open → CLOSED: template plan, real script run once, gate approve, verify pass against Prometheus', async (t) => {
     if (!prom) return t.skip(prometheusSkipReason());
-    const caseId = await openAndStart(e2e.url, { title: `restart ${GOOD} after 5xx burst`, tenant: 't-001', service: GOOD, env: 'staging' });
+    const caseId = cases.good;
     const { case: closed, timeline } = await waitForStatus(e2e.url, caseId, 'CLOSED', 90_000);
 
     assert.deepEqual(transitionEvents(timeline),
@@ -112,7 +125,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
 
   test('verify failure → PARKED with the measured value in the timeline', async (t) => {
     if (!prom) return t.skip(prometheusSkipReason());
-    const caseId = await openAndStart(e2e.url, { title: `restart ${BAD}`, tenant: 't-001', service: BAD, env: 'staging' });
+    const caseId = cases.bad;
     const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 90_000);
     assert.deepEqual(transitionEvents(timeline),
       ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done', 'verify_failed'], describeTimeline(timeline));
@@ -130,8 +143,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
 
   test('gate reject → PARKED with reasons (risk above the limit; a change freeze)', async (t) => {
     if (!prom) return t.skip(prometheusSkipReason());
-    const risky = await openAndStart(e2e.url, { title: 'risky change of svc-risky', tenant: 't-001', service: 'svc-risky', env: 'staging' });
-    const frozen = await openAndStart(e2e.url, { title: `restart svc-frozen`, tenant: 't-001', service: 'svc-frozen', env: 'frozen' });
+    const { risky, frozen } = cases;
     for (const [caseId, why] of [[risky, /risk/i], [frozen, /e2e-freeze|frozen environment/]] as const) {
       const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 60_000);
       assert.deepEqual(transitionEvents(timeline), ['start_analysis', 'analysis_done', 'plan_ready', 'gate_rejected'], describeTimeline(timeline));
@@ -152,7 +164,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
 
   test('a step that times out → rollback runs → PARKED', async (t) => {
     if (!prom) return t.skip(prometheusSkipReason());
-    const caseId = await openAndStart(e2e.url, { title: `slowstep on ${SLOW}`, tenant: 't-001', service: SLOW, env: 'staging' });
+    const caseId = cases.slow;
     const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 120_000);
     assert.deepEqual(transitionEvents(timeline), ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_failed'], describeTimeline(timeline));
     assertConsistentTransitions(timeline, parked);
@@ -174,15 +186,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
 
   test('needs_human: waits in WAIT_GATE; the requester is refused (4-eyes), another approver proceeds to CLOSED', async (t) => {
     if (!prom) return t.skip(prometheusSkipReason());
-    const created = await call(e2e.url, 'POST', '/case/create',
-      { title: `restart ${PROD}`, tenant: 't-001', service: PROD, env: 'prod', requester: 'sim:sim-approver' },
-      { 'idempotency-key': freshKey('create') });
-    assert.equal(created.status, 201);
-    const caseId = created.body.data.case_id as string;
-    const start = await call(e2e.url, 'PATCH', `/case/${caseId}/transition`, { event: 'start_analysis', actor: 'sim:sim-approver', reason: 'opened by the on-call' },
-      { 'idempotency-key': freshKey('start') });
-    assert.equal(start.status, 200);
-
+    const caseId = cases.prod;
     const { case: waiting, timeline } = await waitForCase(e2e.url, caseId,
       (c, tl) => c.status === 'WAIT_GATE' && tl.some((e) => e.event === 'gate_decision'), 'WAIT_GATE with a gate decision');
     const gate = one(timeline, 'gate_decision');
@@ -221,11 +225,9 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
 
   test('REST triggers: POST /plan/generate → 202 with job id in PLANNING, 409 when CLOSED, 400 without key, same 202 on replay', async (t) => {
     if (!prom) return t.skip(prometheusSkipReason());
-    prom.target.set(ERROR_RATIO_METRIC, { service: 'svc-trigger' }, 0.001);
-    await prom.waitForValue(`max(${ERROR_RATIO_METRIC}{service="svc-trigger"})`, (v) => v < 0.05, 60_000);
     // Parked by the gate, then resumed asking for a template that does not exist: the planner
     // reports plan_invalid and the case stays in PLANNING, where the REST trigger applies.
-    const caseId = await openAndStart(e2e.url, { title: 'risky change of svc-trigger', tenant: 't-001', service: 'svc-trigger', env: 'staging' });
+    const caseId = cases.trigger;
     const parked = (await waitForStatus(e2e.url, caseId, 'PARKED')).case;
     const resumed = await call(e2e.url, 'PATCH', `/case/${caseId}/transition`,
       { event: 'resume', actor: 'oncall@example.com', reason: 'try another plan', meta: { template: 'no.such.template' } },
@@ -238,7 +240,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     const body = { case_id: caseId, template: 'e2e.observe', actor: 'oncall@example.com' };
     const noKey = await call(e2e.url, 'POST', '/plan/generate', body);
     assert.equal(noKey.status, 400, JSON.stringify(noKey.body));
-    assert.equal(noKey.body.error.code, 'OPS_VALIDATION');
+    assert.equal(noKey.body.error.code, 'OPS_IDEMPOTENCY_KEY_MISSING');
     const badTemplate = await call(e2e.url, 'POST', '/plan/generate', { case_id: caseId, template: 'x; rm -rf /' }, { 'idempotency-key': freshKey('gen') });
     assert.equal(badTemplate.status, 400, JSON.stringify(badTemplate.body));
 

@@ -123,12 +123,13 @@ export interface CaseView {
 }
 
 /** POST /case/create, then PATCH start_analysis (actor analyst@svc): the agents take over from there. */
-export async function openAndStart(url: string, input: Record<string, unknown>): Promise<string> {
+export async function openAndStart(url: string, input: Record<string, unknown>,
+  start: { actor: string; reason: string } = { actor: 'analyst@svc', reason: 'e2e test opens the loop' }): Promise<string> {
   const created = await call(url, 'POST', '/case/create', input, { 'idempotency-key': freshKey('create') });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const caseId = created.body.data.case_id as string;
   const started = await call(url, 'PATCH', `/case/${caseId}/transition`,
-    { event: 'start_analysis', actor: 'analyst@svc', reason: 'e2e test opens the loop' },
+    { event: 'start_analysis', ...start },
     { 'idempotency-key': freshKey('start'), 'if-match': '"1"' });
   assert.equal(started.status, 200, JSON.stringify(started.body));
   return caseId;
