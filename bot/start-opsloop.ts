@@ -79,6 +79,8 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
       ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
       ...(config.mongodbDb ? { mongodbDb: config.mongodbDb } : {}),
+      // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
+      ...(config.openaiEmbeddingsModel ? { pgliteExtensions: { vector: (await import('@electric-sql/pglite-pgvector')).vector } } : {}),
     }));
     if (ownsStore) cleanups.push(() => store.close());
     await store.connect();

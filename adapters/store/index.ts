@@ -16,6 +16,8 @@ export interface CaseStoreConfig {
   mongodbUri?: string;
   /** MongoDB database name (default: the one in the URI). */
   mongodbDb?: string;
+  /** PGlite extensions to load (e.g. pgvector when semantic retrieval is configured). */
+  pgliteExtensions?: import('./pglite-case-store.js').PgliteCaseStoreOptions['extensions'];
 }
 
 /**
@@ -29,5 +31,5 @@ export async function createCaseStore(config: CaseStoreConfig = {}): Promise<Cas
     return createMongoCaseStore({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
   }
   if (config.databaseUrl) return createPostgresCaseStore({ url: config.databaseUrl });
-  return createPgliteCaseStore(config.dataDir ? { dataDir: config.dataDir } : {});
+  return createPgliteCaseStore({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(config.pgliteExtensions ? { extensions: config.pgliteExtensions } : {}) });
 }

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { KbHitSchema, KbSearchQuerySchema } from '../../core/knowledge/search-query.js';
+import { ErrorBodySchema } from '../../core/schemas/http.js';
+import type { Librarian } from '../knowledge/librarian.js';
+import { parseInput } from './request-helpers.js';
+import type { HttpPlugin } from './server.js';
+
+const err = (description: string) => ({ description, schema: ErrorBodySchema });
+
+export const KbSearchAnswerSchema = z.object({
+  data: z.array(KbHitSchema),
+  meta: z.object({ mode: z.enum(['lexical', 'hybrid']), warning: z.string().optional() }),
+});
+
+/** GET /kb/search: top-K runbook and past-case chunks for a free-text query. */
+export function kbRoutes(librarian: Librarian): HttpPlugin {
+  return async (_app, api) => {
+    api.route({
+      method: 'GET', path: '/kb/search', tags: ['knowledge'],
+      summary: 'Search runbooks and past cases (BM25; fused with vector neighbours when embeddings are configured).',
+      description: 'One hit per document (its best chunk). q is free text: no query syntax, every word counts (OR), rarer words weigh more.',
+      query: KbSearchQuerySchema,
+      responses: { 200: { description: 'Hits, best first.', schema: KbSearchAnswerSchema }, 400: err('Empty, word-less or over-long query, bad k or service.') },
+    }, async (request, reply) => {
+      const query = parseInput(KbSearchQuerySchema, request.query, 'query');
+      const answer = await librarian.search(query.q, { k: query.k, ...(query.service ? { service: query.service } : {}) });
+      return reply.send({ data: answer.hits, meta: { mode: answer.mode, ...(answer.warning ? { warning: answer.warning } : {}) } });
+    });
+  };
+}

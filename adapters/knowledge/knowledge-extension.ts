@@ -1,0 +1,86 @@
+import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
+import type { CaseStore } from '../../core/ports/case-store.js';
+import type { KnowledgeStore } from '../../core/ports/knowledge-store.js';
+import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import { caseHistoryRoutes } from '../http/case-history-routes.js';
+import { kbRoutes } from '../http/kb-routes.js';
+import { consumeOnce } from '../jobs/outbox-relay.js';
+import { SqlCaseStore } from '../store/sql-case-store.js';
+import { Librarian, type LibrarianOptions } from './librarian.js';
+import { createOpenAiEmbedder, type Embedder } from './openai-embedder.js';
+import { SqlKnowledgeStore } from './sql-knowledge-store.js';
+
+/** Inbox consumer name of the case summariser. */
+export const LIBRARIAN_CONSUMER = 'librarian.case-summary';
+
+const librarians = new WeakMap<object, Librarian>();
+
+/** The Librarian the knowledge extension built for this running opsloop (the Planner uses it), if any. */
+export function librarianOf(ctx: object): Librarian | null {
+  return librarians.get(ctx) ?? null;
+}
+
+/** The knowledge store for a case store: kb tables on SQL stores, collections on MongoDB. */
+export async function knowledgeStoreFor(store: CaseStore): Promise<KnowledgeStore> {
+  if (store instanceof SqlCaseStore) return new SqlKnowledgeStore(store);
+  const db = (store as { db?: unknown }).db;
+  if (store.name === 'mongodb' && db) {
+    const { MongoKnowledgeStore } = await import('./mongo-knowledge-store.js');
+    return new MongoKnowledgeStore(db as import('mongodb').Db);
+  }
+  throw new Error(`the ${store.name} store has no knowledge base support`);
+}
+
+/**
+ * Summarise CLOSED and PARKED cases into the knowledge base, once per message id: the summary
+ * is an upsert keyed by case (a redelivery rewrites the same document), and the inbox records
+ * the message afterwards so later redeliveries skip the work.
+ */
+export function caseSummaryConsumer(store: CaseStore, librarian: Librarian) {
+  return async (msg: OutboxEnvelope): Promise<void> => {
+    const to = msg.data.to;
+    if (to !== 'CLOSED' && to !== 'PARKED') return;
+    if (await store.queries.inboxHas(LIBRARIAN_CONSUMER, msg.id)) return;
+    await librarian.indexCase(msg.case_id);
+    await consumeOnce(store, LIBRARIAN_CONSUMER, msg, async () => undefined);
+  };
+}
+
+export interface KnowledgeExtensionOptions {
+  embedder?: Embedder | null;
+  librarian?: Partial<LibrarianOptions>;
+}
+
+/**
+ * Knowledge and history as an opsloop extension: the Librarian (runbooks + case summaries,
+ * GET /kb/search), case replay and incident reports (GET /case/{id}/replay, /report).
+ */
+export async function createKnowledgeExtension(ctx: OpsloopContext, opts: KnowledgeExtensionOptions = {}): Promise<OpsloopExtension> {
+  const { config, logger, store, relay } = ctx;
+  const log = logger.child({ component: 'librarian' });
+  const kb = await knowledgeStoreFor(store);
+  const embedder = opts.embedder !== undefined ? opts.embedder : config.openaiEmbeddingsModel
+    ? createOpenAiEmbedder({
+      model: config.openaiEmbeddingsModel,
+      ...(config.openaiApiKey ? { apiKey: config.openaiApiKey } : {}),
+      ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}),
+    })
+    : null;
+  const librarian = new Librarian({
+    kb, runbookDir: config.runbookDir, queries: store.queries, embedder, logger: log, ...opts.librarian,
+  });
+  librarians.set(ctx, librarian);
+  relay.on('evt.case.transition.v1', caseSummaryConsumer(store, librarian), LIBRARIAN_CONSUMER);
+
+  return {
+    name: 'knowledge',
+    http: [caseHistoryRoutes(store.queries, config.publicUrl), kbRoutes(librarian)],
+    async start() {
+      const report = await librarian.start();
+      log.info({ ...report, documents: librarian.documents().length, semantic: Boolean(embedder) }, 'librarian ready');
+    },
+    async stop() {
+      await librarian.stop();
+    },
+  };
+}
