@@ -42,8 +42,13 @@ export async function runVerification(input: VerificationInput): Promise<Verific
   const started = performance.now();
   const spec = resolveVerifySpec(input.plan.verify, input.serviceDefaults?.verify);
   const vars = { service: input.case.service ?? null, env: input.case.env ?? input.serviceDefaults?.env ?? null };
-  const measurements = await Promise.all(spec.checks.map((check) => measure(input, renderVars(check.query, { ...vars, window: check.window }))));
-  const evaluation = evaluateChecks(spec.checks, measurements);
+  const rendered = spec.checks.map((check) => renderVars(check.query, { ...vars, window: check.window }));
+  const measurements = await Promise.all(rendered.map((r) => measure(input, r)));
+  // Report the query as it was sent (placeholders filled in), so the thread shows what ran.
+  const evaluation = evaluateChecks(spec.checks.map((check, i) => {
+    const r = rendered[i];
+    return r && 'query' in r ? { ...check, query: r.query } : check;
+  }), measurements);
   const duration_s = (performance.now() - started) / 1000;
   input.observeLatency?.(duration_s);
   return { ...evaluation, spec, duration_s };
