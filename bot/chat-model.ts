@@ -149,7 +149,7 @@ function describeEvidence(item: unknown): string {
   if (item && typeof item === 'object') {
     const o = item as Record<string, unknown>;
     const label = String(o.name ?? o.title ?? o.kind ?? o.query ?? 'evidence');
-    const value = o.value ?? o.summary ?? o.text ?? o.locator ?? o.url;
+    const value = o.detail ?? o.value ?? o.summary ?? o.text ?? o.locator ?? o.url;
     return value === undefined ? label : `${label}: ${typeof value === 'string' ? value : JSON.stringify(value)}`;
   }
   return String(item);
@@ -357,4 +357,40 @@ export function messageToPlainText(m: ChatMessage): string {
       case 'buttons': return b.buttons.map((x) => `[${x.label}]`).join(' ');
     }
   }).join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts and evidence (the Sensor)
+
+/** One piece of evidence as chat shows it (an evidence view or record fits). */
+export interface EvidenceItemView {
+  kind: string;
+  title: string;
+  url: string | null;
+  locator?: string | null;
+}
+
+function evidenceLine(e: EvidenceItemView): string {
+  const icon = ({ alert: '🚨', metric: '📈', log: '📜', dashboard: '📊', finding: '🔎' } as Record<string, string>)[e.kind] ?? '•';
+  return `${icon} ${e.kind}: ${e.title}${e.url ? ` — ${e.url}` : e.locator ? ` — ${e.locator}` : ''}`;
+}
+
+/** Posted in the case thread when alerts fire (evt.alert.firing.v1) or resolve (evt.alert.resolved.v1). */
+export function alertPost(data: { summary?: unknown; evidence?: unknown; alerts?: unknown }, resolved = false): ChatMessage {
+  const summary = typeof data.summary === 'string' && data.summary ? data.summary : resolved ? 'Alerts resolved.' : 'Alerts firing.';
+  const header = resolved ? '✅ Alert resolved' : '🚨 Alert firing';
+  const evidence = asArray(data.evidence).filter((e): e is EvidenceItemView => !!e && typeof e === 'object' && 'kind' in e && 'title' in e);
+  const blocks: ChatBlock[] = [{ type: 'header', text: header }, { type: 'text', text: summary }];
+  if (evidence.length) blocks.push({ type: 'list', items: evidence.slice(0, 15).map(evidenceLine) });
+  if (resolved) blocks.push({ type: 'context', text: 'A resolution does not change the case status.' });
+  return message(`${header}: ${summary}`, blocks);
+}
+
+/** The answer to `/ops evidence [case]`. */
+export function evidenceListPost(c: CardCase, evidence: readonly EvidenceItemView[], limit = 25): ChatMessage {
+  const title = `Evidence of case \`${shortId(c.case_id)}\` (${c.title})`;
+  if (evidence.length === 0) return message(`${title}: none yet.`, [{ type: 'header', text: '🔎 Evidence' }, { type: 'text', text: `${title}: none yet.` }]);
+  const items = evidence.slice(0, limit).map(evidenceLine);
+  if (evidence.length > limit) items.push(`… and ${evidence.length - limit} more (GET /case/${c.case_id}/evidence)`);
+  return message(`${title}:\n${items.join('\n')}`, [{ type: 'header', text: '🔎 Evidence' }, { type: 'text', text: title }, { type: 'list', items }]);
 }
