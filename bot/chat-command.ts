@@ -11,6 +11,7 @@ export type ChatCommand =
   | { kind: 'open'; title: string; severity?: number; service?: string; env?: string }
   | { kind: 'status'; caseRef?: CaseRef }
   | { kind: 'timeline'; caseRef?: CaseRef }
+  | { kind: 'evidence'; caseRef?: CaseRef }
   | { kind: 'plan'; caseRef?: CaseRef; template?: string }
   | { kind: 'help' };
 
@@ -26,6 +27,7 @@ export const USAGE = {
   open: '/ops open <title> [sev=1..4] [service=<name>] [env=<name>]',
   status: '/ops status [case]',
   timeline: '/ops timeline [case]',
+  evidence: '/ops evidence [case]',
   plan: '/ops plan [template] [case=<id>]',
   help: '/ops help',
 } as const;
@@ -41,6 +43,7 @@ const KEYS_BY_KIND: Record<ChatCommand['kind'], readonly string[]> = {
   open: ['sev', 'severity', 'service', 'env'],
   status: ['case'],
   timeline: ['case'],
+  evidence: ['case'],
   plan: ['case', 'template'],
   help: [],
 };
@@ -131,7 +134,8 @@ export function parseOpsCommand(text: string, ctx: ParseContext = {}): ParseResu
   switch (kind) {
     case 'open': return parseOpen(words, args);
     case 'status':
-    case 'timeline': return parseCaseQuery(kind, words, args, ctx);
+    case 'timeline':
+    case 'evidence': return parseCaseQuery(kind, words, args, ctx);
     case 'plan': return parsePlan(words, args, ctx);
     case 'help': return { ok: true, command: { kind: 'help' } };
   }
@@ -157,7 +161,7 @@ function parseOpen(words: Token[], args: Record<string, string>): ParseResult {
   return { ok: true, command };
 }
 
-function caseRefFrom(words: Token[], args: Record<string, string>, ctx: ParseContext, kind: 'status' | 'timeline' | 'plan'): { ok: true; ref?: string } | { ok: false; message: string } {
+function caseRefFrom(words: Token[], args: Record<string, string>, ctx: ParseContext, kind: 'status' | 'timeline' | 'evidence' | 'plan'): { ok: true; ref?: string } | { ok: false; message: string } {
   const given = args.case ?? (kind === 'plan' ? undefined : words[0]?.text);
   if (given === undefined) return ctx.threadCaseId ? { ok: true, ref: ctx.threadCaseId } : { ok: true };
   const ref = given.replace(/^#/, '');
@@ -167,7 +171,7 @@ function caseRefFrom(words: Token[], args: Record<string, string>, ctx: ParseCon
   return { ok: true, ref: ref.toLowerCase() };
 }
 
-function parseCaseQuery(kind: 'status' | 'timeline', words: Token[], args: Record<string, string>, ctx: ParseContext): ParseResult {
+function parseCaseQuery(kind: 'status' | 'timeline' | 'evidence', words: Token[], args: Record<string, string>, ctx: ParseContext): ParseResult {
   const extra = args.case === undefined ? words.slice(1) : words;
   if (extra.length) return fail(`Unexpected \`${extra.map((w) => w.text).join(' ')}\`. ${usageOf(kind)}`);
   const ref = caseRefFrom(words, args, ctx, kind);
@@ -195,6 +199,7 @@ export function helpLines(): string[] {
     `${USAGE.open} — open a case (the card and its thread appear in this channel)`,
     `${USAGE.status} — status of a case (in a case thread the case is implied; without a case: open cases)`,
     `${USAGE.timeline} — the case's timeline`,
+    `${USAGE.evidence} — the case's evidence (alerts, PromQL, dashboards, logs) with links`,
     `${USAGE.plan} — ask for a new plan for a PARKED case`,
     `${USAGE.help} — this help`,
     'Approve and Reject are buttons on the plan message when the gate asks for a human.',

@@ -7,12 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Orchestrator, CommandResult } from '../core/orchestrator/orchestrator.js';
 import type { CaseQueries } from '../core/ports/case-store.js';
+import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
 import { canApprove, type ApprovalActor, type ApprovalPlatform, type CanApproveResult, type GateApprovers } from '../core/agents/gatekeeper.js';
 import type { ChatCommand } from './chat-command.js';
 import {
-  caseListPost, clickIdempotencyKey, encodeAction, helpText, shortId, statusPost, timelinePost,
+  caseListPost, clickIdempotencyKey, encodeAction, evidenceListPost, helpText, shortId, statusPost, timelinePost,
   type ChatAction, type ChatLinks, type ChatMessage,
 } from './chat-model.js';
 
@@ -77,6 +78,8 @@ export interface ChatHandlerDeps {
   tenant?: string;
   /** Move a case opened from chat to ANALYZING right away (default true). */
   startAnalysis?: boolean;
+  /** Evidence reads for `/ops evidence` (without them it answers that evidence is unavailable). */
+  evidence?: Pick<EvidenceQueries, 'listEvidence'>;
 }
 
 const MAX_REASON = 500;
@@ -114,6 +117,7 @@ export class ChatHandler {
   private readonly links: ChatLinks | undefined;
   private readonly tenant: string;
   private readonly startAnalysis: boolean;
+  private readonly evidence: Pick<EvidenceQueries, 'listEvidence'> | undefined;
 
   constructor(deps: ChatHandlerDeps) {
     this.orchestrator = deps.orchestrator;
@@ -122,6 +126,7 @@ export class ChatHandler {
     this.links = deps.links;
     this.tenant = deps.tenant ?? 'default';
     this.startAnalysis = deps.startAnalysis ?? true;
+    this.evidence = deps.evidence;
   }
 
   /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
@@ -131,6 +136,7 @@ export class ChatHandler {
       case 'open': return this.open(cmd, actor, ctx);
       case 'status': return this.status(cmd.caseRef);
       case 'timeline': return this.timeline(cmd.caseRef);
+      case 'evidence': return this.listEvidence(cmd.caseRef);
       case 'plan': return this.resume(cmd.caseRef, cmd.template, actor);
     }
   }
@@ -208,6 +214,15 @@ export class ChatHandler {
     const found = await this.resolveCase(ref);
     if (!found.ok) return ephemeral(found.message);
     const post = timelinePost(caseView(found.case), await this.queries.listTimeline(found.case.id));
+    return ephemeral(post.text, post);
+  }
+
+  private async listEvidence(ref: string | undefined): Promise<ChatReply> {
+    if (!ref) return ephemeral('Which case? Type it in the case\'s thread or give its id: `/ops evidence <case>`.');
+    if (!this.evidence) return ephemeral('Evidence is not available on this opsloop (the Sensor is not set up).');
+    const found = await this.resolveCase(ref);
+    if (!found.ok) return ephemeral(found.message);
+    const post = evidenceListPost(caseView(found.case), await this.evidence.listEvidence(found.case.id));
     return ephemeral(post.text, post);
   }
 

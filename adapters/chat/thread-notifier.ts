@@ -6,7 +6,7 @@ import { caseView, type CaseRecord } from '../../core/schemas/case.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { ChangePlanSchema } from '../../core/schemas/plan.js';
 import {
-  caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, stepProgressPost, verificationReportPost,
+  alertPost, caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, stepProgressPost, verificationReportPost,
   type ChatLinks, type PlanView, type VerifyResultView,
 } from '../../bot/chat-model.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
@@ -90,6 +90,9 @@ export class ThreadNotifier {
         if (plan) await this.postInThread(card, 'plan', msgKey(msg), planPost(plan, { caseId: msg.case_id }));
         return;
       }
+      case 'evt.alert.firing.v1':
+      case 'evt.alert.resolved.v1':
+        return this.postInThread(card, 'evidence', msgKey(msg), alertPost(d, msg.topic === 'evt.alert.resolved.v1'));
       case 'evt.plan.invalid.v1':
         return this.postInThread(card, 'note', msgKey(msg), note(`📝 The planner could not produce a valid plan: ${String(d.reason ?? 'unknown reason')}. Try \`/ops plan <template>\`.`));
       case 'evt.gate.needs_human.v1': return this.onNeedsHuman(msg, card);

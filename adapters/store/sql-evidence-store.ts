@@ -79,13 +79,16 @@ class SqlEvidenceTx implements EvidenceTx {
   }
 
   async insertEpisodes(episodes: readonly AlertEpisodeRecord[]): Promise<void> {
-    for (const e of episodes) {
-      await this.q.query(
-        `INSERT INTO alert_episode (${EPISODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (fingerprint, starts_at) DO NOTHING`,
-        [e.fingerprint, e.starts_at, e.case_id, e.tenant, e.group_key, e.correlation_key, e.alertname, e.status, e.first_seen, e.last_seen, e.ends_at],
-      );
-    }
+    if (episodes.length === 0) return;
+    const col = <K extends keyof AlertEpisodeRecord>(k: K) => episodes.map((e) => e[k]);
+    await this.q.query(
+      `INSERT INTO alert_episode (${EPISODE_COLUMNS})
+       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::timestamptz[], $10::timestamptz[], $11::timestamptz[])
+       ON CONFLICT (fingerprint, starts_at) DO NOTHING`,
+      [col('fingerprint'), col('starts_at').map(iso), col('case_id'), col('tenant'), col('group_key'), col('correlation_key'),
+        col('alertname'), col('status'), col('first_seen').map(iso), col('last_seen').map(iso), col('ends_at').map((d) => (d ? iso(d) : null))],
+    );
   }
 
   async resolveEpisode(fingerprint: string, startsAt: Date, endsAt: Date | null, now: Date): Promise<boolean> {
@@ -127,16 +130,19 @@ class SqlEvidenceTx implements EvidenceTx {
   }
 
   async insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]> {
-    const inserted: EvidenceRecord[] = [];
-    for (const r of rows) {
-      const result = await this.q.query(
-        `INSERT INTO evidence (${EVIDENCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11)
-         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-        [r.id, r.case_id, r.kind, r.title, r.url, r.locator, JSON.stringify(r.labels), r.observed_at, r.source_payload_id, r.dedupe_key, r.created_at],
-      );
-      if (result.rows.length === 1) inserted.push(r);
-    }
-    return inserted;
+    if (rows.length === 0) return [];
+    const col = <K extends keyof EvidenceRecord>(k: K) => rows.map((r) => r[k]);
+    // One statement; ON CONFLICT skips keys already stored (and duplicates within `rows`).
+    const result = await this.q.query<{ id: string }>(
+      `INSERT INTO evidence (${EVIDENCE_COLUMNS})
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                            $8::timestamptz[], $9::text[], $10::text[], $11::timestamptz[])
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
+      [col('id'), col('case_id'), col('kind'), col('title'), col('url'), col('locator'), rows.map((r) => JSON.stringify(r.labels)),
+        col('observed_at').map(iso), col('source_payload_id'), col('dedupe_key'), col('created_at').map(iso)],
+    );
+    const inserted = new Set(result.rows.map((r) => r.id));
+    return rows.filter((r) => inserted.has(r.id));
   }
 
   async savePayload(p: IngestPayloadRecord): Promise<void> {
@@ -198,6 +204,10 @@ interface EpisodeRow {
   first_seen: Date | string;
   last_seen: Date | string;
   ends_at: Date | string | null;
+}
+
+function iso(d: Date): string {
+  return d.toISOString();
 }
 
 function toDate(value: Date | string): Date {

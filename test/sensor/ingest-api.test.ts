@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
 import { grafanaSignature } from '../../adapters/http/ingest-routes.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { TOKEN, alertmanagerBody, startIngestApi, type IngestHarness } from '../support/ingest-harness.js';
 
@@ -256,6 +257,18 @@ describe('alert ingest over HTTP (PGlite)', () => {
     const resolved = await h.post('/ingest/grafana', await fixture('resolved'));
     assert.equal(resolved.json.data.action, 'resolved');
     assert.ok((await store.queries.listTimeline(caseId)).some((e) => e.event === 'alert_resolved'));
+  });
+
+  test('/ops evidence lists the case\'s evidence with its links', async () => {
+    const opened = await h.post('/ingest/alertmanager', alertmanagerBody('{}:{alertname="ChatEvidence"}', [
+      { alertname: 'ChatEvidence', labels: { service: 'chat-ev', env: 'prod' }, expr: 'chat_errors > 3' }]));
+    const caseId = opened.json.data.case_id as string;
+    const handler = new ChatHandler({ orchestrator: h.orchestrator, queries: store.queries, evidence: h.evidence.evidence });
+    const reply = await handler.handleCommand({ kind: 'evidence', caseRef: caseId.slice(0, 8) }, { platform: 'sim', id: 'u1' }, { channel: 'c' });
+    assert.match(reply.text, /chat_errors/);
+    assert.match(reply.text, /http:\/\/prometheus\.example:9090\/graph\?g0\.expr=chat_errors/);
+    const without = new ChatHandler({ orchestrator: h.orchestrator, queries: store.queries });
+    assert.match((await without.handleCommand({ kind: 'evidence', caseRef: caseId }, { platform: 'sim', id: 'u1' }, { channel: 'c' })).text, /not available/);
   });
 
   test('GET /case/{id}/evidence: 404 for an unknown case, 400 for a malformed id', async () => {
