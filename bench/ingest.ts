@@ -6,6 +6,7 @@
  * to bench/results/.
  *
  *   npm run bench:ingest -- [--rate 200] [--seconds 30] [--url postgres://postgres@127.0.0.1:5432/test]
+ *   BENCH_PROBE=1 first times five sequential requests (wall and this process's CPU).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
