@@ -1,0 +1,50 @@
+/**
+ * One relay process of the outbox benchmark: an OutboxRelay (production defaults unless
+ * BENCH_RELAY_POLL_MS is set) on the database in BENCH_WORKER_DATABASE_URL, with one consumer
+ * for every topic that reports each delivery as a JSON line on stdout:
+ * {"t": <epoch ms, sub-ms>, "id": <message id>, "topic", "case_id", "version"}.
+ * Prints {"ready": true} once the relay runs; SIGTERM stops it cleanly and prints {"done": n}.
+ */
+import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
+import { createPostgresCaseStore } from '../adapters/store/postgres-case-store.js';
+import { wallMs } from './lib/stats.js';
+
+const url = process.env.BENCH_WORKER_DATABASE_URL;
+if (!url) {
+  process.stderr.write('outbox-worker: BENCH_WORKER_DATABASE_URL is required\n');
+  process.exit(2);
+}
+const pollMs = process.env.BENCH_RELAY_POLL_MS ? Number(process.env.BENCH_RELAY_POLL_MS) : undefined;
+
+const store = createPostgresCaseStore({ url, max: 5 });
+await store.connect();
+const relay = new OutboxRelay({ store, owner: `bench-relay-${process.pid}`, ...(pollMs ? { pollMs } : {}) });
+
+let pending: string[] = [];
+let delivered = 0;
+function flush(): void {
+  if (pending.length === 0) return;
+  process.stdout.write(pending.join(''));
+  pending = [];
+}
+const flusher = setInterval(flush, 50);
+
+relay.on('', async (msg) => {
+  delivered++;
+  pending.push(`${JSON.stringify({ t: wallMs(), id: msg.id, topic: msg.topic, case_id: msg.case_id, version: msg.version })}\n`);
+}, 'bench-lag');
+relay.start();
+process.stdout.write(`${JSON.stringify({ ready: true, owner: relay.owner })}\n`);
+
+let stopping = false;
+process.on('SIGTERM', () => {
+  if (stopping) return;
+  stopping = true;
+  void (async () => {
+    await relay.stop();
+    await store.close();
+    clearInterval(flusher);
+    flush();
+    process.stdout.write(`${JSON.stringify({ done: delivered })}\n`, () => process.exit(0));
+  })();
+});
