@@ -11,6 +11,8 @@ export interface FakeSlackCall {
   token: string | null;
   /** For `response_url` calls: the path id the URL was made with. */
   responseId?: string;
+  /** The `ts` the fake answered with (`chat.postMessage`: the new message's ts; `chat.update`: the edited one's). */
+  ts?: string;
 }
 
 /**
@@ -72,7 +74,8 @@ export class FakeSlackApi {
     }
     if (!url.pathname.startsWith('/api/')) return send(res, 404, { ok: false, error: 'unknown_path' });
     const method = url.pathname.slice('/api/'.length);
-    this.calls.push({ method, body, token });
+    const call: FakeSlackCall = { method, body, token };
+    this.calls.push(call);
     if (!token) return send(res, 200, { ok: false, error: 'not_authed' });
     const failure = this.failures.get(method);
     if (failure && failure.times > 0) {
@@ -83,9 +86,11 @@ export class FakeSlackApi {
       case 'chat.postMessage': {
         this.tsCounter++;
         const ts = `1700000000.${String(this.tsCounter).padStart(6, '0')}`;
+        call.ts = ts;
         return send(res, 200, { ok: true, channel: body.channel, ts, message: { ts, text: body.text } });
       }
       case 'chat.update':
+        if (typeof body.ts === 'string') call.ts = body.ts;
         return send(res, 200, { ok: true, channel: body.channel, ts: body.ts });
       case 'chat.postEphemeral':
         return send(res, 200, { ok: true, message_ts: `1700000000.9${String(this.calls.length).padStart(5, '0')}` });
