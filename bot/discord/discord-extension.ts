@@ -1,4 +1,5 @@
 import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import { chatHandlerFor } from '../chat-handler-factory.js';
 import { ChatHandler } from '../chat-handler.js';
 import { apiLinks } from '../slack/slack-extension.js';
 import { createDiscordRest, DiscordChatClient } from '../../adapters/chat/discord-chat-client.js';
@@ -37,7 +38,7 @@ export function createDiscordExtension(ctx: OpsloopContext, options: DiscordExte
   const log = ctx.logger.child({ component: 'discord' });
   if (!discordConfigured(config)) throw new Error('Discord needs DISCORD_PUBLIC_KEY (HTTP interactions) or DISCORD_BOT_TOKEN (gateway)');
   const links = apiLinks(config.publicUrl);
-  const handler = options.handler ?? new ChatHandler({ orchestrator: ctx.orchestrator, queries: ctx.store.queries, ...(links ? { links } : {}) });
+  const handler = options.handler ?? chatHandlerFor(ctx, links);
   const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
   const rest = createDiscordRest({ ...(config.discordBotToken ? { token: config.discordBotToken } : {}), ...(config.discordApiUrl ? { apiUrl: config.discordApiUrl } : {}) });
   const interactions = new DiscordInteractions({ handler, chatStore, logger: log });

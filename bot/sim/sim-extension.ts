@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { chatHandlerFor } from '../chat-handler-factory.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import { parseOpsCommand } from '../chat-command.js';
@@ -68,7 +69,7 @@ function badRequest(reply: FastifyReply, error: z.ZodError): FastifyReply {
 export async function createSimExtension(ctx: OpsloopContext, options: SimExtensionOptions = {}): Promise<OpsloopExtension> {
   const log = ctx.logger.child({ component: 'sim' });
   const links = apiLinks(ctx.config.publicUrl);
-  const handler = options.handler ?? new ChatHandler({ orchestrator: ctx.orchestrator, queries: ctx.store.queries, ...(links ? { links } : {}) });
+  const handler = options.handler ?? chatHandlerFor(ctx, links);
   const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
   const messages = simMessageStoreFor(ctx.store);
   const approvers = await simApprovers(ctx.config.policyFile);

@@ -1,4 +1,5 @@
 import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import { chatHandlerFor } from '../chat-handler-factory.js';
 import { ChatHandler } from '../chat-handler.js';
 import type { ChatLinks } from '../chat-model.js';
 import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
@@ -20,7 +21,10 @@ export interface SlackExtensionOptions {
 export function apiLinks(publicUrl: string | undefined): ChatLinks | undefined {
   if (!publicUrl) return undefined;
   const base = publicUrl.replace(/\/+$/, '');
-  return { caseUrl: (id) => `${base}/case/${id}`, timelineUrl: (id) => `${base}/case/${id}/timeline` };
+  return {
+    caseUrl: (id) => `${base}/case/${id}`, timelineUrl: (id) => `${base}/case/${id}/timeline`,
+    runbookUrl: (ref) => (ref.startsWith('/case/') ? `${base}${ref}/report` : `${base}/kb/doc/${encodeURIComponent(`runbook:${ref}`)}`),
+  };
 }
 
 /**
@@ -35,7 +39,7 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
     throw new Error('Slack needs SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
   }
   const links = apiLinks(config.publicUrl);
-  const handler = options.handler ?? new ChatHandler({ orchestrator: ctx.orchestrator, queries: ctx.store.queries, ...(links ? { links } : {}) });
+  const handler = options.handler ?? chatHandlerFor(ctx, links);
   const common = {
     handler, botToken: config.slackBotToken, logger: log,
     ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),

@@ -1,0 +1,20 @@
+import { evidenceStoreFor } from '../adapters/store/evidence-store-factory.js';
+import type { EvidenceQueries } from '../core/ports/evidence-store.js';
+import { ChatHandler } from './chat-handler.js';
+import type { ChatLinks } from './chat-model.js';
+import type { OpsloopContext } from './extensions.js';
+
+/**
+ * The ChatHandler every chat surface (Slack, Discord, the simulator) uses, with the same reads:
+ * cases, timelines and the evidence of `/ops evidence`. The evidence store is opened on first use.
+ */
+export function chatHandlerFor(ctx: Pick<OpsloopContext, 'orchestrator' | 'store'>, links?: ChatLinks): ChatHandler {
+  let evidence: Promise<EvidenceQueries> | undefined;
+  const lazyEvidence: Pick<EvidenceQueries, 'listEvidence'> = {
+    async listEvidence(caseId) {
+      evidence ??= evidenceStoreFor(ctx.store).then((s) => s.evidence);
+      return (await evidence).listEvidence(caseId);
+    },
+  };
+  return new ChatHandler({ orchestrator: ctx.orchestrator, queries: ctx.store.queries, evidence: lazyEvidence, ...(links ? { links } : {}) });
+}
