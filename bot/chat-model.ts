@@ -30,6 +30,8 @@ export interface ChatLinks {
   caseUrl?(caseId: string): string;
   /** e.g. `${publicUrl}/case/${id}/timeline` */
   timelineUrl?(caseId: string): string;
+  /** Link for a plan's runbook reference (a runbook path or `/case/<id>`), e.g. `${publicUrl}/kb/doc/…`. */
+  runbookUrl?(ref: string): string;
 }
 
 const STATUS_ICON: Record<string, string> = {
@@ -163,6 +165,10 @@ export interface PlanView {
   rollback?: { steps?: ReadonlyArray<{ name?: string; action: string }>; note?: string };
   verify?: { settle_s?: number; checks?: ReadonlyArray<{ name?: string; query: string; op: string; threshold: number; window?: string }> };
   template?: string;
+  /** Hints grounded in retrieved runbook chunks (the Librarian). */
+  notes?: readonly string[];
+  /** Runbooks the plan cites. */
+  runbook_refs?: readonly string[];
 }
 
 /** How the gate decided on a plan. */
@@ -177,7 +183,7 @@ export interface GateDecisionView {
  * The proposed plan: steps, risk, rollback and verification. With `buttons` (when the gate
  * said needs_human) it carries Approve and Reject for the case at `buttons.version`.
  */
-export function planPost(plan: PlanView, opts: { caseId: string; decision?: GateDecisionView; buttons?: { version: number } }): ChatMessage {
+export function planPost(plan: PlanView, opts: { caseId: string; decision?: GateDecisionView; buttons?: { version: number }; links?: ChatLinks }): ChatMessage {
   const risk = plan.risk_score === undefined ? 'n/a' : plan.risk_score.toFixed(2);
   const blocks: ChatBlock[] = [
     { type: 'header', text: `📝 Plan: ${plan.title}` },
@@ -199,6 +205,11 @@ export function planPost(plan: PlanView, opts: { caseId: string; decision?: Gate
       ? `Verify${plan.verify?.settle_s ? ` after ${plan.verify.settle_s}s` : ''}: ${checks.map((c) => `${c.name ?? c.query} ${c.op} ${c.threshold}${c.window ? ` over ${c.window}` : ''}`).join('; ')}`
       : 'Verify: no checks',
   });
+  if (plan.notes?.length) blocks.push({ type: 'list', items: plan.notes.slice(0, 5).map((n) => `💡 ${n}`) });
+  if (plan.runbook_refs?.length) {
+    const url = opts.links?.runbookUrl;
+    blocks.push({ type: 'context', text: `📚 Runbooks: ${plan.runbook_refs.map((r) => (url ? `<${url(r)}|${r}>` : `\`${r}\``)).join(', ')}` });
+  }
   if (opts.decision) blocks.push({ type: 'context', text: decisionLine(opts.decision) });
   if (opts.buttons) {
     blocks.push({ type: 'buttons', buttons: approveRejectButtons(opts.caseId, opts.buttons.version) });

@@ -14,6 +14,8 @@ import { factApplier } from '../jobs/fact-applier.js';
 import { OpenAiPlanner } from '../llm/openai-planner.js';
 import { PrometheusClient } from '../metrics-source/prometheus-client.js';
 import { PlannerService } from '../planner/planner-service.js';
+import { librarianOf } from '../knowledge/knowledge-extension.js';
+import { librarianPlannerKnowledge } from '../knowledge/planner-knowledge.js';
 import { TemplateStore } from '../planner/template-store.js';
 import { loadPolicy } from '../policy/policy-loader.js';
 import { createEvidenceGatherer } from './evidence-gatherer.js';
@@ -57,6 +59,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     templates, ...(llm ? { llm } : {}),
     promptFile: path.resolve('config/prompts/planner.v1.md'),
     serviceDefaults: (service) => serviceVars(services, service),
+    ...knowledgeFor(ctx),
   }));
   const gatekeeper: GateEvaluator = { evaluate: (input) => evaluatePolicy(policy, input) };
   const verifier = verifierFor(services, prometheus, (s) => metrics.verifyLatency(s));
@@ -108,6 +111,12 @@ function serviceVars(services: ServicesFile, service: string): Record<string, st
   if (d.deployment) vars.deployment = d.deployment;
   if (d.env) vars.env = d.env;
   return Object.keys(vars).length ? vars : undefined;
+}
+
+/** The Librarian's runbook excerpts for the Planner, when the knowledge extension runs. */
+function knowledgeFor(ctx: OpsloopContext): { knowledge?: ReturnType<typeof librarianPlannerKnowledge> } {
+  const librarian = librarianOf(ctx);
+  return librarian ? { knowledge: librarianPlannerKnowledge(librarian) } : {};
 }
 
 function plannerFor(service: PlannerService): PlanProposer {

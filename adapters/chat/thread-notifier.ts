@@ -87,7 +87,7 @@ export class ThreadNotifier {
         return this.postInThread(card, 'evidence', msgKey(msg), evidencePost(d));
       case 'evt.plan.proposed.v1': {
         const plan = asPlan(d.plan);
-        if (plan) await this.postInThread(card, 'plan', msgKey(msg), planPost(plan, { caseId: msg.case_id }));
+        if (plan) await this.postInThread(card, 'plan', msgKey(msg), planPost(plan, { caseId: msg.case_id, ...(this.links ? { links: this.links } : {}) }));
         return;
       }
       case 'evt.alert.firing.v1':
@@ -158,7 +158,7 @@ export class ThreadNotifier {
     const planRow = await this.chatStore.latest(caseId, this.client.platform, 'plan');
     const plan = await this.currentPlan(caseId);
     if (!planRow?.message_ref || !plan) return;
-    await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, planPost(plan, { caseId, decision }));
+    await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, planPost(plan, { caseId, decision, ...(this.links ? { links: this.links } : {}) }));
   }
 
   private async onNeedsHuman(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
@@ -166,7 +166,7 @@ export class ThreadNotifier {
     const reasons = Array.isArray(decision.reasons) ? decision.reasons.map(String) : [];
     const plan = await this.currentPlan(msg.case_id);
     if (!plan) return;
-    const withButtons = planPost(plan, { caseId: msg.case_id, decision: { outcome: 'needs_human', reasons }, buttons: { version: msg.version } });
+    const withButtons = planPost(plan, { caseId: msg.case_id, decision: { outcome: 'needs_human', reasons }, buttons: { version: msg.version }, ...(this.links ? { links: this.links } : {}) });
     const planRow = await this.chatStore.latest(msg.case_id, this.client.platform, 'plan');
     if (planRow?.message_ref) {
       await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, withButtons);

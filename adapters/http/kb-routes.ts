@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OpsError } from '../../core/errors.js';
 import { KbHitSchema, KbSearchQuerySchema } from '../../core/knowledge/search-query.js';
 import { ErrorBodySchema } from '../../core/schemas/http.js';
 import type { Librarian } from '../knowledge/librarian.js';
@@ -25,6 +26,19 @@ export function kbRoutes(librarian: Librarian): HttpPlugin {
       const query = parseInput(KbSearchQuerySchema, request.query, 'query');
       const answer = await librarian.search(query.q, { k: query.k, ...(query.service ? { service: query.service } : {}) });
       return reply.send({ data: answer.hits, meta: { mode: answer.mode, ...(answer.warning ? { warning: answer.warning } : {}) } });
+    });
+
+    const DocParams = z.object({ id: z.string().min(3).max(400).regex(/^(runbook|case):/, 'must be a document id like runbook:checkout-latency.md') });
+    api.route({
+      method: 'GET', path: '/kb/doc/{id}', tags: ['knowledge'],
+      summary: 'One knowledge-base document (a runbook or case summary) as Markdown, rebuilt from its chunks.',
+      params: DocParams,
+      responses: { 200: { description: 'Markdown.', contentType: 'text/markdown; charset=utf-8' }, 400: err('Malformed id.'), 404: err('No such document.') },
+    }, async (request, reply) => {
+      const { id } = parseInput(DocParams, request.params, 'params');
+      const markdown = librarian.documentMarkdown(id);
+      if (markdown === null) throw new OpsError('OPS_NOT_FOUND', `no knowledge-base document has id ${id}`, { doc_id: id });
+      return reply.type('text/markdown; charset=utf-8').send(markdown);
     });
   };
 }

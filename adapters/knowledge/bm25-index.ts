@@ -74,6 +74,11 @@ export class Bm25Index {
     this.chunksByDoc.delete(docId);
   }
 
+  /** A document's chunks in order (empty when unknown). */
+  docChunks(docId: string): IndexedChunk[] {
+    return (this.chunksByDoc.get(docId) ?? []).map((id) => this.chunkData.get(id)!).filter(Boolean);
+  }
+
   /** Stored data of a chunk (title, heading, body, …). */
   chunk(chunkId: string): IndexedChunk | undefined {
     return this.chunkData.get(chunkId);

@@ -225,6 +225,19 @@ export class Librarian {
     return data ? { title: data.title, heading: data.heading, body: data.body, source: data.source } : null;
   }
 
+  /** A document rebuilt from its chunks as Markdown, or null when unknown. */
+  documentMarkdown(docId: string): string | null {
+    const doc = this.docs.get(docId);
+    if (!doc) return null;
+    const parts = [`# ${doc.title}`, '', `Source: ${doc.source}${doc.services.length ? ` · services: ${doc.services.join(', ')}` : ''}`];
+    let heading = '';
+    for (const c of this.index.docChunks(docId)) {
+      if (c.heading !== heading) { heading = c.heading; parts.push('', `## ${c.heading}`); }
+      parts.push('', c.body);
+    }
+    return parts.join('\n') + '\n';
+  }
+
   /** Documents currently indexed (for health and tests). */
   documents(): KbDoc[] {
     return [...this.docs.values()];

@@ -17,6 +17,12 @@ import type { ChangePlan } from '../../core/schemas/plan.js';
 import type { PlanTemplate } from '../../core/schemas/plan-template.js';
 import type { AttemptReport, PlanModel } from '../../core/ports/plan-model.js';
 import type { TemplateStore } from './template-store.js';
+import { groundPlanNotes, knowledgePromptSection, type RetrievedChunk } from '../../core/knowledge/plan-annotations.js';
+
+/** Where the Planner gets runbook excerpts for a case (the Librarian). Must not throw; [] when nothing fits. */
+export interface PlannerKnowledge {
+  retrieve(input: { case: CaseRecord; evidence: readonly PlannerEvidence[] }): Promise<RetrievedChunk[]>;
+}
 
 export type { AttemptReport } from '../../core/ports/plan-model.js';
 
@@ -54,6 +60,8 @@ export interface PlannerServiceOptions {
   promptFile?: string;
   /** Per-service settings (namespace, deployment, owner, repo, …) merged into template variables. */
   serviceDefaults?: (service: string) => ServiceDefaults | undefined;
+  /** Runbook retrieval: excerpts go into the prompt; `notes`/`runbook_refs` on the plan cite them. */
+  knowledge?: PlannerKnowledge;
 }
 
 /**
@@ -75,6 +83,7 @@ export class PlannerService {
   private readonly llm: PlanModel | undefined;
   private readonly promptText: string;
   private readonly serviceDefaults: (service: string) => ServiceDefaults | undefined;
+  private readonly knowledge: PlannerKnowledge | undefined;
   /** The parsed prompt (its version goes into provenance). */
   readonly prompt: PlannerPrompt;
 
@@ -82,6 +91,7 @@ export class PlannerService {
     this.templates = options.templates;
     this.llm = options.llm;
     this.serviceDefaults = options.serviceDefaults ?? (() => undefined);
+    this.knowledge = options.knowledge;
     const file = options.promptFile ?? DEFAULT_PLANNER_PROMPT_FILE;
     this.promptText = readFileSync(file, 'utf8');
     const parsed = parsePlannerPrompt(this.promptText);
@@ -94,7 +104,18 @@ export class PlannerService {
     return this.llm !== undefined;
   }
 
+  /**
+   * `proposePlan` with the Librarian's excerpts: they go into the model's prompt, and the plan's
+   * `notes`/`runbook_refs` are grounded in them (notes citing no retrieved chunk are dropped).
+   */
   async propose(input: ProposeInput): Promise<ProposeResult> {
+    const chunks = this.knowledge ? await this.knowledge.retrieve({ case: input.case, evidence: input.evidence ?? [] }).catch(() => []) : [];
+    const result = await this.proposePlan(input, knowledgePromptSection(chunks));
+    if (!result.ok || chunks.length === 0) return result;
+    return { ...result, plan: groundPlanNotes(result.plan, chunks).plan };
+  }
+
+  private async proposePlan(input: ProposeInput, knowledgeText: string): Promise<ProposeResult> {
     const c = input.case;
     const vars = planVarsFromCase(c, (c.service && this.serviceDefaults(c.service)) || {});
     const templates = this.templates.list();
@@ -119,6 +140,7 @@ export class PlannerService {
           ...(input.template ? { requestedTemplate: input.template } : {}),
           ...(previous ? { previousErrors: previous.errors } : {}),
           ...(previous?.answer !== undefined ? { previousAnswer: previous.answer } : {}),
+          ...(knowledgeText ? { knowledgeText } : {}),
         }),
       );
     } catch (e) {

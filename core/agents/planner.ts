@@ -296,6 +296,8 @@ export interface PlannerContext {
   previousErrors?: readonly string[];
   /** The previous answer, truncated (second attempt only). */
   previousAnswer?: string;
+  /** Retrieved runbook/past-case excerpts, appended as quoted reference data (the Librarian). */
+  knowledgeText?: string;
 }
 
 /** Limits on what goes into a prompt, so a chatty case cannot blow up the request. */
@@ -369,7 +371,8 @@ export function buildPlannerMessages(promptText: string, ctx: PlannerContext): C
         evidence: renderEvidence(ctx.evidence),
         constraints: planConstraintsText(),
         templates: renderTemplates(ctx.templates),
-      }) + (ctx.requestedTemplate ? `\n\nThe operator asked for template ${ctx.requestedTemplate}: base the plan on it.` : ''),
+      }) + (ctx.requestedTemplate ? `\n\nThe operator asked for template ${ctx.requestedTemplate}: base the plan on it.` : '')
+        + (ctx.knowledgeText ? `\n${ctx.knowledgeText}` : ''),
     },
   ];
   if (ctx.previousErrors?.length) {
