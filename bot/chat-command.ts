@@ -13,6 +13,8 @@ export type ChatCommand =
   | { kind: 'timeline'; caseRef?: CaseRef }
   | { kind: 'evidence'; caseRef?: CaseRef }
   | { kind: 'plan'; caseRef?: CaseRef; template?: string }
+  | { kind: 'runbook'; query: string; service?: string }
+  | { kind: 'report'; caseRef?: CaseRef }
   | { kind: 'help' };
 
 export type ParseResult = { ok: true; command: ChatCommand } | { ok: false; message: string };
@@ -29,6 +31,8 @@ export const USAGE = {
   timeline: '/ops timeline [case]',
   evidence: '/ops evidence [case]',
   plan: '/ops plan [template] [case=<id>]',
+  runbook: '/ops runbook <what is happening> [service=<name>]',
+  report: '/ops report [case]',
   help: '/ops help',
 } as const;
 
@@ -45,6 +49,8 @@ const KEYS_BY_KIND: Record<ChatCommand['kind'], readonly string[]> = {
   timeline: ['case'],
   evidence: ['case'],
   plan: ['case', 'template'],
+  runbook: ['service'],
+  report: ['case'],
   help: [],
 };
 
@@ -137,6 +143,8 @@ export function parseOpsCommand(text: string, ctx: ParseContext = {}): ParseResu
     case 'timeline':
     case 'evidence': return parseCaseQuery(kind, words, args, ctx);
     case 'plan': return parsePlan(words, args, ctx);
+    case 'runbook': return parseRunbook(words, args);
+    case 'report': return parseReport(words, args, ctx);
     case 'help': return { ok: true, command: { kind: 'help' } };
   }
 }
@@ -193,6 +201,30 @@ function parsePlan(words: Token[], args: Record<string, string>, ctx: ParseConte
   return { ok: true, command };
 }
 
+const MAX_RUNBOOK_QUERY = 300;
+
+function parseRunbook(words: Token[], args: Record<string, string>): ParseResult {
+  const query = words.map((w) => w.text).join(' ').trim();
+  if (!/[\p{L}\p{N}]{2,}/u.test(query)) return fail(`Say what is happening, e.g. \`/ops runbook pods keep restarting\`. ${usageOf('runbook')}`);
+  if (query.length > MAX_RUNBOOK_QUERY) return fail(`The query is ${query.length} characters long; at most ${MAX_RUNBOOK_QUERY}. ${usageOf('runbook')}`);
+  const command: Extract<ChatCommand, { kind: 'runbook' }> = { kind: 'runbook', query };
+  if (args.service !== undefined) {
+    if (!NAME_PATTERN.test(args.service)) return fail(`service must be a name like checkout-api (got \`${args.service}\`). ${usageOf('runbook')}`);
+    command.service = args.service;
+  }
+  return { ok: true, command };
+}
+
+function parseReport(words: Token[], args: Record<string, string>, ctx: ParseContext): ParseResult {
+  const extra = args.case === undefined ? words.slice(1) : words;
+  if (extra.length) return fail(`Unexpected \`${extra.map((w) => w.text).join(' ')}\`. ${usageOf('report')}`);
+  const given = args.case ?? words[0]?.text;
+  if (given === undefined) return ctx.threadCaseId ? { ok: true, command: { kind: 'report', caseRef: ctx.threadCaseId } } : { ok: true, command: { kind: 'report' } };
+  const ref = given.replace(/^#/, '');
+  if (!CASE_REF_PATTERN.test(ref)) return fail(`\`${given}\` is not a case id (give the id or its first 8 characters). ${usageOf('report')}`);
+  return { ok: true, command: { kind: 'report', caseRef: ref.toLowerCase() } };
+}
+
 /** The text of `/ops help`. */
 export function helpLines(): string[] {
   return [
@@ -201,6 +233,8 @@ export function helpLines(): string[] {
     `${USAGE.timeline} — the case's timeline`,
     `${USAGE.evidence} — the case's evidence (alerts, PromQL, dashboards, logs) with links`,
     `${USAGE.plan} — ask for a new plan for a PARKED case`,
+    `${USAGE.runbook} — the runbooks and past cases that match, best first`,
+    `${USAGE.report} — post the case's incident report (Markdown) in the thread`,
     `${USAGE.help} — this help`,
     'Approve and Reject are buttons on the plan message when the gate asks for a human.',
   ];

@@ -1,3 +1,4 @@
+import { librarianOf } from '../adapters/knowledge/knowledge-extension.js';
 import { evidenceStoreFor } from '../adapters/store/evidence-store-factory.js';
 import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import { ChatHandler } from './chat-handler.js';
@@ -16,5 +17,9 @@ export function chatHandlerFor(ctx: Pick<OpsloopContext, 'orchestrator' | 'store
       return (await evidence).listEvidence(caseId);
     },
   };
-  return new ChatHandler({ orchestrator: ctx.orchestrator, queries: ctx.store.queries, evidence: lazyEvidence, ...(links ? { links } : {}) });
+  const librarian = librarianOf(ctx);
+  return new ChatHandler({
+    orchestrator: ctx.orchestrator, queries: ctx.store.queries, evidence: lazyEvidence, ...(links ? { links } : {}),
+    ...(librarian ? { knowledge: librarian } : {}),
+  });
 }

@@ -12,6 +12,8 @@ import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
 import { canApprove, type ApprovalActor, type ApprovalPlatform, type CanApproveResult, type GateApprovers } from '../core/agents/gatekeeper.js';
 import type { ChatCommand } from './chat-command.js';
+import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
+import type { ChatBlock } from '../core/ports/chat.js';
 import {
   caseListPost, clickIdempotencyKey, encodeAction, evidenceListPost, helpText, shortId, statusPost, timelinePost,
   type ChatAction, type ChatLinks, type ChatMessage,
@@ -80,7 +82,17 @@ export interface ChatHandlerDeps {
   startAnalysis?: boolean;
   /** Evidence reads for `/ops evidence` (without them it answers that evidence is unavailable). */
   evidence?: Pick<EvidenceQueries, 'listEvidence'>;
+  /** Runbook search for `/ops runbook` (the Librarian). */
+  knowledge?: ChatKnowledge;
 }
+
+/** What `/ops runbook` needs from the Librarian. */
+export interface ChatKnowledge {
+  search(query: string, opts: { k: number; service?: string }): Promise<{ hits: ReadonlyArray<{ title: string; source: string; snippet: string; score: number }> }>;
+}
+
+/** Characters of Markdown per code block in `/ops report` (a Slack text block holds 3,000). */
+const REPORT_BLOCK_CHARS = 2_800;
 
 const MAX_REASON = 500;
 
@@ -118,6 +130,7 @@ export class ChatHandler {
   private readonly tenant: string;
   private readonly startAnalysis: boolean;
   private readonly evidence: Pick<EvidenceQueries, 'listEvidence'> | undefined;
+  private readonly knowledge: ChatKnowledge | undefined;
 
   constructor(deps: ChatHandlerDeps) {
     this.orchestrator = deps.orchestrator;
@@ -127,6 +140,7 @@ export class ChatHandler {
     this.tenant = deps.tenant ?? 'default';
     this.startAnalysis = deps.startAnalysis ?? true;
     this.evidence = deps.evidence;
+    this.knowledge = deps.knowledge;
   }
 
   /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
@@ -138,7 +152,35 @@ export class ChatHandler {
       case 'timeline': return this.timeline(cmd.caseRef);
       case 'evidence': return this.listEvidence(cmd.caseRef);
       case 'plan': return this.resume(cmd.caseRef, cmd.template, actor);
+      case 'runbook': return this.runbook(cmd.query, cmd.service);
+      case 'report': return this.report(cmd.caseRef);
     }
+  }
+
+  private async runbook(query: string, service: string | undefined): Promise<ChatReply> {
+    if (!this.knowledge) return ephemeral('Runbook search is not available on this opsloop (the Librarian is not running).');
+    const { hits } = await this.knowledge.search(query, { k: 5, ...(service ? { service } : {}) });
+    if (hits.length === 0) return ephemeral(`No runbook or past case matches “${query}”${service ? ` for ${service}` : ''}.`);
+    const items = hits.map((h, i) => `${i + 1}. *${h.title}* — \`${h.source}\`\n${h.snippet}`);
+    const message: ChatMessage = { text: `Runbooks for “${query}”: ${hits.map((h) => h.source).join(', ')}`, blocks: [
+      { type: 'header', text: `📚 Runbooks for “${query.slice(0, 100)}”` },
+      { type: 'list', items },
+    ] };
+    return ephemeral(message.text, message);
+  }
+
+  /** The incident report posted in the thread as Markdown in code blocks (no file upload). */
+  private async report(ref: string | undefined): Promise<ChatReply> {
+    if (!ref) return ephemeral('Which case? Type it in the case\'s thread or give its id: `/ops report <case>`.');
+    const found = await this.resolveCase(ref);
+    if (!found.ok) return ephemeral(found.message);
+    const markdown = await incidentReportMarkdown(this.queries, found.case.id);
+    if (markdown === null) return ephemeral(`No case has id \`${ref}\`.`);
+    const blocks: ChatBlock[] = [{ type: 'header', text: `🧾 Incident report: ${found.case.title.slice(0, 120)}` }];
+    for (let i = 0; i < markdown.length && blocks.length < 40; i += REPORT_BLOCK_CHARS) {
+      blocks.push({ type: 'text', text: '```\n' + markdown.slice(i, i + REPORT_BLOCK_CHARS) + '\n```' });
+    }
+    return { kind: 'public', ephemeral: false, text: `Incident report for case ${shortId(found.case.id)}`, message: { text: markdown, blocks } };
   }
 
   /**

@@ -15,6 +15,10 @@ import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { planPost, messageToPlainText } from '../../bot/chat-model.js';
+import { parseOpsCommand } from '../../bot/chat-command.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
+import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
@@ -106,5 +110,34 @@ describe('Planner + Librarian: grounded notes, runbook refs, no influence on the
       assert.deepEqual(withNotes, without);
       assert.deepEqual(strip(result.plan), strip((await new PlannerService({ templates: await TemplateStore.load('config/templates') }).propose({ case: c, evidence: [] }) as { plan: ChangePlan }).plan));
     }
+  });
+
+  test('chat: /ops runbook lists matches; /ops report posts the Markdown report in the thread (code blocks)', async () => {
+    assert.deepEqual(parseOpsCommand('/ops runbook pods keep restarting service=checkout-api'), { ok: true, command: { kind: 'runbook', query: 'pods keep restarting', service: 'checkout-api' } });
+    assert.equal(parseOpsCommand('/ops runbook !!!').ok, false);
+    assert.equal(parseOpsCommand('/ops runbook disk service=bad/name').ok, false);
+    assert.deepEqual(parseOpsCommand('/ops report', { threadCaseId: caseRecord().id }), { ok: true, command: { kind: 'report', caseRef: caseRecord().id } });
+    assert.equal(parseOpsCommand('/ops report not-a-case').ok, false);
+
+    const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
+    const handler = new ChatHandler({ orchestrator, queries: store.queries, knowledge: librarian });
+    const actor = { platform: 'slack', id: 'U1', name: 'alice' } as const;
+    const ctx = { channel: 'C1' } as never;
+    const found = await handler.handleCommand({ kind: 'runbook', query: 'pod keeps restarting over and over' }, actor as never, ctx);
+    assert.equal(found.kind, 'ephemeral');
+    assert.match(messageToPlainText((found as { message: Parameters<typeof messageToPlainText>[0] }).message), /pod-crashloop\.md/);
+    const none = await handler.handleCommand({ kind: 'runbook', query: 'zzqqx' }, actor as never, ctx);
+    assert.match(none.text, /No runbook/);
+
+    const created = await orchestrator.createCase({ title: 'report me', tenant: 't', service: 'checkout-api' }, { idempotencyKey: `r-${Date.now()}` });
+    const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+    await orchestrator.transition(caseId, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: `r-${caseId}` });
+    const reply = await handler.handleCommand({ kind: 'report', caseRef: caseId.slice(0, 8) }, actor as never, ctx);
+    assert.equal(reply.kind, 'public');
+    const posted = (reply as unknown as { message: { text: string; blocks: Array<{ type: string; text?: string }> } }).message;
+    assert.match(posted.text, /^# Incident report: report me/);
+    assert.match(posted.text, /analyst@svc/);
+    assert.match(posted.text, /replay of 1 transition\(s\) agrees/);
+    assert.ok(posted.blocks.some((b) => b.type === 'text' && b.text!.startsWith('```')));
   });
 });
