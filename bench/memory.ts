@@ -165,13 +165,31 @@ async function startApp(dataDir: string, timeoutS: number): Promise<StartedApp> 
   }
 }
 
-async function stopApp(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+/**
+ * SIGTERM the launcher (tsx forwards it to the app), wait for both to end; an app still alive
+ * after the grace period is killed by its pid. The pipes are closed so nothing keeps this
+ * process alive.
+ */
+async function stopApp(child: ChildProcess, grace_ms = 20_000): Promise<void> {
+  const app = appPid(child.pid!);
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), grace_ms);
+    await exited;
+    clearTimeout(timer);
+  }
+  const deadline = Date.now() + grace_ms;
+  while (app !== child.pid && procStatusMb(app, 'VmRSS') > 0 && Date.now() < deadline) await sleep(100);
+  if (app !== child.pid && procStatusMb(app, 'VmRSS') > 0) {
+    try {
+      process.kill(app, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  child.stdout?.destroy();
+  child.stderr?.destroy();
 }
 
 /** Drive `count` cases NEW → … → PARKED through the REST API, `parallel` at a time. */

@@ -96,6 +96,7 @@ async function stopWorkers(workers: Worker[]): Promise<void> {
   });
   await Promise.race([Promise.all(workers.map((w) => w.exited)), timeout]);
   await Promise.all(workers.map((w) => w.exited));
+  for (const w of workers) w.child.stdout?.destroy();
 }
 
 /**
