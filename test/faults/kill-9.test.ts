@@ -82,8 +82,17 @@ test(`kill -9 ${KILLS} times while ${CASES} cases run the loop: nothing lost, no
   // A final restart, then wait until everything rests (locks of killed runs expire meanwhile).
   await proc.kill9();
   await proc.start();
+  let unexpectedExits = 0;
   const { quiet, audit } = await waitForQuiescence(db!.url, CASES, 12 * 60_000,
-    (a) => console.log(`waiting: ${JSON.stringify(a.byStatus)} backlog ${a.backlog} jobs ${a.pendingJobs.length}`));
+    (a) => console.log(`waiting: ${JSON.stringify(a.byStatus)} backlog ${a.backlog} jobs ${a.pendingJobs.length}`),
+    async () => {
+      // Something else stopped it (a crash, a stray signal): restart it, as a supervisor would.
+      if (proc.alive) return;
+      unexpectedExits += 1;
+      console.log(`opsloop exited unexpectedly; restarting:\n${await proc.logTail(1_500)}`);
+      await proc.start();
+    });
+  if (unexpectedExits) console.log(`opsloop exited on its own ${unexpectedExits} time(s) and was restarted`);
   console.log(`kill -9: ${killLog.length} kills; final ${JSON.stringify(audit.byStatus)}; process starts ${proc.starts}`);
   if (!quiet || audit.broken.length) console.log(await proc.logTail(6_000));
   assert.ok(quiet, `the loop did not come to rest:\n${describeAudit(audit)}`);

@@ -85,7 +85,8 @@ export async function auditLoop(databaseUrl: string): Promise<LoopAudit> {
  * Poll until every one of `expected` cases rests and the outbox is empty, twice in a row some
  * seconds apart (so nothing was merely between two steps). Returns the last audit either way.
  */
-export async function waitForQuiescence(databaseUrl: string, expected: number, timeoutMs: number, onProgress?: (a: LoopAudit) => void): Promise<{ quiet: boolean; audit: LoopAudit }> {
+export async function waitForQuiescence(databaseUrl: string, expected: number, timeoutMs: number, onProgress?: (a: LoopAudit) => void,
+  onPoll?: () => Promise<void>): Promise<{ quiet: boolean; audit: LoopAudit }> {
   const deadline = Date.now() + timeoutMs;
   let audit = await auditLoop(databaseUrl);
   let quietSince: number | null = null;
@@ -103,6 +104,7 @@ export async function waitForQuiescence(databaseUrl: string, expected: number, t
       onProgress(audit);
     }
     await delay(1_000);
+    await onPoll?.();
     audit = await auditLoop(databaseUrl);
   }
   return { quiet: false, audit };

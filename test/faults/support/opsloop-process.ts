@@ -17,7 +17,7 @@ export interface OpsloopProcessOptions {
   env: Record<string, string>;
   /** Where stdout/stderr of every run are appended. */
   logFile: string;
-  /** How long `start` waits for /healthz to answer 200 (default 60 s: tsx compiles on start). */
+  /** How long `start` waits for /healthz to answer 200 (default 120 s: tsx compiles on start, slow on a loaded machine). */
   startTimeoutMs?: number;
 }
 
@@ -79,14 +79,14 @@ export class OpsloopProcess {
       this.log?.write(`===== ${this.label} exited (${signal ?? code}) at ${new Date().toISOString()} =====\n`);
       resolve();
     }));
-    const deadline = Date.now() + (this.options.startTimeoutMs ?? 60_000);
+    const deadline = Date.now() + (this.options.startTimeoutMs ?? 120_000);
     while (Date.now() < deadline) {
       if (!this.alive) throw new Error(`opsloop ${this.label} exited during start-up:\n${await this.logTail()}`);
       if (await this.healthy()) return;
       await delay(150);
     }
     await this.kill9();
-    throw new Error(`opsloop ${this.label} was not healthy within ${this.options.startTimeoutMs ?? 60_000} ms:\n${await this.logTail()}`);
+    throw new Error(`opsloop ${this.label} was not healthy within ${this.options.startTimeoutMs ?? 120_000} ms:\n${await this.logTail()}`);
   }
 
   /** GET /healthz answered 200. */

@@ -1,0 +1,295 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
+import type { InjectOptions } from 'fastify';
+import { agentTriggerRoutes } from '../../adapters/http/agent-routes.js';
+import { CASE_EVENTS } from '../../core/fsm/states.js';
+import {
+  discordHeaders, slackHeaders, slackSignature, startHostileHarness, SLACK_SECRET, type HostileHarness,
+} from './support/hostile-harness.js';
+
+/*
+ * 10,000 generated malformed or hostile requests (fast-check) across the REST API (case create,
+ * transition, reads, the agents' triggers), Slack (/slack/events, unsigned and signed) and Discord
+ * (/discord/interactions, unsigned and signed), through fastify inject. Properties:
+ *  - nothing answers 5xx, nothing throws, no unhandled rejection, /healthz still answers;
+ *  - every 4xx is our JSON error shape {error:{code,message}};
+ *  - a rejected request (4xx) writes nothing (row counts of every table before/after) — except a
+ *    guard refusal (422 OPS_GUARD_FAILED), which by design notes the refusal on the timeline;
+ *  - an unsigned chat request is 401 and writes nothing.
+ * The outbox relay is stopped during the run, so no background consumer writes between the
+ * before/after counts; signed chat requests (which may legitimately write after acking) run last
+ * and are only checked for "no 5xx, no crash".
+ */
+const RUNS = {
+  create: 2000, transition: 2200, reads: 800, triggers: 1500, slackUnsigned: 900, discordUnsigned: 900, slackSigned: 900, discordSigned: 800,
+};
+const SCALE = Number(process.env.FUZZ_SCALE ?? 1);
+for (const k of Object.keys(RUNS) as Array<keyof typeof RUNS>) RUNS[k] = Math.max(1, Math.round(RUNS[k] * SCALE));
+const TOTAL = Object.values(RUNS).reduce((a, b) => a + b, 0);
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+
+let h: HostileHarness;
+const caseIds: string[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+let answered = 0;
+
+before(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  // The agents' REST triggers without the agents themselves: a trigger writes its command to the
+  // outbox, and nothing runs it (the relay is stopped anyway).
+  h = await startHostileHarness({ extraExtensions: [(ctx) => ({ name: 'agent-triggers', http: [agentTriggerRoutes(ctx.orchestrator)] })] });
+  for (let i = 0; i < 6; i++) {
+    const res = await h.ops.server.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': `fuzz-seed-${i}` }, payload: { title: `fuzz target ${i}`, service: 'checkout', env: 'staging' } });
+    assert.equal(res.statusCode, 201, res.body);
+    caseIds.push(res.json().data.case_id);
+  }
+  // A few cases further along, so transitions and triggers meet several statuses.
+  await h.ops.server.inject({ method: 'PATCH', url: `/case/${caseIds[1]}/transition`, headers: { 'idempotency-key': 'fuzz-seed-a' }, payload: { event: 'start_analysis', actor: 'seed' } });
+  await h.ops.server.inject({ method: 'PATCH', url: `/case/${caseIds[2]}/transition`, headers: { 'idempotency-key': 'fuzz-seed-b' }, payload: { event: 'start_analysis', actor: 'seed' } });
+  await h.ops.server.inject({ method: 'PATCH', url: `/case/${caseIds[2]}/transition`, headers: { 'idempotency-key': 'fuzz-seed-c' }, payload: { event: 'analysis_done', actor: 'seed' } });
+  await h.ops.relay.stop();
+  console.log(`fuzz: ${TOTAL} inputs, seed ${SEED} (FUZZ_SEED=${SEED} reproduces)`);
+});
+
+after(async () => {
+  process.off('unhandledRejection', onUnhandled);
+  await h?.close();
+});
+
+// ---------- arbitraries ----------
+
+const nasty = fc.constantFrom(
+  '', ' ', '\u0000', 'null', '__proto__', 'constructor', '../../../../etc/passwd', '..\\..\\windows', '; rm -rf / #', '$(reboot)', '`id`',
+  "' OR '1'='1", '"; DROP TABLE ops_case; --', '<script>alert(1)</script>', '{{7*7}}', '${jndi:ldap://x}', '\ud800', '\uffff', '🔥'.repeat(50),
+  'a'.repeat(5000), '\n\r\t', '%00', '%2e%2e%2f', 'NaN', '-1', '1e309', '0x10', '\\u0000',
+);
+const text = fc.oneof(fc.string(), fc.string({ unit: 'grapheme', maxLength: 60 }), nasty, fc.string({ unit: 'binary', maxLength: 80 }));
+const jsonLeaf = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null));
+const json = fc.oneof(
+  { depthSize: 'small' },
+  jsonLeaf,
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.dictionary(fc.oneof(text, fc.constantFrom('title', 'tenant', 'severity', 'service', 'env', 'labels', 'requester', 'event', 'actor', 'meta', 'expected_version', 'case_id', 'template', '__proto__')), jsonLeaf, { maxKeys: 8 }),
+);
+const createish = fc.record({
+  title: fc.oneof(text, fc.integer(), fc.constant(undefined)),
+  tenant: fc.oneof(text, fc.constant(undefined)),
+  severity: fc.oneof(fc.integer({ min: -5, max: 10 }), text, fc.double(), fc.constant(undefined)),
+  service: fc.oneof(text, fc.constant(undefined)),
+  env: fc.oneof(text, fc.constant(undefined)),
+  labels: fc.oneof(fc.dictionary(text, fc.oneof(text, fc.integer())), text, fc.constant(undefined)),
+  extra: fc.oneof(fc.constant(undefined), json),
+}, { requiredKeys: [] });
+const transitionish = fc.record({
+  event: fc.oneof(fc.constantFrom(...CASE_EVENTS), text),
+  actor: fc.oneof(text, fc.integer(), fc.constant(undefined)),
+  reason: fc.oneof(text, fc.constant(undefined)),
+  meta: fc.oneof(json, fc.constant(undefined), fc.record({ plan: json })),
+  expected_version: fc.oneof(fc.integer({ min: -2, max: 12 }), text, fc.constant(undefined)),
+}, { requiredKeys: [] });
+
+/** A body as raw text: JSON of a value, broken JSON, or plain garbage. */
+const rawBody = (value: fc.Arbitrary<unknown>) => fc.oneof(
+  { weight: 6, arbitrary: value.map((v) => JSON.stringify(v) ?? '') },
+  { weight: 1, arbitrary: value.map((v) => (JSON.stringify(v) ?? '{').slice(0, -1)) },
+  { weight: 1, arbitrary: text },
+  { weight: 1, arbitrary: fc.integer({ min: 1, max: 400 }).map((n) => '['.repeat(n) + ']'.repeat(n)) },
+);
+const contentType = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('application/json') },
+  { weight: 1, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonx', '') },
+);
+const idemKey = fc.oneof(
+  { weight: 5, arbitrary: fc.uuid() },
+  { weight: 1, arbitrary: fc.constantFrom(undefined, '', ' ', 'x'.repeat(10_000)) },
+  { weight: 1, arbitrary: text },
+);
+const ifMatch = fc.oneof(fc.constant(undefined), fc.integer({ min: -1, max: 10 }).map((n) => `"${n}"`), text);
+const caseRef = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 5 }).map((i) => caseIds[i]!) },
+  { weight: 1, arbitrary: fc.uuid() },
+  { weight: 1, arbitrary: text.map((s) => encodeURIComponent(s)) },
+);
+
+// ---------- checks ----------
+
+function headersOf(entries: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(entries)) {
+    if (v === undefined) continue;
+    // Header values cannot carry control characters or non-Latin-1 code points over HTTP.
+    out[k] = v.replace(/[^\x20-\x7e]/g, '?');
+  }
+  return out;
+}
+
+function differences(before: Record<string, number>, after: Record<string, number>): string[] {
+  return Object.keys(before).filter((k) => before[k] !== after[k]).map((k) => `${k} ${before[k]}→${after[k]}`);
+}
+
+/** Send, then check the answer's status and shape and, for a rejection, that nothing was written. */
+async function sendAndCheck(req: InjectOptions, opts: { mustNotWrite?: boolean } = {}): Promise<void> {
+  const before = await h.counts();
+  let res;
+  try {
+    res = await h.ops.server.inject(req);
+  } catch (err) {
+    throw new Error(`inject threw for ${describeRequest(req)}: ${(err as Error).stack}`);
+  }
+  answered += 1;
+  const where = `${describeRequest(req)} → ${res.statusCode} ${res.body.slice(0, 300)}`;
+  assert.ok(res.statusCode < 500, `5xx: ${where}`);
+  if (res.statusCode >= 400 && req.method !== 'HEAD') {
+    assert.match(String(res.headers['content-type'] ?? ''), /application\/json/, `error content type: ${where}`);
+    const body = res.json() as { error?: { code?: unknown; message?: unknown } };
+    assert.equal(typeof body.error?.code, 'string', `error shape: ${where}`);
+    assert.equal(typeof body.error?.message, 'string', `error shape: ${where}`);
+  }
+  const after = await h.counts();
+  const changed = differences(before, after);
+  if (opts.mustNotWrite) assert.deepEqual(changed, [], `a request that must not write wrote: ${where}`);
+  if (res.statusCode >= 400 && changed.length) {
+    const code = res.body ? (res.json() as { error?: { code?: string } }).error?.code : undefined;
+    const guardNote = code === 'OPS_GUARD_FAILED' && changed.every((c) => /^(case_timeline|idempotency|outbox) /.test(c));
+    assert.ok(guardNote, `a rejected request wrote ${changed.join(', ')}: ${where}`);
+  }
+}
+
+function describeRequest(req: InjectOptions): string {
+  const payload = typeof req.payload === 'string' ? req.payload : JSON.stringify(req.payload ?? '');
+  return `${req.method} ${req.url} headers=${JSON.stringify(req.headers)} body=${JSON.stringify(payload.slice(0, 300))}`;
+}
+
+const params = (numRuns: number) => ({ numRuns, seed: SEED, endOnFailure: true });
+
+/** fc.assert, with the failing input's own error in the message (the test runner drops `cause`). */
+async function check<Ts extends [unknown, ...unknown[]]>(property: fc.IAsyncProperty<Ts>, numRuns: number): Promise<void> {
+  try {
+    await fc.assert(property, params(numRuns));
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    const detail = cause instanceof Error ? cause.message : String(cause ?? '');
+    throw new Error(`${(err as Error).message.replace(/a{40,}/g, (m) => `a×${m.length}`)}\n--- the failing input's error:\n${detail.replace(/a{40,}/g, (m) => `a×${m.length}`)}`);
+  }
+}
+
+// ---------- properties ----------
+
+describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
+  test(`POST /case/create × ${RUNS.create}`, async () => {
+    await check(fc.asyncProperty(rawBody(fc.oneof(createish, json)), contentType, idemKey, async (body, type, key) => {
+      await sendAndCheck({ method: 'POST', url: '/case/create', headers: headersOf({ 'content-type': type, 'idempotency-key': key }), payload: body });
+    }), RUNS.create);
+  });
+
+  test(`PATCH /case/{id}/transition × ${RUNS.transition}`, async () => {
+    await check(fc.asyncProperty(caseRef, rawBody(fc.oneof(transitionish, json)), contentType, idemKey, ifMatch, async (id, body, type, key, match) => {
+      await sendAndCheck({ method: 'PATCH', url: `/case/${id}/transition`, headers: headersOf({ 'content-type': type, 'idempotency-key': key, 'if-match': match }), payload: body });
+    }), RUNS.transition);
+  });
+
+  test(`reads and unknown routes × ${RUNS.reads}`, async () => {
+    const paths = fc.oneof(
+      caseRef.map((id) => `/case/${id}`), caseRef.map((id) => `/case/${id}/timeline`),
+      text.map((s) => `/cases?status=${encodeURIComponent(s)}&limit=${encodeURIComponent(s)}`),
+      text.map((s) => `/${encodeURIComponent(s)}`), fc.constantFrom('/case/', '/case//timeline', '/%', '/case/%ff', '/..%2f..%2fetc%2fpasswd'),
+    );
+    const method = fc.constantFrom('GET', 'DELETE', 'PUT', 'OPTIONS', 'HEAD', 'POST') as fc.Arbitrary<InjectOptions['method']>;
+    await check(fc.asyncProperty(paths, method, async (url, m) => {
+      await sendAndCheck({ method: m, url, headers: { 'content-type': 'application/json' }, payload: m === 'GET' || m === 'HEAD' ? undefined : '{}' },
+        { mustNotWrite: m !== 'POST' });
+    }), RUNS.reads);
+  });
+
+  test(`agent triggers × ${RUNS.triggers}`, async () => {
+    const path = fc.constantFrom('/plan/generate', '/gate/eval', '/adapter/exec', '/verify/run');
+    const body = fc.oneof(
+      fc.record({ case_id: caseRef, template: fc.oneof(text, fc.constant(undefined)), actor: fc.oneof(text, fc.constant(undefined)), extra: fc.oneof(fc.constant(undefined), json) }, { requiredKeys: [] }),
+      json,
+    );
+    await check(fc.asyncProperty(path, rawBody(body), contentType, idemKey, async (url, payload, type, key) => {
+      await sendAndCheck({ method: 'POST', url, headers: headersOf({ 'content-type': type, 'idempotency-key': key }), payload });
+    }), RUNS.triggers);
+  });
+
+  const slackBody = fc.oneof(
+    fc.record({ command: fc.oneof(fc.constant('/ops'), text), text: text, user_id: text, channel_id: text, trigger_id: text, response_url: fc.constantFrom('http://127.0.0.1:9/x', 'file:///etc/passwd', 'not a url') })
+      .map((r) => new URLSearchParams(r as Record<string, string>).toString()),
+    json.map((v) => new URLSearchParams({ payload: JSON.stringify(v) ?? '' }).toString()),
+    fc.record({ type: fc.constantFrom('block_actions', 'view_submission', 'shortcut', 'url_verification', 'event_callback'), actions: json, view: json, user: json, challenge: text })
+      .map((v) => new URLSearchParams({ payload: JSON.stringify(v) }).toString()),
+    json.map((v) => JSON.stringify(v) ?? ''),
+    text,
+  );
+  const slackType = fc.oneof({ weight: 4, arbitrary: fc.constant('application/x-www-form-urlencoded') }, { weight: 1, arbitrary: fc.constantFrom('application/json', 'text/plain', '') });
+
+  test(`Slack /slack/events unsigned or badly signed × ${RUNS.slackUnsigned}: 401, nothing written`, async () => {
+    const badHeaders = fc.oneof(
+      fc.constant({}),
+      fc.record({ 'x-slack-signature': text, 'x-slack-request-timestamp': fc.oneof(text, fc.integer().map(String)) }),
+      fc.integer({ min: 301, max: 10_000_000 }).map((skew) => ({ skew })),
+    );
+    await check(fc.asyncProperty(slackBody, slackType, badHeaders, async (body, type, bad) => {
+      let headers: Record<string, string | undefined>;
+      if ('skew' in bad) {
+        const ts = Math.floor(Date.now() / 1000) - (bad.skew as number);
+        headers = { 'content-type': type, 'x-slack-request-timestamp': String(ts), 'x-slack-signature': slackSignature(body, ts) };
+      } else {
+        headers = { 'content-type': type, ...(bad as Record<string, string>) };
+      }
+      const before = await h.counts();
+      const res = await h.ops.server.inject({ method: 'POST', url: '/slack/events', headers: headersOf(headers), payload: body });
+      answered += 1;
+      assert.ok([400, 401, 413, 415].includes(res.statusCode), `expected a rejection: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      assert.deepEqual(differences(before, await h.counts()), []);
+    }), RUNS.slackUnsigned);
+  });
+
+  test(`Discord /discord/interactions unsigned or badly signed × ${RUNS.discordUnsigned}: 401, nothing written`, async () => {
+    const body = rawBody(fc.oneof(json, fc.record({ type: fc.integer({ min: -1, max: 10 }), data: json, member: json, token: text, id: text })));
+    const bad = fc.oneof(
+      fc.constant({}),
+      fc.record({ 'x-signature-ed25519': fc.oneof(text, fc.stringMatching(/^[0-9a-f]{128}$/)), 'x-signature-timestamp': fc.oneof(text, fc.integer().map(String)) }),
+    );
+    await check(fc.asyncProperty(body, bad, async (payload, headers) => {
+      const before = await h.counts();
+      const res = await h.ops.server.inject({ method: 'POST', url: '/discord/interactions', headers: headersOf({ 'content-type': 'application/json', ...headers }), payload });
+      answered += 1;
+      assert.ok([400, 401, 413, 415].includes(res.statusCode), `expected a rejection: ${res.statusCode} ${res.body.slice(0, 200)}`);
+      assert.deepEqual(differences(before, await h.counts()), []);
+    }), RUNS.discordUnsigned);
+  });
+
+  test(`Slack /slack/events correctly signed garbage × ${RUNS.slackSigned}: no 5xx`, async () => {
+    await check(fc.asyncProperty(slackBody, slackType, async (body, type) => {
+      const res = await h.ops.server.inject({ method: 'POST', url: '/slack/events', headers: slackHeaders(body, { contentType: type || 'application/x-www-form-urlencoded', secret: SLACK_SECRET }), payload: body });
+      answered += 1;
+      assert.ok(res.statusCode < 500, `5xx for a signed Slack body ${JSON.stringify(body.slice(0, 300))}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+    }), RUNS.slackSigned);
+  });
+
+  test(`Discord /discord/interactions correctly signed garbage × ${RUNS.discordSigned}: no 5xx`, async () => {
+    const body = rawBody(fc.oneof(json,
+      fc.record({ type: fc.integer({ min: -1, max: 10 }), id: text, token: text, application_id: text, data: json, member: json, user: json, channel_id: text, message: json })));
+    await check(fc.asyncProperty(body, async (payload) => {
+      const res = await h.ops.server.inject({ method: 'POST', url: '/discord/interactions', headers: discordHeaders(payload, h.discordKey), payload });
+      answered += 1;
+      assert.ok(res.statusCode < 500, `5xx for a signed Discord body ${JSON.stringify(payload.slice(0, 300))}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+    }), RUNS.discordSigned);
+  });
+
+  test('afterwards: every input answered, no unhandled rejection, still healthy', async () => {
+    assert.ok(answered >= TOTAL, `answered ${answered} of ${TOTAL}`);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(unhandled.map(String), []);
+    const health = await h.ops.server.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(health.statusCode, 200);
+    // Every case that exists is still readable and consistent enough to render.
+    for (const id of caseIds) {
+      const res = await h.ops.server.inject({ method: 'GET', url: `/case/${id}/timeline` });
+      assert.equal(res.statusCode, 200);
+    }
+  });
+});
