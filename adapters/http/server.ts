@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { registerCaseRoutes } from './case-routes.js';
-import { installErrorHandling, installJsonParser } from './http-errors.js';
+import { installErrorHandling, installJsonParser, toErrorResponse } from './http-errors.js';
 import { fastifyPath, type ApiRouteDoc } from './openapi.js';
 import { registerOpsRoutes } from './ops-routes.js';
 
@@ -56,6 +56,12 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     requestIdHeader: 'x-request-id',
     bodyLimit,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    // Errors the router raises before any route runs (a malformed %-escape, a path parameter over
+    // maxParamLength) leave in our error shape too, not Fastify's (found by test/reliability/fuzz).
+    frameworkErrors: (error, _request, reply) => {
+      const { status, body } = toErrorResponse(error);
+      void (reply as FastifyReply).code(status).type('application/json').send(body);
+    },
   }) as unknown as FastifyInstance;
 
   installJsonParser(app, bodyLimit);
