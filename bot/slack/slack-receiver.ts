@@ -45,7 +45,12 @@ export function parseSlackBody(contentType: string, raw: Buffer): Record<string,
   const text = raw.toString('utf8');
   if (contentType.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded') {
     const form = parseQuery(text);
-    if (typeof form.payload === 'string') return JSON.parse(form.payload) as Record<string, unknown>;
+    if (typeof form.payload === 'string') {
+      // `payload=null` or `payload=[1]` is valid JSON but no interaction (found by test/reliability/fuzz).
+      const payload: unknown = JSON.parse(form.payload);
+      if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new Error('payload is not a JSON object');
+      return payload as Record<string, unknown>;
+    }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(form)) out[k] = Array.isArray(v) ? v[0] : v;
     return out;
