@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../adapters/config.js';
 import { createKnowledgeExtension } from '../adapters/knowledge/knowledge-extension.js';
+import { createNatsExtension } from '../adapters/jobs/nats-extension.js';
 import { createAgentsExtension } from '../adapters/agents/agents-extension.js';
 import { createSlackExtension } from './slack/slack-extension.js';
 import { createDiscordExtension, discordConfigured } from './discord/discord-extension.js';
@@ -55,6 +56,7 @@ export function defaultExtensions(config: Config): ExtensionFactory[] {
   if (config.agents === 'on') factories.unshift((ctx) => createAgentsExtension(ctx));
   // First: the Librarian must exist before the agents' Planner asks for it.
   factories.unshift((ctx) => createKnowledgeExtension(ctx));
+  if (config.natsUrl) factories.push((ctx) => createNatsExtension(ctx));
   const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
   if (slackConfigured) factories.push((ctx) => createSlackExtension(ctx));
   if (discordConfigured(config)) factories.push((ctx) => createDiscordExtension(ctx));

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { OpsError } from '../../core/errors.js';
 import { KbHitSchema, KbSearchQuerySchema } from '../../core/knowledge/search-query.js';
 import { ErrorBodySchema } from '../../core/schemas/http.js';
+import { eventsJsonSchema } from '../../core/schemas/events.js';
 import type { Librarian } from '../knowledge/librarian.js';
 import { parseInput } from './request-helpers.js';
 import type { HttpPlugin } from './server.js';
@@ -40,5 +41,16 @@ export function kbRoutes(librarian: Librarian): HttpPlugin {
       if (markdown === null) throw new OpsError('OPS_NOT_FOUND', `no knowledge-base document has id ${id}`, { doc_id: id });
       return reply.type('text/markdown; charset=utf-8').send(markdown);
     });
+  };
+}
+
+/** GET /schemas/events.json: every fact event's versioned JSON Schema (generated from zod). */
+export function eventSchemaRoutes(): HttpPlugin {
+  return async (_app, api) => {
+    api.route({
+      method: 'GET', path: '/schemas/events.json', tags: ['events'],
+      summary: 'JSON Schema (2020-12) of the event envelope and of each evt.*.vN payload, generated from the zod schemas.',
+      responses: { 200: { description: 'The schema catalogue.', schema: z.record(z.string(), z.unknown()) } },
+    }, async (_request, reply) => reply.send(eventsJsonSchema()));
   };
 }

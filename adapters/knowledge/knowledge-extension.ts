@@ -3,7 +3,7 @@ import type { CaseStore } from '../../core/ports/case-store.js';
 import type { KnowledgeStore } from '../../core/ports/knowledge-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { caseHistoryRoutes } from '../http/case-history-routes.js';
-import { kbRoutes } from '../http/kb-routes.js';
+import { eventSchemaRoutes, kbRoutes } from '../http/kb-routes.js';
 import { consumeOnce } from '../jobs/outbox-relay.js';
 import { SqlCaseStore } from '../store/sql-case-store.js';
 import { Librarian, type LibrarianOptions } from './librarian.js';
@@ -74,7 +74,7 @@ export async function createKnowledgeExtension(ctx: OpsloopContext, opts: Knowle
 
   return {
     name: 'knowledge',
-    http: [caseHistoryRoutes(store.queries, config.publicUrl), kbRoutes(librarian)],
+    http: [caseHistoryRoutes(store.queries, config.publicUrl), kbRoutes(librarian), eventSchemaRoutes()],
     async start() {
       const report = await librarian.start();
       log.info({ ...report, documents: librarian.documents().length, semantic: Boolean(embedder) }, 'librarian ready');

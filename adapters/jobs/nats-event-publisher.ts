@@ -1,0 +1,96 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import type { OutboxConsumer } from './outbox-relay.js';
+
+export const DEFAULT_NATS_STREAM = 'OPSLOOP';
+/** Subjects are `opsloop.<topic>`, e.g. `opsloop.evt.case.transition.v1`. */
+export const NATS_SUBJECT_PREFIX = 'opsloop.';
+
+export interface NatsPublisherOptions {
+  url: string;
+  stream?: string;
+  /** How long one publish may wait for the server's ack (default 5 s); longer → the relay retries. */
+  ackTimeoutMs?: number;
+  logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+/** `evt.case.transition.v1` → `opsloop.evt.case.transition.v1`. */
+export function natsSubjectOf(topic: string): string {
+  return `${NATS_SUBJECT_PREFIX}${topic}`;
+}
+
+/**
+ * Publishes outbox `evt.*` messages to a JetStream stream (created if missing, subjects
+ * `opsloop.evt.>`), with the outbox message id as `Nats-Msg-Id` so the server drops duplicates
+ * inside its duplicate window. The relay consumer resolves only after the server's ack: an
+ * unreachable server makes it throw, the relay keeps the message and retries with backoff, so a
+ * NATS outage delays delivery and loses nothing. Consumers must still dedupe by id.
+ */
+export class NatsEventPublisher {
+  readonly stream: string;
+  private nc: NatsConnection | null = null;
+  private js: JetStreamClient | null = null;
+  private streamReady = false;
+  private published = 0;
+  private failed = 0;
+
+  constructor(private readonly options: NatsPublisherOptions) {
+    this.stream = options.stream ?? DEFAULT_NATS_STREAM;
+  }
+
+  /** Connect (retrying for ever in the background once connected) and make sure the stream exists. */
+  async start(): Promise<void> {
+    this.nc = await connect({
+      servers: this.options.url, name: 'opsloop-relay', reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
+      waitOnFirstConnect: true, timeout: 5_000,
+    });
+    this.js = jetstream(this.nc, { timeout: this.options.ackTimeoutMs ?? 5_000 });
+    await this.ensureStream().catch((err: unknown) => this.options.logger?.warn({ err }, 'JetStream stream not ready yet; will retry on publish'));
+  }
+
+  async stop(): Promise<void> {
+    const nc = this.nc;
+    this.nc = null;
+    this.js = null;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
+  }
+
+  /** Counters for /healthz and metrics. */
+  stats(): { connected: boolean; stream: string; published: number; failed: number } {
+    return { connected: Boolean(this.nc && !this.nc.isClosed()), stream: this.stream, published: this.published, failed: this.failed };
+  }
+
+  /** The relay consumer: publish one message and wait for the server's ack. */
+  consumer(): OutboxConsumer {
+    return async (msg) => {
+      try {
+        await this.publish(msg);
+        this.published++;
+      } catch (err) {
+        this.failed++;
+        throw err;
+      }
+    };
+  }
+
+  async publish(msg: OutboxEnvelope): Promise<void> {
+    const js = this.js;
+    if (!js) throw new Error('NATS is not connected');
+    if (!this.streamReady) await this.ensureStream();
+    const ack = await js.publish(natsSubjectOf(msg.topic), JSON.stringify(msg), { msgID: msg.id, timeout: this.options.ackTimeoutMs ?? 5_000 });
+    if (ack.stream !== this.stream) throw new Error(`message stored in stream ${ack.stream}, expected ${this.stream}`);
+  }
+
+  private async ensureStream(): Promise<void> {
+    if (!this.nc) throw new Error('NATS is not connected');
+    const jsm = await jetstreamManager(this.nc, { timeout: this.options.ackTimeoutMs ?? 5_000 });
+    try {
+      await jsm.streams.info(this.stream);
+    } catch {
+      await jsm.streams.add({ name: this.stream, subjects: [`${NATS_SUBJECT_PREFIX}evt.>`] });
+      this.options.logger?.info({ stream: this.stream }, 'JetStream stream created');
+    }
+    this.streamReady = true;
+  }
+}
