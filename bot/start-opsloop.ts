@@ -86,8 +86,9 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     await store.connect();
     metrics.trackBacklog(() => store.outbox.backlog());
 
-    const orchestrator = new Orchestrator({ store, clock, ids, metrics });
     const relay = new OutboxRelay({ store, logger: logger.child({ component: 'relay' }), metrics, ...overrides.relay });
+    // Messages written in this process are delivered at once; the relay's poll covers other processes.
+    const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: () => relay.wake() });
     relay.on('evt.', async (msg) => {
       logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
     }, 'event-log');

@@ -21,6 +21,11 @@ export interface OrchestratorDeps {
   clock: Clock;
   ids: IdGen;
   metrics?: CoreMetrics;
+  /**
+   * Called after every committed write that appended outbox messages, outside the transaction
+   * (e.g. to wake an in-process outbox relay instead of waiting for its next poll).
+   */
+  afterCommit?: () => void;
 }
 
 /** Who asks and why; written to the timeline. */
@@ -82,12 +87,14 @@ export class Orchestrator {
   private readonly clock: Clock;
   private readonly ids: IdGen;
   private readonly metrics: CoreMetrics;
+  private readonly afterCommit: () => void;
 
   constructor(deps: OrchestratorDeps) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.ids = deps.ids;
     this.metrics = deps.metrics ?? noMetrics;
+    this.afterCommit = deps.afterCommit ?? (() => {});
   }
 
   /** Open a case in NEW. The same Idempotency-Key always answers with the same case. */
@@ -286,9 +293,11 @@ export class Orchestrator {
         return { ...outcome.response, replayed: true };
       case 'ok':
         if (outcome.transition) this.metrics.transition(outcome.transition.from, outcome.transition.to, outcome.transition.event);
+        this.afterCommit();
         return { ...outcome.response, replayed: false };
       case 'guard_failed':
         this.metrics.conflict('422');
+        this.afterCommit();
         return { ...outcome.response, replayed: false };
       case 'reject': {
         const status = httpStatusOf(outcome.code);
