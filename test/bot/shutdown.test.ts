@@ -44,7 +44,8 @@ async function assertNothingLeft(baseline: Map<string, number>, what: string): P
     await new Promise((resolve) => setTimeout(resolve, 50));
     extra = beyond(baseline);
   }
-  assert.deepEqual(extra, {}, `${what} left these running ${SETTLE_MS} ms after close(): ${JSON.stringify(extra)}`);
+  const hint = extra.Timeout ? ' (Agenda\'s job watchdog timers? is node_modules/agenda patched: node scripts/agenda-patch.mjs)' : '';
+  assert.deepEqual(extra, {}, `${what} left these running ${SETTLE_MS} ms after close(): ${JSON.stringify(extra)}${hint}`);
 }
 
 test('close() after the whole agent loop ran (knowledge, agents on Agenda over PGlite, ingest, simulator) leaves nothing running', { timeout: 180_000 }, async () => {
