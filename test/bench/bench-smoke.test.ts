@@ -45,7 +45,7 @@ describe('bench helpers', () => {
 
   it('tables align columns and show missing values as -', () => {
     const text = formatTable(['name', 'tps'], [['a', 12.345], ['bb', null]]);
-    assert.deepEqual(text.split('\n'), ['name    tps', '----  -----', 'a      12.3', 'bb        -']);
+    assert.deepEqual(text.split('\n'), ['name   tps', '----  ----', 'a     12.3', 'bb       -']);
   });
 });
 
