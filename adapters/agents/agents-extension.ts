@@ -12,6 +12,7 @@ import { AgendaJobQueue, mongoAgendaBackend, pgliteAgendaBackend, postgresAgenda
 import { commandDispatcher } from '../jobs/command-dispatcher.js';
 import { factApplier } from '../jobs/fact-applier.js';
 import { OpenAiPlanner } from '../llm/openai-planner.js';
+import type { PlanModel } from '../../core/ports/plan-model.js';
 import { PrometheusClient } from '../metrics-source/prometheus-client.js';
 import { PlannerService } from '../planner/planner-service.js';
 import { librarianOf } from '../knowledge/knowledge-extension.js';
@@ -31,6 +32,8 @@ export interface AgentsExtensionOptions {
   executors?: ExecutorRegistry;
   /** Agenda poll interval (ms). */
   processEveryMs?: number;
+  /** Replace the planner's language model (tests: an OpenAiPlanner with a short timeout on a local fake). */
+  llm?: PlanModel;
 }
 
 /**
@@ -51,9 +54,9 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   ]);
   const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_SCRIPT_DIR: config.scriptDir } });
   const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
-  const llm = config.openaiApiKey
+  const llm = opts.llm ?? (config.openaiApiKey
     ? new OpenAiPlanner({ apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}) })
-    : undefined;
+    : undefined);
 
   const planner = plannerFor(new PlannerService({
     templates, ...(llm ? { llm } : {}),
