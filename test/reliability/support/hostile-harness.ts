@@ -40,6 +40,8 @@ export interface HostileHarnessOptions {
   agents?: AgentsExtensionOptions | true;
   /** Start Slack and Discord surfaces (default true). */
   chat?: boolean;
+  /** More extensions, after the others. */
+  extraExtensions?: ExtensionFactory[];
 }
 
 /** Tables whose row counts tell whether a request wrote anything. */
@@ -66,6 +68,7 @@ export async function startHostileHarness(options: HostileHarnessOptions = {}): 
     extensions.push((ctx) => createAgentsExtension(ctx, { processEveryMs: 100, ...agentOpts }));
   }
   if (chat) extensions.push((ctx) => createSlackExtension(ctx), (ctx) => createDiscordExtension(ctx));
+  extensions.push(...(options.extraExtensions ?? []));
   let ops: RunningOpsloop;
   try {
     ops = await startOpsloop(config, { store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions });
