@@ -6,6 +6,7 @@ import { registerCaseRoutes } from './case-routes.js';
 import { installErrorHandling, installJsonParser, toErrorResponse } from './http-errors.js';
 import { fastifyPath, type ApiRouteDoc } from './openapi.js';
 import { registerOpsRoutes } from './ops-routes.js';
+import { caseHistoryRoutes } from './case-history-routes.js';
 
 export type { ApiRouteDoc } from './openapi.js';
 
@@ -87,6 +88,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
   const root = apiFor(app);
   registerCaseRoutes(root, deps);
   registerOpsRoutes(root, deps, () => docs);
+  // Replay and report belong to every case, whatever extensions run.
+  app.register(async (child) => caseHistoryRoutes(deps.store.queries, deps.publicUrl)(child, apiFor(child)));
   for (const plugin of deps.plugins ?? []) {
     app.register(async (child) => plugin(child, apiFor(child)));
   }

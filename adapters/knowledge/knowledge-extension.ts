@@ -2,7 +2,6 @@ import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { KnowledgeStore } from '../../core/ports/knowledge-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
-import { caseHistoryRoutes } from '../http/case-history-routes.js';
 import { eventSchemaRoutes, kbRoutes } from '../http/kb-routes.js';
 import { consumeOnce } from '../jobs/outbox-relay.js';
 import { SqlCaseStore } from '../store/sql-case-store.js';
@@ -74,7 +73,7 @@ export async function createKnowledgeExtension(ctx: OpsloopContext, opts: Knowle
 
   return {
     name: 'knowledge',
-    http: [caseHistoryRoutes(store.queries, config.publicUrl), kbRoutes(librarian), eventSchemaRoutes()],
+    http: [kbRoutes(librarian), eventSchemaRoutes()],
     async start() {
       const report = await librarian.start();
       log.info({ ...report, documents: librarian.documents().length, semantic: Boolean(embedder) }, 'librarian ready');

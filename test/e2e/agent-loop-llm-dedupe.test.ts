@@ -9,7 +9,7 @@ import { AGENT_JOBS, type AgentJobData, type AgentJobName, type JobHandler, type
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import {
-  assertConsistentTransitions, delay, describeTimeline, getCase, getTimeline, openAndStart, restartRuns, startE2e,
+  assertConsistentTransitions, assertReplayAgrees, delay, describeTimeline, getCase, getTimeline, openAndStart, restartRuns, startE2e,
   transitionEvents, waitForCase, waitForStatus, type E2e, type TimelineItem,
 } from './e2e-harness.js';
 import { E2E_POLICY, E2E_SERVICES, E2E_TEMPLATES } from './e2e-fixtures.js';
@@ -103,6 +103,7 @@ describe('agent loop: LLM planner and duplicate command delivery (PGlite, Agenda
     assert.deepEqual(transitionEvents(timeline),
       ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done', 'verify_failed'], describeTimeline(timeline));
     assertConsistentTransitions(timeline, parked);
+    await assertReplayAgrees(e2e.url, parked.case_id);
 
     // The LLM's plan was proposed and stored, with its provenance.
     const proposed = timeline.filter((e) => e.event === 'plan_proposed');
@@ -173,6 +174,7 @@ describe('agent loop: LLM planner and duplicate command delivery (PGlite, Agenda
     assert.equal(c.status, 'PLANNING');
     assert.equal(c.plan_id, null);
     assertConsistentTransitions(await getTimeline(e2e.url, caseId), c);
+    await assertReplayAgrees(e2e.url, c.case_id);
   });
 
   test('LLM answers unparsable text, then a schema-violating plan → PLANNING with both errors', async () => {

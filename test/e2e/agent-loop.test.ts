@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ChatHandler } from '../../bot/chat-handler.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import {
-  assertConsistentTransitions, call, describeTimeline, freshKey, getCase, getTimeline, openAndStart, restartRuns, startE2e,
+  assertConsistentTransitions, assertReplayAgrees, call, describeTimeline, freshKey, getCase, getTimeline, openAndStart, restartRuns, startE2e,
   transitionEvents, waitForCase, waitForStatus, type E2e, type TimelineItem,
 } from './e2e-harness.js';
 import { E2E_POLICY, E2E_SERVICES, E2E_TEMPLATES, ERROR_RATIO_METRIC } from './e2e-fixtures.js';
@@ -74,6 +74,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     assert.deepEqual(transitionEvents(timeline),
       ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done', 'verify_pass'], describeTimeline(timeline));
     assertConsistentTransitions(timeline, closed);
+    await assertReplayAgrees(e2e.url, closed.case_id);
     const actors = Object.fromEntries(timeline.filter((e) => e.kind === 'transition').map((e) => [e.event, e.actor]));
     assert.deepEqual(actors, {
       start_analysis: 'analyst@svc', analysis_done: 'analyst', plan_ready: 'planner',
@@ -130,6 +131,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     assert.deepEqual(transitionEvents(timeline),
       ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done', 'verify_failed'], describeTimeline(timeline));
     assertConsistentTransitions(timeline, parked);
+    await assertReplayAgrees(e2e.url, parked.case_id);
     const report = one(timeline, 'verify_report');
     assert.equal(report.meta.pass, false);
     const [result] = report.meta.results as Array<{ value: number; pass: boolean }>;
@@ -148,6 +150,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
       const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 60_000);
       assert.deepEqual(transitionEvents(timeline), ['start_analysis', 'analysis_done', 'plan_ready', 'gate_rejected'], describeTimeline(timeline));
       assertConsistentTransitions(timeline, parked);
+      await assertReplayAgrees(e2e.url, parked.case_id);
       const note = one(timeline, 'gate_decision');
       assert.match(note.reason!, /^reject: /);
       assert.match(note.reason!, why);
@@ -168,6 +171,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 120_000);
     assert.deepEqual(transitionEvents(timeline), ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_failed'], describeTimeline(timeline));
     assertConsistentTransitions(timeline, parked);
+    await assertReplayAgrees(e2e.url, parked.case_id);
     const steps = entries(timeline, 'step_result').map((e) => e.meta.step as { rollback: boolean; status: string; name: string; action: string });
     const forward = steps.filter((s) => !s.rollback && s.status !== 'running');
     const rollback = steps.filter((s) => s.rollback && s.status !== 'running');
@@ -217,6 +221,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     assert.deepEqual(transitionEvents(done),
       ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done', 'verify_pass'], describeTimeline(done));
     assertConsistentTransitions(done, closed);
+    await assertReplayAgrees(e2e.url, closed.case_id);
     const approval = done.find((e) => e.event === 'gate_approved')!;
     assert.equal(approval.actor, 'sim:sim-lead');
     assert.equal((await e2e.store.queries.latestDecision(caseId))?.decision.actor, 'sim:sim-lead');
@@ -255,6 +260,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     // The job runs: the requested template is planned, auto-approved (noop), run and verified.
     const { case: closed, timeline: done } = await waitForStatus(e2e.url, caseId, 'CLOSED', 90_000);
     assertConsistentTransitions(done, closed);
+    await assertReplayAgrees(e2e.url, closed.case_id);
     const proposals = entries(done, 'plan_proposed');
     assert.match(proposals.at(-1)!.reason!, /template: e2e\.observe/);
     assert.equal(one(done, 'plan.generate_requested').actor, 'oncall@example.com');

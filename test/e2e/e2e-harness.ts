@@ -229,3 +229,11 @@ export async function restartRuns(stateDir: string, service: string): Promise<st
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Issue 8's replay, checked on every end-to-end case: folding the stored timeline through the FSM reproduces the case. */
+export async function assertReplayAgrees(url: string, caseId: string): Promise<void> {
+  const res = await call(url, 'GET', `/case/${caseId}/replay`);
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const report = res.body.data as { agrees: boolean; divergence: unknown; replayed: unknown; stored: unknown };
+  assert.equal(report.agrees, true, `replay diverges from the store: ${JSON.stringify(report)}`);
+}

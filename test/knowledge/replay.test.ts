@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { caseHistoryRoutes } from '../../adapters/http/case-history-routes.js';
 import { replayStoredCase } from '../../adapters/knowledge/case-history.js';
 import { CASE_EVENTS, type CaseEvent } from '../../core/fsm/states.js';
 import type { CaseQueries } from '../../core/ports/case-store.js';
@@ -21,7 +20,7 @@ describe('replay: timeline folded through the pure FSM', () => {
       const q = h.store.queries as unknown as Record<string | symbol, unknown>;
       return (q[name] as (...args: unknown[]) => unknown).bind(h.store.queries);
     } });
-    h = await startApi({ plugins: [caseHistoryRoutes(queries)] });
+    h = await startApi({}); // GET /case/{id}/replay and /report are core routes
   });
   after(async () => { await h?.close(); });
 
