@@ -34,13 +34,22 @@ export const OPS_COMMAND = {
       type: SUB_COMMAND, name: 'plan', description: 'Ask for a new plan for a PARKED case',
       options: [{ type: STRING, name: 'template', description: 'Plan template, e.g. k8s.rollout.restart', required: false, max_length: 100 }, caseOption],
     },
+    { type: SUB_COMMAND, name: 'evidence', description: 'Evidence of a case, with links', options: [caseOption] },
+    {
+      type: SUB_COMMAND, name: 'runbook', description: 'Search the runbooks and past cases',
+      options: [
+        { type: STRING, name: 'query', description: 'What is happening, e.g. pods keep restarting', required: true, max_length: 500 },
+        { type: STRING, name: 'service', description: 'Only runbooks for this service', required: false, max_length: 63 },
+      ],
+    },
+    { type: SUB_COMMAND, name: 'report', description: 'Post the incident report of a case into its thread', options: [caseOption] },
     { type: SUB_COMMAND, name: 'help', description: 'How to use /ops' },
   ],
 } as const;
 
 export const REGISTER_HELP = `Usage: npm run discord:register [-- --help]
 
-Registers the /ops slash command (subcommands open, status, timeline, plan, help) for the
+Registers the /ops slash command (subcommands open, status, timeline, plan, evidence, runbook, report, help) for the
 Discord application, replacing the application's commands (bulk overwrite).
 
 Environment:
