@@ -106,6 +106,35 @@ export function rejectModalView(modal: ReasonModal, channel: string | undefined)
   };
 }
 
+/**
+ * Let the event loop answer every request already waiting before this one's slow work starts.
+ * On the embedded store a query runs on this thread; started right after an ack, the work of the
+ * first clicks of a burst would hold back the acks of the others (bench:clicks).
+ */
+function afterPendingAcks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * `respond()` once more after a network failure (a reused keep-alive connection reset under load
+ * lost the winner's "You approved" answer in bench:storm). Gives up quietly after the second try:
+ * the answer is ephemeral and the thread shows the outcome anyway.
+ */
+async function respondWithRetry(respond: (message: RespondArguments) => Promise<unknown>, message: RespondArguments, log?: SlackAppOptions['logger']): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await respond(message);
+      return;
+    } catch (error) {
+      if (attempt >= 2) {
+        log?.warn({ err: error }, 'slack response_url post failed twice; the ephemeral answer is lost');
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /** The same listeners in HTTP and Socket Mode. Each acks first; slow work runs after the ack. */
 export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
   const handler = o.handler;
@@ -124,16 +153,17 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
         log?.error({ err: error }, 'slack command failed');
         return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
       });
-    await respond(toSlackResponse(reply));
+    await respondWithRetry(respond, toSlackResponse(reply), log);
   });
 
   const actionIds = new RegExp(`^(${SLACK_ACTION_IDS.approve}|${SLACK_ACTION_IDS.reject})$`);
   app.action({ type: 'block_actions', action_id: actionIds }, async ({ ack, body, action, respond, client }) => {
     await ack();
+    await afterPendingAcks();
     const value = 'value' in action ? action.value : undefined;
     const decoded = decodeAction(value);
     if (!decoded) {
-      await respond(toSlackResponse(ephemeral('This button is not valid (it may come from an old message).')));
+      await respondWithRetry(respond, toSlackResponse(ephemeral('This button is not valid (it may come from an old message).')), log);
       return;
     }
     const actor = actorOf(body.user as { id: string; name?: string; username?: string });
@@ -145,7 +175,7 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
       await client.views.open({ trigger_id: body.trigger_id, view: rejectModalView(reply.modal, body.channel?.id) as never });
       return;
     }
-    await respond(toSlackResponse(reply));
+    await respondWithRetry(respond, toSlackResponse(reply), log);
   });
 
   app.view(REJECT_VIEW_ID, async ({ ack, view, body, client }) => {

@@ -1,0 +1,172 @@
+/**
+ * Helpers shared by the chat benchmarks (clicks, storm, loop): signed Slack requests exactly as
+ * Slack sends them, and opsloop started in-process on a fresh embedded PGlite store (or, with
+ * BENCH_STORE=postgres, a throwaway database on the PostgreSQL server) with the Slack
+ * extension pointed at the local fake Web API (test/support/fake-slack-api.ts).
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../adapters/config.js';
+import { createLogger, silentLogger } from '../../adapters/log.js';
+import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import type { CaseStore } from '../../core/ports/case-store.js';
+import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
+import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { FakeSlackApi } from '../../test/support/fake-slack-api.js';
+import { cleanupTestPgliteStore, createTestPgliteStore } from '../../test/support/pglite.js';
+
+export * from './slack-requests.js';
+import { BENCH_APPROVER, BENCH_CHANNEL, BENCH_REQUESTER, BENCH_SLACK_SECRET, BENCH_SLACK_TOKEN } from './slack-requests.js';
+
+export interface ChatOpsloop {
+  ops: RunningOpsloop;
+  store: CaseStore;
+  /** `pglite` (embedded, the default) or `postgres` (a throwaway database on the bench server). */
+  storeKind: BenchStoreKind;
+  fake: FakeSlackApi;
+  /** `${ops.url}/slack/events` */
+  slackUrl: string;
+  /** Temp dir with the config files and the script state dir. */
+  dir: string;
+  close(): Promise<void>;
+}
+
+export type BenchStoreKind = 'pglite' | 'postgres';
+
+/** BENCH_STORE=pglite|postgres (default pglite); postgres uses BENCH_DATABASE_URL (bench/lib/bench-database.ts). */
+export function benchStoreFromEnv(): BenchStoreKind {
+  const raw = process.env.BENCH_STORE?.trim() || 'pglite';
+  if (raw !== 'pglite' && raw !== 'postgres') throw new Error(`BENCH_STORE must be pglite or postgres, got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+export interface ChatOpsloopOptions {
+  /** Default: benchStoreFromEnv(). */
+  store?: BenchStoreKind;
+  /** Config files written to a temp dir (policy.yml, services.yml, templates); without them the shipped ones. */
+  files?: { policy: string; services: string; templates: Record<string, string> };
+  /** Extra environment for loadConfig (PROMETHEUS_URL, OPSLOOP_AGENTS, …). */
+  env?: Record<string, string>;
+  /** Replace the default extensions. */
+  extensions?: OpsloopOverrides['extensions'];
+}
+
+/**
+ * opsloop in this process on a fresh PGlite store (copied from the migrated template), Slack in
+ * HTTP mode at /slack/events, the Web API on a local fake. OPSLOOP_SCRIPT_STATE_DIR points into
+ * the temp dir (the restart-service script writes there).
+ */
+export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promise<ChatOpsloop> {
+  const dir = await mkdtemp(join(tmpdir(), 'opsloop-bench-chat-'));
+  const fake = await new FakeSlackApi().start();
+  const env: Record<string, string> = {
+    PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
+    SLACK_SIGNING_SECRET: BENCH_SLACK_SECRET, SLACK_BOT_TOKEN: BENCH_SLACK_TOKEN, SLACK_API_URL: fake.apiUrl,
+    OPSLOOP_DATA_DIR: join(dir, 'unused-data'),
+    ...options.env,
+  };
+  if (options.files) {
+    await writeFile(join(dir, 'policy.yml'), options.files.policy);
+    await writeFile(join(dir, 'services.yml'), options.files.services);
+    await mkdir(join(dir, 'templates'));
+    for (const [name, yaml] of Object.entries(options.files.templates)) await writeFile(join(dir, 'templates', `${name}.yaml`), yaml);
+    Object.assign(env, { OPSLOOP_POLICY_FILE: join(dir, 'policy.yml'), OPSLOOP_SERVICES_FILE: join(dir, 'services.yml'), OPSLOOP_TEMPLATE_DIR: join(dir, 'templates') });
+  }
+  await mkdir(join(dir, 'state'));
+  process.env.OPSLOOP_SCRIPT_STATE_DIR = join(dir, 'state');
+  const storeKind = options.store ?? benchStoreFromEnv();
+  let database: ThrowawayDatabase | null = null;
+  let store: CaseStore;
+  if (storeKind === 'postgres') {
+    database = await createThrowawayDatabase('chat');
+    store = createPostgresCaseStore({ url: database.url, max: 20 });
+    await store.connect();
+  } else {
+    store = await createTestPgliteStore();
+  }
+  const closeStore = async () => {
+    if (database) {
+      await store.close();
+      await database.drop();
+    } else {
+      await cleanupTestPgliteStore(store as Awaited<ReturnType<typeof createTestPgliteStore>>);
+    }
+  };
+  let ops: RunningOpsloop;
+  try {
+    ops = await startOpsloop(loadConfig(env), {
+      // BENCH_LOG_LEVEL=warn shows opsloop's own warnings and errors while a benchmark runs.
+      store, logger: process.env.BENCH_LOG_LEVEL ? createLogger({ level: process.env.BENCH_LOG_LEVEL as 'warn' }) : silentLogger(), print: () => {},
+      ...(options.extensions ? { extensions: options.extensions } : {}),
+    });
+  } catch (error) {
+    await closeStore();
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    ops, store, storeKind, fake, dir, slackUrl: `${ops.url}/slack/events`,
+    close() {
+      closing ??= (async () => {
+        await ops.close();
+        await closeStore();
+        await fake.close();
+        await rm(dir, { recursive: true, force: true });
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The needs_human decision the Gatekeeper would record, with the bench approver allowed. */
+export function benchNeedsHumanDecision() {
+  return {
+    decision: 'needs_human', reasons: ['bench: a human approves'], matched_rules: ['bench'],
+    approvers: { slack_users: [BENCH_APPROVER.id], slack_groups: [], discord_roles: [], users: [], sim_users: [] },
+  };
+}
+
+const NOOP_PLAN = {
+  title: 'bench: observe checkout', risk_score: 0.1,
+  steps: [{ name: 'observe', action: 'noop' as const, params: {}, timeout_s: 30, retry: 0 }],
+  rollback: { note: 'nothing to undo' },
+  verify: { settle_s: 0, checks: [{ name: 'error ratio', query: 'vector(0)', op: '<' as const, threshold: 0.05, window: '1m' }] },
+};
+
+let caseSeq = 0;
+
+/**
+ * Create a case and walk it to WAIT_GATE the way the agents would (analysis, plan_proposed, plan_ready,
+ * a needs_human gate decision naming BENCH_APPROVER). With `chat`, the case is labelled as opened
+ * in the bench Slack channel, so the notifier posts its card, thread and the plan's buttons.
+ */
+export async function caseAtWaitGate(ops: RunningOpsloop, opts: { chat?: boolean; title?: string } = {}): Promise<{ id: string; version: number }> {
+  const o = ops.orchestrator;
+  const n = ++caseSeq;
+  const key = (what: string) => `bench-${process.pid}-${n}-${what}`;
+  const labels: Record<string, string> = opts.chat ? { chat_platform: 'slack', chat_channel: BENCH_CHANNEL } : {};
+  const created = await o.createCase({
+    title: opts.title ?? `bench click ${n}`, tenant: 't-bench', severity: 3, service: 'checkout', env: 'prod',
+    requester: `slack:${BENCH_REQUESTER.id}`, labels,
+  }, { idempotencyKey: key('create'), actor: `slack:${BENCH_REQUESTER.id}` });
+  if (created.status !== 201) throw new Error(`create: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+  const id = String((created.body as { data: { case_id: string } }).data.case_id);
+  const must = (r: { status: number; body: unknown }, what: string) => {
+    if (r.status !== 200 && r.status !== 201) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+  };
+  must(await o.transition(id, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: key('sa') }), 'start_analysis');
+  must(await o.transition(id, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: key('ad') }), 'analysis_done');
+  must(await o.record(id, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: NOOP_PLAN } }] }, { idempotencyKey: key('pp') }), 'plan_proposed');
+  must(await o.transition(id, { event: 'plan_ready', actor: 'planner', meta: { plan: NOOP_PLAN } }, { idempotencyKey: key('pr') }), 'plan_ready');
+  const decision = benchNeedsHumanDecision();
+  must(await o.record(id, {
+    event: 'gate_decision', actor: 'gatekeeper', reason: 'needs_human', meta: { decision },
+    emit: [{ topic: 'evt.gate.needs_human.v1', data: { actor: 'gatekeeper', decision } }],
+  }, { idempotencyKey: key('gd') }), 'gate_decision');
+  const c = await ops.store.queries.getCase(id);
+  if (c?.status !== 'WAIT_GATE') throw new Error(`case ${id} is ${c?.status}, not WAIT_GATE`);
+  return { id, version: c.version };
+}
