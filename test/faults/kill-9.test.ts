@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import type { PrometheusHarness } from '../support/prometheus.js';
 import { prometheusSkipReason } from '../support/prometheus.js';
 import { POSTGRES_SKIP_REASON, testDatabaseUrl } from '../support/postgres.js';
@@ -66,18 +67,30 @@ test(`kill -9 ${KILLS} times while ${CASES} cases run the loop: nothing lost, no
   const driven = driveCases({ run, count: CASES, urls: () => [proc.url], concurrency: 6, paceMs: 120 })
     .finally(() => { driving = false; });
 
-  // Kill at random moments while cases are being opened and worked on (and a few after).
+  // Kill at random moments: the first half while cases are being opened, the rest while the loop
+  // is working on them — preferably while some case is EXECUTING or VERIFYING, so kills land in
+  // the middle of script runs and verifications too.
   const killLog: string[] = [];
-  for (let k = 0; k < KILLS; k++) {
-    await delay(1_500 + Math.floor(Math.random() * 4_000));
+  const kill = async (k: number, why: string) => {
     await proc.kill9();
-    killLog.push(`kill #${k + 1} at ${new Date().toISOString()} (driving: ${driving})`);
+    killLog.push(`kill #${k + 1} at ${new Date().toISOString()} (${why})`);
     await delay(Math.floor(Math.random() * 1_000));
     await proc.start();
+  };
+  const firstHalf = Math.ceil(KILLS / 2);
+  for (let k = 0; k < firstHalf; k++) {
+    await delay(1_500 + Math.floor(Math.random() * 4_000));
+    await kill(k, `driving: ${driving}`);
   }
   const cases = await driven;
   assert.equal(cases.length, CASES);
   assert.equal(new Set(cases.map((c) => c.caseId)).size, CASES, 'every create got its own case (replays answered the same id)');
+  for (let k = firstHalf; k < KILLS; k++) {
+    const busy = await waitForBusyCase(db!.url, 180_000);
+    await delay(Math.floor(Math.random() * 3_000));
+    await kill(k, busy ? `${busy.n} case(s) ${busy.status}` : 'no case was executing');
+  }
+  console.log(killLog.join('\n'));
 
   // A final restart, then wait until everything rests (locks of killed runs expire meanwhile).
   await proc.kill9();
@@ -111,3 +124,21 @@ test(`kill -9 ${KILLS} times while ${CASES} cases run the loop: nothing lost, no
   // Most cases must actually close; a case parks only when a kill interrupted its script step.
   assert.ok((audit.byStatus.CLOSED ?? 0) >= CASES - KILLS * 6, `too few cases closed: ${JSON.stringify(audit.byStatus)}`);
 });
+
+/** Wait until some case is EXECUTING or VERIFYING (null after `timeoutMs`). */
+async function waitForBusyCase(url: string, timeoutMs: number): Promise<{ status: string; n: number } | null> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const row = (await client.query<{ status: string; n: number }>(
+        "SELECT status, count(*)::int AS n FROM ops_case WHERE status IN ('EXECUTING', 'VERIFYING') GROUP BY status ORDER BY n DESC LIMIT 1")).rows[0];
+      if (row) return row;
+      await delay(250);
+    }
+    return null;
+  } finally {
+    await client.end();
+  }
+}
