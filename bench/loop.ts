@@ -1,0 +1,229 @@
+/**
+ * The whole loop's wall time: signed Slack `/ops open` → CLOSED, through the agents on Agenda
+ * (template plan, Gatekeeper auto-approving a registered script in staging, the real
+ * restart-service script, the Verifier asking a REAL Prometheus with settle delay 0). First N
+ * cases one after another (median), then M cases opened at once (total wall time, per-case
+ * p50/p99, any case not CLOSED).
+ *
+ *   npm run bench:loop
+ *   BENCH_SEQUENTIAL=20 BENCH_PARALLEL=200 BENCH_STORE=pglite|postgres npm run bench:loop
+ *
+ * Production defaults throughout (relay poll 200 ms, Agenda poll 250 ms). Per-case wall time =
+ * the command sent → the verify_pass transition's commit time (timeline created_at, same host clock).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { envInt, machineInfo, machineLine, writeResults } from './lib/results.js';
+import { BENCH_REQUESTER, slashCommandBody, startChatOpsloop, type ChatOpsloop } from './lib/slack-bench.js';
+import { startLoadClient, type LoadClient } from './lib/slack-load-client.js';
+import { round, sleep, summarize, type LatencySummary } from './lib/stats.js';
+import { printTable } from './lib/table.js';
+import { prometheusSkipReason, startPrometheus } from '../test/support/prometheus.js';
+
+export interface LoopConfig {
+  sequential: number;
+  parallel: number;
+  /** Give up waiting for a phase after this long (s). */
+  timeoutS: number;
+}
+
+export interface LoopPhase {
+  phase: 'sequential' | 'parallel';
+  cases: number;
+  closed: number;
+  /** Cases not CLOSED at the end, with their status. */
+  not_closed: Array<{ title: string; status: string }>;
+  /** Per-case wall time, ms. */
+  case_ms: LatencySummary;
+  /** Whole phase, ms. */
+  total_ms: number;
+  /** restart-service runs recorded (one per case expected). */
+  script_runs: number;
+}
+
+const METRIC = 'bench_http_error_ratio';
+
+const POLICY = `
+version: 1
+default_decision: needs_human
+risk: { auto_approve_max: 0.3, reject_above: 0.8, when_missing: ignore }
+rules:
+  - name: script-staging-auto
+    reason: registered runbook scripts run unattended in staging at low risk
+    decision: approve
+    match:
+      actions: script.exec
+      targets: { env: [staging] }
+      risk_max: 0.3
+approvers:
+  default:
+    users: [oncall@example.com]
+`;
+
+const SERVICES = `
+version: 1
+defaults:
+  verify:
+    settle_s: 0
+    window: 1m
+services: {}
+`;
+
+const TEMPLATE = `
+name: bench.restart
+description: Restart the service with the registered runbook script restart-service.
+match:
+  keywords: [restart]
+  priority: 50
+  fallback: true
+params:
+  service: { kind: name, description: The service of the case. }
+plan:
+  title: "Restart {{service}} with the runbook script"
+  risk_score: 0.1
+  steps:
+    - name: restart via runbook
+      action: script.exec
+      params:
+        script: restart-service
+        args:
+          service: "{{service}}"
+      timeout_s: 60
+      retry: 0
+  rollback:
+    note: A restart leaves nothing to restore.
+    steps: []
+  verify:
+    settle_s: 0
+    checks:
+      - name: error ratio
+        query: 'max(${METRIC}{service="{{service}}"})'
+        op: "<"
+        threshold: 0.05
+        window: 1m
+`;
+
+function configFromEnv(): LoopConfig {
+  return { sequential: envInt('BENCH_SEQUENTIAL', 20), parallel: envInt('BENCH_PARALLEL', 200), timeoutS: envInt('BENCH_TIMEOUT_S', 600) };
+}
+
+let seq = 0;
+
+/** Open `titles` with one signed /ops open each, all at once; returns the send time (ms since epoch). */
+async function openAll(chat: ChatOpsloop, client: LoadClient, titles: string[]): Promise<number> {
+  const bodies = titles.map((title) => {
+    const id = `loop-${++seq}`;
+    return slashCommandBody(`open "${title}" sev=3 service=checkout env=staging`, BENCH_REQUESTER, chat.fake.responseUrl(id), `trig.${id}`);
+  });
+  const sentAt = Date.now();
+  const answers = await client.burst(chat.slackUrl, bodies);
+  const failed = answers.filter((a) => a.status !== 200);
+  if (failed.length) throw new Error(`${failed.length} /ops open commands failed: ${JSON.stringify(failed[0])}`);
+  return sentAt;
+}
+
+const TERMINAL = new Set(['CLOSED', 'PARKED']);
+
+/** Wait until every case titled in `titles` exists and is CLOSED or PARKED; returns per-case close times. */
+async function waitForEnd(chat: ChatOpsloop, titles: string[], timeoutMs: number): Promise<{ closedAt: Map<string, number>; statuses: Map<string, string> }> {
+  const wanted = new Set(titles);
+  const deadline = Date.now() + timeoutMs;
+  let statuses = new Map<string, string>();
+  const ids = new Map<string, string>();
+  for (;;) {
+    const cases = (await chat.store.queries.listCases({ limit: 5000 })).filter((c) => wanted.has(c.title));
+    statuses = new Map(cases.map((c) => [c.title, c.status]));
+    for (const c of cases) ids.set(c.title, c.id);
+    const done = cases.length === titles.length && cases.every((c) => TERMINAL.has(c.status));
+    if (done || Date.now() > deadline) break;
+    await sleep(100);
+  }
+  const closedAt = new Map<string, number>();
+  for (const [title, id] of ids) {
+    if (statuses.get(title) !== 'CLOSED') continue;
+    const pass = (await chat.store.queries.listTimeline(id)).find((e) => e.kind === 'transition' && e.event === 'verify_pass');
+    if (pass) closedAt.set(title, new Date(pass.created_at).getTime());
+  }
+  return { closedAt, statuses };
+}
+
+async function scriptRuns(chat: ChatOpsloop): Promise<number> {
+  const text = await readFile(join(chat.dir, 'state', 'restarts.log'), 'utf8').catch(() => '');
+  return text.split('\n').filter((l) => l.startsWith('restart checkout ')).length;
+}
+
+function phaseResult(phase: LoopPhase['phase'], titles: string[], ended: { closedAt: Map<string, number>; statuses: Map<string, string> },
+  caseMs: number[], totalMs: number, runs: number): LoopPhase {
+  return {
+    phase, cases: titles.length, closed: ended.closedAt.size,
+    not_closed: titles.filter((t) => ended.statuses.get(t) !== 'CLOSED').map((t) => ({ title: t, status: ended.statuses.get(t) ?? 'not created' })),
+    case_ms: roundSummary(summarize(caseMs)), total_ms: Math.round(totalMs), script_runs: runs,
+  };
+}
+
+/** Run the benchmark, print the table and summary, write the JSON. Returns null (and says why) without Prometheus. */
+export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<{ phases: LoopPhase[]; file: string } | null> {
+  const prom = await startPrometheus();
+  if (!prom) {
+    log(`bench:loop needs a real Prometheus: ${prometheusSkipReason()}`);
+    return null;
+  }
+  let chat: ChatOpsloop | null = null;
+  let client: LoadClient | null = null;
+  const phases: LoopPhase[] = [];
+  try {
+    prom.target.set(METRIC, { service: 'checkout' }, 0.01);
+    [chat, client] = await Promise.all([
+      startChatOpsloop({ files: { policy: POLICY, services: SERVICES, templates: { 'bench.restart': TEMPLATE } }, env: { PROMETHEUS_URL: prom.url } }),
+      startLoadClient(),
+      prom.waitForValue(`max(${METRIC}{service="checkout"})`, (v) => v > 0, 60_000),
+    ]) as [ChatOpsloop, LoadClient, number];
+    const run = Date.now().toString(36);
+
+    log(`loop: ${config.sequential} cases one after another (store ${chat.storeKind})`);
+    const seqTitles: string[] = [];
+    const seqMs: number[] = [];
+    const seqStarted = Date.now();
+    const seqEnded = { closedAt: new Map<string, number>(), statuses: new Map<string, string>() };
+    for (let i = 0; i < config.sequential; i++) {
+      const title = `restart checkout ${run} seq ${i}`;
+      seqTitles.push(title);
+      const sentAt = await openAll(chat, client, [title]);
+      const ended = await waitForEnd(chat, [title], config.timeoutS * 1000);
+      for (const [t, at] of ended.closedAt) { seqEnded.closedAt.set(t, at); seqMs.push(at - sentAt); }
+      for (const [t, s] of ended.statuses) seqEnded.statuses.set(t, s);
+    }
+    phases.push(phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)));
+
+    log(`loop: ${config.parallel} cases opened at once`);
+    const runsBefore = await scriptRuns(chat);
+    const parTitles = Array.from({ length: config.parallel }, (_, i) => `restart checkout ${run} par ${i}`);
+    const sentAt = await openAll(chat, client, parTitles);
+    const ended = await waitForEnd(chat, parTitles, config.timeoutS * 1000);
+    const parMs = [...ended.closedAt.values()].map((at) => at - sentAt);
+    const last = parMs.length ? Math.max(...parMs) : Date.now() - sentAt;
+    phases.push(phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore));
+  } finally {
+    await client?.close();
+    await chat?.close();
+    await prom.close();
+  }
+  printTable('Loop wall time, /ops open → CLOSED (ms; template plan, real script, real Prometheus, settle 0)',
+    ['phase', 'cases', 'closed', 'not closed', 'script runs', 'case p50', 'case p99', 'case max', 'total'],
+    phases.map((p) => [p.phase, p.cases, p.closed, p.not_closed.length, p.script_runs, p.case_ms.p50, p.case_ms.p99, p.case_ms.max, p.total_ms]));
+  const file = writeResults('loop', config, phases);
+  const [s, p] = phases;
+  process.stdout.write(`\nsummary: loop median ${s?.case_ms.p50} ms per case (${s?.closed}/${s?.cases} closed one by one); ${p?.cases} at once: all done in ${p?.total_ms} ms, p50 ${p?.case_ms.p50} ms, p99 ${p?.case_ms.p99} ms, not closed ${p?.not_closed.length} (${machineLine(machineInfo())}) → ${file}\n`);
+  return { phases, file };
+}
+
+function roundSummary(s: LatencySummary): LatencySummary {
+  return { count: s.count, mean: round(s.mean, 1), p50: round(s.p50, 1), p90: round(s.p90, 1), p99: round(s.p99, 1), max: round(s.max, 1) };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runLoopBench().then((r) => process.exit(r ? 0 : 2), (err: unknown) => {
+    process.stderr.write(`bench:loop failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  });
+}
