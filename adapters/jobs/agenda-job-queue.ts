@@ -173,6 +173,7 @@ export class AgendaJobQueue implements JobQueue {
       removeOnComplete: true,
     });
     agenda.on('error', (err: Error) => this.logger?.warn({ err }, 'agenda error'));
+    this.watchNotificationChannel();
     agenda.on('fail', (err: Error | string, job: { attrs: { name: string } }) =>
       this.logger?.warn({ err: String(err), job: job.attrs.name }, 'agent job failed; agenda retries it'));
     for (const d of this.definitions) {
@@ -189,6 +190,24 @@ export class AgendaJobQueue implements JobQueue {
       this.orphanSweep = setInterval(() => void this.sweepOrphans(), sweepMs);
       this.orphanSweep.unref();
     }
+  }
+
+  /**
+   * The PostgreSQL backend LISTENs on a connection of its own and re-emits that connection's errors
+   * on its notification channel, an EventEmitter nobody listens to: when the database restarts
+   * ("terminating connection due to administrator command") the unhandled 'error' event killed
+   * opsloop (found by the database-down fault test). The channel reconnects by itself; we only log.
+   */
+  private watchNotificationChannel(): void {
+    const channel = (this.binding.backend as { notificationChannel?: unknown }).notificationChannel as
+      { on?: (event: 'error', listener: (err: unknown) => void) => unknown; listenerCount?: (event: string) => number } | undefined;
+    if (!channel?.on || (channel.listenerCount?.('error') ?? 0) > 0) return;
+    let lastLogged = 0;
+    channel.on('error', (err: unknown) => {
+      if (Date.now() - lastLogged < 10_000) return;
+      lastLogged = Date.now();
+      this.logger?.warn({ err }, 'agenda notification channel lost its database connection; it reconnects, jobs are polled meanwhile');
+    });
   }
 
   /** Requeue orphaned jobs (see `AgendaBackendBinding.requeueOrphans`); errors are only logged. */
