@@ -69,6 +69,9 @@ async function connectUnderAdvisoryLock(pool: pg.Pool, backend: PostgresBackend)
 export function postgresAgendaBackend(url: string): AgendaBackendBinding {
   const pool = new pg.Pool({ connectionString: url, max: 4 });
   pool.on('error', () => { /* idle client errors surface on the next query */ });
+  // Checked-out clients (Agenda's LISTEN connection, its transactions) have no pool listener; a
+  // server restart must not become an unhandled 'error' (the failing query reports it instead).
+  pool.on('connect', (client) => { client.on('error', () => undefined); });
   const backend = new PostgresBackend({ pool });
   return { backend, prepare: () => connectUnderAdvisoryLock(pool, backend), requeueOrphans: () => requeueOrphansOn(pool), close: () => pool.end() };
 }

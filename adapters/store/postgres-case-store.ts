@@ -29,6 +29,11 @@ export class PostgresCaseStore extends SqlCaseStore {
     // An idle client losing its server (restart, admin shutdown) emits 'error' on the pool;
     // unhandled it would crash the process. The next query reports it as OPS_STORE_UNAVAILABLE.
     pool.on('error', () => undefined);
+    // A client checked out of the pool (inside a transaction, between two statements) has no pool
+    // listener: the server's "terminating connection" message then became an unhandled 'error' and
+    // killed opsloop (found by the database-down fault test). Its next statement fails instead,
+    // and the transaction destroys the broken client.
+    pool.on('connect', (client) => { client.on('error', () => undefined); });
     super({
       name: 'postgres',
       client: pgPoolSqlClient(pool),
