@@ -68,7 +68,7 @@ describe('Slack request signatures', () => {
     const body = slackSlashBody('open "signed outage" sev=2 service=checkout', h.slack, { responseId: 'signed-control' });
     const answer = await post('/slack/events', body, slackHeaders(body));
     assert.equal(answer.status, 200);
-    await waitFor('the case of the signed request', async () => (await h.counts()).ops_case === before.ops_case + 1);
+    await waitFor('the case of the signed request', async () => (await h.counts()).ops_case === before.ops_case! + 1);
   });
 });
 
@@ -110,6 +110,6 @@ describe('Discord interaction signatures', () => {
     const body = JSON.stringify(discordSlash('open', { title: 'signed outage', severity: 2 }));
     const answer = await post('/discord/interactions', body, discordHeaders(body, h.discordKey));
     assert.equal(answer.status, 200, JSON.stringify(answer.json));
-    await waitFor('the case of the signed interaction', async () => (await h.counts()).ops_case === before.ops_case + 1);
+    await waitFor('the case of the signed interaction', async () => (await h.counts()).ops_case === before.ops_case! + 1);
   });
 });
