@@ -32,8 +32,10 @@ import { printTable } from './lib/table.js';
 
 export interface ClicksConfig {
   concurrency: number[];
-  /** Measured bursts per concurrency level and app. */
+  /** Measured bursts per concurrency level and app (at least enough for `minRequests` clicks). */
   rounds: number;
+  /** Measured clicks per level and app at least (so the p99 at 1 client is not one sample). */
+  minRequests?: number;
   /** Unmeasured bursts first (per level and app). */
   warmupRounds: number;
 }
@@ -59,6 +61,7 @@ function configFromEnv(): ClicksConfig {
     concurrency: envIntList('BENCH_CONCURRENCY', [1, 10, 100]),
     rounds: envInt('BENCH_ROUNDS', 10),
     warmupRounds: envInt('BENCH_WARMUP_ROUNDS', 1),
+    minRequests: envInt('BENCH_MIN_REQUESTS', 100),
   };
 }
 
@@ -105,7 +108,8 @@ export async function runClicksBench(config: ClicksConfig = configFromEnv(), log
   const rows: ClicksRow[] = [];
   let seq = 0;
   try {
-    const needed = config.concurrency.reduce((sum, c) => sum + c * (config.rounds + config.warmupRounds), 0);
+    const roundsAt = (c: number) => Math.max(config.rounds, Math.ceil((config.minRequests ?? 0) / c));
+    const needed = config.concurrency.reduce((sum, c) => sum + c * (roundsAt(c) + config.warmupRounds), 0);
     log(`clicks: preparing ${needed} cases waiting at the gate on ${chat.storeKind}`);
     const cases: Array<{ id: string; version: number }> = [];
     for (let i = 0; i < needed; i += 8) {
@@ -121,13 +125,14 @@ export async function runClicksBench(config: ClicksConfig = configFromEnv(), log
     log('clicks: waiting for the relay to deliver the preparation\'s outbox messages');
     await quiet(chat);
     for (const concurrency of config.concurrency) {
-      log(`clicks: ${config.rounds} bursts of ${concurrency} concurrent clicks on each app`);
+      const rounds = roundsAt(concurrency);
+      log(`clicks: ${rounds} bursts of ${concurrency} concurrent clicks on each app`);
       const ours: SlackAnswer[] = [];
       const theirs: SlackAnswer[] = [];
       const tag = `c${concurrency}`;
       let sent = 0;
       let lost = 0;
-      for (let round = 0; round < config.warmupRounds + config.rounds; round++) {
+      for (let round = 0; round < config.warmupRounds + rounds; round++) {
         const measured = round >= config.warmupRounds;
         await quiet(chat);
         const a = await client.burst(chat.slackUrl, nextBodies(concurrency, tag));
