@@ -19,6 +19,7 @@ import { startLoadClient, type LoadClient } from './lib/slack-load-client.js';
 import { round, sleep, summarize, type LatencySummary } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 import { prometheusSkipReason, startPrometheus } from '../test/support/prometheus.js';
+import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../test/support/loop-fixtures.js';
 
 export interface LoopConfig {
   sequential: number;
@@ -60,48 +61,9 @@ approvers:
     users: [oncall@example.com]
 `;
 
-const SERVICES = `
-version: 1
-defaults:
-  verify:
-    settle_s: 0
-    window: 1m
-services: {}
-`;
+const SERVICES = LOOP_SERVICES_YAML;
 
-const TEMPLATE = `
-name: bench.restart
-description: Restart the service with the registered runbook script restart-service.
-match:
-  keywords: [restart]
-  priority: 50
-  fallback: true
-params:
-  service: { kind: name, description: The service of the case. }
-plan:
-  title: "Restart {{service}} with the runbook script"
-  risk_score: 0.1
-  steps:
-    - name: restart via runbook
-      action: script.exec
-      params:
-        script: restart-service
-        args:
-          service: "{{service}}"
-      timeout_s: 60
-      retry: 0
-  rollback:
-    note: A restart leaves nothing to restore.
-    steps: []
-  verify:
-    settle_s: 0
-    checks:
-      - name: error ratio
-        query: 'max(${METRIC}{service="{{service}}"})'
-        op: "<"
-        threshold: 0.05
-        window: 1m
-`;
+const TEMPLATE = restartTemplateYaml('bench.restart', METRIC);
 
 function configFromEnv(): LoopConfig {
   return { sequential: envInt('BENCH_SEQUENTIAL', 20), parallel: envInt('BENCH_PARALLEL', 200), timeoutS: envInt('BENCH_TIMEOUT_S', 600) };

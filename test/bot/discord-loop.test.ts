@@ -5,6 +5,7 @@ import { FakeDiscordRest, type FakeDiscordCall, type FakeDiscordMessage } from '
 import { DiscordInteractionSigner, discordButtons, discordText, type DiscordAnswer, type InteractionPayload } from '../support/discord-interactions.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import { describeTimeline, getTimeline, restartRuns, startE2e, transitionEvents, waitForStatus, type E2e } from '../e2e/e2e-harness.js';
+import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../support/loop-fixtures.js';
 
 /*
  * The whole loop on Discord: a signed `/ops open` HTTP interaction against opsloop started
@@ -50,49 +51,10 @@ approvers:
     discord_roles: ["${ONCALL_ROLE}"]
 `;
 
-const SERVICES = `
-version: 1
-defaults:
-  verify:
-    settle_s: 0
-    window: 1m
-services: {}
-`;
+const SERVICES = LOOP_SERVICES_YAML;
 
 const TEMPLATES = {
-  'discord.restart': `
-name: discord.restart
-description: Restart the service with the registered runbook script restart-service.
-match:
-  keywords: [restart]
-  priority: 50
-  fallback: true
-params:
-  service: { kind: name, description: The service of the case. }
-plan:
-  title: "Restart {{service}} with the runbook script"
-  risk_score: 0.1
-  steps:
-    - name: restart via runbook
-      action: script.exec
-      params:
-        script: restart-service
-        args:
-          service: "{{service}}"
-      timeout_s: 60
-      retry: 0
-  rollback:
-    note: A restart leaves nothing to restore.
-    steps: []
-  verify:
-    settle_s: 0
-    checks:
-      - name: error ratio
-        query: 'max(${METRIC}{service="{{service}}"})'
-        op: "<"
-        threshold: 0.05
-        window: 1m
-`,
+  'discord.restart': restartTemplateYaml('discord.restart', METRIC),
 };
 
 let fake: FakeDiscordRest;

@@ -5,6 +5,7 @@ import { decodeAction } from '../../bot/chat-model.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import { describeTimeline, getTimeline, restartRuns, startE2e, transitionEvents, waitForStatus, type E2e } from '../e2e/e2e-harness.js';
+import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../support/loop-fixtures.js';
 
 /*
  * The whole loop on Slack: a signed `/ops open` slash command against opsloop started in-process
@@ -46,49 +47,10 @@ approvers:
     slack_users: [${APPROVER.id}, ${REQUESTER.id}]
 `;
 
-const SERVICES = `
-version: 1
-defaults:
-  verify:
-    settle_s: 0
-    window: 1m
-services: {}
-`;
+const SERVICES = LOOP_SERVICES_YAML;
 
 const TEMPLATES = {
-  'slack.restart': `
-name: slack.restart
-description: Restart the service with the registered runbook script restart-service.
-match:
-  keywords: [restart]
-  priority: 50
-  fallback: true
-params:
-  service: { kind: name, description: The service of the case. }
-plan:
-  title: "Restart {{service}} with the runbook script"
-  risk_score: 0.1
-  steps:
-    - name: restart via runbook
-      action: script.exec
-      params:
-        script: restart-service
-        args:
-          service: "{{service}}"
-      timeout_s: 60
-      retry: 0
-  rollback:
-    note: A restart leaves nothing to restore.
-    steps: []
-  verify:
-    settle_s: 0
-    checks:
-      - name: error ratio
-        query: 'max(${METRIC}{service="{{service}}"})'
-        op: "<"
-        threshold: 0.05
-        window: 1m
-`,
+  'slack.restart': restartTemplateYaml('slack.restart', METRIC),
 };
 
 let fake: FakeSlackApi;
