@@ -208,3 +208,18 @@ export function envTableText(): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * For command-line entry points: the configuration, or null after printing the one-line
+ * `ConfigError` to stderr and setting exit code 2. Other errors propagate.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config | null {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 2;
+    return null;
+  }
+}

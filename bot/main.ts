@@ -1,4 +1,4 @@
-import { ConfigError, envTableMarkdown, envTableText, loadConfig } from '../adapters/config.js';
+import { envTableMarkdown, envTableText, loadConfigOrExit } from '../adapters/config.js';
 import { startOpsloop } from './start-opsloop.js';
 
 const USAGE = `opsloop: a ChatOps incident bot (case → plan → gate → execute → verify).
@@ -25,17 +25,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
+  if (!config) return;
   let app;
   try {
     app = await startOpsloop(config);

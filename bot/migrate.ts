@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
-import { ConfigError, loadConfig, storeKind, type Config } from '../adapters/config.js';
+import { loadConfigOrExit, storeKind, type Config } from '../adapters/config.js';
 import { applyMongoMigrations } from '../adapters/store/mongo-case-store.js';
 import { pgPoolSqlClient, pgliteSqlClient } from '../adapters/store/sql-client.js';
 import { applySqlMigrations } from '../adapters/store/sql-migrate.js';
@@ -44,17 +44,8 @@ export async function migrate(config: Config): Promise<{ store: string; applied:
 }
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
+  if (!config) return;
   try {
     const { store, applied } = await migrate(config);
     if (applied.length === 0) process.stdout.write(`${store}: up to date, no migration applied\n`);
