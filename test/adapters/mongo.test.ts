@@ -5,6 +5,7 @@ import type { CaseStore } from '../../core/ports/case-store.js';
 import { applyMongoMigrations, createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo-case-store.js';
 import { MONGO_MIGRATIONS } from '../../migrations/mongo/index.js';
 import { caseStoreContract } from '../contracts/case-store.contract.js';
+import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
 
 /**
  * The MongoDB store against a real replica set. No MongoDB server can be obtained on this
@@ -38,6 +39,7 @@ if (!uri) {
   test('MongoDB store', { skip: SKIP_REASON }, () => {});
 } else {
   caseStoreContract({ name: 'mongodb', create: () => freshStore(uri), cleanup: dropAndClose, skip: false });
+  evidenceStoreContract({ name: 'mongodb', create: () => freshStore(uri), cleanup: dropAndClose, skip: false });
 
   describe('MongoDB store specifics', () => {
     let store: MongoCaseStore;

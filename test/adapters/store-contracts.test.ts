@@ -3,6 +3,7 @@ import type { CaseStore } from '../../core/ports/case-store.js';
 import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
 import { caseStoreContract } from '../contracts/case-store.contract.js';
 import { outboxRelayContract } from '../contracts/outbox-relay.contract.js';
+import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, testDatabaseUrl } from '../support/postgres.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
@@ -20,6 +21,7 @@ const pglite = {
 caseStoreContract(pglite);
 // PGlite has one connection per data dir: "two relays on one database" share the store instance.
 outboxRelayContract(pglite);
+evidenceStoreContract(pglite);
 
 const POSTGRES_SKIP = 'PostgreSQL suite skipped: TEST_DATABASE_URL is not set';
 
@@ -36,6 +38,7 @@ if (testDatabaseUrl()) {
     cleanup: (store: CaseStore) => cleanupTestPostgresStore(store as PostgresCaseStore),
   };
   caseStoreContract(postgres);
+  evidenceStoreContract(postgres);
   outboxRelayContract({
     ...postgres,
     // A second opsloop process: its own pool on the same database.
