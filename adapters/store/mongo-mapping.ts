@@ -46,20 +46,8 @@ export interface CaseDoc {
 }
 
 /** `case_timeline`: `_id` is the store-wide monotonic timeline id (from `counters`). */
-export interface TimelineDoc {
+export interface TimelineDoc extends NewTimelineEntry {
   _id: number;
-  case_id: string;
-  kind: TimelineKind;
-  event: string;
-  actor: string;
-  reason: string | null;
-  correlation_id: string | null;
-  trace_id: string | null;
-  from_status: string | null;
-  to_status: string | null;
-  version: number;
-  meta: Record<string, unknown>;
-  created_at: Date;
 }
 
 /** `outbox`: `_id` is the message id consumers dedupe by; `seq` is the delivery order. */
