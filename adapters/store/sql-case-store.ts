@@ -349,7 +349,7 @@ class SqlOutboxStore implements OutboxStore {
               attempts = attempts + 1
         WHERE id IN (
           SELECT id FROM outbox
-           WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until < clock_timestamp())
+           WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until <= clock_timestamp())
            ORDER BY id
            LIMIT $3
            FOR UPDATE SKIP LOCKED)
