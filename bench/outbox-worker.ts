@@ -3,9 +3,11 @@
  * BENCH_RELAY_POLL_MS is set) on the database in BENCH_WORKER_DATABASE_URL, with one consumer
  * for every topic that reports each delivery as a JSON line on stdout:
  * {"t": <epoch ms, sub-ms>, "id": <message id>, "topic", "case_id", "version"}.
+ * Listens for LISTEN/NOTIFY announcements unless BENCH_SIGNAL=0.
  * Prints {"ready": true} once the relay runs; SIGTERM stops it cleanly and prints {"done": n}.
  */
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
+import { noOutboxSignal, outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
 import { createPostgresCaseStore } from '../adapters/store/postgres-case-store.js';
 import { wallMs } from './lib/stats.js';
 
@@ -34,6 +36,8 @@ relay.on('', async (msg) => {
   pending.push(`${JSON.stringify({ t: wallMs(), id: msg.id, topic: msg.topic, case_id: msg.case_id, version: msg.version })}\n`);
 }, 'bench-lag');
 relay.start();
+const signal = process.env.BENCH_SIGNAL === '0' ? noOutboxSignal : outboxSignalFor(store);
+await signal.listen(() => relay.wake());
 process.stdout.write(`${JSON.stringify({ ready: true, owner: relay.owner })}\n`);
 
 let stopping = false;
@@ -42,6 +46,7 @@ process.on('SIGTERM', () => {
   stopping = true;
   void (async () => {
     await relay.stop();
+    await signal.close();
     await store.close();
     clearInterval(flusher);
     flush();

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { systemClock, uuidGen } from '../adapters/system-clock.js';
 import { createPostgresCaseStore, type PostgresCaseStore } from '../adapters/store/postgres-case-store.js';
+import { noOutboxSignal, outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
 import { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import { createThrowawayDatabase } from './lib/bench-database.js';
 import { prepareLoopCases, stepLoopCase, type LoopCase } from './lib/case-loop.js';
@@ -27,11 +28,14 @@ export interface OutboxConfig {
   cases: number;
   /** Relay poll interval override (ms); unset = the relay's production default. */
   relayPollMs: number | null;
+  /** Wake the relay processes with LISTEN/NOTIFY after each commit, as opsloop does (BENCH_SIGNAL=0: poll only). */
+  signal: boolean;
   drainTimeoutS: number;
 }
 
 export interface OutboxRow {
   relays: number;
+  signal: boolean;
   target_rate: number;
   achieved_rate: number;
   transitions: number;
@@ -53,6 +57,7 @@ function configFromEnv(): OutboxConfig {
     relays: envIntList('BENCH_RELAYS', [1, 3]),
     cases: envInt('BENCH_CASES', 1000),
     relayPollMs: process.env.BENCH_RELAY_POLL_MS ? envInt('BENCH_RELAY_POLL_MS', 200) : null,
+    signal: process.env.BENCH_SIGNAL !== '0',
     drainTimeoutS: envInt('BENCH_DRAIN_TIMEOUT_S', 60),
   };
 }
@@ -66,8 +71,8 @@ interface Worker {
   exited: Promise<void>;
 }
 
-function startWorker(databaseUrl: string, relayPollMs: number | null): Worker {
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_WORKER_DATABASE_URL: databaseUrl };
+function startWorker(databaseUrl: string, relayPollMs: number | null, signal: boolean): Worker {
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_WORKER_DATABASE_URL: databaseUrl, BENCH_SIGNAL: signal ? '1' : '0' };
   if (relayPollMs) env.BENCH_RELAY_POLL_MS = String(relayPollMs);
   else delete env.BENCH_RELAY_POLL_MS;
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'outbox-worker.ts')], {
@@ -143,15 +148,16 @@ async function runOnce(relays: number, config: OutboxConfig, log: (line: string)
   const db = await createThrowawayDatabase('outbox');
   const store = createPostgresCaseStore({ url: db.url, max: 20 });
   const workers: Worker[] = [];
+  const signal = config.signal ? outboxSignalFor(store) : noOutboxSignal;
   try {
     await store.connect();
-    const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
+    const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen, afterCommit: () => signal.notify() });
     log(`outbox: ${relays} relay(s): preparing ${config.cases} cases`);
     const cases = await prepareLoopCases(orchestrator, config.cases);
     // Start from an empty outbox: the preparation's messages are not part of the measurement.
     await store.pool.query('UPDATE outbox SET published_at = clock_timestamp() WHERE published_at IS NULL');
     const startId = Number((await store.pool.query<{ max: string | null }>('SELECT max(id) AS max FROM outbox')).rows[0]?.max ?? 0);
-    for (let i = 0; i < relays; i++) workers.push(startWorker(db.url, config.relayPollMs));
+    for (let i = 0; i < relays; i++) workers.push(startWorker(db.url, config.relayPollMs, config.signal));
     await Promise.all(workers.map((w) => w.ready));
     log(`outbox: ${relays} relay(s): driving ${config.rate} transitions/s for ${config.seconds} s`);
     const run = await drive(orchestrator, cases, config.rate, config.seconds);
@@ -173,13 +179,14 @@ async function runOnce(relays: number, config: OutboxConfig, log: (line: string)
     }
     const lag = summarize(lags);
     return {
-      relays, target_rate: config.rate, achieved_rate: round(run.transitions / run.elapsedS, 1), transitions: run.transitions, errors: run.errors,
+      relays, signal: config.signal, target_rate: config.rate, achieved_rate: round(run.transitions / run.elapsedS, 1), transitions: run.transitions, errors: run.errors,
       messages_written: written, messages_delivered: seen.size, duplicates, undelivered: Math.max(backlog, written - seen.size),
       lag_ms: { count: lag.count, mean: round(lag.mean, 1), p50: round(lag.p50, 1), p90: round(lag.p90, 1), p99: round(lag.p99, 1), max: round(lag.max, 1) },
       per_relay: workers.map((w) => w.deliveries.length),
     };
   } finally {
     await stopWorkers(workers);
+    await signal.close();
     await store.close();
     await db.drop();
   }
@@ -189,7 +196,7 @@ async function runOnce(relays: number, config: OutboxConfig, log: (line: string)
 export async function runOutboxBench(config: OutboxConfig = configFromEnv(), log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<{ rows: OutboxRow[]; file: string }> {
   const rows: OutboxRow[] = [];
   for (const relays of config.relays) rows.push(await runOnce(relays, config, log));
-  printTable(`Outbox relay lag, commit → consumer (ms), target ${config.rate} transitions/s for ${config.seconds} s, relay poll ${config.relayPollMs ?? 'default'}`,
+  printTable(`Outbox relay lag, commit → consumer (ms), target ${config.rate} transitions/s for ${config.seconds} s, relay poll ${config.relayPollMs ?? 'default'}, ${config.signal ? 'woken by LISTEN/NOTIFY' : 'no LISTEN/NOTIFY (poll only)'}`,
     ['relays', 'tx/s', 'transitions', 'msgs', 'delivered', 'dupes', 'lost', 'lag p50', 'p90', 'p99', 'max', 'per relay'],
     rows.map((r) => [r.relays, r.achieved_rate, r.transitions, r.messages_written, r.messages_delivered, r.duplicates, r.undelivered,
       r.lag_ms.p50, r.lag_ms.p90, r.lag_ms.p99, r.lag_ms.max, r.per_relay.join('/')]));

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { storeKind, type Config } from '../adapters/config.js';
 import { buildServer } from '../adapters/http/server.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
+import { outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
 import { createLogger } from '../adapters/log.js';
 import { PromMetrics } from '../adapters/metrics/prom-metrics.js';
 import { createCaseStore } from '../adapters/store/index.js';
@@ -87,8 +88,11 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     metrics.trackBacklog(() => store.outbox.backlog());
 
     const relay = new OutboxRelay({ store, logger: logger.child({ component: 'relay' }), metrics, ...overrides.relay });
-    // Messages written in this process are delivered at once; the relay's poll covers other processes.
-    const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: () => relay.wake() });
+    // Messages written in this process are delivered at once by its own relay; on a PostgreSQL
+    // server, LISTEN/NOTIFY wakes the relays of the other processes too (their poll is the fallback).
+    const signal = outboxSignalFor(store, logger.child({ component: 'outbox-signal' }));
+    cleanups.push(() => signal.close());
+    const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: () => { relay.wake(); signal.notify(); } });
     relay.on('evt.', async (msg) => {
       logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
     }, 'event-log');
@@ -111,6 +115,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
 
     relay.start();
     cleanups.push(() => relay.stop());
+    await signal.listen(() => relay.wake());
     for (const extension of extensions) {
       await extension.start?.({ baseUrl: url });
       if (extension.stop) cleanups.push(() => extension.stop!());

@@ -73,7 +73,7 @@ describe('bench smoke', { timeout: 900_000 }, () => {
   });
 
   it('outbox: every message delivered once across 1 and 2 relay processes', { skip: serverUrl ? false : POSTGRES_SKIP_REASON }, async () => {
-    const { rows, file } = await runOutboxBench({ rate: 20, seconds: 2, relays: [1, 2], cases: 20, relayPollMs: null, drainTimeoutS: 120 }, quiet);
+    const { rows, file } = await runOutboxBench({ rate: 20, seconds: 2, relays: [1, 2], cases: 20, relayPollMs: null, signal: true, drainTimeoutS: 120 }, quiet);
     assert.deepEqual(rows.map((r) => r.relays), [1, 2]);
     for (const row of rows) {
       assert.ok(row.transitions > 0, 'transitions were driven');
