@@ -23,6 +23,11 @@ export interface OpsloopContext {
   orchestrator: Orchestrator;
   /** Register outbox consumers here (`relay.on(prefix, consumer, name)`) before it starts. */
   relay: OutboxRelay;
+  /**
+   * Call after committing outbox messages outside the Orchestrator (e.g. the Sensor's ingest):
+   * wakes this process's relay and, on a PostgreSQL server, the other processes' relays.
+   */
+  outboxWritten: () => void;
   clock: Clock;
   ids: IdGen;
 }

@@ -31,6 +31,7 @@ export async function createIngestExtension(ctx: OpsloopContext, options: Ingest
   const evidenceStore = await evidenceStoreFor(ctx.store);
   const ingestor = new AlertIngestor({
     store: evidenceStore, clock: ctx.clock, ids: ctx.ids, config: ingestConfig, orchestrator: ctx.orchestrator,
+    afterCommit: ctx.outboxWritten,
     ...(ctx.config.logUrlTemplate ? { logUrlTemplate: ctx.config.logUrlTemplate } : {}),
     ...(ctx.config.prometheusUrl ? { prometheusUrl: ctx.config.prometheusUrl } : {}),
   });

@@ -92,12 +92,13 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     // server, LISTEN/NOTIFY wakes the relays of the other processes too (their poll is the fallback).
     const signal = outboxSignalFor(store, logger.child({ component: 'outbox-signal' }));
     cleanups.push(() => signal.close());
-    const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: () => { relay.wake(); signal.notify(); } });
+    const outboxWritten = () => { relay.wake(); signal.notify(); };
+    const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: outboxWritten });
     relay.on('evt.', async (msg) => {
       logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
     }, 'event-log');
 
-    const ctx: OpsloopContext = { config, logger, metrics, store, orchestrator, relay, clock, ids };
+    const ctx: OpsloopContext = { config, logger, metrics, store, orchestrator, relay, outboxWritten, clock, ids };
     const extensions: OpsloopExtension[] = [];
     for (const factory of overrides.extensions ?? defaultExtensions(config)) {
       extensions.push(await factory(ctx));

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
-import { FACT_TO_EVENT, type OutboxEnvelope } from '../../core/schemas/outbox.js';
-import { factTransitionMeta } from '../../core/agents/facts.js';
+import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import { factTransition } from '../../core/agents/facts.js';
 
 export interface FactApplierDeps {
   orchestrator: Orchestrator;
@@ -15,16 +15,9 @@ export interface FactApplierDeps {
  */
 export function factApplier(deps: FactApplierDeps) {
   return async function applyFact(msg: OutboxEnvelope): Promise<void> {
-    const event = FACT_TO_EVENT[msg.topic as keyof typeof FACT_TO_EVENT];
-    if (!event) return;
-    const result = await deps.orchestrator.transition(msg.case_id, {
-      event,
-      actor: typeof msg.data.actor === 'string' ? msg.data.actor : 'agent',
-      reason: typeof msg.data.reason === 'string' ? msg.data.reason : null,
-      meta: factTransitionMeta(msg.topic, msg.data),
-      traceId: msg.trace_id,
-      correlationId: msg.id,
-    }, { idempotencyKey: `fact:${msg.id}`, expectedVersion: msg.version, versionSource: 'body' });
+    const fact = factTransition(msg);
+    if (!fact) return;
+    const result = await deps.orchestrator.transition(msg.case_id, fact.request, fact.options);
     if (result.status >= 500) {
       throw new Error(`transition for ${msg.topic} failed with ${result.status}; the relay will retry`);
     }

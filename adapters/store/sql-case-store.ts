@@ -38,6 +38,8 @@ const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
 /** Outbox rows per INSERT (5 parameters each; PostgreSQL allows 65,535 per statement). */
 const OUTBOX_ROWS_PER_INSERT = 1000;
+/** Multi-row outbox INSERTs up to this many rows are prepared statements (one per size). */
+const PREPARED_OUTBOX_ROWS = 4;
 
 /**
  * The CaseStore for PostgreSQL, whichever way it is reached (PGlite in-process, or a server via
@@ -190,6 +192,7 @@ class SqlCaseTx implements CaseTx {
     const inserted = await this.q.query(
       'INSERT INTO idempotency (key, request_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING RETURNING key',
       [key, requestHash, now],
+      { name: 'opsloop_claim_key' },
     );
     if (inserted.rows.length === 1) return { claimed: true };
     const stored = await this.q.query<{ request_hash: string; response: StoredResponse | null }>(
@@ -203,7 +206,7 @@ class SqlCaseTx implements CaseTx {
   }
 
   async saveIdempotentResponse(key: string, response: StoredResponse): Promise<void> {
-    await this.q.query('UPDATE idempotency SET response = $2::json WHERE key = $1', [key, JSON.stringify(response)]);
+    await this.q.query('UPDATE idempotency SET response = $2::json WHERE key = $1', [key, JSON.stringify(response)], { name: 'opsloop_save_response' });
   }
 
   async insertCase(c: CaseRecord): Promise<void> {
@@ -217,7 +220,7 @@ class SqlCaseTx implements CaseTx {
 
   async lockCase(caseId: string): Promise<CaseRecord | null> {
     if (!UUID.test(caseId)) return null;
-    const result = await this.q.query<CaseRow>(`SELECT ${CASE_COLUMNS} FROM ops_case WHERE id = $1 FOR UPDATE`, [caseId]);
+    const result = await this.q.query<CaseRow>(`SELECT ${CASE_COLUMNS} FROM ops_case WHERE id = $1 FOR UPDATE`, [caseId], { name: 'opsloop_lock_case' });
     return result.rows[0] ? toCaseRecord(result.rows[0]) : null;
   }
 
@@ -229,6 +232,7 @@ class SqlCaseTx implements CaseTx {
               plan_id = CASE WHEN $6::boolean THEN plan_id ELSE $7::uuid END
         WHERE id = $1 AND version = $2`,
       [caseId, expectedVersion, patch.status, patch.version, patch.updated_at, keepPlan, patch.plan_id ?? null],
+      { name: 'opsloop_update_case' },
     );
     return result.rowCount === 1;
   }
@@ -239,6 +243,7 @@ class SqlCaseTx implements CaseTx {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) RETURNING id`,
       [e.case_id, e.kind, e.event, e.actor, e.reason, e.correlation_id, e.trace_id, e.from_status, e.to_status,
         e.version, JSON.stringify(e.meta ?? {}), e.created_at],
+      { name: 'opsloop_append_timeline' },
     );
     return Number(result.rows[0]!.id);
   }
@@ -255,7 +260,9 @@ class SqlCaseTx implements CaseTx {
         rows.push(`($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz)`);
         params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at));
       }
-      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES ${rows.join(', ')}`, params);
+      // The common sizes (a transition writes 1–3 messages) are prepared statements.
+      const name = rows.length <= PREPARED_OUTBOX_ROWS ? `opsloop_append_outbox_${rows.length}` : undefined;
+      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
     }
   }
 
@@ -277,6 +284,7 @@ class SqlCaseTx implements CaseTx {
     const result = await this.q.query(
       'INSERT INTO inbox (consumer, msg_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT (consumer, msg_id) DO NOTHING RETURNING msg_id',
       [consumer, messageId, now],
+      { name: 'opsloop_record_inbox' },
     );
     return result.rows.length === 1;
   }
@@ -355,6 +363,7 @@ class SqlOutboxStore implements OutboxStore {
            FOR UPDATE SKIP LOCKED)
         RETURNING id, payload, attempts`,
       [owner, leaseMs, Math.max(0, Math.trunc(limit))],
+      { name: 'opsloop_claim_outbox' },
     ));
     return result.rows
       .map((row) => ({ seq: Number(row.id), envelope: row.payload, attempts: Number(row.attempts) }))
@@ -368,6 +377,7 @@ class SqlOutboxStore implements OutboxStore {
       `UPDATE outbox SET published_at = clock_timestamp(), lease_until = NULL
         WHERE msg_id = ANY($1::uuid[]) AND lease_owner = $2 AND published_at IS NULL`,
       [ids, owner],
+      { name: 'opsloop_mark_published' },
     ));
   }
 

@@ -7,10 +7,19 @@ export interface SqlResult<T> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /** Prepared-statement name, unique per statement text. */
+  name?: string;
+}
+
 /** Something SQL can be sent to: a connection, or the connection a transaction holds. */
 export interface SqlQueryable {
-  /** One statement with `$1…` parameters. */
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlResult<T>>;
+  /**
+   * One statement with `$1…` parameters. A `name` makes it a prepared statement on a PostgreSQL
+   * server connection (parsed and planned once per connection, then only bound and executed):
+   * give one only to hot statements whose text never changes. PGlite ignores it.
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<T>>;
   /** Several statements separated by `;`, no parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -52,7 +61,7 @@ async function pgliteQuery<T>(target: PGlite | Transaction, sql: string, params?
  */
 export function pgPoolSqlClient(pool: pg.Pool): SqlClient {
   return {
-    query: (sql, params) => pgQuery(pool, sql, params),
+    query: (sql, params, options) => pgQuery(pool, sql, params, options),
     exec: async (sql) => { await pool.query(sql); },
     transaction: async (fn) => {
       const client = await pool.connect();
@@ -61,7 +70,7 @@ export function pgPoolSqlClient(pool: pg.Pool): SqlClient {
         await client.query('BEGIN');
         try {
           const value = await fn({
-            query: (sql, params) => pgQuery(client, sql, params),
+            query: (sql, params, options) => pgQuery(client, sql, params, options),
             exec: async (sql) => { await client.query(sql); },
           });
           await client.query('COMMIT');
@@ -82,8 +91,11 @@ export function pgPoolSqlClient(pool: pg.Pool): SqlClient {
   };
 }
 
-async function pgQuery<T>(target: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<SqlResult<T>> {
-  const result = await target.query(sql, params ? [...params] : undefined);
+async function pgQuery<T>(target: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<T>> {
+  const values = params ? [...params] : undefined;
+  const result = options?.name
+    ? await target.query({ name: options.name, text: sql, ...(values ? { values } : {}) })
+    : await target.query(sql, values);
   return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
 }
 

@@ -39,6 +39,9 @@ export const EVENT_DATA_SCHEMAS = {
     plan_id: z.string().nullable(), timeline_id: z.number().int(),
   }).passthrough(),
   'evt.case.rejected.v1': z.object({ event: z.string(), actor: Actor, guard: z.string(), issues: z.array(z.unknown()) }).passthrough(),
+  'evt.analysis.requested.v1': z.object({
+    actor: Actor, reason: z.string().optional(), group_key: z.string().optional(), rule: z.string().nullable().optional(),
+  }).passthrough().describe('a new case asks for analysis (the Sensor writes it with the case, so a crash before start_analysis loses nothing)'),
   'evt.analysis.done.v1': z.object({ actor: Actor, reason: z.string().optional(), evidence: z.array(Evidence).optional() }).passthrough(),
   'evt.analysis.findings.v1': z.object({ actor: Actor.optional(), findings: z.array(z.unknown()).optional() }).passthrough(),
   'evt.plan.proposed.v1': z.object({ actor: Actor, reason: z.string().optional(), plan: ChangePlanSchema, source: z.enum(['template', 'llm']), template: z.string().nullable() }).passthrough(),

@@ -5,6 +5,7 @@ export const EVENT_TOPICS = [
   'evt.case.created.v1',
   'evt.case.transition.v1',
   'evt.case.rejected.v1',
+  'evt.analysis.requested.v1',
   'evt.analysis.done.v1',
   'evt.analysis.findings.v1',
   'evt.plan.proposed.v1',
@@ -23,6 +24,7 @@ export type EventTopic = (typeof EVENT_TOPICS)[number];
 
 /** Agent facts the relay turns into Orchestrator transitions (idempotency key = message id). */
 export const FACT_TO_EVENT = {
+  'evt.analysis.requested.v1': 'start_analysis',
   'evt.analysis.done.v1': 'analysis_done',
   'evt.plan.proposed.v1': 'plan_ready',
   'evt.plan.approved.v1': 'gate_approved',

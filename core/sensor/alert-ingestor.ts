@@ -6,12 +6,15 @@ import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } fr
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
 import { caseView, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
+import { factTransition } from '../agents/facts.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
 
 /** Topics the Sensor emits besides `evt.case.created.v1`; the thread notifier posts both. */
 export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1';
 export const ALERT_RESOLVED_TOPIC = 'evt.alert.resolved.v1';
+/** The fact a new alert case is written with when its route starts analysis (→ start_analysis). */
+export const ANALYSIS_REQUESTED_TOPIC = 'evt.analysis.requested.v1';
 
 /** A case in one of these is no longer "open": new alerts open a new case. */
 export const CLOSED_STATUSES: readonly CaseStatus[] = ['CLOSED'];
@@ -21,8 +24,14 @@ export interface AlertIngestorDeps {
   clock: Clock;
   ids: IdGen;
   config: IngestConfig;
-  /** Follow-up `start_analysis` for new cases (its own idempotent write). Without it, none. */
+  /**
+   * Applies the `evt.analysis.requested.v1` fact a new case is written with, right after the
+   * commit (its own idempotent write, keyed like the fact applier's, which covers a crash in
+   * between). Without it, only the fact applier starts the analysis.
+   */
   orchestrator?: Pick<Orchestrator, 'transition'>;
+  /** Called after every commit that wrote outbox messages (wakes the relay). */
+  afterCommit?: () => void;
   logUrlTemplate?: string;
   prometheusUrl?: string;
   /**
@@ -65,8 +74,14 @@ export interface IngestResult {
   required: number;
   /** Cases whose timeline got a resolution note. */
   resolved_case_ids: string[];
-  /** Whether start_analysis was requested for the new case. */
+  /** Whether start_analysis was applied to the new case before the answer. */
   analysis_started: boolean;
+}
+
+/** What one ingest transaction returns: the result, and the start-analysis fact it wrote. */
+interface Written {
+  result: IngestResult;
+  analysisRequest: OutboxEnvelope | null;
 }
 
 type Tx = CaseTx & EvidenceTx;
@@ -106,18 +121,18 @@ export class AlertIngestor {
 
   private async ingestOnce(n: NormalizedNotification, payload: PayloadInfo): Promise<IngestResult> {
     const route = routeAlert(this.deps.config, routingLabels(n));
-    const result = await this.deps.store.transact((tx) => this.write(tx, n, route, payload));
-    if (result.action === 'opened' && route.startAnalysis && result.case_id && this.deps.orchestrator) {
-      const started = await this.deps.orchestrator.transition(result.case_id, {
-        event: 'start_analysis', actor: `sensor:${n.source}`, reason: 'opened by an alert',
-        meta: { group_key: n.groupKey, rule: route.ruleName },
-      }, { idempotencyKey: `ingest:start:${result.case_id}`, expectedVersion: 1 });
+    const written = await this.deps.store.transact((tx) => this.write(tx, n, route, payload));
+    const { result, analysisRequest } = written;
+    if (result.new_alerts > 0 || result.resolved_case_ids.length > 0) this.deps.afterCommit?.();
+    const fact = analysisRequest ? factTransition(analysisRequest) : null;
+    if (fact && this.deps.orchestrator) {
+      const started = await this.deps.orchestrator.transition(analysisRequest!.case_id, fact.request, fact.options);
       result.analysis_started = started.status === 200;
     }
     return result;
   }
 
-  private async write(tx: Tx, n: NormalizedNotification, route: IngestRoute, payload: PayloadInfo): Promise<IngestResult> {
+  private async write(tx: Tx, n: NormalizedNotification, route: IngestRoute, payload: PayloadInfo): Promise<Written> {
     const now = this.deps.clock.now();
     const alerts = uniqueEpisodes(n.alerts);
     const firing = alerts.filter((a) => a.status === 'firing');
@@ -128,7 +143,7 @@ export class AlertIngestor {
     // Fast path without the lock: episodes are only ever added, and only go firing → resolved,
     // so a body whose every episode is already recorded in its state can change nothing.
     let known = await this.knownEpisodes(tx, alerts);
-    if (!changesAnything(alerts, known)) return this.duplicate(tx, firing, known, now, result);
+    if (!changesAnything(alerts, known)) return { result: await this.duplicate(tx, firing, known, now, result), analysisRequest: null };
 
     await tx.lockKey(`group:${route.tenant}:${n.groupKey}`);
     if (route.correlationKey) await tx.lockKey(`corr:${route.tenant}:${route.correlationKey}`);
@@ -137,14 +152,14 @@ export class AlertIngestor {
     const seenFiring = firing.filter((a) => known.has(refKey(episodeRef(a))));
     await this.touchStale(tx, seenFiring, known, now);
 
-    if (newFiring.length) {
-      await this.attachFiring(tx, n, route, payload, newFiring, firing.length, now, result);
-    }
+    const analysisRequest = newFiring.length
+      ? await this.attachFiring(tx, n, route, payload, newFiring, firing.length, now, result)
+      : null;
     await this.recordResolved(tx, n, payload, alerts, known, now, result);
     if (result.action === 'duplicate' && seenFiring.length) {
       result.case_id = known.get(refKey(episodeRef(seenFiring[0]!)))?.case_id ?? null;
     }
-    return result;
+    return { result, analysisRequest };
   }
 
   private async knownEpisodes(tx: Tx, alerts: readonly NormalizedAlert[]): Promise<Map<string, AlertEpisodeRecord>> {
@@ -170,7 +185,7 @@ export class AlertIngestor {
   private async attachFiring(
     tx: Tx, n: NormalizedNotification, route: IngestRoute, payload: PayloadInfo,
     newFiring: NormalizedAlert[], firingCount: number, now: Date, result: IngestResult,
-  ): Promise<void> {
+  ): Promise<OutboxEnvelope | null> {
     let caseId = await tx.findOpenCaseForGroup(n.groupKey, CLOSED_STATUSES);
     let matchedBy: IngestResult['matched_by'] = caseId ? 'group' : null;
     if (!caseId && route.correlationKey) {
@@ -187,7 +202,7 @@ export class AlertIngestor {
     if (!record) {
       if (firingCount < route.minFiring) {
         result.action = 'held';
-        return;
+        return null;
       }
       record = this.newCase(n, route, newFiring, now);
       await tx.insertCase(record);
@@ -227,11 +242,20 @@ export class AlertIngestor {
       source: n.source, group_key: n.groupKey, matched_by: matchedBy, summary: firingSummary(n, newFiring),
       alerts: alertsView, evidence: inserted.map(evidenceView),
     }));
+    // A new case that should be analysed carries the request as a fact, written with it: applied
+    // right after the commit, and by the fact applier if this process dies before that.
+    const analysisRequest = result.action === 'opened' && route.startAnalysis
+      ? envelope(this.deps.ids.uuid(), c, now, ANALYSIS_REQUESTED_TOPIC, traceId, {
+        actor: `sensor:${n.source}`, reason: 'opened by an alert', group_key: n.groupKey, rule: route.ruleName,
+      })
+      : null;
+    if (analysisRequest) messages.push(analysisRequest);
     await tx.appendOutbox(messages);
     result.case_id = c.id;
     result.matched_by = matchedBy;
     result.new_alerts = newFiring.length;
     result.evidence_added = inserted.length;
+    return analysisRequest;
   }
 
   private async recordResolved(

@@ -4,6 +4,11 @@ import { after, before, describe, test } from 'node:test';
 import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
 import { grafanaSignature } from '../../adapters/http/ingest-routes.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
+import { factApplier } from '../../adapters/jobs/fact-applier.js';
+import { uuidGen } from '../../adapters/system-clock.js';
+import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
+import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import { AlertmanagerWebhookSchema, normalizeAlertmanager } from '../../core/schemas/alert-webhook.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { TOKEN, alertmanagerBody, startIngestApi, type IngestHarness } from '../support/ingest-harness.js';
 
@@ -77,7 +82,34 @@ describe('alert ingest over HTTP (PGlite)', () => {
     const timeline = await store.queries.listTimeline(c.id);
     assert.deepEqual(timeline.map((e) => e.event), ['case_created', 'alert_firing', 'start_analysis']);
     const t = await topics(store, c.id);
-    assert.deepEqual(t.slice(0, 3), ['evt.case.created.v1', 'evt.alert.firing.v1', 'evt.case.transition.v1']);
+    assert.deepEqual(t.slice(0, 4), ['evt.case.created.v1', 'evt.alert.firing.v1', 'evt.analysis.requested.v1', 'evt.case.transition.v1']);
+  });
+
+  test('a crash between the ingest commit and start_analysis loses nothing: the written fact starts it on delivery, once', async () => {
+    // The ingestor below has no Orchestrator: it stands for a process that died right after the commit.
+    const crashed = new AlertIngestor({ store: h.evidence, clock: h.clock, ids: uuidGen, config: h.config });
+    const body = alertmanagerBody('{}:{alertname="CrashBeforeStart"}', [
+      { alertname: 'CrashBeforeStart', labels: { service: 'payments', env: 'prod', severity: 'critical' } },
+    ]);
+    const result = await crashed.ingest(normalizeAlertmanager(AlertmanagerWebhookSchema.parse(body)), { id: 'f'.repeat(64), body });
+    assert.equal(result.action, 'opened');
+    assert.equal(result.analysis_started, false);
+    const caseId = result.case_id!;
+    assert.equal((await store.queries.getCase(caseId))!.status, 'NEW');
+
+    // After the restart the relay delivers the fact (twice here: at-least-once) to the fact applier.
+    const [fact] = (await store.db.query<{ payload: OutboxEnvelope }>(
+      "SELECT payload FROM outbox WHERE key = $1 AND topic = 'evt.analysis.requested.v1'", [caseId])).rows.map((r) => r.payload);
+    assert.ok(fact, 'the request was written with the case');
+    const apply = factApplier({ orchestrator: h.orchestrator });
+    await apply(fact);
+    await apply(fact);
+    const c = await store.queries.getCase(caseId);
+    assert.equal(c!.status, 'ANALYZING');
+    assert.equal(c!.version, 2, 'one transition, not two');
+    const timeline = await store.queries.listTimeline(caseId);
+    assert.deepEqual(timeline.map((e) => e.event), ['case_created', 'alert_firing', 'start_analysis']);
+    assert.equal(timeline[2]!.actor, 'sensor:alertmanager');
   });
 
   test('a re-sent group adds nothing; a new alert in the group attaches with only its own evidence', async () => {
