@@ -65,10 +65,14 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
 }
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /**
  * The only body parser: JSON (any `application/json` content type). Malformed JSON → 400
- * OPS_BAD_JSON; over the limit → 413; other content types → 415. Strings with NUL characters
- * and `__proto__` keys are refused (the database cannot store the former; the latter is a trap).
+ * OPS_BAD_JSON; over the limit → 413; other content types → 415. Strings with NUL characters or
+ * lone UTF-16 surrogates (`"\ud800"`) and `__proto__` keys are refused (the database cannot store
+ * the former two; the latter is a trap).
  */
 export function installJsonParser(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
@@ -81,6 +85,9 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
       value = JSON.parse(source, (key, v: unknown) => {
         if (key === '__proto__') bad ??= new OpsError('OPS_VALIDATION', 'the key "__proto__" is not allowed', [{ path: '__proto__', message: 'not allowed' }]);
         if (typeof v === 'string' && v.includes('\u0000')) bad ??= new OpsError('OPS_VALIDATION', 'strings must not contain NUL characters', [{ path: key || '(root)', message: 'contains a NUL character' }]);
+        if ((typeof v === 'string' && LONE_SURROGATE.test(v)) || LONE_SURROGATE.test(key)) {
+          bad ??= new OpsError('OPS_VALIDATION', 'strings must be well-formed Unicode (a lone surrogate such as \\ud800 cannot be stored)', [{ path: key || '(root)', message: 'contains a lone UTF-16 surrogate' }]);
+        }
         return v;
       });
     } catch (e) {

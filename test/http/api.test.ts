@@ -211,6 +211,13 @@ describe('refusals', () => {
     const invalid = assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: { title: '', severity: 9 } }), 400, 'OPS_VALIDATION');
     assert.deepEqual(invalid.details.map((d: { path: string }) => d.path).sort(), ['severity', 'title']);
     assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '{"title":"a\\u0000b"}' }), 400, 'OPS_VALIDATION');
+    // lone UTF-16 surrogates cannot be stored (PostgreSQL's jsonb refuses them): 400, not 500
+    const lone = assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '{"title":"\\ud800","tenant":"t"}' }), 400, 'OPS_VALIDATION');
+    assert.match(lone.message, /well-formed Unicode/);
+    assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '{"title":"x","labels":{"\\udc00":"v"}}' }), 400, 'OPS_VALIDATION');
+    const pair = await h.app.inject({ method: 'POST', url: '/case/create', headers: { ...json, 'idempotency-key': key() }, payload: '{"title":"disk \\ud83d\\udd25 full"}' });
+    assert.equal(pair.statusCode, 201, 'a proper surrogate pair (an emoji) is fine');
+    assert.equal(pair.json().data.title, 'disk 🔥 full');
     assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '{"title":"x","__proto__":{"admin":true}}' }), 400, 'OPS_VALIDATION');
     assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '[]' }), 400, 'OPS_VALIDATION');
     assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json }), 400, 'OPS_VALIDATION');
