@@ -5,6 +5,9 @@
  *   npm run bench:transitions
  *   BENCH_SECONDS=10 BENCH_CONCURRENCY=1,8,32 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:transitions
  *   BENCH_SKIP_PGLITE=1 / BENCH_SKIP_POSTGRES=1 to run one side only.
+ *   BENCH_PGBENCH_MODE=prepared|extended (default prepared: opsloop prepares its hot statements too).
+ * PGlite runs first: run after the server phase, it measured up to 5× slower while the server
+ * was still writing back that phase's dirty pages on the same disks and cores.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,7 +19,7 @@ import { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import { benchServerUrl, createThrowawayDatabase, type ThrowawayDatabase } from './lib/bench-database.js';
 import { prepareLoopCases, runClosedLoop, type LoopCase } from './lib/case-loop.js';
-import { pgbenchAvailable, pgbenchScript, preparePgbenchCases, readTransitionSample, runPgbench } from './lib/pgbench-runner.js';
+import { type PgbenchMode, pgbenchAvailable, pgbenchScript, preparePgbenchCases, readTransitionSample, runPgbench } from './lib/pgbench-runner.js';
 import { envInt, envIntList, machineInfo, machineLine, writeResults } from './lib/results.js';
 import { round, summarize, type LatencySummary } from './lib/stats.js';
 import { printTable, type Cell } from './lib/table.js';
@@ -30,6 +33,8 @@ export interface TransitionsConfig {
   poolMax: number;
   postgres: boolean;
   pglite: boolean;
+  /** pgbench's query protocol. */
+  pgbenchMode: PgbenchMode;
 }
 
 interface Measured {
@@ -59,6 +64,7 @@ function configFromEnv(): TransitionsConfig {
     poolMax: envInt('BENCH_POOL_MAX', Math.max(...concurrency)),
     postgres: !process.env.BENCH_SKIP_POSTGRES,
     pglite: !process.env.BENCH_SKIP_PGLITE,
+    pgbenchMode: process.env.BENCH_PGBENCH_MODE === 'extended' ? 'extended' : 'prepared',
   };
 }
 
@@ -108,8 +114,8 @@ async function benchPostgres(config: TransitionsConfig, log: (line: string) => v
       if (theirs) {
         script ??= pgbenchScript(await readTransitionSample(ours.url), config.casesPerWorker);
         log(`postgres: pgbench at concurrency ${concurrency} for ${config.seconds} s`);
-        await runPgbench(theirs.url, script, concurrency, Math.max(2, config.warmupSeconds), { warmup: true });
-        const run = await runPgbench(theirs.url, script, concurrency, config.seconds);
+        await runPgbench(theirs.url, script, concurrency, Math.max(2, config.warmupSeconds), { warmup: true, mode: config.pgbenchMode });
+        const run = await runPgbench(theirs.url, script, concurrency, config.seconds, { mode: config.pgbenchMode });
         pgbench = { tps: round(run.tps, 1), client_cpu_ms_per_tx: round(run.clientCpuMs / run.transactions, 3), transactions: run.transactions, failed: run.failed, latency_ms: roundSummary(summarize(run.latencies)) };
       }
       rows.push({ backend: 'postgres', concurrency, opsloop, pgbench, ratio: pgbench ? round(opsloop.tps / pgbench.tps, 3) : null });
@@ -145,13 +151,13 @@ async function benchPglite(config: TransitionsConfig, log: (line: string) => voi
 /** Run the benchmark, print the table and summary, write the JSON; returns the rows. */
 export async function runTransitionsBench(config: TransitionsConfig = configFromEnv(), log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<{ rows: TransitionsRow[]; file: string }> {
   const rows: TransitionsRow[] = [];
-  if (config.postgres) rows.push(...await benchPostgres(config, log));
   if (config.pglite) rows.push(...await benchPglite(config, log));
+  if (config.postgres) rows.push(...await benchPostgres(config, log));
   const table: Cell[][] = rows.map((r) => [
     r.backend, r.concurrency, r.opsloop.tps, r.opsloop.latency_ms.p50, r.opsloop.latency_ms.p99, r.opsloop.client_cpu_ms_per_tx,
     r.pgbench?.tps, r.pgbench?.latency_ms.p50, r.pgbench?.latency_ms.p99, r.pgbench?.client_cpu_ms_per_tx, r.ratio === null ? null : `${Math.round(r.ratio * 100)} %`,
   ]);
-  printTable(`Transitions (${config.seconds} s per run; latency and client CPU per transaction in ms; opsloop = Orchestrator.transition, pgbench = same SQL)`,
+  printTable(`Transitions (${config.seconds} s per run; latency and client CPU per transaction in ms; opsloop = Orchestrator.transition, pgbench -M ${config.pgbenchMode} = same SQL)`,
     ['backend', 'clients', 'opsloop tps', 'p50', 'p99', 'cpu/tx', 'pgbench tps', 'p50', 'p99', 'cpu/tx', 'opsloop/pgbench'], table);
   const file = writeResults('transitions', { ...config, server: config.postgres ? redact(benchServerUrl()) : null }, rows);
   const ratios = rows.filter((r) => r.ratio !== null).map((r) => `${r.concurrency}: ${Math.round(r.ratio! * 100)} %`);

@@ -8,7 +8,9 @@ import type {
   IdempotencyClaim,
   OutboxStore,
   StoredResponse,
+  TransitionWrite,
 } from '../../core/ports/case-store.js';
+import { writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
 import type {
   CaseRecord,
   DecisionRecord,
@@ -231,6 +233,10 @@ class MongoCaseTx implements CaseTx {
       { session: this.session },
     );
     return result.matchedCount === 1;
+  }
+
+  writeTransition(write: TransitionWrite): Promise<number | null> {
+    return writeTransitionStepwise(this, write);
   }
 
   async appendTimeline(entry: NewTimelineEntry): Promise<number> {

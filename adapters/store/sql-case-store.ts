@@ -7,7 +7,9 @@ import type {
   IdempotencyClaim,
   OutboxStore,
   StoredResponse,
+  TransitionWrite,
 } from '../../core/ports/case-store.js';
+import { writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
 import type {
   CaseRecord,
   DecisionRecord,
@@ -185,7 +187,21 @@ const CASE_COLUMNS = 'id, tenant, title, severity, service, env, requester, labe
 const TIMELINE_COLUMNS = 'id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at';
 
 class SqlCaseTx implements CaseTx {
+  /**
+   * A timeline id taken from the sequence by `lockCase` in the same round trip, for the entry this
+   * transaction writes on that case next; `writeTransition` needs it to send everything at once.
+   * An id reserved and not used is a gap, which timeline ids may have.
+   */
+  private reserved: { caseId: string; timelineId: number } | null = null;
+
   constructor(private readonly q: SqlQueryable, readonly rollbackOnly: () => void) {}
+
+  private takeReserved(caseId: string): number | null {
+    if (this.reserved?.caseId !== caseId) return null;
+    const id = this.reserved.timelineId;
+    this.reserved = null;
+    return id;
+  }
 
   async claimIdempotencyKey(key: string, requestHash: string, now: Date): Promise<IdempotencyClaim> {
     // A concurrent claimer of the same key blocks on the primary key until this one ends.
@@ -220,8 +236,14 @@ class SqlCaseTx implements CaseTx {
 
   async lockCase(caseId: string): Promise<CaseRecord | null> {
     if (!UUID.test(caseId)) return null;
-    const result = await this.q.query<CaseRow>(`SELECT ${CASE_COLUMNS} FROM ops_case WHERE id = $1 FOR UPDATE`, [caseId], { name: 'opsloop_lock_case' });
-    return result.rows[0] ? toCaseRecord(result.rows[0]) : null;
+    const result = await this.q.query<CaseRow & { next_timeline_id: number | string }>(
+      `SELECT ${CASE_COLUMNS}, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = $1 FOR UPDATE`,
+      [caseId], { name: 'opsloop_lock_case' },
+    );
+    const row = result.rows[0];
+    if (!row) return null;
+    this.reserved = { caseId, timelineId: Number(row.next_timeline_id) };
+    return toCaseRecord(row);
   }
 
   async updateCase(caseId: string, expectedVersion: number, patch: CasePatch): Promise<boolean> {
@@ -239,13 +261,59 @@ class SqlCaseTx implements CaseTx {
 
   async appendTimeline(e: NewTimelineEntry): Promise<number> {
     const result = await this.q.query<{ id: number | string }>(
-      `INSERT INTO case_timeline (case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12) RETURNING id`,
-      [e.case_id, e.kind, e.event, e.actor, e.reason, e.correlation_id, e.trace_id, e.from_status, e.to_status,
-        e.version, JSON.stringify(e.meta ?? {}), e.created_at],
+      `INSERT INTO case_timeline (${TIMELINE_COLUMNS})
+       VALUES (coalesce($1::bigint, nextval('case_timeline_id_seq'::regclass)), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13) RETURNING id`,
+      [this.takeReserved(e.case_id), ...timelineParams(e)],
       { name: 'opsloop_append_timeline' },
     );
     return Number(result.rows[0]!.id);
+  }
+
+  /**
+   * One statement when `lockCase` reserved the timeline id: the case update, the timeline entry,
+   * the outbox rows and the stored response are data-modifying CTEs gated on the update having
+   * matched (a version mismatch writes nothing). Without a reservation, four statements.
+   */
+  async writeTransition(w: TransitionWrite): Promise<number | null> {
+    if (!UUID.test(w.caseId)) return null;
+    const timelineId = this.takeReserved(w.caseId);
+    if (timelineId === null) return writeTransitionStepwise(this, w);
+    const { messages, response } = w.outcome(timelineId);
+    if (messages.length > OUTBOX_ROWS_PER_INSERT) {
+      this.reserved = { caseId: w.caseId, timelineId };
+      return writeTransitionStepwise(this, w);
+    }
+    const keepPlan = w.patch.plan_id === undefined;
+    const params: unknown[] = [
+      w.caseId, w.expectedVersion, w.patch.status, w.patch.version, w.patch.updated_at, keepPlan, w.patch.plan_id ?? null,
+      timelineId, ...timelineParams(w.timeline),
+      w.idempotencyKey, JSON.stringify(response),
+    ];
+    const rows: string[] = [];
+    for (const m of messages) {
+      const at = params.length;
+      rows.push(`($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz, ${rows.length})`);
+      params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at));
+    }
+    // The outbox rows are inserted in VALUES order (ORDER BY ord), so their ids follow the array.
+    const outbox = rows.length
+      ? `, o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at)
+                 SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at
+                   FROM (VALUES ${rows.join(', ')}) AS v (msg_id, topic, key, payload, created_at, ord)
+                  WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord)`
+      : '';
+    const result = await this.q.query<{ updated: number | string }>(
+      `WITH u AS (UPDATE ops_case SET status = $3, version = $4, updated_at = $5,
+                         plan_id = CASE WHEN $6::boolean THEN plan_id ELSE $7::uuid END
+                   WHERE id = $1 AND version = $2 RETURNING id),
+            t AS (INSERT INTO case_timeline (${TIMELINE_COLUMNS})
+                  SELECT $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20 FROM u),
+            r AS (UPDATE idempotency SET response = $22::json WHERE key = $21 AND EXISTS (SELECT 1 FROM u))${outbox}
+       SELECT count(*) AS updated FROM u`,
+      params,
+      rows.length <= PREPARED_OUTBOX_ROWS ? { name: `opsloop_write_transition_${rows.length}` } : undefined,
+    );
+    return Number(result.rows[0]?.updated ?? 0) === 1 ? timelineId : null;
   }
 
   async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {
@@ -395,6 +463,12 @@ class SqlOutboxStore implements OutboxStore {
     const result = await this.run((q) => q.query<{ n: number | string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'));
     return Number(result.rows[0]?.n ?? 0);
   }
+}
+
+/** Parameters for TIMELINE_COLUMNS after `id`, in order (meta as JSON text). */
+function timelineParams(e: NewTimelineEntry): unknown[] {
+  return [e.case_id, e.kind, e.event, e.actor, e.reason, e.correlation_id, e.trace_id, e.from_status, e.to_status,
+    e.version, JSON.stringify(e.meta ?? {}), e.created_at];
 }
 
 function toDate(value: Date | string): Date {

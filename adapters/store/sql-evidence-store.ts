@@ -43,6 +43,7 @@ function withEvidence(tx: CaseTx, ev: EvidenceTx): CaseTx & EvidenceTx {
     insertCase: (...a) => tx.insertCase(...a),
     lockCase: (...a) => tx.lockCase(...a),
     updateCase: (...a) => tx.updateCase(...a),
+    writeTransition: (...a) => tx.writeTransition(...a),
     appendTimeline: (...a) => tx.appendTimeline(...a),
     appendOutbox: (...a) => tx.appendOutbox(...a),
     insertPlanProposed: (...a) => tx.insertPlanProposed(...a),

@@ -75,21 +75,25 @@ function jsonLiteral(text: string, type: 'jsonb' | 'json'): string {
 
 /**
  * The custom pgbench script: the statements `SqlCaseTx` sends for one transition, in order —
- * claim the Idempotency-Key, lock the case FOR UPDATE, update status/version, append the
- * timeline, append two outbox messages (one multi-row INSERT, as `appendOutbox` does), save the response. Client k works on its own
- * `casesPerClient` cases and flips each between PARKED and PLANNING, so it can run forever.
+ * claim the Idempotency-Key; lock the case FOR UPDATE, reserving the timeline id in the same
+ * statement; then one statement of data-modifying CTEs that updates status/version, appends the
+ * timeline entry, appends the two outbox messages and saves the response (as `writeTransition`
+ * does). Client k works on its own `casesPerClient` cases and flips each between PARKED and
+ * PLANNING, so it can run forever.
  */
 export function pgbenchScript(sample: TransitionSample, casesPerClient: number): string {
   const caseColumns = 'id, tenant, title, severity, service, env, requester, labels, status, version, plan_id, created_at, updated_at';
+  const nextStatus = "CASE WHEN :c_status = 'PARKED' THEN 'PLANNING' ELSE 'PARKED' END";
   return [
     `\\set n :client_id * ${casesPerClient} + random(1, ${casesPerClient})`,
     'BEGIN;',
     `INSERT INTO idempotency (key, request_hash, created_at) VALUES ('pgbench-' || gen_random_uuid(), '${sample.requestHash}', now()) ON CONFLICT (key) DO NOTHING RETURNING key AS idem_key \\gset`,
-    `SELECT ${caseColumns} FROM ops_case WHERE id = ${CASE_ID_SQL(':n')} FOR UPDATE \\gset c_`,
-    `UPDATE ops_case SET status = CASE WHEN status = 'PARKED' THEN 'PLANNING' ELSE 'PARKED' END, version = :c_version::int + 1, updated_at = now(), plan_id = CASE WHEN true THEN plan_id ELSE NULL::uuid END WHERE id = :c_id::uuid AND version = :c_version::int;`,
-    `INSERT INTO case_timeline (case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at) VALUES (:c_id::uuid, 'transition', 'resume', 'oncall@example.com', 'freeze lifted', NULL, gen_random_uuid()::text, :c_status, CASE WHEN :c_status = 'PARKED' THEN 'PLANNING' ELSE 'PARKED' END, :c_version::int + 1, ${jsonLiteral(sample.timelineMeta, 'jsonb')}, now()) RETURNING id AS timeline_id \\gset`,
-    `INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES (gen_random_uuid(), 'evt.case.transition.v1', :c_id, ${jsonLiteral(sample.outboxEvent, 'jsonb')}, now()), (gen_random_uuid(), 'cmd.plan.generate', :c_id, ${jsonLiteral(sample.outboxCommand, 'jsonb')}, now());`,
-    `UPDATE idempotency SET response = ${jsonLiteral(sample.response, 'json')} WHERE key = :idem_key;`,
+    `SELECT ${caseColumns}, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = ${CASE_ID_SQL(':n')} FOR UPDATE \\gset c_`,
+    `WITH u AS (UPDATE ops_case SET status = ${nextStatus}, version = :c_version::int + 1, updated_at = now(), plan_id = CASE WHEN true THEN plan_id ELSE NULL::uuid END WHERE id = :c_id::uuid AND version = :c_version::int RETURNING id), `
+      + `t AS (INSERT INTO case_timeline (id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at) SELECT :c_next_timeline_id::bigint, :c_id::uuid, 'transition', 'resume', 'oncall@example.com', 'freeze lifted', NULL, gen_random_uuid()::text, :c_status, ${nextStatus}, :c_version::int + 1, ${jsonLiteral(sample.timelineMeta, 'jsonb')}, now() FROM u), `
+      + `r AS (UPDATE idempotency SET response = ${jsonLiteral(sample.response, 'json')} WHERE key = :idem_key AND EXISTS (SELECT 1 FROM u)), `
+      + `o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at) SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at FROM (VALUES (gen_random_uuid(), 'evt.case.transition.v1', :c_id, ${jsonLiteral(sample.outboxEvent, 'jsonb')}, now(), 0), (gen_random_uuid(), 'cmd.plan.generate', :c_id, ${jsonLiteral(sample.outboxCommand, 'jsonb')}, now(), 1)) AS v (msg_id, topic, key, payload, created_at, ord) WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord) `
+      + 'SELECT count(*) AS updated FROM u;',
     'COMMIT;',
     '',
   ].join('\n');
@@ -107,16 +111,19 @@ export interface PgbenchResult {
   output: string;
 }
 
+/** pgbench's query protocol: `prepared` matches opsloop on a server (its hot statements are prepared). */
+export type PgbenchMode = 'prepared' | 'extended';
+
 /**
- * Run `pgbench -n -M extended -c N -j N -T seconds -f script -l` against `databaseUrl` and read
+ * Run `pgbench -n -M <mode> -c N -j N -T seconds -f script -l` against `databaseUrl` and read
  * TPS (excluding connection time) and the per-transaction latencies from its log.
  */
-export async function runPgbench(databaseUrl: string, script: string, clients: number, seconds: number, opts: { warmup?: boolean } = {}): Promise<PgbenchResult> {
+export async function runPgbench(databaseUrl: string, script: string, clients: number, seconds: number, opts: { warmup?: boolean; mode?: PgbenchMode } = {}): Promise<PgbenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'opsloop-pgbench-'));
   try {
     const scriptFile = join(dir, 'transition.sql');
     await writeFile(scriptFile, script);
-    const args = ['-n', '-M', 'extended', '-c', String(clients), '-j', String(clients), '-T', String(seconds),
+    const args = ['-n', '-M', opts.mode ?? 'prepared', '-c', String(clients), '-j', String(clients), '-T', String(seconds),
       '-f', scriptFile, '-l', '--log-prefix', join(dir, 'log'), databaseUrl];
     // bash's `times` prints the CPU time of its children (pgbench) after it exits; arguments go
     // in as positional parameters, never through the shell's parser.

@@ -204,35 +204,39 @@ export class Orchestrator {
         });
       }
       const nextVersion = current.version + 1;
-      const updated = await tx.updateCase(caseId, current.version, { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now });
-      if (!updated) {
+      const after: CaseRecord = { ...current, status: decision.next, version: nextVersion, plan_id: planId, updated_at: now };
+      const responseFor = (timelineId: number): StoredResponse => ({
+        status: 200,
+        body: { data: { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId } },
+      });
+      const timelineId = await tx.writeTransition({
+        caseId, expectedVersion: current.version, idempotencyKey: opts.idempotencyKey,
+        patch: { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now },
+        timeline: this.entry(after, now, {
+          kind: 'transition', event: request.event, actor: request.actor, reason: request.reason ?? null,
+          correlation_id: request.correlationId ?? null, trace_id: traceId,
+          from_status: current.status, to_status: decision.next,
+          meta: withoutPlan(meta, planId),
+        }),
+        outcome: (id) => {
+          const messages: OutboxEnvelope[] = [
+            this.envelope(after, now, 'evt.case.transition.v1', traceId, request.correlationId ?? null, {
+              from: current.status, to: decision.next, event: request.event, actor: request.actor,
+              reason: request.reason ?? null, plan_id: planId, timeline_id: id,
+            }),
+          ];
+          for (const topic of decision.effects) {
+            messages.push(this.envelope(after, now, topic, traceId, request.correlationId ?? null, commandData(after, meta)));
+          }
+          return { messages, response: responseFor(id) };
+        },
+      });
+      if (timelineId === null) {
         // The row is locked, so this only happens on stores whose lock is optimistic (MongoDB).
         tx.rollbackOnly();
         return reject('OPS_VERSION_CONFLICT', 'the case changed concurrently; retry', { case_id: caseId });
       }
-      const after: CaseRecord = { ...current, status: decision.next, version: nextVersion, plan_id: planId, updated_at: now };
-      const timelineId = await tx.appendTimeline(this.entry(after, now, {
-        kind: 'transition', event: request.event, actor: request.actor, reason: request.reason ?? null,
-        correlation_id: request.correlationId ?? null, trace_id: traceId,
-        from_status: current.status, to_status: decision.next,
-        meta: withoutPlan(meta, planId),
-      }));
-      const messages: OutboxEnvelope[] = [
-        this.envelope(after, now, 'evt.case.transition.v1', traceId, request.correlationId ?? null, {
-          from: current.status, to: decision.next, event: request.event, actor: request.actor,
-          reason: request.reason ?? null, plan_id: planId, timeline_id: timelineId,
-        }),
-      ];
-      for (const topic of decision.effects) {
-        messages.push(this.envelope(after, now, topic, traceId, request.correlationId ?? null, commandData(after, meta)));
-      }
-      await tx.appendOutbox(messages);
-      const response = {
-        status: 200,
-        body: { data: { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId } },
-      };
-      await tx.saveIdempotentResponse(opts.idempotencyKey, response);
-      return { kind: 'ok', response, transition: { from: current.status, to: decision.next, event: request.event } };
+      return { kind: 'ok', response: responseFor(timelineId), transition: { from: current.status, to: decision.next, event: request.event } };
     });
     return this.finish(outcome);
   }

@@ -26,6 +26,20 @@ export interface CasePatch {
 }
 
 /**
+ * Everything a transition writes once its decision is made: the case update (with the optimistic
+ * version check), its timeline entry, its outbox messages and the stored response. `outcome`
+ * builds the messages and the response once the timeline entry's id is known.
+ */
+export interface TransitionWrite {
+  caseId: string;
+  expectedVersion: number;
+  patch: CasePatch;
+  timeline: NewTimelineEntry;
+  idempotencyKey: string;
+  outcome(timelineId: number): { messages: OutboxEnvelope[]; response: StoredResponse };
+}
+
+/**
  * The writes one transaction may make. Every method runs inside the transaction the store
  * opened for `CaseStore.transact`; nothing is visible to others before it commits.
  */
@@ -46,6 +60,11 @@ export interface CaseTx {
    * filter). Returns false when no row matched.
    */
   updateCase(caseId: string, expectedVersion: number, patch: CasePatch): Promise<boolean>;
+  /**
+   * Write a transition (see TransitionWrite) in as few round trips as the store can. Returns the
+   * timeline id, or null when the case was not at `expectedVersion` (then nothing was written).
+   */
+  writeTransition(write: TransitionWrite): Promise<number | null>;
   /** Append a timeline entry; returns its id (monotonic per store). */
   appendTimeline(entry: NewTimelineEntry): Promise<number>;
   /** Append messages to the outbox, in order. */

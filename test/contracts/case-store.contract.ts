@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CASE_EVENTS, CASE_STATUSES, decide, type CaseEvent, type CaseStatus } from '../../core/fsm/index.js';
 import { Orchestrator, type CommandResult, type WriteOptions } from '../../core/orchestrator/index.js';
-import type { CaseStore, CaseTx } from '../../core/ports/case-store.js';
+import type { CaseStore, CaseTx, TransitionWrite } from '../../core/ports/case-store.js';
+import { writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
@@ -95,7 +96,13 @@ function expectError(result: CommandResult, status: number, code: string): void 
  * A store that fails `appendOutbox` inside the transaction: the fault lands after the case update
  * and the timeline write and before the outbox write. It records which writes happened first.
  */
-function withFaultyOutbox(store: CaseStore): { store: CaseStore; calls: string[]; planIds: string[] } {
+/**
+ * A store whose transactions fail on an outbox write. `stepwise` sends a transition as separate
+ * writes (update, timeline, outbox, response), so the fault hits between the timeline and the
+ * outbox; `after-write` lets the store's own `writeTransition` (one statement on SQL) complete
+ * and fails right after it, before the commit.
+ */
+function withFaultyOutbox(store: CaseStore, mode: 'stepwise' | 'after-write' = 'stepwise'): { store: CaseStore; calls: string[]; planIds: string[] } {
   const calls: string[] = [];
   const planIds: string[] = [];
   const faultyTx = (tx: CaseTx): CaseTx => new Proxy(tx, {
@@ -104,6 +111,14 @@ function withFaultyOutbox(store: CaseStore): { store: CaseStore; calls: string[]
         return async () => {
           calls.push('appendOutbox');
           throw new Error('injected fault: outbox write failed');
+        };
+      }
+      if (prop === 'writeTransition') {
+        return async (write: TransitionWrite) => {
+          calls.push('writeTransition');
+          if (mode === 'stepwise') return writeTransitionStepwise(receiver as CaseTx, write);
+          await target.writeTransition(write);
+          throw new Error('injected fault: failed after the transition write, before the commit');
         };
       }
       const value: unknown = Reflect.get(target, prop, receiver);
@@ -549,6 +564,23 @@ export function caseStoreContract(opts: StoreContractOptions): void {
     });
 
     describe('atomicity', () => {
+      it('a transition failing after its one-statement write, before the commit, leaves no trace', async () => {
+        const caseId = await walkTo('PLANNING');
+        await takeOutbox();
+        const before = await snapshot(caseId);
+        const faulty = withFaultyOutbox(store, 'after-write');
+        const broken = new Orchestrator({ store: faulty.store, clock: systemClock, ids: uuidGen });
+        const key = newKey();
+        const request = { event: 'plan_ready' as const, actor: 'planner@svc', meta: { plan: validPlan() } };
+        await assert.rejects(broken.transition(caseId, request, { idempotencyKey: key }), /injected fault/);
+        assert.equal(faulty.calls.at(-1), 'writeTransition');
+        await assertNothingWritten(caseId, before, 'failed transaction');
+        const retry = await orchestrator.transition(caseId, request, { idempotencyKey: key });
+        assert.equal(retry.status, 200, `the key was not consumed: ${JSON.stringify(retry.body)}`);
+        assert.equal((await snapshot(caseId)).version, before.version + 1);
+        assert.equal((await takeOutbox(caseId)).length, 2);
+      });
+
       it('a fault after the timeline write and before the outbox write leaves no trace', async () => {
         const caseId = await walkTo('PLANNING');
         await takeOutbox();
