@@ -5,7 +5,8 @@
  *   npm run bench:transitions
  *   BENCH_SECONDS=10 BENCH_CONCURRENCY=1,8,32 BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:transitions
  *   BENCH_SKIP_PGLITE=1 / BENCH_SKIP_POSTGRES=1 to run one side only.
- *   BENCH_PGBENCH_MODE=prepared|extended (default prepared: opsloop prepares its hot statements too).
+ *   BENCH_PGBENCH_MODE=prepared|extended|both (default both: pgbench with prepared statements, as
+ *   opsloop's hot statements are, and with the extended protocol's unnamed statements).
  * PGlite runs first: run after the server phase, it measured up to 5× slower while the server
  * was still writing back that phase's dirty pages on the same disks and cores.
  */
@@ -33,8 +34,8 @@ export interface TransitionsConfig {
   poolMax: number;
   postgres: boolean;
   pglite: boolean;
-  /** pgbench's query protocol. */
-  pgbenchMode: PgbenchMode;
+  /** pgbench's query protocols, each run side by side with opsloop; the first gives `ratio`. */
+  pgbenchModes: PgbenchMode[];
 }
 
 interface Measured {
@@ -49,9 +50,12 @@ export interface TransitionsRow {
   backend: 'postgres' | 'pglite';
   concurrency: number;
   opsloop: Measured;
-  pgbench: (Measured & { failed: number }) | null;
-  /** opsloop TPS / pgbench TPS. */
+  /** pgbench in the first mode of `pgbenchModes`. */
+  pgbench: (Measured & { failed: number; mode: PgbenchMode }) | null;
+  /** opsloop TPS / pgbench TPS (first mode). */
   ratio: number | null;
+  /** pgbench in the other modes, with opsloop TPS / their TPS. */
+  other_modes: Array<Measured & { failed: number; mode: PgbenchMode; ratio: number }>;
 }
 
 function configFromEnv(): TransitionsConfig {
@@ -64,7 +68,8 @@ function configFromEnv(): TransitionsConfig {
     poolMax: envInt('BENCH_POOL_MAX', Math.max(...concurrency)),
     postgres: !process.env.BENCH_SKIP_POSTGRES,
     pglite: !process.env.BENCH_SKIP_PGLITE,
-    pgbenchMode: process.env.BENCH_PGBENCH_MODE === 'extended' ? 'extended' : 'prepared',
+    pgbenchModes: process.env.BENCH_PGBENCH_MODE === 'extended' ? ['extended']
+      : process.env.BENCH_PGBENCH_MODE === 'prepared' ? ['prepared'] : ['prepared', 'extended'],
   };
 }
 
@@ -110,15 +115,21 @@ async function benchPostgres(config: TransitionsConfig, log: (line: string) => v
     for (const concurrency of config.concurrency) {
       log(`postgres: opsloop at concurrency ${concurrency} for ${config.seconds} s`);
       const opsloop = await measureOpsloop(orchestrator, cases, concurrency, config);
-      let pgbench: TransitionsRow['pgbench'] = null;
+      const runs: NonNullable<TransitionsRow['pgbench']>[] = [];
       if (theirs) {
         script ??= pgbenchScript(await readTransitionSample(ours.url), config.casesPerWorker);
-        log(`postgres: pgbench at concurrency ${concurrency} for ${config.seconds} s`);
-        await runPgbench(theirs.url, script, concurrency, Math.max(2, config.warmupSeconds), { warmup: true, mode: config.pgbenchMode });
-        const run = await runPgbench(theirs.url, script, concurrency, config.seconds, { mode: config.pgbenchMode });
-        pgbench = { tps: round(run.tps, 1), client_cpu_ms_per_tx: round(run.clientCpuMs / run.transactions, 3), transactions: run.transactions, failed: run.failed, latency_ms: roundSummary(summarize(run.latencies)) };
+        for (const mode of config.pgbenchModes) {
+          log(`postgres: pgbench -M ${mode} at concurrency ${concurrency} for ${config.seconds} s`);
+          await runPgbench(theirs.url, script, concurrency, Math.max(2, config.warmupSeconds), { warmup: true, mode });
+          const run = await runPgbench(theirs.url, script, concurrency, config.seconds, { mode });
+          runs.push({ mode, tps: round(run.tps, 1), client_cpu_ms_per_tx: round(run.clientCpuMs / run.transactions, 3), transactions: run.transactions, failed: run.failed, latency_ms: roundSummary(summarize(run.latencies)) });
+        }
       }
-      rows.push({ backend: 'postgres', concurrency, opsloop, pgbench, ratio: pgbench ? round(opsloop.tps / pgbench.tps, 3) : null });
+      const [pgbench = null, ...others] = runs;
+      rows.push({
+        backend: 'postgres', concurrency, opsloop, pgbench, ratio: pgbench ? round(opsloop.tps / pgbench.tps, 3) : null,
+        other_modes: others.map((o) => ({ ...o, ratio: round(opsloop.tps / o.tps, 3) })),
+      });
     }
   } finally {
     await store.close();
@@ -139,7 +150,7 @@ async function benchPglite(config: TransitionsConfig, log: (line: string) => voi
     const cases = await prepareLoopCases(orchestrator, Math.max(...config.concurrency) * config.casesPerWorker);
     for (const concurrency of config.concurrency) {
       log(`pglite: opsloop at concurrency ${concurrency} for ${config.seconds} s`);
-      rows.push({ backend: 'pglite', concurrency, opsloop: await measureOpsloop(orchestrator, cases, concurrency, config), pgbench: null, ratio: null });
+      rows.push({ backend: 'pglite', concurrency, opsloop: await measureOpsloop(orchestrator, cases, concurrency, config), pgbench: null, ratio: null, other_modes: [] });
     }
   } finally {
     await store.close();
@@ -153,16 +164,23 @@ export async function runTransitionsBench(config: TransitionsConfig = configFrom
   const rows: TransitionsRow[] = [];
   if (config.pglite) rows.push(...await benchPglite(config, log));
   if (config.postgres) rows.push(...await benchPostgres(config, log));
+  const percent = (ratio: number | null | undefined) => (ratio === null || ratio === undefined ? null : `${Math.round(ratio * 100)} %`);
+  const [firstMode, ...otherModes] = config.pgbenchModes;
   const table: Cell[][] = rows.map((r) => [
     r.backend, r.concurrency, r.opsloop.tps, r.opsloop.latency_ms.p50, r.opsloop.latency_ms.p99, r.opsloop.client_cpu_ms_per_tx,
-    r.pgbench?.tps, r.pgbench?.latency_ms.p50, r.pgbench?.latency_ms.p99, r.pgbench?.client_cpu_ms_per_tx, r.ratio === null ? null : `${Math.round(r.ratio * 100)} %`,
+    r.pgbench?.tps, r.pgbench?.latency_ms.p50, r.pgbench?.latency_ms.p99, r.pgbench?.client_cpu_ms_per_tx, percent(r.ratio),
+    ...otherModes.flatMap((mode) => {
+      const o = r.other_modes.find((m) => m.mode === mode);
+      return [o?.tps, o?.latency_ms.p99, percent(o?.ratio)];
+    }),
   ]);
-  printTable(`Transitions (${config.seconds} s per run; latency and client CPU per transaction in ms; opsloop = Orchestrator.transition, pgbench -M ${config.pgbenchMode} = same SQL)`,
-    ['backend', 'clients', 'opsloop tps', 'p50', 'p99', 'cpu/tx', 'pgbench tps', 'p50', 'p99', 'cpu/tx', 'opsloop/pgbench'], table);
+  printTable(`Transitions (${config.seconds} s per run; latency and client CPU per transaction in ms; opsloop = Orchestrator.transition, pgbench = same SQL)`,
+    ['backend', 'clients', 'opsloop tps', 'p50', 'p99', 'cpu/tx', `-M ${firstMode} tps`, 'p50', 'p99', 'cpu/tx', 'opsloop/pgbench',
+      ...otherModes.flatMap((mode) => [`-M ${mode} tps`, 'p99', 'ratio'])], table);
   const file = writeResults('transitions', { ...config, server: config.postgres ? redact(benchServerUrl()) : null }, rows);
-  const ratios = rows.filter((r) => r.ratio !== null).map((r) => `${r.concurrency}: ${Math.round(r.ratio! * 100)} %`);
+  const ratios = rows.filter((r) => r.ratio !== null).map((r) => `${r.concurrency}: ${percent(r.ratio)}${r.other_modes.map((o) => ` (${percent(o.ratio)} vs -M ${o.mode})`).join('')}`);
   const pglite = rows.filter((r) => r.backend === 'pglite').map((r) => `${r.concurrency}: ${r.opsloop.tps}`);
-  process.stdout.write(`\nsummary: transitions opsloop/pgbench by clients ${ratios.join(', ') || 'n/a'}; pglite tps ${pglite.join(', ') || 'n/a'} (${machineLine(machineInfo())}) → ${file}\n`);
+  process.stdout.write(`\nsummary: transitions opsloop/pgbench -M ${firstMode ?? 'n/a'} by clients ${ratios.join(', ') || 'n/a'}; pglite tps ${pglite.join(', ') || 'n/a'} (${machineLine(machineInfo())}) → ${file}\n`);
   return { rows, file };
 }
 

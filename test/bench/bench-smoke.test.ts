@@ -53,7 +53,7 @@ describe('bench smoke', { timeout: 900_000 }, () => {
   it('transitions: opsloop on PGlite (and on the server side by side with pgbench when TEST_DATABASE_URL is set)', async (t) => {
     if (!serverUrl) t.diagnostic(POSTGRES_SKIP_REASON + ' (only the PGlite part runs)');
     const { rows, file } = await runTransitionsBench({
-      seconds: 1, warmupSeconds: 1, concurrency: [1, 2], casesPerWorker: 2, poolMax: 4, postgres: Boolean(serverUrl), pglite: true, pgbenchMode: 'prepared',
+      seconds: 1, warmupSeconds: 1, concurrency: [1, 2], casesPerWorker: 2, poolMax: 4, postgres: Boolean(serverUrl), pglite: true, pgbenchModes: ['prepared', 'extended'],
     }, quiet);
     const pglite = rows.filter((r) => r.backend === 'pglite');
     assert.deepEqual(pglite.map((r) => r.concurrency), [1, 2]);
