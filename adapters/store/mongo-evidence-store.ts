@@ -7,6 +7,7 @@ import type {
   EvidenceRecord,
   EvidenceStore,
   EvidenceTx,
+  OpenCaseQuery,
   IngestPayloadRecord,
 } from '../../core/ports/evidence-store.js';
 import type { MongoCaseStore } from './mongo-case-store.js';
@@ -56,9 +57,9 @@ export class MongoEvidenceStore implements EvidenceStore {
         appendTimeline: tx.appendTimeline.bind(tx), appendOutbox: tx.appendOutbox.bind(tx),
         insertPlanProposed: tx.insertPlanProposed.bind(tx), insertPlanApproved: tx.insertPlanApproved.bind(tx),
         recordInbox: tx.recordInbox.bind(tx), rollbackOnly: tx.rollbackOnly.bind(tx),
-        lockKey: ev.lockKey.bind(ev), findEpisodes: ev.findEpisodes.bind(ev), insertEpisodes: ev.insertEpisodes.bind(ev),
+        lockKeys: ev.lockKeys.bind(ev), findEpisodes: ev.findEpisodes.bind(ev), insertEpisodes: ev.insertEpisodes.bind(ev),
         resolveEpisode: ev.resolveEpisode.bind(ev), touchEpisodes: ev.touchEpisodes.bind(ev),
-        findOpenCaseForGroup: ev.findOpenCaseForGroup.bind(ev), findOpenCaseForCorrelation: ev.findOpenCaseForCorrelation.bind(ev),
+        findOpenCase: ev.findOpenCase.bind(ev),
         insertEvidence: ev.insertEvidence.bind(ev), savePayload: ev.savePayload.bind(ev),
       });
       return work(both);
@@ -69,8 +70,10 @@ export class MongoEvidenceStore implements EvidenceStore {
 class MongoEvidenceTx implements EvidenceTx {
   constructor(private readonly c: Collections, private readonly session: ClientSession) {}
 
-  async lockKey(key: string): Promise<void> {
-    await this.c.locks.updateOne({ _id: key }, { $inc: { n: 1 } }, { upsert: true, session: this.session });
+  async lockKeys(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      await this.c.locks.updateOne({ _id: key }, { $inc: { n: 1 } }, { upsert: true, session: this.session });
+    }
   }
 
   async findEpisodes(keys: ReadonlyArray<{ fingerprint: string; starts_at: Date }>): Promise<AlertEpisodeRecord[]> {
@@ -105,14 +108,15 @@ class MongoEvidenceTx implements EvidenceTx {
     );
   }
 
-  async findOpenCaseForGroup(groupKey: string, closedStatuses: readonly CaseStatus[]): Promise<string | null> {
-    const caseIds = await this.c.episodes.distinct('case_id', { group_key: groupKey }, { session: this.session });
-    return this.newestOpen(caseIds, closedStatuses);
-  }
-
-  async findOpenCaseForCorrelation(tenant: string, correlationKey: string, since: Date, closedStatuses: readonly CaseStatus[]): Promise<string | null> {
-    const caseIds = await this.c.episodes.distinct('case_id', { tenant, correlation_key: correlationKey, last_seen: { $gte: since } }, { session: this.session });
-    return this.newestOpen(caseIds, closedStatuses);
+  async findOpenCase(query: OpenCaseQuery, closedStatuses: readonly CaseStatus[]): Promise<{ id: string; matched_by: 'group' | 'correlation' } | null> {
+    const byGroup = await this.c.episodes.distinct('case_id', { group_key: query.groupKey }, { session: this.session });
+    const group = await this.newestOpen(byGroup, closedStatuses);
+    if (group) return { id: group, matched_by: 'group' };
+    const c = query.correlation;
+    if (!c) return null;
+    const byKey = await this.c.episodes.distinct('case_id', { tenant: c.tenant, correlation_key: c.key, last_seen: { $gte: c.since } }, { session: this.session });
+    const correlated = await this.newestOpen(byKey, closedStatuses);
+    return correlated ? { id: correlated, matched_by: 'correlation' } : null;
   }
 
   async insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]> {

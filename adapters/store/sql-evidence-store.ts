@@ -6,6 +6,7 @@ import type {
   EvidenceRecord,
   EvidenceStore,
   EvidenceTx,
+  OpenCaseQuery,
   IngestPayloadRecord,
 } from '../../core/ports/evidence-store.js';
 import type { SqlQueryable } from './sql-client.js';
@@ -50,13 +51,12 @@ function withEvidence(tx: CaseTx, ev: EvidenceTx): CaseTx & EvidenceTx {
     insertPlanApproved: (...a) => tx.insertPlanApproved(...a),
     recordInbox: (...a) => tx.recordInbox(...a),
     rollbackOnly: () => tx.rollbackOnly(),
-    lockKey: (...a) => ev.lockKey(...a),
+    lockKeys: (...a) => ev.lockKeys(...a),
     findEpisodes: (...a) => ev.findEpisodes(...a),
     insertEpisodes: (...a) => ev.insertEpisodes(...a),
     resolveEpisode: (...a) => ev.resolveEpisode(...a),
     touchEpisodes: (...a) => ev.touchEpisodes(...a),
-    findOpenCaseForGroup: (...a) => ev.findOpenCaseForGroup(...a),
-    findOpenCaseForCorrelation: (...a) => ev.findOpenCaseForCorrelation(...a),
+    findOpenCase: (...a) => ev.findOpenCase(...a),
     insertEvidence: (...a) => ev.insertEvidence(...a),
     savePayload: (...a) => ev.savePayload(...a),
   };
@@ -65,8 +65,13 @@ function withEvidence(tx: CaseTx, ev: EvidenceTx): CaseTx & EvidenceTx {
 class SqlEvidenceTx implements EvidenceTx {
   constructor(private readonly q: SqlQueryable) {}
 
-  async lockKey(key: string): Promise<void> {
-    await this.q.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [INGEST_LOCK_CLASS, key]);
+  async lockKeys(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    // unnest emits the keys in array order, and each row's lock is taken as the row is produced.
+    await this.q.query(
+      'SELECT pg_advisory_xact_lock($1::int, hashtext(k)) FROM unnest($2::text[]) AS k',
+      [INGEST_LOCK_CLASS, [...keys]], { name: 'opsloop_ingest_lock_keys' },
+    );
   }
 
   async findEpisodes(keys: ReadonlyArray<{ fingerprint: string; starts_at: Date }>): Promise<AlertEpisodeRecord[]> {
@@ -75,6 +80,7 @@ class SqlEvidenceTx implements EvidenceTx {
       `SELECT ${EPISODE_COLUMNS} FROM alert_episode
         WHERE (fingerprint, starts_at) IN (SELECT * FROM unnest($1::text[], $2::timestamptz[]))`,
       [keys.map((k) => k.fingerprint), keys.map((k) => k.starts_at.toISOString())],
+      { name: 'opsloop_ingest_find_episodes' },
     );
     return result.rows.map(toEpisode);
   }
@@ -89,6 +95,7 @@ class SqlEvidenceTx implements EvidenceTx {
        ON CONFLICT (fingerprint, starts_at) DO NOTHING`,
       [col('fingerprint'), col('starts_at').map(iso), col('case_id'), col('tenant'), col('group_key'), col('correlation_key'),
         col('alertname'), col('status'), col('first_seen').map(iso), col('last_seen').map(iso), col('ends_at').map((d) => (d ? iso(d) : null))],
+      { name: 'opsloop_ingest_insert_episodes' },
     );
   }
 
@@ -110,24 +117,24 @@ class SqlEvidenceTx implements EvidenceTx {
     );
   }
 
-  async findOpenCaseForGroup(groupKey: string, closedStatuses: readonly CaseStatus[]): Promise<string | null> {
-    const result = await this.q.query<{ id: string }>(
-      `SELECT c.id FROM alert_episode e JOIN ops_case c ON c.id = e.case_id
-        WHERE e.group_key = $1 AND NOT (c.status = ANY($2::text[]))
-        ORDER BY c.created_at DESC LIMIT 1`,
-      [groupKey, [...closedStatuses]],
+  async findOpenCase(query: OpenCaseQuery, closedStatuses: readonly CaseStatus[]): Promise<{ id: string; matched_by: 'group' | 'correlation' } | null> {
+    // Both lookups in one round trip; the group's case wins over a correlated one.
+    const c = query.correlation;
+    const result = await this.q.query<{ id: string; matched_by: 'group' | 'correlation' }>(
+      `SELECT id, matched_by FROM (
+         (SELECT c.id, 'group' AS matched_by, 0 AS rank FROM alert_episode e JOIN ops_case c ON c.id = e.case_id
+           WHERE e.group_key = $1 AND NOT (c.status = ANY($2::text[]))
+           ORDER BY c.created_at DESC LIMIT 1)
+         UNION ALL
+         (SELECT c.id, 'correlation' AS matched_by, 1 AS rank FROM alert_episode e JOIN ops_case c ON c.id = e.case_id
+           WHERE $3::text IS NOT NULL AND e.tenant = $3 AND e.correlation_key = $4 AND e.last_seen >= $5
+             AND NOT (c.status = ANY($2::text[]))
+           ORDER BY c.created_at DESC LIMIT 1)
+       ) AS found ORDER BY rank LIMIT 1`,
+      [query.groupKey, [...closedStatuses], c?.tenant ?? null, c?.key ?? null, c?.since ?? null],
+      { name: 'opsloop_ingest_find_open_case' },
     );
-    return result.rows[0]?.id ?? null;
-  }
-
-  async findOpenCaseForCorrelation(tenant: string, correlationKey: string, since: Date, closedStatuses: readonly CaseStatus[]): Promise<string | null> {
-    const result = await this.q.query<{ id: string }>(
-      `SELECT c.id FROM alert_episode e JOIN ops_case c ON c.id = e.case_id
-        WHERE e.tenant = $1 AND e.correlation_key = $2 AND e.last_seen >= $3 AND NOT (c.status = ANY($4::text[]))
-        ORDER BY c.created_at DESC LIMIT 1`,
-      [tenant, correlationKey, since, [...closedStatuses]],
-    );
-    return result.rows[0]?.id ?? null;
+    return result.rows[0] ?? null;
   }
 
   async insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]> {
@@ -141,6 +148,7 @@ class SqlEvidenceTx implements EvidenceTx {
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
       [col('id'), col('case_id'), col('kind'), col('title'), col('url'), col('locator'), rows.map((r) => JSON.stringify(r.labels)),
         col('observed_at').map(iso), col('source_payload_id'), col('dedupe_key'), col('created_at').map(iso)],
+      { name: 'opsloop_ingest_insert_evidence' },
     );
     const inserted = new Set(result.rows.map((r) => r.id));
     return rows.filter((r) => inserted.has(r.id));
@@ -150,6 +158,7 @@ class SqlEvidenceTx implements EvidenceTx {
     await this.q.query(
       'INSERT INTO ingest_payload (id, source, received_at, body) VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (id) DO NOTHING',
       [p.id, p.source, p.received_at, JSON.stringify(p.body)],
+      { name: 'opsloop_ingest_save_payload' },
     );
   }
 }

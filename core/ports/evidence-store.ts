@@ -48,17 +48,24 @@ export interface IngestPayloadRecord {
   body: unknown;
 }
 
+/** What `findOpenCase` looks for. */
+export interface OpenCaseQuery {
+  groupKey: string;
+  correlation: { tenant: string; key: string; since: Date } | null;
+}
+
 /**
  * The Sensor's writes, inside the same transaction as the case writes (`CaseTx`), so one
  * notification is one commit: case or attach + evidence + episodes + timeline + outbox.
  */
 export interface EvidenceTx {
   /**
-   * Serialise every transaction about `key` (an alert group, a correlation key) until this one
-   * ends. A storm of copies of one notification then runs one after another, and each sees
-   * what the previous committed.
+   * Serialise every transaction about each of `keys` (an alert group, a correlation key) until
+   * this one ends, taking the locks in the order given (callers keep one order: group, then
+   * correlation). A storm of copies of one notification then runs one after another, and each
+   * sees what the previous committed.
    */
-  lockKey(key: string): Promise<void>;
+  lockKeys(keys: readonly string[]): Promise<void>;
   /** Episodes already known among `keys` (fingerprint + startsAt). */
   findEpisodes(keys: ReadonlyArray<{ fingerprint: string; starts_at: Date }>): Promise<AlertEpisodeRecord[]>;
   /** Insert new episodes (the caller checked they are new, under the group lock). */
@@ -67,13 +74,12 @@ export interface EvidenceTx {
   resolveEpisode(fingerprint: string, startsAt: Date, endsAt: Date | null, now: Date): Promise<boolean>;
   /** Bump `last_seen` of the given episodes (the group is still firing). */
   touchEpisodes(keys: ReadonlyArray<{ fingerprint: string; starts_at: Date }>, now: Date): Promise<void>;
-  /** The newest case not in `closedStatuses` that has an episode of `groupKey`. */
-  findOpenCaseForGroup(groupKey: string, closedStatuses: readonly CaseStatus[]): Promise<string | null>;
   /**
-   * The newest case not in `closedStatuses` of `tenant` with an episode of `correlationKey`
-   * seen at or after `since`.
+   * The case new alerts of a group attach to: the newest case not in `closedStatuses` that has an
+   * episode of `groupKey`; else, with `correlation`, the newest such case of its tenant with an
+   * episode of its key seen at or after `since`; else null.
    */
-  findOpenCaseForCorrelation(tenant: string, correlationKey: string, since: Date, closedStatuses: readonly CaseStatus[]): Promise<string | null>;
+  findOpenCase(query: OpenCaseQuery, closedStatuses: readonly CaseStatus[]): Promise<{ id: string; matched_by: 'group' | 'correlation' } | null>;
   /** Insert evidence; rows whose `dedupe_key` exists are skipped. Returns the rows inserted. */
   insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]>;
   /** Keep a payload (a second insert of the same id is a no-op). */

@@ -145,8 +145,10 @@ export class AlertIngestor {
     let known = await this.knownEpisodes(tx, alerts);
     if (!changesAnything(alerts, known)) return { result: await this.duplicate(tx, firing, known, now, result), analysisRequest: null };
 
-    await tx.lockKey(`group:${route.tenant}:${n.groupKey}`);
-    if (route.correlationKey) await tx.lockKey(`corr:${route.tenant}:${route.correlationKey}`);
+    await tx.lockKeys([
+      `group:${route.tenant}:${n.groupKey}`,
+      ...(route.correlationKey ? [`corr:${route.tenant}:${route.correlationKey}`] : []),
+    ]);
     known = await this.knownEpisodes(tx, alerts);
     const newFiring = firing.filter((a) => !known.has(refKey(episodeRef(a))));
     const seenFiring = firing.filter((a) => known.has(refKey(episodeRef(a))));
@@ -186,18 +188,17 @@ export class AlertIngestor {
     tx: Tx, n: NormalizedNotification, route: IngestRoute, payload: PayloadInfo,
     newFiring: NormalizedAlert[], firingCount: number, now: Date, result: IngestResult,
   ): Promise<OutboxEnvelope | null> {
-    let caseId = await tx.findOpenCaseForGroup(n.groupKey, CLOSED_STATUSES);
-    let matchedBy: IngestResult['matched_by'] = caseId ? 'group' : null;
-    if (!caseId && route.correlationKey) {
-      const since = new Date(now.getTime() - this.deps.config.correlation.window_minutes * 60_000);
-      caseId = await tx.findOpenCaseForCorrelation(route.tenant, route.correlationKey, since, CLOSED_STATUSES);
-      if (caseId) matchedBy = 'correlation';
-    }
+    const since = new Date(now.getTime() - this.deps.config.correlation.window_minutes * 60_000);
+    const found = await tx.findOpenCase({
+      groupKey: n.groupKey,
+      correlation: route.correlationKey ? { tenant: route.tenant, key: route.correlationKey, since } : null,
+    }, CLOSED_STATUSES);
+    let matchedBy: IngestResult['matched_by'] = found?.matched_by ?? null;
     let record: CaseRecord | null = null;
     const traceId = this.deps.ids.uuid();
     const messages: OutboxEnvelope[] = [];
-    if (caseId) {
-      record = await tx.lockCase(caseId);
+    if (found) {
+      record = await tx.lockCase(found.id);
     }
     if (!record) {
       if (firingCount < route.minFiring) {
