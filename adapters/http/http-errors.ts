@@ -68,6 +68,15 @@ export function installErrorHandling(app: FastifyInstance): void {
 /** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+/** Why PostgreSQL could not store `text` (in a text or jsonb column), or null when it can. */
+function unstorable(text: string): { message: string; detail: string } | null {
+  if (text.includes('\u0000')) return { message: 'strings must not contain NUL characters', detail: 'contains a NUL character' };
+  if (LONE_SURROGATE.test(text)) {
+    return { message: 'strings must be well-formed Unicode (a lone surrogate such as \\ud800 cannot be stored)', detail: 'contains a lone UTF-16 surrogate' };
+  }
+  return null;
+}
+
 /**
  * The only body parser: JSON (any `application/json` content type). Malformed JSON → 400
  * OPS_BAD_JSON; over the limit → 413; other content types → 415. Strings with NUL characters or
@@ -84,10 +93,9 @@ export function installJsonParser(app: FastifyInstance, bodyLimit: number): void
     try {
       value = JSON.parse(source, (key, v: unknown) => {
         if (key === '__proto__') bad ??= new OpsError('OPS_VALIDATION', 'the key "__proto__" is not allowed', [{ path: '__proto__', message: 'not allowed' }]);
-        if (typeof v === 'string' && v.includes('\u0000')) bad ??= new OpsError('OPS_VALIDATION', 'strings must not contain NUL characters', [{ path: key || '(root)', message: 'contains a NUL character' }]);
-        if ((typeof v === 'string' && LONE_SURROGATE.test(v)) || LONE_SURROGATE.test(key)) {
-          bad ??= new OpsError('OPS_VALIDATION', 'strings must be well-formed Unicode (a lone surrogate such as \\ud800 cannot be stored)', [{ path: key || '(root)', message: 'contains a lone UTF-16 surrogate' }]);
-        }
+        // Keys as well as values: both end up in jsonb columns.
+        const problem = unstorable(key) ?? (typeof v === 'string' ? unstorable(v) : null);
+        if (problem) bad ??= new OpsError('OPS_VALIDATION', problem.message, [{ path: key || '(root)', message: problem.detail }]);
         return v;
       });
     } catch (e) {

@@ -2,7 +2,8 @@
  * Helpers shared by the chat benchmarks (clicks, storm, loop): signed Slack requests exactly as
  * Slack sends them, and opsloop started in-process on a fresh embedded PGlite store (or, with
  * BENCH_STORE=postgres, a throwaway database on the PostgreSQL server) with the Slack
- * extension pointed at the local fake Web API (test/support/fake-slack-api.ts).
+ * extension pointed at the local fake Web API (test/support/fake-slack-api.ts), which runs in a
+ * process of its own as Slack would.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,8 @@ import { createLogger, silentLogger } from '../../adapters/log.js';
 import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
+import { startRemoteFakeSlack, type SlackRecorder } from './remote-fake-slack.js';
 import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { FakeSlackApi } from '../../test/support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../../test/support/pglite.js';
 
 export * from './slack-requests.js';
@@ -24,7 +25,8 @@ export interface ChatOpsloop {
   store: CaseStore;
   /** `pglite` (embedded, the default) or `postgres` (a throwaway database on the bench server). */
   storeKind: BenchStoreKind;
-  fake: FakeSlackApi;
+  /** The fake Slack Web API, in its own process (bench/lib/remote-fake-slack.ts). */
+  fake: SlackRecorder;
   /** `${ops.url}/slack/events` */
   slackUrl: string;
   /** Temp dir with the config files and the script state dir. */
@@ -59,7 +61,7 @@ export interface ChatOpsloopOptions {
  */
 export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promise<ChatOpsloop> {
   const dir = await mkdtemp(join(tmpdir(), 'opsloop-bench-chat-'));
-  const fake = await new FakeSlackApi().start();
+  const fake = await startRemoteFakeSlack();
   const env: Record<string, string> = {
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
     SLACK_SIGNING_SECRET: BENCH_SLACK_SECRET, SLACK_BOT_TOKEN: BENCH_SLACK_TOKEN, SLACK_API_URL: fake.apiUrl,

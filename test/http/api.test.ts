@@ -215,6 +215,7 @@ describe('refusals', () => {
     const lone = assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '{"title":"\\ud800","tenant":"t"}' }), 400, 'OPS_VALIDATION');
     assert.match(lone.message, /well-formed Unicode/);
     assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '{"title":"x","labels":{"\\udc00":"v"}}' }), 400, 'OPS_VALIDATION');
+    assertError(await h.app.inject({ method: 'POST', url: '/case/create', headers: json, payload: '{"title":"x","labels":{"\\u0000":"v"}}' }), 400, 'OPS_VALIDATION');
     const pair = await h.app.inject({ method: 'POST', url: '/case/create', headers: { ...json, 'idempotency-key': key() }, payload: '{"title":"disk \\ud83d\\udd25 full"}' });
     assert.equal(pair.statusCode, 201, 'a proper surrogate pair (an emoji) is fine');
     assert.equal(pair.json().data.title, 'disk 🔥 full');
