@@ -227,14 +227,13 @@ export class ChatHandler {
       ...(cmd.severity !== undefined ? { severity: cmd.severity } : {}),
       ...(cmd.service ? { service: cmd.service } : {}),
       ...(cmd.env ? { env: cmd.env } : {}),
-    }, { idempotencyKey: `chat:${actor.platform}:open:${requestId}`, actor: actorKey(actor) });
+    }, {
+      idempotencyKey: `chat:${actor.platform}:open:${requestId}`, actor: actorKey(actor),
+      // Written with the case, so a crash before start_analysis loses nothing (the fact applier applies it).
+      ...(this.startAnalysis ? { requestAnalysis: { actor: actorKey(actor), reason: 'opened from chat' } } : {}),
+    });
     if (created.status !== 201) return ephemeral(`Could not open the case: ${errorMessage(created)}`);
     const caseId = String(dataOf(created).case_id);
-    if (this.startAnalysis) {
-      // Expected failures (the case already moved on after a replay) are fine: nothing to do.
-      await this.orchestrator.transition(caseId, { event: 'start_analysis', actor: actorKey(actor), reason: 'opened from chat' },
-        { idempotencyKey: `chat:${actor.platform}:start:${caseId}`, expectedVersion: 1 });
-    }
     const sev = dataOf(created).severity;
     return ephemeral(`${created.replayed ? 'Already opened' : 'Opened'} case \`${shortId(caseId)}\` (sev${String(sev)}): ${cmd.title}. The card and its thread are in this channel.`);
   }

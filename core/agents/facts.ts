@@ -1,6 +1,9 @@
 import type { TransitionRequest, WriteOptions } from '../orchestrator/orchestrator.js';
 import { FACT_TO_EVENT, type OutboxEnvelope } from '../schemas/outbox.js';
 
+/** The fact a new case is written with when it should be analysed at once (→ start_analysis). */
+export const ANALYSIS_REQUESTED_TOPIC = 'evt.analysis.requested.v1';
+
 /**
  * What an agent fact carries into the transition's meta. `evt.plan.proposed.v1` carries the plan
  * itself (the plan_ready guard checks it); the others carry their decision or results.

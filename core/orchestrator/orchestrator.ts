@@ -15,6 +15,7 @@ import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { describeIssues, toFieldIssues } from '../schemas/issues.js';
 import { requestFingerprint } from './fingerprint.js';
 import { runGuards } from './guards.js';
+import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 
 export interface OrchestratorDeps {
   store: CaseStore;
@@ -71,7 +72,7 @@ type Outcome =
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'reject'; code: OpsErrorCode; message: string; details: unknown }
   | { kind: 'guard_failed'; response: StoredResponse }
-  | { kind: 'ok'; response: StoredResponse; transition?: { from: string; to: string; event: string } };
+  | { kind: 'ok'; response: StoredResponse; transition?: { from: string; to: string; event: string }; followUp?: OutboxEnvelope };
 
 function reject(code: OpsErrorCode, message: string, details: unknown = null): Outcome {
   return { kind: 'reject', code, message, details };
@@ -97,8 +98,16 @@ export class Orchestrator {
     this.afterCommit = deps.afterCommit ?? (() => {});
   }
 
-  /** Open a case in NEW. The same Idempotency-Key always answers with the same case. */
-  async createCase(input: CreateCaseInput, opts: { idempotencyKey: string; actor?: string; traceId?: string | null }): Promise<CommandResult> {
+  /**
+   * Open a case in NEW. The same Idempotency-Key always answers with the same case.
+   * With `requestAnalysis` the case is written with an `evt.analysis.requested.v1` fact, applied
+   * (start_analysis) right after the commit; if this process dies in between, the fact applier
+   * applies it when the outbox delivers the fact, under the same key. The answer is the 201 of
+   * the creation either way.
+   */
+  async createCase(input: CreateCaseInput, opts: {
+    idempotencyKey: string; actor?: string; traceId?: string | null; requestAnalysis?: { actor: string; reason: string };
+  }): Promise<CommandResult> {
     const parsed = CreateCaseInputSchema.safeParse(input);
     if (!parsed.success) {
       return this.finish(reject('OPS_VALIDATION', 'the case is invalid: ' + describeIssues(toFieldIssues(parsed.error)), toFieldIssues(parsed.error)));
@@ -130,12 +139,25 @@ export class Orchestrator {
         kind: 'created', event: 'case_created', actor: opts.actor ?? record.requester ?? 'api',
         reason: record.title, to_status: 'NEW', trace_id: traceId, meta: { severity: record.severity, service: record.service, env: record.env },
       }));
-      await tx.appendOutbox([this.envelope(record, now, 'evt.case.created.v1', traceId, null, { case: caseView(record) })]);
+      const messages = [this.envelope(record, now, 'evt.case.created.v1', traceId, null, { case: caseView(record) })];
+      const followUp = opts.requestAnalysis
+        ? this.envelope(record, now, ANALYSIS_REQUESTED_TOPIC, traceId, null, { actor: opts.requestAnalysis.actor, reason: opts.requestAnalysis.reason })
+        : undefined;
+      if (followUp) messages.push(followUp);
+      await tx.appendOutbox(messages);
       const response = { status: 201, body: { data: caseView(record) } };
       await tx.saveIdempotentResponse(opts.idempotencyKey, response);
-      return { kind: 'ok', response };
+      return { kind: 'ok', response, ...(followUp ? { followUp } : {}) };
     });
-    return this.finish(outcome);
+    const result = this.finish(outcome);
+    const followUp = outcome.kind === 'ok' ? outcome.followUp : undefined;
+    const fact = followUp ? factTransition(followUp) : null;
+    if (followUp && fact) {
+      // A failure here (the store went away) leaves the fact in the outbox: the fact applier
+      // applies it when the store is back. The case was created either way; say so.
+      await this.transition(followUp.case_id, fact.request, fact.options).catch(() => undefined);
+    }
+    return result;
   }
 
   /** Apply `request.event` to a case, atomically and idempotently. */

@@ -6,15 +6,13 @@ import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } fr
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
 import { caseView, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
-import { factTransition } from '../agents/facts.js';
+import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
 
 /** Topics the Sensor emits besides `evt.case.created.v1`; the thread notifier posts both. */
 export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1';
 export const ALERT_RESOLVED_TOPIC = 'evt.alert.resolved.v1';
-/** The fact a new alert case is written with when its route starts analysis (→ start_analysis). */
-export const ANALYSIS_REQUESTED_TOPIC = 'evt.analysis.requested.v1';
 
 /** A case in one of these is no longer "open": new alerts open a new case. */
 export const CLOSED_STATUSES: readonly CaseStatus[] = ['CLOSED'];
