@@ -234,7 +234,7 @@ export function helpLines(): string[] {
     `${USAGE.evidence} — the case's evidence (alerts, PromQL, dashboards, logs) with links`,
     `${USAGE.plan} — ask for a new plan for a PARKED case`,
     `${USAGE.runbook} — the runbooks and past cases that match, best first`,
-    `${USAGE.report} — post the case's incident report (Markdown) in the thread`,
+    `${USAGE.report} — upload the case's incident report (a Markdown file) into its thread`,
     `${USAGE.help} — this help`,
     'Approve and Reject are buttons on the plan message when the gate asks for a human.',
   ];

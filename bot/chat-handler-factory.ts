@@ -1,3 +1,4 @@
+import type { ChatStore } from '../core/ports/chat-store.js';
 import { librarianOf } from '../adapters/knowledge/knowledge-extension.js';
 import { evidenceStoreFor } from '../adapters/store/evidence-store-factory.js';
 import type { EvidenceQueries } from '../core/ports/evidence-store.js';
@@ -9,7 +10,7 @@ import type { OpsloopContext } from './extensions.js';
  * The ChatHandler every chat surface (Slack, Discord, the simulator) uses, with the same reads:
  * cases, timelines and the evidence of `/ops evidence`. The evidence store is opened on first use.
  */
-export function chatHandlerFor(ctx: Pick<OpsloopContext, 'orchestrator' | 'store'>, links?: ChatLinks): ChatHandler {
+export function chatHandlerFor(ctx: Pick<OpsloopContext, 'orchestrator' | 'store'>, links?: ChatLinks, chatStore?: Pick<ChatStore, 'find'> | null): ChatHandler {
   let evidence: Promise<EvidenceQueries> | undefined;
   const lazyEvidence: Pick<EvidenceQueries, 'listEvidence'> = {
     async listEvidence(caseId) {
@@ -21,5 +22,6 @@ export function chatHandlerFor(ctx: Pick<OpsloopContext, 'orchestrator' | 'store
   return new ChatHandler({
     orchestrator: ctx.orchestrator, queries: ctx.store.queries, evidence: lazyEvidence, ...(links ? { links } : {}),
     ...(librarian ? { knowledge: librarian } : {}),
+    ...(chatStore ? { cards: chatStore } : {}),
   });
 }

@@ -14,8 +14,9 @@ import { canApprove, type ApprovalActor, type ApprovalPlatform, type CanApproveR
 import type { ChatCommand } from './chat-command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import type { ChatBlock } from '../core/ports/chat.js';
+import { cardKey, type ChatStore } from '../core/ports/chat-store.js';
 import {
-  caseListPost, clickIdempotencyKey, encodeAction, evidenceListPost, helpText, shortId, statusPost, timelinePost,
+  caseListPost, clickIdempotencyKey, encodeAction, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost,
   type ChatAction, type ChatLinks, type ChatMessage,
 } from './chat-model.js';
 
@@ -84,6 +85,11 @@ export interface ChatHandlerDeps {
   evidence?: Pick<EvidenceQueries, 'listEvidence'>;
   /** Runbook search for `/ops runbook` (the Librarian). */
   knowledge?: ChatKnowledge;
+  /**
+   * Where cases' cards were posted: `/ops report` uploads the report as a file into the case's
+   * thread when the case has a card on the requester's platform; without one it answers in place.
+   */
+  cards?: Pick<ChatStore, 'find'>;
 }
 
 /** What `/ops runbook` needs from the Librarian. */
@@ -91,7 +97,7 @@ export interface ChatKnowledge {
   search(query: string, opts: { k: number; service?: string }): Promise<{ hits: ReadonlyArray<{ title: string; source: string; snippet: string; score: number }> }>;
 }
 
-/** Characters of Markdown per code block in `/ops report` (a Slack text block holds 3,000). */
+/** Characters of Markdown per code block when `/ops report` answers in place (a Slack text block holds 3,000). */
 const REPORT_BLOCK_CHARS = 2_800;
 
 const MAX_REASON = 500;
@@ -131,6 +137,7 @@ export class ChatHandler {
   private readonly startAnalysis: boolean;
   private readonly evidence: Pick<EvidenceQueries, 'listEvidence'> | undefined;
   private readonly knowledge: ChatKnowledge | undefined;
+  private readonly cards: Pick<ChatStore, 'find'> | undefined;
 
   constructor(deps: ChatHandlerDeps) {
     this.orchestrator = deps.orchestrator;
@@ -141,6 +148,7 @@ export class ChatHandler {
     this.startAnalysis = deps.startAnalysis ?? true;
     this.evidence = deps.evidence;
     this.knowledge = deps.knowledge;
+    this.cards = deps.cards;
   }
 
   /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
@@ -153,7 +161,7 @@ export class ChatHandler {
       case 'evidence': return this.listEvidence(cmd.caseRef);
       case 'plan': return this.resume(cmd.caseRef, cmd.template, actor);
       case 'runbook': return this.runbook(cmd.query, cmd.service);
-      case 'report': return this.report(cmd.caseRef);
+      case 'report': return this.report(cmd.caseRef, actor, ctx);
     }
   }
 
@@ -169,11 +177,25 @@ export class ChatHandler {
     return ephemeral(message.text, message);
   }
 
-  /** The incident report posted in the thread as Markdown in code blocks (no file upload). */
-  private async report(ref: string | undefined): Promise<ChatReply> {
+  /**
+   * The incident report. When the case has a card (and thread) on the requester's platform, the
+   * request is written to the case (timeline + `evt.case.report_requested.v1`) and that platform's
+   * thread notifier uploads the Markdown file into the thread. Otherwise it is answered in place,
+   * as Markdown in code blocks.
+   */
+  private async report(ref: string | undefined, actor: ChatActor, ctx: CommandContext): Promise<ChatReply> {
     if (!ref) return ephemeral('Which case? Type it in the case\'s thread or give its id: `/ops report <case>`.');
     const found = await this.resolveCase(ref);
     if (!found.ok) return ephemeral(found.message);
+    const card = await this.cards?.find(actor.platform, cardKey(found.case.id));
+    if (card?.message_ref) {
+      const requested = await this.orchestrator.record(found.case.id, {
+        event: 'report_requested', actor: actorKey(actor), reason: 'incident report requested from chat',
+        emit: [{ topic: 'evt.case.report_requested.v1', data: { actor: actorKey(actor), platform: actor.platform } }],
+      }, { idempotencyKey: `chat:${actor.platform}:report:${ctx.requestId ?? randomUUID()}` });
+      if (requested.status !== 201) return ephemeral(`Could not request the report: ${errorMessage(requested)}`);
+      return ephemeral(`📎 The incident report of case \`${shortId(found.case.id)}\` is being posted in its thread as \`${reportFilename(found.case.id)}\`.`);
+    }
     const markdown = await incidentReportMarkdown(this.queries, found.case.id);
     if (markdown === null) return ephemeral(`No case has id \`${ref}\`.`);
     const blocks: ChatBlock[] = [{ type: 'header', text: `🧾 Incident report: ${found.case.title.slice(0, 120)}` }];

@@ -405,3 +405,8 @@ export function evidenceListPost(c: CardCase, evidence: readonly EvidenceItemVie
   if (evidence.length > limit) items.push(`… and ${evidence.length - limit} more (GET /case/${c.case_id}/evidence)`);
   return message(`${title}:\n${items.join('\n')}`, [{ type: 'header', text: '🔎 Evidence' }, { type: 'text', text: title }, { type: 'list', items }]);
 }
+
+/** File name of a case's incident report when it is uploaded to chat. */
+export function reportFilename(caseId: string): string {
+  return `incident-${caseId.slice(0, 8)}.md`;
+}

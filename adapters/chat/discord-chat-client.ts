@@ -1,5 +1,5 @@
 import { REST, Routes } from 'discord.js';
-import type { ChatClient, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
+import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
 import { toDiscordMessage, type DiscordMessageBody } from '../../bot/discord/discord-render.js';
 
 /** Discord's REST base without the version (discord.js appends `/v10`). */
@@ -46,6 +46,17 @@ export class DiscordChatClient implements ChatClient {
     const target = opts.threadRef ?? channel;
     const posted = await this.rest.post(Routes.channelMessages(target), { body: toDiscordMessage(message) satisfies DiscordMessageBody }) as PostedMessage;
     if (!posted?.id) throw new Error('discord create message answered without an id');
+    return { messageRef: { channel: posted.channel_id ?? target, id: posted.id } };
+  }
+
+  /** A message with the file as its attachment (multipart: `payload_json` + `files[0]`). */
+  async uploadFile(channel: string, file: ChatFile, opts: PostOptions = {}): Promise<{ messageRef: MessageRef }> {
+    const target = opts.threadRef ?? channel;
+    const posted = await this.rest.post(Routes.channelMessages(target), {
+      body: { content: file.comment.slice(0, 2000), attachments: [{ id: 0, filename: file.filename, description: file.title.slice(0, 1024) }] },
+      files: [{ name: file.filename, data: Buffer.from(file.content, 'utf8'), contentType: 'text/markdown; charset=utf-8' }],
+    }) as PostedMessage;
+    if (!posted?.id) throw new Error('discord create message (attachment) answered without an id');
     return { messageRef: { channel: posted.channel_id ?? target, id: posted.id } };
   }
 

@@ -1,4 +1,4 @@
-import type { ChatClient, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
+import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { pgliteSqlClient, pgPoolSqlClient, type SqlQueryable } from '../store/sql-client.js';
 import { PgliteCaseStore } from '../store/pglite-case-store.js';
@@ -92,5 +92,18 @@ export class SimChatClient implements ChatClient {
 
   async updateMessage(ref: MessageRef, message: ChatMessage): Promise<void> {
     await this.messages.update(ref.id, message);
+  }
+
+  /** The simulator has no files: the file becomes a post with its name, the comment and the text. */
+  async uploadFile(channel: string, file: ChatFile, opts: PostOptions = {}): Promise<{ messageRef: MessageRef }> {
+    return this.postMessage(channel, {
+      text: file.comment,
+      blocks: [
+        { type: 'header', text: `📎 ${file.title}` },
+        { type: 'context', text: file.filename },
+        { type: 'text', text: file.comment },
+        { type: 'text', text: file.content },
+      ],
+    }, opts);
   }
 }

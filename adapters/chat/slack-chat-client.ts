@@ -1,5 +1,5 @@
 import { webApi } from '@slack/bolt';
-import type { ChatClient, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
+import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
 import { toSlackMessage } from './slack-blocks.js';
 
 export interface SlackChatClientOptions {
@@ -13,7 +13,7 @@ export interface SlackChatClientOptions {
 
 /**
  * ChatClient on the Slack Web API: chat.postMessage (thread_ts for thread posts), chat.update,
- * chat.postEphemeral. Slack threads are replies to a message, so the thread ref of a card is the
+ * chat.postEphemeral, files.uploadV2. Slack threads are replies to a message, so the thread ref of a card is the
  * card's `ts` and `createThread` is not needed. Errors (`ok: false`, HTTP, network) throw.
  */
 export class SlackChatClient implements ChatClient {
@@ -41,6 +41,20 @@ export class SlackChatClient implements ChatClient {
 
   async updateMessage(ref: MessageRef, message: ChatMessage): Promise<void> {
     await this.web.chat.update({ channel: ref.channel, ts: ref.id, ...toSlackMessage(message) });
+  }
+
+  /**
+   * `files.uploadV2`: files.getUploadURLExternal, the bytes to the upload URL, then
+   * files.completeUploadExternal shares it in the channel or thread with the comment.
+   */
+  async uploadFile(channel: string, file: ChatFile, opts: PostOptions = {}): Promise<{ messageRef: MessageRef }> {
+    const upload = { file: Buffer.from(file.content, 'utf8'), filename: file.filename, title: file.title, initial_comment: file.comment };
+    const res = await (opts.threadRef
+      ? this.web.filesUploadV2({ ...upload, channel_id: channel, thread_ts: opts.threadRef })
+      : this.web.filesUploadV2({ ...upload, channel_id: channel })) as { files?: Array<{ files?: Array<{ id?: string }> }> };
+    const fileId = res.files?.[0]?.files?.[0]?.id;
+    if (!fileId) throw new Error('slack files.completeUploadExternal answered without a file id');
+    return { messageRef: { channel, id: fileId } };
   }
 
   async postEphemeral(channel: string, userId: string, text: string, opts: PostOptions = {}): Promise<void> {

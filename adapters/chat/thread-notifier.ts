@@ -1,15 +1,16 @@
 import type { CaseQueries, CaseStore } from '../../core/ports/case-store.js';
-import type { ChatClient, ChatMessage } from '../../core/ports/chat.js';
-import type { ChatMessageKind, ChatMessageRow, ChatStore } from '../../core/ports/chat-store.js';
+import type { ChatClient, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
+import { cardKey, type ChatMessageKind, type ChatMessageRow, type ChatStore } from '../../core/ports/chat-store.js';
 import type { Clock } from '../../core/ports/clock.js';
 import { caseView, type CaseRecord } from '../../core/schemas/case.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { ChangePlanSchema } from '../../core/schemas/plan.js';
 import {
-  alertPost, caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, stepProgressPost, verificationReportPost,
+  alertPost, caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, reportFilename, stepProgressPost, verificationReportPost,
   type ChatLinks, type PlanView, type VerifyResultView,
 } from '../../bot/chat-model.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
+import { incidentReportMarkdown } from '../knowledge/case-history.js';
 
 export interface ThreadNotifierDeps {
   client: ChatClient;
@@ -97,6 +98,9 @@ export class ThreadNotifier {
         return this.postInThread(card, 'note', msgKey(msg), note(`📝 The planner could not produce a valid plan: ${String(d.reason ?? 'unknown reason')}. Try \`/ops plan <template>\`.`));
       case 'evt.gate.needs_human.v1': return this.onNeedsHuman(msg, card);
       case 'evt.exec.step_result.v1': return this.onStep(msg, card);
+      case 'evt.case.report_requested.v1':
+        if (d.platform === this.client.platform) await this.uploadReport(msg, card);
+        return;
       case 'evt.verify.pass.v1':
       case 'evt.verify.failed.v1':
         return this.postInThread(card, 'verify', msgKey(msg), verificationReportPost({
@@ -220,16 +224,41 @@ export class ThreadNotifier {
   }
 
   /** Post once per key into the case's thread. */
-  private async postInThread(card: ChatMessageRow, kind: ChatMessageKind, key: string, message: ChatMessage): Promise<void> {
+  private postInThread(card: ChatMessageRow, kind: ChatMessageKind, key: string, message: ChatMessage): Promise<void> {
+    return this.sendInThread(card, kind, key, (opts) => this.client.postMessage(card.channel, message, opts));
+  }
+
+  /**
+   * Reserve `key`, send into the card's thread, confirm with the platform's reference; on an
+   * error release the reservation and rethrow (the relay retries). A key already sent is skipped.
+   */
+  private async sendInThread(
+    card: ChatMessageRow, kind: ChatMessageKind, key: string,
+    send: (opts: PostOptions) => Promise<{ messageRef: MessageRef }>,
+  ): Promise<void> {
     const reserved = await this.reserve({ case_id: card.case_id, platform: this.client.platform, kind, key, channel: card.channel, thread_ref: card.thread_ref });
     if (reserved !== 'reserved') return;
     try {
-      const { messageRef } = await this.client.postMessage(card.channel, message, card.thread_ref ? { threadRef: card.thread_ref } : {});
+      const { messageRef } = await send(card.thread_ref ? { threadRef: card.thread_ref } : {});
       await this.chatStore.complete(this.client.platform, key, { channel: messageRef.channel, messageRef: messageRef.id, threadRef: card.thread_ref });
     } catch (error) {
       await this.chatStore.release(this.client.platform, key);
       throw error;
     }
+  }
+
+  /** The incident report as a Markdown file in the case's thread, built from the case as it is now. */
+  private async uploadReport(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
+    const markdown = await incidentReportMarkdown(this.queries, msg.case_id);
+    if (markdown === null) return;
+    const c = await this.queries.getCase(msg.case_id);
+    const requester = typeof msg.data.actor === 'string' ? msg.data.actor : 'someone';
+    await this.sendInThread(card, 'report', msgKey(msg), (opts) => this.client.uploadFile(card.channel, {
+      filename: reportFilename(msg.case_id),
+      title: `Incident report: ${c?.title ?? msg.case_id}`.slice(0, 200),
+      content: markdown,
+      comment: `🧾 Incident report (${c?.status ?? 'unknown status'}, version ${c?.version ?? '?'}), requested by ${requester}.`,
+    }, opts));
   }
 
   private async reserve(row: Omit<ChatMessageRow, 'message_ref' | 'created_at'>): Promise<'reserved' | 'exists'> {
@@ -239,9 +268,6 @@ export class ThreadNotifier {
   }
 }
 
-function cardKey(caseId: string): string {
-  return `card:${caseId}`;
-}
 function msgKey(msg: OutboxEnvelope): string {
   return `msg:${msg.id}`;
 }

@@ -5,10 +5,8 @@
  * latency is being measured, and the bare Bolt app it is compared with posts nothing. The child
  * sends each call it records over IPC, so `calls` fills here as they arrive.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { FakeSlackApi, type FakeSlackCall } from '../../test/support/fake-slack-api.js';
-import { REPO_ROOT } from './results.js';
+import { disconnectChild, forkServe } from './bench-child.js';
 
 /** What the benchmarks read from a fake Slack, wherever it runs. */
 export interface SlackRecorder {
@@ -24,9 +22,7 @@ type ChildMessage = { ready: { apiUrl: string; responseBase: string } } | { call
 
 /** Fork the fake (tsx loader) and wait until it listens. */
 export async function startRemoteFakeSlack(): Promise<SlackRecorder> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
-    cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = forkServe(import.meta.url);
   const calls: FakeSlackCall[] = [];
   const ready = await new Promise<{ apiUrl: string; responseBase: string }>((resolve, reject) => {
     child.on('message', (msg: ChildMessage) => {
@@ -40,13 +36,7 @@ export async function startRemoteFakeSlack(): Promise<SlackRecorder> {
     responseUrl: (id) => `${ready.responseBase}${encodeURIComponent(id)}`,
     calls,
     callsOf: (method) => calls.filter((c) => c.method === method),
-    close() {
-      if (child.exitCode !== null) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.disconnect();
-      });
-    },
+    close: () => disconnectChild(child),
   };
 }
 

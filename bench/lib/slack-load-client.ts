@@ -5,10 +5,8 @@
  * fires them concurrently; a paced run posts JSON bodies open-loop at a fixed rate. Either answers
  * with each request's status and latency (send → whole answer read).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { postSignedSlack, type SlackAnswer } from './slack-requests.js';
-import { REPO_ROOT } from './results.js';
+import { disconnectChild, forkServe } from './bench-child.js';
 import { wallMs } from './stats.js';
 
 interface BurstRequest {
@@ -31,7 +29,7 @@ export interface LoadClient {
 
 /** Fork the client process (tsx loader) and wait until it is ready. */
 export async function startLoadClient(): Promise<LoadClient> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], { cwd: REPO_ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = forkServe(import.meta.url);
   const pending = new Map<number, (answers: SlackAnswer[]) => void>();
   let seq = 0;
   await new Promise<void>((resolve, reject) => {
@@ -53,13 +51,7 @@ export async function startLoadClient(): Promise<LoadClient> {
     paced(url, bodies, rate, headers) {
       return send({ id: ++seq, url, bodies, paced: { rate, headers } });
     },
-    close() {
-      if (child.exitCode !== null) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.disconnect();
-      });
-    },
+    close: () => disconnectChild(child),
   };
 }
 

@@ -38,8 +38,8 @@ export function createDiscordExtension(ctx: OpsloopContext, options: DiscordExte
   const log = ctx.logger.child({ component: 'discord' });
   if (!discordConfigured(config)) throw new Error('Discord needs DISCORD_PUBLIC_KEY (HTTP interactions) or DISCORD_BOT_TOKEN (gateway)');
   const links = apiLinks(config.publicUrl);
-  const handler = options.handler ?? chatHandlerFor(ctx, links);
   const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  const handler = options.handler ?? chatHandlerFor(ctx, links, chatStore);
   const rest = createDiscordRest({ ...(config.discordBotToken ? { token: config.discordBotToken } : {}), ...(config.discordApiUrl ? { apiUrl: config.discordApiUrl } : {}) });
   const interactions = new DiscordInteractions({ handler, chatStore, logger: log });
 

@@ -69,8 +69,8 @@ function badRequest(reply: FastifyReply, error: z.ZodError): FastifyReply {
 export async function createSimExtension(ctx: OpsloopContext, options: SimExtensionOptions = {}): Promise<OpsloopExtension> {
   const log = ctx.logger.child({ component: 'sim' });
   const links = apiLinks(ctx.config.publicUrl);
-  const handler = options.handler ?? chatHandlerFor(ctx, links);
   const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  const handler = options.handler ?? chatHandlerFor(ctx, links, chatStore);
   const messages = simMessageStoreFor(ctx.store);
   const approvers = await simApprovers(ctx.config.policyFile);
   const users = options.users ?? [SIM_REQUESTER, ...approvers.filter((u) => u !== SIM_REQUESTER)];

@@ -39,12 +39,12 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
     throw new Error('Slack needs SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
   }
   const links = apiLinks(config.publicUrl);
-  const handler = options.handler ?? chatHandlerFor(ctx, links);
+  const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  const handler = options.handler ?? chatHandlerFor(ctx, links, chatStore);
   const common = {
     handler, botToken: config.slackBotToken, logger: log,
     ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
   };
-  const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
   // Its own WebClient with the token: Bolt's app.client has none when `authorize` supplies it per event.
   const slackClient = () => new SlackChatClient({ token: config.slackBotToken!, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}) });
   const register = (client: SlackChatClient) => {

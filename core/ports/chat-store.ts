@@ -6,7 +6,7 @@
  */
 
 /** What a post is about; lets the notifier find "the plan message of this case". */
-export type ChatMessageKind = 'card' | 'evidence' | 'plan' | 'gate' | 'step' | 'verify' | 'outcome' | 'note';
+export type ChatMessageKind = 'card' | 'evidence' | 'plan' | 'gate' | 'step' | 'verify' | 'outcome' | 'note' | 'report';
 
 export interface ChatMessageRow {
   case_id: string;
@@ -50,4 +50,9 @@ export interface ChatStore {
   latest(caseId: string, platform: string, kind: ChatMessageKind): Promise<ChatMessageRow | null>;
   /** Cases posted on `platform` whose card is in `threadRef` (to tell which case a thread is about). */
   caseOfThread(platform: string, threadRef: string): Promise<string | null>;
+}
+
+/** The chat_message key of a case's card (its thread hangs on it). */
+export function cardKey(caseId: string): string {
+  return `card:${caseId}`;
 }

@@ -40,6 +40,18 @@ export interface MessageRef {
   id: string;
 }
 
+/** A text file to attach (the incident report). */
+export interface ChatFile {
+  /** File name with extension, e.g. `incident-1a2b3c4d.md`. */
+  filename: string;
+  /** Title the platform shows for it. */
+  title: string;
+  /** UTF-8 text. */
+  content: string;
+  /** Message posted with the file. */
+  comment: string;
+}
+
 /** Options of a post. */
 export interface PostOptions {
   /**
@@ -69,6 +81,11 @@ export interface ChatClient {
    * just replies to a message (Slack) leave this undefined; the thread ref is then the message id.
    */
   createThread?(ref: MessageRef, name: string): Promise<{ threadRef: string }>;
+  /**
+   * Post `file` as an attachment to `channel` (or into `threadRef`): Slack `files.uploadV2`, a
+   * Discord message with an attachment. Returns where the message or file landed.
+   */
+  uploadFile(channel: string, file: ChatFile, opts?: PostOptions): Promise<{ messageRef: MessageRef }>;
   /** Show `text` to one user only (Slack `chat.postEphemeral`). Optional: not every platform can. */
   postEphemeral?(channel: string, userId: string, text: string, opts?: PostOptions): Promise<void>;
 }

@@ -55,6 +55,9 @@ export const EVENT_DATA_SCHEMAS = {
   'evt.verify.pass.v1': z.object({ actor: Actor, reason: z.string(), results: z.array(CheckResult) }).passthrough(),
   'evt.verify.failed.v1': z.object({ actor: Actor, reason: z.string(), results: z.array(CheckResult) }).passthrough(),
   'evt.case.note.v1': z.object({ actor: Actor.optional() }).passthrough(),
+  'evt.case.report_requested.v1': z.object({
+    actor: Actor, platform: z.string().describe('the chat platform whose case thread gets the report file'),
+  }).passthrough().describe('someone asked for the incident report in chat; the thread notifier of that platform uploads it'),
 } as const;
 
 export type EventDataTopic = keyof typeof EVENT_DATA_SCHEMAS;

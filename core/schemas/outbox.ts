@@ -19,6 +19,7 @@ export const EVENT_TOPICS = [
   'evt.verify.pass.v1',
   'evt.verify.failed.v1',
   'evt.case.note.v1',
+  'evt.case.report_requested.v1',
 ] as const;
 export type EventTopic = (typeof EVENT_TOPICS)[number];
 

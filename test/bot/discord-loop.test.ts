@@ -225,5 +225,18 @@ describe('the whole loop on Discord (signed HTTP interactions, agents, real scri
     assert.equal(new Set(threadTexts).size, threadTexts.length, `no post repeated:\n${threadTexts.join('\n---\n')}`);
     assert.ok(fake.calls.filter((x) => ['message.create', 'message.edit', 'thread.create'].includes(x.kind)).every((x) => x.auth === `Bot ${BOT_TOKEN}`));
     assert.deepEqual(fake.callsOf('unknown'), [], 'no call to a route Discord does not have');
+
+    // `/ops report`: the Markdown report as a message attachment (multipart) in the case's thread, once.
+    const reportCommand = signer.slash('report', { case: short }, REQUESTER, CHANNEL);
+    const reportAnswer = await answerOf(reportCommand, await signer.post(e2e.url, reportCommand));
+    assert.ok(reportAnswer.ephemeral);
+    assert.match(reportAnswer.text, new RegExp(`being posted in its thread as \`incident-${short}\\.md\``));
+    const upload = await waitFor('the report attachment', () => fake.callsOf('message.create').find((m) => m.params.channel === thread && m.files?.length));
+    assert.equal(upload.auth, `Bot ${BOT_TOKEN}`);
+    assert.equal(upload.files![0]!.name, `incident-${short}.md`);
+    assert.ok(upload.files![0]!.text.startsWith('# ') && upload.files![0]!.text.includes(TITLE), upload.files![0]!.text);
+    assert.match(discordText(upload.body), /🧾 Incident report \(CLOSED/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(fake.callsOf('message.create').filter((m) => m.files?.length).length, 1, 'uploaded once');
   });
 });

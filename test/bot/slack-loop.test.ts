@@ -234,5 +234,23 @@ describe('the whole loop on Slack (signed HTTP, agents, real script, real Promet
     assert.equal(new Set(threadTexts).size, threadTexts.length, `no post repeated:\n${threadTexts.join('\n')}`);
     assert.ok(posts.every((p) => p.body.channel === CHANNEL && p.token === TOKEN));
     assert.equal((await getTimeline(e2e.url, caseId)).filter((e) => e.event === 'approval_refused').length, 1);
+
+    // 8. `/ops report`: the Markdown report uploaded as a file into the case's thread (files.uploadV2), once.
+    const reportId = `report-${++seq}`;
+    assert.equal((await postSlack(slashCommand(`report ${short}`, REQUESTER, reportId))).status, 200);
+    const reportAnswer = await waitFor('the /ops report answer', () => responseTo(reportId));
+    assert.equal(reportAnswer.body.response_type, 'ephemeral');
+    assert.match(text(reportAnswer), new RegExp(`being posted in its thread as \`incident-${short}\\.md\``));
+    const file = await waitFor('the uploaded report', () => [...fake.files.values()].find((f) => f.completed));
+    assert.equal(file.filename, `incident-${short}.md`);
+    assert.equal(file.channel_id, CHANNEL);
+    assert.equal(file.thread_ts, thread, 'into the case thread');
+    assert.match(file.initial_comment ?? '', /^🧾 Incident report \(CLOSED, version \d+\), requested by slack:/);
+    assert.ok(file.content?.startsWith('# '), file.content ?? '');
+    assert.ok(file.content?.includes(TITLE) && file.content.includes('verify_pass'), file.content ?? '');
+    const timelineAfter = await getTimeline(e2e.url, caseId);
+    assert.equal(timelineAfter.filter((e) => e.event === 'report_requested').length, 1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal([...fake.files.values()].filter((f) => f.completed).length, 1, 'uploaded once');
   });
 });

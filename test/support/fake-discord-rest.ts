@@ -14,6 +14,8 @@ export interface FakeDiscordCall {
   /** `Authorization` header as sent. */
   auth: string | null;
   query: Record<string, string>;
+  /** Files of a multipart request (`files[n]` parts), as Discord receives attachments. */
+  files?: Array<{ field: string; name: string; contentType: string; text: string }>;
 }
 
 /** A message as the fake holds it: the latest body after edits. */
@@ -98,7 +100,22 @@ export class FakeDiscordRest {
     const url = new URL(req.url ?? '/', 'http://fake');
     const raw = await readBody(req);
     let body: FakeDiscordCall['body'] = null;
-    if (raw.length) {
+    let files: FakeDiscordCall['files'];
+    const contentType = req.headers['content-type'] ?? '';
+    if (contentType.startsWith('multipart/form-data')) {
+      // Discord's attachment upload: a `payload_json` part plus `files[n]` parts.
+      const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
+      try {
+        body = JSON.parse(String(form.get('payload_json') ?? 'null')) as FakeDiscordCall['body'];
+      } catch {
+        return send(res, 400, { message: 'Invalid Form Body', code: 50035 });
+      }
+      files = [];
+      for (const [field, value] of form.entries()) {
+        if (typeof value === 'string') continue;
+        files.push({ field, name: value.name, contentType: value.type, text: await value.text() });
+      }
+    } else if (raw.length) {
       try {
         body = JSON.parse(raw.toString('utf8')) as FakeDiscordCall['body'];
       } catch {
@@ -116,6 +133,7 @@ export class FakeDiscordRest {
     const kind = route?.kind ?? 'unknown';
     const call: FakeDiscordCall = {
       method, path, kind, params, body, auth: req.headers.authorization ?? null, query: Object.fromEntries(url.searchParams),
+      ...(files ? { files } : {}),
     };
     this.calls.push(call);
     if (!route) return send(res, 404, { message: '404: Not Found', code: 0 });
@@ -127,7 +145,12 @@ export class FakeDiscordRest {
     }
     const obj = (body && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
     switch (kind) {
-      case 'message.create': return send(res, 200, this.create(params.channel!, obj));
+      case 'message.create': {
+        const created = this.create(params.channel!, files?.length
+          ? { ...obj, attachments: files.map((f, i) => ({ id: this.snowflake(), filename: f.name, content_type: f.contentType, size: Buffer.byteLength(f.text), url: `https://cdn.discordapp.com/attachments/${params.channel}/${i}/${f.name}` })) }
+          : obj);
+        return send(res, 200, created);
+      }
       case 'message.edit': {
         const message = this.messages.get(params.message!);
         if (!message || message.channel_id !== params.channel) return send(res, 404, { message: 'Unknown Message', code: 10008 });

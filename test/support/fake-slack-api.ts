@@ -15,6 +15,20 @@ export interface FakeSlackCall {
   ts?: string;
 }
 
+/** A file uploaded through files.getUploadURLExternal → upload URL → files.completeUploadExternal. */
+export interface FakeSlackFile {
+  id: string;
+  filename: string;
+  /** The bytes posted to the upload URL, as text. */
+  content: string | null;
+  /** Set by files.completeUploadExternal. */
+  title?: string;
+  channel_id?: string;
+  thread_ts?: string;
+  initial_comment?: string;
+  completed: boolean;
+}
+
 /**
  * A local HTTP server speaking the Slack Web API's wire format, for the real @slack/web-api client
  * (`slackApiUrl` = `fake.apiUrl`). Accepts form-encoded or JSON bodies; `chat.postMessage` answers
@@ -24,6 +38,8 @@ export interface FakeSlackCall {
  */
 export class FakeSlackApi {
   readonly calls: FakeSlackCall[] = [];
+  /** Uploaded files by id. */
+  readonly files = new Map<string, FakeSlackFile>();
   private server: Server | null = null;
   private port = 0;
   private tsCounter = 0;
@@ -47,6 +63,17 @@ export class FakeSlackApi {
     this.failures.set(method, { error, times });
   }
 
+  private async receiveUpload(url: URL, contentType: string, raw: string, res: ServerResponse): Promise<void> {
+    const file = this.files.get(decodeURIComponent(url.pathname.slice('/upload/'.length)));
+    if (!file) {
+      res.writeHead(404).end('no such upload');
+      return;
+    }
+    file.content = await uploadedText(contentType, raw);
+    this.calls.push({ method: 'upload', body: { file_id: file.id, bytes: Buffer.byteLength(file.content) }, token: null });
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(file.content)}`);
+  }
+
   async start(): Promise<this> {
     this.server = createServer((req, res) => { void this.handle(req, res); });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -64,8 +91,9 @@ export class FakeSlackApi {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = await readBody(req);
-    const body = parseBody(req.headers['content-type'] ?? '', raw);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (url.pathname.startsWith('/upload/')) return this.receiveUpload(url, req.headers['content-type'] ?? '', raw, res);
+    const body = parseBody(req.headers['content-type'] ?? '', raw);
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice('Bearer '.length) : (typeof body.token === 'string' ? body.token : null);
     if (url.pathname.startsWith('/response/')) {
@@ -98,10 +126,40 @@ export class FakeSlackApi {
         return send(res, 200, { ok: true, view: { id: `V${this.calls.length}` } });
       case 'auth.test':
         return send(res, 200, { ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' });
+      case 'files.getUploadURLExternal': {
+        if (!body.filename || !Number(body.length)) return send(res, 200, { ok: false, error: 'invalid_arguments' });
+        const id = `F${String(this.files.size + 1).padStart(8, '0')}`;
+        this.files.set(id, { id, filename: String(body.filename), content: null, completed: false });
+        return send(res, 200, { ok: true, upload_url: `http://127.0.0.1:${this.port}/upload/${id}`, file_id: id });
+      }
+      case 'files.completeUploadExternal': {
+        const listed = (typeof body.files === 'string' ? safeJson(body.files) : body.files) as Array<{ id: string; title?: string }> | undefined;
+        const done = [];
+        for (const f of Array.isArray(listed) ? listed : []) {
+          const file = this.files.get(f.id);
+          if (!file || file.content === null) return send(res, 200, { ok: false, error: 'file_not_found' });
+          Object.assign(file, {
+            completed: true, ...(f.title ? { title: f.title } : {}),
+            ...(typeof body.channel_id === 'string' ? { channel_id: body.channel_id } : {}),
+            ...(typeof body.thread_ts === 'string' ? { thread_ts: body.thread_ts } : {}),
+            ...(typeof body.initial_comment === 'string' ? { initial_comment: body.initial_comment } : {}),
+          });
+          done.push({ id: file.id, title: file.title ?? file.filename });
+        }
+        return send(res, 200, { ok: true, files: done });
+      }
       default:
         return send(res, 200, { ok: true });
     }
   }
+}
+
+/** What a client posts to an upload URL: the file's bytes, raw or as a multipart form's file part. */
+async function uploadedText(contentType: string, raw: string): Promise<string> {
+  if (!contentType.startsWith('multipart/form-data')) return raw;
+  const form = await new Request('http://fake/', { method: 'POST', headers: { 'content-type': contentType }, body: raw }).formData();
+  for (const value of form.values()) if (typeof value !== 'string') return value.text();
+  return String([...form.values()][0] ?? '');
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
