@@ -172,6 +172,19 @@ describe('simulator HTTP API', () => {
     await waitFor('the outcome post', async () => (await state()).messages.some((m) => /Case parked/.test(plain(m.message)) && /wrong service/.test(plain(m.message))));
   });
 
+  test('/ops report posts the incident report file into the case thread, once', async () => {
+    const caseId = await openCase('report in the simulator');
+    await waitFor('the card', async () => (await state()).messages.some((m) => plain(m.message).includes('report in the simulator')));
+    const r = await call<Reply>('POST', '/sim/api/command', { user: 'alice', text: `/ops report ${caseId.slice(0, 8)}` });
+    assert.equal(r.status, 200);
+    assert.match(r.json.reply.text, new RegExp(`being posted in its thread as \`incident-${caseId.slice(0, 8)}\\.md\``));
+    const posted = await waitFor('the report post', async () => (await state()).messages.find((m) => plain(m.message).includes(`incident-${caseId.slice(0, 8)}.md`)));
+    assert.ok(posted.thread_ref, 'in the thread');
+    assert.match(plain(posted.message), /# Incident report: report in the simulator/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal((await state()).messages.filter((m) => plain(m.message).includes(`incident-${caseId.slice(0, 8)}.md`)).length, 1);
+  });
+
   test('bad input → usage or 400, nothing written', async () => {
     await new Promise((r) => setTimeout(r, 300));
     const before = await counts();
