@@ -10,7 +10,7 @@ import type {
   StoredResponse,
   TransitionWrite,
 } from '../../core/ports/case-store.js';
-import { writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
+import { claimAndLockStepwise, writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
 import type {
   CaseRecord,
   DecisionRecord,
@@ -237,6 +237,10 @@ class MongoCaseTx implements CaseTx {
 
   writeTransition(write: TransitionWrite): Promise<number | null> {
     return writeTransitionStepwise(this, write);
+  }
+
+  claimAndLockCase(key: string, requestHash: string, now: Date, caseId: string): Promise<{ claim: IdempotencyClaim; current: CaseRecord | null }> {
+    return claimAndLockStepwise(this, key, requestHash, now, caseId);
   }
 
   async appendTimeline(entry: NewTimelineEntry): Promise<number> {

@@ -211,6 +211,11 @@ class SqlCaseTx implements CaseTx {
       { name: 'opsloop_claim_key' },
     );
     if (inserted.rows.length === 1) return { claimed: true };
+    return this.storedClaim(key);
+  }
+
+  /** The answer of a key another transaction claimed (and committed): for a replay or a 422. */
+  private async storedClaim(key: string): Promise<IdempotencyClaim> {
     const stored = await this.q.query<{ request_hash: string; response: StoredResponse | null }>(
       'SELECT request_hash, response FROM idempotency WHERE key = $1',
       [key],
@@ -219,6 +224,30 @@ class SqlCaseTx implements CaseTx {
     if (!row) throw new Error(`idempotency key ${key} vanished between insert and read`);
     if (!row.response) throw new Error(`idempotency key ${key} was committed without a response`);
     return { claimed: false, requestHash: row.request_hash, response: row.response };
+  }
+
+  /**
+   * One statement: the claim's INSERT as a data-modifying CTE, and the case locked (with its
+   * timeline id reserved, as `lockCase` does) only when the insert claimed the key. Concurrent
+   * claimers of one key still serialise on its primary key; the loser reads the stored answer.
+   */
+  async claimAndLockCase(key: string, requestHash: string, now: Date, caseId: string): Promise<{ claim: IdempotencyClaim; current: CaseRecord | null }> {
+    const result = await this.q.query<{ claimed: number } & Partial<CaseRow> & { next_timeline_id: number | string | null }>(
+      `WITH c AS (INSERT INTO idempotency (key, request_hash, created_at) VALUES ($1, $2, $3)
+                  ON CONFLICT (key) DO NOTHING RETURNING key)
+       SELECT (SELECT count(*) FROM c)::int AS claimed, l.*
+         FROM (SELECT 1) AS one
+         LEFT JOIN LATERAL (
+           SELECT ${CASE_COLUMNS}, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id
+             FROM ops_case WHERE id = $4::uuid AND EXISTS (SELECT 1 FROM c) FOR UPDATE) AS l ON true`,
+      [key, requestHash, now, UUID.test(caseId) ? caseId : null],
+      { name: 'opsloop_claim_and_lock' },
+    );
+    const row = result.rows[0]!;
+    if (row.claimed !== 1) return { claim: await this.storedClaim(key), current: null };
+    if (!row.id) return { claim: { claimed: true }, current: null };
+    this.reserved = { caseId: row.id, timelineId: Number(row.next_timeline_id) };
+    return { claim: { claimed: true }, current: toCaseRecord(row as CaseRow) };
   }
 
   async saveIdempotentResponse(key: string, response: StoredResponse): Promise<void> {

@@ -75,8 +75,8 @@ function jsonLiteral(text: string, type: 'jsonb' | 'json'): string {
 
 /**
  * The custom pgbench script: the statements `SqlCaseTx` sends for one transition, in order —
- * claim the Idempotency-Key; lock the case FOR UPDATE, reserving the timeline id in the same
- * statement; then one statement of data-modifying CTEs that updates status/version, appends the
+ * claim the Idempotency-Key and lock the case FOR UPDATE (reserving the timeline id) in one
+ * statement (`claimAndLockCase`); then one statement of data-modifying CTEs that updates status/version, appends the
  * timeline entry, appends the two outbox messages and saves the response (as `writeTransition`
  * does). Client k works on its own `casesPerClient` cases and flips each between PARKED and
  * PLANNING, so it can run forever.
@@ -87,11 +87,11 @@ export function pgbenchScript(sample: TransitionSample, casesPerClient: number):
   return [
     `\\set n :client_id * ${casesPerClient} + random(1, ${casesPerClient})`,
     'BEGIN;',
-    `INSERT INTO idempotency (key, request_hash, created_at) VALUES ('pgbench-' || gen_random_uuid(), '${sample.requestHash}', now()) ON CONFLICT (key) DO NOTHING RETURNING key AS idem_key \\gset`,
-    `SELECT ${caseColumns}, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = ${CASE_ID_SQL(':n')} FOR UPDATE \\gset c_`,
+    `WITH c AS (INSERT INTO idempotency (key, request_hash, created_at) VALUES ('pgbench-' || gen_random_uuid(), '${sample.requestHash}', now()) ON CONFLICT (key) DO NOTHING RETURNING key) `
+      + `SELECT (SELECT key FROM c) AS idem_key, l.* FROM (SELECT 1) AS one LEFT JOIN LATERAL (SELECT ${caseColumns}, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = ${CASE_ID_SQL(':n')} AND EXISTS (SELECT 1 FROM c) FOR UPDATE) AS l ON true \\gset c_`,
     `WITH u AS (UPDATE ops_case SET status = ${nextStatus}, version = :c_version::int + 1, updated_at = now(), plan_id = CASE WHEN true THEN plan_id ELSE NULL::uuid END WHERE id = :c_id::uuid AND version = :c_version::int RETURNING id), `
       + `t AS (INSERT INTO case_timeline (id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at) SELECT :c_next_timeline_id::bigint, :c_id::uuid, 'transition', 'resume', 'oncall@example.com', 'freeze lifted', NULL, gen_random_uuid()::text, :c_status, ${nextStatus}, :c_version::int + 1, ${jsonLiteral(sample.timelineMeta, 'jsonb')}, now() FROM u), `
-      + `r AS (UPDATE idempotency SET response = ${jsonLiteral(sample.response, 'json')} WHERE key = :idem_key AND EXISTS (SELECT 1 FROM u)), `
+      + `r AS (UPDATE idempotency SET response = ${jsonLiteral(sample.response, 'json')} WHERE key = :c_idem_key AND EXISTS (SELECT 1 FROM u)), `
       + `o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at) SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at FROM (VALUES (gen_random_uuid(), 'evt.case.transition.v1', :c_id, ${jsonLiteral(sample.outboxEvent, 'jsonb')}, now(), 0), (gen_random_uuid(), 'cmd.plan.generate', :c_id, ${jsonLiteral(sample.outboxCommand, 'jsonb')}, now(), 1)) AS v (msg_id, topic, key, payload, created_at, ord) WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord) `
       + 'SELECT count(*) AS updated FROM u;',
     'COMMIT;',

@@ -2,7 +2,7 @@ import { decide } from '../fsm/decide.js';
 import type { CaseEvent, CaseStatus } from '../fsm/states.js';
 import { errorBody, httpStatusOf, type OpsErrorCode } from '../errors.js';
 import type { Clock, IdGen } from '../ports/clock.js';
-import type { CaseStore, CaseTx, StoredResponse } from '../ports/case-store.js';
+import type { CaseStore, CaseTx, IdempotencyClaim, StoredResponse } from '../ports/case-store.js';
 import { noMetrics, type CoreMetrics } from '../ports/metrics.js';
 import {
   CreateCaseInputSchema,
@@ -168,9 +168,9 @@ export class Orchestrator {
       meta, expectedVersion: opts.expectedVersion ?? null,
     });
     const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
-      const early = await this.claim(tx, opts.idempotencyKey, hash);
+      const { claim, current } = await tx.claimAndLockCase(opts.idempotencyKey, hash, this.clock.now(), caseId);
+      const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
       if (early) return early;
-      const current = await tx.lockCase(caseId);
       if (!current) {
         tx.rollbackOnly();
         return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
@@ -270,9 +270,9 @@ export class Orchestrator {
   async record(caseId: string, request: RecordRequest, opts: { idempotencyKey: string }): Promise<CommandResult> {
     const hash = requestFingerprint({ op: 'record', caseId, request });
     const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
-      const early = await this.claim(tx, opts.idempotencyKey, hash);
+      const { claim, current } = await tx.claimAndLockCase(opts.idempotencyKey, hash, this.clock.now(), caseId);
+      const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
       if (early) return early;
-      const current = await tx.lockCase(caseId);
       if (!current) {
         tx.rollbackOnly();
         return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
@@ -303,7 +303,11 @@ export class Orchestrator {
   }
 
   private async claim(tx: CaseTx, key: string, hash: string): Promise<Outcome | null> {
-    const claim = await tx.claimIdempotencyKey(key, hash, this.clock.now());
+    return this.earlyAnswer(tx, await tx.claimIdempotencyKey(key, hash, this.clock.now()), key, hash);
+  }
+
+  /** Null when the key was claimed (go on); else the replay, or 422 for a key reused with another request. */
+  private earlyAnswer(tx: CaseTx, claim: IdempotencyClaim, key: string, hash: string): Outcome | null {
     if (claim.claimed) return null;
     if (claim.requestHash !== hash) {
       tx.rollbackOnly();

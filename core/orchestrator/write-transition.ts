@@ -1,4 +1,5 @@
-import type { CaseTx, TransitionWrite } from '../ports/case-store.js';
+import type { CaseTx, IdempotencyClaim, TransitionWrite } from '../ports/case-store.js';
+import type { CaseRecord } from '../schemas/case.js';
 
 /**
  * `CaseTx.writeTransition` as four separate writes, for stores that have no way to send them as
@@ -11,4 +12,12 @@ export async function writeTransitionStepwise(tx: CaseTx, write: TransitionWrite
   if (messages.length) await tx.appendOutbox(messages);
   await tx.saveIdempotentResponse(write.idempotencyKey, response);
   return timelineId;
+}
+
+/** `CaseTx.claimAndLockCase` as two separate statements. */
+export async function claimAndLockStepwise(
+  tx: CaseTx, key: string, requestHash: string, now: Date, caseId: string,
+): Promise<{ claim: IdempotencyClaim; current: CaseRecord | null }> {
+  const claim = await tx.claimIdempotencyKey(key, requestHash, now);
+  return { claim, current: claim.claimed ? await tx.lockCase(caseId) : null };
 }

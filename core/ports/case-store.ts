@@ -49,6 +49,11 @@ export interface CaseTx {
    * the second waits until the first commits (then sees its response) or rolls back (then claims).
    */
   claimIdempotencyKey(key: string, requestHash: string, now: Date): Promise<IdempotencyClaim>;
+  /**
+   * `claimIdempotencyKey`, then (only when claimed) `lockCase`, in as few round trips as the store
+   * can. `current` is null when the key was not claimed or the case does not exist.
+   */
+  claimAndLockCase(key: string, requestHash: string, now: Date, caseId: string): Promise<{ claim: IdempotencyClaim; current: CaseRecord | null }>;
   /** Store the response for a key claimed in this transaction. */
   saveIdempotentResponse(key: string, response: StoredResponse): Promise<void>;
   /** Insert a new case (status NEW, version 1). */
