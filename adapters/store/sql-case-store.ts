@@ -318,12 +318,7 @@ class SqlCaseTx implements CaseTx {
       timelineId, ...timelineParams(w.timeline),
       w.idempotencyKey, JSON.stringify(response),
     ];
-    const rows: string[] = [];
-    for (const m of messages) {
-      const at = params.length;
-      rows.push(`($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz, ${rows.length})`);
-      params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at));
-    }
+    const rows = outboxValues(messages, params, { withOrdinal: true });
     // The outbox rows are inserted in VALUES order (ORDER BY ord), so their ids follow the array.
     const outbox = rows.length
       ? `, o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at)
@@ -350,13 +345,8 @@ class SqlCaseTx implements CaseTx {
     // in list order and each row's id default (nextval) is evaluated as it is produced, so ids
     // (delivery order) follow the array order; chunks go out in order too.
     for (let start = 0; start < messages.length; start += OUTBOX_ROWS_PER_INSERT) {
-      const rows: string[] = [];
       const params: unknown[] = [];
-      for (const m of messages.slice(start, start + OUTBOX_ROWS_PER_INSERT)) {
-        const at = params.length;
-        rows.push(`($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz)`);
-        params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at));
-      }
+      const rows = outboxValues(messages.slice(start, start + OUTBOX_ROWS_PER_INSERT), params);
       // The common sizes (a transition writes 1–3 messages) are prepared statements.
       const name = rows.length <= PREPARED_OUTBOX_ROWS ? `opsloop_append_outbox_${rows.length}` : undefined;
       await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
@@ -492,6 +482,19 @@ class SqlOutboxStore implements OutboxStore {
     const result = await this.run((q) => q.query<{ n: number | string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'));
     return Number(result.rows[0]?.n ?? 0);
   }
+}
+
+/**
+ * VALUES tuples (msg_id, topic, key, payload, created_at[, ordinal]) for outbox rows, appending
+ * their parameters to `params` (numbered after the ones already there).
+ */
+function outboxValues(messages: readonly OutboxEnvelope[], params: unknown[], opts: { withOrdinal?: boolean } = {}): string[] {
+  return messages.map((m, i) => {
+    const at = params.length;
+    params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at));
+    const ordinal = opts.withOrdinal ? `, ${i}` : '';
+    return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz${ordinal})`;
+  });
 }
 
 /** Parameters for TIMELINE_COLUMNS after `id`, in order (meta as JSON text). */
