@@ -5,7 +5,8 @@ import { FakeDiscordRest, type FakeDiscordCall, type FakeDiscordMessage } from '
 import { DiscordInteractionSigner, discordButtons, discordText, type DiscordAnswer, type InteractionPayload } from '../support/discord-interactions.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import { describeTimeline, getTimeline, restartRuns, startE2e, transitionEvents, waitForStatus, type E2e } from '../e2e/e2e-harness.js';
-import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../support/loop-fixtures.js';
+import { LOOP_SERVICES_YAML, checkoutNeedsHumanPolicyYaml, restartTemplateYaml } from '../support/loop-fixtures.js';
+import { pollFor, type Probe } from '../support/wait.js';
 
 /*
  * The whole loop on Discord: a signed `/ops open` HTTP interaction against opsloop started
@@ -29,27 +30,7 @@ const MEASURED = 0.012;
 const TITLE = 'restart checkout after 5xx burst';
 const DEADLINE_MS = 90_000;
 
-const POLICY = `
-version: 1
-default_decision: needs_human
-risk:
-  auto_approve_max: 0.3
-  reject_above: 0.8
-  when_missing: ignore
-rules:
-  - name: checkout-staging-human
-    reason: restarts of checkout need a human, even in staging
-    decision: needs_human
-    match:
-      actions: script.exec
-      targets: { env: [staging] }
-    approvers: [checkout-oncall]
-approvers:
-  default:
-    users: [oncall@example.com]
-  checkout-oncall:
-    discord_roles: ["${ONCALL_ROLE}"]
-`;
+const POLICY = checkoutNeedsHumanPolicyYaml(`discord_roles: ["${ONCALL_ROLE}"]`);
 
 const SERVICES = LOOP_SERVICES_YAML;
 
@@ -63,14 +44,8 @@ let e2e: E2e;
 const signer = new DiscordInteractionSigner(APP_ID, GUILD);
 const skip = process.env.OPSLOOP_SKIP_E2E ? 'OPSLOOP_SKIP_E2E is set' : false;
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; Discord calls so far:\n${describeCalls()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitFor<T>(what: string, probe: Probe<T>): Promise<T> {
+  return pollFor(what, probe, { timeoutMs: DEADLINE_MS, intervalMs: 100, describe: () => `Discord calls so far:\n${describeCalls()}` });
 }
 
 function describeCalls(): string {

@@ -16,6 +16,7 @@ import { parseOpsCommand, tokenize } from '../../bot/chat-command.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeDiscordRest, type FakeDiscordCall } from '../support/fake-discord-rest.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { pollFor, type Probe } from '../support/wait.js';
 
 const APP_ID = '700000000000000001';
 const GUILD = '800000000000000001';
@@ -25,6 +26,7 @@ const REQUESTER = { id: '200000000000000001', username: 'rita', roles: [APPROVER
 const APPROVER = { id: '200000000000000002', username: 'alice', roles: [APPROVER_ROLE] };
 const BYSTANDER = { id: '200000000000000003', username: 'bob', roles: [] as string[] };
 const DEADLINE_MS = 30_000;
+const waitFor = <T>(what: string, probe: Probe<T>): Promise<T> => pollFor(what, probe, { timeoutMs: DEADLINE_MS });
 
 const plan: ChangePlan = {
   title: 'restart checkout-api', risk_score: 0.4,
@@ -85,16 +87,6 @@ function click(customId: string, user: User) {
 
 function modalSubmit(customId: string, reason: string, user: User) {
   return base(5, user, { data: { custom_id: customId, components: [{ type: 1, components: [{ type: 4, custom_id: 'reason', value: reason }] }] } });
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The text of an answer: directly (type 4) or, after a deferral (type 5), from the webhook edit. */

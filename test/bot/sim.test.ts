@@ -11,8 +11,10 @@ import { channelHtml, inlineHtml } from '../../bot/sim/sim-render.js';
 import type { ChatMessage } from '../../core/ports/chat.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { pollFor, type Probe } from '../support/wait.js';
 
 const DEADLINE_MS = 20_000;
+const waitFor = <T>(what: string, probe: Probe<T>): Promise<T> => pollFor(what, probe, { timeoutMs: DEADLINE_MS });
 const plan: ChangePlan = {
   title: 'restart checkout-api', risk_score: 0.4,
   steps: [{ name: 'restart', action: 'noop', params: {}, timeout_s: 30, retry: 0 }],
@@ -40,16 +42,6 @@ async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Pr
 
 async function state(): Promise<SimState> {
   return (await call<SimState>('GET', '/sim/api/state')).json;
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function plain(m: ChatMessage): string {

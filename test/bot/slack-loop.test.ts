@@ -5,7 +5,8 @@ import { decodeAction } from '../../bot/chat-model.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import { describeTimeline, getTimeline, restartRuns, startE2e, transitionEvents, waitForStatus, type E2e } from '../e2e/e2e-harness.js';
-import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../support/loop-fixtures.js';
+import { LOOP_SERVICES_YAML, checkoutNeedsHumanPolicyYaml, restartTemplateYaml } from '../support/loop-fixtures.js';
+import { pollFor, type Probe } from '../support/wait.js';
 
 /*
  * The whole loop on Slack: a signed `/ops open` slash command against opsloop started in-process
@@ -25,27 +26,7 @@ const MEASURED = 0.012;
 const TITLE = 'restart checkout after 5xx burst';
 const DEADLINE_MS = 90_000;
 
-const POLICY = `
-version: 1
-default_decision: needs_human
-risk:
-  auto_approve_max: 0.3
-  reject_above: 0.8
-  when_missing: ignore
-rules:
-  - name: checkout-staging-human
-    reason: restarts of checkout need a human, even in staging
-    decision: needs_human
-    match:
-      actions: script.exec
-      targets: { env: [staging] }
-    approvers: [checkout-oncall]
-approvers:
-  default:
-    users: [oncall@example.com]
-  checkout-oncall:
-    slack_users: [${APPROVER.id}, ${REQUESTER.id}]
-`;
+const POLICY = checkoutNeedsHumanPolicyYaml(`slack_users: [${APPROVER.id}, ${REQUESTER.id}]`);
 
 const SERVICES = LOOP_SERVICES_YAML;
 
@@ -95,14 +76,8 @@ function blockAction(value: string, user: { id: string; username: string }, resp
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; Slack calls so far:\n${describeCalls()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitFor<T>(what: string, probe: Probe<T>): Promise<T> {
+  return pollFor(what, probe, { timeoutMs: DEADLINE_MS, intervalMs: 100, describe: () => `Slack calls so far:\n${describeCalls()}` });
 }
 
 function describeCalls(): string {

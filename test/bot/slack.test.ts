@@ -10,6 +10,7 @@ import { decodeAction } from '../../bot/chat-model.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { pollFor, type Probe } from '../support/wait.js';
 
 const SECRET = 'test-signing-secret';
 const CHANNEL = 'C_INCIDENTS';
@@ -17,6 +18,7 @@ const REQUESTER = { id: 'U_REQ', username: 'rita' };
 const APPROVER = { id: 'U_APPROVER', username: 'alice' };
 const BYSTANDER = { id: 'U_OTHER', username: 'bob' };
 const DEADLINE_MS = 20_000;
+const waitFor = <T>(what: string, probe: Probe<T>): Promise<T> => pollFor(what, probe, { timeoutMs: DEADLINE_MS });
 
 const plan: ChangePlan = {
   title: 'restart checkout-api', risk_score: 0.4,
@@ -83,16 +85,6 @@ function viewSubmission(privateMetadata: string, reason: string, user = APPROVER
     response_urls: [],
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + DEADLINE_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function counts() {

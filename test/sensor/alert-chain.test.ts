@@ -11,6 +11,7 @@ import { alertmanagerSkipReason, startAlertmanager, type AlertmanagerHarness } f
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { prometheusBinary, prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import { alertmanagerBinary } from '../support/alertmanager.js';
+import { pollFor, type Probe } from '../support/wait.js';
 
 /*
  * The real chain on loopback: a controlled target → real Prometheus (rule evaluation) → real
@@ -57,14 +58,11 @@ after(async () => {
   if (store) await cleanupTestPgliteStore(store);
 });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await fn();
-    if (value) return value;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}\nalertmanager: ${am?.logs().slice(-1500)}\nprometheus: ${prom?.logs().slice(-1500)}`);
+function waitFor<T>(what: string, fn: Probe<T>, timeoutMs = 60_000): Promise<T> {
+  return pollFor(what, fn, {
+    timeoutMs, intervalMs: 250,
+    describe: () => `alertmanager: ${am?.logs().slice(-1500)}\nprometheus: ${prom?.logs().slice(-1500)}`,
+  });
 }
 
 test('Prometheus → Alertmanager → opsloop: a case opens with evidence and starts analysis; the resolution lands on the timeline', { skip }, async (t) => {

@@ -12,6 +12,34 @@ defaults:
 services: {}
 `;
 
+/**
+ * Gatekeeper policy of the chat loop tests: restarting checkout in staging needs a human from
+ * `checkout-oncall`, whose members are `approvers` (one YAML line, e.g. `slack_users: [U1]`).
+ */
+export function checkoutNeedsHumanPolicyYaml(approvers: string): string {
+  return `
+version: 1
+default_decision: needs_human
+risk:
+  auto_approve_max: 0.3
+  reject_above: 0.8
+  when_missing: ignore
+rules:
+  - name: checkout-staging-human
+    reason: restarts of checkout need a human, even in staging
+    decision: needs_human
+    match:
+      actions: script.exec
+      targets: { env: [staging] }
+    approvers: [checkout-oncall]
+approvers:
+  default:
+    users: [oncall@example.com]
+  checkout-oncall:
+    ${approvers}
+`;
+}
+
 export function restartTemplateYaml(name: string, metric: string): string {
   return `
 name: ${name}

@@ -11,6 +11,7 @@ import { startOpsloop, type RunningOpsloop } from '../../../bot/start-opsloop.js
 import { FakeDiscordRest } from '../../support/fake-discord-rest.js';
 import { FakeSlackApi } from '../../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../../support/pglite.js';
+import { pollFor, type Probe } from '../../support/wait.js';
 
 /**
  * The whole app in-process (startOpsloop on a fresh PGlite store) with every surface an attacker
@@ -159,12 +160,6 @@ export function discordSlash(sub: string, options: Record<string, string | numbe
 }
 
 /** Poll `probe` until it returns something truthy (generous deadline for a loaded machine). */
-export async function waitFor<T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== null && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 30_000): Promise<T> {
+  return pollFor(what, probe, { timeoutMs });
 }
