@@ -38,7 +38,7 @@ export interface GateDecision {
   decision: 'approve' | 'needs_human' | 'reject';
   reasons: string[];
   matched_rules: string[];
-  approvers: Record<string, string[]>;
+  approvers: Record<string, string[] | number>;
 }
 export interface GateEvaluator {
   evaluate(input: { plan: ChangePlan; case: CaseRecord; now: Date }): GateDecision;

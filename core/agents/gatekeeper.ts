@@ -33,6 +33,8 @@ export type GateApprovers = {
   users: string[];
   /** Users of the local chat simulator. */
   sim_users: string[];
+  /** Distinct approvers needed (the largest of the groups asked); absent means 1. */
+  min_approvals?: number;
 };
 
 export interface GateResult {
@@ -190,8 +192,12 @@ function freezeContributions(freezes: Freeze[], input: GateInput, steps: StepRef
 function approversFor(policy: Policy, contributions: Contribution[]): GateApprovers {
   const named = unique(contributions.filter((c) => c.decision === 'needs_human').flatMap((c) => c.approvers ?? []));
   const groups: ApproverGroup[] = (named.length ? named : ['default']).map((n) => policy.approvers[n]).filter((g): g is ApproverGroup => g !== undefined);
-  const merge = (key: keyof GateApprovers) => unique(groups.flatMap((g) => g[key]));
-  return { slack_users: merge('slack_users'), slack_groups: merge('slack_groups'), discord_roles: merge('discord_roles'), users: merge('users'), sim_users: merge('sim_users') };
+  const merge = (key: 'slack_users' | 'slack_groups' | 'discord_roles' | 'users' | 'sim_users') => unique(groups.flatMap((g) => g[key]));
+  const minApprovals = Math.max(1, ...groups.map((g) => g.min_approvals ?? 1));
+  return {
+    slack_users: merge('slack_users'), slack_groups: merge('slack_groups'), discord_roles: merge('discord_roles'), users: merge('users'), sim_users: merge('sim_users'),
+    ...(minApprovals > 1 ? { min_approvals: minApprovals } : {}),
+  };
 }
 
 // ---- matching ------------------------------------------------------------------------------

@@ -166,6 +166,8 @@ export const ApproverGroupSchema = z
     users: Ids,
     /** Users of the local chat simulator. */
     sim_users: Ids,
+    /** Distinct people who must approve (2 = four eyes on the decision itself). */
+    min_approvals: z.number().int().min(1).max(2).default(1),
   })
   .strict();
 export type ApproverGroup = z.infer<typeof ApproverGroupSchema>;
