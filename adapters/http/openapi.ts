@@ -1,3 +1,4 @@
+import type { Action } from '../../core/auth/permissions.js';
 import { z } from 'zod';
 import { ErrorBodySchema } from '../../core/schemas/http.js';
 import { ChangePlanSchema } from '../../core/schemas/plan.js';
@@ -25,7 +26,18 @@ export interface ApiRouteDoc {
   headers?: z.ZodObject;
   body?: z.ZodType;
   responses: Record<number, ApiResponseDoc>;
+  /**
+   * Who may call the route, decided on the matched route before the handler runs
+   * (adapters/http/auth-plugin.ts). An action of core/auth/permissions.ts needs an authenticated
+   * principal holding its role; `public` needs none (health checks); `self` means the route
+   * authenticates its callers itself (Slack and Discord signatures, the simulator's session).
+   * Default: `case.read` for GET, `case.create` for other methods.
+   */
+  auth?: RouteAuth;
 }
+
+/** See `ApiRouteDoc.auth`. */
+export type RouteAuth = Action | 'public' | 'self';
 
 /** Fastify's path syntax for an OpenAPI path: `/case/{id}` → `/case/:id`. */
 export function fastifyPath(openapiPath: string): string {
