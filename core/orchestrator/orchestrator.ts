@@ -16,6 +16,10 @@ import { describeIssues, toFieldIssues } from '../schemas/issues.js';
 import { requestFingerprint } from './fingerprint.js';
 import { runGuards } from './guards.js';
 import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
+import { authorize, authorizeEvent } from '../auth/permissions.js';
+import { checkGateDecision, gateStateAt, PARTIAL_APPROVAL_EVENT } from '../auth/approval.js';
+import { isAgent, type Principal } from '../auth/principal.js';
+import { scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
 
 export interface OrchestratorDeps {
   store: CaseStore;
@@ -32,7 +36,15 @@ export interface OrchestratorDeps {
 /** Who asks and why; written to the timeline. */
 export interface TransitionRequest {
   event: CaseEvent;
+  /**
+   * The authenticated principal (every edge passes one). Without it the request is an internal
+   * agent's, named by `actor`; only code inside opsloop calls the Orchestrator that way.
+   */
+  principal?: Principal;
+  /** An agent's short name (`gatekeeper`); ignored for the timeline when `principal` is a person. */
   actor: string;
+  /** An admin forcing an agent-only event (exec_done, verify_pass, …); needs a reason. */
+  override?: boolean;
   reason?: string | null;
   meta?: Record<string, unknown>;
   correlationId?: string | null;
@@ -52,6 +64,8 @@ export interface WriteOptions {
 export interface RecordRequest {
   /** Short name in the timeline (`evidence`, `step_result`, `plan_invalid`, …). */
   event: string;
+  /** The authenticated principal; without it, the internal agent named by `actor`. */
+  principal?: Principal;
   actor: string;
   reason?: string | null;
   meta?: Record<string, unknown>;
@@ -72,6 +86,8 @@ type Outcome =
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'reject'; code: OpsErrorCode; message: string; details: unknown }
   | { kind: 'guard_failed'; response: StoredResponse }
+  /** The gate's approval guard refused a person: a timeline note, nothing else changed. */
+  | { kind: 'refused'; response: StoredResponse }
   | { kind: 'ok'; response: StoredResponse; transition?: { from: string; to: string; event: string }; followUp?: OutboxEnvelope };
 
 function reject(code: OpsErrorCode, message: string, details: unknown = null): Outcome {
@@ -106,16 +122,23 @@ export class Orchestrator {
    * the creation either way.
    */
   async createCase(input: CreateCaseInput, opts: {
-    idempotencyKey: string; actor?: string; traceId?: string | null; requestAnalysis?: { actor: string; reason: string };
+    idempotencyKey: string; actor?: string; principal?: Principal; traceId?: string | null; requestAnalysis?: { actor: string; reason: string };
   }): Promise<CommandResult> {
     const parsed = CreateCaseInputSchema.safeParse(input);
     if (!parsed.success) {
       return this.finish(reject('OPS_VALIDATION', 'the case is invalid: ' + describeIssues(toFieldIssues(parsed.error)), toFieldIssues(parsed.error)));
     }
     const body = parsed.data;
-    const hash = requestFingerprint({ op: 'create', body });
+    const who = writerOf({ principal: opts.principal, actor: opts.actor ?? 'api' });
+    const allowed = authorize(who, 'case.create', body);
+    if (!allowed.ok) return this.finish(reject('OPS_FORBIDDEN', allowed.message, { rule: allowed.rule }));
+    // A person opens cases as themselves: a body's requester cannot name someone else.
+    const requester = opts.principal && !isAgent(opts.principal) ? opts.principal.id : (body.requester ?? opts.actor ?? null);
+    const actor = opts.principal && !isAgent(opts.principal) ? opts.principal.id : (opts.actor ?? requester ?? 'api');
+    const key = scopedIdempotencyKey(who, 'create', opts.idempotencyKey);
+    const hash = requestFingerprint({ op: 'create', body, requester });
     const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
-      const early = await this.claim(tx, opts.idempotencyKey, hash);
+      const early = await this.claim(tx, key, hash);
       if (early) return early;
       const now = this.clock.now();
       const record: CaseRecord = {
@@ -125,7 +148,7 @@ export class Orchestrator {
         severity: body.severity,
         service: body.service ?? null,
         env: body.env ?? null,
-        requester: body.requester ?? opts.actor ?? null,
+        requester,
         labels: body.labels ?? {},
         status: 'NEW',
         version: 1,
@@ -136,8 +159,8 @@ export class Orchestrator {
       await tx.insertCase(record);
       const traceId = opts.traceId ?? this.ids.uuid();
       await tx.appendTimeline(this.entry(record, now, {
-        kind: 'created', event: 'case_created', actor: opts.actor ?? record.requester ?? 'api',
-        reason: record.title, to_status: 'NEW', trace_id: traceId, meta: { severity: record.severity, service: record.service, env: record.env },
+        kind: 'created', event: 'case_created', actor,
+        reason: record.title, to_status: 'NEW', trace_id: traceId, meta: withAuthority({ severity: record.severity, service: record.service, env: record.env }, who),
       }));
       const messages = [this.envelope(record, now, 'evt.case.created.v1', traceId, null, { case: caseView(record) })];
       const followUp = opts.requestAnalysis
@@ -146,7 +169,7 @@ export class Orchestrator {
       if (followUp) messages.push(followUp);
       await tx.appendOutbox(messages);
       const response = { status: 201, body: { data: caseView(record) } };
-      await tx.saveIdempotentResponse(opts.idempotencyKey, response);
+      await tx.saveIdempotentResponse(key, response);
       return { kind: 'ok', response, ...(followUp ? { followUp } : {}) };
     });
     const result = this.finish(outcome);
@@ -163,17 +186,30 @@ export class Orchestrator {
   /** Apply `request.event` to a case, atomically and idempotently. */
   async transition(caseId: string, request: TransitionRequest, opts: WriteOptions): Promise<CommandResult> {
     const meta = request.meta ?? {};
+    const who = writerOf(request);
+    const actor = timelineActorOf(request);
+    const key = scopedIdempotencyKey(who, 'transition', opts.idempotencyKey);
     const hash = requestFingerprint({
-      op: 'transition', caseId, event: request.event, actor: request.actor, reason: request.reason ?? null,
-      meta, expectedVersion: opts.expectedVersion ?? null,
+      op: 'transition', caseId, event: request.event, actor, reason: request.reason ?? null,
+      meta, expectedVersion: opts.expectedVersion ?? null, override: request.override ?? false,
     });
+    const isGateEvent = request.event === 'gate_approved' || request.event === 'gate_rejected';
+    // A person's gate decision is checked against the Gatekeeper's note for the version the case
+    // is at (notes never change the version, so reading them before the lock is safe: the check
+    // below pins the version it found).
+    const gateTimeline = isGateEvent && !isAgent(who) ? await this.store.queries.listTimeline(caseId) : null;
     const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
-      const { claim, current } = await tx.claimAndLockCase(opts.idempotencyKey, hash, this.clock.now(), caseId);
+      const { claim, current } = await tx.claimAndLockCase(key, hash, this.clock.now(), caseId);
       const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
       if (early) return early;
       if (!current) {
         tx.rollbackOnly();
         return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
+      }
+      const authz = authorizeEvent(who, request.event, current, { requested: request.override === true, reason: request.reason });
+      if (!authz.ok) {
+        tx.rollbackOnly();
+        return reject('OPS_FORBIDDEN', authz.message, { case_id: caseId, event: request.event, rule: authz.rule, principal: who.id });
       }
       if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
         tx.rollbackOnly();
@@ -191,16 +227,33 @@ export class Orchestrator {
       }
       const now = this.clock.now();
       const traceId = request.traceId ?? this.ids.uuid();
+      if (gateTimeline && (request.event === 'gate_approved' || request.event === 'gate_rejected')) {
+        const { gate, approvedBy } = gateStateAt(gateTimeline, current.version);
+        const check = checkGateDecision({ principal: who, event: request.event, requester: current.requester, gate, approvedBy });
+        if (!check.ok || !check.complete) {
+          const timelineId = await tx.appendTimeline(this.entry(current, now, {
+            kind: 'note', event: check.ok ? PARTIAL_APPROVAL_EVENT : 'approval_refused', actor,
+            reason: check.ok ? `approval ${check.have} of ${check.needed}: waiting for a distinct second approver` : check.message,
+            correlation_id: request.correlationId ?? null, trace_id: traceId,
+            meta: withAuthority(check.ok ? { have: check.have, needed: check.needed } : { rule: check.reason, attempted: request.event, version: current.version }, who),
+          }));
+          const response = check.ok
+            ? { status: 202, body: { data: { ...caseView(current), event: request.event, approvals: check.have, approvals_needed: check.needed, timeline_id: timelineId } } }
+            : { status: httpStatusOf('OPS_FORBIDDEN'), body: errorBody('OPS_FORBIDDEN', check.message, { case_id: caseId, event: request.event, rule: check.reason, principal: who.id, status: current.status, version: current.version }) };
+          await tx.saveIdempotentResponse(key, response);
+          return check.ok ? { kind: 'ok', response } : { kind: 'refused', response };
+        }
+      }
       const guard = runGuards(request.event, meta);
       if (!guard.ok) {
         await tx.appendTimeline(this.entry(current, now, {
-          kind: 'rejected', event: request.event, actor: request.actor,
+          kind: 'rejected', event: request.event, actor,
           reason: `${guard.reason}: ${describeIssues(guard.issues)}`, correlation_id: request.correlationId ?? null,
           trace_id: traceId, from_status: current.status, to_status: current.status,
           meta: { guard: guard.guard, issues: guard.issues },
         }));
         await tx.appendOutbox([this.envelope(current, now, 'evt.case.rejected.v1', traceId, request.correlationId ?? null, {
-          event: request.event, actor: request.actor, guard: guard.guard, issues: guard.issues,
+          event: request.event, actor, guard: guard.guard, issues: guard.issues,
         })]);
         const response = {
           status: httpStatusOf('OPS_GUARD_FAILED'),
@@ -208,20 +261,21 @@ export class Orchestrator {
             case_id: caseId, status: current.status, version: current.version, guard: guard.guard, issues: guard.issues,
           }),
         };
-        await tx.saveIdempotentResponse(opts.idempotencyKey, response);
+        await tx.saveIdempotentResponse(key, response);
         return { kind: 'guard_failed', response };
       }
 
       let planId = current.plan_id;
       if (request.event === 'plan_ready' && guard.plan) {
         planId = this.ids.uuid();
-        await tx.insertPlanProposed({ id: planId, case_id: caseId, plan: guard.plan, source: String(meta.source ?? request.actor), created_at: now });
+        await tx.insertPlanProposed({ id: planId, case_id: caseId, plan: guard.plan, source: String(meta.source ?? actor), created_at: now });
       }
       if (request.event === 'gate_approved' || request.event === 'gate_rejected') {
         const decisionMeta = (meta.decision && typeof meta.decision === 'object') ? meta.decision as Record<string, unknown> : {};
         await tx.insertPlanApproved({
           id: this.ids.uuid(), case_id: caseId, plan_id: current.plan_id,
-          decision: { outcome: request.event === 'gate_approved' ? 'approved' : 'rejected', actor: request.actor, reason: request.reason ?? null, ...decisionMeta },
+          // What the record derives (outcome, actor, reason) is written last: client meta cannot rewrite it.
+          decision: { ...decisionMeta, outcome: request.event === 'gate_approved' ? 'approved' : 'rejected', actor, reason: request.reason ?? null },
           created_at: now,
         });
       }
@@ -232,18 +286,18 @@ export class Orchestrator {
         body: { data: { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId } },
       });
       const timelineId = await tx.writeTransition({
-        caseId, expectedVersion: current.version, idempotencyKey: opts.idempotencyKey,
+        caseId, expectedVersion: current.version, idempotencyKey: key,
         patch: { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now },
         timeline: this.entry(after, now, {
-          kind: 'transition', event: request.event, actor: request.actor, reason: request.reason ?? null,
+          kind: 'transition', event: request.event, actor, reason: request.reason ?? null,
           correlation_id: request.correlationId ?? null, trace_id: traceId,
           from_status: current.status, to_status: decision.next,
-          meta: withoutPlan(meta, planId),
+          meta: withAuthority(withoutPlan(meta, planId), who, authz.override),
         }),
         outcome: (id) => {
           const messages: OutboxEnvelope[] = [
             this.envelope(after, now, 'evt.case.transition.v1', traceId, request.correlationId ?? null, {
-              from: current.status, to: decision.next, event: request.event, actor: request.actor,
+              from: current.status, to: decision.next, event: request.event, actor,
               reason: request.reason ?? null, plan_id: planId, timeline_id: id,
             }),
           ];
@@ -268,14 +322,23 @@ export class Orchestrator {
    * Idempotent like every write; answers 201 with the message ids.
    */
   async record(caseId: string, request: RecordRequest, opts: { idempotencyKey: string }): Promise<CommandResult> {
-    const hash = requestFingerprint({ op: 'record', caseId, request });
+    const { principal: _principal, ...fingerprinted } = request;
+    const who = writerOf(request);
+    const actor = timelineActorOf(request);
+    const key = scopedIdempotencyKey(who, 'record', opts.idempotencyKey);
+    const hash = requestFingerprint({ op: 'record', caseId, request: { ...fingerprinted, actor } });
     const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
-      const { claim, current } = await tx.claimAndLockCase(opts.idempotencyKey, hash, this.clock.now(), caseId);
+      const { claim, current } = await tx.claimAndLockCase(key, hash, this.clock.now(), caseId);
       const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
       if (early) return early;
       if (!current) {
         tx.rollbackOnly();
         return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
+      }
+      const allowed = authorize(who, 'case.note', current);
+      if (!allowed.ok) {
+        tx.rollbackOnly();
+        return reject('OPS_FORBIDDEN', allowed.message, { case_id: caseId, rule: allowed.rule, principal: who.id });
       }
       if (request.requireStatus && !request.requireStatus.includes(current.status)) {
         tx.rollbackOnly();
@@ -286,8 +349,8 @@ export class Orchestrator {
       const now = this.clock.now();
       const traceId = request.traceId ?? this.ids.uuid();
       const timelineId = await tx.appendTimeline(this.entry(current, now, {
-        kind: 'note', event: request.event, actor: request.actor, reason: request.reason ?? null,
-        correlation_id: request.correlationId ?? null, trace_id: traceId, meta: request.meta ?? {},
+        kind: 'note', event: request.event, actor, reason: request.reason ?? null,
+        correlation_id: request.correlationId ?? null, trace_id: traceId, meta: withAuthority(request.meta ?? {}, who),
       }));
       const messages = (request.emit ?? []).map((m) =>
         this.envelope(current, now, m.topic, traceId, request.correlationId ?? null, m.data));
@@ -296,7 +359,7 @@ export class Orchestrator {
         status: 201,
         body: { data: { case_id: caseId, status: current.status, version: current.version, timeline_id: timelineId, message_ids: messages.map((m) => m.id) } },
       };
-      await tx.saveIdempotentResponse(opts.idempotencyKey, response);
+      await tx.saveIdempotentResponse(key, response);
       return { kind: 'ok', response };
     });
     return this.finish(outcome);
@@ -328,6 +391,8 @@ export class Orchestrator {
       case 'guard_failed':
         this.metrics.conflict('422');
         this.afterCommit();
+        return { ...outcome.response, replayed: false };
+      case 'refused':
         return { ...outcome.response, replayed: false };
       case 'reject': {
         const status = httpStatusOf(outcome.code);
