@@ -17,6 +17,7 @@ export const ERRORS = {
   OPS_PRECONDITION_FAILED: { status: 412, retryable: true, message: 'If-Match does not match the case\'s current version.' },
   OPS_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The body is too large.' },
   OPS_GUARD_FAILED: { status: 422, retryable: false, message: 'A guard refused the transition; the case is unchanged.' },
+  OPS_TOKEN_NAME_TAKEN: { status: 409, retryable: false, message: 'A live API token already has this name.' },
   OPS_IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, message: 'This Idempotency-Key was used for a different request.' },
   OPS_RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests.' },
   OPS_INTERNAL: { status: 500, retryable: true, message: 'Internal error; it has been logged.' },
