@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, isOpsError, OpsError, type OpsErrorCode, httpStatusOf } from '../../core/errors.js';
+import { scrubText, scrubValue } from '../secrets.js';
 
 /** Fastify's own error codes that come from bad input, mapped to ours. */
 const FASTIFY_CODES: Record<string, OpsErrorCode> = {
@@ -29,8 +30,16 @@ export function isStoreUnavailable(err: unknown): boolean {
   return e.cause !== undefined && e.cause !== err ? isStoreUnavailable(e.cause) : false;
 }
 
-/** The one mapping from anything thrown to `{status, body}` in our error shape. */
+/**
+ * The one mapping from anything thrown to `{status, body}` in our error shape. Messages and
+ * details are scrubbed of secrets (a validation error may echo a header or a field a user typed).
+ */
 export function toErrorResponse(err: unknown): { status: number; body: ReturnType<typeof errorBody>; internal: boolean } {
+  const response = errorResponseOf(err);
+  return { ...response, body: scrubValue(response.body) };
+}
+
+function errorResponseOf(err: unknown): { status: number; body: ReturnType<typeof errorBody>; internal: boolean } {
   if (isOpsError(err)) return { status: err.status, body: err.toBody(), internal: false };
   if (isStoreUnavailable(err)) {
     return { status: 503, body: errorBody('OPS_STORE_UNAVAILABLE'), internal: true };
@@ -50,6 +59,8 @@ export function toErrorResponse(err: unknown): { status: number; body: ReturnTyp
 
 /** Every error and every unknown route leaves as `{error:{code,message,details}}`. */
 export function installErrorHandling(app: FastifyInstance): void {
+  // Error answers built elsewhere (chat receivers, plugins) are scrubbed too, whatever they echo.
+  app.addHook('onSend', async (_request, reply, payload) => (reply.statusCode >= 400 && typeof payload === 'string' ? scrubText(payload) : payload));
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body, internal } = toErrorResponse(err);
     if (status >= 500) {
@@ -61,7 +72,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     const path = request.url.split('?')[0] ?? request.url;
-    return reply.code(404).send(errorBody('OPS_NOT_FOUND', `no route ${request.method} ${path}`, { method: request.method, path }));
+    return reply.code(404).send(scrubValue(errorBody('OPS_NOT_FOUND', `no route ${request.method} ${path}`, { method: request.method, path })));
   });
 }
 

@@ -44,9 +44,10 @@ type Rule = { re: RegExp; to: string | ((match: string, ...groups: string[]) => 
 const TEXT_KEY = String.raw`(?:[A-Za-z0-9]+[_-])*(?:authorization|password|passwd|secret|token|api[_-]?key|cookie)`;
 
 const RULES: readonly Rule[] = [
-  // PEM private keys, whole block (or to the end when the END line is missing).
+  // PEM private keys, whole block (or, when the END line is missing, up to a quote or the end:
+  // inside a JSON log line the closing quote of the string is kept).
   {
-    re: /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?(?:-----END \1PRIVATE KEY-----|$)/g,
+    re: /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[^"]*?(?:-----END \1PRIVATE KEY-----|(?=")|$)/g,
     to: (_m, kind) => `-----BEGIN ${kind}PRIVATE KEY-----${REDACTED}-----END ${kind}PRIVATE KEY-----`,
   },
   // URL credentials: keep scheme and user, drop the password.
@@ -66,7 +67,7 @@ const RULES: readonly Rule[] = [
   { re: /\b(AKIA|ASIA)[0-9A-Z]{16}\b/g, to: (_m, kind) => `${kind}${REDACTED}` },
   // key=value, key: value, "key": "value" (query strings, headers, JSON echoed in messages).
   {
-    re: new RegExp(String.raw`(?<![A-Za-z0-9_-])(${TEXT_KEY})(["']?\s*[:=]\s*["']?)(?!\[redacted\])((?:(?:Bearer|Basic|Bot)\s+)?[^\s"',;&}\]]+)`, 'gi'),
+    re: new RegExp(String.raw`(?<![A-Za-z0-9_-])(${TEXT_KEY})(["']?\s*[:=]\s*["']?)(?!(?:(?:Bearer|Basic|Bot)\s+)?\[redacted\])((?:(?:Bearer|Basic|Bot)\s+)?[^\s"',;&}\]]+)`, 'gi'),
     to: (_m, key, sep) => `${key}${sep}${REDACTED}`,
   },
 ];

@@ -185,3 +185,15 @@ describe('isSecretKey', () => {
     }
   });
 });
+
+describe('redactText on JSON text (log lines)', () => {
+  it('keeps the JSON valid while redacting inside strings', () => {
+    const line = JSON.stringify({ msg: `boom Bearer ${OPSL}`, key: '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN', url: 'postgres://u:pw123456@h/db', headers: { authorization: 'Bearer abcdefgh12' } });
+    const out = redactText(line);
+    const parsed = JSON.parse(out);
+    assert.equal(parsed.msg, 'boom Bearer [redacted]');
+    assert.equal(parsed.key, '-----BEGIN PRIVATE KEY-----[redacted]-----END PRIVATE KEY-----');
+    assert.equal(parsed.url, 'postgres://u:[redacted]@h/db');
+    assert.equal(parsed.headers.authorization, 'Bearer [redacted]');
+  });
+});
