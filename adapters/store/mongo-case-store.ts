@@ -20,6 +20,7 @@ import type {
 } from '../../core/schemas/case.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
 import { MONGO_MIGRATIONS, type MongoMigration } from '../../migrations/mongo/index.js';
+import { timelineEntryHash } from '../audit/audit-chain.js';
 import {
   SEQUENCES,
   caseToDoc,
@@ -172,6 +173,8 @@ async function takeSequence(counters: Collection<CounterDoc>, session: ClientSes
 /** The writes of one transaction; every call carries the transaction's session. */
 class MongoCaseTx implements CaseTx {
   private rollbackRequested = false;
+  /** Chain heads (hash of the latest timeline entry) of the cases this transaction locked or inserted. */
+  private readonly heads = new Map<string, string | null>();
 
   constructor(
     private readonly c: MongoCollections,
@@ -209,6 +212,7 @@ class MongoCaseTx implements CaseTx {
 
   async insertCase(record: CaseRecord): Promise<void> {
     await this.c.cases.insertOne(caseToDoc(record), { session: this.session });
+    this.heads.set(record.id, null);
   }
 
   /**
@@ -221,6 +225,7 @@ class MongoCaseTx implements CaseTx {
       { $inc: { lock_seq: 1 } },
       { session: this.session, returnDocument: 'after' },
     );
+    if (doc) this.heads.set(caseId, doc.timeline_head ?? null);
     return doc ? docToCase(doc) : null;
   }
 
@@ -243,10 +248,28 @@ class MongoCaseTx implements CaseTx {
     return claimAndLockStepwise(this, key, requestHash, now, caseId);
   }
 
+  /**
+   * Chained to the case's previous entry (the head read by `lockCase`, or null after
+   * `insertCase`); the case document's `timeline_head` moves with it, so two transactions
+   * appending to one case write-conflict even without `lockCase`.
+   */
   async appendTimeline(entry: NewTimelineEntry): Promise<number> {
+    const prevHash = await this.chainHead(entry.case_id);
     const id = await takeSequence(this.c.counters, this.session, SEQUENCES.timeline, 1);
-    await this.c.timeline.insertOne(timelineToDoc(entry, id), { session: this.session });
+    const unchained = timelineToDoc(entry, id);
+    const hash = timelineEntryHash({ ...entry, id, meta: unchained.meta }, prevHash);
+    await this.c.timeline.insertOne(timelineToDoc(entry, id, { prev_hash: prevHash, hash }), { session: this.session });
+    await this.c.cases.updateOne({ _id: entry.case_id }, { $set: { timeline_head: hash } }, { session: this.session });
+    this.heads.set(entry.case_id, hash);
     return id;
+  }
+
+  /** The case's chain head; locks the case (as `lockCase` does) when this transaction has not. */
+  private async chainHead(caseId: string): Promise<string | null> {
+    const known = this.heads.get(caseId);
+    if (known !== undefined) return known;
+    if (!(await this.lockCase(caseId))) throw new Error(`cannot append a timeline entry: no case has id ${caseId}`);
+    return this.heads.get(caseId) ?? null;
   }
 
   async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {
@@ -311,6 +334,21 @@ class MongoCaseQueries implements CaseQueries {
     return guarded(async () => {
       const docs = await this.c.timeline.find({ case_id: caseId }).sort({ _id: 1 }).toArray();
       return docs.map(docToTimeline);
+    });
+  }
+
+  listTimelineRange(from: Date, to: Date, limit: number, afterId = 0): Promise<TimelineEntry[]> {
+    return guarded(async () => {
+      const docs = await this.c.timeline.find({ created_at: { $gte: from, $lt: to }, _id: { $gt: Math.trunc(afterId) } })
+        .sort({ _id: 1 }).limit(listLimit(limit)).toArray();
+      return docs.map(docToTimeline);
+    });
+  }
+
+  timelineHead(caseId: string): Promise<string | null> {
+    return guarded(async () => {
+      const doc = await this.c.cases.findOne({ _id: caseId }, { projection: { timeline_head: 1 } });
+      return doc?.timeline_head ?? null;
     });
   }
 

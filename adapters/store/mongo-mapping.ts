@@ -43,11 +43,16 @@ export interface CaseDoc {
   updated_at: Date;
   /** Bumped by `lockCase` so that two transactions locking one case write-conflict. */
   lock_seq: number;
+  /** Hash of the case's latest timeline entry (migrations/mongo/0060_audit_chain.ts); absent before the chain. */
+  timeline_head?: string | null;
 }
 
 /** `case_timeline`: `_id` is the store-wide monotonic timeline id (from `counters`). */
 export interface TimelineDoc extends NewTimelineEntry {
   _id: number;
+  /** The chain fields (core/audit/hash-chain.ts); absent on entries written before the chain. */
+  prev_hash?: string | null;
+  hash?: string | null;
 }
 
 /** `outbox`: `_id` is the message id consumers dedupe by; `seq` is the delivery order. */
@@ -160,8 +165,9 @@ export function docToCase(doc: CaseDoc): CaseRecord {
   };
 }
 
-export function timelineToDoc(entry: NewTimelineEntry, id: number): TimelineDoc {
+export function timelineToDoc(entry: NewTimelineEntry, id: number, chain?: { prev_hash: string | null; hash: string }): TimelineDoc {
   return {
+    ...chain,
     _id: id,
     case_id: entry.case_id,
     kind: entry.kind,
@@ -193,6 +199,7 @@ export function docToTimeline(doc: TimelineDoc): TimelineEntry {
     version: doc.version,
     meta: doc.meta ?? {},
     created_at: doc.created_at,
+    ...(doc.hash !== undefined ? { prev_hash: doc.prev_hash ?? null, hash: doc.hash } : {}),
   };
 }
 

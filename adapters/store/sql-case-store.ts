@@ -19,6 +19,7 @@ import type {
   TimelineKind,
 } from '../../core/schemas/case.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
+import { timelineEntryHash } from '../audit/audit-chain.js';
 import { isBrokenConnection, type SqlClient, type SqlQueryable } from './sql-client.js';
 import { applySqlMigrations } from './sql-migrate.js';
 
@@ -181,10 +182,18 @@ interface TimelineRow {
   version: number | string;
   meta: Record<string, unknown> | null;
   created_at: Date | string;
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 const CASE_COLUMNS = 'id, tenant, title, severity, service, env, requester, labels, status, version, plan_id, created_at, updated_at';
-const TIMELINE_COLUMNS = 'id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at';
+/** The entry's fields, then its chain fields (migration 0060): `timelineParams` gives $2–$13, the hashes follow. */
+const TIMELINE_COLUMNS = 'id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at, prev_hash, hash';
+/** Read with the row lock: the hash of the case's latest timeline entry (see migrations/0060_audit_chain.sql). */
+interface LockedCaseRow extends CaseRow {
+  timeline_head: string | null;
+  next_timeline_id: number | string | null;
+}
 
 class SqlCaseTx implements CaseTx {
   /**
@@ -193,6 +202,11 @@ class SqlCaseTx implements CaseTx {
    * An id reserved and not used is a gap, which timeline ids may have.
    */
   private reserved: { caseId: string; timelineId: number } | null = null;
+  /**
+   * The chain head (hash of the latest timeline entry) of each case this transaction locked or
+   * inserted, read with the lock and advanced by every append, so the next entry can name it.
+   */
+  private readonly heads = new Map<string, string | null>();
 
   constructor(private readonly q: SqlQueryable, readonly rollbackOnly: () => void) {}
 
@@ -232,13 +246,13 @@ class SqlCaseTx implements CaseTx {
    * claimers of one key still serialise on its primary key; the loser reads the stored answer.
    */
   async claimAndLockCase(key: string, requestHash: string, now: Date, caseId: string): Promise<{ claim: IdempotencyClaim; current: CaseRecord | null }> {
-    const result = await this.q.query<{ claimed: number } & Partial<CaseRow> & { next_timeline_id: number | string | null }>(
+    const result = await this.q.query<{ claimed: number } & Partial<LockedCaseRow>>(
       `WITH c AS (INSERT INTO idempotency (key, request_hash, created_at) VALUES ($1, $2, $3)
                   ON CONFLICT (key) DO NOTHING RETURNING key)
        SELECT (SELECT count(*) FROM c)::int AS claimed, l.*
          FROM (SELECT 1) AS one
          LEFT JOIN LATERAL (
-           SELECT ${CASE_COLUMNS}, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id
+           SELECT ${CASE_COLUMNS}, timeline_head, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id
              FROM ops_case WHERE id = $4::uuid AND EXISTS (SELECT 1 FROM c) FOR UPDATE) AS l ON true`,
       [key, requestHash, now, UUID.test(caseId) ? caseId : null],
       { name: 'opsloop_claim_and_lock' },
@@ -247,6 +261,7 @@ class SqlCaseTx implements CaseTx {
     if (row.claimed !== 1) return { claim: await this.storedClaim(key), current: null };
     if (!row.id) return { claim: { claimed: true }, current: null };
     this.reserved = { caseId: row.id, timelineId: Number(row.next_timeline_id) };
+    this.heads.set(row.id, row.timeline_head ?? null);
     return { claim: { claimed: true }, current: toCaseRecord(row as CaseRow) };
   }
 
@@ -254,24 +269,29 @@ class SqlCaseTx implements CaseTx {
     await this.q.query('UPDATE idempotency SET response = $2::json WHERE key = $1', [key, JSON.stringify(response)], { name: 'opsloop_save_response' });
   }
 
+  /** Also reserves the new case's first timeline id (as `lockCase` does) in the same statement. */
   async insertCase(c: CaseRecord): Promise<void> {
-    await this.q.query(
+    const result = await this.q.query<{ next_timeline_id: number | string }>(
       `INSERT INTO ops_case (${CASE_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12, $13)
+       RETURNING nextval('case_timeline_id_seq'::regclass) AS next_timeline_id`,
       [c.id, c.tenant, c.title, c.severity, c.service, c.env, c.requester, JSON.stringify(c.labels ?? {}),
         c.status, c.version, c.plan_id, c.created_at, c.updated_at],
     );
+    this.reserved = { caseId: c.id, timelineId: Number(result.rows[0]!.next_timeline_id) };
+    this.heads.set(c.id, null);
   }
 
   async lockCase(caseId: string): Promise<CaseRecord | null> {
     if (!UUID.test(caseId)) return null;
-    const result = await this.q.query<CaseRow & { next_timeline_id: number | string }>(
-      `SELECT ${CASE_COLUMNS}, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = $1 FOR UPDATE`,
+    const result = await this.q.query<LockedCaseRow>(
+      `SELECT ${CASE_COLUMNS}, timeline_head, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = $1 FOR UPDATE`,
       [caseId], { name: 'opsloop_lock_case' },
     );
     const row = result.rows[0];
     if (!row) return null;
     this.reserved = { caseId, timelineId: Number(row.next_timeline_id) };
+    this.heads.set(caseId, row.timeline_head);
     return toCaseRecord(row);
   }
 
@@ -288,14 +308,43 @@ class SqlCaseTx implements CaseTx {
     return result.rowCount === 1;
   }
 
+  /**
+   * Chained to the case's previous entry: one statement inserts the entry with its hashes and
+   * moves the case's chain head, after `lockCase`/`claimAndLockCase`/`insertCase` (which read the
+   * head and reserve the id). A second entry in one transaction takes its id in one more round
+   * trip; a case not locked here is locked first (reading its head).
+   */
   async appendTimeline(e: NewTimelineEntry): Promise<number> {
-    const result = await this.q.query<{ id: number | string }>(
-      `INSERT INTO case_timeline (${TIMELINE_COLUMNS})
-       VALUES (coalesce($1::bigint, nextval('case_timeline_id_seq'::regclass)), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13) RETURNING id`,
-      [this.takeReserved(e.case_id), ...timelineParams(e)],
+    const { id, prevHash } = await this.nextLink(e.case_id);
+    const hash = chainHash(e, id, prevHash);
+    await this.q.query(
+      `WITH t AS (INSERT INTO case_timeline (${TIMELINE_COLUMNS})
+                  VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15) RETURNING case_id)
+       UPDATE ops_case SET timeline_head = $15 WHERE id = (SELECT case_id FROM t)`,
+      [id, ...timelineParams(e), prevHash, hash],
       { name: 'opsloop_append_timeline' },
     );
-    return Number(result.rows[0]!.id);
+    this.heads.set(e.case_id, hash);
+    return id;
+  }
+
+  /** The id and predecessor hash of the next timeline entry of a case (see `appendTimeline`). */
+  private async nextLink(caseId: string): Promise<{ id: number; prevHash: string | null }> {
+    const reserved = this.takeReserved(caseId);
+    const head = this.heads.get(caseId);
+    if (head !== undefined && reserved !== null) return { id: reserved, prevHash: head };
+    if (head !== undefined) {
+      const next = await this.q.query<{ id: number | string }>(
+        "SELECT nextval('case_timeline_id_seq'::regclass) AS id", [], { name: 'opsloop_next_timeline_id' });
+      return { id: Number(next.rows[0]!.id), prevHash: head };
+    }
+    const locked = await this.q.query<{ timeline_head: string | null; next_timeline_id: number | string }>(
+      `SELECT timeline_head, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = $1 FOR UPDATE`,
+      [UUID.test(caseId) ? caseId : null], { name: 'opsloop_lock_chain_head' },
+    );
+    const row = locked.rows[0];
+    if (!row) throw new Error(`cannot append a timeline entry: no case has id ${caseId}`);
+    return { id: Number(row.next_timeline_id), prevHash: row.timeline_head };
   }
 
   /**
@@ -306,7 +355,10 @@ class SqlCaseTx implements CaseTx {
   async writeTransition(w: TransitionWrite): Promise<number | null> {
     if (!UUID.test(w.caseId)) return null;
     const timelineId = this.takeReserved(w.caseId);
-    if (timelineId === null) return writeTransitionStepwise(this, w);
+    const prevHash = this.heads.get(w.caseId);
+    if (timelineId !== null && prevHash === undefined) this.reserved = { caseId: w.caseId, timelineId };
+    if (timelineId === null || prevHash === undefined) return writeTransitionStepwise(this, w);
+    const hash = chainHash(w.timeline, timelineId, prevHash);
     const { messages, response } = w.outcome(timelineId);
     if (messages.length > OUTBOX_ROWS_PER_INSERT) {
       this.reserved = { caseId: w.caseId, timelineId };
@@ -316,7 +368,7 @@ class SqlCaseTx implements CaseTx {
     const params: unknown[] = [
       w.caseId, w.expectedVersion, w.patch.status, w.patch.version, w.patch.updated_at, keepPlan, w.patch.plan_id ?? null,
       timelineId, ...timelineParams(w.timeline),
-      w.idempotencyKey, JSON.stringify(response),
+      w.idempotencyKey, JSON.stringify(response), prevHash, hash,
     ];
     const rows = outboxValues(messages, params, { withOrdinal: true });
     // The outbox rows are inserted in VALUES order (ORDER BY ord), so their ids follow the array.
@@ -328,16 +380,18 @@ class SqlCaseTx implements CaseTx {
       : '';
     const result = await this.q.query<{ updated: number | string }>(
       `WITH u AS (UPDATE ops_case SET status = $3, version = $4, updated_at = $5,
-                         plan_id = CASE WHEN $6::boolean THEN plan_id ELSE $7::uuid END
+                         plan_id = CASE WHEN $6::boolean THEN plan_id ELSE $7::uuid END, timeline_head = $24
                    WHERE id = $1 AND version = $2 RETURNING id),
             t AS (INSERT INTO case_timeline (${TIMELINE_COLUMNS})
-                  SELECT $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20 FROM u),
+                  SELECT $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20, $23, $24 FROM u),
             r AS (UPDATE idempotency SET response = $22::json WHERE key = $21 AND EXISTS (SELECT 1 FROM u))${outbox}
        SELECT count(*) AS updated FROM u`,
       params,
       rows.length <= PREPARED_OUTBOX_ROWS ? { name: `opsloop_write_transition_${rows.length}` } : undefined,
     );
-    return Number(result.rows[0]?.updated ?? 0) === 1 ? timelineId : null;
+    if (Number(result.rows[0]?.updated ?? 0) !== 1) return null;
+    this.heads.set(w.caseId, hash);
+    return timelineId;
   }
 
   async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {
@@ -404,6 +458,22 @@ class SqlCaseQueries implements CaseQueries {
       [caseId],
     ));
     return result.rows.map(toTimelineEntry);
+  }
+
+  async listTimelineRange(from: Date, to: Date, limit: number, afterId = 0): Promise<TimelineEntry[]> {
+    const capped = Math.min(Math.max(Math.trunc(limit), 1), MAX_LIST_LIMIT);
+    const result = await this.run((q) => q.query<TimelineRow>(
+      `SELECT ${TIMELINE_COLUMNS} FROM case_timeline WHERE created_at >= $1 AND created_at < $2 AND id > $3
+        ORDER BY id LIMIT $4`,
+      [from, to, Math.trunc(afterId), capped],
+    ));
+    return result.rows.map(toTimelineEntry);
+  }
+
+  async timelineHead(caseId: string): Promise<string | null> {
+    if (!UUID.test(caseId)) return null;
+    const result = await this.run((q) => q.query<{ timeline_head: string | null }>('SELECT timeline_head FROM ops_case WHERE id = $1', [caseId]));
+    return result.rows[0]?.timeline_head ?? null;
   }
 
   async getPlan(planId: string): Promise<PlanRecord | null> {
@@ -540,5 +610,12 @@ function toTimelineEntry(row: TimelineRow): TimelineEntry {
     version: Number(row.version),
     meta: row.meta ?? {},
     created_at: toDate(row.created_at),
+    prev_hash: row.prev_hash,
+    hash: row.hash,
   };
+}
+
+/** `hash` of a new entry; the case id as PostgreSQL returns a uuid (lowercase), as verification will read it. */
+function chainHash(e: NewTimelineEntry, id: number, prevHash: string | null): string {
+  return timelineEntryHash({ ...e, id, case_id: e.case_id.toLowerCase() }, prevHash);
 }

@@ -91,6 +91,16 @@ export interface CaseQueries {
   listCases(filter?: { status?: CaseRecord['status']; limit?: number }): Promise<CaseRecord[]>;
   /** Timeline of a case, oldest first. */
   listTimeline(caseId: string): Promise<TimelineEntry[]>;
+  /**
+   * Timeline entries of every case with `from <= created_at < to`, in id order, at most `limit`
+   * (capped by the store), only ids above `afterId` (for paging): the audit export.
+   */
+  listTimelineRange(from: Date, to: Date, limit: number, afterId?: number): Promise<TimelineEntry[]>;
+  /**
+   * The hash the case records as its latest timeline entry's (the chain head), null when the case
+   * has no hashed entry yet or does not exist.
+   */
+  timelineHead(caseId: string): Promise<string | null>;
   getPlan(planId: string): Promise<PlanRecord | null>;
   /** Newest decision recorded for a case, if any. */
   latestDecision(caseId: string): Promise<DecisionRecord | null>;

@@ -71,6 +71,10 @@ export interface NewTimelineEntry {
 }
 export interface TimelineEntry extends NewTimelineEntry {
   id: number;
+  /** Hash of the case's previous entry (core/audit/hash-chain.ts); null for the first hashed entry and before the chain. */
+  prev_hash?: string | null;
+  /** SHA-256 of this entry's canonical JSON plus prev_hash; null on entries written before the chain (migration 0060). */
+  hash?: string | null;
 }
 
 export interface PlanRecord {
