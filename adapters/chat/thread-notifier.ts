@@ -11,6 +11,7 @@ import {
 } from '../../bot/chat-model.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
+import { scrubText, scrubValue } from '../secrets.js';
 
 export interface ThreadNotifierDeps {
   client: ChatClient;
@@ -53,7 +54,7 @@ export class ThreadNotifier {
   private readonly staleMs: number;
 
   constructor(deps: ThreadNotifierDeps) {
-    this.client = deps.client;
+    this.client = scrubbingClient(deps.client);
     this.chatStore = deps.chatStore;
     this.store = deps.store;
     this.queries = deps.store.queries;
@@ -266,6 +267,21 @@ export class ThreadNotifier {
     if (result.outcome === 'busy') throw new Error(`chat post ${row.key} is in flight elsewhere; retrying later`);
     return result.outcome;
   }
+}
+
+/**
+ * The same client, with every outgoing text (messages, thread names, report files) scrubbed of
+ * secrets: a case title, reason or step summary may carry a token someone pasted.
+ */
+function scrubbingClient(client: ChatClient): ChatClient {
+  return {
+    platform: client.platform,
+    postMessage: (channel, message, opts) => client.postMessage(channel, scrubValue(message), opts),
+    updateMessage: (ref, message) => client.updateMessage(ref, scrubValue(message)),
+    uploadFile: (channel, file, opts) => client.uploadFile(channel, scrubValue(file), opts),
+    ...(client.createThread ? { createThread: (ref: MessageRef, name: string) => client.createThread!(ref, scrubText(name)) } : {}),
+    ...(client.postEphemeral ? { postEphemeral: (channel: string, userId: string, text: string, opts?: PostOptions) => client.postEphemeral!(channel, userId, scrubText(text), opts) } : {}),
+  };
 }
 
 function msgKey(msg: OutboxEnvelope): string {

@@ -2,6 +2,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import type { OutboxConsumer } from './outbox-relay.js';
+import { scrubValue } from '../secrets.js';
 
 export const DEFAULT_NATS_STREAM = 'OPSLOOP';
 /** Subjects are `opsloop.<topic>`, e.g. `opsloop.evt.case.transition.v1`. */
@@ -78,7 +79,8 @@ export class NatsEventPublisher {
     const js = this.js;
     if (!js) throw new Error('NATS is not connected');
     if (!this.streamReady) await this.ensureStream();
-    const ack = await js.publish(natsSubjectOf(msg.topic), JSON.stringify(msg), { msgID: msg.id, timeout: this.options.ackTimeoutMs ?? 5_000 });
+    // Events leave the process: secrets a user pasted into a title, reason or meta do not go with them.
+    const ack = await js.publish(natsSubjectOf(msg.topic), JSON.stringify(scrubValue(msg)), { msgID: msg.id, timeout: this.options.ackTimeoutMs ?? 5_000 });
     if (ack.stream !== this.stream) throw new Error(`message stored in stream ${ack.stream}, expected ${this.stream}`);
   }
 

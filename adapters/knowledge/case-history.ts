@@ -1,20 +1,21 @@
 import type { CaseQueries } from '../../core/ports/case-store.js';
 import { replayCase, type ReplayReport } from '../../core/replay/replay.js';
 import { renderIncidentReport } from '../../core/report/incident-report.js';
+import { registeredSecrets, scrubText, scrubValue } from '../secrets.js';
 
-/** Load a case's timeline and replay it through the FSM; null when there is no such case. */
+/** Load a case's timeline and replay it through the FSM; null when there is no such case. Secrets redacted. */
 export async function replayStoredCase(queries: CaseQueries, caseId: string): Promise<ReplayReport | null> {
   const found = await queries.getCase(caseId);
   if (!found) return null;
   const timeline = await queries.listTimeline(caseId);
-  return replayCase(found, timeline);
+  return scrubValue(replayCase(found, timeline));
 }
 
 /** One line summarising a replay, for reports and chat. */
 export function replaySummaryLine(report: ReplayReport): string {
-  return report.agrees
+  return scrubText(report.agrees
     ? `replay of ${report.transitions} transition(s) agrees with the store (${report.stored.status} v${report.stored.version})`
-    : `replay DIVERGES: ${report.divergence?.reason ?? 'unknown'}`;
+    : `replay DIVERGES: ${report.divergence?.reason ?? 'unknown'}`);
 }
 
 /** Load everything the incident report needs and render it; null when there is no such case. */
@@ -27,5 +28,6 @@ export async function incidentReportMarkdown(queries: CaseQueries, caseId: strin
   return renderIncidentReport({
     case: found, timeline, plan, decision, replaySummary: replaySummaryLine(replay),
     ...(baseUrl ? { baseUrl } : {}),
+    knownSecrets: registeredSecrets(),
   });
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CoreMetrics } from '../../core/ports/metrics.js';
+import { scrubText } from '../secrets.js';
 
 /** What the outbox relay and inbox consumers report. */
 export interface OutboxMetrics {
@@ -113,9 +114,12 @@ export class PromMetrics implements OpsMetrics {
     this.backlogSource = source;
   }
 
-  /** Prometheus text exposition of every metric. */
+  /**
+   * Prometheus text exposition of every metric. Label values come from code (statuses, events,
+   * topics) or from plans (step actions); the text is scrubbed anyway, so no secret can leave here.
+   */
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    return { contentType: this.registry.contentType, body: scrubText(await this.registry.metrics()) };
   }
 }
 

@@ -1,3 +1,4 @@
+import { redactText } from '../auth/redact.js';
 import type { CaseRecord, DecisionRecord, PlanRecord, TimelineEntry } from '../schemas/case.js';
 
 /** Everything the report is rendered from; the route loads it, the renderer does no I/O. */
@@ -10,6 +11,8 @@ export interface IncidentReportInput {
   replaySummary?: string;
   /** Base URL for links back to the API (optional). */
   baseUrl?: string;
+  /** Configured secret values to redact besides the recognisable patterns (core/auth/redact.ts). */
+  knownSecrets?: readonly string[];
 }
 
 type Obj = Record<string, unknown>;
@@ -39,7 +42,7 @@ export function formatDuration(ms: number): string {
 /**
  * Pure: a case as a Markdown incident report — summary, timeline with actors, evidence links,
  * plan, gate decision, execution steps with durations, verification values and outcome.
- * The starting point of a postmortem.
+ * The starting point of a postmortem. Secrets are redacted from the whole text.
  */
 export function renderIncidentReport(input: IncidentReportInput): string {
   const c = input.case;
@@ -53,7 +56,8 @@ export function renderIncidentReport(input: IncidentReportInput): string {
   out.push(...executionSection(input.timeline), '');
   out.push(...verificationSection(input.timeline), '');
   out.push(...outcomeSection(input), '');
-  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+  // The report leaves opsloop (chat uploads, downloads): no secret a user pasted goes with it.
+  return redactText(out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n', input.knownSecrets);
 }
 
 function summarySection(input: IncidentReportInput): string[] {
