@@ -17,6 +17,10 @@ export interface Config {
   mongodbDb?: string;
   logLevel: LogLevel;
   bodyLimitBytes: number;
+  /** Write requests per minute per principal (0 = unlimited). */
+  rateLimitWrites: number;
+  /** Alert ingest requests per minute per principal (0 = unlimited). */
+  rateLimitIngest: number;
   publicUrl?: string;
   /** Whether the agent loop (Agenda jobs) runs in this process. */
   agents: 'on' | 'off';
@@ -92,6 +96,10 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: `one of ${LOG_LEVELS.join(', ')}`, description: 'pino log level (JSON logs on stdout).' }),
   envVar({ name: 'OPSLOOP_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', group: 'core', schema: intInRange(1024, 100 * 1024 * 1024), default: String(1024 * 1024),
     expected: 'an integer number of bytes 1024-104857600', description: 'Largest accepted request body; larger → 413.' }),
+  envVar({ name: 'OPSLOOP_RATE_LIMIT_WRITES', key: 'rateLimitWrites', group: 'core', schema: intInRange(0, 1_000_000), default: '600',
+    expected: 'an integer 0-1000000', description: 'Write requests (POST/PATCH/PUT/DELETE) per minute per principal (per client address before authentication); more → 429 with Retry-After. Chat receivers are not limited. 0 disables.' }),
+  envVar({ name: 'OPSLOOP_RATE_LIMIT_INGEST', key: 'rateLimitIngest', group: 'core', schema: intInRange(0, 1_000_000), default: '3000',
+    expected: 'an integer 0-1000000', description: 'Alert webhook requests (POST /ingest/*) per minute per principal; more → 429 with Retry-After. 0 disables.' }),
   envVar({ name: 'PUBLIC_URL', key: 'publicUrl', group: 'core', schema: httpUrl,
     expected: 'an http(s) URL', description: 'Base URL used in links (chat cards); defaults to the listening address.' }),
   envVar({ name: 'OPSLOOP_DATA_DIR', key: 'dataDir', group: 'store', schema: path, default: './.opsloop/data',

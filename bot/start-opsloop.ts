@@ -107,6 +107,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     const server = buildServer({
       orchestrator, store, metrics, logger,
       bodyLimit: config.bodyLimitBytes,
+      rateLimits: { writesPerMinute: config.rateLimitWrites ?? 0, ingestPerMinute: config.rateLimitIngest ?? 0 },
       plugins: extensions.flatMap((e) => e.http ?? []),
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     });

@@ -7,6 +7,7 @@ import { installErrorHandling, installJsonParser, toErrorResponse } from './http
 import { fastifyPath, type ApiRouteDoc } from './openapi.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { caseHistoryRoutes } from './case-history-routes.js';
+import { installRateLimits, type RateLimitSettings } from './rate-limits.js';
 
 export type { ApiRouteDoc } from './openapi.js';
 
@@ -44,6 +45,8 @@ export interface ServerDeps {
   plugins?: HttpPlugin[];
   /** Advertised in the OpenAPI `servers` list. */
   publicUrl?: string;
+  /** Per-principal limits on writes and ingest (adapters/http/rate-limits.ts); absent → none. */
+  rateLimits?: RateLimitSettings;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -67,6 +70,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   installJsonParser(app, bodyLimit);
   installErrorHandling(app);
+  if (deps.rateLimits) installRateLimits(app, deps.rateLimits);
   app.addHook('onResponse', async (request, reply) => {
     const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
     if (reply.statusCode >= 400) request.log.info(line, 'request answered with an error');

@@ -80,6 +80,8 @@ export interface NormalizedAlert {
   panelURL: string;
   /** Grafana's measured values (`values`), else empty. */
   values: Record<string, number | null>;
+  /** Set when labels or annotations were cut to `ALERT_COPY_LIMITS`. */
+  trimmed?: boolean;
 }
 
 export interface NormalizedNotification {
@@ -122,6 +124,72 @@ export function labelsFingerprint(labels: Record<string, string>): string {
   return fnv64(canonical);
 }
 
+/**
+ * What the Sensor copies of a sender's labels and annotations into cases, evidence, timeline and
+ * events. Bodies are accepted as the sender built them (Alertmanager does not retry a 4xx, so a
+ * refused notification would be an alert lost); the copies are cut to these sizes instead, and a
+ * cut alert says so (`trimmed`). The fingerprint is computed before cutting, so identity holds.
+ */
+export const ALERT_COPY_LIMITS = {
+  labelCount: 50,
+  keyChars: 100,
+  labelValueChars: 500,
+  annotationValueChars: 2000,
+  /** Per label set, as JSON. */
+  setBytes: 8 * 1024,
+  /** Per notification: labels and annotations of all alerts together, as JSON. Later alerts keep only `alertname`. */
+  notificationBytes: 128 * 1024,
+} as const;
+
+const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
+
+/** A label set cut to the copy limits; `trimmed` tells whether anything was dropped or shortened. */
+export function capLabelSet(set: Record<string, string>, valueChars: number, maxBytes: number = ALERT_COPY_LIMITS.setBytes): { labels: Record<string, string>; trimmed: boolean } {
+  const labels: Record<string, string> = {};
+  let trimmed = false;
+  let bytes = 2;
+  let count = 0;
+  for (const [key, raw] of Object.entries(set)) {
+    if (count >= ALERT_COPY_LIMITS.labelCount || key.length > ALERT_COPY_LIMITS.keyChars) { trimmed = true; continue; }
+    const value = raw.length > valueChars ? `${raw.slice(0, valueChars - 1)}…` : raw;
+    const cost = utf8Bytes(JSON.stringify(key)) + utf8Bytes(JSON.stringify(value)) + 2;
+    if (bytes + cost > maxBytes) { trimmed = true; continue; }
+    if (value !== raw) trimmed = true;
+    labels[key] = value;
+    bytes += cost;
+    count += 1;
+  }
+  return { labels, trimmed };
+}
+
+/** Cut every alert's labels and annotations (and the common sets) to `ALERT_COPY_LIMITS`. */
+function capNotification(n: NormalizedNotification): NormalizedNotification {
+  let budget: number = ALERT_COPY_LIMITS.notificationBytes;
+  const alerts = n.alerts.map((a) => {
+    let labels = capLabelSet(a.labels, ALERT_COPY_LIMITS.labelValueChars);
+    let annotations = capLabelSet(a.annotations, ALERT_COPY_LIMITS.annotationValueChars);
+    const cost = utf8Bytes(JSON.stringify(labels.labels)) + utf8Bytes(JSON.stringify(annotations.labels));
+    if (cost > budget) {
+      const name = a.labels.alertname;
+      labels = { labels: name !== undefined ? { alertname: name.slice(0, ALERT_COPY_LIMITS.keyChars) } : {}, trimmed: true };
+      annotations = { labels: {}, trimmed: Object.keys(a.annotations).length > 0 };
+    }
+    budget = Math.max(0, budget - cost);
+    const valueNames = Object.keys(a.values);
+    const values = valueNames.length > ALERT_COPY_LIMITS.labelCount || valueNames.some((k) => k.length > ALERT_COPY_LIMITS.keyChars)
+      ? Object.fromEntries(Object.entries(a.values).filter(([k]) => k.length <= ALERT_COPY_LIMITS.keyChars).slice(0, ALERT_COPY_LIMITS.labelCount))
+      : a.values;
+    const trimmed = labels.trimmed || annotations.trimmed || values !== a.values;
+    return { ...a, labels: labels.labels, annotations: annotations.labels, values, ...(trimmed ? { trimmed } : {}) };
+  });
+  return {
+    ...n, alerts,
+    groupLabels: capLabelSet(n.groupLabels, ALERT_COPY_LIMITS.labelValueChars).labels,
+    commonLabels: capLabelSet(n.commonLabels, ALERT_COPY_LIMITS.labelValueChars).labels,
+    commonAnnotations: capLabelSet(n.commonAnnotations, ALERT_COPY_LIMITS.annotationValueChars).labels,
+  };
+}
+
 type AnyAlert = z.output<typeof AlertmanagerAlertSchema> & Partial<Pick<z.output<typeof GrafanaAlertSchema>, 'values' | 'dashboardURL' | 'panelURL'>>;
 
 function normalizeAlert(a: AnyAlert): NormalizedAlert {
@@ -140,19 +208,19 @@ function normalizeAlert(a: AnyAlert): NormalizedAlert {
 }
 
 export function normalizeAlertmanager(body: AlertmanagerWebhook): NormalizedNotification {
-  return {
+  return capNotification({
     source: 'alertmanager', receiver: body.receiver, status: body.status, groupKey: body.groupKey,
     groupLabels: body.groupLabels, commonLabels: body.commonLabels, commonAnnotations: body.commonAnnotations,
     externalURL: body.externalURL, truncatedAlerts: body.truncatedAlerts, title: '',
     alerts: body.alerts.map(normalizeAlert),
-  };
+  });
 }
 
 export function normalizeGrafana(body: GrafanaWebhook): NormalizedNotification {
-  return {
+  return capNotification({
     source: 'grafana', receiver: body.receiver, status: body.status, groupKey: body.groupKey,
     groupLabels: body.groupLabels, commonLabels: body.commonLabels, commonAnnotations: body.commonAnnotations,
     externalURL: body.externalURL, truncatedAlerts: body.truncatedAlerts, title: body.title,
     alerts: body.alerts.map(normalizeAlert),
-  };
+  });
 }

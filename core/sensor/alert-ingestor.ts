@@ -4,7 +4,7 @@ import type { CaseTx } from '../ports/case-store.js';
 import type { Clock, IdGen } from '../ports/clock.js';
 import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } from '../ports/evidence-store.js';
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
-import { caseView, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
+import { caseView, jsonBytes, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
@@ -216,7 +216,7 @@ export class AlertIngestor {
       result.action = 'attached';
     }
     const c = record;
-    await tx.savePayload({ id: payload.id, source: n.source, received_at: now, body: payload.body });
+    await tx.savePayload({ id: payload.id, source: n.source, received_at: now, body: keptBody(payload, n) });
     await tx.insertEpisodes(newFiring.map((a): AlertEpisodeRecord => ({
       fingerprint: a.fingerprint, starts_at: a.startsAt, case_id: c.id, tenant: route.tenant, group_key: n.groupKey,
       correlation_key: route.correlationKey, alertname: a.labels.alertname ?? null, status: 'firing',
@@ -270,7 +270,7 @@ export class AlertIngestor {
       byCase.set(episode.case_id, [...(byCase.get(episode.case_id) ?? []), a]);
     }
     if (byCase.size === 0) return;
-    await tx.savePayload({ id: payload.id, source: n.source, received_at: now, body: payload.body });
+    await tx.savePayload({ id: payload.id, source: n.source, received_at: now, body: keptBody(payload, n) });
     for (const [caseId, resolved] of byCase) {
       const c = await tx.lockCase(caseId);
       if (!c) continue;
@@ -310,6 +310,16 @@ export class AlertIngestor {
       plan_id: null, created_at: now, updated_at: now,
     };
   }
+}
+
+/** Largest received body kept as it came (JSON bytes); a larger one is kept as its trimmed, normalised form. */
+export const MAX_KEPT_PAYLOAD_BYTES = 64 * 1024;
+
+/** The body to keep for `payload`: as received when small, else the notification as the Sensor read it (cut to ALERT_COPY_LIMITS). */
+function keptBody(payload: PayloadInfo, n: NormalizedNotification): unknown {
+  const bytes = jsonBytes(payload.body);
+  if (bytes <= MAX_KEPT_PAYLOAD_BYTES) return payload.body;
+  return { opsloop_trimmed: { received_bytes: bytes, kept: 'normalised notification, labels and annotations cut to the copy limits' }, notification: n };
 }
 
 /** What a body identical to one just written adds: nothing (the leader wrote it). */
