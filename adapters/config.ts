@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROLES, type Role } from '../core/auth/principal.js';
 
 /**
  * opsloop's configuration: environment variables, parsed once at start-up with zod.
@@ -48,6 +49,15 @@ export interface Config {
   openaiEmbeddingsModel?: string;
   natsUrl?: string;
   natsStream: string;
+  /** SSO / OIDC (adapters/auth/oidc-authenticator.ts); all unset → off. */
+  oidcIssuer?: string;
+  oidcAudience?: string[];
+  oidcJwksUrl?: string;
+  oidcPublicKeyFile?: string;
+  oidcHs256Secret?: string;
+  oidcRolesClaim: string;
+  oidcRoleMap?: OidcRoleMapEntry[];
+  oidcIdClaim: string;
 }
 
 /** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
@@ -160,7 +170,64 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a nats:// URL', description: 'Also publish every evt.* outbox message to NATS JetStream.' }),
   envVar({ name: 'NATS_STREAM', key: 'natsStream', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/), default: 'OPSLOOP',
     expected: 'a stream name (letters, digits, _ and -)', description: 'JetStream stream for events (subjects opsloop.evt.<topic>; created if missing).' }),
+  envVar({ name: 'OPSLOOP_OIDC_ISSUER', key: 'oidcIssuer', group: 'core', schema: token,
+    expected: 'the issuer (iss) without spaces', description: 'SSO/OIDC: accept JWT bearer tokens from this issuer (needs AUDIENCE, ROLE_MAP and one of JWKS_URL, PUBLIC_KEY, HS256_SECRET).' }),
+  envVar({ name: 'OPSLOOP_OIDC_AUDIENCE', key: 'oidcAudience', group: 'core', schema: token.transform((s) => s.split(',').filter(Boolean)),
+    expected: 'an audience (aud), or several separated by commas', description: 'SSO/OIDC: the token must name one of these audiences.' }),
+  envVar({ name: 'OPSLOOP_OIDC_JWKS_URL', key: 'oidcJwksUrl', group: 'core', schema: z.string().trim().refine((s) => URL.canParse(s) && isHttpsOrLoopback(new URL(s))),
+    expected: 'an https URL (http only on localhost)', description: 'SSO/OIDC: the IdP\'s signing keys (JWKS); refetched for an unknown kid at most every 30 s, cached 10 min.' }),
+  envVar({ name: 'OPSLOOP_OIDC_PUBLIC_KEY', key: 'oidcPublicKeyFile', group: 'core', schema: path,
+    expected: 'a path to a PEM public key file', description: 'SSO/OIDC: static signing key instead of a JWKS (RSA, EC or Ed25519, -----BEGIN PUBLIC KEY-----).' }),
+  envVar({ name: 'OPSLOOP_OIDC_HS256_SECRET', key: 'oidcHs256Secret', group: 'core', schema: z.string().trim().regex(/^\S{32,}$/), secret: true,
+    expected: 'a secret of at least 32 characters without spaces', description: 'SSO/OIDC: HS256 shared secret instead of a JWKS or public key.' }),
+  envVar({ name: 'OPSLOOP_OIDC_ROLES_CLAIM', key: 'oidcRolesClaim', group: 'core', schema: token, default: 'groups',
+    expected: 'a claim name (dotted path allowed)', description: 'SSO/OIDC: claim mapped to roles (an array or a space-separated string).' }),
+  envVar({ name: 'OPSLOOP_OIDC_ROLE_MAP', key: 'oidcRoleMap', group: 'core', schema: z.string().trim().refine((s) => tryParseOidcRoleMap(s) !== null).transform((s) => tryParseOidcRoleMap(s)!),
+    expected: `comma-separated value=role pairs, role one of ${ROLES.join(', ')}, * matches everyone`, description: 'SSO/OIDC: claim values to roles, e.g. sre-oncall=approver,sre=responder,*=viewer; the strongest match wins, none → refused.' }),
+  envVar({ name: 'OPSLOOP_OIDC_ID_CLAIM', key: 'oidcIdClaim', group: 'core', schema: token, default: 'email',
+    expected: 'a claim name (email, preferred_username, sub, …)', description: 'SSO/OIDC: claim that names the user (principal id oidc:<value>).' }),
 ];
+
+/** One OPSLOOP_OIDC_ROLE_MAP entry: a claim value (or `*`, everyone) and the role it gives. */
+export interface OidcRoleMapEntry { match: string; role: Role }
+
+function tryParseOidcRoleMap(text: string): OidcRoleMapEntry[] | null {
+  const entries: OidcRoleMapEntry[] = [];
+  for (const pair of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = pair.lastIndexOf('=');
+    const match = pair.slice(0, at).trim();
+    const role = pair.slice(at + 1).trim();
+    if (at <= 0 || !match || !(ROLES as readonly string[]).includes(role)) return null;
+    entries.push({ match, role: role as Role });
+  }
+  return entries.length > 0 ? entries : null;
+}
+
+/** `sre-oncall=approver,sre=responder,*=viewer` → entries; throws on a malformed pair. Pure. */
+export function parseOidcRoleMap(text: string): OidcRoleMapEntry[] {
+  const entries = tryParseOidcRoleMap(text);
+  if (!entries) throw new Error(`role map must be comma-separated value=role pairs with role one of ${ROLES.join(', ')}`);
+  return entries;
+}
+
+function isHttpsOrLoopback(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
+}
+
+/** SSO/OIDC comes as a whole: issuer, audience, role map and exactly one key source, or none of them. */
+function checkOidc(config: Partial<Config>): void {
+  const sources = [['OPSLOOP_OIDC_JWKS_URL', config.oidcJwksUrl], ['OPSLOOP_OIDC_PUBLIC_KEY', config.oidcPublicKeyFile], ['OPSLOOP_OIDC_HS256_SECRET', config.oidcHs256Secret]] as const;
+  const required = [['OPSLOOP_OIDC_ISSUER', config.oidcIssuer], ['OPSLOOP_OIDC_AUDIENCE', config.oidcAudience], ['OPSLOOP_OIDC_ROLE_MAP', config.oidcRoleMap]] as const;
+  if (![...sources, ...required].some(([, v]) => v !== undefined)) return;
+  const missing = required.filter(([, v]) => v === undefined).map(([n]) => n);
+  if (missing.length > 0) {
+    throw new ConfigError(missing[0]!, `${missing.join(', ')}: expected to be set with the other OPSLOOP_OIDC_* variables (issuer, audience, role map and one key source), got unset`);
+  }
+  const given = sources.filter(([, v]) => v !== undefined).map(([n]) => n);
+  if (given.length !== 1) {
+    throw new ConfigError(given[0] ?? sources[0][0], `${sources.map(([n]) => n).join(', ')}: expected exactly one OIDC key source, got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+  }
+}
 
 function describeValue(raw: string, secret: boolean | undefined): string {
   if (secret) return `a value of ${raw.length} characters`;
@@ -187,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.databaseUrl !== undefined && config.mongodbUri !== undefined) {
     throw new ConfigError('DATABASE_URL', 'DATABASE_URL, MONGODB_URI: expected at most one of them to be set, got both');
   }
+  checkOidc(config as Partial<Config>);
   return config as unknown as Config;
 }
 
