@@ -193,6 +193,8 @@ export interface AdminCredential {
   id: string;
   /** Whether this call created it (false: the file's token was still valid). */
   created: boolean;
+  /** The bearer secret (as in the file), for the caller's own use; never log it. */
+  secret: string;
 }
 
 /**
@@ -208,7 +210,7 @@ export async function ensureAdminCredential(store: TokenStore, dataDir: string, 
     const record = await store.findByHash(hashTokenSecret(existing));
     if (record && tokenStatus(record, clock.now()) === 'active' && strongestRole(record.roles) === 'admin') {
       await chmod(path, 0o600).catch(() => undefined);
-      return { path, name: record.name, id: record.id, created: false };
+      return { path, name: record.name, id: record.id, created: false, secret: existing };
     }
   }
   let created: { secret: string; record: ApiTokenRecord } | null = null;
@@ -232,5 +234,5 @@ export async function ensureAdminCredential(store: TokenStore, dataDir: string, 
     await rm(tmp, { force: true });
     throw error;
   }
-  return { path, name: created.record.name, id: created.record.id, created: true };
+  return { path, name: created.record.name, id: created.record.id, created: true, secret: created.secret };
 }

@@ -6,9 +6,17 @@ import { parseScope, ROLES, type PrincipalScope } from '../auth/principal.js';
  * The OpenAPI document is generated from these.
  */
 
+/**
+ * Names opsloop's own credentials use (`token:admin` is the data-directory admin credential,
+ * `token:ingest` the legacy ingest token, `admin-<hex>` a bootstrap admin): a token made by a
+ * person may not take them, so no token can look like one of those in the timeline.
+ */
+export const RESERVED_TOKEN_NAME = /^(admin|ingest)(-[0-9a-f]{6})?$/i;
+
 /** Token names: what `token:<name>` shows in the timeline. */
 export const TokenNameSchema = z.string().trim()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'must be 1-64 characters: letters, digits, . _ @ - (starting with a letter or digit)');
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, 'must be 1-64 characters: letters, digits, . _ @ - (starting with a letter or digit)')
+  .refine((name) => !RESERVED_TOKEN_NAME.test(name), 'is reserved for opsloop\'s own credentials (admin, ingest)');
 
 const Glob = z.string().trim().regex(/^[A-Za-z0-9._:/*?-]{1,100}$/, 'must be a glob of letters, digits, . _ : / - and * ?');
 const GlobList = z.array(Glob).min(1).max(20);
