@@ -3,6 +3,7 @@ import { OpsError } from '../../core/errors.js';
 import type { CaseQueries } from '../../core/ports/case-store.js';
 import { CaseIdParamsSchema, ErrorBodySchema, dataOf } from '../../core/schemas/http.js';
 import { incidentReportMarkdown, replayStoredCase } from '../knowledge/case-history.js';
+import { auditRoutes } from './audit-routes.js';
 import { parseInput } from './request-helpers.js';
 import type { HttpPlugin } from './server.js';
 
@@ -29,9 +30,13 @@ function notFound(id: string): OpsError {
   return new OpsError('OPS_CASE_NOT_FOUND', `no case has id ${id}`, { case_id: id });
 }
 
-/** GET /case/{id}/replay and GET /case/{id}/report: a case's history, proved and written up. */
+/**
+ * GET /case/{id}/replay and GET /case/{id}/report: a case's history, proved and written up; and
+ * the audit trail (adapters/http/audit-routes.ts) mounted with them.
+ */
 export function caseHistoryRoutes(queries: CaseQueries, publicUrl?: string): HttpPlugin {
-  return async (_app, api) => {
+  return async (app, api) => {
+    await auditRoutes(queries)(app, api);
     api.route({
       method: 'GET', path: '/case/{id}/replay', tags: ['cases'],
       summary: 'Fold the case timeline through the pure FSM from NEW and compare with the stored status and version.',

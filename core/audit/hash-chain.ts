@@ -43,9 +43,10 @@ export interface BrokenLink {
   reason: string;
 }
 
+/** `checked`: hashed entries verified intact (before the break, when there is one). */
 export type ChainVerdict =
   | { ok: true; checked: number }
-  | { ok: false; first_broken: BrokenLink };
+  | { ok: false; checked: number; first_broken: BrokenLink };
 
 /**
  * JSON with object keys sorted (recursively), no whitespace; otherwise what JSON.stringify gives
@@ -125,7 +126,7 @@ export function verifyChain(entries: readonly ChainedEntry[], sha256Hex: Sha256H
     const hash = entry.hash ?? null;
     const prevHash = entry.prev_hash ?? null;
     const broken = (expected: string | null, found: string | null, reason: string): ChainVerdict =>
-      ({ ok: false, first_broken: { id: entry.id, index, expected, found, reason } });
+      ({ ok: false, checked, first_broken: { id: entry.id, index, expected, found, reason } });
     if (hash === null) {
       if (chained) return broken('a hash', null, 'the entry has no hash but comes after the chain started (hash removed)');
       if (prevHash !== null) return broken(null, prevHash, 'the entry has a prev_hash but no hash');
@@ -146,6 +147,7 @@ export function verifyChain(entries: readonly ChainedEntry[], sha256Hex: Sha256H
     const last = ordered.at(-1);
     return {
       ok: false,
+      checked,
       first_broken: {
         id: last?.id ?? null, index: Math.max(ordered.length - 1, 0), expected: opts.head ?? null, found: previous,
         reason: "the case records a later chain head than the timeline's last entry (entries removed from the end)",
