@@ -1,11 +1,14 @@
 /**
  * `npm run replay -- <case-id> [--json]`: replay a case's timeline through the pure FSM on the
- * configured store. Exit 0 when the replay agrees, 1 when it diverges, 2 on bad input or a missing case.
+ * configured store, and verify its audit hash chain (core/audit/hash-chain.ts). Exit 0 when the
+ * replay agrees and the chain is intact, 1 when either fails, 2 on bad input or a missing case.
  */
 import { loadConfig } from '../adapters/config.js';
 import { createCaseStore } from '../adapters/store/index.js';
 import { replayStoredCase } from '../adapters/knowledge/case-history.js';
 import { formatReplay } from '../core/replay/replay.js';
+import { formatChainVerdict } from '../core/audit/hash-chain.js';
+import { auditStoredCase } from '../adapters/audit/audit-chain.js';
 import { CaseIdParamsSchema } from '../core/schemas/http.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -38,8 +41,12 @@ async function main(argv: string[]): Promise<number> {
         code = Math.max(code, 2);
         continue;
       }
-      process.stdout.write((json ? JSON.stringify(report) : formatReplay(report)) + '\n');
-      if (!report.agrees) code = Math.max(code, 1);
+      const chain = (await auditStoredCase(store.queries, id))?.verdict;
+      const text = json
+        ? JSON.stringify({ ...report, chain: chain ?? null })
+        : [formatReplay(report), ...(chain ? [formatChainVerdict(report.case_id, chain)] : [])].join('\n');
+      process.stdout.write(text + '\n');
+      if (!report.agrees || (chain && !chain.ok)) code = Math.max(code, 1);
     }
   } finally {
     await store.close();
