@@ -49,6 +49,8 @@ export const IngestResultSchema = z.object({
   evidence_added: z.number().int(),
   firing: z.number().int(),
   required: z.number().int(),
+  held_reason: z.enum(['min_firing', 'open_case_cap']).optional(),
+  message: z.string().optional(),
   resolved_case_ids: z.array(z.string()),
   analysis_started: z.boolean(),
 });

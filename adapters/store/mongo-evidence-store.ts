@@ -59,7 +59,7 @@ export class MongoEvidenceStore implements EvidenceStore {
         recordInbox: tx.recordInbox.bind(tx), rollbackOnly: tx.rollbackOnly.bind(tx),
         lockKeys: ev.lockKeys.bind(ev), findEpisodes: ev.findEpisodes.bind(ev), insertEpisodes: ev.insertEpisodes.bind(ev),
         resolveEpisode: ev.resolveEpisode.bind(ev), touchEpisodes: ev.touchEpisodes.bind(ev),
-        findOpenCase: ev.findOpenCase.bind(ev),
+        findOpenCase: ev.findOpenCase.bind(ev), countOpenRouteCases: ev.countOpenRouteCases.bind(ev),
         insertEvidence: ev.insertEvidence.bind(ev), savePayload: ev.savePayload.bind(ev),
       });
       return work(both);
@@ -117,6 +117,13 @@ class MongoEvidenceTx implements EvidenceTx {
     const byKey = await this.c.episodes.distinct('case_id', { tenant: c.tenant, correlation_key: c.key, last_seen: { $gte: c.since } }, { session: this.session });
     const correlated = await this.newestOpen(byKey, closedStatuses);
     return correlated ? { id: correlated, matched_by: 'correlation' } : null;
+  }
+
+  async countOpenRouteCases(tenant: string, route: string, closedStatuses: readonly CaseStatus[], atMost: number): Promise<number> {
+    return this.c.cases.countDocuments(
+      { tenant, 'labels.ingest_route': route, status: { $nin: [...closedStatuses] } } as never,
+      { session: this.session, limit: atMost },
+    );
   }
 
   async insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]> {

@@ -58,6 +58,7 @@ function withEvidence(tx: CaseTx, ev: EvidenceTx): CaseTx & EvidenceTx {
     resolveEpisode: (...a) => ev.resolveEpisode(...a),
     touchEpisodes: (...a) => ev.touchEpisodes(...a),
     findOpenCase: (...a) => ev.findOpenCase(...a),
+    countOpenRouteCases: (...a) => ev.countOpenRouteCases(...a),
     insertEvidence: (...a) => ev.insertEvidence(...a),
     savePayload: (...a) => ev.savePayload(...a),
   };
@@ -136,6 +137,16 @@ class SqlEvidenceTx implements EvidenceTx {
       { name: 'opsloop_ingest_find_open_case' },
     );
     return result.rows[0] ?? null;
+  }
+
+  async countOpenRouteCases(tenant: string, route: string, closedStatuses: readonly CaseStatus[], atMost: number): Promise<number> {
+    const result = await this.q.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ops_case
+         WHERE tenant = $1 AND labels->>'ingest_route' = $2 AND NOT (status = ANY($3::text[])) LIMIT $4) AS open_cases`,
+      [tenant, route, [...closedStatuses], atMost],
+      { name: 'opsloop_ingest_count_open_route_cases' },
+    );
+    return result.rows[0]?.n ?? 0;
   }
 
   async insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]> {

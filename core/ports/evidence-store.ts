@@ -80,6 +80,11 @@ export interface EvidenceTx {
    * episode of its key seen at or after `since`; else null.
    */
   findOpenCase(query: OpenCaseQuery, closedStatuses: readonly CaseStatus[]): Promise<{ id: string; matched_by: 'group' | 'correlation' } | null>;
+  /**
+   * How many cases of `tenant` whose `labels.ingest_route` is `route` are not in `closedStatuses`,
+   * counting no further than `atMost` (the Sensor's open-case cap per route).
+   */
+  countOpenRouteCases(tenant: string, route: string, closedStatuses: readonly CaseStatus[], atMost: number): Promise<number>;
   /** Insert evidence; rows whose `dedupe_key` exists are skipped. Returns the rows inserted. */
   insertEvidence(rows: readonly EvidenceRecord[]): Promise<EvidenceRecord[]>;
   /** Keep a payload (a second insert of the same id is a no-op). */

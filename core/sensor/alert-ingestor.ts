@@ -70,6 +70,10 @@ export interface IngestResult {
   firing: number;
   /** The rule's min_firing (for `held`). */
   required: number;
+  /** Why a group was `held`: below the rule's min_firing, or the route's open-case cap reached. */
+  held_reason?: 'min_firing' | 'open_case_cap';
+  /** What happened, in words (set when held). */
+  message?: string;
   /** Cases whose timeline got a resolution note. */
   resolved_case_ids: string[];
   /** Whether start_analysis was applied to the new case before the answer. */
@@ -201,6 +205,14 @@ export class AlertIngestor {
     if (!record) {
       if (firingCount < route.minFiring) {
         result.action = 'held';
+        result.held_reason = 'min_firing';
+        result.message = `${firingCount} of the ${route.minFiring} firing alerts the rule needs; no case opened yet`;
+        return null;
+      }
+      if (await this.routeIsFull(tx, route)) {
+        result.action = 'held';
+        result.held_reason = 'open_case_cap';
+        result.message = `route ${route.routeKey} of tenant ${route.tenant} already has ${route.maxOpenCases} open alert cases (max_open_cases_per_route); no case opened for this group: the next re-send opens one once a case of the route is closed`;
         return null;
       }
       record = this.newCase(n, route, newFiring, now);
@@ -257,6 +269,14 @@ export class AlertIngestor {
     return analysisRequest;
   }
 
+  /** Whether the route already has its cap of open cases (serialised per route, so concurrent groups cannot overshoot). */
+  private async routeIsFull(tx: Tx, route: IngestRoute): Promise<boolean> {
+    if (route.maxOpenCases <= 0) return false;
+    await tx.lockKeys([`route:${route.tenant}:${route.routeKey}`]);
+    const open = await tx.countOpenRouteCases(route.tenant, route.routeKey, CLOSED_STATUSES, route.maxOpenCases);
+    return open >= route.maxOpenCases;
+  }
+
   private async recordResolved(
     tx: Tx, n: NormalizedNotification, payload: PayloadInfo, alerts: NormalizedAlert[],
     known: Map<string, AlertEpisodeRecord>, now: Date, result: IngestResult,
@@ -300,6 +320,7 @@ export class AlertIngestor {
     for (const [k, v] of Object.entries(common).slice(0, MAX_LABELS)) labels[k] = v.slice(0, 500);
     labels.source = n.source;
     labels.group_key = n.groupKey.slice(0, 500);
+    labels.ingest_route = route.routeKey;
     if (route.chat) {
       labels.chat_platform = route.chat.platform;
       labels.chat_channel = route.chat.channel;

@@ -28,6 +28,8 @@ const RuleSchema = z.object({
   chat: ChatRouteSchema.optional(),
   /** Start analysis right away (default: severity ≤ start_analysis_max_severity). */
   start_analysis: z.boolean().optional(),
+  /** Open cases this rule may have at once (default: max_open_cases_per_route; 0 = no cap). */
+  max_open_cases: z.number().int().min(0).max(100_000).optional(),
 }).strict();
 export type IngestRule = z.infer<typeof RuleSchema>;
 
@@ -47,6 +49,13 @@ export const IngestConfigSchema = z.object({
     severity: Severity.default(3),
     chat: ChatRouteSchema.optional(),
   }).strict().default({ tenant: 'default', severity: 3 }),
+  /**
+   * Open (not CLOSED) alert cases one route may have at once: each rule is a route, alerts no rule
+   * matches share the `default` route (per tenant). A new alert group beyond the cap opens no case:
+   * the answer is `held` with the reason, and Alertmanager's next re-send of the group opens one
+   * once a case of the route closed. 0 = no cap.
+   */
+  max_open_cases_per_route: z.number().int().min(0).max(100_000).default(50),
   /** New cases of severity ≤ this start analysis at once (a rule's start_analysis wins). 0 = never. */
   start_analysis_max_severity: z.number().int().min(0).max(4).default(2),
   correlation: z.object({
@@ -93,6 +102,10 @@ export interface IngestRoute {
   /** Values of the correlation labels, joined; null when one is missing (no correlation). */
   correlationKey: string | null;
   ruleName: string | null;
+  /** The route the open-case cap counts on: `rule:<name or match>`, or `default`. */
+  routeKey: string;
+  /** Open cases the route may have at once; 0 = no cap. */
+  maxOpenCases: number;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -147,5 +160,7 @@ export function routeAlert(config: IngestConfig, labels: Record<string, string>)
     startAnalysis: rule?.start_analysis ?? severity <= config.start_analysis_max_severity,
     correlationKey,
     ruleName: rule ? rule.name ?? JSON.stringify(rule.match) : null,
+    routeKey: rule ? `rule:${rule.name ?? JSON.stringify(rule.match)}`.slice(0, 500) : 'default',
+    maxOpenCases: rule?.max_open_cases ?? config.max_open_cases_per_route,
   };
 }

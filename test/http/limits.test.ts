@@ -14,7 +14,7 @@ import { SqlEvidenceStore } from '../../adapters/store/sql-evidence-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
-import { defaultIngestConfig } from '../../core/sensor/ingest-config.js';
+import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';
 import { completePlan, createCase, key, transition } from './api-harness.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { alertmanagerBody, TOKEN } from '../support/ingest-harness.js';
@@ -44,12 +44,12 @@ const tokens: Authenticator = {
   },
 };
 
-async function startLimitedApi(rateLimits: { writesPerMinute: number; ingestPerMinute: number; windowMs?: number }, authMode: 'on' | 'off' = 'off'): Promise<Api> {
+async function startLimitedApi(rateLimits: { writesPerMinute: number; ingestPerMinute: number; windowMs?: number }, authMode: 'on' | 'off' = 'off', ingestConfig: Record<string, unknown> = {}): Promise<Api> {
   const store = await createTestPgliteStore();
   const metrics = new PromMetrics({ defaultMetrics: false });
   const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics });
   const evidence = new SqlEvidenceStore(store);
-  const config = defaultIngestConfig();
+  const config = IngestConfigSchema.parse(ingestConfig);
   const ingestor = new AlertIngestor({ store: evidence, clock: systemClock, ids: uuidGen, config, orchestrator });
   const app = buildServer({
     orchestrator, store, metrics, logger: silentLogger(), rateLimits,
@@ -214,4 +214,51 @@ describe('per-field size limits', () => {
     assert.ok(JSON.stringify(caseRow.labels).length <= 8 * 1024 + 1024, 'case labels stay within 8 KiB (+ opsloop\'s own)');
     assert.ok(grown < 60e6, `database grew ${(grown / 1e6).toFixed(1)} MB for ${(rawBytes / 1e6).toFixed(1)} MB sent`);
   });
+});
+
+test('open alert cases per route are capped: a group beyond the cap is held with the reason, and opens once a case closes', async () => {
+  const api = await startLimitedApi({ writesPerMinute: 0, ingestPerMinute: 0 }, 'off', {
+    max_open_cases_per_route: 3,
+    rules: [{ name: 'disk', match: { alertname: 'Disk' }, max_open_cases: 1 }],
+  });
+  try {
+    const post = async (name: string, group: string) => {
+      const res = await api.app.inject({
+        method: 'POST', url: '/ingest/alertmanager', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        payload: JSON.stringify(alertmanagerBody(`{}:{alertname="${name}",g="${group}"}`, [{ alertname: name, labels: { g: group, severity: 'warning' } }])),
+      });
+      return { status: res.statusCode, data: res.json().data };
+    };
+    const opened = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await post('Cpu', `g${i}`);
+      assert.equal(r.data.action, 'opened');
+      opened.push(r.data.case_id as string);
+    }
+    const casesBefore = await count(api.store, 'ops_case');
+    const held = await post('Cpu', 'g3');
+    assert.equal(held.status, 200);
+    assert.equal(held.data.action, 'held');
+    assert.equal(held.data.held_reason, 'open_case_cap');
+    assert.match(held.data.message, /route default of tenant default already has 3 open alert cases/);
+    assert.equal(held.data.case_id, null);
+    assert.equal(await count(api.store, 'ops_case'), casesBefore, 'no case over the cap');
+    // Alerts of an open group still attach (the cap is on new cases only).
+    const again = await api.app.inject({
+      method: 'POST', url: '/ingest/alertmanager', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(alertmanagerBody('{}:{alertname="Cpu",g="g0"}', [{ alertname: 'Cpu', labels: { g: 'g0', severity: 'warning' } }, { alertname: 'Cpu', labels: { g: 'g0', pod: 'p2', severity: 'warning' } }])),
+    });
+    assert.equal(again.json().data.action, 'attached');
+    // A rule is its own route, with its own cap.
+    assert.equal((await post('Disk', 'd0')).data.action, 'opened');
+    const diskHeld = await post('Disk', 'd1');
+    assert.equal(diskHeld.data.held_reason, 'open_case_cap');
+    assert.match(diskHeld.data.message, /route rule:disk .* already has 1 open alert cases/);
+    // Close one case of the default route: the held group's re-send now opens a case.
+    await api.store.db.query(`UPDATE ops_case SET status = 'CLOSED' WHERE id = $1`, [opened[0]]);
+    const resent = await post('Cpu', 'g3');
+    assert.equal(resent.data.action, 'opened', JSON.stringify(resent.data));
+  } finally {
+    await api.close();
+  }
 });
