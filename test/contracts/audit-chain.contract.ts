@@ -76,6 +76,30 @@ export function auditChainContract(opts: AuditChainContractOptions): void {
       assert.deepEqual((await auditStoredCase(store.queries, caseId))?.verdict, { ok: true, checked: entries.length });
     });
 
+    it('every CaseTx write path chains: insertCase + two appends, lockCase + append, an append without a lock', async () => {
+      const caseId = randomUUID();
+      const now = new Date();
+      const entry = (event: string, version = 1) => ({
+        case_id: caseId, kind: 'note' as const, event, actor: 'sensor:test', reason: event, correlation_id: null, trace_id: null,
+        from_status: null, to_status: null, version, meta: { event, nested: { z: 1, a: [true, null] } }, created_at: new Date(),
+      });
+      await store.transact(async (tx) => {
+        await tx.insertCase({ id: caseId, tenant: 't', title: 'direct', severity: 2, service: null, env: null, requester: null, labels: {},
+          status: 'NEW', version: 1, plan_id: null, created_at: now, updated_at: now });
+        await tx.appendTimeline({ ...entry('case_created'), kind: 'created', to_status: 'NEW' });
+        await tx.appendTimeline(entry('alert_firing'));
+      });
+      await store.transact(async (tx) => {
+        assert.ok(await tx.lockCase(caseId));
+        await tx.appendTimeline(entry('alert_resolved'));
+        await tx.appendTimeline(entry('second_in_tx'));
+      });
+      await store.transact(async (tx) => { await tx.appendTimeline(entry('unlocked')); });
+      const entries = await store.queries.listTimeline(caseId);
+      assert.deepEqual(entries.map((e) => e.event), ['case_created', 'alert_firing', 'alert_resolved', 'second_in_tx', 'unlocked']);
+      assert.deepEqual((await auditStoredCase(store.queries, caseId))?.verdict, { ok: true, checked: 5 });
+    });
+
     it('concurrent writers on one case still form one chain', async () => {
       const caseId = await createCase('busy case');
       await Promise.all(Array.from({ length: 12 }, (_, i) => note(caseId, `note ${i}`)));
