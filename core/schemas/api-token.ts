@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseScope, ROLES, type PrincipalScope } from '../auth/principal.js';
+import { parseScope, ROLES } from '../auth/principal.js';
 
 /**
  * Shapes of the API-token admin routes (`/auth/tokens`) and the token CLI. Pure (zod only).
@@ -32,19 +32,15 @@ export const PrincipalScopeSchema = z.strictObject({
  * A scope given as JSON or as CLI text (`service=checkout,env=staging|prod`), normalised to the
  * JSON shape. Null or absent: the token may touch every case.
  */
-export const ScopeInputSchema = z.union([
-  PrincipalScopeSchema,
-  z.string().trim().min(1).transform((text, ctx): PrincipalScope => {
-    try {
-      const parsed = PrincipalScopeSchema.safeParse(parseScope(text));
-      if (parsed.success) return parsed.data as PrincipalScope;
-      for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-    }
+export const ScopeInputSchema = z.preprocess((input, ctx) => {
+  if (typeof input !== 'string') return input;
+  try {
+    return parseScope(input);
+  } catch (error) {
+    ctx.issues.push({ code: 'custom', message: error instanceof Error ? error.message : String(error), input });
     return z.NEVER;
-  }),
-]);
+  }
+}, PrincipalScopeSchema);
 
 /** Longest lifetime a token may be given, in days (ten years). */
 export const MAX_TOKEN_DAYS = 3650;
