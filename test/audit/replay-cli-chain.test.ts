@@ -47,7 +47,7 @@ after(async () => {
 });
 
 async function replay(...args: string[]): Promise<{ code: number; stdout: string }> {
-  const env = { ...process.env, OPSLOOP_DATA_DIR: dataDir };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPSLOOP_DATA_DIR: dataDir };
   delete env.DATABASE_URL;
   delete env.MONGODB_URI;
   try {
