@@ -17,6 +17,10 @@ export interface Config {
   mongodbUri?: string;
   mongodbDb?: string;
   logLevel: LogLevel;
+  /** `on`: every route but /healthz (and /metrics when public) needs a credential; `off` only on loopback. */
+  auth: 'on' | 'off';
+  /** Serve /metrics without a credential. */
+  metricsPublic: boolean;
   bodyLimitBytes: number;
   /** Write requests per minute per principal (0 = unlimited). */
   rateLimitWrites: number;
@@ -102,6 +106,10 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'an integer 0-65535 (0 picks a free port)', description: 'HTTP port of the API.' }),
   envVar({ name: 'HOST', key: 'host', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9.:_-]+$/), default: '127.0.0.1',
     expected: 'a host name or IP address', description: 'Interface to listen on (0.0.0.0 for all).' }),
+  envVar({ name: 'OPSLOOP_AUTH', key: 'auth', group: 'core', schema: z.enum(['on', 'off']), default: 'on',
+    expected: 'on or off', description: 'Authentication of every REST/browser entry (see README "Security model"). off is refused unless HOST is a loopback address; every request then acts as one local user.' }),
+  envVar({ name: 'OPSLOOP_METRICS_PUBLIC', key: 'metricsPublic', group: 'core', schema: z.enum(['true', 'false']).transform((v) => v === 'true'), default: 'true',
+    expected: 'true or false', description: 'Serve /metrics without a credential (for Prometheus); false requires a viewer token.' }),
   envVar({ name: 'LOG_LEVEL', key: 'logLevel', group: 'core', schema: z.enum(LOG_LEVELS), default: 'info',
     expected: `one of ${LOG_LEVELS.join(', ')}`, description: 'pino log level (JSON logs on stdout).' }),
   envVar({ name: 'OPSLOOP_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', group: 'core', schema: intInRange(1024, 100 * 1024 * 1024), default: String(1024 * 1024),

@@ -47,7 +47,7 @@ export interface OpsloopExtension {
   /** Called on shutdown, before the relay stops and the store closes. */
   stop?(): Promise<void>;
   /** Extra lines for the start-up banner, e.g. `{ label: 'simulator', path: '/sim' }`. */
-  urls?: Array<{ label: string; path: string }>;
+  urls?: Array<{ label: string; path: string; browser?: boolean }>;
 }
 
 export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promise<OpsloopExtension>;

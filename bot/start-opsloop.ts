@@ -11,6 +11,7 @@ import { systemClock, uuidGen } from '../adapters/system-clock.js';
 import { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
 import type { CaseStore } from '../core/ports/case-store.js';
+import { setUpAuth, type OpsloopAuth } from './auth-setup.js';
 import { defaultExtensions, type ExtensionFactory, type OpsloopContext, type OpsloopExtension } from './extensions.js';
 
 /** Replace parts of the app (tests, benchmarks, later features). */
@@ -40,11 +41,13 @@ export interface RunningOpsloop {
   relay: OutboxRelay;
   server: FastifyInstance;
   extensions: OpsloopExtension[];
+  /** The admin credential and browser login links (bot/auth-setup.ts). */
+  auth: OpsloopAuth;
   /** Stop everything: server, extensions (reverse order), relay, store. Idempotent. */
   close(): Promise<void>;
 }
 
-const CORE_URLS = [
+const CORE_URLS: Array<{ label: string; path: string; browser?: boolean }> = [
   { label: 'API', path: '/' },
   { label: 'health', path: '/healthz' },
   { label: 'metrics', path: '/metrics' },
@@ -104,8 +107,9 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       extensions.push(await factory(ctx));
     }
 
+    const auth = await setUpAuth(config, { logger: logger.child({ component: 'auth' }) });
     const server = buildServer({
-      orchestrator, store, metrics, logger,
+      orchestrator, store, metrics, logger, auth: auth.http,
       bodyLimit: config.bodyLimitBytes,
       rateLimits: { writesPerMinute: config.rateLimitWrites ?? 0, ingestPerMinute: config.rateLimitIngest ?? 0 },
       plugins: extensions.flatMap((e) => e.http ?? []),
@@ -123,12 +127,12 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       if (extension.stop) cleanups.push(() => extension.stop!());
     }
 
-    printBanner(print, config, store, url, extensions);
+    printBanner(print, config, store, url, extensions, auth);
     logger.info({ url, store: store.name, extensions: extensions.map((e) => e.name) }, 'opsloop started');
 
     let closing: Promise<void> | null = null;
     return {
-      url, config, logger, metrics, store, orchestrator, relay, server, extensions,
+      url, config, logger, metrics, store, orchestrator, relay, server, extensions, auth,
       close() {
         closing ??= runCleanups().then(() => logger.info('opsloop stopped'));
         return closing;
@@ -160,10 +164,21 @@ function describeStore(config: Config, store: CaseStore): string {
   return `${store.name} at ${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
 }
 
-function printBanner(print: (line: string) => void, config: Config, store: CaseStore, url: string, extensions: OpsloopExtension[]): void {
+function printBanner(print: (line: string) => void, config: Config, store: CaseStore, url: string, extensions: OpsloopExtension[], auth: OpsloopAuth): void {
   const lines = [...CORE_URLS, ...extensions.flatMap((e) => e.urls ?? [])];
   const width = Math.max(...lines.map((l) => l.label.length));
   print(`opsloop is running on the ${describeStore(config, store)}`);
-  for (const l of lines) print(`  ${l.label.padEnd(width)}  ${url}${l.path}`);
+  for (const l of lines) {
+    // Pages for people carry a one-time login when authentication is on (the Jupyter way).
+    const path = l.browser && config.auth === 'on' ? auth.loginPath(l.path) : l.path;
+    print(`  ${l.label.padEnd(width)}  ${url}${path}`);
+  }
+  if (config.auth === 'on') {
+    print(`Authentication is on. The admin token is in ${auth.adminTokenFile} (mode 0600):`);
+    print(`  curl -H "Authorization: Bearer $(cat ${auth.adminTokenFile})" ${url}/cases`);
+    print('  More tokens: npm run token -- create --name NAME --role viewer|responder|approver|admin');
+  } else {
+    print(`Authentication is OFF (OPSLOOP_AUTH=off): anyone who can reach ${url} acts as one local user. Allowed only on loopback.`);
+  }
   print('Press Ctrl+C to stop.');
 }

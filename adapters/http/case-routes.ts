@@ -13,6 +13,7 @@ import {
   dataOf,
 } from '../../core/schemas/http.js';
 import type { HttpApi, ServerDeps } from './server.js';
+import { principalOf } from './request-principal.js';
 import { idempotencyKeyOf, ifMatchVersionOf, parseInput, sendResult, traceIdOf } from './request-helpers.js';
 
 const err = (description: string) => ({ description, schema: ErrorBodySchema });
@@ -23,7 +24,7 @@ export function registerCaseRoutes(api: HttpApi, deps: Pick<ServerDeps, 'orchest
   const { orchestrator, store } = deps;
 
   api.route({
-    method: 'POST', path: '/case/create', tags: ['cases'], summary: 'Open a case in NEW (idempotent).',
+    method: 'POST', path: '/case/create', tags: ['cases'], auth: 'case.create', summary: 'Open a case in NEW (idempotent).',
     headers: WriteHeadersSchema, body: CreateCaseInputSchema,
     responses: {
       201: { description: 'The case was created (or this is a replay of its creation).', schema: dataOf(CaseViewSchema), headers: { ...REPLAY_HEADERS, Location: 'path of the new case' } },
@@ -34,7 +35,7 @@ export function registerCaseRoutes(api: HttpApi, deps: Pick<ServerDeps, 'orchest
   }, async (request, reply) => {
     const idempotencyKey = idempotencyKeyOf(request);
     const input = parseInput(CreateCaseInputSchema, request.body, 'body');
-    const result = await orchestrator.createCase(input, { idempotencyKey, traceId: traceIdOf(request) });
+    const result = await orchestrator.createCase(input, { idempotencyKey, principal: principalOf(request), traceId: traceIdOf(request) });
     const caseId = (result.body as { data?: { case_id?: string } }).data?.case_id;
     if (result.status === 201 && caseId) reply.header('Location', `/case/${caseId}`);
     return sendResult(reply, result);
@@ -63,7 +64,7 @@ export function registerCaseRoutes(api: HttpApi, deps: Pick<ServerDeps, 'orchest
   });
 
   api.route({
-    method: 'PATCH', path: '/case/{id}/transition', tags: ['cases'],
+    method: 'PATCH', path: '/case/{id}/transition', tags: ['cases'], auth: 'case.read',
     summary: 'Apply an event to a case: the only state-changing entry (idempotent, optimistic).',
     description: 'plan_ready carries the ChangePlan in meta.plan (see components.schemas.ChangePlan). If-Match or expected_version pin the case version.',
     params: CaseIdParamsSchema, headers: TransitionHeadersSchema, body: TransitionInputSchema,
@@ -87,7 +88,8 @@ export function registerCaseRoutes(api: HttpApi, deps: Pick<ServerDeps, 'orchest
     }
     const expectedVersion = ifMatch ?? input.expected_version;
     const result = await orchestrator.transition(id, {
-      event: input.event, actor: input.actor, reason: input.reason ?? null, meta: input.meta ?? {},
+      event: input.event, principal: principalOf(request), actor: principalOf(request).id, reason: input.reason ?? null, meta: input.meta ?? {},
+      ...(input.override ? { override: true } : {}),
       correlationId: input.correlation_id ?? null, traceId: traceIdOf(request),
     }, {
       idempotencyKey,

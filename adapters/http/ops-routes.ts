@@ -19,7 +19,7 @@ export function registerOpsRoutes(api: HttpApi, deps: Pick<ServerDeps, 'store' |
   const { store, metrics } = deps;
 
   api.route({
-    method: 'GET', path: '/', tags: ['ops'], summary: 'Index: what this server is and where to go.',
+    method: 'GET', auth: 'public', path: '/', tags: ['ops'], summary: 'Index: what this server is and where to go.',
     responses: { 200: { description: 'Links.', schema: z.object({ name: z.literal('opsloop'), links: z.record(z.string(), z.string()) }) } },
   }, async (_request, reply) => {
     const links: Record<string, string> = {};
@@ -28,7 +28,7 @@ export function registerOpsRoutes(api: HttpApi, deps: Pick<ServerDeps, 'store' |
   });
 
   api.route({
-    method: 'GET', path: '/healthz', tags: ['ops'], summary: 'Liveness and store health (pings the database).',
+    method: 'GET', auth: 'public', path: '/healthz', tags: ['ops'], summary: 'Liveness and store health (pings the database).',
     responses: { 200: { description: 'Healthy.', schema: HealthSchema }, 503: { description: 'The store is unreachable.', schema: ErrorBodySchema } },
   }, async (request, reply) => {
     try {
@@ -50,7 +50,7 @@ export function registerOpsRoutes(api: HttpApi, deps: Pick<ServerDeps, 'store' |
   });
 
   api.route({
-    method: 'GET', path: '/openapi.json', tags: ['ops'], summary: 'This API as OpenAPI 3.1, generated from the zod schemas.',
+    method: 'GET', auth: 'public', path: '/openapi.json', tags: ['ops'], summary: 'This API as OpenAPI 3.1, generated from the zod schemas.',
     responses: { 200: { description: 'The OpenAPI document.', schema: z.record(z.string(), z.unknown()) } },
   }, async (_request, reply) => {
     return reply.send(buildOpenApi(docs(), { title: 'opsloop', version: '0.1.0', ...(deps.publicUrl ? { serverUrl: deps.publicUrl } : {}) }));

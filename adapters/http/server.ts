@@ -7,6 +7,7 @@ import { installErrorHandling, installJsonParser, toErrorResponse } from './http
 import { fastifyPath, type ApiRouteDoc } from './openapi.js';
 import { registerOpsRoutes } from './ops-routes.js';
 import { caseHistoryRoutes } from './case-history-routes.js';
+import { installAuth, type HttpAuthConfig } from './auth-plugin.js';
 import { installRateLimits, type RateLimitSettings } from './rate-limits.js';
 
 export type { ApiRouteDoc } from './openapi.js';
@@ -45,6 +46,8 @@ export interface ServerDeps {
   plugins?: HttpPlugin[];
   /** Advertised in the OpenAPI `servers` list. */
   publicUrl?: string;
+  /** Who may call which route (adapters/http/auth-plugin.ts); required, so no server is open by accident. */
+  auth: HttpAuthConfig;
   /** Per-principal limits on writes and ingest (adapters/http/rate-limits.ts); absent → none. */
   rateLimits?: RateLimitSettings;
 }
@@ -70,6 +73,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   installJsonParser(app, bodyLimit);
   installErrorHandling(app);
+  // Authentication first: the rate limits below are keyed by the principal it finds.
+  installAuth(app, deps.auth);
   if (deps.rateLimits) installRateLimits(app, deps.rateLimits);
   app.addHook('onResponse', async (request, reply) => {
     const line = { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
@@ -82,7 +87,7 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     app: instance,
     route(doc, handler) {
       docs.push(doc);
-      instance.route({ method: doc.method, url: fastifyPath(doc.path), handler });
+      instance.route({ method: doc.method, url: fastifyPath(doc.path), handler, ...(doc.auth ? { config: { auth: doc.auth } } : {}) });
     },
     describe(doc) {
       docs.push(doc);

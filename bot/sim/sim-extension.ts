@@ -85,7 +85,7 @@ export async function createSimExtension(ctx: OpsloopContext, options: SimExtens
   return {
     name: 'sim',
     http: [simPlugin({ handler, chatStore, messages, users, approvers })],
-    urls: [{ label: 'simulator', path: '/sim' }],
+    urls: [{ label: 'simulator', path: '/sim', browser: true }],
   };
 }
 

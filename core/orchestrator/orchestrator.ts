@@ -206,11 +206,6 @@ export class Orchestrator {
         tx.rollbackOnly();
         return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
       }
-      const authz = authorizeEvent(who, request.event, current, { requested: request.override === true, reason: request.reason });
-      if (!authz.ok) {
-        tx.rollbackOnly();
-        return reject('OPS_FORBIDDEN', authz.message, { case_id: caseId, event: request.event, rule: authz.rule, principal: who.id });
-      }
       if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
         tx.rollbackOnly();
         const code = opts.versionSource === 'if-match' ? 'OPS_PRECONDITION_FAILED' : 'OPS_VERSION_CONFLICT';
@@ -224,6 +219,11 @@ export class Orchestrator {
         return reject('OPS_ILLEGAL_TRANSITION', decision.reason, {
           case_id: caseId, status: current.status, event: request.event, allowed: decision.allowed, version: current.version,
         });
+      }
+      const authz = authorizeEvent(who, request.event, current, { requested: request.override === true, reason: request.reason });
+      if (!authz.ok) {
+        tx.rollbackOnly();
+        return reject('OPS_FORBIDDEN', authz.message, { case_id: caseId, event: request.event, rule: authz.rule, principal: who.id });
       }
       const now = this.clock.now();
       const traceId = request.traceId ?? this.ids.uuid();

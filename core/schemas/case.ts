@@ -79,7 +79,10 @@ export type CreateCase = z.output<typeof CreateCaseInputSchema>;
 /** Body of PATCH /case/{id}/transition. */
 export const TransitionInputSchema = z.object({
   event: z.enum(CASE_EVENTS),
-  actor: z.string().trim().min(1, 'actor must not be empty').max(200),
+  /** Ignored: the timeline records the authenticated principal (kept so older clients still parse). */
+  actor: z.string().trim().min(1, 'actor must not be empty').max(200).optional(),
+  /** An admin forcing an agent-only event (exec_done, verify_pass, …); needs a reason. */
+  override: z.boolean().optional(),
   reason: z.string().max(FIELD_LIMITS.reasonChars, `reason must be at most ${FIELD_LIMITS.reasonChars} characters`).optional(),
   meta: TransitionMetaSchema.optional(),
   expected_version: z.number().int().min(1).optional(),

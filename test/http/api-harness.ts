@@ -7,6 +7,8 @@ import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { ADMIN_HEADERS, TEST_USERS, testAuth, type TestUser } from '../support/auth.js';
+import type { HttpAuthConfig } from '../../adapters/http/auth-plugin.js';
 
 export interface ApiHarness {
   app: FastifyInstance;
@@ -17,17 +19,27 @@ export interface ApiHarness {
 }
 
 /** The real HTTP API on a fresh PGlite store (not listening; use inject, or listen for fetch). */
-export async function startApi(options: { bodyLimit?: number; plugins?: HttpPlugin[] } = {}): Promise<ApiHarness> {
+export async function startApi(options: { bodyLimit?: number; plugins?: HttpPlugin[]; auth?: HttpAuthConfig; defaultHeaders?: Record<string, string> } = {}): Promise<ApiHarness> {
   const store = await createTestPgliteStore();
   const metrics = new PromMetrics();
   metrics.trackBacklog(() => store.outbox.backlog());
   const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics });
   const app = buildServer({
-    orchestrator, store, metrics, logger: silentLogger(),
+    orchestrator, store, metrics, logger: silentLogger(), auth: options.auth ?? testAuth(),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     ...(options.plugins ? { plugins: options.plugins } : {}),
   });
   await app.ready();
+  orchestrators.set(app, orchestrator);
+  // Requests act as the test admin unless they send their own Authorization (or set it to '').
+  const inject = app.inject.bind(app);
+  const defaults = options.defaultHeaders ?? ADMIN_HEADERS;
+  (app as { inject: unknown }).inject = (opts: { headers?: Record<string, string> } & Record<string, unknown>) => {
+    if (typeof opts !== 'object' || opts === null) return inject(opts as never);
+    const headers: Record<string, string> = { ...defaults, ...(opts.headers ?? {}) };
+    if (headers.authorization === '') delete headers.authorization;
+    return inject({ ...opts, headers } as never);
+  };
   return {
     app, store, metrics, orchestrator,
     async close() {
@@ -52,8 +64,9 @@ export const completePlan: ChangePlan = {
   verify: { settle_s: 0, checks: [] },
 };
 
-export async function createCase(app: FastifyInstance, body: Record<string, unknown> = { title: 'p95 spike', tenant: 't-001' }): Promise<{ case_id: string; version: number; status: string }> {
-  const res = await app.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': key('create') }, payload: body });
+/** Open a case as alice (a responder), unless `as` says otherwise. */
+export async function createCase(app: FastifyInstance, body: Record<string, unknown> = { title: 'p95 spike', tenant: 't-001' }, as: TestUser = TEST_USERS.alice): Promise<{ case_id: string; version: number; status: string }> {
+  const res = await app.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': key('create'), ...as.headers }, payload: body });
   if (res.statusCode !== 201) throw new Error(`create failed: ${res.statusCode} ${res.body}`);
   return res.json().data;
 }
@@ -66,20 +79,39 @@ export function transition(app: FastifyInstance, caseId: string, body: Record<st
   });
 }
 
-/** Events that carry a case from NEW to CLOSED, with the meta each needs. */
-export const HAPPY_PATH: Array<{ event: string; actor: string; to: string; meta?: Record<string, unknown> }> = [
-  { event: 'start_analysis', actor: 'analyst@svc', to: 'ANALYZING' },
-  { event: 'analysis_done', actor: 'analyst@svc', to: 'PLANNING' },
-  { event: 'plan_ready', actor: 'planner@svc', to: 'WAIT_GATE', meta: { plan: completePlan } },
-  { event: 'gate_approved', actor: 'alice@example.com', to: 'EXECUTING' },
-  { event: 'exec_done', actor: 'executor@svc', to: 'VERIFYING' },
-  { event: 'verify_pass', actor: 'verifier@svc', to: 'CLOSED' },
+/**
+ * Events that carry a case from NEW to CLOSED over REST, each sent by the principal the rules allow:
+ * alice (responder) starts it, agent-only events are admin overrides with a reason, and bob, whom the
+ * Gatekeeper's note names, approves (see `advance`). `actor` is the timeline actor each becomes.
+ */
+export const HAPPY_PATH: Array<{ event: string; actor: string; to: string; as: TestUser; override?: true; meta?: Record<string, unknown> }> = [
+  { event: 'start_analysis', actor: 'token:alice', as: TEST_USERS.alice, to: 'ANALYZING' },
+  { event: 'analysis_done', actor: 'token:admin', as: TEST_USERS.admin, override: true, to: 'PLANNING' },
+  { event: 'plan_ready', actor: 'token:admin', as: TEST_USERS.admin, override: true, to: 'WAIT_GATE', meta: { plan: completePlan } },
+  { event: 'gate_approved', actor: 'token:bob', as: TEST_USERS.bob, to: 'EXECUTING' },
+  { event: 'exec_done', actor: 'token:admin', as: TEST_USERS.admin, override: true, to: 'VERIFYING' },
+  { event: 'verify_pass', actor: 'token:admin', as: TEST_USERS.admin, override: true, to: 'CLOSED' },
 ];
 
-/** Drive a case through the first `steps` events of the happy path. */
+const orchestrators = new WeakMap<FastifyInstance, Orchestrator>();
+
+/** The Gatekeeper's needs_human note naming `approvers` (REST principal ids), written as the agent would. */
+export async function writeGateNote(orchestrator: Orchestrator, caseId: string, approvers: string[], minApprovals = 1): Promise<void> {
+  const res = await orchestrator.record(caseId, {
+    event: 'gate_decision', actor: 'gatekeeper', reason: 'needs_human: test policy',
+    meta: { decision: { decision: 'needs_human', reasons: ['test'], matched_rules: ['test'], approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: approvers, sim_users: [], ...(minApprovals > 1 ? { min_approvals: minApprovals } : {}) } } },
+    requireStatus: ['WAIT_GATE'],
+  }, { idempotencyKey: key('gate-note') });
+  if (res.status !== 201) throw new Error(`gate note failed: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+/** Drive a case through the first `steps` events of the happy path (started by alice). */
 export async function advance(app: FastifyInstance, caseId: string, steps: number): Promise<void> {
   for (const step of HAPPY_PATH.slice(0, steps)) {
-    const res = await transition(app, caseId, { event: step.event, actor: step.actor, ...(step.meta ? { meta: step.meta } : {}) });
+    if (step.event === 'gate_approved') await writeGateNote(orchestrators.get(app)!, caseId, ['token:bob']);
+    const res = await transition(app, caseId, {
+      event: step.event, ...(step.override ? { override: true, reason: `test drives ${step.event}` } : {}), ...(step.meta ? { meta: step.meta } : {}),
+    }, step.as.headers);
     if (res.statusCode !== 200) throw new Error(`${step.event} failed: ${res.statusCode} ${res.body}`);
   }
 }

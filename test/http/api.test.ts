@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { METRIC_NAMES } from '../../adapters/metrics/prom-metrics.js';
-import { HAPPY_PATH, advance, completePlan, counterValue, createCase, key, startApi, transition, type ApiHarness } from './api-harness.js';
+import { testAuth, ADMIN_HEADERS } from '../support/auth.js';
+import { HAPPY_PATH, writeGateNote, advance, completePlan, counterValue, createCase, key, startApi, transition, type ApiHarness } from './api-harness.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MISSING = '00000000-0000-4000-8000-000000000000';
@@ -71,7 +72,10 @@ describe('cases', () => {
     const { case_id } = await createCase(h.app);
     let version = 1;
     for (const step of HAPPY_PATH) {
-      const res = await transition(h.app, case_id, { event: step.event, actor: step.actor, ...(step.meta ? { meta: step.meta } : {}) }, { 'if-match': `"${version}"` });
+      if (step.event === 'gate_approved') await writeGateNote(h.orchestrator, case_id, ['token:bob']);
+      const res = await transition(h.app, case_id, {
+        event: step.event, ...(step.override ? { override: true, reason: 'driven by hand' } : {}), ...(step.meta ? { meta: step.meta } : {}),
+      }, { 'if-match': `"${version}"`, ...step.as.headers });
       assert.equal(res.statusCode, 200, `${step.event}: ${res.body}`);
       const data = res.json().data;
       version += 1;
@@ -84,7 +88,7 @@ describe('cases', () => {
     assert.equal(closed.status, 'CLOSED');
     assert.equal(closed.version, 7);
     assert.match(String(closed.plan_id), UUID);
-    const timeline = await timelineOf(case_id);
+    const timeline = (await timelineOf(case_id)).filter((e) => e.kind !== 'note');
     assert.deepEqual(timeline.map((e) => e.event), ['case_created', ...HAPPY_PATH.map((s) => s.event)]);
     assert.deepEqual(timeline.map((e) => e.actor).slice(1), HAPPY_PATH.map((s) => s.actor));
     for (const entry of timeline) assert.ok(entry.trace_id, 'every entry carries a trace id');
@@ -120,7 +124,7 @@ describe('refusals', () => {
     await advance(h.app, case_id, 2);
     const before = await caseOf(case_id);
     const { steps: _steps, ...withoutSteps } = completePlan;
-    const res = await transition(h.app, case_id, { event: 'plan_ready', actor: 'planner@svc', meta: { plan: withoutSteps } });
+    const res = await transition(h.app, case_id, { event: 'plan_ready', override: true, reason: 'by hand', meta: { plan: withoutSteps } });
     const error = assertError(res, 422, 'OPS_GUARD_FAILED');
     assert.ok(error.details.issues.some((i: { path: string }) => i.path.startsWith('meta.plan.steps')), JSON.stringify(error.details));
     const after = await caseOf(case_id);
@@ -140,7 +144,7 @@ describe('refusals', () => {
     assert.equal((await caseOf(case_id)).version, 1);
     const ok = await transition(h.app, case_id, { event: 'start_analysis', actor: 'a' }, { 'if-match': 'W/"1"' });
     assert.equal(ok.statusCode, 200, ok.body);
-    const ok2 = await transition(h.app, case_id, { event: 'analysis_done', actor: 'a' }, { 'if-match': '2' });
+    const ok2 = await transition(h.app, case_id, { event: 'analysis_done', override: true, reason: 'by hand' }, { 'if-match': '2' });
     assert.equal(ok2.statusCode, 200, ok2.body);
   });
 
@@ -181,7 +185,7 @@ describe('refusals', () => {
     const { case_id } = await createCase(h.app);
     await advance(h.app, case_id, 2);
     const headers = { 'idempotency-key': key('guard-replay') };
-    const body = { event: 'plan_ready', actor: 'p', meta: { plan: { title: 'x' } } };
+    const body = { event: 'plan_ready', override: true, reason: 'by hand', meta: { plan: { title: 'x' } } };
     const first = await transition(h.app, case_id, body, headers);
     const second = await transition(h.app, case_id, body, headers);
     assert.equal(first.statusCode, 422);
@@ -194,7 +198,7 @@ describe('refusals', () => {
     const { case_id } = await createCase(h.app);
     const headers = { 'idempotency-key': key('reuse') };
     assert.equal((await transition(h.app, case_id, { event: 'start_analysis', actor: 'a' }, headers)).statusCode, 200);
-    assertError(await transition(h.app, case_id, { event: 'start_analysis', actor: 'b' }, headers), 422, 'OPS_IDEMPOTENCY_KEY_REUSED');
+    assertError(await transition(h.app, case_id, { event: 'start_analysis', reason: 'another reason' }, headers), 422, 'OPS_IDEMPOTENCY_KEY_REUSED');
     assert.equal((await caseOf(case_id)).version, 2);
   });
 
@@ -289,7 +293,7 @@ describe('operations', () => {
     assert.equal(params['header:idempotency-key'], true);
     assert.equal(params['header:if-match'], false);
     const body = patch.requestBody.content['application/json'].schema;
-    assert.deepEqual(body.required.sort(), ['actor', 'event']);
+    assert.deepEqual(body.required.sort(), ['event']);
     assert.ok(body.properties.event.enum.includes('plan_ready'));
     for (const status of ['400', '404', '409', '412', '422']) {
       assert.equal(patch.responses[status].content['application/json'].schema.$ref, '#/components/schemas/Error');
@@ -343,11 +347,11 @@ describe('store outage', () => {
     // Port 1 on loopback: nothing listens there, so every connection is refused.
     const store = createPostgresCaseStore({ url: 'postgres://postgres@127.0.0.1:1/none' });
     const metrics = new PromMetrics({ defaultMetrics: false });
-    const app = buildServer({ orchestrator: new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics }), store, metrics, logger: silentLogger() });
+    const app = buildServer({ orchestrator: new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics }), store, metrics, logger: silentLogger(), auth: testAuth() });
     try {
       const error = assertError(await app.inject({ method: 'GET', url: '/healthz' }), 503, 'OPS_STORE_UNAVAILABLE');
       assert.equal(error.details.store, 'postgres');
-      assertError(await app.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': key() }, payload: { title: 'x' } }), 503, 'OPS_STORE_UNAVAILABLE');
+      assertError(await app.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': key(), ...ADMIN_HEADERS }, payload: { title: 'x' } }), 503, 'OPS_STORE_UNAVAILABLE');
     } finally {
       await app.close();
       await store.close();
