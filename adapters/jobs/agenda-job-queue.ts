@@ -4,7 +4,10 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { AgentJobData, AgentJobName, JobHandler, JobQueue } from '../../core/ports/job-queue.js';
+import type { AgentJobData, AgentJobName, JobHandler, JobPriority, JobQueue } from '../../core/ports/job-queue.js';
+
+/** How far ahead of `normal` jobs due now a prioritised job is put (see `enqueue`). */
+const PRIORITY_HEAD_START_MS: Record<Exclude<JobPriority, 'normal'>, number> = { urgent: 2 * 3_600_000, high: 3_600_000 };
 
 export interface AgendaJobQueueOptions {
   /** Name of this process in Agenda's lock columns. */
@@ -149,11 +152,17 @@ export class AgendaJobQueue implements JobQueue {
     this.definitions.push({ name, handler, concurrency: opts.concurrency ?? 10, lockLifetimeMs: opts.lockLifetimeMs ?? 60_000 });
   }
 
-  async enqueue(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date } = {}): Promise<string> {
+  async enqueue(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date; priority?: JobPriority } = {}): Promise<string> {
     const agenda = await this.agendaWhenStarted();
-    const job = opts.runAt && opts.runAt.getTime() > Date.now()
-      ? await agenda.schedule(opts.runAt, name, data)
-      : await agenda.now(name, data);
+    if (opts.runAt && opts.runAt.getTime() > Date.now()) return String((await agenda.schedule(opts.runAt, name, data)).attrs._id);
+    const priority = opts.priority ?? 'normal';
+    if (priority === 'normal') return String((await agenda.now(name, data)).attrs._id);
+    // Agenda picks due jobs by next_run_at first and priority only among equal times, so a job that
+    // must overtake a backlog of due jobs is also given an earlier run time (it is due either way).
+    const job = agenda.create(name, data);
+    job.priority(priority === 'urgent' ? 'highest' : 'high');
+    job.schedule(new Date(Date.now() - PRIORITY_HEAD_START_MS[priority]));
+    await job.save();
     return String(job.attrs._id);
   }
 

@@ -1,8 +1,21 @@
 import type { Logger } from 'pino';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { Clock } from '../../core/ports/clock.js';
-import { JOB_FOR_COMMAND, type JobQueue } from '../../core/ports/job-queue.js';
+import { JOB_FOR_COMMAND, type JobPriority, type JobQueue } from '../../core/ports/job-queue.js';
+import type { CaseRecord } from '../../core/schemas/case.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+
+/** Requesters that are opsloop itself (the Sensor, the Analyst, agents), not a person. */
+const MACHINE_REQUESTER = /^(sensor|analyst|agent|detector)[:@]/i;
+
+/**
+ * The Agenda priority of a case's agent jobs: a case a person opened goes first (`urgent`), then
+ * severity 1-2 (`high`), then the rest — so an alert storm cannot starve a human-opened case.
+ */
+export function jobPriorityOf(c: Pick<CaseRecord, 'requester' | 'severity'>): JobPriority {
+  if (c.requester && !MACHINE_REQUESTER.test(c.requester)) return 'urgent';
+  return c.severity <= 2 ? 'high' : 'normal';
+}
 
 /** Inbox consumer name of the dispatcher. */
 export const DISPATCHER_INBOX = 'jobs';
@@ -30,6 +43,7 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
       return;
     }
     const runAtMs = typeof msg.data.run_at === 'string' ? Date.parse(msg.data.run_at) : NaN;
+    const c = await deps.store.queries.getCase(msg.case_id);
     const jobId = await deps.queue.enqueue(job, {
       message_id: msg.id,
       case_id: msg.case_id,
@@ -37,7 +51,7 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
       version: msg.version,
       trace_id: msg.trace_id,
       data: msg.data,
-    }, Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {});
+    }, { ...(Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {}), priority: c ? jobPriorityOf(c) : 'normal' });
     await deps.store.transact(async (tx) => {
       if (!(await tx.recordInbox(DISPATCHER_INBOX, msg.id, deps.clock.now()))) deps.onDuplicate?.();
     });

@@ -44,11 +44,17 @@ export type JobHandler = (data: AgentJobData, ctx: JobContext) => Promise<void>;
  * The scheduler the agents run on (Agenda). Several opsloop processes on one database share
  * the jobs; each job runs in one of them at a time.
  */
+/**
+ * Which jobs run first when many are due (issue 11: an alert storm must not starve a person's
+ * case): `urgent` for cases a person opened, `high` for severity 1-2, `normal` for the rest.
+ */
+export type JobPriority = 'urgent' | 'high' | 'normal';
+
 export interface JobQueue {
   /** Register the handler for a job name; before `start`. */
   define(name: AgentJobName, handler: JobHandler, opts?: { concurrency?: number; lockLifetimeMs?: number }): void;
   /** Enqueue a job to run now, or at `runAt`; returns the job id. */
-  enqueue(name: AgentJobName, data: AgentJobData, opts?: { runAt?: Date }): Promise<string>;
+  enqueue(name: AgentJobName, data: AgentJobData, opts?: { runAt?: Date; priority?: JobPriority }): Promise<string>;
   /**
    * Run a job repeatedly, every `intervalMs`, shared by every process on the database (one
    * repeating job per name; calling it again updates the interval). After `start`.
