@@ -6,6 +6,7 @@ export { createPgliteCaseStore, PgliteCaseStore, DEFAULT_PGLITE_DATA_DIR } from 
 export { createPostgresCaseStore, PostgresCaseStore } from './postgres-case-store.js';
 export { SqlCaseStore } from './sql-case-store.js';
 export { applySqlMigrations } from './sql-migrate.js';
+export { tokenStoreFor } from './token-store-factory.js';
 
 export interface CaseStoreConfig {
   /** PGlite data directory (used when no URL is set). */
