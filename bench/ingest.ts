@@ -10,6 +10,8 @@
  * The first `--warmup` seconds run at the same rate and are not measured (0 to measure a cold start).
  *   BENCH_PROBE=1 first times five sequential requests (wall and this process's CPU).
  */
+import { StaticTokenAuthenticator } from '../adapters/auth/static-token.js';
+import { INGEST_PRINCIPAL } from '../bot/auth-setup.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -83,7 +85,8 @@ async function main(): Promise<void> {
     const ingestor = new AlertIngestor({ store: evidence, clock: systemClock, ids: uuidGen, config: defaultIngestConfig(), orchestrator });
     const app = buildServer({
       orchestrator, store, metrics, logger: silentLogger(),
-      plugins: [ingestRoutes({ ingestor, queries: store.queries, evidence: evidence.evidence, config: defaultIngestConfig(), token: TOKEN, registry: new Registry() })],
+      auth: { mode: 'on', authenticators: [], ingestAuthenticators: [new StaticTokenAuthenticator('ingest-token', TOKEN, INGEST_PRINCIPAL)] },
+      plugins: [ingestRoutes({ ingestor, queries: store.queries, evidence: evidence.evidence, config: defaultIngestConfig(), registry: new Registry() })],
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();

@@ -35,15 +35,11 @@ export async function createIngestExtension(ctx: OpsloopContext, options: Ingest
     ...(ctx.config.logUrlTemplate ? { logUrlTemplate: ctx.config.logUrlTemplate } : {}),
     ...(ctx.config.prometheusUrl ? { prometheusUrl: ctx.config.prometheusUrl } : {}),
   });
-  if (!ctx.config.ingestToken) {
-    ctx.logger.info('alert ingest is off until OPSLOOP_INGEST_TOKEN is set (POST /ingest/* answer 503)');
-  }
   return {
     name: 'ingest',
     http: [ingestRoutes({
       ingestor, queries: ctx.store.queries, evidence: evidenceStore.evidence, config: ingestConfig,
       bodyLimit: ctx.config.bodyLimitBytes, registry: ctx.metrics.registry,
-      ...(ctx.config.ingestToken ? { token: ctx.config.ingestToken } : {}),
       ...(ctx.config.grafanaHmacSecret ? { grafanaHmacSecret: ctx.config.grafanaHmacSecret } : {}),
     })],
     urls: [{ label: 'alert webhook', path: '/ingest/alertmanager' }],

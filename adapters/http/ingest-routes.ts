@@ -26,8 +26,6 @@ export interface IngestRoutesDeps {
   queries: Pick<CaseQueries, 'getCase'>;
   evidence: EvidenceQueries;
   config: IngestConfig;
-  /** OPSLOOP_INGEST_TOKEN; unset → the ingest endpoints answer 503. */
-  token?: string;
   /** OPSLOOP_GRAFANA_HMAC_SECRET; set → Grafana bodies must be signed. */
   grafanaHmacSecret?: string;
   /** Largest accepted webhook body (default 1 MiB); larger → 413. */
@@ -104,10 +102,6 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  return timingSafeEqual(sha256(given), sha256(expected));
-}
-
 function headerOf(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
@@ -129,7 +123,8 @@ export function ingestRoutes(deps: IngestRoutesDeps): HttpPlugin {
     installJsonParser(app, bodyLimit);
     // Keep the exact text for the signature and the payload id: wrap the JSON parser.
     app.addHook('preParsing', async (request, _reply, payload) => {
-      if (!request.url.startsWith('/ingest/')) return payload;
+      // The matched route, never the raw URL: `/%69ngest/…` is the same route and gets the same treatment.
+      if (!isIngestRoute(request)) return payload;
       const chunks: Buffer[] = [];
       let size = 0;
       for await (const chunk of payload) {
@@ -143,20 +138,11 @@ export function ingestRoutes(deps: IngestRoutesDeps): HttpPlugin {
       return Readable.from([raw]);
     });
 
-    app.addHook('onRequest', async (request) => {
-      if (!request.url.startsWith('/ingest/')) return;
-      if (!deps.token) {
-        throw new OpsError('OPS_NOT_CONFIGURED', 'alert ingest is off: set OPSLOOP_INGEST_TOKEN and send it as "Authorization: Bearer <token>"', { variable: 'OPSLOOP_INGEST_TOKEN' });
-      }
-      const auth = headerOf(request, 'authorization') ?? '';
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-      if (!match) throw new OpsError('OPS_UNAUTHORIZED', 'send "Authorization: Bearer <OPSLOOP_INGEST_TOKEN>"', { scheme: 'Bearer' });
-      if (!sameSecret(match[1]!, deps.token)) throw new OpsError('OPS_UNAUTHORIZED', 'the bearer token is wrong', { scheme: 'Bearer' });
-    });
-
     const mount = (doc: ApiRouteDoc, handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) => {
       api.describe(doc);
-      app.route({ method: doc.method, url: fastifyPath(doc.path), bodyLimit, handler });
+      // Who may send: the auth plugin decides on the matched route (API tokens with the responder
+      // role, OIDC users, or OPSLOOP_INGEST_TOKEN, which is accepted on these routes only).
+      app.route({ method: doc.method, url: fastifyPath(doc.path), bodyLimit, handler, config: { auth: doc.auth ?? 'case.read' } });
     };
 
     const finish = async (reply: FastifyReply, n: NormalizedNotification, raw: string, body: unknown) => {
@@ -169,7 +155,7 @@ export function ingestRoutes(deps: IngestRoutesDeps): HttpPlugin {
 
     mount({
       method: 'POST', path: '/ingest/alertmanager', tags: ['ingest'],
-      summary: 'Alertmanager webhook (version "4"): opens, attaches or resolves in one transaction.',
+      summary: 'Alertmanager webhook (version "4"): opens, attaches or resolves in one transaction.', auth: 'ingest.write',
       description: 'Configure a webhook_config with url http://<opsloop>/ingest/alertmanager and http_config.authorization.credentials = OPSLOOP_INGEST_TOKEN. An alert episode is fingerprint + startsAt: re-sends add nothing.',
       headers: AuthHeadersSchema, body: AlertmanagerWebhookSchema, responses: INGEST_RESPONSES,
     }, async (request, reply) => {
@@ -179,7 +165,7 @@ export function ingestRoutes(deps: IngestRoutesDeps): HttpPlugin {
 
     mount({
       method: 'POST', path: '/ingest/grafana', tags: ['ingest'],
-      summary: 'Grafana unified alerting webhook (version "1"), optionally HMAC-signed.',
+      summary: 'Grafana unified alerting webhook (version "1"), optionally HMAC-signed.', auth: 'ingest.write',
       description: `With OPSLOOP_GRAFANA_HMAC_SECRET set, the ${deps.config.grafana.signature_header} header must hold hex HMAC-SHA256 of the body${deps.config.grafana.timestamp_header ? ` prefixed by the ${deps.config.grafana.timestamp_header} value and ":"` : ''}.`,
       headers: AuthHeadersSchema, body: GrafanaWebhookSchema, responses: INGEST_RESPONSES,
     }, async (request, reply) => {
@@ -201,6 +187,10 @@ export function ingestRoutes(deps: IngestRoutesDeps): HttpPlugin {
       return reply.send({ data: rows.map(evidenceView) });
     });
   };
+}
+
+function isIngestRoute(request: FastifyRequest): boolean {
+  return request.routeOptions.url?.startsWith('/ingest/') ?? false;
 }
 
 /** Grafana's HMAC: hex(HMAC-SHA256(secret, [timestamp + ":"] + body)) in the configured header. */

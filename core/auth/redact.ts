@@ -68,7 +68,9 @@ const RULES: readonly Rule[] = [
   // key=value, key: value, "key": "value" (query strings, headers, JSON echoed in messages).
   {
     re: new RegExp(String.raw`(?<![A-Za-z0-9_-])(${TEXT_KEY})(["']?\s*[:=]\s*["']?)(?!(?:(?:Bearer|Basic|Bot)\s+)?\[redacted\])((?:(?:Bearer|Basic|Bot)\s+)?[^\s"',;&}\]]+)`, 'gi'),
-    to: (_m, key, sep) => `${key}${sep}${REDACTED}`,
+    // A bare `token:alice` (colon, no quote, no space) is a namespaced name such as a principal id,
+    // not a key and its value: left alone.
+    to: (m, key, sep) => (sep === ':' ? m : `${key}${sep}${REDACTED}`),
   },
 ];
 

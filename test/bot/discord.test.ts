@@ -1,3 +1,4 @@
+import { testAuth, ADMIN_HEADERS } from '../support/auth.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
@@ -349,7 +350,7 @@ describe('Discord HTTP interactions', () => {
     const { createDiscordRest } = await import('../../adapters/chat/discord-chat-client.js');
     const pair = generateKeyPairSync('ed25519');
     const app = buildServer({
-      orchestrator: ops.orchestrator, store, metrics: ops.metrics, logger: silentLogger(),
+      orchestrator: ops.orchestrator, store, metrics: ops.metrics, logger: silentLogger(), auth: testAuth(),
       plugins: [discordInteractionsPlugin({ publicKey: rawPublicKeyHex(pair.publicKey), interactions: slow, rest: createDiscordRest({ apiUrl: fake.apiUrl }), answerWithinMs: 50 })],
     });
     try {

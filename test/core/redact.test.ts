@@ -197,3 +197,13 @@ describe('redactText on JSON text (log lines)', () => {
     assert.equal(parsed.headers.authorization, 'Bearer [redacted]');
   });
 });
+
+describe('principal ids are names, not secrets', () => {
+  it('keeps token:alice, slack:U1 and agent:executor, in text and in JSON, but still redacts token=… and "token": "…"', () => {
+    const line = JSON.stringify({ actor: 'token:alice', principal: { id: 'token:admin' }, msg: 'approved by token:bob' });
+    assert.deepEqual(JSON.parse(redactText(line)), { actor: 'token:alice', principal: { id: 'token:admin' }, msg: 'approved by token:bob' });
+    assert.equal(redactText('token=abcdef123456'), `token=${REDACTED}`);
+    assert.equal(redactText('token: abcdef123456'), `token: ${REDACTED}`);
+    assert.equal(redactText('{"token":"abcdef123456"}'), `{"token":"${REDACTED}"}`);
+  });
+});

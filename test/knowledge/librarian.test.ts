@@ -1,3 +1,4 @@
+import { testAuth, ADMIN_HEADERS } from '../support/auth.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
@@ -130,7 +131,7 @@ function retrievalSuite(name: string, create: () => Promise<SqlCaseStore | null>
 
     test('GET /kb/search: shape, empty and hostile queries (tsquery/SQL syntax, 10 kB → 400)', async () => {
       const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
-      const app = buildServer({ orchestrator, store, metrics: new PromMetrics(), logger: silentLogger(), plugins: [kbRoutes(librarian)] });
+      const app = buildServer({ orchestrator, store, metrics: new PromMetrics(), logger: silentLogger(), auth: testAuth(), plugins: [kbRoutes(librarian)] });
       await app.ready();
       try {
         const ok = await app.inject({ method: 'GET', url: `/kb/search?q=${encodeURIComponent('disk almost full memory')}&k=2` });

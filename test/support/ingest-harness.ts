@@ -2,6 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { ingestRoutes } from '../../adapters/http/ingest-routes.js';
 import { buildServer } from '../../adapters/http/server.js';
+import { StaticTokenAuthenticator } from '../../adapters/auth/static-token.js';
+import { INGEST_PRINCIPAL } from '../../bot/auth-setup.js';
+import { testAuth } from './auth.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';
 import type { SqlCaseStore } from '../../adapters/store/sql-case-store.js';
@@ -51,9 +54,10 @@ export async function startIngestApi(store: SqlCaseStore, options: {
   const token = options.token === null ? undefined : options.token ?? TOKEN;
   const app = buildServer({
     orchestrator, store, metrics, logger: silentLogger(),
+    // OPSLOOP_INGEST_TOKEN as opsloop wires it: a credential accepted on the ingest routes only.
+    auth: testAuth({ ingestAuthenticators: token ? [new StaticTokenAuthenticator('ingest-token', token, INGEST_PRINCIPAL)] : [] }),
     plugins: [ingestRoutes({
       ingestor, queries: store.queries, evidence: evidence.evidence, config, registry: new Registry(),
-      ...(token ? { token } : {}),
       ...(options.grafanaHmacSecret ? { grafanaHmacSecret: options.grafanaHmacSecret } : {}),
       ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
     })],
