@@ -12,6 +12,7 @@ import { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import { setUpAuth, type OpsloopAuth } from './auth-setup.js';
+import { registerConfigSecrets, registeredSecrets, registerKnownSecrets } from '../adapters/secrets.js';
 import { defaultExtensions, type ExtensionFactory, type OpsloopContext, type OpsloopExtension } from './extensions.js';
 
 /** Replace parts of the app (tests, benchmarks, later features). */
@@ -60,6 +61,8 @@ const CORE_URLS: Array<{ label: string; path: string; browser?: boolean }> = [
  * in-process. On a start-up failure everything opened so far is closed again.
  */
 export async function startOpsloop(config: Config, overrides: OpsloopOverrides = {}): Promise<RunningOpsloop> {
+  // Configured secrets are redacted wherever output leaves (logs, errors, events, chat, reports, timeline).
+  registerConfigSecrets(config);
   const logger = overrides.logger ?? createLogger({ level: config.logLevel });
   const print = overrides.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const metrics = overrides.metrics ?? new PromMetrics();
@@ -96,7 +99,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     const signal = outboxSignalFor(store, logger.child({ component: 'outbox-signal' }));
     cleanups.push(() => signal.close());
     const outboxWritten = () => { relay.wake(); signal.notify(); };
-    const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: outboxWritten });
+    const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: outboxWritten, knownSecrets: registeredSecrets });
     relay.on('evt.', async (msg) => {
       logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
     }, 'event-log');
@@ -107,12 +110,14 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       extensions.push(await factory(ctx));
     }
 
-    const auth = await setUpAuth(config, { logger: logger.child({ component: 'auth' }) });
+    const auth = await setUpAuth(config, { store, clock, ids, logger: logger.child({ component: 'auth' }) });
+    cleanups.push(() => auth.close());
+    registerKnownSecrets([auth.adminToken]);
     const server = buildServer({
       orchestrator, store, metrics, logger, auth: auth.http,
       bodyLimit: config.bodyLimitBytes,
       rateLimits: { writesPerMinute: config.rateLimitWrites ?? 0, ingestPerMinute: config.rateLimitIngest ?? 0 },
-      plugins: extensions.flatMap((e) => e.http ?? []),
+      plugins: [...auth.plugins, ...extensions.flatMap((e) => e.http ?? [])],
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     });
     cleanups.push(() => server.close());
@@ -174,7 +179,7 @@ function printBanner(print: (line: string) => void, config: Config, store: CaseS
     print(`  ${l.label.padEnd(width)}  ${url}${path}`);
   }
   if (config.auth === 'on') {
-    print(`Authentication is on. The admin token is in ${auth.adminTokenFile} (mode 0600):`);
+    print(`Authentication is on (${auth.methods.join(', ')}). The admin token is in ${auth.adminTokenFile} (mode 0600):`);
     print(`  curl -H "Authorization: Bearer $(cat ${auth.adminTokenFile})" ${url}/cases`);
     print('  More tokens: npm run token -- create --name NAME --role viewer|responder|approver|admin');
   } else {

@@ -65,7 +65,7 @@ async function authenticate(request: FastifyRequest, reply: FastifyReply, config
   if (header !== undefined) {
     const match = BEARER.exec(Array.isArray(header) ? header.join(' ') : header);
     if (!match) throw unauthorized('the Authorization header must be "Bearer <token>"');
-    const candidates = [...config.authenticators, ...(ingest ? config.ingestAuthenticators ?? [] : [])];
+    const candidates = [...(ingest ? config.ingestAuthenticators ?? [] : []), ...config.authenticators];
     for (const authenticator of candidates) {
       const result = await authenticator.authenticate(match[1]!);
       if (result === null) continue;

@@ -19,6 +19,7 @@ import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 import { authorize, authorizeEvent } from '../auth/permissions.js';
 import { checkGateDecision, gateStateAt, PARTIAL_APPROVAL_EVENT } from '../auth/approval.js';
 import { isAgent, type Principal } from '../auth/principal.js';
+import { redactText, redactValue } from '../auth/redact.js';
 import { scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
 
 export interface OrchestratorDeps {
@@ -31,6 +32,11 @@ export interface OrchestratorDeps {
    * (e.g. to wake an in-process outbox relay instead of waiting for its next poll).
    */
   afterCommit?: () => void;
+  /**
+   * Secret values to redact from what clients write (titles, labels, reasons, meta) before it is
+   * stored; recognisable credential shapes are redacted without it (core/auth/redact.ts).
+   */
+  knownSecrets?: () => readonly string[];
 }
 
 /** Who asks and why; written to the timeline. */
@@ -105,6 +111,7 @@ export class Orchestrator {
   private readonly ids: IdGen;
   private readonly metrics: CoreMetrics;
   private readonly afterCommit: () => void;
+  private readonly knownSecrets: () => readonly string[];
 
   constructor(deps: OrchestratorDeps) {
     this.store = deps.store;
@@ -112,6 +119,7 @@ export class Orchestrator {
     this.ids = deps.ids;
     this.metrics = deps.metrics ?? noMetrics;
     this.afterCommit = deps.afterCommit ?? (() => {});
+    this.knownSecrets = deps.knownSecrets ?? (() => []);
   }
 
   /**
@@ -128,7 +136,8 @@ export class Orchestrator {
     if (!parsed.success) {
       return this.finish(reject('OPS_VALIDATION', 'the case is invalid: ' + describeIssues(toFieldIssues(parsed.error)), toFieldIssues(parsed.error)));
     }
-    const body = parsed.data;
+    // A pasted token never reaches the database: redacted before the write (and the fingerprint).
+    const body = redactValue(parsed.data, this.knownSecrets());
     const who = writerOf({ principal: opts.principal, actor: opts.actor ?? 'api' });
     const allowed = authorize(who, 'case.create', body);
     if (!allowed.ok) return this.finish(reject('OPS_FORBIDDEN', allowed.message, { rule: allowed.rule }));
@@ -184,7 +193,8 @@ export class Orchestrator {
   }
 
   /** Apply `request.event` to a case, atomically and idempotently. */
-  async transition(caseId: string, request: TransitionRequest, opts: WriteOptions): Promise<CommandResult> {
+  async transition(caseId: string, unredacted: TransitionRequest, opts: WriteOptions): Promise<CommandResult> {
+    const request = this.redacted(unredacted);
     const meta = request.meta ?? {};
     const who = writerOf(request);
     const actor = timelineActorOf(request);
@@ -321,7 +331,8 @@ export class Orchestrator {
    * Record an agent's fact on a case: a timeline note plus outbox messages, no status change.
    * Idempotent like every write; answers 201 with the message ids.
    */
-  async record(caseId: string, request: RecordRequest, opts: { idempotencyKey: string }): Promise<CommandResult> {
+  async record(caseId: string, unredacted: RecordRequest, opts: { idempotencyKey: string }): Promise<CommandResult> {
+    const request = this.redacted(unredacted);
     const { principal: _principal, ...fingerprinted } = request;
     const who = writerOf(request);
     const actor = timelineActorOf(request);
@@ -363,6 +374,16 @@ export class Orchestrator {
       return { kind: 'ok', response };
     });
     return this.finish(outcome);
+  }
+
+  /** The request with secrets redacted from its reason and meta (the principal is kept as is). */
+  private redacted<R extends { reason?: string | null; meta?: Record<string, unknown> }>(request: R): R {
+    const secrets = this.knownSecrets();
+    return {
+      ...request,
+      ...(typeof request.reason === 'string' ? { reason: redactText(request.reason, secrets) } : {}),
+      ...(request.meta ? { meta: redactValue(request.meta, secrets) } : {}),
+    };
   }
 
   private async claim(tx: CaseTx, key: string, hash: string): Promise<Outcome | null> {

@@ -7,7 +7,7 @@ import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { ADMIN_HEADERS, TEST_USERS, testAuth, type TestUser } from '../support/auth.js';
+import { ADMIN_HEADERS, TEST_USERS, injectWithDefaultHeaders, testAuth, type TestUser } from '../support/auth.js';
 import type { HttpAuthConfig } from '../../adapters/http/auth-plugin.js';
 
 export interface ApiHarness {
@@ -32,14 +32,7 @@ export async function startApi(options: { bodyLimit?: number; plugins?: HttpPlug
   await app.ready();
   orchestrators.set(app, orchestrator);
   // Requests act as the test admin unless they send their own Authorization (or set it to '').
-  const inject = app.inject.bind(app);
-  const defaults = options.defaultHeaders ?? ADMIN_HEADERS;
-  (app as { inject: unknown }).inject = (opts: { headers?: Record<string, string> } & Record<string, unknown>) => {
-    if (typeof opts !== 'object' || opts === null) return inject(opts as never);
-    const headers: Record<string, string> = { ...defaults, ...(opts.headers ?? {}) };
-    if (headers.authorization === '') delete headers.authorization;
-    return inject({ ...opts, headers } as never);
-  };
+  injectWithDefaultHeaders(app, options.defaultHeaders ?? ADMIN_HEADERS);
   return {
     app, store, metrics, orchestrator,
     async close() {

@@ -1,6 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { key, startApi, type ApiHarness } from './api-harness.js';
+import { fetchWithHeaders } from '../support/auth.js';
+
+/** Every request of this file acts as the test admin. */
+const fetch = fetchWithHeaders();
 
 /* The same API over a real socket with fetch: headers, status codes and bodies as a client sees them. */
 

@@ -54,7 +54,7 @@ async function startLimitedApi(rateLimits: { writesPerMinute: number; ingestPerM
   const app = buildServer({
     orchestrator, store, metrics, logger: silentLogger(), rateLimits,
     auth: { mode: authMode, authenticators: [tokens], ingestAuthenticators: [{ name: 'ingest', authenticate: async (b) => (b === TOKEN ? { ok: true, principal: { id: 'token:alertmanager', auth: 'token', roles: ['responder'] } } : null) }] },
-    plugins: [chatStub, ingestRoutes({ ingestor, queries: store.queries, evidence: evidence.evidence, config, registry: new Registry(), token: TOKEN })],
+    plugins: [chatStub, ingestRoutes({ ingestor, queries: store.queries, evidence: evidence.evidence, config, registry: new Registry() })],
   });
   await app.ready();
   return { app, store, async close() { await app.close(); await cleanupTestPgliteStore(store); } };

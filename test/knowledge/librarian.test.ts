@@ -1,4 +1,4 @@
-import { testAuth, ADMIN_HEADERS } from '../support/auth.js';
+import { injectWithDefaultHeaders, testAuth } from '../support/auth.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
@@ -133,6 +133,7 @@ function retrievalSuite(name: string, create: () => Promise<SqlCaseStore | null>
       const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
       const app = buildServer({ orchestrator, store, metrics: new PromMetrics(), logger: silentLogger(), auth: testAuth(), plugins: [kbRoutes(librarian)] });
       await app.ready();
+      injectWithDefaultHeaders(app);
       try {
         const ok = await app.inject({ method: 'GET', url: `/kb/search?q=${encodeURIComponent('disk almost full memory')}&k=2` });
         assert.equal(ok.statusCode, 200);

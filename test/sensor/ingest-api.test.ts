@@ -1,3 +1,4 @@
+import { TEST_USERS } from '../support/auth.js';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
@@ -319,14 +320,17 @@ describe('ingest configuration edges (PGlite)', () => {
   before(async () => { store = await createTestPgliteStore(); });
   after(async () => { await cleanupTestPgliteStore(store); });
 
-  test('without OPSLOOP_INGEST_TOKEN the endpoints answer 503 with a one-line explanation', async () => {
+  test('without OPSLOOP_INGEST_TOKEN that token is refused (401, one line), and a responder API token still sends alerts', async () => {
     const h = await startIngestApi(store, { token: null });
     try {
       const res = await h.post('/ingest/alertmanager', alertmanagerBody('g', [{ alertname: 'X' }]));
-      assert.equal(res.status, 503);
-      assert.equal(res.json.error.code, 'OPS_NOT_CONFIGURED');
-      assert.match(res.json.error.message, /OPSLOOP_INGEST_TOKEN/);
+      assert.equal(res.status, 401);
+      assert.equal(res.json.error.code, 'OPS_UNAUTHORIZED');
       assert.ok(!res.json.error.message.includes('\n'));
+      const viewer = await h.post('/ingest/alertmanager', alertmanagerBody('g', [{ alertname: 'X' }]), TEST_USERS.victor.headers);
+      assert.equal(viewer.status, 403, 'a viewer may not send alerts');
+      const responder = await h.post('/ingest/alertmanager', alertmanagerBody('g', [{ alertname: 'X' }]), TEST_USERS.alice.headers);
+      assert.equal(responder.status, 201, JSON.stringify(responder.json));
     } finally {
       await h.app.close();
     }

@@ -4,7 +4,7 @@ import { ingestRoutes } from '../../adapters/http/ingest-routes.js';
 import { buildServer } from '../../adapters/http/server.js';
 import { StaticTokenAuthenticator } from '../../adapters/auth/static-token.js';
 import { INGEST_PRINCIPAL } from '../../bot/auth-setup.js';
-import { testAuth } from './auth.js';
+import { injectWithDefaultHeaders, testAuth } from './auth.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';
 import type { SqlCaseStore } from '../../adapters/store/sql-case-store.js';
@@ -63,11 +63,12 @@ export async function startIngestApi(store: SqlCaseStore, options: {
     })],
   });
   await app.ready();
+  injectWithDefaultHeaders(app);
   return {
     app, store, evidence, orchestrator, clock, config,
     async post(path, body, headers = { authorization: `Bearer ${TOKEN}` }) {
       const res = await app.inject({
-        method: 'POST', url: path, headers: { 'content-type': 'application/json', ...headers },
+        method: 'POST', url: path, headers: { 'content-type': 'application/json', authorization: '', ...headers },
         payload: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: res.statusCode, json: res.body ? res.json() : null };
