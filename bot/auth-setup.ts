@@ -44,12 +44,16 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK.test(host.replace(/^\[|\]$/g, ''));
 }
 
-export async function setUpAuth(config: Config, deps: { store: CaseStore; clock: Clock; ids: IdGen; logger: Logger }): Promise<OpsloopAuth> {
+/**
+ * `credentialDir` is where the admin token's file goes (default: the data directory; an embedded
+ * opsloop on a caller's store, as in tests, passes a directory of its own).
+ */
+export async function setUpAuth(config: Config, deps: { store: CaseStore; clock: Clock; ids: IdGen; logger: Logger; credentialDir?: string }): Promise<OpsloopAuth> {
   if (config.auth === 'off' && !isLoopbackHost(config.host)) {
     throw new ConfigError('OPSLOOP_AUTH', `OPSLOOP_AUTH: off is allowed only while bound to loopback (HOST=127.0.0.1 or ::1), got HOST=${config.host}`);
   }
   const tokens = await tokenStoreFor(deps.store);
-  const admin = await ensureAdminCredential(tokens, config.dataDir, { clock: deps.clock, ids: deps.ids });
+  const admin = await ensureAdminCredential(tokens, deps.credentialDir ?? config.dataDir, { clock: deps.clock, ids: deps.ids });
   if (admin.created) deps.logger.info({ file: admin.path, token: admin.name }, 'made the admin API token (secret in the file, mode 0600)');
   const apiTokens = new ApiTokenAuthenticator({
     store: tokens, clock: deps.clock,

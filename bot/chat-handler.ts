@@ -10,7 +10,9 @@ import type { CaseQueries } from '../core/ports/case-store.js';
 import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
-import { canApprove, type ApprovalActor, type ApprovalPlatform, type CanApproveResult, type GateApprovers } from '../core/agents/gatekeeper.js';
+import type { ApprovalPlatform } from '../core/agents/gatekeeper.js';
+import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
+import type { Principal } from '../core/auth/principal.js';
 import type { ChatCommand } from './chat-command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import type { ChatBlock } from '../core/ports/chat.js';
@@ -31,6 +33,8 @@ export interface ChatActor {
   groups?: string[];
   /** Discord role ids the member holds. */
   roles?: string[];
+  /** Slack team id / Discord guild id the platform verified the user in. */
+  workspace?: string;
 }
 
 /** Where a command was typed. */
@@ -65,17 +69,9 @@ export type ChatReply =
   /** Ask the user for a reason, then call `handleRejectReason`. */
   | { kind: 'modal'; ephemeral: true; text: string; modal: ReasonModal };
 
-/**
- * Decides whether an actor may approve or reject the plan a case waits on. The default reads the
- * Gatekeeper's latest `gate_decision` note on the case and applies `canApprove` (4-eyes first).
- */
-export type ApprovalCheck = (c: CaseRecord, actor: ChatActor) => Promise<CanApproveResult>;
-
 export interface ChatHandlerDeps {
   orchestrator: Orchestrator;
   queries: CaseQueries;
-  /** Approval policy; default: the approvers of the Gatekeeper's needs_human decision. */
-  policy?: ApprovalCheck;
   links?: ChatLinks;
   /** Tenant of cases opened from chat (default `default`). */
   tenant?: string;
@@ -111,6 +107,24 @@ export function actorKey(actor: Pick<ChatActor, 'platform' | 'id'>): string {
   return `${actor.platform}:${actor.id}`;
 }
 
+/**
+ * The principal a chat user acts as. The platform verified who they are (Slack's request signature,
+ * Discord's Ed25519 signature, the simulator's logged-in session); any of them may open cases and
+ * ask for plans, and may *try* to decide a gate: whether they are an approver for that plan is the
+ * Gatekeeper's list, checked in core for every entry alike.
+ */
+export function chatPrincipal(actor: ChatActor): Principal {
+  return {
+    id: actorKey(actor),
+    auth: actor.platform === 'api' ? 'token' : actor.platform,
+    roles: ['viewer', 'responder', 'approver'],
+    ...(actor.name ? { name: actor.name } : {}),
+    ...(actor.groups ? { groups: actor.groups } : {}),
+    ...(actor.roles ? { chatRoles: actor.roles } : {}),
+    ...(actor.workspace ? { workspace: actor.workspace } : {}),
+  };
+}
+
 function displayName(actor: Pick<ChatActor, 'id' | 'name'>): string {
   return `@${actor.name ?? actor.id}`;
 }
@@ -131,7 +145,6 @@ function dataOf(result: CommandResult): Record<string, unknown> {
 export class ChatHandler {
   private readonly orchestrator: Orchestrator;
   private readonly queries: CaseQueries;
-  private readonly policy: ApprovalCheck;
   private readonly links: ChatLinks | undefined;
   private readonly tenant: string;
   private readonly startAnalysis: boolean;
@@ -142,7 +155,6 @@ export class ChatHandler {
   constructor(deps: ChatHandlerDeps) {
     this.orchestrator = deps.orchestrator;
     this.queries = deps.queries;
-    this.policy = deps.policy ?? ((c, actor) => this.gateApproval(c, actor));
     this.links = deps.links;
     this.tenant = deps.tenant ?? 'default';
     this.startAnalysis = deps.startAnalysis ?? true;
@@ -190,7 +202,7 @@ export class ChatHandler {
     const card = await this.cards?.find(actor.platform, cardKey(found.case.id));
     if (card?.message_ref) {
       const requested = await this.orchestrator.record(found.case.id, {
-        event: 'report_requested', actor: actorKey(actor), reason: 'incident report requested from chat',
+        event: 'report_requested', principal: chatPrincipal(actor), actor: actorKey(actor), reason: 'incident report requested from chat',
         emit: [{ topic: 'evt.case.report_requested.v1', data: { actor: actorKey(actor), platform: actor.platform } }],
       }, { idempotencyKey: `chat:${actor.platform}:report:${ctx.requestId ?? randomUUID()}` });
       if (requested.status !== 201) return ephemeral(`Could not request the report: ${errorMessage(requested)}`);
@@ -213,8 +225,8 @@ export class ChatHandler {
     const c = await this.queries.getCase(action.case_id);
     if (!c) return ephemeral(`No case has id ${action.case_id}.`);
     if (c.status !== 'WAIT_GATE' || c.version !== action.version) return this.movedOn(c, action, actor);
-    const allowed = await this.checkApprover(c, action, actor);
-    if (allowed) return allowed;
+    // Ask for a reason only from someone who may reject; the core decides (and notes a refusal).
+    if (action.event === 'gate_rejected' && !(await this.mayDecide(c, action, actor))) return this.decide(c, action, actor, null);
     if (action.event === 'gate_rejected') {
       return {
         kind: 'modal', ephemeral: true, text: 'Why reject this plan?',
@@ -233,8 +245,6 @@ export class ChatHandler {
     const c = await this.queries.getCase(action.case_id);
     if (!c) return ephemeral(`No case has id ${action.case_id}.`);
     if (c.status !== 'WAIT_GATE' || c.version !== action.version) return this.movedOn(c, action, actor);
-    const refused = await this.checkApprover(c, action, actor);
-    if (refused) return refused;
     return this.decide(c, action, actor, text);
   }
 
@@ -250,7 +260,7 @@ export class ChatHandler {
       ...(cmd.service ? { service: cmd.service } : {}),
       ...(cmd.env ? { env: cmd.env } : {}),
     }, {
-      idempotencyKey: `chat:${actor.platform}:open:${requestId}`, actor: actorKey(actor),
+      idempotencyKey: `chat:${actor.platform}:open:${requestId}`, principal: chatPrincipal(actor),
       // Written with the case, so a crash before start_analysis loses nothing (the fact applier applies it).
       ...(this.startAnalysis ? { requestAnalysis: { actor: actorKey(actor), reason: 'opened from chat' } } : {}),
     });
@@ -298,7 +308,7 @@ export class ChatHandler {
       return ephemeral(`Case \`${shortId(c.id)}\` is ${c.status}; \`/ops plan\` only asks for a new plan when a case is PARKED.`);
     }
     const result = await this.orchestrator.transition(c.id, {
-      event: 'resume', actor: actorKey(actor), reason: template ? `new plan requested (template ${template})` : 'new plan requested',
+      event: 'resume', principal: chatPrincipal(actor), actor: actorKey(actor), reason: template ? `new plan requested (template ${template})` : 'new plan requested',
       meta: template ? { template } : {},
     }, { idempotencyKey: `chat:${actor.platform}:resume:${c.id}:v${c.version}`, expectedVersion: c.version, versionSource: 'if-match' });
     if (result.status === 200) {
@@ -326,24 +336,17 @@ export class ChatHandler {
     return { ok: false, message: `\`${ref}\` matches ${matches.length} cases; give more characters of the id.` };
   }
 
-  /** Refused → a timeline note and an ephemeral answer; allowed → null. */
-  private async checkApprover(c: CaseRecord, action: ChatAction, actor: ChatActor): Promise<ChatReply | null> {
-    const verdict = await this.policy(c, actor);
-    if (verdict.ok) return null;
-    await this.orchestrator.record(c.id, {
-      event: 'approval_refused', actor: actorKey(actor), reason: verdict.message,
-      meta: { platform: actor.platform, rule: verdict.reason, attempted: action.event, version: action.version, name: actor.name ?? null },
-    }, { idempotencyKey: `chat:${actor.platform}:refused:${c.id}:${action.event}:v${action.version}:${actor.id}` });
-    const why = verdict.reason === 'requester'
-      ? 'you opened this case, so a second person must approve it (4-eyes rule)'
-      : 'you are not an approver for this plan';
-    return ephemeral(`You cannot ${action.event === 'gate_approved' ? 'approve' : 'reject'} this plan: ${why}.`);
+  /** Whether the core's approval guard would let `actor` decide this plan version (for the UI only). */
+  private async mayDecide(c: CaseRecord, action: ChatAction, actor: ChatActor): Promise<boolean> {
+    const { gate, approvedBy } = gateStateAt(await this.queries.listTimeline(c.id), c.version);
+    return checkGateDecision({ principal: chatPrincipal(actor), event: action.event, requester: c.requester, gate, approvedBy }).ok;
   }
 
   private async decide(c: CaseRecord, action: ChatAction, actor: ChatActor, reason: string | null): Promise<ChatReply> {
     const approving = action.event === 'gate_approved';
     const result = await this.orchestrator.transition(c.id, {
       event: action.event,
+      principal: chatPrincipal(actor),
       actor: actorKey(actor),
       reason: reason ?? `${approving ? 'approved' : 'rejected'} in ${actor.platform} by ${displayName(actor)}`,
       meta: { via: actor.platform, decided_by: { id: actor.id, name: actor.name ?? null } },
@@ -355,6 +358,11 @@ export class ChatHandler {
     if (result.status === 200 && !result.replayed) {
       return ephemeral(`You ${approving ? 'approved' : 'rejected'} the plan of case \`${shortId(c.id)}\` (now ${String(dataOf(result).status)}).`);
     }
+    if (result.status === 202) {
+      const d = dataOf(result);
+      return ephemeral(`Your approval of case \`${shortId(c.id)}\` is recorded (${String(d.approvals)} of ${String(d.approvals_needed)}); the plan runs once a different approver approves too.`);
+    }
+    if (result.status === 403) return ephemeral(refusalText(action, result));
     if (result.status === 200 || result.status === 409 || result.status === 412 || errorCode(result) === 'OPS_IDEMPOTENCY_KEY_REUSED') {
       const now = (await this.queries.getCase(c.id)) ?? c;
       return this.movedOn(now, action, actor);
@@ -376,18 +384,15 @@ export class ChatHandler {
     }
     return ephemeral(`Case \`${shortId(c.id)}\` moved on (now ${c.status}, version ${c.version}); this button was for version ${action.version}.`);
   }
+}
 
-  /** Default policy: approvers of the Gatekeeper's latest needs_human decision, 4-eyes first. */
-  private async gateApproval(c: CaseRecord, actor: ChatActor): Promise<CanApproveResult> {
-    const timeline = await this.queries.listTimeline(c.id);
-    const note = [...timeline].reverse().find((e) => e.event === 'gate_decision');
-    const decision = note?.meta.decision as { approvers?: Partial<GateApprovers> } | undefined;
-    const a = decision?.approvers ?? {};
-    const approvers: GateApprovers = {
-      slack_users: a.slack_users ?? [], slack_groups: a.slack_groups ?? [], discord_roles: a.discord_roles ?? [],
-      users: a.users ?? [], sim_users: a.sim_users ?? [],
-    };
-    const who: ApprovalActor = { id: actor.id, platform: actor.platform, ...(actor.groups ? { groups: actor.groups } : {}), ...(actor.roles ? { roles: actor.roles } : {}) };
-    return canApprove(approvers, who, c.requester);
-  }
+/** What a refused gate decision says to the person who clicked. */
+function refusalText(action: ChatAction, result: CommandResult): string {
+  const rule = (result.body as { error?: { details?: { rule?: string } } } | null)?.error?.details?.rule;
+  const why = rule === 'requester' ? 'you opened this case, so a second person must approve it (4-eyes rule)'
+    : rule === 'not_an_approver' ? 'you are not an approver for this plan'
+    : rule === 'same_approver' ? 'you already approved it; the policy asks for a second, different approver'
+    : rule === 'no_gate_decision' ? 'the Gatekeeper has not asked a human to decide this plan'
+    : errorMessage(result);
+  return `You cannot ${action.event === 'gate_approved' ? 'approve' : 'reject'} this plan: ${why}.`;
 }

@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { storeKind, type Config } from '../adapters/config.js';
@@ -110,7 +113,11 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       extensions.push(await factory(ctx));
     }
 
-    const auth = await setUpAuth(config, { store, clock, ids, logger: logger.child({ component: 'auth' }) });
+    // On a caller's store (tests, benchmarks) the admin token's file goes to a temporary directory,
+    // so an embedded opsloop never overwrites the credential of the installation in OPSLOOP_DATA_DIR.
+    const credentialDir = ownsStore ? undefined : await mkdtemp(join(tmpdir(), 'opsloop-credential-'));
+    if (credentialDir) cleanups.push(() => rm(credentialDir, { recursive: true, force: true }));
+    const auth = await setUpAuth(config, { store, clock, ids, logger: logger.child({ component: 'auth' }), ...(credentialDir ? { credentialDir } : {}) });
     cleanups.push(() => auth.close());
     registerKnownSecrets([auth.adminToken]);
     const server = buildServer({

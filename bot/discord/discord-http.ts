@@ -109,7 +109,7 @@ export function discordInteractionsPlugin(o: DiscordHttpOptions): HttpPlugin {
     app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit ?? DEFAULT_BODY_LIMIT }, (_req, b, done) => done(null, b));
     app.addHook('onClose', async () => { await Promise.allSettled([...pending]); });
     api.route({
-      method: 'POST', path, tags: ['chat'],
+      method: 'POST', path, tags: ['chat'], auth: 'self', // Ed25519 signature checked in the handler
       summary: 'Discord HTTP interactions (PING, /ops slash commands, Approve/Reject buttons, reject-reason modal); signed requests only',
       responses: {
         200: { description: 'An interaction response: PONG (1), message (4, ephemeral flag 64), deferred message (5) or modal (9)' },

@@ -96,7 +96,8 @@ export class FastifySlackReceiver implements Receiver {
       const path = this.options.path ?? '/slack/events';
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: this.options.bodyLimit ?? DEFAULT_BODY_LIMIT }, (_req, body, done) => done(null, body));
-      app.post(path, (request, reply) => this.handle(request, reply));
+      // Who sent it is proven by Slack's v0 signature, checked in `handle` (auth: 'self').
+      app.post(path, { config: { auth: 'self' } }, (request, reply) => this.handle(request, reply));
       api?.describe({
         method: 'POST', path, tags: ['chat'],
         summary: 'Slack slash commands, interactivity (block_actions, view_submission) and events; signed requests only',

@@ -1,3 +1,4 @@
+import { fetchWithHeaders } from '../support/auth.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../adapters/config.js';
@@ -33,8 +34,13 @@ async function start(): Promise<RunningOpsloop> {
   return startOpsloop(config, { store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions: [(ctx) => createSimExtension(ctx)] });
 }
 
+/** fetch as the admin of the running opsloop (the simulator's API needs a login like every route). */
+function authedFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetchWithHeaders({ authorization: `Bearer ${ops.auth.adminToken}` })(url, init);
+}
+
 async function call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${ops.url}${path}`, {
+  const res = await authedFetch(`${ops.url}${path}`, {
     method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: res.status, json: await res.json() as T };
@@ -101,7 +107,7 @@ after(async () => {
 
 describe('simulator HTTP API', () => {
   test('the page and the empty channel; users from the policy', async () => {
-    const page = await fetch(`${ops.url}/sim`);
+    const page = await authedFetch(`${ops.url}/sim`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-type') ?? '', /text\/html/);
     const html = await page.text();

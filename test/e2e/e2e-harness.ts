@@ -77,6 +77,7 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  adminTokens.set(app.url, app.auth.adminToken);
   let closing: Promise<void> | null = null;
   return {
     app, url: app.url, store, dir, stateDir,
@@ -103,11 +104,27 @@ export interface HttpAnswer {
   body: any;
 }
 
-/** JSON request over real HTTP. */
+/** The admin token of each opsloop a test started, by base URL: `call` sends it unless told otherwise. */
+const adminTokens = new Map<string, string>();
+
+/** Remember the admin token of an opsloop started some other way, so `call` authenticates to it. */
+export function rememberAdminToken(url: string, token: string): void {
+  adminTokens.set(url, token);
+}
+
+/** `{ authorization: 'Bearer <admin token>' }` for an opsloop this file started. */
+export function adminHeaders(url: string): Record<string, string> {
+  const token = adminTokens.get(url);
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** JSON request over real HTTP, as the admin unless `headers` carries its own authorization ('' for none). */
 export async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  const all: Record<string, string> = { ...adminHeaders(url), ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers };
+  if (all.authorization === '') delete all.authorization;
   const res = await fetch(`${url}${path}`, {
     method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    headers: all,
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
