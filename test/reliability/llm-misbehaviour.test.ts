@@ -26,9 +26,10 @@ after(async () => {
   await fake?.close();
 });
 
+/** A REST request as the harness's admin (authentication is on; the agents act through the Orchestrator). */
 async function inject(method: 'POST' | 'PATCH' | 'GET', url: string, payload?: unknown) {
   seq += 1;
-  const res = await h.ops.server.inject({ method, url, headers: { 'idempotency-key': `llm-${process.pid}-${seq}` }, ...(payload ? { payload: payload as object } : {}) });
+  const res = await h.inject({ method, url, headers: { 'idempotency-key': `llm-${process.pid}-${seq}` }, ...(payload ? { payload: payload as object } : {}) });
   return { status: res.statusCode, json: res.body ? res.json() : null };
 }
 

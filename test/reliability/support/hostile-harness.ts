@@ -1,4 +1,5 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { loadConfig } from '../../../adapters/config.js';
 import type { AgentsExtensionOptions } from '../../../adapters/agents/agents-extension.js';
 import { createAgentsExtension } from '../../../adapters/agents/agents-extension.js';
@@ -18,6 +19,12 @@ import { pollFor, type Probe } from '../../support/wait.js';
  * can reach: the REST API, the agents' REST triggers, Slack (/slack/events, signed) and Discord
  * (/discord/interactions, Ed25519), the chat platforms' Web APIs replaced by local fakes. Requests
  * go through `ops.server.inject` (no sockets, fast) or real HTTP (`ops.url`).
+ *
+ * Authentication is on, as in production (issue 11): REST requests need a principal. `inject`
+ * sends the admin bearer (`ops.auth.adminToken`) unless a request brings its own Authorization
+ * (an empty string sends none); `createToken` makes a token of another role. The write rate limit
+ * is off (OPSLOOP_RATE_LIMIT_WRITES=0) so thousands of requests in a second never meet a 429; a
+ * test that wants the limiter sets it in `env`.
  */
 export const SLACK_SECRET = 'reliability-signing-secret';
 export const DISCORD_APP_ID = '700000000000000077';
@@ -28,6 +35,12 @@ export interface HostileHarness {
   slack: FakeSlackApi;
   discord: FakeDiscordRest;
   discordKey: KeyObject;
+  /** `{ authorization: 'Bearer <admin token>' }` */
+  adminHeaders: Record<string, string>;
+  /** `ops.server.inject` as the admin unless `headers.authorization` says otherwise ('' for none). */
+  inject(req: InjectOptions): Promise<LightMyRequestResponse>;
+  /** Make an API token (as the admin, over REST) and return its `{ authorization }` headers; its principal is `token:<name>`. */
+  createToken(name: string, role: 'viewer' | 'responder' | 'approver' | 'admin'): Promise<Record<string, string>>;
   /** Row counts of every table a request could write to (one query). */
   counts(): Promise<Record<string, number>>;
   /** Let earlier work finish: drain the outbox, then wait until the row counts stop changing. */
@@ -56,6 +69,8 @@ export async function startHostileHarness(options: HostileHarnessOptions = {}): 
   const chat = options.chat ?? true;
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
+    // Fuzzing and load tests send far more than 600 writes a minute as one principal.
+    OPSLOOP_RATE_LIMIT_WRITES: '0',
     ...(chat ? {
       SLACK_SIGNING_SECRET: SLACK_SECRET, SLACK_BOT_TOKEN: 'xoxb-reliability', SLACK_API_URL: slack.apiUrl,
       DISCORD_PUBLIC_KEY: rawPublicKeyHex(pair.publicKey), DISCORD_BOT_TOKEN: 'reliability-bot-token', DISCORD_API_URL: discord.apiUrl,
@@ -80,8 +95,19 @@ export async function startHostileHarness(options: HostileHarnessOptions = {}): 
     throw err;
   }
   const countSql = `SELECT ${WRITE_TABLES.map((t) => `(SELECT count(*)::int FROM ${t}) AS ${t}`).join(', ')}`;
+  const adminHeaders = { authorization: `Bearer ${ops.auth.adminToken}` };
+  const inject = (req: InjectOptions): Promise<LightMyRequestResponse> => {
+    const headers: Record<string, string> = { ...adminHeaders, ...(req.headers as Record<string, string> | undefined) };
+    if (headers.authorization === '') delete headers.authorization;
+    return ops.server.inject({ ...req, headers });
+  };
   return {
-    ops, store, slack, discord, discordKey: pair.privateKey,
+    ops, store, slack, discord, discordKey: pair.privateKey, adminHeaders, inject,
+    async createToken(name, role) {
+      const res = await inject({ method: 'POST', url: '/auth/tokens', payload: { name, role } });
+      if (res.statusCode !== 201) throw new Error(`token ${name} (${role}): ${res.statusCode} ${res.body}`);
+      return { authorization: `Bearer ${(res.json() as { data: { secret: string } }).data.secret}` };
+    },
     async counts() {
       const row = (await store.db.query<Record<string, number>>(countSql)).rows[0]!;
       return { ...row };
