@@ -17,6 +17,7 @@ import { CaseIdParamsSchema, ErrorBodySchema, dataOf } from '../../core/schemas/
 import type { AlertIngestor, IngestResult } from '../../core/sensor/alert-ingestor.js';
 import type { IngestConfig } from '../../core/sensor/ingest-config.js';
 import { installJsonParser } from './http-errors.js';
+import { scrubValue } from '../secrets.js';
 import { fastifyPath, type ApiRouteDoc } from './openapi.js';
 import { parseInput } from './request-helpers.js';
 import type { HttpPlugin } from './server.js';
@@ -147,7 +148,9 @@ export function ingestRoutes(deps: IngestRoutesDeps): HttpPlugin {
 
     const finish = async (reply: FastifyReply, n: NormalizedNotification, raw: string, body: unknown) => {
       const started = process.hrtime.bigint();
-      const result: IngestResult = await deps.ingestor.ingest(n, { id: sha256(raw).toString('hex'), body });
+      // The Sensor writes cases in its own transaction: secrets pasted into alert labels or
+      // annotations are redacted here, before anything is stored (the payload id is of the raw body).
+      const result: IngestResult = await deps.ingestor.ingest(scrubValue(n), { id: sha256(raw).toString('hex'), body: scrubValue(body) });
       metrics?.latency.observe({ source: n.source }, Number(process.hrtime.bigint() - started) / 1e9);
       metrics?.received.inc({ source: n.source, action: result.action });
       return reply.code(result.action === 'opened' ? 201 : 200).send({ data: result });

@@ -1,5 +1,6 @@
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
+import { scrubText } from '../secrets.js';
 import { changePlanJsonSchema } from '../../core/schemas/plan.js';
 import { validatePlanCandidate, truncate, PROMPT_LIMITS } from '../../core/agents/planner.js';
 import type { AttemptReport, ChatMessage, PlanModel, PlanModelResult, PreviousAttempt } from '../../core/ports/plan-model.js';
@@ -191,7 +192,12 @@ export class OpenAiPlanner implements PlanModel {
     return { ok: true, plan: checked.plan, report: { source: 'llm', ok: true, errors: [], raw_excerpt: truncate(content, RAW_EXCERPT_CHARS) }, answer: content };
   }
 
+  /** What went wrong, without secrets an endpoint echoed (e.g. "Incorrect API key provided: sk-…"). */
   private describeCallError(e: unknown): string {
+    return scrubText(this.describeCallErrorRaw(e));
+  }
+
+  private describeCallErrorRaw(e: unknown): string {
     const chain = causeChain(e);
     const tooLarge = chain.find((c): c is AnswerTooLargeError => c instanceof AnswerTooLargeError);
     if (tooLarge) return `the answer is larger than ${tooLarge.limit} bytes (refused while reading)`;

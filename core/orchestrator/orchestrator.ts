@@ -376,13 +376,14 @@ export class Orchestrator {
     return this.finish(outcome);
   }
 
-  /** The request with secrets redacted from its reason and meta (the principal is kept as is). */
-  private redacted<R extends { reason?: string | null; meta?: Record<string, unknown> }>(request: R): R {
+  /** The request with secrets redacted from its reason, meta and messages (the principal is kept as is). */
+  private redacted<R extends { reason?: string | null; meta?: Record<string, unknown>; emit?: RecordRequest['emit'] }>(request: R): R {
     const secrets = this.knownSecrets();
     return {
       ...request,
       ...(typeof request.reason === 'string' ? { reason: redactText(request.reason, secrets) } : {}),
       ...(request.meta ? { meta: redactValue(request.meta, secrets) } : {}),
+      ...(request.emit ? { emit: request.emit.map((m) => ({ topic: m.topic, data: redactValue(m.data, secrets) })) } : {}),
     };
   }
 
