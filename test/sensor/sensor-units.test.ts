@@ -16,6 +16,8 @@ test('routing: labels give service, env, severity and tenant; the first matching
   assert.deepEqual({ ...disk, ruleName: null }, {
     tenant: 'storage', service: 'db', env: 'prod', severity: 2, chat: { platform: 'slack', channel: 'C1' }, minFiring: 3,
     startAnalysis: true, correlationKey: null, ruleName: null,
+    // The open-case cap (max_open_cases_per_route, default 50) counts on the matched rule's route.
+    routeKey: 'rule:{"alertname":"~Disk.*"}', maxOpenCases: 50,
   });
   const other = routeAlert(config, { alertname: 'Cpu', service: 'api', env: 'prod', severity: 'info' });
   assert.equal(other.severity, 4);
@@ -23,6 +25,11 @@ test('routing: labels give service, env, severity and tenant; the first matching
   assert.equal(other.minFiring, 1);
   assert.deepEqual(other.chat, { platform: 'slack', channel: 'C0' });
   assert.equal(other.correlationKey, 'service=api,env=prod');
+  assert.equal(other.routeKey, 'default', 'alerts no rule matches share the default route');
+  assert.equal(other.maxOpenCases, 50);
+  const capped = IngestConfigSchema.parse({ rules: [{ name: 'disk', match: { alertname: 'DiskFull' }, max_open_cases: 0 }], max_open_cases_per_route: 7 });
+  assert.deepEqual([routeAlert(capped, { alertname: 'DiskFull' }), routeAlert(capped, { alertname: 'Cpu' })].map((r) => [r.routeKey, r.maxOpenCases]),
+    [['rule:disk', 0], ['default', 7]], 'a rule\'s max_open_cases wins over max_open_cases_per_route');
   assert.equal(routeAlert(config, { alertname: 'x', service: 'not a name!' }).service, null);
 });
 
