@@ -54,7 +54,7 @@ export async function setUpAuth(config: Config, deps: { store: CaseStore; clock:
   }
   const tokens = await tokenStoreFor(deps.store);
   const admin = await ensureAdminCredential(tokens, deps.credentialDir ?? config.dataDir, { clock: deps.clock, ids: deps.ids });
-  if (admin.created) deps.logger.info({ file: admin.path, token: admin.name }, 'made the admin API token (secret in the file, mode 0600)');
+  if (admin.created) deps.logger.info({ file: admin.path, token_name: admin.name }, 'made the admin API token (secret in the file, mode 0600)');
   const apiTokens = new ApiTokenAuthenticator({
     store: tokens, clock: deps.clock,
     onTouchError: (err, id) => deps.logger.warn({ err, token_id: id }, 'could not record an API token\'s last use'),

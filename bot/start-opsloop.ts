@@ -187,7 +187,7 @@ function printBanner(print: (line: string) => void, config: Config, store: CaseS
   }
   if (config.auth === 'on') {
     print(`Authentication is on (${auth.methods.join(', ')}). The admin token is in ${auth.adminTokenFile} (mode 0600):`);
-    print(`  curl -H "Authorization: Bearer $(cat ${auth.adminTokenFile})" ${url}/cases`);
+    print(`  curl -H "Authorization: Bearer $(head -1 ${auth.adminTokenFile})" ${url}/cases`);
     print('  More tokens: npm run token -- create --name NAME --role viewer|responder|approver|admin');
   } else {
     print(`Authentication is OFF (OPSLOOP_AUTH=off): anyone who can reach ${url} acts as one local user. Allowed only on loopback.`);

@@ -33,6 +33,8 @@ export function approvalActorOf(p: Principal): ApprovalActor {
     case 'slack': return { platform: 'slack', id: bare(p.id), ...(p.groups ? { groups: [...p.groups] } : {}) };
     case 'discord': return { platform: 'discord', id: bare(p.id), ...(p.chatRoles ? { roles: [...p.chatRoles] } : {}) };
     case 'sim': return { platform: 'sim', id: bare(p.id) };
+    // SSO users are listed by the e-mail (or subject) their IdP vouches for; tokens by principal id.
+    case 'oidc': return { platform: 'api', id: bare(p.id) };
     default: return { platform: 'api', id: p.id };
   }
 }
@@ -81,6 +83,9 @@ export function checkGateDecision(input: {
   if (isAgent(principal)) return { ok: true, complete: true };
   if (!gate || gate.decision !== 'needs_human') {
     return { ok: false, reason: 'no_gate_decision', message: 'the Gatekeeper has not asked a human to decide this plan version; nobody may approve or reject it by hand' };
+  }
+  if (input.requester && input.requester === principal.id) {
+    return { ok: false, reason: 'requester', message: `${principal.id} opened this case and cannot approve it: a second person must (4-eyes rule)` };
   }
   const verdict = canApprove(gate.approvers, approvalActorOf(principal), input.requester);
   if (!verdict.ok) return { ok: false, reason: verdict.reason, message: verdict.message };
