@@ -16,7 +16,16 @@ import {
  *  - every 4xx is our JSON error shape {error:{code,message}};
  *  - a rejected request (4xx) writes nothing (row counts of every table before/after) — except a
  *    guard refusal (422 OPS_GUARD_FAILED), which by design notes the refusal on the timeline;
- *  - an unsigned chat request is 401 and writes nothing.
+ *  - an unsigned chat request is 401 and writes nothing (an API token does not stand in for the
+ *    platform's signature);
+ *  - authentication is on (issue 11): most REST inputs carry the admin's bearer token so they reach
+ *    the parsers and the Orchestrator (an agent-only event without an admin override is refused
+ *    with 403, like 409/422 refusals, and writes nothing); the rest carry no credential, garbage,
+ *    a mangled or revoked token (401, nothing written, and never a protected route's answer) or a
+ *    viewer's token (every write refused, nothing written). A gate decision the approval guard
+ *    refuses (403 approval_refused) notes the refusal on the timeline, like a guard refusal.
+ * The write rate limit is off in the harness (OPSLOOP_RATE_LIMIT_WRITES=0): one principal sends
+ * thousands of writes here, and a 429 would hide the answer being fuzzed.
  * The outbox relay is stopped during the run, so no background consumer writes between the
  * before/after counts; signed chat requests (which may legitimately write after acking) run last
  * and are only checked for "no 5xx, no crash".
@@ -35,21 +44,38 @@ const caseIds: string[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 let answered = 0;
+/** Bearer secrets of a viewer and of a revoked token, made in `before`. */
+let viewerToken = '';
+let revokedToken = '';
 
 before(async () => {
   process.on('unhandledRejection', onUnhandled);
   // The agents' REST triggers without the agents themselves: a trigger writes its command to the
   // outbox, and nothing runs it (the relay is stopped anyway).
   h = await startHostileHarness({ extraExtensions: [(ctx) => ({ name: 'agent-triggers', http: [agentTriggerRoutes(ctx.orchestrator)] })] });
+  viewerToken = (await h.createToken('fuzz-viewer', 'viewer')).authorization!.replace(/^Bearer /, '');
+  const revoked = await h.inject({ method: 'POST', url: '/auth/tokens', payload: { name: 'fuzz-revoked', role: 'admin' } });
+  assert.equal(revoked.statusCode, 201, revoked.body);
+  revokedToken = revoked.json().data.secret;
+  const revoke = await h.inject({ method: 'DELETE', url: `/auth/tokens/${revoked.json().data.token.id}` });
+  assert.equal(revoke.statusCode, 200, revoke.body);
+  // Seeds are written as the admin (h.inject sends its bearer).
   for (let i = 0; i < 6; i++) {
-    const res = await h.ops.server.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': `fuzz-seed-${i}` }, payload: { title: `fuzz target ${i}`, service: 'checkout', env: 'staging' } });
+    const res = await h.inject({ method: 'POST', url: '/case/create', headers: { 'idempotency-key': `fuzz-seed-${i}` }, payload: { title: `fuzz target ${i}`, service: 'checkout', env: 'staging' } });
     assert.equal(res.statusCode, 201, res.body);
     caseIds.push(res.json().data.case_id);
   }
-  // A few cases further along, so transitions and triggers meet several statuses.
-  await h.ops.server.inject({ method: 'PATCH', url: `/case/${caseIds[1]}/transition`, headers: { 'idempotency-key': 'fuzz-seed-a' }, payload: { event: 'start_analysis', actor: 'seed' } });
-  await h.ops.server.inject({ method: 'PATCH', url: `/case/${caseIds[2]}/transition`, headers: { 'idempotency-key': 'fuzz-seed-b' }, payload: { event: 'start_analysis', actor: 'seed' } });
-  await h.ops.server.inject({ method: 'PATCH', url: `/case/${caseIds[2]}/transition`, headers: { 'idempotency-key': 'fuzz-seed-c' }, payload: { event: 'analysis_done', actor: 'seed' } });
+  // A few cases further along, so transitions and triggers meet several statuses (analysis_done is
+  // an agent's event: the admin forces it with an override and a reason).
+  const seeds = [
+    { id: caseIds[1], key: 'fuzz-seed-a', payload: { event: 'start_analysis' } },
+    { id: caseIds[2], key: 'fuzz-seed-b', payload: { event: 'start_analysis' } },
+    { id: caseIds[2], key: 'fuzz-seed-c', payload: { event: 'analysis_done', override: true, reason: 'fuzz seed: a case in PLANNING' } },
+  ];
+  for (const seed of seeds) {
+    const res = await h.inject({ method: 'PATCH', url: `/case/${seed.id}/transition`, headers: { 'idempotency-key': seed.key }, payload: seed.payload });
+    assert.equal(res.statusCode, 200, res.body);
+  }
   await h.ops.relay.stop();
   console.log(`fuzz: ${TOTAL} inputs, seed ${SEED} (FUZZ_SEED=${SEED} reproduces)`);
 });
@@ -98,6 +124,8 @@ const transitionish = fc.record({
   reason: fc.oneof(text, fc.constant(undefined)),
   meta: fc.oneof(json, fc.constant(undefined), fc.record({ plan: json })),
   expected_version: fc.oneof(fc.integer({ min: -2, max: 12 }), text, fc.constant(undefined)),
+  // The admin's override of agent-only events (needs a reason too).
+  override: fc.oneof(fc.constant(undefined), fc.boolean(), fc.constant(true), text),
 }, { requiredKeys: [] });
 
 /** A body as raw text: JSON of a value, broken JSON, or plain garbage. */
@@ -123,6 +151,58 @@ const caseRef = fc.oneof(
   { weight: 1, arbitrary: text.map((s) => uriPart(s)) },
 );
 
+/**
+ * Who sends a REST input: mostly the admin (so inputs reach the parsers); otherwise no credential,
+ * a malformed header, an unknown, mangled or revoked token, or a viewer (who may not write).
+ */
+type Credential = { kind: 'admin' } | { kind: 'viewer' } | { kind: 'none' } | { kind: 'bad'; header: string | ((admin: string) => string) };
+const credential: fc.Arbitrary<Credential> = fc.oneof(
+  { weight: 14, arbitrary: fc.constant({ kind: 'admin' } as const) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'viewer' } as const) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'none' } as const) },
+  { weight: 2, arbitrary: fc.oneof(
+    fc.constantFrom('Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', 'Token opsl_x', 'bearer\topsl_x y', 'Bearer opsl_0000000000000000000000000000000000000000', `Bearer ${'A'.repeat(5000)}`)
+      .map((header) => ({ kind: 'bad', header }) as Credential),
+    fc.constantFrom<(admin: string) => string>(
+      (a) => `Bearer ${a}x`, (a) => `Bearer ${a.slice(0, -1)}`, (a) => `Bearer ${a.toUpperCase()}`, (a) => `Bearer ${a} ${a}`, () => `Bearer ${revokedToken}`,
+    ).map((header) => ({ kind: 'bad', header }) as Credential),
+    text.map((t) => ({ kind: 'bad', header: `Bearer ${t}` }) as Credential),
+  ) },
+);
+
+function authorizationOf(c: Credential): string | undefined {
+  switch (c.kind) {
+    case 'admin': return `Bearer ${h.ops.auth.adminToken}`;
+    case 'viewer': return `Bearer ${viewerToken}`;
+    case 'none': return undefined;
+    case 'bad': return typeof c.header === 'string' ? c.header : c.header(h.ops.auth.adminToken);
+  }
+}
+
+/** Routes any caller may read without a credential (`/metrics` is public by default). */
+const PUBLIC_PATHS = new Set(['/', '/healthz', '/openapi.json', '/metrics']);
+function isPublicPath(url: string): boolean {
+  try {
+    const path = new URL(url, 'http://fuzz.invalid').pathname;
+    return PUBLIC_PATHS.has(path) || PUBLIC_PATHS.has(path.replace(/\/$/, ''));
+  } catch {
+    return false;
+  }
+}
+
+/** A path with a broken percent-escape (`/%`, `/case/%ff`): the router answers 400 before any route. */
+function isUndecodable(url: string): boolean {
+  try {
+    decodeURIComponent(url.split('?')[0]!);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The approval guard's refusals (core/auth/approval.ts), which note themselves on the timeline. */
+const APPROVAL_REFUSALS = new Set(['requester', 'not_an_approver', 'no_gate_decision', 'same_approver']);
+
 // ---------- checks ----------
 
 function headersOf(entries: Record<string, string | undefined>): Record<string, string> {
@@ -139,8 +219,16 @@ function differences(before: Record<string, number>, after: Record<string, numbe
   return Object.keys(before).filter((k) => before[k] !== after[k]).map((k) => `${k} ${before[k]}→${after[k]}`);
 }
 
-/** Send, then check the answer's status and shape and, for a rejection, that nothing was written. */
-async function sendAndCheck(req: InjectOptions, opts: { mustNotWrite?: boolean } = {}): Promise<void> {
+/**
+ * Send as `cred`, then check the answer's status and shape and, for a rejection, that nothing was
+ * written; without a valid credential, that the answer is 401 (or no route: 404) unless the route
+ * is public, and nothing is written; as a viewer, that no write goes through.
+ */
+async function sendAndCheck(req: InjectOptions, cred: Credential, opts: { mustNotWrite?: boolean } = {}): Promise<void> {
+  const authorization = authorizationOf(cred);
+  req = { ...req, headers: headersOf({ ...(req.headers as Record<string, string>), authorization }) };
+  const unauthenticated = cred.kind === 'none' || cred.kind === 'bad';
+  const isWrite = req.method !== 'GET' && req.method !== 'HEAD';
   const before = await h.counts();
   let res;
   try {
@@ -157,13 +245,22 @@ async function sendAndCheck(req: InjectOptions, opts: { mustNotWrite?: boolean }
     assert.equal(typeof body.error?.code, 'string', `error shape: ${where}`);
     assert.equal(typeof body.error?.message, 'string', `error shape: ${where}`);
   }
+  if (unauthenticated && !isPublicPath(String(req.url))) {
+    // 404: no route matched; 400: a URL the router cannot decode (`/%`), which matches no route either.
+    const expected = isUndecodable(String(req.url)) ? [400, 401, 404] : [401, 404];
+    assert.ok(expected.includes(res.statusCode), `without a valid credential, expected 401 (or 404 for no route): ${where}`);
+  }
+  if (cred.kind === 'viewer' && isWrite && !isPublicPath(String(req.url))) assert.ok(res.statusCode >= 400, `a viewer's write went through: ${where}`);
   const after = await h.counts();
   const changed = differences(before, after);
-  if (opts.mustNotWrite) assert.deepEqual(changed, [], `a request that must not write wrote: ${where}`);
+  if (opts.mustNotWrite || unauthenticated || (cred.kind === 'viewer' && isWrite)) {
+    assert.deepEqual(changed, [], `a request that must not write wrote: ${where}`);
+  }
   if (res.statusCode >= 400 && changed.length) {
-    const code = res.body ? (res.json() as { error?: { code?: string } }).error?.code : undefined;
-    const guardNote = code === 'OPS_GUARD_FAILED' && changed.every((c) => /^(case_timeline|idempotency|outbox) /.test(c));
-    assert.ok(guardNote, `a rejected request wrote ${changed.join(', ')}: ${where}`);
+    const error = res.body ? (res.json() as { error?: { code?: string; details?: { rule?: string } } }).error : undefined;
+    const guardNote = error?.code === 'OPS_GUARD_FAILED' && changed.every((c) => /^(case_timeline|idempotency|outbox) /.test(c));
+    const approvalNote = error?.code === 'OPS_FORBIDDEN' && APPROVAL_REFUSALS.has(String(error.details?.rule)) && changed.every((c) => /^(case_timeline|idempotency) /.test(c));
+    assert.ok(guardNote || approvalNote, `a rejected request wrote ${changed.join(', ')}: ${where}`);
   }
 }
 
@@ -193,14 +290,14 @@ async function inBatches<T>(items: readonly T[], size: number, work: (item: T) =
 
 describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
   test(`POST /case/create × ${RUNS.create}`, async () => {
-    await check(fc.asyncProperty(rawBody(fc.oneof(createish, json)), contentType, idemKey, async (body, type, key) => {
-      await sendAndCheck({ method: 'POST', url: '/case/create', headers: headersOf({ 'content-type': type, 'idempotency-key': key }), payload: body });
+    await check(fc.asyncProperty(rawBody(fc.oneof(createish, json)), contentType, idemKey, credential, async (body, type, key, cred) => {
+      await sendAndCheck({ method: 'POST', url: '/case/create', headers: headersOf({ 'content-type': type, 'idempotency-key': key }), payload: body }, cred);
     }), RUNS.create);
   });
 
   test(`PATCH /case/{id}/transition × ${RUNS.transition}`, async () => {
-    await check(fc.asyncProperty(caseRef, rawBody(fc.oneof(transitionish, json)), contentType, idemKey, ifMatch, async (id, body, type, key, match) => {
-      await sendAndCheck({ method: 'PATCH', url: `/case/${id}/transition`, headers: headersOf({ 'content-type': type, 'idempotency-key': key, 'if-match': match }), payload: body });
+    await check(fc.asyncProperty(caseRef, rawBody(fc.oneof(transitionish, json)), contentType, idemKey, ifMatch, credential, async (id, body, type, key, match, cred) => {
+      await sendAndCheck({ method: 'PATCH', url: `/case/${id}/transition`, headers: headersOf({ 'content-type': type, 'idempotency-key': key, 'if-match': match }), payload: body }, cred);
     }), RUNS.transition);
   });
 
@@ -211,9 +308,9 @@ describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
       text.map((s) => `/${uriPart(s)}`), fc.constantFrom('/case/', '/case//timeline', '/%', '/case/%ff', '/..%2f..%2fetc%2fpasswd'),
     );
     const method = fc.constantFrom('GET', 'DELETE', 'PUT', 'OPTIONS', 'HEAD', 'POST') as fc.Arbitrary<InjectOptions['method']>;
-    await check(fc.asyncProperty(paths, method, async (url, m) => {
+    await check(fc.asyncProperty(paths, method, credential, async (url, m, cred) => {
       await sendAndCheck({ method: m, url, headers: { 'content-type': 'application/json' }, payload: m === 'GET' || m === 'HEAD' ? undefined : '{}' },
-        { mustNotWrite: m !== 'POST' });
+        cred, { mustNotWrite: m !== 'POST' });
     }), RUNS.reads);
   });
 
@@ -223,8 +320,8 @@ describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
       fc.record({ case_id: caseRef, template: fc.oneof(text, fc.constant(undefined)), actor: fc.oneof(text, fc.constant(undefined)), extra: fc.oneof(fc.constant(undefined), json) }, { requiredKeys: [] }),
       json,
     );
-    await check(fc.asyncProperty(path, rawBody(body), contentType, idemKey, async (url, payload, type, key) => {
-      await sendAndCheck({ method: 'POST', url, headers: headersOf({ 'content-type': type, 'idempotency-key': key }), payload });
+    await check(fc.asyncProperty(path, rawBody(body), contentType, idemKey, credential, async (url, payload, type, key, cred) => {
+      await sendAndCheck({ method: 'POST', url, headers: headersOf({ 'content-type': type, 'idempotency-key': key }), payload }, cred);
     }), RUNS.triggers);
   });
 
@@ -245,7 +342,7 @@ describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
       fc.record({ 'x-slack-signature': text, 'x-slack-request-timestamp': fc.oneof(text, fc.integer().map(String)) }),
       fc.integer({ min: 301, max: 10_000_000 }).map((skew) => ({ skew })),
     );
-    await check(fc.asyncProperty(slackBody, slackType, badHeaders, async (body, type, bad) => {
+    await check(fc.asyncProperty(slackBody, slackType, badHeaders, fc.boolean(), async (body, type, bad, withToken) => {
       let headers: Record<string, string | undefined>;
       if ('skew' in bad) {
         const ts = Math.floor(Date.now() / 1000) - (bad.skew as number);
@@ -253,6 +350,8 @@ describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
       } else {
         headers = { 'content-type': type, ...(bad as Record<string, string>) };
       }
+      // A valid API token is no substitute for Slack's signature.
+      if (withToken) headers.authorization = `Bearer ${h.ops.auth.adminToken}`;
       const before = await h.counts();
       const res = await h.ops.server.inject({ method: 'POST', url: '/slack/events', headers: headersOf(headers), payload: body });
       answered += 1;
@@ -267,9 +366,11 @@ describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
       fc.constant({}),
       fc.record({ 'x-signature-ed25519': fc.oneof(text, fc.stringMatching(/^[0-9a-f]{128}$/)), 'x-signature-timestamp': fc.oneof(text, fc.integer().map(String)) }),
     );
-    await check(fc.asyncProperty(body, bad, async (payload, headers) => {
+    await check(fc.asyncProperty(body, bad, fc.boolean(), async (payload, headers, withToken) => {
       const before = await h.counts();
-      const res = await h.ops.server.inject({ method: 'POST', url: '/discord/interactions', headers: headersOf({ 'content-type': 'application/json', ...headers }), payload });
+      // A valid API token is no substitute for Discord's signature.
+      const token = withToken ? { authorization: `Bearer ${h.ops.auth.adminToken}` } : {};
+      const res = await h.ops.server.inject({ method: 'POST', url: '/discord/interactions', headers: headersOf({ 'content-type': 'application/json', ...headers, ...token }), payload });
       answered += 1;
       assert.ok([400, 401, 413, 415].includes(res.statusCode), `expected a rejection: ${res.statusCode} ${res.body.slice(0, 200)}`);
       assert.deepEqual(differences(before, await h.counts()), []);
@@ -304,9 +405,9 @@ describe(`fuzz: ${TOTAL} hostile inputs`, { timeout: 10 * 60_000 }, () => {
     assert.deepEqual(unhandled.map(String), []);
     const health = await h.ops.server.inject({ method: 'GET', url: '/healthz' });
     assert.equal(health.statusCode, 200);
-    // Every case that exists is still readable and consistent enough to render.
+    // Every case that exists is still readable (by the admin) and consistent enough to render.
     for (const id of caseIds) {
-      const res = await h.ops.server.inject({ method: 'GET', url: `/case/${id}/timeline` });
+      const res = await h.inject({ method: 'GET', url: `/case/${id}/timeline` });
       assert.equal(res.statusCode, 200);
     }
   });
