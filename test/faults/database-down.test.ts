@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { PrometheusHarness } from '../support/prometheus.js';
 import { prometheusSkipReason } from '../support/prometheus.js';
 import { createThrowawayDatabase, faultEnv, FAULT_ENV, FAULT_SERVICE, prepareFaultFiles, startHealthyPrometheus, type FaultFiles, type ThrowawayDatabase } from './support/fault-env.js';
-import { describeAudit, waitForQuiescence } from './support/loop-audit.js';
+import { describeAudit, tokenPrincipalId, waitForQuiescence } from './support/loop-audit.js';
 import { driveCases } from './support/loop-driver.js';
 import { delay, freePort, OpsloopProcess } from './support/opsloop-process.js';
 import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
@@ -16,6 +16,10 @@ import { startPrivatePostgres, type PrivatePostgres } from './support/private-po
  * mid-run for a while and started again. Meanwhile every request gets 503 with a JSON error naming
  * the store (health, reads, writes); the process stays up; afterwards the work resumes — every case
  * the clients opened rests consistently with its timeline, the outbox drains, no script ran twice.
+ *
+ * Authentication is on: every request sends the admin token from opsloop's data directory. The
+ * token is looked up in the database, so while it is down an authenticated request is refused
+ * with the same 503 (not a 401 or a 500), and a request without a credential is still a 401.
  */
 const CASES = Number(process.env.FAULT_DB_DOWN_CASES ?? 80);
 const DOWN_MS = Number(process.env.FAULT_DB_DOWN_MS ?? 12_000);
@@ -43,7 +47,7 @@ before(async () => {
   db = await createThrowawayDatabase(server.adminUrl);
   opsloop = new OpsloopProcess({
     label: 'db-down', port: await freePort(), logFile: join(files.logDir, 'db-down.log'),
-    env: faultEnv({ databaseUrl: db.url, files, prometheusUrl: prom.url }),
+    env: faultEnv({ databaseUrl: db.url, files, prometheusUrl: prom.url, label: 'db-down' }),
   });
 });
 
@@ -55,10 +59,11 @@ after(async () => {
   else await files?.cleanup();
 });
 
-async function call(method: string, path: string, body?: unknown, key?: string): Promise<{ status: number; json: any }> {
+/** A request as the admin (the token from the data directory), unless `opts.anonymous`. */
+async function call(method: string, path: string, body?: unknown, key?: string, opts: { anonymous?: boolean } = {}): Promise<{ status: number; json: any }> {
   const res = await fetch(`${opsloop!.url}${path}`, {
     method,
-    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}), ...(opts.anonymous ? {} : opsloop!.adminHeaders()) },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     signal: AbortSignal.timeout(20_000),
   });
@@ -74,10 +79,12 @@ test(`PostgreSQL stopped for ${DOWN_MS / 1000} s mid-run: 503s meanwhile, then t
   }
   const proc = opsloop!;
   await proc.start();
+  const driver = await tokenPrincipalId(db!.url, proc.adminToken!);
+  assert.ok(driver, 'the admin token in the data directory is a live API token');
   const statuses = new Map<number, number>();
   const run = `dbdown-${Date.now()}`;
   const driven = driveCases({
-    run, count: CASES, urls: () => [proc.url], concurrency: 4, paceMs: 150,
+    run, count: CASES, urls: () => [proc.url], bearer: () => proc.adminToken!, concurrency: 4, paceMs: 150,
     onAnswer: (status) => statuses.set(status, (statuses.get(status) ?? 0) + 1),
   });
 
@@ -107,6 +114,10 @@ test(`PostgreSQL stopped for ${DOWN_MS / 1000} s mid-run: 503s meanwhile, then t
   assert.equal(list.json.error.code, 'OPS_STORE_UNAVAILABLE');
   const transition = await call('PATCH', '/case/00000000-0000-4000-8000-000000000000/transition', { event: 'start_analysis', actor: 'x' }, `${run}-probe-t`);
   assert.equal(transition.status, 503, JSON.stringify(transition.json));
+  // No credential is refused before the database is asked, outage or not.
+  const anonymous = await call('POST', '/case/create', { title: probeTitle, service: FAULT_SERVICE, env: FAULT_ENV }, `${run}-probe-anon`, { anonymous: true });
+  assert.equal(anonymous.status, 401, JSON.stringify(anonymous.json));
+  assert.equal(anonymous.json.error.code, 'OPS_UNAUTHORIZED');
   const left = DOWN_MS - (Date.now() - downSince);
   if (left > 0) await delay(left);
   assert.ok(proc.alive, `opsloop died while the database was down:\n${await proc.logTail()}`);
@@ -117,10 +128,12 @@ test(`PostgreSQL stopped for ${DOWN_MS / 1000} s mid-run: 503s meanwhile, then t
   assert.equal(new Set(cases.map((c) => c.caseId)).size, CASES);
   console.log(`answers seen by the clients: ${JSON.stringify(Object.fromEntries(statuses))}`);
   const { quiet, audit } = await waitForQuiescence(db!.url, CASES, 12 * 60_000,
-    (a) => console.log(`waiting: ${JSON.stringify(a.byStatus)} backlog ${a.backlog} jobs ${a.pendingJobs.length}`));
+    (a) => console.log(`waiting: ${JSON.stringify(a.byStatus)} backlog ${a.backlog} jobs ${a.pendingJobs.length}`), undefined, { drivenBy: driver! });
   if (!quiet || audit.broken.length) console.log(await proc.logTail(6_000));
   assert.ok(quiet, `the loop did not come to rest:\n${describeAudit(audit)}`);
   assert.equal(audit.broken.length, 0, describeAudit(audit));
+  // The audit really verified the hash chains (every case has at least its creation and two transitions).
+  assert.ok((audit.chainVerified ?? 0) >= CASES * 3, `audit chain verified only ${audit.chainVerified} entries`);
   assert.equal(audit.backlog, 0);
   assert.equal(proc.starts, 1, 'opsloop was never restarted: it rode out the outage');
   assert.ok(proc.alive);

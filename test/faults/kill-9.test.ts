@@ -6,7 +6,7 @@ import type { PrometheusHarness } from '../support/prometheus.js';
 import { prometheusSkipReason } from '../support/prometheus.js';
 import { POSTGRES_SKIP_REASON, testDatabaseUrl } from '../support/postgres.js';
 import { createThrowawayDatabase, faultEnv, prepareFaultFiles, startHealthyPrometheus, type FaultFiles, type ThrowawayDatabase } from './support/fault-env.js';
-import { describeAudit, waitForQuiescence } from './support/loop-audit.js';
+import { describeAudit, tokenPrincipalId, waitForQuiescence } from './support/loop-audit.js';
 import { driveCases } from './support/loop-driver.js';
 import { delay, freePort, OpsloopProcess } from './support/opsloop-process.js';
 
@@ -16,6 +16,11 @@ import { delay, freePort, OpsloopProcess } from './support/opsloop-process.js';
  * while it is SIGKILLed KILLS times at random moments and restarted. Afterwards every case rests
  * (CLOSED, PARKED, WAIT_GATE) consistently with its timeline, no version is missing, the outbox is
  * empty and no case's script ran twice.
+ *
+ * Authentication is on: the client sends the admin token opsloop wrote into its data directory
+ * (re-read after every restart). A process killed and restarted keeps that token, so the client
+ * stays one principal and its retried requests replay instead of writing twice. Every case's
+ * tamper-evident timeline chain must verify after the kills.
  */
 const CASES = Number(process.env.FAULT_CASES ?? 300);
 const KILLS = Number(process.env.FAULT_KILLS ?? 10);
@@ -41,7 +46,7 @@ before(async () => {
   db = await createThrowawayDatabase(adminUrl);
   opsloop = new OpsloopProcess({
     label: 'kill9', port: await freePort(), logFile: join(files.logDir, 'kill9.log'),
-    env: faultEnv({ databaseUrl: db.url, files, prometheusUrl: prom.url }),
+    env: faultEnv({ databaseUrl: db.url, files, prometheusUrl: prom.url, label: 'kill9' }),
   });
 });
 
@@ -61,10 +66,12 @@ test(`kill -9 ${KILLS} times while ${CASES} cases run the loop: nothing lost, no
   }
   const proc = opsloop!;
   await proc.start();
+  const driver = await tokenPrincipalId(db!.url, proc.adminToken!);
+  assert.ok(driver, 'the admin token in the data directory is a live API token');
 
   const run = `k9-${Date.now()}`;
   let driving = true;
-  const driven = driveCases({ run, count: CASES, urls: () => [proc.url], concurrency: 6, paceMs: 120 })
+  const driven = driveCases({ run, count: CASES, urls: () => [proc.url], bearer: () => proc.adminToken!, concurrency: 6, paceMs: 120 })
     .finally(() => { driving = false; });
 
   // Kill at random moments: the first half while cases are being opened, the rest while the loop
@@ -104,13 +111,17 @@ test(`kill -9 ${KILLS} times while ${CASES} cases run the loop: nothing lost, no
       unexpectedExits += 1;
       console.log(`opsloop exited unexpectedly; restarting:\n${await proc.logTail(1_500)}`);
       await proc.start();
-    });
+    }, { drivenBy: driver! });
   if (unexpectedExits) console.log(`opsloop exited on its own ${unexpectedExits} time(s) and was restarted`);
-  console.log(`kill -9: ${killLog.length} kills; final ${JSON.stringify(audit.byStatus)}; process starts ${proc.starts}`);
+  console.log(`kill -9: ${killLog.length} kills; final ${JSON.stringify(audit.byStatus)}; process starts ${proc.starts}; audit chain: ${audit.chainVerified} timeline entries verified`);
   if (!quiet || audit.broken.length) console.log(await proc.logTail(6_000));
   assert.ok(quiet, `the loop did not come to rest:\n${describeAudit(audit)}`);
   assert.equal(audit.broken.length, 0, describeAudit(audit));
+  // The audit really verified the hash chains (every case has at least its creation and two transitions).
+  assert.ok((audit.chainVerified ?? 0) >= CASES * 3, `audit chain verified only ${audit.chainVerified} entries`);
   assert.equal(audit.backlog, 0, 'no outbox message undelivered');
+  // Every restart kept the admin token of the data directory (one principal for the whole run).
+  assert.equal(proc.adminTokensSeen.length, 1, `the admin token changed across ${proc.starts} starts`);
 
   // No side effect twice: the restart script ran at most once per case, exactly once for CLOSED ones.
   const restarts = await files!.restartsPerCase();

@@ -86,9 +86,22 @@ export async function prepareFaultFiles(): Promise<FaultFiles> {
   };
 }
 
-/** Environment for an opsloop child process of the fault suite. */
-export function faultEnv(opts: { databaseUrl: string; files: FaultFiles; prometheusUrl: string; extra?: Record<string, string> }): Record<string, string> {
+/**
+ * Environment for an opsloop child process of the fault suite.
+ *
+ * Authentication stays ON (the default, spelled out): the fault suite drives opsloop as a real
+ * client does, with a bearer token (OpsloopProcess reads the admin token each process writes into
+ * its own data directory; the driver sends it, or a token made with it). Each process gets a data
+ * directory of its own (`label`), as separate hosts sharing one PostgreSQL database would have.
+ *
+ * The per-principal write rate limit is OFF (OPSLOOP_RATE_LIMIT_WRITES=0): these tests burst
+ * hundreds of writes per second from one principal by design; the limit itself is tested in
+ * test/security.
+ */
+export function faultEnv(opts: { databaseUrl: string; files: FaultFiles; prometheusUrl: string; label?: string; extra?: Record<string, string> }): Record<string, string> {
   return {
+    OPSLOOP_AUTH: 'on',
+    OPSLOOP_RATE_LIMIT_WRITES: '0',
     DATABASE_URL: opts.databaseUrl,
     PROMETHEUS_URL: opts.prometheusUrl,
     OPSLOOP_TEMPLATE_DIR: opts.files.templateDir,
@@ -96,7 +109,8 @@ export function faultEnv(opts: { databaseUrl: string; files: FaultFiles; prometh
     OPSLOOP_POLICY_FILE: 'config/policy.yml',
     OPSLOOP_SERVICES_FILE: 'config/services.yml',
     OPSLOOP_SCRIPT_DIR: 'runbooks/scripts',
-    OPSLOOP_DATA_DIR: join(opts.files.dir, 'pglite-unused'),
+    // No PGlite here (DATABASE_URL is set): the directory holds the process's admin-token file.
+    OPSLOOP_DATA_DIR: join(opts.files.dir, 'data', opts.label ?? 'opsloop'),
     ...opts.extra,
   };
 }

@@ -6,6 +6,10 @@ import { delay } from './opsloop-process.js';
  * request has a fixed Idempotency-Key and is retried (on connection errors and 5xx) until it gets
  * an answer, possibly from another replica. A retry of a request whose answer was lost in a crash
  * must replay, not write twice.
+ *
+ * Every request carries `Authorization: Bearer <token>` (authentication is on in the fault suite).
+ * One client keeps one credential: idempotency keys are scoped by principal, so a retry replays
+ * only when it comes from the same principal — whichever replica answers it.
  */
 export interface DriveOptions {
   /** A prefix that makes this run's keys unique. */
@@ -13,6 +17,11 @@ export interface DriveOptions {
   count: number;
   /** Base URLs to send to; request i goes to urls[(i + attempt) % n]. */
   urls: () => string[];
+  /**
+   * The bearer secret to send to `base`, asked on every attempt (a restarted process is asked
+   * again; it keeps its admin token, so the principal and its idempotency keys stay the same).
+   */
+  bearer: (base: string) => string;
   concurrency?: number;
   /** Pause between starting two cases per worker (spreads the load over the fault window). */
   paceMs?: number;
@@ -61,7 +70,7 @@ async function openAndStart(opts: DriveOptions, index: number): Promise<string> 
  * Send one write until something answers below 500 (503 while the database is down, connection
  * refused while a process restarts → retry). The same Idempotency-Key every time.
  */
-export async function sendUntilAnswered(opts: Pick<DriveOptions, 'urls' | 'requestDeadlineMs' | 'onAnswer'>, spread: number, method: string, path: string,
+export async function sendUntilAnswered(opts: Pick<DriveOptions, 'urls' | 'bearer' | 'requestDeadlineMs' | 'onAnswer'>, spread: number, method: string, path: string,
   idempotencyKey: string, body: unknown): Promise<{ status: number; body: unknown }> {
   const deadline = Date.now() + (opts.requestDeadlineMs ?? 180_000);
   let lastProblem = 'no attempt';
@@ -71,7 +80,7 @@ export async function sendUntilAnswered(opts: Pick<DriveOptions, 'urls' | 'reque
     try {
       const res = await fetch(`${base}${path}`, {
         method,
-        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+        headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey, authorization: `Bearer ${opts.bearer(base)}` },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(15_000),
       });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { readAdminCredential } from '../../../adapters/auth/api-tokens.js';
 
 /**
  * One opsloop as a CHILD PROCESS (`node --import tsx bot/main.ts`), the way `npm start` runs it:
@@ -38,6 +39,13 @@ export class OpsloopProcess {
   readonly url: string;
   /** How many times the process was started (restarts included). */
   starts = 0;
+  /**
+   * The admin bearer secret this process keeps in `<OPSLOOP_DATA_DIR>/admin-token` (authentication
+   * is on: every route but /healthz, /, /openapi.json and /metrics needs it), read after every
+   * start; null before the first. Every distinct secret seen, in order, is in `adminTokensSeen`.
+   */
+  adminToken: string | null = null;
+  readonly adminTokensSeen: string[] = [];
   private readonly options: OpsloopProcessOptions;
   private child: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
@@ -52,6 +60,19 @@ export class OpsloopProcess {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** OPSLOOP_DATA_DIR: where this process keeps its admin credential. */
+  get dataDir(): string {
+    const dir = this.options.env.OPSLOOP_DATA_DIR;
+    if (!dir) throw new Error(`opsloop ${this.label} has no OPSLOOP_DATA_DIR in its environment`);
+    return dir;
+  }
+
+  /** `{ authorization: 'Bearer <admin token>' }` of the running process. */
+  adminHeaders(): Record<string, string> {
+    if (!this.adminToken) throw new Error(`opsloop ${this.label} has not started yet: no admin token read`);
+    return { authorization: `Bearer ${this.adminToken}` };
   }
 
   get alive(): boolean {
@@ -82,11 +103,25 @@ export class OpsloopProcess {
     const deadline = Date.now() + (this.options.startTimeoutMs ?? 120_000);
     while (Date.now() < deadline) {
       if (!this.alive) throw new Error(`opsloop ${this.label} exited during start-up:\n${await this.logTail()}`);
-      if (await this.healthy()) return;
+      if (await this.healthy()) {
+        await this.readAdminToken();
+        return;
+      }
       await delay(150);
     }
     await this.kill9();
     throw new Error(`opsloop ${this.label} was not healthy within ${this.options.startTimeoutMs ?? 120_000} ms:\n${await this.logTail()}`);
+  }
+
+  /**
+   * The admin token's file is written before the server listens, so it exists once /healthz
+   * answers. A process that keeps a valid token keeps the file as it was (ensureAdminCredential).
+   */
+  private async readAdminToken(): Promise<void> {
+    const token = await readAdminCredential(this.dataDir);
+    if (!token) throw new Error(`opsloop ${this.label} is healthy but ${this.dataDir}/admin-token holds no admin token:\n${await this.logTail()}`);
+    this.adminToken = token;
+    if (!this.adminTokensSeen.includes(token)) this.adminTokensSeen.push(token);
   }
 
   /** GET /healthz answered 200. */
