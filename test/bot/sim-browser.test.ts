@@ -112,7 +112,9 @@ test('the simulator in Chromium: open a case, approve as the approver, see the v
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   try {
-    await page.goto(`${ops.url}/sim`);
+    // As a newcomer does: the banner's one-time login link, which sets the session cookie.
+    await page.goto(`${ops.url}${ops.auth.loginPath('/sim')}`);
+    assert.equal(new URL(page.url()).pathname, '/sim');
     await page.getByText('No cases yet').waitFor();
     await page.selectOption('#user', 'alice');
     await page.fill('#command', '/ops open "p95 spike on web" sev=2 service=web env=prod');

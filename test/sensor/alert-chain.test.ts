@@ -87,7 +87,7 @@ test('Prometheus → Alertmanager → opsloop: a case opens with evidence and st
   assert.equal(metric.locator, 'checkout_errors > 5');
   assert.equal(new URL(metric.url!).searchParams.get('g0.expr'), 'checkout_errors > 5');
   assert.ok(evidence.some((e) => e.kind === 'alert' && e.labels.alertname === 'CheckoutErrorsHigh'));
-  const viaApi = await fetch(`${app.url}/case/${opened.id}/evidence`).then((r) => r.json()) as { data: unknown[] };
+  const viaApi = await fetch(`${app.url}/case/${opened.id}/evidence`, { headers: { authorization: `Bearer ${app.auth.adminToken}` } }).then((r) => r.json()) as { data: unknown[] };
   assert.equal(viaApi.data.length, evidence.length);
 
   const t1 = Date.now();
