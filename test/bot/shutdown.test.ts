@@ -58,7 +58,14 @@ test('close() after the whole agent loop ran (knowledge, agents on Agenda over P
     const caseId = await openAndStart(e2e.url, { title: 'observe checkout', severity: 3, service: 'checkout', env: 'staging' });
     const { timeline } = await waitForCase(e2e.url, caseId, (c) => c.status === 'CLOSED' || c.status === 'PARKED', 'CLOSED or PARKED', 120_000);
     assert.ok(timeline.some((e) => e.event === 'exec_done'), 'the executor job ran');
-    const sim = await fetch(`${e2e.url}/sim`);
+    // The simulator as a browser opens it under authentication: the banner's one-time login link
+    // sets a session cookie, then /sim answers with it.
+    const login = await fetch(`${e2e.url}${e2e.app.auth.loginPath('/sim')}`, { redirect: 'manual' });
+    assert.equal(login.status, 303);
+    await login.text();
+    const cookie = login.headers.get('set-cookie')?.split(';')[0];
+    assert.ok(cookie, 'the login link sets a session cookie');
+    const sim = await fetch(`${e2e.url}/sim`, { headers: { cookie } });
     assert.equal(sim.status, 200);
     await sim.text();
   } finally {
