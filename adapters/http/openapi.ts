@@ -83,6 +83,13 @@ function responses(doc: ApiRouteDoc): JsonSchema {
   return out;
 }
 
+/** Who may call a route, in OpenAPI terms: no security for public and self-authenticating routes. */
+function securityOf(doc: ApiRouteDoc): JsonSchema {
+  const auth = doc.auth ?? (doc.method === 'GET' ? 'case.read' : 'case.create');
+  if (auth === 'public' || auth === 'self') return { security: [], 'x-opsloop-auth': auth };
+  return { security: [{ bearer: [] }, { session: [] }], 'x-opsloop-auth': auth };
+}
+
 /** The OpenAPI 3.1 document for `routes`, generated from their zod schemas. */
 export function buildOpenApi(routes: readonly ApiRouteDoc[], info: { title: string; version: string; serverUrl?: string }): JsonSchema {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -95,6 +102,7 @@ export function buildOpenApi(routes: readonly ApiRouteDoc[], info: { title: stri
       parameters: [...parameters('path', doc.params), ...parameters('query', doc.query), ...parameters('header', doc.headers)],
       ...(doc.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(doc.body, 'input') } } } } : {}),
       responses: responses(doc),
+      ...securityOf(doc),
     };
     (paths[doc.path] ??= {})[doc.method.toLowerCase()] = operation;
   }
@@ -105,6 +113,10 @@ export function buildOpenApi(routes: readonly ApiRouteDoc[], info: { title: stri
     ...(info.serverUrl ? { servers: [{ url: info.serverUrl }] } : {}),
     paths,
     components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An opsloop API token (`opsl_…`, `npm run token -- create`) or, when configured, an SSO/OIDC JWT.' },
+        session: { type: 'apiKey', in: 'cookie', name: 'opsloop_session', description: 'Browser session from the one-time login link the banner prints.' },
+      },
       schemas: {
         Error: jsonSchema(ErrorBodySchema, 'output'),
         ChangePlan: jsonSchema(ChangePlanSchema, 'input'),
