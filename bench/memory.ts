@@ -4,10 +4,21 @@
  *
  *   npm run bench:memory
  *   BENCH_MEMORY_CASES=200 BENCH_MEMORY_SAMPLE_S=5 npm run bench:memory
+ *
+ * Authentication is on, as after a newcomer's `npm start` (issue 11): the bench reads the admin
+ * token the app wrote to `<OPSLOOP_DATA_DIR>/admin-token` once it is healthy, and drives cases as
+ * that admin. What changed in the driven work: the agent-only events (analysis_done, plan_ready)
+ * are admin overrides with a reason, and the gate rejection comes from an approver token named
+ * `oncall`, whom the shipped policy names (`token:oncall`), once the Gatekeeper's decision is on
+ * the timeline (a person may decide only a plan the Gatekeeper handed to humans); the same five
+ * writes per case as before, plus those timeline reads (counted apart, in `reads`). The write
+ * rate limit is off (OPSLOOP_RATE_LIMIT_WRITES=0, and the ingest one): the benchmark measures
+ * memory, not the limiter's 429s.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { readAdminCredential } from '../adapters/auth/api-tokens.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_PLAN } from './lib/case-loop.js';
@@ -42,8 +53,14 @@ export interface MemoryResult {
   start_seconds: number;
   phases: MemoryPhase[];
   cases_driven: number;
+  /** Writes sent (create and transitions). */
   requests: number;
-  /** Answers by HTTP status; 409s are steps the running agents had already taken (OPSLOOP_AGENTS=on is the default). */
+  /** Timeline reads while waiting for the Gatekeeper's decision before the gate rejection. */
+  reads: number;
+  /**
+   * Answers to the writes by HTTP status; 409s are steps the running agents had already taken
+   * (OPSLOOP_AGENTS=on is the default); a 403 is a gate rejection the Gatekeeper had not handed to humans.
+   */
   statuses: Record<string, number>;
   drive_seconds: number;
 }
@@ -138,13 +155,19 @@ async function samplePhase(phase: string, rootPid: number, seconds: number): Pro
 interface StartedApp {
   child: ChildProcess;
   url: string;
+  /** The admin bearer secret the app wrote to `<dataDir>/admin-token` on its first start. */
+  adminToken: string;
   output: () => string;
 }
 
 /** `tsx bot/main.ts` (what `npm start` runs) with a temp data dir and PORT=0; resolves with its URL once /healthz answers. */
 async function startApp(dataDir: string, timeoutS: number): Promise<StartedApp> {
-  const env: NodeJS.ProcessEnv = { ...process.env, OPSLOOP_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-  for (const name of ['DATABASE_URL', 'MONGODB_URI', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'DISCORD_PUBLIC_KEY', 'DISCORD_BOT_TOKEN', 'OPENAI_API_KEY']) delete env[name];
+  // No rate limits: a benchmark must not measure the limiter's 429s.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env, OPSLOOP_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+    OPSLOOP_RATE_LIMIT_WRITES: '0', OPSLOOP_RATE_LIMIT_INGEST: '0',
+  };
+  for (const name of ['DATABASE_URL', 'MONGODB_URI', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'DISCORD_PUBLIC_KEY', 'DISCORD_BOT_TOKEN', 'OPENAI_API_KEY', 'OPSLOOP_AUTH', 'OPSLOOP_POLICY_FILE']) delete env[name];
   const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bot/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -155,7 +178,12 @@ async function startApp(dataDir: string, timeoutS: number): Promise<StartedApp> 
     const url = /health\s+(http:\/\/[^\s/]+)\/healthz/.exec(output)?.[1];
     if (url) {
       const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-      if (healthy) return { child, url, output: () => output };
+      if (healthy) {
+        // Written before the server listens, so it is there once /healthz answers.
+        const adminToken = await readAdminCredential(dataDir);
+        if (!adminToken) throw new Error(`opsloop is healthy but wrote no admin token to ${join(dataDir, 'admin-token')}:\n${output}`);
+        return { child, url, adminToken, output: () => output };
+      }
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
@@ -192,13 +220,27 @@ async function stopApp(child: ChildProcess, grace_ms = 20_000): Promise<void> {
   child.stderr?.destroy();
 }
 
-/** Drive `count` cases NEW → … → PARKED through the REST API, `parallel` at a time. */
-async function driveCases(url: string, count: number, parallel: number): Promise<{ requests: number; statuses: Record<string, number> }> {
+/** The approver that the shipped config/policy.yml names for production plans (`token:oncall`). */
+const APPROVER_TOKEN_NAME = 'oncall';
+
+/**
+ * Drive `count` cases NEW → … → PARKED through the REST API, `parallel` at a time: opened and
+ * started by the admin, the agent-only steps as admin overrides, rejected at the gate by the
+ * approver the Gatekeeper names (the agents run too, so some steps answer 409: already taken).
+ */
+async function driveCases(url: string, adminToken: string, count: number, parallel: number): Promise<{ requests: number; reads: number; statuses: Record<string, number> }> {
   let requests = 0;
+  let reads = 0;
   const statuses: Record<string, number> = {};
   let key = 0;
   const prefix = `bench-mem-${Date.now().toString(36)}`;
-  const send = async (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => {
+  const admin = { authorization: `Bearer ${adminToken}` };
+  const made = await fetch(`${url}/auth/tokens`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...admin }, body: JSON.stringify({ name: APPROVER_TOKEN_NAME, role: 'approver' }),
+  });
+  if (made.status !== 201) throw new Error(`could not make the approver token: ${made.status} ${await made.text()}`);
+  const approver = { authorization: `Bearer ${(await made.json() as { data: { secret: string } }).data.secret}` };
+  const send = async (method: string, path: string, body: unknown, headers: Record<string, string> = admin) => {
     requests++;
     const res = await fetch(`${url}${path}`, {
       method, body: JSON.stringify(body),
@@ -208,11 +250,25 @@ async function driveCases(url: string, count: number, parallel: number): Promise
     statuses[res.status] = (statuses[res.status] ?? 0) + 1;
     return json.data;
   };
-  const steps: Array<{ event: string; actor: string; meta?: Record<string, unknown> }> = [
-    { event: 'start_analysis', actor: 'analyst@svc' },
-    { event: 'analysis_done', actor: 'analyst@svc' },
-    { event: 'plan_ready', actor: 'planner@svc', meta: { plan: BENCH_PLAN, source: 'template' } },
-    { event: 'gate_rejected', actor: 'gatekeeper@svc', meta: { decision: { policy: 'freeze' } } },
+  /** Wait (bounded) until the Gatekeeper has decided the plan the case waits on, or the case moved on. */
+  const gateDecided = async (caseId: string) => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      reads++;
+      const [c, t] = await Promise.all([`/case/${caseId}`, `/case/${caseId}/timeline`].map(async (path) => (await fetch(`${url}${path}`, { headers: admin })).json()));
+      const current = (c as { data: { status: string; version: number } }).data;
+      if (current.status !== 'WAIT_GATE') return;
+      const entries = (t as { data: Array<{ event: string; version: number }> }).data;
+      if (entries.some((e) => e.event === 'gate_decision' && e.version === current.version)) return;
+      await sleep(50);
+    }
+  };
+  const override = (event: string) => ({ override: true, reason: `bench:memory drives ${event} as the admin` });
+  const steps: Array<{ event: string; body: Record<string, unknown>; as?: Record<string, string>; before?: (caseId: string) => Promise<void> }> = [
+    { event: 'start_analysis', body: {} },
+    { event: 'analysis_done', body: override('analysis_done') },
+    { event: 'plan_ready', body: { ...override('plan_ready'), meta: { plan: BENCH_PLAN, source: 'template' } } },
+    { event: 'gate_rejected', body: { reason: 'bench: change freeze' }, as: approver, before: gateDecided },
   ];
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, async () => {
@@ -221,11 +277,12 @@ async function driveCases(url: string, count: number, parallel: number): Promise
       const created = await send('POST', '/case/create', { title: `memory bench ${i}`, tenant: 't-bench', service: 'checkout', env: 'prod' });
       if (!created?.case_id) continue;
       for (const step of steps) {
-        await send('PATCH', `/case/${created.case_id}/transition`, { event: step.event, actor: step.actor, ...(step.meta ? { meta: step.meta } : {}) });
+        await step.before?.(created.case_id);
+        await send('PATCH', `/case/${created.case_id}/transition`, { event: step.event, ...step.body }, step.as);
       }
     }
   }));
-  return { requests, statuses };
+  return { requests, reads, statuses };
 }
 
 /** Run the benchmark, print the table and summary, write the JSON. */
@@ -241,12 +298,12 @@ export async function runMemoryBench(config: MemoryConfig = configFromEnv(), log
     const idle = await samplePhase('idle after start', app.child.pid!, config.sampleSeconds);
     log(`memory: driving ${config.cases} cases through REST (${config.parallel} at a time)`);
     const driveStart = Date.now();
-    const driven = await driveCases(app.url, config.cases, config.parallel);
+    const driven = await driveCases(app.url, app.adminToken, config.cases, config.parallel);
     const driveSeconds = (Date.now() - driveStart) / 1000;
     const after = await samplePhase(`after ${config.cases} cases`, app.child.pid!, config.sampleSeconds);
     const result: MemoryResult = {
       start_seconds: round(startSeconds, 1), phases: [idle, after], cases_driven: config.cases,
-      requests: driven.requests, statuses: driven.statuses, drive_seconds: round(driveSeconds, 1),
+      requests: driven.requests, reads: driven.reads, statuses: driven.statuses, drive_seconds: round(driveSeconds, 1),
     };
     printTable('Memory of npm start (MB; app = the node process running bot/main.ts, tree = with the tsx launcher; peak = VmHWM)',
       ['phase', 'app rss', 'app peak', 'tree rss', 'samples'],

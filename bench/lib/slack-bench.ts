@@ -4,6 +4,12 @@
  * BENCH_STORE=postgres, a throwaway database on the PostgreSQL server) with the Slack
  * extension pointed at the local fake Web API (test/support/fake-slack-api.ts), which runs in a
  * process of its own as Slack would.
+ *
+ * Authentication (issue 11): the chat benchmarks reach opsloop only through /slack/events, which
+ * authenticates by Slack's signature, and set cases up through the Orchestrator as opsloop's own
+ * agents do (no principal); the approver the clicks come from is named by the gate note
+ * (`benchNeedsHumanDecision`) and is not the requester. For REST, `ops.auth.adminToken` is the
+ * embedded opsloop's admin bearer.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -66,6 +72,9 @@ export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promis
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
     SLACK_SIGNING_SECRET: BENCH_SLACK_SECRET, SLACK_BOT_TOKEN: BENCH_SLACK_TOKEN, SLACK_API_URL: fake.apiUrl,
     OPSLOOP_DATA_DIR: join(dir, 'unused-data'),
+    // No rate limits (issue 11 made 600 writes/min per principal the default): a benchmark must not
+    // measure the limiter's 429s. Slack's receiver is exempt anyway; this keeps any REST use honest.
+    OPSLOOP_RATE_LIMIT_WRITES: '0', OPSLOOP_RATE_LIMIT_INGEST: '0',
     ...options.env,
   };
   if (options.files) {
