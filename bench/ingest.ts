@@ -9,6 +9,12 @@
  *   npm run bench:ingest -- [--rate 200] [--seconds 30] [--warmup 3] [--url postgres://postgres@127.0.0.1:5432/test]
  * The first `--warmup` seconds run at the same rate and are not measured (0 to measure a cold start).
  *   BENCH_PROBE=1 first times five sequential requests (wall and this process's CPU).
+ *
+ * Authentication (issue 11): the alerts carry the ingest token (OPSLOOP_INGEST_TOKEN's principal,
+ * accepted on /ingest/* only), decided by the auth plugin on the matched route as in production.
+ * No rate limit is installed (a benchmark must not measure the limiter's 429s), and the Sensor's
+ * open-case cap per route (max_open_cases_per_route, default 50) is off: every request is a new
+ * alert group that opens a case, the work this benchmark has always measured.
  */
 import { StaticTokenAuthenticator } from '../adapters/auth/static-token.js';
 import { INGEST_PRINCIPAL } from '../bot/auth-setup.js';
@@ -82,11 +88,14 @@ async function main(): Promise<void> {
     const metrics = new PromMetrics({ defaultMetrics: false });
     const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics });
     const evidence = new SqlEvidenceStore(store);
-    const ingestor = new AlertIngestor({ store: evidence, clock: systemClock, ids: uuidGen, config: defaultIngestConfig(), orchestrator });
+    // Without the cap, as before it existed: with it, all but 50 of the distinct groups would be held.
+    const ingestConfig = { ...defaultIngestConfig(), max_open_cases_per_route: 0 };
+    const ingestor = new AlertIngestor({ store: evidence, clock: systemClock, ids: uuidGen, config: ingestConfig, orchestrator });
     const app = buildServer({
       orchestrator, store, metrics, logger: silentLogger(),
       auth: { mode: 'on', authenticators: [], ingestAuthenticators: [new StaticTokenAuthenticator('ingest-token', TOKEN, INGEST_PRINCIPAL)] },
-      plugins: [ingestRoutes({ ingestor, queries: store.queries, evidence: evidence.evidence, config: defaultIngestConfig(), registry: new Registry() })],
+      // No `rateLimits`: none installed.
+      plugins: [ingestRoutes({ ingestor, queries: store.queries, evidence: evidence.evidence, config: ingestConfig, registry: new Registry() })],
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
