@@ -3,6 +3,7 @@ import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { AGENT_TRIGGERS } from '../../core/schemas/agent-triggers.js';
 import { ErrorBodySchema, WriteHeadersSchema, dataOf } from '../../core/schemas/http.js';
 import type { HttpPlugin } from './server.js';
+import { principalOf } from './request-principal.js';
 import { idempotencyKeyOf, parseInput, sendResult, traceIdOf } from './request-helpers.js';
 
 const AcceptedSchema = z.object({
@@ -22,7 +23,7 @@ export function agentTriggerRoutes(orchestrator: Orchestrator): HttpPlugin {
   return async (_app, api) => {
     for (const trigger of AGENT_TRIGGERS) {
       api.route({
-        method: 'POST', path: trigger.path, tags: ['agents'], summary: trigger.summary,
+        method: 'POST', path: trigger.path, tags: ['agents'], summary: trigger.summary, auth: 'case.note',
         headers: WriteHeadersSchema, body: trigger.schema,
         responses: {
           202: { description: 'Accepted: the job is queued.', schema: dataOf(AcceptedSchema) },
@@ -36,13 +37,16 @@ export function agentTriggerRoutes(orchestrator: Orchestrator): HttpPlugin {
         const idempotencyKey = idempotencyKeyOf(request);
         const input = parseInput(trigger.schema, request.body, 'body');
         const template = 'template' in input && typeof input.template === 'string' ? input.template : undefined;
+        // The request is the authenticated principal's, never the body's `actor` (kept for old clients, ignored).
+        const principal = principalOf(request);
         const result = await orchestrator.record(input.case_id, {
           event: `${trigger.command.slice(4)}_requested`,
-          actor: input.actor,
+          principal,
+          actor: principal.id,
           reason: `${trigger.path} requested${template ? ` (template ${template})` : ''}`,
           requireStatus: [trigger.status],
           traceId: traceIdOf(request),
-          emit: [{ topic: trigger.command, data: { case_id: input.case_id, requested_by: input.actor, ...(template ? { template } : {}) } }],
+          emit: [{ topic: trigger.command, data: { case_id: input.case_id, requested_by: principal.id, ...(template ? { template } : {}) } }],
         }, { idempotencyKey });
         if (result.status !== 201) return sendResult(reply, result);
         const data = (result.body as { data: { case_id: string; status: string; version: number; message_ids: string[] } }).data;

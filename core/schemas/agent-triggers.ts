@@ -9,11 +9,13 @@ const CaseRef = z.string().regex(UUID, 'must be a case id (UUID)');
 export const PlanGenerateInputSchema = z.object({
   case_id: CaseRef,
   template: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,80}$/, 'must be a template name like k8s.rollout.restart').optional(),
-  actor: z.string().min(1).max(200).default('api'),
+  /** Ignored: the request acts as its authenticated principal (kept so older clients still parse). */
+  actor: z.string().min(1).max(200).optional(),
 }).strict();
 export const CaseTriggerInputSchema = z.object({
   case_id: CaseRef,
-  actor: z.string().min(1).max(200).default('api'),
+  /** Ignored: the request acts as its authenticated principal (kept so older clients still parse). */
+  actor: z.string().min(1).max(200).optional(),
 }).strict();
 
 export interface AgentTrigger {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ChatHandler } from '../../bot/chat-handler.js';
+import { ChatHandler, chatPrincipal } from '../../bot/chat-handler.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import {
   assertConsistentTransitions, assertReplayAgrees, call, describeTimeline, freshKey, getCase, getTimeline, openAndStart, restartRuns, startE2e,
@@ -56,11 +56,20 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
       open('restart svc-frozen', 'svc-frozen', 'frozen'),
       open(`slowstep on ${SLOW}`, SLOW, 'staging'),
       open(`risky change of ${TRIGGER}`, TRIGGER, 'staging'),
-      openAndStart(e2e.url, { title: `restart ${PROD}`, tenant: 't-001', service: PROD, env: 'prod', requester: 'sim:sim-approver' },
-        { actor: 'sim:sim-approver', reason: 'opened by the on-call' }),
+      // Opened by the on-call in the simulator: the requester is that chat user (a body's requester is ignored).
+      openAsChatUser('sim-approver', { title: `restart ${PROD}`, tenant: 't-001', service: PROD, env: 'prod' }),
     ]);
     cases = { good, bad, risky, frozen, slow, trigger, prod };
   });
+  /** Open a case as a simulator user would (`/ops open`): its requester is `sim:<user>`. */
+  async function openAsChatUser(user: string, input: { title: string; tenant: string; service: string; env: string }): Promise<string> {
+    const created = await e2e.app.orchestrator.createCase(input, {
+      idempotencyKey: freshKey('chat-open'), principal: chatPrincipal({ platform: 'sim', id: user }),
+      requestAnalysis: { actor: `sim:${user}`, reason: 'opened by the on-call' },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    return (created.body as { data: { case_id: string } }).data.case_id;
+  }
   after(async () => {
     await e2e?.close();
     await prom?.close();
@@ -77,7 +86,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     await assertReplayAgrees(e2e.url, closed.case_id);
     const actors = Object.fromEntries(timeline.filter((e) => e.kind === 'transition').map((e) => [e.event, e.actor]));
     assert.deepEqual(actors, {
-      start_analysis: 'analyst@svc', analysis_done: 'analyst', plan_ready: 'planner',
+      start_analysis: 'token:admin', analysis_done: 'analyst', plan_ready: 'planner',
       gate_approved: 'gatekeeper', exec_done: 'executor', verify_pass: 'verifier',
     });
 
@@ -263,7 +272,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
     await assertReplayAgrees(e2e.url, closed.case_id);
     const proposals = entries(done, 'plan_proposed');
     assert.match(proposals.at(-1)!.reason!, /template: e2e\.observe/);
-    assert.equal(one(done, 'plan.generate_requested').actor, 'oncall@example.com');
+    assert.equal(one(done, 'plan.generate_requested').actor, 'token:admin', 'the authenticated principal, not the body\'s actor');
 
     const replay = await call(e2e.url, 'POST', '/plan/generate', body, { 'idempotency-key': key });
     assert.equal(replay.status, 202, 'a replay answers like the first time, even after the case moved on');
