@@ -129,6 +129,7 @@ test(`PostgreSQL stopped for ${DOWN_MS / 1000} s mid-run: 503s meanwhile, then t
   console.log(`answers seen by the clients: ${JSON.stringify(Object.fromEntries(statuses))}`);
   const { quiet, audit } = await waitForQuiescence(db!.url, CASES, 12 * 60_000,
     (a) => console.log(`waiting: ${JSON.stringify(a.byStatus)} backlog ${a.backlog} jobs ${a.pendingJobs.length}`), undefined, { drivenBy: driver! });
+  console.log(`database down: final ${JSON.stringify(audit.byStatus)}; audit chain: ${audit.chainVerified} timeline entries verified`);
   if (!quiet || audit.broken.length) console.log(await proc.logTail(6_000));
   assert.ok(quiet, `the loop did not come to rest:\n${describeAudit(audit)}`);
   assert.equal(audit.broken.length, 0, describeAudit(audit));

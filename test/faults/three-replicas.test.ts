@@ -106,7 +106,7 @@ test(`three replicas on one database drive ${CASES} cases; every side effect hap
         await r.start();
       }
     }, { drivenBy: 'token:faults-driver' });
-  console.log(`three replicas: final ${JSON.stringify(audit.byStatus)}`);
+  console.log(`three replicas: final ${JSON.stringify(audit.byStatus)}; audit chain: ${audit.chainVerified} timeline entries verified`);
   if (!quiet || audit.broken.length) for (const r of replicas) console.log(`--- ${r.label}\n${await r.logTail(3_000)}`);
   assert.ok(quiet, `the loop did not come to rest:\n${describeAudit(audit)}`);
   assert.equal(audit.broken.length, 0, describeAudit(audit));
