@@ -53,6 +53,8 @@ export async function driveCases(opts: DriveOptions): Promise<DrivenCase[]> {
 }
 
 async function openAndStart(opts: DriveOptions, index: number): Promise<string> {
+  // `requester` and `actor` below are claims opsloop ignores: the case and its timeline name the
+  // authenticated principal (auditLoop's `drivenBy` checks that).
   const created = await sendUntilAnswered(opts, index, 'POST', '/case/create', `${opts.run}-create-${index}`, {
     title: `restart ${FAULT_SERVICE} #${index} (fault run ${opts.run})`,
     tenant: 't-faults', severity: 3, service: FAULT_SERVICE, env: FAULT_ENV, requester: 'faults@example.com',
