@@ -4,17 +4,28 @@ import type { Clock } from '../../core/ports/clock.js';
 import { JOB_FOR_COMMAND, type JobPriority, type JobQueue } from '../../core/ports/job-queue.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
-
-/** Requesters that are opsloop itself (the Sensor, the Analyst, agents), not a person. */
-const MACHINE_REQUESTER = /^(sensor|analyst|agent|detector)[:@]/i;
+import { OUTBOX_PRIORITY, outboxPriorityOf } from '../../core/outbox/priority.js';
 
 /**
  * The Agenda priority of a case's agent jobs: a case a person opened goes first (`urgent`), then
  * severity 1-2 (`high`), then the rest — so an alert storm cannot starve a human-opened case.
+ * The same rule as the outbox lane (core/outbox/priority.ts), so both queues agree.
  */
 export function jobPriorityOf(c: Pick<CaseRecord, 'requester' | 'severity'>): JobPriority {
-  if (c.requester && !MACHINE_REQUESTER.test(c.requester)) return 'urgent';
-  return c.severity <= 2 ? 'high' : 'normal';
+  return jobPriorityOfLane(outboxPriorityOf(c));
+}
+
+/** The Agenda priority for an outbox lane (a message's `priority`). */
+export function jobPriorityOfLane(lane: number): JobPriority {
+  if (lane >= OUTBOX_PRIORITY.person) return 'urgent';
+  return lane >= OUTBOX_PRIORITY.severe ? 'high' : 'normal';
+}
+
+/** A command's job priority: from its envelope's lane, or (written before the lane existed) from its case. */
+async function priorityOf(store: CaseStore, msg: OutboxEnvelope): Promise<JobPriority> {
+  if (msg.priority !== undefined) return jobPriorityOfLane(msg.priority);
+  const c = await store.queries.getCase(msg.case_id);
+  return c ? jobPriorityOf(c) : 'normal';
 }
 
 /** Inbox consumer name of the dispatcher. */
@@ -43,7 +54,7 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
       return;
     }
     const runAtMs = typeof msg.data.run_at === 'string' ? Date.parse(msg.data.run_at) : NaN;
-    const c = await deps.store.queries.getCase(msg.case_id);
+    const priority = await priorityOf(deps.store, msg);
     const jobId = await deps.queue.enqueue(job, {
       message_id: msg.id,
       case_id: msg.case_id,
@@ -51,7 +62,7 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
       version: msg.version,
       trace_id: msg.trace_id,
       data: msg.data,
-    }, { ...(Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {}), priority: c ? jobPriorityOf(c) : 'normal' });
+    }, { ...(Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {}), priority });
     await deps.store.transact(async (tx) => {
       if (!(await tx.recordInbox(DISPATCHER_INBOX, msg.id, deps.clock.now()))) deps.onDuplicate?.();
     });

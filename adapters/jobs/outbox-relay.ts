@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CaseStore, CaseTx } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
 import { outboxBackoffMs, type BackoffPolicy } from '../../core/outbox/backoff.js';
+import { storedOutboxPriority } from '../../core/outbox/priority.js';
 
 /** What the relay hands a consumer besides the message. */
 export interface DeliveryInfo {
@@ -286,15 +287,23 @@ export async function consumeOnce(
   return ran;
 }
 
-/** Group a claimed batch by case, keeping outbox (seq) order inside each group. */
-function groupByCase(batch: readonly OutboxRecord[]): OutboxRecord[][] {
+/**
+ * Group a claimed batch by case, keeping outbox (seq) order inside each group. Groups of a higher
+ * priority lane (core/outbox/priority.ts) are started first, so a person's case does not wait for
+ * `caseConcurrency` slots behind the storm cases claimed in the same batch; then oldest first.
+ */
+export function groupByCase(batch: readonly OutboxRecord[]): OutboxRecord[][] {
   const byCase = new Map<string, OutboxRecord[]>();
   for (const record of [...batch].sort((a, b) => a.seq - b.seq)) {
     const list = byCase.get(record.envelope.case_id);
     if (list) list.push(record);
     else byCase.set(record.envelope.case_id, [record]);
   }
-  return [...byCase.values()];
+  const lane = (group: OutboxRecord[]) => Math.max(...group.map((r) => storedOutboxPriority(r.envelope)));
+  return [...byCase.values()]
+    .map((group) => ({ group, lane: lane(group) }))
+    .sort((a, b) => b.lane - a.lane || a.group[0]!.seq - b.group[0]!.seq)
+    .map(({ group }) => group);
 }
 
 async function runWithConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

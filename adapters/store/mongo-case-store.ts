@@ -399,7 +399,9 @@ class MongoOutboxStore implements OutboxStore {
               attempts: { $add: [{ $ifNull: ['$attempts', 0] }, 1] },
             },
           }],
-          { sort: { seq: 1 }, returnDocument: 'after' },
+          // The priority lane first (index outbox_claim); one case's messages share a priority, so
+          // they still come out in seq order.
+          { sort: { priority: -1, seq: 1 }, returnDocument: 'after' },
         );
         if (!doc) break;
         claimed.push(docToOutboxRecord(doc));

@@ -20,6 +20,7 @@ import type {
   TimelineKind,
 } from '../../core/schemas/case.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
+import { storedOutboxPriority } from '../../core/outbox/priority.js';
 
 /**
  * Pure mapping between the store port's records and the MongoDB documents that hold them,
@@ -63,6 +64,8 @@ export interface OutboxDoc {
   /** Partition key: the case id. */
   key: string;
   envelope: OutboxEnvelope;
+  /** Claim lane, higher first (core/outbox/priority.ts; migrations/mongo/0080_outbox_priority.ts). */
+  priority?: number;
   created_at: Date;
   /** Present (true) until published; the partial index `outbox_unpublished` covers only these. */
   pending?: true;
@@ -212,6 +215,7 @@ export function outboxToDoc(envelope: OutboxEnvelope, seq: number): OutboxDoc {
     topic: envelope.topic,
     key: envelope.case_id,
     envelope: toStoredJson(envelope),
+    priority: storedOutboxPriority(envelope),
     created_at: Number.isNaN(occurred.getTime()) ? new Date() : occurred,
     pending: true,
     published_at: null,

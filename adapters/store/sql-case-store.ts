@@ -19,6 +19,7 @@ import type {
   TimelineKind,
 } from '../../core/schemas/case.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
+import { storedOutboxPriority } from '../../core/outbox/priority.js';
 import { timelineEntryHash } from '../audit/audit-chain.js';
 import { isBrokenConnection, type SqlClient, type SqlQueryable } from './sql-client.js';
 import { applySqlMigrations } from './sql-migrate.js';
@@ -39,7 +40,7 @@ export interface SqlCaseStoreOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 1000;
-/** Outbox rows per INSERT (5 parameters each; PostgreSQL allows 65,535 per statement). */
+/** Outbox rows per INSERT (6 parameters each; PostgreSQL allows 65,535 per statement). */
 const OUTBOX_ROWS_PER_INSERT = 1000;
 /** Multi-row outbox INSERTs up to this many rows are prepared statements (one per size). */
 const PREPARED_OUTBOX_ROWS = 4;
@@ -373,9 +374,9 @@ class SqlCaseTx implements CaseTx {
     const rows = outboxValues(messages, params, { withOrdinal: true });
     // The outbox rows are inserted in VALUES order (ORDER BY ord), so their ids follow the array.
     const outbox = rows.length
-      ? `, o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at)
-                 SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at
-                   FROM (VALUES ${rows.join(', ')}) AS v (msg_id, topic, key, payload, created_at, ord)
+      ? `, o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority)
+                 SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at, v.priority
+                   FROM (VALUES ${rows.join(', ')}) AS v (msg_id, topic, key, payload, created_at, priority, ord)
                   WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord)`
       : '';
     const result = await this.q.query<{ updated: number | string }>(
@@ -403,7 +404,7 @@ class SqlCaseTx implements CaseTx {
       const rows = outboxValues(messages.slice(start, start + OUTBOX_ROWS_PER_INSERT), params);
       // The common sizes (a transition writes 1–3 messages) are prepared statements.
       const name = rows.length <= PREPARED_OUTBOX_ROWS ? `opsloop_append_outbox_${rows.length}` : undefined;
-      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
+      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
     }
   }
 
@@ -507,7 +508,7 @@ class SqlOutboxStore implements OutboxStore {
   constructor(private readonly run: Run) {}
 
   async claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]> {
-    const result = await this.run((q) => q.query<{ id: number | string; payload: OutboxEnvelope; attempts: number | string }>(
+    const result = await this.run((q) => q.query<{ id: number | string; payload: OutboxEnvelope; attempts: number | string; priority: number | string }>(
       `UPDATE outbox
           SET lease_owner = $1,
               lease_until = clock_timestamp() + make_interval(secs => $2::double precision / 1000),
@@ -515,16 +516,20 @@ class SqlOutboxStore implements OutboxStore {
         WHERE id IN (
           SELECT id FROM outbox
            WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until <= clock_timestamp())
-           ORDER BY id
+           -- The priority lane first (migrations/0080_outbox_priority.sql); one case's messages
+           -- share a priority, so they still come out in id order.
+           ORDER BY priority DESC, id
            LIMIT $3
            FOR UPDATE SKIP LOCKED)
-        RETURNING id, payload, attempts`,
+        RETURNING id, payload, attempts, priority`,
       [owner, leaseMs, Math.max(0, Math.trunc(limit))],
       { name: 'opsloop_claim_outbox' },
     ));
+    // In claim order (UPDATE … RETURNING does not keep the subquery's): lane, then seq.
     return result.rows
-      .map((row) => ({ seq: Number(row.id), envelope: row.payload, attempts: Number(row.attempts) }))
-      .sort((a, b) => a.seq - b.seq);
+      .map((row) => ({ lane: Number(row.priority), record: { seq: Number(row.id), envelope: row.payload, attempts: Number(row.attempts) } }))
+      .sort((a, b) => b.lane - a.lane || a.record.seq - b.record.seq)
+      .map(({ record }) => record);
   }
 
   async markPublished(messageIds: readonly string[], owner: string): Promise<void> {
@@ -555,15 +560,15 @@ class SqlOutboxStore implements OutboxStore {
 }
 
 /**
- * VALUES tuples (msg_id, topic, key, payload, created_at[, ordinal]) for outbox rows, appending
- * their parameters to `params` (numbered after the ones already there).
+ * VALUES tuples (msg_id, topic, key, payload, created_at, priority[, ordinal]) for outbox rows,
+ * appending their parameters to `params` (numbered after the ones already there).
  */
 function outboxValues(messages: readonly OutboxEnvelope[], params: unknown[], opts: { withOrdinal?: boolean } = {}): string[] {
   return messages.map((m, i) => {
     const at = params.length;
-    params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at));
+    params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at), storedOutboxPriority(m));
     const ordinal = opts.withOrdinal ? `, ${i}` : '';
-    return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz${ordinal})`;
+    return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz, $${at + 6}::smallint${ordinal})`;
   });
 }
 

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { storedOutboxPriority } from '../../core/outbox/priority.js';
 
 /** Sample values of one real `resume` transition (PARKED → PLANNING), copied into the script. */
 export interface TransitionSample {
@@ -84,6 +85,8 @@ function jsonLiteral(text: string, type: 'jsonb' | 'json'): string {
 export function pgbenchScript(sample: TransitionSample, casesPerClient: number): string {
   const caseColumns = 'id, tenant, title, severity, service, env, requester, labels, status, version, plan_id, created_at, updated_at';
   const nextStatus = "CASE WHEN :c_status = 'PARKED' THEN 'PLANNING' ELSE 'PARKED' END";
+  // The outbox lane opsloop wrote with the sample (migrations/0080_outbox_priority.sql), as an integer literal.
+  const lane = storedOutboxPriority(JSON.parse(sample.outboxEvent) as { priority?: number });
   return [
     `\\set n :client_id * ${casesPerClient} + random(1, ${casesPerClient})`,
     'BEGIN;',
@@ -92,7 +95,7 @@ export function pgbenchScript(sample: TransitionSample, casesPerClient: number):
     `WITH u AS (UPDATE ops_case SET status = ${nextStatus}, version = :c_version::int + 1, updated_at = now(), plan_id = CASE WHEN true THEN plan_id ELSE NULL::uuid END WHERE id = :c_id::uuid AND version = :c_version::int RETURNING id), `
       + `t AS (INSERT INTO case_timeline (id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at) SELECT :c_next_timeline_id::bigint, :c_id::uuid, 'transition', 'resume', 'oncall@example.com', 'freeze lifted', NULL, gen_random_uuid()::text, :c_status, ${nextStatus}, :c_version::int + 1, ${jsonLiteral(sample.timelineMeta, 'jsonb')}, now() FROM u), `
       + `r AS (UPDATE idempotency SET response = ${jsonLiteral(sample.response, 'json')} WHERE key = :c_idem_key AND EXISTS (SELECT 1 FROM u)), `
-      + `o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at) SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at FROM (VALUES (gen_random_uuid(), 'evt.case.transition.v1', :c_id, ${jsonLiteral(sample.outboxEvent, 'jsonb')}, now(), 0), (gen_random_uuid(), 'cmd.plan.generate', :c_id, ${jsonLiteral(sample.outboxCommand, 'jsonb')}, now(), 1)) AS v (msg_id, topic, key, payload, created_at, ord) WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord) `
+      + `o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority) SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at, v.priority FROM (VALUES (gen_random_uuid(), 'evt.case.transition.v1', :c_id, ${jsonLiteral(sample.outboxEvent, 'jsonb')}, now(), ${lane}::smallint, 0), (gen_random_uuid(), 'cmd.plan.generate', :c_id, ${jsonLiteral(sample.outboxCommand, 'jsonb')}, now(), ${lane}::smallint, 1)) AS v (msg_id, topic, key, payload, created_at, priority, ord) WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord) `
       + 'SELECT count(*) AS updated FROM u;',
     'COMMIT;',
     '',

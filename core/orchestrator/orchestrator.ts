@@ -12,6 +12,7 @@ import {
   type NewTimelineEntry,
 } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
+import { outboxPriorityOf } from '../outbox/priority.js';
 import { describeIssues, toFieldIssues } from '../schemas/issues.js';
 import { requestFingerprint } from './fingerprint.js';
 import { runGuards } from './guards.js';
@@ -432,7 +433,11 @@ export class Orchestrator {
   }
 
   private envelope(c: CaseRecord, now: Date, topic: string, traceId: string | null, correlationId: string | null, data: Record<string, unknown>): OutboxEnvelope {
-    return { id: this.ids.uuid(), topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: correlationId, data };
+    return {
+      id: this.ids.uuid(), topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: correlationId, data,
+      // Outbox lane (issue 11 item 5): the case's own, so all its messages share it and keep their order.
+      priority: outboxPriorityOf(c),
+    };
   }
 }
 

@@ -111,9 +111,11 @@ export interface CaseQueries {
 /** What the outbox relay needs from the store. */
 export interface OutboxStore {
   /**
-   * Lease up to `limit` unpublished messages to `owner` for `leaseMs`, oldest first. Messages
-   * leased to another owner whose lease has not expired are skipped, so several relays can
-   * share one database.
+   * Lease up to `limit` unpublished messages to `owner` for `leaseMs`: the highest priority lane
+   * first (`OutboxEnvelope.priority`, core/outbox/priority.ts), oldest first within a lane, and
+   * returned in that order. A case's messages share one lane, so they come out in outbox order.
+   * Messages leased to another owner whose lease has not expired are skipped, so several relays
+   * can share one database.
    */
   claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]>;
   /** Mark messages published (only those still leased to `owner`). */

@@ -49,6 +49,11 @@ export const OutboxEnvelopeSchema = z.object({
   trace_id: z.string().nullable(),
   correlation_id: z.string().nullable(),
   data: z.record(z.string(), z.unknown()),
+  /**
+   * Delivery lane (core/outbox/priority.ts): the relay claims higher first, then in outbox order.
+   * The same for every message of a case; absent on messages written before it existed (= 0).
+   */
+  priority: z.number().int().min(0).max(2).optional(),
 });
 export type OutboxEnvelope = z.infer<typeof OutboxEnvelopeSchema>;
 

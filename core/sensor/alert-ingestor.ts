@@ -6,6 +6,7 @@ import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } fr
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
 import { caseView, jsonBytes, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
+import { outboxPriorityOf } from '../outbox/priority.js';
 import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
@@ -411,5 +412,6 @@ function entry(c: CaseRecord, now: Date, e: Partial<NewTimelineEntry> & Pick<New
 }
 
 function envelope(id: string, c: CaseRecord, now: Date, topic: string, traceId: string, data: Record<string, unknown>): OutboxEnvelope {
-  return { id, topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: null, data };
+  // The case's outbox lane (core/outbox/priority.ts): the same for all of its messages, wherever written.
+  return { id, topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: null, data, priority: outboxPriorityOf(c) };
 }

@@ -337,6 +337,54 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       }
     });
 
+    it('priority lane: a person\'s case and a severity-1 case are claimed before an older backlog, each case in order', async () => {
+      await clearOutbox();
+      const open = async (body: { severity: number; requester: string }) => {
+        const result = await orchestrator.createCase({ title: 'lane test', tenant: 't-001', ...body }, { idempotencyKey: randomUUID() });
+        assert.equal(result.status, 201, JSON.stringify(result.body));
+        return (result.body as { data: { case_id: string } }).data.case_id;
+      };
+      // The backlog: opened by opsloop itself at severity 3 (lane 0), written first.
+      const backlog = [];
+      for (let i = 0; i < 4; i++) backlog.push(await open({ severity: 3, requester: 'sensor:alertmanager' }));
+      for (const caseId of backlog) await walk(caseId, ['start_analysis', 'analysis_done']);
+      const severe = await open({ severity: 1, requester: 'sensor:alertmanager' });
+      await walk(severe, ['start_analysis', 'analysis_done']);
+      const person = await open({ severity: 3, requester: 'alice@example.com' });
+      await walk(person, ['start_analysis', 'analysis_done']);
+      const perCaseMessages = ['evt.case.created.v1@1', 'evt.case.transition.v1@2', 'cmd.analyze@2', 'evt.case.transition.v1@3', 'cmd.plan.generate@3'];
+
+      // Claimed by the store directly, 3 at a time (batches that split cases), each batch published.
+      const owner = `lane-${randomUUID()}`;
+      const claimed: OutboxEnvelope[] = [];
+      for (;;) {
+        const batch = await store.outbox.claim(owner, 30_000, 3);
+        if (batch.length === 0) break;
+        claimed.push(...batch.map((r) => r.envelope));
+        await store.outbox.markPublished(batch.map((r) => r.envelope.id), owner);
+      }
+      assert.equal(claimed.length, (backlog.length + 2) * perCaseMessages.length);
+      const laneOf = new Map([[person, 2], [severe, 1], ...backlog.map((id) => [id, 0] as const)]);
+      for (const m of claimed) assert.equal(m.priority, laneOf.get(m.case_id), `lane of ${label(m)} (case ${m.case_id})`);
+      assert.deepEqual(claimed.slice(0, 5).map((m) => m.case_id), Array(5).fill(person), 'the person\'s case first, though written last');
+      assert.deepEqual(claimed.slice(5, 10).map((m) => m.case_id), Array(5).fill(severe), 'then severity 1-2');
+      const perCase = byCase(claimed);
+      for (const caseId of [person, severe, ...backlog]) assert.deepEqual(perCase.get(caseId), perCaseMessages, `order of case ${caseId}`);
+      assert.deepEqual([...new Set(claimed.slice(10).map((m) => m.case_id))], backlog, 'the backlog oldest first');
+
+      // Through a relay (small batches, concurrent cases, uneven latency): the same order.
+      await clearOutbox();
+      for (const caseId of backlog) await walk(caseId, ['plan_ready']);
+      await walk(person, ['plan_ready']);
+      const delivered: OutboxEnvelope[] = [];
+      const r = relay({ batchSize: 2, caseConcurrency: 2 });
+      r.on('', async (msg) => { await sleep(Math.random() * 3); delivered.push(msg); }, 'recorder');
+      await r.drain();
+      assert.deepEqual(delivered.slice(0, 2).map(label), ['evt.case.transition.v1@4', 'cmd.gate.eval@4']);
+      assert.deepEqual(delivered.slice(0, 2).map((m) => m.case_id), [person, person], 'the person\'s case overtakes the backlog');
+      for (const caseId of backlog) assert.deepEqual(byCase(delivered).get(caseId), ['evt.case.transition.v1@4', 'cmd.gate.eval@4']);
+    });
+
     it('stop() waits for the batch in flight', async () => {
       await clearOutbox();
       let entered!: () => void;

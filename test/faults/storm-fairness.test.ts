@@ -29,7 +29,9 @@ before(async () => {
     policy: E2E_POLICY, services: E2E_SERVICES, templates: E2E_TEMPLATES,
     env: {
       OPSLOOP_INGEST_TOKEN: INGEST_TOKEN, OPSLOOP_INGEST_FILE: join(ingestDir, 'ingest.yml'),
-      OPSLOOP_AUTH: 'off', OPSLOOP_RATE_LIMIT_WRITES: '0', OPSLOOP_RATE_LIMIT_INGEST: '0',
+      // Authentication on, as in production: REST calls carry the admin token (e2e-harness `call`),
+      // so the human case is opened by a person's principal; /ingest takes the ingest token.
+      OPSLOOP_RATE_LIMIT_WRITES: '0', OPSLOOP_RATE_LIMIT_INGEST: '0',
     },
   });
 });
@@ -38,12 +40,10 @@ after(async () => {
   await rm(ingestDir, { recursive: true, force: true });
 });
 
-// TODO (issue 11 item 5): Agenda now runs a person's jobs first (adapters/jobs/command-dispatcher.ts
-// jobPriorityOf), but the outbox relay still claims messages strictly by seq, so the human case's
-// cmd.* waits behind the storm's outbox backlog (measured 74 s on 2 cores). The claim needs a
-// priority lane (adapters/store outbox claim) before this can pass; until then it is reported as todo.
+// Both queues have a priority lane: the outbox relay claims a person's case's messages first
+// (core/outbox/priority.ts, outbox.priority) and Agenda runs its jobs first (jobPriorityOf).
 test(`${STORM} alert cases at once; a human-opened case still reaches WAIT_GATE within ${BOUND_MS / 1000} s`, {
-  timeout: 300_000, todo: 'the outbox relay claims FIFO; the human case waits behind the storm backlog',
+  timeout: 300_000,
 }, async () => {
   const ingest = (i: number) => fetch(`${e2e.url}/ingest/alertmanager`, {
     method: 'POST',
@@ -63,6 +63,7 @@ test(`${STORM} alert cases at once; a human-opened case still reaches WAIT_GATE 
     { 'idempotency-key': freshKey('storm-human') });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const caseId = created.body.data.case_id as string;
+  assert.equal(created.body.data.requester && /^(sensor|analyst|agent)[:@]/.test(created.body.data.requester), false, 'opened by a person');
   const started = await call(e2e.url, 'PATCH', `/case/${caseId}/transition`, { event: 'start_analysis', actor: 'alice@example.com' },
     { 'idempotency-key': freshKey('storm-start'), 'if-match': '"1"' });
   assert.equal(started.status, 200, JSON.stringify(started.body));
