@@ -12,15 +12,16 @@ import {
   type NewTimelineEntry,
 } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
-import { outboxPriorityOf } from '../outbox/priority.js';
 import { describeIssues, toFieldIssues } from '../schemas/issues.js';
 import { requestFingerprint } from './fingerprint.js';
 import { runGuards } from './guards.js';
 import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 import { authorize, authorizeEvent } from '../auth/permissions.js';
-import { checkGateDecision, gateStateAt, PARTIAL_APPROVAL_EVENT } from '../auth/approval.js';
+import { checkGateDecision, gateStateAt } from '../auth/approval.js';
+import { gateNoteFor } from './gate-answer.js';
 import { isAgent, type Principal } from '../auth/principal.js';
 import { redactText, redactValue } from '../auth/redact.js';
+import { commandData, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
 import { scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
 
 export interface OrchestratorDeps {
@@ -168,7 +169,7 @@ export class Orchestrator {
       };
       await tx.insertCase(record);
       const traceId = opts.traceId ?? this.ids.uuid();
-      await tx.appendTimeline(this.entry(record, now, {
+      await tx.appendTimeline(timelineEntry(record, now, {
         kind: 'created', event: 'case_created', actor,
         reason: record.title, to_status: 'NEW', trace_id: traceId, meta: withAuthority({ severity: record.severity, service: record.service, env: record.env }, who),
       }));
@@ -242,22 +243,16 @@ export class Orchestrator {
         const { gate, approvedBy } = gateStateAt(gateTimeline, current.version);
         const check = checkGateDecision({ principal: who, event: request.event, requester: current.requester, gate, approvedBy });
         if (!check.ok || !check.complete) {
-          const timelineId = await tx.appendTimeline(this.entry(current, now, {
-            kind: 'note', event: check.ok ? PARTIAL_APPROVAL_EVENT : 'approval_refused', actor,
-            reason: check.ok ? `approval ${check.have} of ${check.needed}: waiting for a distinct second approver` : check.message,
-            correlation_id: request.correlationId ?? null, trace_id: traceId,
-            meta: withAuthority(check.ok ? { have: check.have, needed: check.needed } : { rule: check.reason, attempted: request.event, version: current.version }, who),
-          }));
-          const response = check.ok
-            ? { status: 202, body: { data: { ...caseView(current), event: request.event, approvals: check.have, approvals_needed: check.needed, timeline_id: timelineId } } }
-            : { status: httpStatusOf('OPS_FORBIDDEN'), body: errorBody('OPS_FORBIDDEN', check.message, { case_id: caseId, event: request.event, rule: check.reason, principal: who.id, status: current.status, version: current.version }) };
+          const answer = gateNoteFor(check, { current, event: request.event, principal: who, actor, correlationId: request.correlationId ?? null, traceId });
+          const timelineId = await tx.appendTimeline(timelineEntry(current, now, answer.note));
+          const response = answer.response(timelineId);
           await tx.saveIdempotentResponse(key, response);
           return check.ok ? { kind: 'ok', response } : { kind: 'refused', response };
         }
       }
       const guard = runGuards(request.event, meta);
       if (!guard.ok) {
-        await tx.appendTimeline(this.entry(current, now, {
+        await tx.appendTimeline(timelineEntry(current, now, {
           kind: 'rejected', event: request.event, actor,
           reason: `${guard.reason}: ${describeIssues(guard.issues)}`, correlation_id: request.correlationId ?? null,
           trace_id: traceId, from_status: current.status, to_status: current.status,
@@ -299,7 +294,7 @@ export class Orchestrator {
       const timelineId = await tx.writeTransition({
         caseId, expectedVersion: current.version, idempotencyKey: key,
         patch: { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now },
-        timeline: this.entry(after, now, {
+        timeline: timelineEntry(after, now, {
           kind: 'transition', event: request.event, actor, reason: request.reason ?? null,
           correlation_id: request.correlationId ?? null, trace_id: traceId,
           from_status: current.status, to_status: decision.next,
@@ -360,7 +355,7 @@ export class Orchestrator {
       }
       const now = this.clock.now();
       const traceId = request.traceId ?? this.ids.uuid();
-      const timelineId = await tx.appendTimeline(this.entry(current, now, {
+      const timelineId = await tx.appendTimeline(timelineEntry(current, now, {
         kind: 'note', event: request.event, actor, reason: request.reason ?? null,
         correlation_id: request.correlationId ?? null, trace_id: traceId, meta: withAuthority(request.meta ?? {}, who),
       }));
@@ -424,33 +419,7 @@ export class Orchestrator {
       }
     }
   }
-
-  private entry(c: CaseRecord, now: Date, e: Partial<NewTimelineEntry> & Pick<NewTimelineEntry, 'kind' | 'event' | 'actor'>): NewTimelineEntry {
-    return {
-      case_id: c.id, reason: null, correlation_id: null, trace_id: null, from_status: null, to_status: null,
-      version: c.version, meta: {}, created_at: now, ...e,
-    };
-  }
-
   private envelope(c: CaseRecord, now: Date, topic: string, traceId: string | null, correlationId: string | null, data: Record<string, unknown>): OutboxEnvelope {
-    return {
-      id: this.ids.uuid(), topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: correlationId, data,
-      // Outbox lane (issue 11 item 5): the case's own, so all its messages share it and keep their order.
-      priority: outboxPriorityOf(c),
-    };
+    return outboxEnvelope(this.ids.uuid(), c, now, topic, traceId, correlationId, data);
   }
-}
-
-/** The plan itself lives in plan_proposed; the timeline keeps its id, not a second copy. */
-function withoutPlan(meta: Record<string, unknown>, planId: string | null): Record<string, unknown> {
-  if (!('plan' in meta)) return meta;
-  const { plan: _plan, ...rest } = meta;
-  return { ...rest, plan_id: planId };
-}
-
-/** Data of the `cmd.*` a status entry enqueues: what the agent needs to find its work. */
-function commandData(c: CaseRecord, meta: Record<string, unknown>): Record<string, unknown> {
-  const data: Record<string, unknown> = { case_id: c.id, plan_id: c.plan_id, status: c.status };
-  if (typeof meta.template === 'string') data.template = meta.template;
-  return data;
 }
