@@ -12,6 +12,8 @@ import { TRANSITIONS } from '../../core/fsm/transitions.js';
 import { EVENT_ROLES } from '../../core/auth/permissions.js';
 import { TEST_USERS, testAuth, type TestUser } from '../support/auth.js';
 import { completePlan, key, startApi, transition, writeGateNote, type ApiHarness } from '../http/api-harness.js';
+import { ChatHandler, chatPrincipal, type ChatActor } from '../../bot/chat-handler.js';
+import type { CaseRecord } from '../../core/schemas/case.js';
 
 let h: ApiHarness;
 const SCOPED: TestUser = {
@@ -200,4 +202,50 @@ describe('REST: the gate', () => {
     assert.equal(decision!.decision.outcome, 'rejected');
     assert.equal(decision!.decision.actor, 'token:bob');
   });
+});
+
+describe('chat entries (Slack, Discord, simulator) obey the same gate guard', () => {
+  /** A case opened in chat by `requester`, at WAIT_GATE with a Gatekeeper note naming each platform's approvers. */
+  async function chatCaseAtGate(requester: ChatActor, minApprovals = 1): Promise<CaseRecord> {
+    const created = await h.orchestrator.createCase({ title: `chat gate ${requester.platform}`, service: 'checkout', env: 'prod' }, { idempotencyKey: key('chat'), principal: chatPrincipal(requester) });
+    const id = (created.body as { data: { case_id: string } }).data.case_id;
+    for (const [event, meta] of [['start_analysis', {}], ['analysis_done', {}], ['plan_ready', { plan: completePlan }]] as const) {
+      await h.orchestrator.transition(id, { event, actor: 'agent', meta }, { idempotencyKey: key() });
+    }
+    const approvers = { slack_users: ['U0LEAD', 'U0REQ'], slack_groups: ['S0ONCALL'], discord_roles: ['R0ONCALL'], users: [], sim_users: ['lead', 'lead2', 'req'], ...(minApprovals > 1 ? { min_approvals: minApprovals } : {}) };
+    await h.orchestrator.record(id, { event: 'gate_decision', actor: 'gatekeeper', meta: { decision: { decision: 'needs_human', reasons: [], matched_rules: [], approvers } }, requireStatus: ['WAIT_GATE'] }, { idempotencyKey: key() });
+    return (await h.store.queries.getCase(id))!;
+  }
+
+  const PLATFORMS: Array<{ name: string; requester: ChatActor; outsider: ChatActor; approver: ChatActor; second: ChatActor }> = [
+    { name: 'Slack', requester: { platform: 'slack', id: 'U0REQ' }, outsider: { platform: 'slack', id: 'U0NOBODY' }, approver: { platform: 'slack', id: 'U0LEAD' }, second: { platform: 'slack', id: 'U0GROUPIE', groups: ['S0ONCALL'] } },
+    { name: 'Discord', requester: { platform: 'discord', id: '111', roles: ['R0ONCALL'] }, outsider: { platform: 'discord', id: '222', roles: ['R0OTHER'] }, approver: { platform: 'discord', id: '333', roles: ['R0ONCALL'] }, second: { platform: 'discord', id: '444', roles: ['R0ONCALL'] } },
+    { name: 'simulator', requester: { platform: 'sim', id: 'req' }, outsider: { platform: 'sim', id: 'intern' }, approver: { platform: 'sim', id: 'lead' }, second: { platform: 'sim', id: 'lead2' } },
+  ];
+
+  for (const p of PLATFORMS) {
+    test(`${p.name}: the requester (even when listed) and a non-approver are refused; a listed approver proceeds`, async () => {
+      const chat = new ChatHandler({ orchestrator: h.orchestrator, queries: h.store.queries });
+      const c = await chatCaseAtGate(p.requester);
+      const action = { case_id: c.id, event: 'gate_approved' as const, version: c.version };
+      assert.match((await chat.handleAction(action, p.requester)).text, /4-eyes/);
+      assert.match((await chat.handleAction(action, p.outsider)).text, /not an approver/);
+      assert.match((await chat.handleAction({ ...action, event: 'gate_rejected' }, p.outsider)).text, /not an approver/, 'no reason form for an outsider');
+      assert.equal((await h.store.queries.getCase(c.id))!.status, 'WAIT_GATE');
+      assert.match((await chat.handleAction(action, p.approver)).text, /You approved/);
+      assert.equal((await h.store.queries.getCase(c.id))!.status, 'EXECUTING');
+      const refusals = (await h.store.queries.listTimeline(c.id)).filter((e) => e.event === 'approval_refused');
+      assert.deepEqual(refusals.map((e) => e.meta.rule).sort(), ['not_an_approver', 'not_an_approver', 'requester']);
+    });
+
+    test(`${p.name}: a two-approver policy needs two distinct people`, async () => {
+      const chat = new ChatHandler({ orchestrator: h.orchestrator, queries: h.store.queries });
+      const c = await chatCaseAtGate(p.requester, 2);
+      const action = { case_id: c.id, event: 'gate_approved' as const, version: c.version };
+      assert.match((await chat.handleAction(action, p.approver)).text, /recorded \(1 of 2\)/);
+      assert.equal((await h.store.queries.getCase(c.id))!.status, 'WAIT_GATE');
+      assert.match((await chat.handleAction(action, p.second)).text, /You approved/);
+      assert.equal((await h.store.queries.getCase(c.id))!.status, 'EXECUTING');
+    });
+  }
 });
