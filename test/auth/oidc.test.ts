@@ -392,3 +392,48 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('OIDC wired into a running opsloop (real HTTP, real JWKS server)', () => {
+  test('an SSO user acts as oidc:<email> with mapped roles; a viewer is refused writes; a bad token is 401', async () => {
+    const { startOpsloop } = await import('../../bot/start-opsloop.js');
+    const { loadConfig } = await import('../../adapters/config.js');
+    const { silentLogger } = await import('../../adapters/log.js');
+    const { cleanupTestPgliteStore, createTestPgliteStore } = await import('../support/pglite.js');
+    const jwks = new JwksServer();
+    await jwks.start();
+    const key = await signer('ES256', 'wired-1');
+    jwks.keys = [key.jwk];
+    const store = await createTestPgliteStore();
+    const ops = await startOpsloop(loadConfig({
+      PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
+      OPSLOOP_OIDC_ISSUER: ISSUER, OPSLOOP_OIDC_AUDIENCE: AUDIENCE, OPSLOOP_OIDC_JWKS_URL: jwks.url, OPSLOOP_OIDC_ROLE_MAP: ROLE_MAP,
+    }), { store, logger: silentLogger(), print: () => {}, extensions: [] });
+    try {
+      const post = (token: string, body: unknown, idem: string) => fetch(`${ops.url}/case/create`, {
+        method: 'POST', body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': idem },
+      });
+      const alice = await sign(key);
+      const created = await post(alice, { title: 'opened with SSO', requester: 'someone-else' }, 'oidc-1');
+      assert.equal(created.status, 201, await created.clone().text());
+      const data = (await created.json() as { data: { case_id: string; requester: string } }).data;
+      assert.equal(data.requester, 'oidc:alice@example.com');
+      const timeline = await ops.store.queries.listTimeline(data.case_id);
+      assert.equal(timeline[0]!.actor, 'oidc:alice@example.com');
+      assert.equal((timeline[0]!.meta.principal as { auth: string }).auth, 'oidc');
+
+      const viewer = await sign(key, { email: 'bob@example.com', groups: ['finance'] });
+      assert.equal((await fetch(`${ops.url}/cases`, { headers: { authorization: `Bearer ${viewer}` } })).status, 200, '*=viewer reads');
+      assert.equal((await post(viewer, { title: 'no' }, 'oidc-2')).status, 403, 'a viewer may not open cases');
+
+      const expired = await sign(key, { exp: now() - 600 });
+      const refused = await post(expired, { title: 'late' }, 'oidc-3');
+      assert.equal(refused.status, 401);
+      assert.match(((await refused.json()) as { error: { message: string } }).error.message, /expired/);
+    } finally {
+      await ops.close();
+      await cleanupTestPgliteStore(store);
+      await jwks.stop();
+    }
+  });
+});
