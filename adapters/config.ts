@@ -163,7 +163,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   envVar({ name: 'DISCORD_API_URL', key: 'discordApiUrl', group: 'chat', schema: httpUrl,
     expected: 'an http(s) URL', description: 'Discord REST base URL (default https://discord.com/api).' }),
   envVar({ name: 'OPSLOOP_INGEST_TOKEN', key: 'ingestToken', group: 'agents', schema: token, secret: true,
-    expected: 'a token without spaces', description: 'Bearer token alert webhooks must send (POST /ingest/*); unset → those endpoints answer 503.' }),
+    expected: 'a token without spaces', description: 'A shared bearer token accepted on POST /ingest/* only (principal token:ingest); API tokens with the responder role work there too.' }),
   envVar({ name: 'OPSLOOP_INGEST_FILE', key: 'ingestFile', group: 'agents', schema: path, default: 'config/ingest.yml',
     expected: 'a file path', description: 'Alert routing (labels → service/env/severity/tenant, chat channel, rules, correlation).' }),
   envVar({ name: 'OPSLOOP_GRAFANA_HMAC_SECRET', key: 'grafanaHmacSecret', group: 'agents', schema: token, secret: true,
