@@ -69,6 +69,7 @@ const BaseSchema = z.object({
   channel: z.object({ id: z.string().regex(/^\d{1,25}$/) }).passthrough().optional(),
   member: z.object({ user: UserSchema, roles: z.array(z.string()).max(250).optional() }).passthrough().optional(),
   user: UserSchema.optional(),
+  guild_id: z.string().regex(/^\d{1,25}$/).optional(),
   data: z.record(z.string(), z.unknown()).optional(),
 }).passthrough();
 export type RawInteraction = z.infer<typeof BaseSchema>;
@@ -85,7 +86,10 @@ function actorOfRaw(raw: RawInteraction): ChatActor | null {
   const user = raw.member?.user ?? raw.user;
   if (!user) return null;
   const name = user.global_name ?? user.username;
-  return { platform: 'discord', id: user.id, ...(name ? { name } : {}), ...(raw.member?.roles ? { roles: raw.member.roles } : {}) };
+  return {
+    platform: 'discord', id: user.id, ...(name ? { name } : {}), ...(raw.member?.roles ? { roles: raw.member.roles } : {}),
+    ...(raw.guild_id ? { workspace: raw.guild_id } : {}),
+  };
 }
 
 /** Text inputs of a modal submission by custom_id (action rows and the newer label components). */

@@ -74,9 +74,11 @@ export function createSlackSocketApp(o: SlackSocketOptions): BoltApp {
   return app;
 }
 
-function actorOf(user: { id: string; name?: string; username?: string } | undefined, fallbackName?: string): ChatActor {
+/** The Slack user; `team` is the workspace Slack signed the request for (recorded with the principal). */
+function actorOf(user: { id: string; name?: string; username?: string; team_id?: string } | undefined, fallbackName?: string, team?: string): ChatActor {
   const name = user?.username ?? user?.name ?? fallbackName;
-  return { platform: 'slack', id: user?.id ?? 'unknown', ...(name ? { name } : {}) };
+  const workspace = team ?? user?.team_id;
+  return { platform: 'slack', id: user?.id ?? 'unknown', ...(name ? { name } : {}), ...(workspace ? { workspace } : {}) };
 }
 
 /** A ChatReply as a `respond()`/ack body: always ephemeral unless the reply is public. */
@@ -147,7 +149,7 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
       return;
     }
     await ack();
-    const actor = actorOf({ id: command.user_id, name: command.user_name });
+    const actor = actorOf({ id: command.user_id, name: command.user_name }, undefined, command.team_id);
     const reply = await handler.handleCommand(parsed.command, actor, { channel: command.channel_id, requestId: command.trigger_id })
       .catch((error: unknown) => {
         log?.error({ err: error }, 'slack command failed');
