@@ -32,6 +32,11 @@ export interface OpsloopOverrides {
   relay?: { pollMs?: number; leaseMs?: number };
   /** Where the start-up banner goes (default: stdout). Pass `() => {}` to silence it. */
   print?: (line: string) => void;
+  /**
+   * How long `close()` waits for each shutdown step (an extension's stop, the relay, the server …)
+   * before it logs a warning naming the step and goes on with the next (default 10 s).
+   */
+  shutdownStepMs?: number;
 }
 
 export interface RunningOpsloop {
@@ -72,13 +77,22 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? uuidGen;
   const ownsStore = !overrides.store;
-  const cleanups: Array<() => Promise<void>> = [];
+  // Shutdown steps, run in reverse order. Each gets `shutdownStepMs`: a step that never finishes
+  // (a library waiting on something already closed) is logged by name and left behind, so close()
+  // always returns.
+  const cleanups: Array<{ step: string; run: () => Promise<void> }> = [];
+  const stepMs = overrides.shutdownStepMs ?? 10_000;
   const runCleanups = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
+    for (const { step, run } of cleanups.splice(0).reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), stepMs); });
       try {
-        await cleanup();
+        const outcome = await Promise.race([run().then(() => 'done' as const), late]);
+        if (outcome === 'late') logger.warn({ step, timeout_ms: stepMs }, 'shutdown step did not finish in time; going on without it');
       } catch (err) {
-        logger.error({ err }, 'error during shutdown');
+        logger.error({ err, step }, 'error during shutdown');
+      } finally {
+        clearTimeout(timer);
       }
     }
   };
@@ -92,7 +106,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
       ...(config.openaiEmbeddingsModel ? { pgliteExtensions: { vector: (await import('@electric-sql/pglite-pgvector')).vector } } : {}),
     }));
-    if (ownsStore) cleanups.push(() => store.close());
+    if (ownsStore) cleanups.push({ step: 'store', run: () => store.close() });
     await store.connect();
     metrics.trackBacklog(() => store.outbox.backlog());
 
@@ -100,7 +114,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     // Messages written in this process are delivered at once by its own relay; on a PostgreSQL
     // server, LISTEN/NOTIFY wakes the relays of the other processes too (their poll is the fallback).
     const signal = outboxSignalFor(store, logger.child({ component: 'outbox-signal' }));
-    cleanups.push(() => signal.close());
+    cleanups.push({ step: 'outbox signal', run: () => signal.close() });
     const outboxWritten = () => { relay.wake(); signal.notify(); };
     const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: outboxWritten, knownSecrets: registeredSecrets });
     relay.on('evt.', async (msg) => {
@@ -116,9 +130,9 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     // On a caller's store (tests, benchmarks) the admin token's file goes to a temporary directory,
     // so an embedded opsloop never overwrites the credential of the installation in OPSLOOP_DATA_DIR.
     const credentialDir = ownsStore ? undefined : await mkdtemp(join(tmpdir(), 'opsloop-credential-'));
-    if (credentialDir) cleanups.push(() => rm(credentialDir, { recursive: true, force: true }));
+    if (credentialDir) cleanups.push({ step: 'credential dir', run: () => rm(credentialDir, { recursive: true, force: true }) });
     const auth = await setUpAuth(config, { store, clock, ids, logger: logger.child({ component: 'auth' }), ...(credentialDir ? { credentialDir } : {}) });
-    cleanups.push(() => auth.close());
+    cleanups.push({ step: 'auth', run: () => auth.close() });
     registerKnownSecrets([auth.adminToken]);
     const server = buildServer({
       orchestrator, store, metrics, logger, auth: auth.http,
@@ -127,17 +141,23 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       plugins: [...auth.plugins, ...extensions.flatMap((e) => e.http ?? [])],
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     });
-    cleanups.push(() => server.close());
+    cleanups.push({ step: 'http server', run: () => server.close() });
     await server.listen({ host: config.host, port: config.port });
     const url = baseUrl(server, config.host);
 
     relay.start();
-    cleanups.push(() => relay.stop());
+    // Registered twice (see below): whichever runs first stops the relay, the other has nothing to do.
+    let relayStopping = false;
+    const stopRelay = { step: 'outbox relay', run: async () => { if (!relayStopping) { relayStopping = true; await relay.stop(); } } };
+    cleanups.push(stopRelay);
     await signal.listen(() => relay.wake());
     for (const extension of extensions) {
       await extension.start?.({ baseUrl: url });
-      if (extension.stop) cleanups.push(() => extension.stop!());
+      if (extension.stop) cleanups.push({ step: `extension ${extension.name}`, run: () => extension.stop!() });
     }
+    // The relay hands work to the extensions (cmd.* → agent jobs on Agenda, events → NATS, chat):
+    // stop it before them, so no delivery is left waiting on a job queue or publisher that closed.
+    cleanups.push(stopRelay);
 
     printBanner(print, config, store, url, extensions, auth);
     logger.info({ url, store: store.name, extensions: extensions.map((e) => e.name) }, 'opsloop started');

@@ -20,6 +20,11 @@ export interface AgendaJobQueueOptions {
   startWaitMs?: number;
   /** How often to requeue orphaned jobs (default 30 s; 0 = only at start). */
   orphanSweepMs?: number;
+  /**
+   * How long `stop` waits for what still uses Agenda's connections — enqueues in flight and jobs
+   * running (they save their state when they finish) — before it closes them anyway (default 5 s).
+   */
+  stopWaitMs?: number;
   logger?: Logger;
 }
 
@@ -54,6 +59,19 @@ async function requeueOrphansOn(pool: pg.Pool): Promise<number> {
   return (await pool.query(REQUEUE_ORPHANS_SQL)).rowCount ?? 0;
 }
 
+/**
+ * `pool.end()`, failing the `connect()` calls still queued for a client. pg-pool 3.x stops serving
+ * its wait queue once `end()` was called but never settles it either, so whoever waited there (an
+ * enqueue, a job saving its state) waited forever — and with it whatever awaited them: that is how
+ * a shutdown during an alert storm hung in the outbox relay's `stop()`.
+ */
+function endPool(pool: pg.Pool): Promise<void> {
+  const waiting = (pool as unknown as { _pendingQueue?: Array<{ callback?: (err: Error) => void }> })._pendingQueue;
+  const ended = pool.end();
+  for (const item of Array.isArray(waiting) ? waiting.splice(0) : []) item.callback?.(new Error('the job queue is stopped'));
+  return ended;
+}
+
 async function connectUnderAdvisoryLock(pool: pg.Pool, backend: PostgresBackend): Promise<void> {
   const client = await pool.connect();
   try {
@@ -76,7 +94,7 @@ export function postgresAgendaBackend(url: string): AgendaBackendBinding {
   // server restart must not become an unhandled 'error' (the failing query reports it instead).
   pool.on('connect', (client) => { client.on('error', () => undefined); });
   const backend = new PostgresBackend({ pool });
-  return { backend, prepare: () => connectUnderAdvisoryLock(pool, backend), requeueOrphans: () => requeueOrphansOn(pool), close: () => pool.end() };
+  return { backend, prepare: () => connectUnderAdvisoryLock(pool, backend), requeueOrphans: () => requeueOrphansOn(pool), close: () => endPool(pool) };
 }
 
 /**
@@ -96,7 +114,7 @@ export async function pgliteAgendaBackend(db: PGlite): Promise<AgendaBackendBind
     prepare: () => backend.connect(),
     requeueOrphans: () => requeueOrphansOn(pool),
     async close() {
-      await pool.end();
+      await endPool(pool);
       await server.stop();
     },
   };
@@ -119,6 +137,9 @@ export class AgendaJobQueue implements JobQueue {
   private readonly started: Promise<Agenda>;
   private markStarted!: (agenda: Agenda) => void;
   private stopped = false;
+  private stopping: Promise<void> | null = null;
+  /** Enqueues (and `every`) still talking to Agenda: `stop` lets them finish before closing its pool. */
+  private readonly inFlight = new Set<Promise<unknown>>();
   private orphanSweep: NodeJS.Timeout | null = null;
 
   constructor(binding: AgendaBackendBinding, opts: AgendaJobQueueOptions) {
@@ -152,7 +173,19 @@ export class AgendaJobQueue implements JobQueue {
     this.definitions.push({ name, handler, concurrency: opts.concurrency ?? 10, lockLifetimeMs: opts.lockLifetimeMs ?? 60_000 });
   }
 
-  async enqueue(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date; priority?: JobPriority } = {}): Promise<string> {
+  enqueue(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date; priority?: JobPriority } = {}): Promise<string> {
+    return this.track(this.enqueueOn(name, data, opts));
+  }
+
+  /** Count `work` as in flight until it settles (see `stop`). */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const done = () => { this.inFlight.delete(work); };
+    work.then(done, done);
+    return work;
+  }
+
+  private async enqueueOn(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date; priority?: JobPriority }): Promise<string> {
     const agenda = await this.agendaWhenStarted();
     if (opts.runAt && opts.runAt.getTime() > Date.now()) return String((await agenda.schedule(opts.runAt, name, data)).attrs._id);
     const priority = opts.priority ?? 'normal';
@@ -170,7 +203,7 @@ export class AgendaJobQueue implements JobQueue {
     const agenda = this.agenda;
     if (!agenda) throw new Error('the job queue is not started');
     if (!(intervalMs >= 1000)) throw new RangeError(`every(${name}): interval must be at least 1000 ms, got ${intervalMs}`);
-    await agenda.every(intervalMs, name, data);
+    await this.track(agenda.every(intervalMs, name, data));
   }
 
   async start(): Promise<void> {
@@ -235,13 +268,36 @@ export class AgendaJobQueue implements JobQueue {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop in an order that cannot wait on itself: refuse new enqueues, let Agenda start no more jobs
+   * (it unlocks the ones it fetched but did not start), wait up to `stopWaitMs` for the enqueues in
+   * flight and the running jobs — both need Agenda's pool, the jobs to save their state — and only
+   * then close the pool. Jobs still running after that lose their connection; their locks expire
+   * and a later start runs them again (agent jobs are idempotent). Idempotent.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopInOrder();
+    return this.stopping;
+  }
+
+  private async stopInOrder(): Promise<void> {
     const agenda = this.agenda;
     this.agenda = null;
     this.stopped = true;
     if (this.orphanSweep) clearInterval(this.orphanSweep);
     this.orphanSweep = null;
+    // Agenda.stop() returns while jobs still run and forgets its processor; keep it to count them.
+    const processor = (agenda as unknown as { jobProcessor?: { runningJobs?: unknown[] } } | null)?.jobProcessor;
+    const running = () => processor?.runningJobs?.length ?? 0;
     if (agenda) await agenda.stop();
+    const deadline = Date.now() + (this.options.stopWaitMs ?? 5_000);
+    while ((this.inFlight.size > 0 || running() > 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    if (this.inFlight.size > 0 || running() > 0) {
+      this.logger?.warn({ enqueues: this.inFlight.size, running_jobs: running(), waited_ms: this.options.stopWaitMs ?? 5_000 },
+        'job queue stopping with work still in flight; closing its connections anyway (the jobs run again after their locks expire)');
+    }
     await this.binding.close();
   }
 }
