@@ -1,4 +1,5 @@
 import { envTableMarkdown, envTableText, loadConfigOrExit } from '../adapters/config.js';
+import { DataDirLockedError } from '../adapters/store/data-dir-lock.js';
 import { startOpsloop } from './start-opsloop.js';
 
 const USAGE = `opsloop: a ChatOps incident bot (case → plan → gate → execute → verify).
@@ -31,6 +32,12 @@ async function main(argv: string[]): Promise<void> {
   try {
     app = await startOpsloop(config);
   } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      // A configuration error like a bad variable: one line, exit 2.
+      process.stderr.write(`opsloop: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
     process.stderr.write(`opsloop: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
     return;

@@ -17,6 +17,7 @@ import { ROLES, rolesUpTo, type PrincipalScope, type Role } from '../core/auth/p
 import { isOpsError } from '../core/errors.js';
 import { CreateTokenBodySchema, parseExpiresDays, TokenIdParamsSchema, type TokenView } from '../core/schemas/api-token.js';
 import { describeIssues, toFieldIssues } from '../core/schemas/issues.js';
+import { DataDirLockedError } from '../adapters/store/data-dir-lock.js';
 
 const HELP: Record<string, string> = {
   main: `usage: npm run token -- <command> [options]
@@ -289,8 +290,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (error: unknown) => {
-  if (error instanceof UsageError) {
-    process.stderr.write(`${error.message}\n`);
+  if (error instanceof UsageError || error instanceof DataDirLockedError) {
+    // DataDirLockedError: a live opsloop holds the PGlite directory (but does not answer at its URL).
+    process.stderr.write(`${error instanceof DataDirLockedError ? `token: ${error.message}` : error.message}\n`);
     process.exitCode = 2;
     return;
   }

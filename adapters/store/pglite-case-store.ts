@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { pgliteSqlClient } from './sql-client.js';
 import { SqlCaseStore } from './sql-case-store.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 
 export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';
 
@@ -15,6 +16,8 @@ export interface PgliteCaseStoreOptions {
   migrationsDir?: string;
   /** PGlite extensions to load at construction (e.g. `{ vector }` from @electric-sql/pglite-pgvector). */
   extensions?: PGliteOptions['extensions'];
+  /** Told when a stale lock on the data directory (a dead PID on this host) is taken over. Default: stderr. */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -31,13 +34,28 @@ export class PgliteCaseStore extends SqlCaseStore {
   constructor(options: PgliteCaseStoreOptions = {}) {
     const dataDir = resolveDataDir(options.dataDir ?? DEFAULT_PGLITE_DATA_DIR);
     const ownsConnection = !options.db;
-    const db = options.db ?? openPglite(dataDir, options.extensions);
+    // One process per data directory: the lock is taken before PGlite touches the files
+    // (DataDirLockedError when a live process holds it). See data-dir-lock.ts.
+    const lock: DataDirLock | null = options.db || isUrl(dataDir) ? null : acquireDataDirLock(dataDir, options.warn ? { warn: options.warn } : {});
+    let db: PGlite;
+    try {
+      db = options.db ?? openPglite(dataDir, options.extensions);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
     super({
       name: 'pglite',
       client: pgliteSqlClient(db),
       ownsConnection,
       open: () => db.waitReady,
-      shutdown: async () => { if (!db.closed) await db.close(); },
+      shutdown: async () => {
+        try {
+          if (!db.closed) await db.close();
+        } finally {
+          lock?.release();
+        }
+      },
       ...(options.migrationsDir ? { migrationsDir: options.migrationsDir } : {}),
     });
     this.db = db;
