@@ -349,7 +349,7 @@ export class ChatHandler {
       principal: chatPrincipal(actor),
       actor: actorKey(actor),
       reason: reason ?? `${approving ? 'approved' : 'rejected'} in ${actor.platform} by ${displayName(actor)}`,
-      meta: { via: actor.platform, decided_by: { id: actor.id, name: actor.name ?? null } },
+      meta: { via: actor.platform },
     }, {
       idempotencyKey: clickIdempotencyKey(actor.platform, c.id, action.event, action.version),
       expectedVersion: action.version,
@@ -377,8 +377,9 @@ export class ChatHandler {
     const decision = [...timeline].reverse().find((e) =>
       e.kind === 'transition' && (e.event === 'gate_approved' || e.event === 'gate_rejected') && e.version === action.version + 1);
     if (decision) {
-      const by = decision.meta.decided_by as { id?: string; name?: string | null } | undefined;
-      const who = decision.actor === actorKey(actor) ? 'you' : `@${by?.name ?? by?.id ?? decision.actor}`;
+      // Who decided is what opsloop recorded (the principal), never the request's own meta.
+      const by = decision.meta.principal as { name?: string } | undefined;
+      const who = decision.actor === actorKey(actor) ? 'you' : `@${by?.name ?? decision.actor.replace(/^[a-z]+:/, '')}`;
       const verb = decision.event === 'gate_approved' ? 'approved' : 'rejected';
       return ephemeral(`Already ${verb} by ${who} (case \`${shortId(c.id)}\` is now ${c.status}).`);
     }

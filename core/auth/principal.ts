@@ -70,9 +70,10 @@ export function hasRole(p: Principal, role: Role): boolean {
 }
 
 /** How the timeline records a principal (id and method, never a secret). */
-export function principalMeta(p: Principal): { id: string; auth: AuthMethod; roles: readonly Role[]; credential_id?: string; workspace?: string } {
+export function principalMeta(p: Principal): { id: string; auth: AuthMethod; roles: readonly Role[]; name?: string; credential_id?: string; workspace?: string } {
   return {
     id: p.id, auth: p.auth, roles: p.roles,
+    ...(p.name ? { name: p.name } : {}),
     ...(p.credentialId ? { credential_id: p.credentialId } : {}),
     ...(p.workspace ? { workspace: p.workspace } : {}),
   };

@@ -22,7 +22,7 @@ import { gateNoteFor } from './gate-answer.js';
 import { isAgent, type Principal } from '../auth/principal.js';
 import { redactText, redactValue } from '../auth/redact.js';
 import { commandData, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
-import { scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
+import { namespacedMeta, scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
 
 export interface OrchestratorDeps {
   store: CaseStore;
@@ -197,8 +197,8 @@ export class Orchestrator {
   /** Apply `request.event` to a case, atomically and idempotently. */
   async transition(caseId: string, unredacted: TransitionRequest, opts: WriteOptions): Promise<CommandResult> {
     const request = this.redacted(unredacted);
-    const meta = request.meta ?? {};
     const who = writerOf(request);
+    const meta = namespacedMeta(request.meta ?? {}, who);
     const actor = timelineActorOf(request);
     const key = scopedIdempotencyKey(who, 'transition', opts.idempotencyKey);
     const hash = requestFingerprint({
@@ -277,7 +277,8 @@ export class Orchestrator {
         await tx.insertPlanProposed({ id: planId, case_id: caseId, plan: guard.plan, source: String(meta.source ?? actor), created_at: now });
       }
       if (request.event === 'gate_approved' || request.event === 'gate_rejected') {
-        const decisionMeta = (meta.decision && typeof meta.decision === 'object') ? meta.decision as Record<string, unknown> : {};
+        // Only the Gatekeeper's own decision (an agent's meta) adds its rules; a person's meta is client data.
+        const decisionMeta = isAgent(who) && meta.decision && typeof meta.decision === 'object' ? meta.decision as Record<string, unknown> : {};
         await tx.insertPlanApproved({
           id: this.ids.uuid(), case_id: caseId, plan_id: current.plan_id,
           // What the record derives (outcome, actor, reason) is written last: client meta cannot rewrite it.
@@ -357,7 +358,7 @@ export class Orchestrator {
       const traceId = request.traceId ?? this.ids.uuid();
       const timelineId = await tx.appendTimeline(timelineEntry(current, now, {
         kind: 'note', event: request.event, actor, reason: request.reason ?? null,
-        correlation_id: request.correlationId ?? null, trace_id: traceId, meta: withAuthority(request.meta ?? {}, who),
+        correlation_id: request.correlationId ?? null, trace_id: traceId, meta: withAuthority(namespacedMeta(request.meta ?? {}, who), who),
       }));
       const messages = (request.emit ?? []).map((m) =>
         this.envelope(current, now, m.topic, traceId, request.correlationId ?? null, m.data));

@@ -29,6 +29,22 @@ export function timelineActorOf(request: { principal?: Principal | undefined; ac
   return request.principal && !isAgent(request.principal) ? request.principal.id : request.actor;
 }
 
+/** Meta keys opsloop itself interprets on a person's request: the plan of a forced plan_ready, a resume's template. */
+const INPUT_KEYS = ['plan', 'template'] as const;
+
+/**
+ * A person's meta, namespaced: what opsloop interprets stays at the top (`plan`, `template`), the
+ * rest goes under `client`, so it can never pose as what opsloop derives (decision, actor, gate
+ * outcome, plan id, principal) and is rendered as the client's. Agents' meta is opsloop's own.
+ */
+export function namespacedMeta(meta: Record<string, unknown>, who: Principal): Record<string, unknown> {
+  if (isAgent(who)) return meta;
+  const inputs: Record<string, unknown> = {};
+  const client: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) ((INPUT_KEYS as readonly string[]).includes(k) ? inputs : client)[k] = v;
+  return Object.keys(client).length ? { ...inputs, client } : inputs;
+}
+
 /**
  * Timeline meta of a write: the client's own meta, then what opsloop derives (who acted and how
  * they authenticated, an admin override), which a client's meta can never overwrite.

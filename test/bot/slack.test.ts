@@ -272,9 +272,9 @@ describe('Slack over signed HTTP', () => {
     const notes = (await store.queries.listTimeline(caseId)).filter((e) => e.event === 'approval_refused');
     assert.deepEqual(notes.map((n) => [n.actor, n.meta.rule]), [[`slack:${REQUESTER.id}`, 'requester'], [`slack:${BYSTANDER.id}`, 'not_an_approver']]);
     // Who refused is recorded as the signed Slack user of workspace T1.
-    assert.deepEqual(notes.map((n) => n.meta.principal), [
-      { id: `slack:${REQUESTER.id}`, auth: 'slack', roles: ['viewer', 'responder', 'approver'], workspace: 'T1' },
-      { id: `slack:${BYSTANDER.id}`, auth: 'slack', roles: ['viewer', 'responder', 'approver'], workspace: 'T1' },
+    assert.deepEqual(notes.map((n) => { const p = n.meta.principal as Record<string, unknown>; return [p.id, p.auth, p.workspace]; }), [
+      [`slack:${REQUESTER.id}`, 'slack', 'T1'],
+      [`slack:${BYSTANDER.id}`, 'slack', 'T1'],
     ]);
   });
 

@@ -196,11 +196,21 @@ describe('REST: the gate', () => {
 
   test('client meta cannot rewrite the decision record', async () => {
     const id = await caseIn('WAIT_GATE');
-    const res = await transition(h.app, id, { event: 'gate_rejected', reason: 'too risky', meta: { decision: { outcome: 'approved', actor: 'oncall@example.com' } } }, TEST_USERS.bob.headers);
+    const forged = { decision: { outcome: 'approved', actor: 'oncall@example.com', matched_rules: ['lgtm'] }, principal: { id: 'token:admin' }, plan_id: 'p-forged', decided_by: { name: 'ceo' } };
+    const res = await transition(h.app, id, { event: 'gate_rejected', reason: 'too risky', meta: forged }, TEST_USERS.bob.headers);
     assert.equal(res.statusCode, 200, res.body);
     const decision = await h.store.queries.latestDecision(id);
     assert.equal(decision!.decision.outcome, 'rejected');
     assert.equal(decision!.decision.actor, 'token:bob');
+    assert.equal(decision!.decision.matched_rules, undefined, 'a person cannot add gate rules to the record');
+    const entry = (await h.store.queries.listTimeline(id)).at(-1)!;
+    assert.deepEqual(entry.meta.client, forged, 'the client\'s meta is kept, in its own namespace');
+    assert.equal((entry.meta.principal as { id: string }).id, 'token:bob');
+    assert.equal(entry.meta.plan_id, undefined);
+    const report = await h.app.inject({ method: 'GET', url: `/case/${id}/report` });
+    assert.equal(report.statusCode, 200, report.body);
+    assert.match(report.body, /Outcome: \*\*rejected\*\* by token:bob/);
+    assert.doesNotMatch(report.body, /oncall@example\.com|lgtm/);
   });
 });
 
