@@ -7,6 +7,8 @@
 /** Case reference as typed by a user: a full uuid or a prefix of one (short id = first 8 chars). */
 export type CaseRef = string;
 
+import { unstorableInput } from '../core/chat/escape.js';
+
 export type ChatCommand =
   | { kind: 'open'; title: string; severity?: number; service?: string; env?: string }
   | { kind: 'status'; caseRef?: CaseRef }
@@ -114,6 +116,9 @@ export function tokenize(input: string): Token[] | string {
 /** Parse the text after `/ops` (a leading `/ops` is accepted and ignored). */
 export function parseOpsCommand(text: string, ctx: ParseContext = {}): ParseResult {
   if (text.length > MAX_TEXT) return fail(`The command is too long (over ${MAX_TEXT} characters).`);
+  // The database cannot store NUL or lone surrogates: refuse them here, as the REST body parser does.
+  const unstorable = unstorableInput({ command: text });
+  if (unstorable) return fail(unstorable);
   const tokens = tokenize(text.trim().replace(/^\/ops\b/i, ''));
   if (typeof tokens === 'string') return fail(`Cannot read the command: ${tokens}.`);
   const [first, ...rest] = tokens;

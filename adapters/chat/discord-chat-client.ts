@@ -1,6 +1,7 @@
 import { REST, Routes } from 'discord.js';
+import { neutraliseDiscordMentions } from '../../core/chat/escape.js';
 import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
-import { toDiscordMessage, type DiscordMessageBody } from '../../bot/discord/discord-render.js';
+import { escapeDiscord, toDiscordMessage, type DiscordMessageBody } from '../../bot/discord/discord-render.js';
 
 /** Discord's REST base without the version (discord.js appends `/v10`). */
 export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';
@@ -53,7 +54,10 @@ export class DiscordChatClient implements ChatClient {
   async uploadFile(channel: string, file: ChatFile, opts: PostOptions = {}): Promise<{ messageRef: MessageRef }> {
     const target = opts.threadRef ?? channel;
     const posted = await this.rest.post(Routes.channelMessages(target), {
-      body: { content: file.comment.slice(0, 2000), attachments: [{ id: 0, filename: file.filename, description: file.title.slice(0, 1024) }] },
+      body: {
+        content: escapeDiscord(file.comment).slice(0, 2000), allowed_mentions: { parse: [] },
+        attachments: [{ id: 0, filename: file.filename, description: neutraliseDiscordMentions(file.title).slice(0, 1024) }],
+      },
       files: [{ name: file.filename, data: Buffer.from(file.content, 'utf8'), contentType: 'text/markdown; charset=utf-8' }],
     }) as PostedMessage;
     if (!posted?.id) throw new Error('discord create message (attachment) answered without an id');

@@ -1,15 +1,13 @@
 import type { ChatBlock, ChatMessage } from '../../core/ports/chat.js';
+import { slackEscape } from '../../core/chat/escape.js';
+
+export { slackEscape };
 
 /** Slack's limits (Block Kit): text in a section ≤ 3000, header ≤ 150, ≤ 10 fields, ≤ 50 blocks. */
 const LIMITS = { section: 3000, header: 150, field: 2000, fields: 10, blocks: 50, fallback: 4000 } as const;
 
 /** Action ids of the two buttons; the receiver listens for them. */
 export const SLACK_ACTION_IDS = { approve: 'ops_approve', reject: 'ops_reject' } as const;
-
-/** Escape the three characters Slack's mrkdwn treats as control characters. */
-export function slackEscape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -49,10 +47,14 @@ function toSlackBlock(block: ChatBlock): Record<string, unknown> {
   }
 }
 
-/** A ChatMessage as Slack `blocks` plus the `text` fallback for notifications. */
+/**
+ * A ChatMessage as Slack `blocks` plus the `text` fallback for notifications. Every mrkdwn string
+ * and the fallback are escaped (`<!channel>`, `<@U…>`, `<url|label>` from outside stay text);
+ * headers and button labels are plain_text, which Slack never parses.
+ */
 export function toSlackMessage(message: ChatMessage): { text: string; blocks: Record<string, unknown>[] } {
   return {
-    text: clip(message.text, LIMITS.fallback),
+    text: clip(slackEscape(message.text), LIMITS.fallback),
     blocks: message.blocks.slice(0, LIMITS.blocks).map(toSlackBlock),
   };
 }

@@ -1,6 +1,6 @@
 import { webApi } from '@slack/bolt';
 import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
-import { toSlackMessage } from './slack-blocks.js';
+import { slackEscape, toSlackMessage } from './slack-blocks.js';
 
 export interface SlackChatClientOptions {
   /** Bot token (`xoxb-…`). */
@@ -48,7 +48,7 @@ export class SlackChatClient implements ChatClient {
    * files.completeUploadExternal shares it in the channel or thread with the comment.
    */
   async uploadFile(channel: string, file: ChatFile, opts: PostOptions = {}): Promise<{ messageRef: MessageRef }> {
-    const upload = { file: Buffer.from(file.content, 'utf8'), filename: file.filename, title: file.title, initial_comment: file.comment };
+    const upload = { file: Buffer.from(file.content, 'utf8'), filename: file.filename, title: file.title, initial_comment: slackEscape(file.comment) };
     const res = await (opts.threadRef
       ? this.web.filesUploadV2({ ...upload, channel_id: channel, thread_ts: opts.threadRef })
       : this.web.filesUploadV2({ ...upload, channel_id: channel })) as { files?: Array<{ files?: Array<{ id?: string }> }> };
@@ -58,6 +58,6 @@ export class SlackChatClient implements ChatClient {
   }
 
   async postEphemeral(channel: string, userId: string, text: string, opts: PostOptions = {}): Promise<void> {
-    await this.web.chat.postEphemeral({ channel, user: userId, text, ...(opts.threadRef ? { thread_ts: opts.threadRef } : {}) });
+    await this.web.chat.postEphemeral({ channel, user: userId, text: slackEscape(text), ...(opts.threadRef ? { thread_ts: opts.threadRef } : {}) });
   }
 }

@@ -10,6 +10,7 @@ import { parseOpsCommand } from '../chat-command.js';
 import { ephemeral, type ChatActor, type ChatHandler, type ChatReply } from '../chat-handler.js';
 import { decodeAction } from '../chat-model.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
+import { cleanText, unstorableInput } from '../../core/chat/escape.js';
 import { COMPONENT, toDiscordMessage, toDiscordText, type DiscordMessageBody } from './discord-render.js';
 
 /** Interaction types (https://discord.com/developers/docs/interactions/receiving-and-responding). */
@@ -85,7 +86,8 @@ export type ParsedInteraction =
 function actorOfRaw(raw: RawInteraction): ChatActor | null {
   const user = raw.member?.user ?? raw.user;
   if (!user) return null;
-  const name = user.global_name ?? user.username;
+  const rawName = user.global_name ?? user.username;
+  const name = rawName === undefined ? undefined : cleanText(rawName);
   return {
     platform: 'discord', id: user.id, ...(name ? { name } : {}), ...(raw.member?.roles ? { roles: raw.member.roles } : {}),
     ...(raw.guild_id ? { workspace: raw.guild_id } : {}),
@@ -218,7 +220,7 @@ export class DiscordInteractions {
           type: 1,
           components: [{
             type: COMPONENT.textInput, custom_id: REASON_INPUT_ID, style: 2, label: reply.modal.label.slice(0, 45),
-            placeholder: `Why reject the plan of ${reply.modal.caseTitle}?`.slice(0, 100), min_length: 1, max_length: MAX_REASON, required: true,
+            placeholder: `Why reject the plan of ${cleanText(reply.modal.caseTitle)}?`.slice(0, 100), min_length: 1, max_length: MAX_REASON, required: true,
           }],
         }],
       },
@@ -230,6 +232,8 @@ export class DiscordInteractions {
     const action = decodeAction(request.customId.slice(REJECT_MODAL_PREFIX.length));
     if (!action) return message(ephemeral('This form is not valid any more; click Reject again.'));
     const reason = request.fields[REASON_INPUT_ID] ?? '';
+    const bad = unstorableInput({ reason });
+    if (bad) return message(ephemeral(bad));
     return message(await this.deps.handler.handleRejectReason(action, reason, request.actor));
   }
 }

@@ -5,6 +5,7 @@
  * Text is escaped for Discord markdown except `code` spans; mentions are never parsed.
  */
 import type { ChatBlock, ChatButton, ChatMessage } from '../../core/ports/chat.js';
+import { neutraliseDiscordMentions } from '../../core/chat/escape.js';
 
 /** Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
 export const DISCORD_LIMITS = {
@@ -49,9 +50,12 @@ export interface DiscordMessageBody {
 
 const COLOR = { neutral: 0x5865f2, good: 0x57f287, bad: 0xed4245, waiting: 0xfee75c } as const;
 
-/** Escape Discord markdown outside `code` spans (code spans are the only markup the model carries). */
+/**
+ * Escape Discord markdown outside `code` spans (code spans are the only markup the model carries),
+ * and break `@everyone`, `@here` and `<@…>` mentions everywhere.
+ */
 export function escapeDiscord(text: string): string {
-  return text.split(/(`[^`\n]*`)/).map((part, i) =>
+  return neutraliseDiscordMentions(text).split(/(`[^`\n]*`)/).map((part, i) =>
     i % 2 === 1 ? part : part.replace(/([\\*_~|>#[\]-])/g, (m, ch: string, offset: number, all: string) =>
       // Only escape `-`, `#`, `>` where they would start markup (line start); the rest always.
       '-#>'.includes(ch) && offset > 0 && all[offset - 1] !== '\n' ? m : `\\${ch}`)).join('');
@@ -100,16 +104,16 @@ export function toDiscordMessage(message: ChatMessage, opts: { ephemeral?: boole
   let titled = false;
   for (const block of message.blocks) {
     if (block.type === 'header' && !titled) {
-      embed.title = clip(block.text, DISCORD_LIMITS.title);
+      embed.title = clip(neutraliseDiscordMentions(block.text), DISCORD_LIMITS.title);
       titled = true;
     } else if (block.type === 'header') {
       lines.push(`**${escapeDiscord(block.text)}**`);
     } else if (block.type === 'fields') {
       for (const f of block.fields) {
-        fields.push({ name: clip(f.label, DISCORD_LIMITS.fieldName), value: clip(escapeDiscord(f.value) || '—', DISCORD_LIMITS.fieldValue), inline: true });
+        fields.push({ name: clip(neutraliseDiscordMentions(f.label), DISCORD_LIMITS.fieldName), value: clip(escapeDiscord(f.value) || '—', DISCORD_LIMITS.fieldValue), inline: true });
       }
     } else if (block.type === 'context') {
-      footer.push(block.text);
+      footer.push(neutraliseDiscordMentions(block.text));
     } else if (block.type === 'buttons') {
       if (block.buttons.length) components.push(toDiscordButtons(block.buttons));
     } else {

@@ -12,6 +12,7 @@ import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { HttpApi } from '../../adapters/http/server.js';
 import { loadPolicy } from '../../adapters/policy/policy-loader.js';
 import { errorBody } from '../../core/errors.js';
+import { unstorableInput } from '../../core/chat/escape.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { channelHtml, escapeHtml, inlineHtml, messageHtml } from './sim-render.js';
 import { simPageHtml } from './sim-page.js';
@@ -167,6 +168,8 @@ function simPlugin(d: SimPluginDeps) {
       if (!body.success) return badRequest(reply, body.error);
       const action = decodeAction(body.data.value);
       if (!action) return replyJson(ephemeral('This form is not valid any more; click Reject again.'));
+      const unstorable = unstorableInput({ reason: body.data.reason });
+      if (unstorable) return replyJson(ephemeral(unstorable));
       return replyJson(await d.handler.handleRejectReason(action, body.data.reason, actor(body.data.user))
         .catch((error: unknown) => { request.log.error({ err: error }, 'sim reject failed'); return FAILED; }));
     });

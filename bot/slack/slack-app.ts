@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { parseOpsCommand } from '../chat-command.js';
 import { ephemeral, type ChatActor, type ChatHandler, type ChatReply, type ReasonModal } from '../chat-handler.js';
 import { decodeAction } from '../chat-model.js';
-import { toSlackMessage, SLACK_ACTION_IDS } from '../../adapters/chat/slack-blocks.js';
+import { slackEscape, toSlackMessage, SLACK_ACTION_IDS } from '../../adapters/chat/slack-blocks.js';
+import { cleanText, unstorableInput } from '../../core/chat/escape.js';
 import { FastifySlackReceiver } from './slack-receiver.js';
 import type { HttpPlugin } from '../../adapters/http/server.js';
 
@@ -76,7 +77,8 @@ export function createSlackSocketApp(o: SlackSocketOptions): BoltApp {
 
 /** The Slack user; `team` is the workspace Slack signed the request for (recorded with the principal). */
 function actorOf(user: { id: string; name?: string; username?: string; team_id?: string } | undefined, fallbackName?: string, team?: string): ChatActor {
-  const name = user?.username ?? user?.name ?? fallbackName;
+  const raw = user?.username ?? user?.name ?? fallbackName;
+  const name = raw === undefined ? undefined : cleanText(raw);
   const workspace = team ?? user?.team_id;
   return { platform: 'slack', id: user?.id ?? 'unknown', ...(name ? { name } : {}), ...(workspace ? { workspace } : {}) };
 }
@@ -84,7 +86,7 @@ function actorOf(user: { id: string; name?: string; username?: string; team_id?:
 /** A ChatReply as a `respond()`/ack body: always ephemeral unless the reply is public. */
 export function toSlackResponse(reply: ChatReply): RespondArguments {
   if (reply.kind === 'public') return { response_type: 'in_channel', ...toSlackMessage(reply.message) } as RespondArguments;
-  const rich = reply.kind === 'ephemeral' && reply.message ? toSlackMessage(reply.message) : { text: reply.text };
+  const rich = reply.kind === 'ephemeral' && reply.message ? toSlackMessage(reply.message) : { text: slackEscape(reply.text) };
   return { response_type: 'ephemeral', replace_original: false, ...rich } as RespondArguments;
 }
 
@@ -98,7 +100,7 @@ export function rejectModalView(modal: ReasonModal, channel: string | undefined)
     close: { type: 'plain_text' as const, text: 'Cancel' },
     private_metadata: JSON.stringify({ value: modal.value, channel: channel ?? null }),
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: `Reject the plan of *${modal.caseTitle.replace(/[&<>]/g, '')}* (case \`${modal.caseId.slice(0, 8)}\`)?` } },
+      { type: 'section', text: { type: 'mrkdwn', text: `Reject the plan of *${slackEscape(modal.caseTitle)}* (case \`${modal.caseId.slice(0, 8)}\`)?` } },
       {
         type: 'input', block_id: REASON_BLOCK,
         label: { type: 'plain_text', text: modal.label },
@@ -186,6 +188,11 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
       await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: 'Give a reason for the rejection.' } });
       return;
     }
+    const bad = unstorableInput({ reason });
+    if (bad) {
+      await ack({ response_action: 'errors', errors: { [REASON_BLOCK]: bad } });
+      return;
+    }
     let meta: { value?: unknown; channel?: unknown } = {};
     try { meta = JSON.parse(view.private_metadata || '{}') as typeof meta; } catch { /* refused below */ }
     const decoded = decodeAction(meta.value);
@@ -200,7 +207,7 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
       return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
     });
     if (typeof meta.channel === 'string') {
-      await client.chat.postEphemeral({ channel: meta.channel, user: actor.id, text: reply.text });
+      await client.chat.postEphemeral({ channel: meta.channel, user: actor.id, text: slackEscape(reply.text) });
     }
   });
 
