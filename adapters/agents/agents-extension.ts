@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
 import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
+import { inventoryTargetFor } from '../../core/agents/inventory.js';
 import type { JobQueue } from '../../core/ports/job-queue.js';
 import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
@@ -64,7 +65,8 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     serviceDefaults: (service) => serviceVars(services, service),
     ...knowledgeFor(ctx),
   }));
-  const gatekeeper: GateEvaluator = { evaluate: (input) => evaluatePolicy(policy, input) };
+  // The target's env/namespace come from the service inventory, never from the case or the plan.
+  const gatekeeper: GateEvaluator = { evaluate: (input) => evaluatePolicy(policy, { ...input, inventory: inventoryTargetFor(services, input.case.service) }) };
   const verifier = verifierFor(services, prometheus, (s) => metrics.verifyLatency(s));
   const executor = runnerFor(executors, (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds));
 

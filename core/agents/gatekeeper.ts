@@ -1,4 +1,6 @@
 import type { ChangePlan, PlanStep } from '../schemas/plan.js';
+import type { InventoryTarget } from './inventory.js';
+import { computeRisk, type RiskAssessment } from './risk.js';
 import { GATE_DECISIONS, WEEKDAYS, type ApproverGroup, type ChangeWindow, type Freeze, type GateDecision, type Policy, type TargetMatch, type Weekday } from './policy-schema.js';
 
 /**
@@ -8,6 +10,8 @@ import { GATE_DECISIONS, WEEKDAYS, type ApproverGroup, type ChangeWindow, type F
  */
 
 export type { GateDecision } from './policy-schema.js';
+export type { InventoryTarget } from './inventory.js';
+export type { RiskAssessment } from './risk.js';
 
 /** The case facts the policy looks at. */
 export interface GateCase {
@@ -20,7 +24,14 @@ export interface GateCase {
 
 export interface GateInput {
   plan: ChangePlan;
+  /** The case as opened. Its `env` is what the requester declared: shown, never trusted. */
   case: GateCase;
+  /**
+   * The service inventory's entry for the case's service (config/services.yml): the only source
+   * of a target's env and namespace. `null` when the inventory does not list the service; such a
+   * target is gated as production (a changing step always needs a human).
+   */
+  inventory: InventoryTarget | null;
   now: Date;
 }
 
@@ -44,6 +55,8 @@ export interface GateResult {
   /** Names of the rules that fired: rule names, `risk:…`, `window:…`, `freeze:…`, `dangerous:…`, `default`. */
   matched_rules: string[];
   approvers: GateApprovers;
+  /** The risk the thresholds used: computed from the plan and the inventory, raised (never lowered) by the plan's own score. */
+  risk: RiskAssessment;
 }
 
 interface Contribution {
@@ -51,6 +64,8 @@ interface Contribution {
   rule: string;
   reason: string;
   approvers?: string[];
+  /** Informational (e.g. the risk was within limits): shown in reasons, not listed in matched_rules. */
+  note?: boolean;
 }
 
 interface StepRef {
@@ -71,10 +86,12 @@ const SAYS: Record<GateDecision, string> = { approve: 'auto-approve', needs_huma
 /** Evaluate the policy for a plan. Pure and deterministic. */
 export function evaluatePolicy(policy: Policy, input: GateInput): GateResult {
   const steps = stepRefs(input.plan);
+  const risk = computeRisk(input.plan, input.inventory);
   const contributions: Contribution[] = [
-    ...ruleContributions(policy, input, steps),
+    ...inventoryContributions(input, steps),
+    ...ruleContributions(policy, input, steps, risk.effective),
     ...dangerousContributions(policy, steps),
-    ...riskContributions(policy, input.plan.risk_score),
+    ...riskContributions(policy, risk),
     ...windowContributions(policy.change_windows, input, steps),
     ...freezeContributions(policy.freezes, input, steps),
   ];
@@ -83,8 +100,9 @@ export function evaluatePolicy(policy: Policy, input: GateInput): GateResult {
   return {
     decision,
     reasons: ordered.map((c) => c.reason),
-    matched_rules: unique(ordered.map((c) => c.rule)),
+    matched_rules: unique(ordered.filter((c) => !c.note).map((c) => c.rule)),
     approvers: approversFor(policy, ordered),
+    risk,
   };
 }
 
@@ -94,24 +112,75 @@ function stepRefs(plan: ChangePlan): StepRef[] {
   return [...main, ...rollback];
 }
 
-function targetOf(ref: StepRef, c: GateCase): Target {
+/**
+ * What a step acts on, for matching. env and namespace come from the inventory, never from the
+ * case (the requester) or the plan; a service the inventory does not list has no env, so no
+ * env-scoped rule (an auto-approve one in particular) can match it. Its namespace is the step's own.
+ */
+function targetOf(ref: StepRef, input: GateInput): Target {
   const ns = ref.step.params?.namespace;
+  const inv = input.inventory;
   return {
-    service: c.service ?? undefined,
-    env: c.env ?? undefined,
-    namespace: typeof ns === 'string' ? ns : c.labels?.namespace,
+    service: inv?.service ?? undefined,
+    env: inv?.env,
+    namespace: inv?.namespace ?? (typeof ns === 'string' ? ns : undefined),
   };
 }
 
+const CHANGES = (s: StepRef) => s.step.action !== 'noop';
+
+/**
+ * The inventory's say: the declared env is checked against it (a mismatch is written down, and
+ * the gate follows the inventory); a service it does not list, or lists without an env, is gated
+ * as production; a step aimed at another namespace/deployment than the service's needs a human.
+ */
+function inventoryContributions(input: GateInput, steps: StepRef[]): Contribution[] {
+  const out: Contribution[] = [];
+  const inv = input.inventory;
+  const declared = input.case.env ?? undefined;
+  const service = input.case.service ?? '(none)';
+  const changing = steps.filter(CHANGES);
+  if (inv === null) {
+    if (changing.length > 0) {
+      out.push({
+        decision: 'needs_human', rule: 'inventory:unknown-service',
+        reason: `service ${service} is not in the service inventory (config/services.yml), so its env${declared ? ` (declared ${declared})` : ''} cannot be trusted and it is gated as production: needs a human`,
+      });
+    }
+    return out;
+  }
+  if (inv.env === undefined) {
+    if (changing.length > 0) {
+      out.push({ decision: 'needs_human', rule: 'inventory:no-env', reason: `the service inventory gives no env for ${inv.service}, so it is gated as production: needs a human` });
+    }
+  } else if (declared !== undefined && declared !== inv.env) {
+    // Not a restriction by itself: the inventory's env already decides every env-scoped rule.
+    out.push({ decision: 'approve', rule: 'inventory:env-mismatch', reason: `declared env ${declared}, inventory says ${inv.env}: gated as ${inv.env}` });
+  }
+  for (const ref of changing) {
+    const p = ref.step.params ?? {};
+    for (const key of ['namespace', 'deployment'] as const) {
+      const want = inv[key];
+      const got = p[key];
+      if (want === undefined || typeof got !== 'string' || got === want) continue;
+      out.push({
+        decision: 'needs_human', rule: `inventory:${key}-mismatch`,
+        reason: `${ref.label} targets ${key} ${got}, but the inventory says ${inv.service} is ${key} ${want}: needs a human`,
+      });
+    }
+  }
+  return out;
+}
+
 /** Rules: each rule is tried on every step; a step no rule matches gets the default decision. */
-function ruleContributions(policy: Policy, input: GateInput, steps: StepRef[]): Contribution[] {
+function ruleContributions(policy: Policy, input: GateInput, steps: StepRef[], risk: number): Contribution[] {
   const out: Contribution[] = [];
   const covered = new Set<StepRef>();
   for (const rule of policy.rules) {
     const m = rule.match;
-    if (!riskMatches(m.risk_min, m.risk_max, input.plan.risk_score)) continue;
+    if (!riskMatches(m.risk_min, m.risk_max, risk)) continue;
     if (m.severities && !m.severities.includes(input.case.severity ?? -1)) continue;
-    const hit = steps.filter((s) => stepMatches(m, s) && targetMatches(m.targets, targetOf(s, input.case)));
+    const hit = steps.filter((s) => stepMatches(m, s) && targetMatches(m.targets, targetOf(s, input)));
     if (hit.length === 0) continue;
     hit.forEach((s) => covered.add(s));
     const isStepRule = m.actions !== undefined || m.params !== undefined || m.in !== undefined;
@@ -141,25 +210,28 @@ function dangerousContributions(policy: Policy, steps: StepRef[]): Contribution[
   return out;
 }
 
-function riskContributions(policy: Policy, risk: number | undefined): Contribution[] {
+/** Thresholds apply to the effective risk (computed, raised by a higher declared score); the reason says both. */
+function riskContributions(policy: Policy, risk: RiskAssessment): Contribution[] {
   const r = policy.risk;
-  if (risk === undefined) {
-    if (r.when_missing === 'ignore') return [];
-    return [{ decision: r.when_missing, rule: 'risk:missing', reason: `the plan has no risk score: ${SAYS[r.when_missing]}` }];
+  const out: Contribution[] = [];
+  if (risk.declared === undefined && r.when_missing !== 'ignore') {
+    out.push({ decision: r.when_missing, rule: 'risk:missing', reason: `the plan declares no risk score: ${SAYS[r.when_missing]}` });
   }
-  if (risk > r.reject_above) {
-    return [{ decision: 'reject', rule: 'risk:reject_above', reason: `risk score ${risk} is above the rejection limit ${r.reject_above}: reject` }];
+  const e = risk.effective;
+  if (e > r.reject_above) {
+    out.push({ decision: 'reject', rule: 'risk:reject_above', reason: `risk score ${e} is above the rejection limit ${r.reject_above} (${risk.explanation}): reject` });
+  } else if (e > r.auto_approve_max) {
+    out.push({ decision: 'needs_human', rule: 'risk:auto_approve_max', reason: `risk score ${e} is above the auto-approve limit ${r.auto_approve_max} (${risk.explanation}): needs a human` });
+  } else {
+    out.push({ decision: 'approve', rule: 'risk:within_limit', note: true, reason: `risk score ${e} is within the auto-approve limit ${r.auto_approve_max} (${risk.explanation})` });
   }
-  if (risk > r.auto_approve_max) {
-    return [{ decision: 'needs_human', rule: 'risk:auto_approve_max', reason: `risk score ${risk} is above the auto-approve limit ${r.auto_approve_max}: needs a human` }];
-  }
-  return [];
+  return out;
 }
 
 function windowContributions(windows: ChangeWindow[], input: GateInput, steps: StepRef[]): Contribution[] {
   const out: Contribution[] = [];
   for (const w of windows) {
-    if (!steps.some((s) => appliesTo(w, s, input.case))) continue;
+    if (!steps.some((s) => appliesTo(w, s, input))) continue;
     const local = wallClock(input.now, w.time_zone);
     if (insideWindow(w, local)) continue;
     const slots = w.slots.map((s) => `${s.days.map(capitalise).join(',')} ${s.start}-${s.end}`).join('; ');
@@ -176,7 +248,7 @@ function windowContributions(windows: ChangeWindow[], input: GateInput, steps: S
 function freezeContributions(freezes: Freeze[], input: GateInput, steps: StepRef[]): Contribution[] {
   const out: Contribution[] = [];
   for (const f of freezes) {
-    if (!steps.some((s) => appliesTo(f, s, input.case))) continue;
+    if (!steps.some((s) => appliesTo(f, s, input))) continue;
     if (!inFreeze(f, input.now)) continue;
     const why = f.reason ? `: ${f.reason}` : '';
     out.push({
@@ -226,9 +298,9 @@ function targetMatches(t: TargetMatch | undefined, target: Target): boolean {
 }
 
 /** Windows and freezes: does the entry's target/action scope include this step? */
-function appliesTo(entry: { targets?: TargetMatch | undefined; actions?: string[] | undefined }, ref: StepRef, c: GateCase): boolean {
+function appliesTo(entry: { targets?: TargetMatch | undefined; actions?: string[] | undefined }, ref: StepRef, input: GateInput): boolean {
   if (entry.actions && !globsMatch(entry.actions, ref.step.action)) return false;
-  return targetMatches(entry.targets, targetOf(ref, c));
+  return targetMatches(entry.targets, targetOf(ref, input));
 }
 
 /** `*` matches any run of characters, `?` one character; everything else literally. Case-sensitive. */

@@ -31,12 +31,16 @@ export function isValidTimeZone(tz: string): boolean {
 const TimeZone = z.string().min(1).refine(isValidTimeZone, { message: 'not an IANA time zone (e.g. Europe/Berlin, UTC)' });
 const ClockTime = z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/, 'a time like 09:00 (24-hour clock)');
 
-/** Which case/step a rule applies to. Each field that is present must match; globs, case-sensitive. */
+/**
+ * Which case/step a rule applies to. Each field that is present must match; globs, case-sensitive.
+ * service, env and namespace come from the service inventory (config/services.yml), never from
+ * what the case declares: a service the inventory does not list has no env, so no env glob matches it.
+ */
 export const TargetMatchSchema = z
   .object({
     service: Globs.optional(),
     env: Globs.optional(),
-    /** The step's `params.namespace`, else the case label `namespace`. */
+    /** The inventory's namespace for the service, else the step's `params.namespace`. */
     namespace: Globs.optional(),
   })
   .strict();
@@ -66,9 +70,9 @@ export const RuleSchema = z
         params: z.record(z.string().min(1), Globs).optional(),
         in: z.enum(['steps', 'rollback', 'any']).optional(),
         targets: TargetMatchSchema.optional(),
-        /** The rule matches only when the plan has a risk_score and it is ≤ this. */
+        /** The rule matches only when the effective risk (computed, raised by a higher declared risk_score) is ≤ this. */
         risk_max: z.number().min(0).max(1).optional(),
-        /** The rule matches only when the plan has a risk_score and it is ≥ this. */
+        /** The rule matches only when the effective risk is ≥ this. */
         risk_min: z.number().min(0).max(1).optional(),
         /** Case severities (1 = worst) the rule applies to. */
         severities: z.array(z.number().int().min(1).max(4)).min(1).optional(),
@@ -94,11 +98,11 @@ export type DangerousOperation = z.infer<typeof DangerousOperationSchema>;
 
 export const RiskPolicySchema = z
   .object({
-    /** Above this a human must approve. */
+    /** Effective risk (max of computed and declared) above this: a human must approve. */
     auto_approve_max: z.number().min(0).max(1).default(0.3),
     /** Above this the plan is refused outright. */
     reject_above: z.number().min(0).max(1).default(0.8),
-    /** What a plan without risk_score gets: no opinion (`ignore`), or a restriction. */
+    /** What a plan that declares no risk_score gets: no opinion (`ignore`), or a restriction. Its risk is still computed. */
     when_missing: z.enum(['ignore', 'needs_human', 'reject']).default('ignore'),
   })
   .strict()

@@ -55,14 +55,29 @@ approvers:
     users: [oncall@example.com]
 `;
 
-/** Service defaults: no default checks (the plans bring theirs), no settle delay. */
+/**
+ * Service defaults: no default checks (the plans bring theirs), no settle delay. The inventory is
+ * what the Gatekeeper takes each service's env from (a case's declared env is not trusted), so
+ * every service the e2e tests open a case for is listed with the env its tests expect.
+ */
 export const E2E_SERVICES = `
 version: 1
 defaults:
   verify:
     settle_s: 0
     window: 1m
-services: {}
+services:
+  svc-good: { env: staging }
+  svc-bad: { env: staging }
+  svc-risky: { env: staging }
+  svc-slow: { env: staging }
+  svc-trigger: { env: staging }
+  svc-frozen: { env: frozen }
+  svc-prod: { env: prod }
+  checkout: { env: prod }
+  svc-llm: { env: staging }
+  svc-llm-bad: { env: staging }
+  svc-llm-prose: { env: staging }
 `;
 
 const verifyBlock = `

@@ -105,8 +105,8 @@ describe('Planner + Librarian: grounded notes, runbook refs, no influence on the
       assert.ok(result.ok, JSON.stringify(result));
       assert.ok(result.plan.runbook_refs?.includes('override.md'), 'the injection runbook was retrieved and cited');
       const now = new Date('2026-11-25T10:00:00Z');
-      const withNotes = evaluatePolicy(policy, { plan: result.plan, case: c, now });
-      const without = evaluatePolicy(policy, { plan: strip(result.plan), case: c, now });
+      const withNotes = evaluatePolicy(policy, { plan: result.plan, case: c, inventory: null, now });
+      const without = evaluatePolicy(policy, { plan: strip(result.plan), case: c, inventory: null, now });
       assert.deepEqual(withNotes, without);
       assert.deepEqual(strip(result.plan), strip((await new PlannerService({ templates: await TemplateStore.load('config/templates') }).propose({ case: c, evidence: [] }) as { plan: ChangePlan }).plan));
     }

@@ -9,7 +9,9 @@ defaults:
   verify:
     settle_s: 0
     window: 1m
-services: {}
+services:
+  # The Gatekeeper takes the env from here, not from the case: the loop tests' checkout is staging.
+  checkout: { env: staging }
 `;
 
 /**
