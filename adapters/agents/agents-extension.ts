@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
 import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
+import { withoutUserinfo } from '../../core/auth/redact.js';
 import { inventoryTargetFor } from '../../core/agents/inventory.js';
 import type { JobQueue } from '../../core/ports/job-queue.js';
 import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
@@ -81,13 +82,13 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   if (prometheus) {
     defineAnalystJob(queue, {
       services, prometheus, orchestrator, store, clock, logger: log,
-      evidence: await evidenceStoreFor(store), prometheusUrl: config.prometheusUrl!,
+      evidence: await evidenceStoreFor(store), prometheusUrl: withoutUserinfo(config.prometheusUrl!),
     });
   }
   relay.on('cmd.', commandDispatcher({ store, queue, clock, logger: log, onDuplicate: () => metrics.inboxDedup() }), 'agent-jobs');
   relay.on('evt.', factApplier({ orchestrator, logger: log }), 'agent-facts');
 
-  log.info({ llm: Boolean(llm), prometheus: config.prometheusUrl ?? null, templates: templates.list().length }, 'agents configured');
+  log.info({ llm: Boolean(llm), prometheus: config.prometheusUrl ? withoutUserinfo(config.prometheusUrl) : null, templates: templates.list().length }, 'agents configured');
   return {
     name: 'agents',
     http: [agentTriggerRoutes(orchestrator)],

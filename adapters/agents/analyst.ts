@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { EvidenceItem } from '../../core/agents/agent-contracts.js';
 import { renderQuery } from '../../core/agents/verifier.js';
+import { withoutUserinfo } from '../../core/auth/redact.js';
 import { detect, type Detection, type Episode } from '../../core/analyst/detectors.js';
 import type { RegularSeries } from '../../core/analyst/series.js';
 import {
@@ -232,7 +233,7 @@ export function graphUrl(base: string, expr: string, end: Date): string {
     'g0.expr': expr, 'g0.tab': '0', 'g0.range_input': '1h',
     'g0.end_input': end.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ''),
   });
-  return `${base.replace(/\/$/, '')}/graph?${params.toString()}`;
+  return `${withoutUserinfo(base).replace(/\/$/, '')}/graph?${params.toString()}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jets
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import type { OutboxConsumer } from './outbox-relay.js';
 import { scrubValue } from '../secrets.js';
+import { withoutUserinfo } from '../../core/auth/redact.js';
 
 export const DEFAULT_NATS_STREAM = 'OPSLOOP';
 /** Subjects are `opsloop.<topic>`, e.g. `opsloop.evt.case.transition.v1`. */
@@ -42,8 +43,10 @@ export class NatsEventPublisher {
 
   /** Connect (retrying for ever in the background once connected) and make sure the stream exists. */
   async start(): Promise<void> {
+    // Credentials in NATS_URL (`nats://user:pass@host`) go to the connection options, never into
+    // the server list (which the client echoes in its errors and status events).
     this.nc = await connect({
-      servers: this.options.url, name: 'opsloop-relay', reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
+      servers: withoutUserinfo(this.options.url), ...natsCredentialsOf(this.options.url), name: 'opsloop-relay', reconnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250,
       waitOnFirstConnect: true, timeout: 5_000,
     });
     this.js = jetstream(this.nc, { timeout: this.options.ackTimeoutMs ?? 5_000 });
@@ -95,4 +98,14 @@ export class NatsEventPublisher {
     }
     this.streamReady = true;
   }
+}
+
+/** `{user, pass}` (or `{token}` for a user without password) from a NATS URL's userinfo; `{}` when it has none. */
+export function natsCredentialsOf(url: string): { user?: string; pass?: string; token?: string } {
+  if (!URL.canParse(url)) return {};
+  const u = new URL(url);
+  if (u.username === '' && u.password === '') return {};
+  const user = decodeURIComponent(u.username);
+  if (u.password === '') return { token: user };
+  return { user, pass: decodeURIComponent(u.password) };
 }

@@ -1,4 +1,5 @@
 import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
+import { withoutUserinfo } from '../../core/auth/redact.js';
 import { NatsEventPublisher } from './nats-event-publisher.js';
 
 /** Consumer name of the NATS publisher on the relay. */
@@ -18,7 +19,7 @@ export function createNatsExtension(ctx: OpsloopContext): OpsloopExtension {
     name: 'nats',
     async start() {
       await publisher.start();
-      log.info({ url: config.natsUrl, stream: publisher.stream }, 'publishing events to NATS JetStream');
+      log.info({ url: withoutUserinfo(config.natsUrl!), stream: publisher.stream }, 'publishing events to NATS JetStream');
     },
     stop: () => publisher.stop(),
   };

@@ -1,3 +1,4 @@
+import { withoutUserinfo } from '../../core/auth/redact.js';
 import type { InstantResult, MetricsSource, RangeSeries } from '../../core/ports/metrics-source.js';
 
 /** Why a Prometheus call failed: the server said no (`api`), or we never got a usable answer. */
@@ -16,7 +17,10 @@ export class PrometheusError extends Error {
 }
 
 export interface PrometheusClientOptions {
-  /** e.g. `http://127.0.0.1:9090` (a path prefix such as `/prometheus` is kept). */
+  /**
+   * e.g. `http://127.0.0.1:9090` (a path prefix such as `/prometheus` is kept). Credentials in it
+   * (`https://user:pass@prom`) are sent as HTTP basic auth and appear nowhere else.
+   */
   baseUrl: string;
   /** Per request; default 10 s. */
   timeoutMs?: number;
@@ -40,11 +44,15 @@ export function parseSampleValue(text: string): number {
 
 /** A small client for the Prometheus HTTP API (instant and range queries, readiness). */
 export class PrometheusClient implements MetricsSource {
+  /** Without userinfo: this is what error messages, links and logs may show. */
   readonly baseUrl: string;
   readonly timeoutMs: number;
+  readonly #authorization: string | null;
 
   constructor(options: PrometheusClientOptions) {
-    this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+    const base = withoutUserinfo(options.baseUrl);
+    this.baseUrl = base.endsWith('/') ? base : `${base}/`;
+    this.#authorization = basicAuthOf(options.baseUrl);
     this.timeoutMs = options.timeoutMs ?? 10_000;
   }
 
@@ -70,7 +78,7 @@ export class PrometheusClient implements MetricsSource {
 
   async ready(): Promise<boolean> {
     try {
-      const res = await fetch(new URL('-/ready', this.baseUrl), { signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await fetch(new URL('-/ready', this.baseUrl), { signal: AbortSignal.timeout(this.timeoutMs), headers: this.#headers({}) });
       await res.arrayBuffer();
       return res.ok;
     } catch {
@@ -78,12 +86,16 @@ export class PrometheusClient implements MetricsSource {
     }
   }
 
+  #headers(headers: Record<string, string>): Record<string, string> {
+    return this.#authorization ? { ...headers, authorization: this.#authorization } : headers;
+  }
+
   private async get(path: string, params: URLSearchParams): Promise<NonNullable<ApiEnvelope['data']>> {
     const url = new URL(path, this.baseUrl);
     url.search = params.toString();
     let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers: { accept: 'application/json' } });
+      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers: this.#headers({ accept: 'application/json' }) });
     } catch (err) {
       throw transportError(err, this.baseUrl, this.timeoutMs);
     }
@@ -101,6 +113,14 @@ export class PrometheusClient implements MetricsSource {
     if (!body.data) throw new PrometheusError('bad_response', `Prometheus at ${this.baseUrl} answered success without data`);
     return body.data;
   }
+}
+
+/** The `user:pass@` of an absolute URL as an `Authorization: Basic …` value, or null when it has none. */
+export function basicAuthOf(url: string): string | null {
+  if (!URL.canParse(url)) return null;
+  const u = new URL(url);
+  if (u.username === '' && u.password === '') return null;
+  return `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
 }
 
 function instantFromData(data: NonNullable<ApiEnvelope['data']>): InstantResult {

@@ -152,3 +152,31 @@ function redactAny(value: unknown, known: readonly string[], seen: WeakSet<objec
 export function redactValue<T>(value: T, knownSecrets: readonly string[] = []): T {
   return redactAny(value, knownSecrets, new WeakSet(), 0) as T;
 }
+
+/**
+ * `url` without its userinfo (`https://user:pass@prom:9090/x` → `https://prom:9090/x`), for every
+ * URL opsloop logs, stores or renders (Prometheus links, evidence, verify reports, config lines).
+ * Text that does not parse as a URL loses every `scheme://…@` userinfo in it. Pure.
+ */
+export function withoutUserinfo(url: string): string {
+  if (typeof url !== 'string' || url === '') return url;
+  if (URL.canParse(url)) {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return url;
+    // Edit the original text (URL#href would also normalise the rest of it): the authority runs
+    // from `//` to the first `/`, `?` or `#`, and its userinfo ends at its last `@`.
+    const start = url.indexOf('//');
+    if (start >= 0) {
+      const rest = url.slice(start + 2);
+      const end = rest.search(/[/?#]/);
+      const authority = end < 0 ? rest : rest.slice(0, end);
+      const at = authority.lastIndexOf('@');
+      if (at >= 0) return url.slice(0, start + 2) + rest.slice(at + 1);
+    }
+    u.username = '';
+    u.password = '';
+    return u.href;
+  }
+  return url.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]*@/gi, '$1');
+}
+

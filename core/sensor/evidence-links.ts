@@ -2,6 +2,7 @@ import type { NormalizedAlert } from '../schemas/alert-webhook.js';
 import { fnv64 } from '../schemas/alert-webhook.js';
 import type { EvidenceKind } from '../ports/evidence-store.js';
 import type { IngestConfig } from './ingest-config.js';
+import { withoutUserinfo } from '../auth/redact.js';
 
 /**
  * Evidence locators: links that lead back to where an alert's data lives. Pure (URL and
@@ -95,7 +96,7 @@ export function evidenceForAlert(alert: NormalizedAlert, caseId: string, setting
   const observed = alert.startsAt;
   const expr = promqlOf(alert.generatorURL);
   drafts.push({
-    kind: 'alert', title: alertTitle(alert), url: alert.generatorURL || null,
+    kind: 'alert', title: alertTitle(alert), url: alert.generatorURL ? withoutUserinfo(alert.generatorURL) : null,
     locator: expr ?? `fingerprint=${alert.fingerprint}`, labels: alert.labels, observed_at: observed,
     dedupe_key: `alert:${episodeKey(alert)}`,
   });
@@ -103,7 +104,7 @@ export function evidenceForAlert(alert: NormalizedAlert, caseId: string, setting
     const base = settings.config.links.prometheus_url ?? prometheusBaseOf(alert.generatorURL) ?? settings.prometheusUrl;
     if (base) {
       drafts.push({
-        kind: 'metric', title: `PromQL: ${expr}`.slice(0, MAX_TITLE), url: prometheusGraphUrl(base, expr, new Date(observed.getTime() + 30 * 60_000)),
+        kind: 'metric', title: `PromQL: ${expr}`.slice(0, MAX_TITLE), url: prometheusGraphUrl(withoutUserinfo(base), expr, new Date(observed.getTime() + 30 * 60_000)),
         locator: expr, labels: {}, observed_at: observed, dedupe_key: `metric:${caseId}:${fnv64(expr)}`,
       });
     }
