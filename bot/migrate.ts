@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { acquireDataDirLock } from '../adapters/store/data-dir-lock.js';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { loadConfigOrExit, storeKind, type Config } from '../adapters/config.js';
@@ -33,11 +34,17 @@ export async function migrate(config: Config): Promise<{ store: string; applied:
     case 'pglite': {
       const dataDir = resolve(config.dataDir);
       mkdirSync(dataDir, { recursive: true });
-      const db = await PGlite.create(dataDir);
+      // One process per data directory: refuses (DataDirLockedError) while an opsloop holds it.
+      const lock = acquireDataDirLock(dataDir);
       try {
-        return { store: `pglite (${dataDir})`, applied: await applySqlMigrations(pgliteSqlClient(db)) };
+        const db = await PGlite.create(dataDir);
+        try {
+          return { store: `pglite (${dataDir})`, applied: await applySqlMigrations(pgliteSqlClient(db)) };
+        } finally {
+          await db.close();
+        }
       } finally {
-        await db.close();
+        lock.release();
       }
     }
   }
