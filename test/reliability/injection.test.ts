@@ -134,7 +134,9 @@ describe('injection', { timeout: 5 * 60_000 }, () => {
     // puts it into echo-args, a registered script that prints what it receives.
     const hostile = `${titles[1]}; rm -rf / && touch ${canary('semi')} | touch ${canary('pipe')} > ${canary('redirect')}`;
     fake.enqueue({ kind: 'json', value: planOf([{ name: 'echo', action: 'script.exec', params: { script: 'echo-args', args: { text: hostile } }, timeout_s: 30, retry: 0 }]) });
-    const created = await inject('POST', '/case/create', { title: hostile.slice(0, 200), service: 'checkout', env: 'staging' });
+    // A service the inventory (config/services.yml) lists as staging, so the policy runs the step
+    // unattended: the inventory, not the declared env, decides (checkout is a production deployment).
+    const created = await inject('POST', '/case/create', { title: hostile.slice(0, 200), service: 'demo', env: 'staging' });
     assert.equal(created.status, 201);
     const id = created.json.data.case_id as string;
     assert.equal((await inject('PATCH', `/case/${id}/transition`, { event: 'start_analysis', actor: 'inj@svc' })).status, 200);

@@ -8,8 +8,22 @@ import { withDatabase } from '../../support/postgres.js';
 
 /** The service every fault-suite case is about; Prometheus reports it healthy. */
 export const FAULT_SERVICE = 'faultsvc';
-/** Outside production, so config/policy.yml's `script-nonprod-auto` rule approves the plan unattended. */
+/**
+ * Outside production, so config/policy.yml's `script-nonprod-auto` rule approves the plan unattended.
+ * The Gatekeeper takes a target's env from the service inventory, not from the case, so the suite's
+ * services file (SERVICES below) lists the service as staging.
+ */
 export const FAULT_ENV = 'staging';
+
+/** The inventory the fault processes run with: the fault service, in staging, verified at once. */
+const SERVICES = `version: 1
+defaults:
+  verify:
+    settle_s: 0
+    window: 1m
+services:
+  ${FAULT_SERVICE}: { env: ${FAULT_ENV} }
+`;
 
 /**
  * The one plan every case gets: run the registered script `restart-service` (which appends a line
@@ -66,6 +80,7 @@ export async function prepareFaultFiles(): Promise<FaultFiles> {
   const logDir = join(dir, 'logs');
   await Promise.all([mkdir(templateDir), mkdir(stateDir), mkdir(logDir)]);
   await writeFile(join(templateDir, 'fault.restart.yaml'), TEMPLATE);
+  await writeFile(join(dir, 'services.yml'), SERVICES);
   return {
     dir, templateDir, stateDir, logDir,
     async restartsPerCase() {
@@ -107,7 +122,7 @@ export function faultEnv(opts: { databaseUrl: string; files: FaultFiles; prometh
     OPSLOOP_TEMPLATE_DIR: opts.files.templateDir,
     OPSLOOP_SCRIPT_STATE_DIR: opts.files.stateDir,
     OPSLOOP_POLICY_FILE: 'config/policy.yml',
-    OPSLOOP_SERVICES_FILE: 'config/services.yml',
+    OPSLOOP_SERVICES_FILE: join(opts.files.dir, 'services.yml'),
     OPSLOOP_SCRIPT_DIR: 'runbooks/scripts',
     // No PGlite here (DATABASE_URL is set): the directory holds the process's admin-token file.
     OPSLOOP_DATA_DIR: join(opts.files.dir, 'data', opts.label ?? 'opsloop'),
