@@ -1,3 +1,4 @@
+import { assertNothingLeft, liveResources } from '../support/live-resources.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,35 +25,6 @@ import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite
 const STORM = Number(process.env.SHUTDOWN_STORM_CASES ?? 200);
 const CLOSE_BOUND_MS = 30_000;
 const INGEST_TOKEN = 'shutdown-under-load-ingest-token';
-const LIVE_KINDS = /^(Timeout|Immediate|TCP\w*|Pipe\w*|Process\w*|UDP\w*|TTY\w*|Signal\w*|FSEvent\w*|MessagePort|GetAddrInfo\w*|Zlib|\w*Wrap)$/;
-const SETTLE_MS = 2000;
-
-function liveResources(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const kind of process.getActiveResourcesInfo()) {
-    if (LIVE_KINDS.test(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  }
-  return counts;
-}
-
-function beyond(baseline: Map<string, number>): Record<string, number> {
-  const extra: Record<string, number> = {};
-  for (const [kind, n] of liveResources()) {
-    const more = n - (baseline.get(kind) ?? 0);
-    if (more > 0) extra[kind] = more;
-  }
-  return extra;
-}
-
-async function assertNothingLeft(baseline: Map<string, number>, what: string): Promise<void> {
-  const deadline = Date.now() + SETTLE_MS;
-  let extra = beyond(baseline);
-  while (Object.keys(extra).length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    extra = beyond(baseline);
-  }
-  assert.deepEqual(extra, {}, `${what} left these running ${SETTLE_MS} ms after close(): ${JSON.stringify(extra)}`);
-}
 
 /** `work`, or a failure (instead of a hung test file) when it takes longer than `ms`. */
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
