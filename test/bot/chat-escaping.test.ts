@@ -7,6 +7,7 @@
  * - NUL characters in a Slack slash command, a Discord option, a reject reason and a simulator
  *   command → a clear answer, never a 500, nothing written.
  */
+import { slackViewSubmissionBody } from '../support/slack-payloads.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
@@ -80,17 +81,7 @@ function slashCommand(text: string, user = SLACK_REQ, responseId = `cmd-${++seq}
 }
 
 function viewSubmission(privateMetadata: string, reason: string, user = SLACK_APPROVER) {
-  const payload = {
-    type: 'view_submission', team: { id: 'T1', domain: 'acme' }, api_app_id: 'A1', token: 'legacy', trigger_id: `trig.view.${++seq}`,
-    user: { id: user.id, username: user.username, name: user.username, team_id: 'T1' },
-    view: {
-      id: 'V1', type: 'modal', callback_id: 'ops_reject_reason', private_metadata: privateMetadata, team_id: 'T1', app_id: 'A1', bot_id: 'B_OPSLOOP',
-      state: { values: { reason: { reason_input: { type: 'plain_text_input', value: reason } } } }, hash: 'h',
-      title: { type: 'plain_text', text: 'Reject plan' }, blocks: [],
-    },
-    response_urls: [],
-  };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return slackViewSubmissionBody(privateMetadata, reason, user, `trig.view.${++seq}`);
 }
 
 /** Every mrkdwn string in a Slack message body (plain_text is never parsed by Slack). */

@@ -1,3 +1,4 @@
+import { slackViewSubmissionBody } from '../support/slack-payloads.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -74,17 +75,7 @@ function blockAction(value: string, actionId: 'ops_approve' | 'ops_reject', user
 }
 
 function viewSubmission(privateMetadata: string, reason: string, user = APPROVER) {
-  const payload = {
-    type: 'view_submission', team: { id: 'T1', domain: 'acme' }, api_app_id: 'A1', token: 'legacy', trigger_id: `trig.view.${++seq}`,
-    user: { id: user.id, username: user.username, name: user.username, team_id: 'T1' },
-    view: {
-      id: 'V1', type: 'modal', callback_id: 'ops_reject_reason', private_metadata: privateMetadata, team_id: 'T1', app_id: 'A1', bot_id: 'B_OPSLOOP',
-      state: { values: { reason: { reason_input: { type: 'plain_text_input', value: reason } } } }, hash: 'h',
-      title: { type: 'plain_text', text: 'Reject plan' }, blocks: [],
-    },
-    response_urls: [],
-  };
-  return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  return slackViewSubmissionBody(privateMetadata, reason, user, `trig.view.${++seq}`);
 }
 
 async function counts() {
