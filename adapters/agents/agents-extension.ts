@@ -16,7 +16,7 @@ import { factApplier } from '../jobs/fact-applier.js';
 import { OpenAiPlanner } from '../llm/openai-planner.js';
 import type { PlanModel } from '../../core/ports/plan-model.js';
 import { PrometheusClient } from '../metrics-source/prometheus-client.js';
-import { PlannerService } from '../planner/planner-service.js';
+import { DEFAULT_PLANNER_PROMPT_FILE, PlannerService } from '../planner/planner-service.js';
 import { librarianOf } from '../knowledge/knowledge-extension.js';
 import { librarianPlannerKnowledge } from '../knowledge/planner-knowledge.js';
 import { TemplateStore } from '../planner/template-store.js';
@@ -62,7 +62,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
 
   const planner = plannerFor(new PlannerService({
     templates, ...(llm ? { llm } : {}),
-    promptFile: path.resolve('config/prompts/planner.v1.md'),
+    promptFile: path.resolve(DEFAULT_PLANNER_PROMPT_FILE),
     serviceDefaults: (service) => serviceVars(services, service),
     ...knowledgeFor(ctx),
   }));

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { EvidenceItem } from '../../core/agents/agent-contracts.js';
+import { caseDataBlock, dataBlock, evidenceDataBlock, PROMPT_DATA_RULE, type DataField } from '../../core/agents/prompt-data.js';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseRecord, TimelineEntry } from '../../core/schemas/case.js';
 import { FindingsSchema, findingsJsonSchema, type Findings } from '../../core/schemas/findings.js';
@@ -15,7 +16,8 @@ import { DEFAULT_OPENAI_MODEL } from './openai-planner.js';
  */
 
 export const DEFAULT_FINDINGS_TIMEOUT_MS = 20_000;
-const PROMPT_VERSION = 'findings-v1';
+/** v2: case, evidence and timeline as quoted data blocks, and the data rule in the system message. */
+const PROMPT_VERSION = 'findings-v2';
 const MAX_EVIDENCE = 40;
 const MAX_TIMELINE = 20;
 
@@ -98,23 +100,27 @@ export class OpenAiFindingsSummarizer {
   }
 }
 
-/** The prompt: system = SRE analyst, output Findings JSON only; user = case, numbered evidence, recent timeline. */
+/**
+ * The prompt: system = SRE analyst, output Findings JSON only, and the data rule; user = the case,
+ * numbered evidence and the recent timeline, each as a quoted data block (core/agents/prompt-data.ts).
+ */
 export function findingsMessages(c: CaseRecord, evidence: readonly EvidenceItem[], timeline: readonly TimelineEntry[]): Array<{ role: 'system' | 'user'; content: string }> {
-  const lines = evidence.map((e, i) => `e${i + 1} [${e.kind}] ${e.title}${e.detail ? ` — ${e.detail}` : ''}${e.value !== undefined && e.value !== null ? ` (value ${e.value})` : ''}${e.url ? ` <${e.url}>` : ''}`.slice(0, 800));
-  const recent = timeline.slice(-MAX_TIMELINE).map((t) => `${t.created_at.toISOString()} ${t.event} by ${t.actor}${t.reason ? `: ${t.reason}` : ''}`.slice(0, 300));
+  const recent = timeline.slice(-MAX_TIMELINE).map((t, i): DataField => [`t${i + 1}`, {
+    at: t.created_at.toISOString(), event: t.event, actor: t.actor, reason: t.reason ?? undefined,
+  }]);
   return [
     {
       role: 'system',
       content: 'You are a senior SRE analysing an incident. Answer with one JSON object matching the Findings schema and nothing else: ' +
-        'summary (what is happening, from the evidence only), suspected_causes (each with confidence 0..1 and evidence_refs naming the evidence ids given, e.g. "e2"), next_checks (concrete things to look at). Do not invent evidence.',
+        'summary (what is happening, from the evidence only), suspected_causes (each with confidence 0..1 and evidence_refs naming the evidence ids given, e.g. "e2"), next_checks (concrete things to look at). Do not invent evidence.\n\n' +
+        PROMPT_DATA_RULE,
     },
     {
       role: 'user',
       content: [
-        `Case: ${c.title} (severity ${c.severity}${c.service ? `, service ${c.service}` : ''}${c.env ? `, env ${c.env}` : ''}, status ${c.status})`,
-        `Labels: ${Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`,
-        'Evidence:', ...(lines.length ? lines : ['(none)']),
-        'Recent timeline:', ...(recent.length ? recent : ['(none)']),
+        'The case:', caseDataBlock(c),
+        'Evidence (cite these ids):', evidenceDataBlock(evidence, MAX_EVIDENCE),
+        'Recent timeline:', dataBlock('timeline', recent, { maxChars: 300 }),
       ].join('\n'),
     },
   ];

@@ -5,13 +5,13 @@ import {
   instantiateTemplate,
   parsePlannerPrompt,
   planVarsFromCase,
-  summarizeCase,
   type PlannerEvidence,
   type PlannerPrompt,
   type ServiceDefaults,
   type TemplateSummary,
 } from '../../core/agents/planner.js';
 import { describeIssues } from '../../core/schemas/issues.js';
+import { caseDataBlock } from '../../core/agents/prompt-data.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import type { PlanTemplate } from '../../core/schemas/plan-template.js';
@@ -26,7 +26,7 @@ export interface PlannerKnowledge {
 
 export type { AttemptReport } from '../../core/ports/plan-model.js';
 
-export const DEFAULT_PLANNER_PROMPT_FILE = 'config/prompts/planner.v1.md';
+export const DEFAULT_PLANNER_PROMPT_FILE = 'config/prompts/planner.v2.md';
 
 /** Where a proposed plan came from; stored with the plan and written to the timeline. */
 export interface PlanProvenance {
@@ -56,7 +56,7 @@ export interface PlannerServiceOptions {
   templates: TemplateStore;
   /** The language model; without it the planner uses templates only. */
   llm?: PlanModel;
-  /** The versioned prompt file; default config/prompts/planner.v1.md. Read once, here. */
+  /** The versioned prompt file; default config/prompts/planner.v2.md. Read once, here. */
   promptFile?: string;
   /** Per-service settings (namespace, deployment, owner, repo, …) merged into template variables. */
   serviceDefaults?: (service: string) => ServiceDefaults | undefined;
@@ -134,7 +134,7 @@ export class PlannerService {
     try {
       result = await model.proposePlan((previous) =>
         buildPlannerMessages(this.promptText, {
-          caseSummary: summarizeCase(c),
+          caseSummary: caseDataBlock(c),
           evidence: input.evidence ?? [],
           templates: summaries,
           ...(input.template ? { requestedTemplate: input.template } : {}),

@@ -14,6 +14,7 @@ import {
 import type { CaseRecord } from '../schemas/case.js';
 import { validateStepParams } from '../executor/params.js';
 import type { ChatMessage } from '../ports/plan-model.js';
+import { dataBlock, evidenceDataBlock, PROMPT_DATA_RULE } from './prompt-data.js';
 
 /** Values offered to a template: case fields, per-service defaults, explicit overrides. */
 export type PlanVars = Readonly<Record<string, string | number | undefined>>;
@@ -287,6 +288,7 @@ export interface TemplateSummary {
 }
 
 export interface PlannerContext {
+  /** The case as a data block (`caseDataBlock` in core/agents/prompt-data.ts). */
   caseSummary: string;
   evidence: readonly PlannerEvidence[];
   templates: readonly TemplateSummary[];
@@ -301,31 +303,10 @@ export interface PlannerContext {
 }
 
 /** Limits on what goes into a prompt, so a chatty case cannot blow up the request. */
-export const PROMPT_LIMITS = { evidenceItems: 20, evidenceDetail: 1000, previousAnswer: 2000, errors: 20 } as const;
+export const PROMPT_LIMITS = { evidenceItems: 20, previousAnswer: 2000, errors: 20 } as const;
 
 export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
-}
-
-/** A plain-text summary of a case for the model. Case text is quoted as data. Pure. */
-export function summarizeCase(c: PlanCaseInfo): string {
-  const labels = Object.entries(c.labels).map(([k, v]) => `${k}=${truncate(v, 200)}`).join(', ');
-  return [
-    `Title: ${JSON.stringify(truncate(c.title, 200))}`,
-    `Service: ${c.service ?? '(unknown)'}`,
-    `Environment: ${c.env ?? '(unknown)'}`,
-    c.severity !== undefined ? `Severity: ${c.severity} (1 = most severe)` : undefined,
-    `Labels: ${labels || '(none)'}`,
-  ].filter((line) => line !== undefined).join('\n');
-}
-
-function renderEvidence(evidence: readonly PlannerEvidence[]): string {
-  if (!evidence.length) return '(no evidence gathered)';
-  const shown = evidence.slice(0, PROMPT_LIMITS.evidenceItems).map((e) =>
-    e.detail ? `- ${truncate(e.title, 200)}: ${truncate(e.detail, PROMPT_LIMITS.evidenceDetail)}` : `- ${truncate(e.title, 200)}`,
-  );
-  const hidden = evidence.length - shown.length;
-  return hidden > 0 ? `${shown.join('\n')}\n- (${hidden} more items not shown)` : shown.join('\n');
 }
 
 function renderTemplates(templates: readonly TemplateSummary[]): string {
@@ -353,6 +334,11 @@ function fillPromptSlots(text: string, slots: Readonly<Record<string, string>>):
   return text.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (whole, name: string) => slots[name] ?? whole);
 }
 
+/** The system text with the data rule: in its `{{data_rule}}` slot, or appended for a prompt file without one. */
+function systemWithDataRule(system: string): string {
+  return /\{\{\s*data_rule\s*\}\}/.test(system) ? fillPromptSlots(system, { data_rule: PROMPT_DATA_RULE }) : `${system}\n\n${PROMPT_DATA_RULE}`;
+}
+
 /**
  * Chat messages for the planning model: system (with the prompt version), user (case, evidence,
  * constraints, templates) and, on a retry, the rejected answer and its errors. Pure; throws only
@@ -363,12 +349,12 @@ export function buildPlannerMessages(promptText: string, ctx: PlannerContext): C
   if (!parsed.ok) throw new Error(`planner prompt: ${parsed.reason}`);
   const { prompt } = parsed;
   const messages: ChatMessage[] = [
-    { role: 'system', content: `${prompt.system}\n\nPrompt version: ${prompt.version}` },
+    { role: 'system', content: `${systemWithDataRule(prompt.system)}\n\nPrompt version: ${prompt.version}` },
     {
       role: 'user',
       content: fillPromptSlots(prompt.user, {
         case_summary: ctx.caseSummary,
-        evidence: renderEvidence(ctx.evidence),
+        evidence: evidenceDataBlock(ctx.evidence, PROMPT_LIMITS.evidenceItems),
         constraints: planConstraintsText(),
         templates: renderTemplates(ctx.templates),
       }) + (ctx.requestedTemplate ? `\n\nThe operator asked for template ${ctx.requestedTemplate}: base the plan on it.` : '')
@@ -379,7 +365,8 @@ export function buildPlannerMessages(promptText: string, ctx: PlannerContext): C
     if (ctx.previousAnswer !== undefined) {
       messages.push({ role: 'assistant', content: truncate(ctx.previousAnswer, PROMPT_LIMITS.previousAnswer) });
     }
-    const errors = ctx.previousErrors.slice(0, PROMPT_LIMITS.errors).map((e) => `- ${truncate(e, 300)}`).join('\n');
+    // Errors quote paths and values of the model's answer, which may echo alert text: data too.
+    const errors = dataBlock('errors', ctx.previousErrors.slice(0, PROMPT_LIMITS.errors).map((e, i) => [`error${i + 1}`, e]), { maxChars: 300 });
     messages.push({
       role: 'user',
       content: `Your previous answer was rejected:\n${errors}\nReply again with only the corrected ChangePlan as one JSON object.`,

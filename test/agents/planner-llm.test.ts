@@ -66,7 +66,7 @@ describe('Planner with an OpenAI-compatible model (real openai client, local fak
     assert.match(body.messages[0].content, /Prompt version: planner\.v1/);
     const user: string = body.messages[1].content;
     assert.match(user, /p95 latency spike on checkout/);
-    assert.match(user, /- p95 latency: 1\.8 s/);
+    assert.match(user, /e1: \{"title": "p95 latency", "detail": "1\.8 s"\}/);
     for (const name of ['k8s.rollout.restart', 'k8s.rollout.undo', 'script.run', 'github.workflow.rollback', 'noop.observe']) {
       assert.ok(user.includes(`### ${name}`), `template ${name} missing from the prompt`);
     }
@@ -86,7 +86,7 @@ describe('Planner with an OpenAI-compatible model (real openai client, local fak
     assert.equal(retry.length, 4);
     assert.deepEqual(retry[2], { role: 'assistant', content: 'Sure! I would restart the checkout pods.' });
     assert.equal(retry[3].role, 'user');
-    assert.match(retry[3].content, /rejected:\n- the answer is not JSON/);
+    assert.match(retry[3].content, /rejected:\n<<<DATA errors>>>\nerror1: "the answer is not JSON/);
   });
 
   it('a schema-violating plan twice → ok:false with readable errors naming the fields; no template fallback', async () => {

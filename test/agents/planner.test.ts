@@ -261,7 +261,7 @@ describe('planner prompt', () => {
     assert.match(messages[0]!.content, /Prompt version: planner\.v1/);
     const user = messages[1]!.content;
     assert.ok(user.includes('checkout {{templates}} slow'));
-    assert.ok(user.includes('- p95 latency: 1.8 s (SLO 0.5 s)'));
+    assert.ok(user.includes('e1: {"title": "p95 latency", "detail": "1.8 s (SLO 0.5 s)"}'), 'evidence is quoted data');
     assert.ok(user.includes('### noop.observe'));
     assert.ok(user.includes('timeout_s" (integer 10..3600)'));
   });
@@ -273,7 +273,7 @@ describe('planner prompt', () => {
     });
     assert.deepEqual(messages.slice(2).map((m) => m.role), ['assistant', 'user']);
     assert.equal(messages[2]!.content, 'Sure! Here is a plan');
-    assert.match(messages[3]!.content, /rejected:\n- the answer is not JSON/);
+    assert.match(messages[3]!.content, /rejected:\n<<<DATA errors>>>\nerror1: "the answer is not JSON"\n<<<END DATA errors>>>/);
   });
 });
 

@@ -56,7 +56,7 @@ describe('LLM findings summary', { timeout: 60_000 }, () => {
     assert.deepEqual((note.meta as { findings: unknown }).findings, VALID);
     const request = fake.chatRequests().at(-1)!.body;
     assert.equal(request.response_format.type, 'json_schema');
-    assert.match(request.messages[1].content, /e2 \[finding\] latency: up anomaly/);
+    assert.match(request.messages[1].content, /e2: \{"kind": "finding", "title": "latency: up anomaly/);
     assert.equal((await store.queries.getCase(c.id))!.status, 'NEW', 'no state change');
   });
 
