@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROLES, type Role } from '../core/auth/principal.js';
+import { parseAllowedHostEntry } from '../core/auth/allowed-hosts.js';
 
 /**
  * opsloop's configuration: environment variables, parsed once at start-up with zod.
@@ -27,6 +28,8 @@ export interface Config {
   /** Alert ingest requests per minute per principal (0 = unlimited). */
   rateLimitIngest: number;
   publicUrl?: string;
+  /** OPSLOOP_ALLOWED_HOSTS: more Host names answered (`.example.com`: the domain and its sub-domains). */
+  allowedHosts?: string[];
   /** Whether the agent loop (Agenda jobs) runs in this process. */
   agents: 'on' | 'off';
   openaiApiKey?: string;
@@ -120,6 +123,8 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'an integer 0-1000000', description: 'Alert webhook requests (POST /ingest/*) per minute per principal; more → 429 with Retry-After. 0 disables.' }),
   envVar({ name: 'PUBLIC_URL', key: 'publicUrl', group: 'core', schema: httpUrl,
     expected: 'an http(s) URL', description: 'Base URL used in links (chat cards); defaults to the listening address.' }),
+  envVar({ name: 'OPSLOOP_ALLOWED_HOSTS', key: 'allowedHosts', group: 'core', schema: z.string().trim().refine((s) => hostList(s) !== null).transform((s) => hostList(s)!),
+    expected: 'host names separated by commas (.example.com: the domain and its sub-domains)', description: 'DNS rebinding protection: requests are answered only when their Host is localhost, an IP address, the host of PUBLIC_URL, HOST when it is a name, or one of these; any other → 421.' }),
   envVar({ name: 'OPSLOOP_DATA_DIR', key: 'dataDir', group: 'store', schema: path, default: './.opsloop/data',
     expected: 'a directory path', description: 'Embedded PGlite data directory (used when no DATABASE_URL/MONGODB_URI).' }),
   envVar({ name: 'DATABASE_URL', key: 'databaseUrl', group: 'store', schema: urlWithScheme(/^postgres(ql)?:$/), secret: true,
@@ -195,6 +200,17 @@ export const ENV_VARS: readonly EnvVar[] = [
   envVar({ name: 'OPSLOOP_OIDC_ID_CLAIM', key: 'oidcIdClaim', group: 'core', schema: token, default: 'email',
     expected: 'a claim name (email, preferred_username, sub, …)', description: 'SSO/OIDC: claim that names the user (principal id oidc:<value>).' }),
 ];
+
+/** OPSLOOP_ALLOWED_HOSTS as a list, or null when an entry is not a host name. */
+function hostList(text: string): string[] | null {
+  const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    entries.forEach(parseAllowedHostEntry);
+  } catch {
+    return null;
+  }
+  return entries.length > 0 ? entries : null;
+}
 
 /** One OPSLOOP_OIDC_ROLE_MAP entry: a claim value (or `*`, everyone) and the role it gives. */
 export interface OidcRoleMapEntry { match: string; role: Role }

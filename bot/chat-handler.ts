@@ -13,6 +13,7 @@ import { caseView } from '../core/schemas/case.js';
 import type { ApprovalPlatform } from '../core/agents/gatekeeper.js';
 import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
 import type { Principal } from '../core/auth/principal.js';
+import { actingThrough } from '../core/auth/sim-identity.js';
 import type { ChatCommand } from './chat-command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import type { ChatBlock } from '../core/ports/chat.js';
@@ -35,6 +36,8 @@ export interface ChatActor {
   roles?: string[];
   /** Slack team id / Discord guild id the platform verified the user in. */
   workspace?: string;
+  /** The simulator's session principal acting as this user: it bounds the user's roles and scope, and is recorded as `via`. */
+  via?: Principal;
 }
 
 /** Where a command was typed. */
@@ -109,12 +112,12 @@ export function actorKey(actor: Pick<ChatActor, 'platform' | 'id'>): string {
 
 /**
  * The principal a chat user acts as. The platform verified who they are (Slack's request signature,
- * Discord's Ed25519 signature, the simulator's logged-in session); any of them may open cases and
- * ask for plans, and may *try* to decide a gate: whether they are an approver for that plan is the
- * Gatekeeper's list, checked in core for every entry alike.
+ * Discord's Ed25519 signature, the simulator's session, which also bounds what its user may do); any
+ * of them may open cases and ask for plans, and may *try* to decide a gate: whether they are an
+ * approver for that plan is the Gatekeeper's list, checked in core for every entry alike.
  */
 export function chatPrincipal(actor: ChatActor): Principal {
-  return {
+  const principal: Principal = {
     id: actorKey(actor),
     auth: actor.platform === 'api' ? 'token' : actor.platform,
     roles: ['viewer', 'responder', 'approver'],
@@ -123,6 +126,7 @@ export function chatPrincipal(actor: ChatActor): Principal {
     ...(actor.roles ? { chatRoles: actor.roles } : {}),
     ...(actor.workspace ? { workspace: actor.workspace } : {}),
   };
+  return actor.via ? actingThrough(principal, actor.via) : principal;
 }
 
 function displayName(actor: Pick<ChatActor, 'id' | 'name'>): string {

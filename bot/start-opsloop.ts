@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { storeKind, type Config } from '../adapters/config.js';
 import { buildServer } from '../adapters/http/server.js';
+import { allowedHostsFor, describeAllowedHosts } from '../core/auth/allowed-hosts.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
 import { outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
 import { createLogger } from '../adapters/log.js';
@@ -134,8 +135,10 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     const auth = await setUpAuth(config, { store, clock, ids, logger: logger.child({ component: 'auth' }), ...(credentialDir ? { credentialDir } : {}) });
     cleanups.push({ step: 'auth', run: () => auth.close() });
     registerKnownSecrets([auth.adminToken]);
+    const allowedHosts = allowedHostsFor({ publicUrl: config.publicUrl, bindHost: config.host, extra: config.allowedHosts });
+    logger.info({ allowed_hosts: describeAllowedHosts(allowedHosts) }, 'requests naming another Host are refused (DNS rebinding protection; add names with OPSLOOP_ALLOWED_HOSTS)');
     const server = buildServer({
-      orchestrator, store, metrics, logger, auth: auth.http,
+      orchestrator, store, metrics, logger, auth: auth.http, allowedHosts,
       bodyLimit: config.bodyLimitBytes,
       rateLimits: { writesPerMinute: config.rateLimitWrites ?? 0, ingestPerMinute: config.rateLimitIngest ?? 0 },
       plugins: [...auth.plugins, ...extensions.flatMap((e) => e.http ?? [])],

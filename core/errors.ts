@@ -16,6 +16,7 @@ export const ERRORS = {
   OPS_VERSION_CONFLICT: { status: 409, retryable: true, message: 'The case changed since the version you named.' },
   OPS_PRECONDITION_FAILED: { status: 412, retryable: true, message: 'If-Match does not match the case\'s current version.' },
   OPS_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'The body is too large.' },
+  OPS_HOST_NOT_ALLOWED: { status: 421, retryable: false, message: 'This server does not answer for the host the request names.' },
   OPS_GUARD_FAILED: { status: 422, retryable: false, message: 'A guard refused the transition; the case is unchanged.' },
   OPS_TOKEN_NAME_TAKEN: { status: 409, retryable: false, message: 'A live API token already has this name.' },
   OPS_IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, message: 'This Idempotency-Key was used for a different request.' },

@@ -9,6 +9,8 @@ import { registerOpsRoutes } from './ops-routes.js';
 import { caseHistoryRoutes } from './case-history-routes.js';
 import { installAuth, type HttpAuthConfig } from './auth-plugin.js';
 import { installRateLimits, type RateLimitSettings } from './rate-limits.js';
+import { installHostCheck } from './host-check.js';
+import { allowedHostsFor, type AllowedHosts } from '../../core/auth/allowed-hosts.js';
 
 export type { ApiRouteDoc } from './openapi.js';
 
@@ -50,6 +52,8 @@ export interface ServerDeps {
   auth: HttpAuthConfig;
   /** Per-principal limits on writes and ingest (adapters/http/rate-limits.ts); absent → none. */
   rateLimits?: RateLimitSettings;
+  /** The Host header values answered (DNS rebinding protection); absent → localhost, IP addresses and `publicUrl`'s host. */
+  allowedHosts?: AllowedHosts;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -73,7 +77,9 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
 
   installJsonParser(app, bodyLimit);
   installErrorHandling(app);
-  // Authentication first: the rate limits below are keyed by the principal it finds.
+  // The Host check before anything else: a request for another host is answered by nobody.
+  installHostCheck(app, deps.allowedHosts ?? allowedHostsFor({ publicUrl: deps.publicUrl }));
+  // Authentication next: the rate limits below are keyed by the principal it finds.
   installAuth(app, deps.auth);
   if (deps.rateLimits) installRateLimits(app, deps.rateLimits);
   app.addHook('onResponse', async (request, reply) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { chatHandlerFor } from '../chat-handler-factory.js';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import { parseOpsCommand } from '../chat-command.js';
 import { ChatHandler, ephemeral, type ChatActor, type ChatReply } from '../chat-handler.js';
@@ -10,22 +10,26 @@ import { SimChatClient, simMessageStoreFor, type SqlSimMessageStore } from '../.
 import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { HttpApi } from '../../adapters/http/server.js';
+import { parseInput } from '../../adapters/http/request-helpers.js';
+import { principalOf } from '../../adapters/http/request-principal.js';
 import { loadPolicy } from '../../adapters/policy/policy-loader.js';
-import { errorBody } from '../../core/errors.js';
+import { OpsError } from '../../core/errors.js';
 import { unstorableInput } from '../../core/chat/escape.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { channelHtml, escapeHtml, inlineHtml, messageHtml } from './sim-render.js';
 import { simPageHtml } from './sim-page.js';
+import { SimUserChoices } from './sim-user-choices.js';
 
 /** The simulated channel every case is posted to. */
 export const SIM_CHANNEL = 'incidents';
-/** The simulator's requester; approvers come from the policy's `sim_users`. */
+/** The simulator's requester, and the user every session starts as; approvers come from the policy's `sim_users`. */
 export const SIM_REQUESTER = 'alice';
 
 const SimUser = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/, 'a simulator user name (letters, digits, . _ -)');
-const CommandBody = z.object({ user: SimUser, text: z.string().max(2000), thread: z.string().regex(/^\d{1,18}$/).optional() }).strict();
-const ActionBody = z.object({ user: SimUser, value: z.string().max(100) }).strict();
-const RejectBody = z.object({ user: SimUser, value: z.string().max(100), reason: z.string().max(2000) }).strict();
+const AsBody = z.object({ user: SimUser }).strict();
+const CommandBody = z.object({ text: z.string().max(2000), thread: z.string().regex(/^\d{1,18}$/).optional() }).strict();
+const ActionBody = z.object({ value: z.string().max(100) }).strict();
+const RejectBody = z.object({ value: z.string().max(100), reason: z.string().max(2000) }).strict();
 const StateQuery = z.object({ since: z.coerce.number().int().min(-1).optional() });
 
 export interface SimExtensionOptions {
@@ -57,15 +61,22 @@ function replyJson(reply: ChatReply) {
   };
 }
 
-function badRequest(reply: FastifyReply, error: z.ZodError): FastifyReply {
-  const details = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-  return reply.code(400).send(errorBody('OPS_VALIDATION', `invalid request: ${details.map((d) => `${d.path || 'body'}: ${d.message}`).join('; ')}`, details));
+const USER_FROM_SESSION = 'the simulator acts as the user chosen for your session; choose another with POST /sim/api/as {"user": …} (the page\'s user menu), not in the body';
+
+/** A command, click or reason body; 400 when it names a user (who acts comes from the session) or is invalid. */
+function simBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  if (body !== null && typeof body === 'object' && Object.hasOwn(body, 'user')) {
+    throw new OpsError('OPS_VALIDATION', `invalid request body: user: ${USER_FROM_SESSION}`, [{ path: 'user', message: USER_FROM_SESSION }]);
+  }
+  return parseInput(schema, body, 'body');
 }
 
 /**
  * The local chat simulator (/sim): a channel page with case cards, threads, Approve/Reject and
  * a command box, going through the same ChatHandler and thread notifier as Slack and Discord. Its
- * "platform" stores messages in the sim_message table, so the channel survives restarts.
+ * "platform" stores messages in the sim_message table, so the channel survives restarts. Who acts
+ * is the simulator user chosen for the caller's principal (`POST /sim/api/as`, bot/sim/sim-user-choices.ts),
+ * never a field of the request.
  */
 export async function createSimExtension(ctx: OpsloopContext, options: SimExtensionOptions = {}): Promise<OpsloopExtension> {
   const log = ctx.logger.child({ component: 'sim' });
@@ -85,7 +96,7 @@ export async function createSimExtension(ctx: OpsloopContext, options: SimExtens
   }
   return {
     name: 'sim',
-    http: [simPlugin({ handler, chatStore, messages, users, approvers })],
+    http: [simPlugin({ handler, chatStore, messages, users, approvers, choices: new SimUserChoices({ users, approvers }, SIM_REQUESTER) })],
     urls: [{ label: 'simulator', path: '/sim', browser: true }],
   };
 }
@@ -96,12 +107,17 @@ interface SimPluginDeps {
   messages: SqlSimMessageStore | null;
   users: readonly string[];
   approvers: readonly string[];
+  choices: SimUserChoices;
 }
 
 const FAILED = ephemeral('Something went wrong; it has been logged. Try again in a moment.');
 
 function simPlugin(d: SimPluginDeps) {
-  const actor = (user: string): ChatActor => ({ platform: 'sim', id: user, name: user });
+  const actor = (request: FastifyRequest): ChatActor => d.choices.actor(principalOf(request));
+  const you = (request: FastifyRequest) => {
+    const principal = principalOf(request);
+    return { user: d.choices.current(principal), choosable: d.choices.choosable(principal), via: principal.id };
+  };
   const snapshot = async () => {
     if (!d.messages) return { rev: 0, messages: [], html: '<p class="empty">The simulator needs a SQL store.</p>' };
     const [rev, list] = await Promise.all([d.messages.revision(), d.messages.listChannel(SIM_CHANNEL)]);
@@ -110,37 +126,44 @@ function simPlugin(d: SimPluginDeps) {
 
   return async (app: FastifyInstance, api: HttpApi): Promise<void> => {
     api.route({ method: 'GET', path: '/sim', tags: ['sim'], summary: 'The local chat simulator page', responses: { 200: { description: 'HTML' } } },
-      async (_request, reply) => {
+      async (request, reply) => {
         const s = await snapshot();
         return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store')
-          .send(simPageHtml({ channel: SIM_CHANNEL, users: d.users, approvers: d.approvers, channelHtml: s.html, rev: s.rev }));
+          .send(simPageHtml({ channel: SIM_CHANNEL, users: d.users, approvers: d.approvers, you: you(request), channelHtml: s.html, rev: s.rev }));
       });
 
     api.route({
       method: 'GET', path: '/sim/api/state', tags: ['sim'], query: StateQuery,
       summary: 'The simulated channel: messages (cards and threads), their HTML, and a revision to poll with ?since=',
-      responses: { 200: { description: '{channel, users, rev, messages, html}; with ?since=<rev> unchanged: {rev, unchanged: true}' } },
-    }, async (request, reply) => {
-      const query = StateQuery.safeParse(request.query);
-      if (!query.success) return badRequest(reply, query.error);
-      if (query.data.since !== undefined && d.messages && (await d.messages.revision()) === query.data.since) {
-        return { rev: query.data.since, unchanged: true };
+      responses: { 200: { description: '{channel, users, approvers, you: {user, choosable, via}, rev, messages, html}; with ?since=<rev> unchanged: {rev, unchanged: true}' } },
+    }, async (request) => {
+      const query = parseInput(StateQuery, request.query, 'query');
+      if (query.since !== undefined && d.messages && (await d.messages.revision()) === query.since) {
+        return { rev: query.since, unchanged: true };
       }
       const s = await snapshot();
-      return { channel: SIM_CHANNEL, users: d.users, approvers: d.approvers, ...s };
+      return { channel: SIM_CHANNEL, users: d.users, approvers: d.approvers, you: you(request), ...s };
+    });
+
+    api.route({
+      method: 'POST', path: '/sim/api/as', tags: ['sim'], body: AsBody,
+      summary: 'Choose the simulator user this session acts as (a policy approver needs the approver role, anyone else the responder role)',
+      responses: { 200: { description: '{you: {user, choosable, via}}' }, 400: { description: 'Invalid body or a user the simulator does not offer' }, 403: { description: 'Your roles do not cover this user' } },
+    }, async (request) => {
+      d.choices.choose(principalOf(request), parseInput(AsBody, request.body, 'body').user);
+      return { you: you(request) };
     });
 
     api.route({
       method: 'POST', path: '/sim/api/command', tags: ['sim'], body: CommandBody,
-      summary: 'Type an /ops command as a simulator user (optionally in a case thread)',
+      summary: 'Type an /ops command as this session\'s simulator user (optionally in a case thread)',
       responses: { 200: { description: '{reply}: what only this user sees' }, 400: { description: 'Invalid body' } },
-    }, async (request, reply) => {
-      const body = CommandBody.safeParse(request.body);
-      if (!body.success) return badRequest(reply, body.error);
-      const threadCaseId = body.data.thread && d.chatStore ? await d.chatStore.caseOfThread('sim', body.data.thread) ?? undefined : undefined;
-      const parsed = parseOpsCommand(body.data.text, threadCaseId ? { threadCaseId } : {});
+    }, async (request) => {
+      const body = simBody(CommandBody, request.body);
+      const threadCaseId = body.thread && d.chatStore ? await d.chatStore.caseOfThread('sim', body.thread) ?? undefined : undefined;
+      const parsed = parseOpsCommand(body.text, threadCaseId ? { threadCaseId } : {});
       if (!parsed.ok) return replyJson(ephemeral(parsed.message));
-      const answer = await d.handler.handleCommand(parsed.command, actor(body.data.user), {
+      const answer = await d.handler.handleCommand(parsed.command, actor(request), {
         channel: SIM_CHANNEL, requestId: String(request.id), ...(threadCaseId ? { threadCaseId } : {}),
       }).catch((error: unknown) => { request.log.error({ err: error }, 'sim command failed'); return FAILED; });
       return replyJson(answer);
@@ -150,12 +173,10 @@ function simPlugin(d: SimPluginDeps) {
       method: 'POST', path: '/sim/api/action', tags: ['sim'], body: ActionBody,
       summary: 'Click Approve or Reject (value = the button\'s encoded action); Reject answers with a modal asking for a reason',
       responses: { 200: { description: '{reply}' }, 400: { description: 'Invalid body' } },
-    }, async (request, reply) => {
-      const body = ActionBody.safeParse(request.body);
-      if (!body.success) return badRequest(reply, body.error);
-      const action = decodeAction(body.data.value);
+    }, async (request) => {
+      const action = decodeAction(simBody(ActionBody, request.body).value);
       if (!action) return replyJson(ephemeral('This button is not valid (it may come from an old message).'));
-      return replyJson(await d.handler.handleAction(action, actor(body.data.user))
+      return replyJson(await d.handler.handleAction(action, actor(request))
         .catch((error: unknown) => { request.log.error({ err: error }, 'sim action failed'); return FAILED; }));
     });
 
@@ -163,14 +184,13 @@ function simPlugin(d: SimPluginDeps) {
       method: 'POST', path: '/sim/api/reject', tags: ['sim'], body: RejectBody,
       summary: 'Submit the reason of a Reject',
       responses: { 200: { description: '{reply}' }, 400: { description: 'Invalid body' } },
-    }, async (request, reply) => {
-      const body = RejectBody.safeParse(request.body);
-      if (!body.success) return badRequest(reply, body.error);
-      const action = decodeAction(body.data.value);
+    }, async (request) => {
+      const body = simBody(RejectBody, request.body);
+      const action = decodeAction(body.value);
       if (!action) return replyJson(ephemeral('This form is not valid any more; click Reject again.'));
-      const unstorable = unstorableInput({ reason: body.data.reason });
+      const unstorable = unstorableInput({ reason: body.reason });
       if (unstorable) return replyJson(ephemeral(unstorable));
-      return replyJson(await d.handler.handleRejectReason(action, body.data.reason, actor(body.data.user))
+      return replyJson(await d.handler.handleRejectReason(action, body.reason, actor(request))
         .catch((error: unknown) => { request.log.error({ err: error }, 'sim reject failed'); return FAILED; }));
     });
   };

@@ -1,14 +1,23 @@
 import { escapeHtml } from './sim-render.js';
 
+/** Who the page's session is: the simulator user it acts as, the users it may choose, and its real principal. */
+export interface SimYou {
+  user: string;
+  choosable: readonly string[];
+  via: string;
+}
+
 /**
  * The /sim page: server-rendered channel plus a little inline script that polls
  * /sim/api/state every second, sends commands and clicks, and asks for a reject reason in a
- * <dialog>. No build step, no external assets.
+ * <dialog>. The user menu asks the server to switch (POST /sim/api/as): who acts is the session's
+ * choice, kept on the server, never a field of the requests. No build step, no external assets.
  */
-export function simPageHtml(opts: { channel: string; users: readonly string[]; approvers: readonly string[]; channelHtml: string; rev: number }): string {
+export function simPageHtml(opts: { channel: string; users: readonly string[]; approvers: readonly string[]; you: SimYou; channelHtml: string; rev: number }): string {
   const userOptions = opts.users.map((u) => {
     const role = opts.approvers.includes(u) ? 'approver' : 'requester';
-    return `<option value="${escapeHtml(u)}">${escapeHtml(u)} (${role})</option>`;
+    const state = `${u === opts.you.user ? ' selected' : ''}${opts.you.choosable.includes(u) ? '' : ' disabled'}`;
+    return `<option value="${escapeHtml(u)}"${state}>${escapeHtml(u)} (${role})</option>`;
   }).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>opsloop simulator · #${escapeHtml(opts.channel)}</title>
@@ -34,7 +43,7 @@ form{display:flex;gap:8px}#command{flex:1;padding:6px;font:inherit}#where{color:
 </style></head>
 <body>
 <header><h1>opsloop simulator</h1><span>#${escapeHtml(opts.channel)}</span>
-<label>You are <select id="user">${userOptions}</select></label></header>
+<label>You are <select id="user">${userOptions}</select></label><span id="via" title="who you are signed in as">as ${escapeHtml(opts.you.via)}</span></header>
 <main id="channel" data-rev="${opts.rev}">${opts.channelHtml}</main>
 <footer>
 <div id="replies" aria-live="polite"></div>
@@ -52,9 +61,7 @@ form{display:flex;gap:8px}#command{flex:1;padding:6px;font:inherit}#where{color:
   var thread = null;
   var pendingReject = null;
   var user = document.getElementById('user');
-  var saved = localStorage.getItem('opsloop-sim-user');
-  if (saved) user.value = saved;
-  user.addEventListener('change', function () { localStorage.setItem('opsloop-sim-user', user.value); });
+  var current = user.value;
   function showReply(reply) {
     var div = document.createElement('div');
     div.className = 'ephemeral';
@@ -63,15 +70,30 @@ form{display:flex;gap:8px}#command{flex:1;padding:6px;font:inherit}#where{color:
     box.appendChild(div);
     box.scrollTop = box.scrollHeight;
   }
-  function post(path, body) {
-    body.user = user.value;
-    return fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-      .then(function (r) { return r.json(); })
+  // One request at a time, in order: a click right after a switch of user acts as the new user.
+  var queue = Promise.resolve();
+  function send(path, body) {
+    var sent = queue.then(function () {
+      return fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    }).then(function (r) { return r.json(); })
       .then(function (j) {
         if (j.error) { showReply({ html: j.error.message.replace(/[&<>]/g, '') }); return null; }
-        return j.reply;
-      });
+        return j;
+      }, function () { showReply({ html: 'opsloop did not answer; try again.' }); return null; });
+    queue = sent;
+    return sent;
   }
+  function post(path, body) {
+    return send(path, body).then(function (j) { return j && j.reply; });
+  }
+  user.addEventListener('change', function () {
+    user.disabled = true;
+    send('/sim/api/as', { user: user.value }).then(function (j) {
+      current = j ? j.you.user : current;
+      user.value = current;
+      user.disabled = false;
+    });
+  });
   function poll() {
     fetch('/sim/api/state?since=' + rev).then(function (r) { return r.json(); }).then(function (s) {
       if (s.rev !== rev && typeof s.html === 'string') {

@@ -44,6 +44,11 @@ export interface Principal {
   chatRoles?: readonly string[];
   /** Id of the credential (token id, JWT `jti`), for the audit trail; never the secret. */
   credentialId?: string;
+  /**
+   * For a simulator user: the id of the authenticated principal acting as it (`token:admin`), so
+   * the record names the person behind the demo identity (./sim-identity.ts).
+   */
+  via?: string;
 }
 
 const AGENT_PREFIX = 'agent:';
@@ -70,10 +75,11 @@ export function hasRole(p: Principal, role: Role): boolean {
 }
 
 /** How the timeline records a principal (id and method, never a secret). */
-export function principalMeta(p: Principal): { id: string; auth: AuthMethod; roles: readonly Role[]; name?: string; credential_id?: string; workspace?: string } {
+export function principalMeta(p: Principal): { id: string; auth: AuthMethod; roles: readonly Role[]; name?: string; via?: string; credential_id?: string; workspace?: string } {
   return {
     id: p.id, auth: p.auth, roles: p.roles,
     ...(p.name ? { name: p.name } : {}),
+    ...(p.via ? { via: p.via } : {}),
     ...(p.credentialId ? { credential_id: p.credentialId } : {}),
     ...(p.workspace ? { workspace: p.workspace } : {}),
   };

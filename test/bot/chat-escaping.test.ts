@@ -314,7 +314,7 @@ describe('NUL bytes on chat paths → a clear answer, nothing written', () => {
 
   test('simulator command and reject reason', async () => {
     const before = await counts();
-    const res = await simCall('/sim/api/command', { user: 'alice', text: '/ops open "bad\u0000title" sev=2' });
+    const res = await simCall('/sim/api/command', { text: '/ops open "bad\u0000title" sev=2' });
     assert.ok(res.status < 500, `status ${res.status}`);
     const json = await res.json() as { reply?: { text: string; ephemeral: boolean }; error?: { code: string; message: string } };
     assert.match(json.reply?.text ?? json.error?.message ?? '', /NUL/, JSON.stringify(json));
