@@ -6,6 +6,7 @@
  * Listens for LISTEN/NOTIFY announcements unless BENCH_SIGNAL=0.
  * Prints {"ready": true} once the relay runs; SIGTERM stops it cleanly and prints {"done": n}.
  */
+import { CONSUMER_GROUPS } from '../core/outbox/consumer-groups.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
 import { noOutboxSignal, outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
 import { createPostgresCaseStore } from '../adapters/store/postgres-case-store.js';
@@ -31,10 +32,13 @@ function flush(): void {
 }
 const flusher = setInterval(flush, 50);
 
-relay.on('', async (msg) => {
-  delivered++;
-  pending.push(`${JSON.stringify({ t: wallMs(), id: msg.id, topic: msg.topic, case_id: msg.case_id, version: msg.version })}\n`);
-}, 'bench-lag');
+// Every topic of every consumer group (the bench writes transitions: one copy per message).
+for (const group of CONSUMER_GROUPS) {
+  relay.on('', async (msg) => {
+    delivered++;
+    pending.push(`${JSON.stringify({ t: wallMs(), id: msg.id, topic: msg.topic, case_id: msg.case_id, version: msg.version })}\n`);
+  }, 'bench-lag', { group });
+}
 relay.start();
 const signal = process.env.BENCH_SIGNAL === '0' ? noOutboxSignal : outboxSignalFor(store);
 await signal.listen(() => relay.wake());

@@ -86,7 +86,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     });
   }
   relay.on('cmd.', commandDispatcher({ store, queue, clock, logger: log, onDuplicate: () => metrics.inboxDedup() }), 'agent-jobs');
-  relay.on('evt.', factApplier({ orchestrator, logger: log }), 'agent-facts');
+  relay.on('evt.', factApplier({ orchestrator, logger: log }), 'agent-facts', { group: 'loop' });
 
   log.info({ llm: Boolean(llm), prometheus: config.prometheusUrl ? withoutUserinfo(config.prometheusUrl) : null, templates: templates.list().length }, 'agents configured');
   return {

@@ -3,6 +3,7 @@ import type { CaseStore, CaseTx } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
 import { outboxBackoffMs, type BackoffPolicy } from '../../core/outbox/backoff.js';
 import { storedOutboxPriority } from '../../core/outbox/priority.js';
+import { defaultGroupOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
 
 /** What the relay hands a consumer besides the message. */
 export interface DeliveryInfo {
@@ -37,6 +38,12 @@ export interface OutboxRelayOptions {
   /** Cases delivered concurrently within one batch (messages of one case are always sequential). */
   caseConcurrency?: number;
   backoff?: BackoffPolicy;
+  /**
+   * Consumer groups this relay is responsible for besides those of its consumers: their copies are
+   * claimed and published even when none of its consumers matches a topic. Default: none — a relay
+   * only claims the groups it has consumers for (tools that empty the outbox pass every group).
+   */
+  groups?: readonly ConsumerGroup[];
   logger?: RelayLogger;
   metrics?: RelayMetrics;
 }
@@ -45,9 +52,19 @@ interface Registration {
   prefix: string;
   consumer: OutboxConsumer;
   name: string;
+  group: ConsumerGroup;
 }
 
-/** A case whose earlier message failed: its later messages wait until that one is retried. */
+/** What a consumer registration may say besides its topic prefix. */
+export interface ConsumerOptions {
+  /**
+   * The consumer group whose copies this consumer gets (core/outbox/consumer-groups.ts). Default:
+   * `loop` for a `cmd.` prefix, else `side`. Agent consumers of facts say `loop`.
+   */
+  group?: ConsumerGroup;
+}
+
+/** A case (in one group) whose earlier message failed: its later messages wait until that one is retried. */
 interface CaseBlock {
   seq: number;
   until: number;
@@ -57,11 +74,15 @@ const silentLogger: RelayLogger = { debug() {}, warn() {}, error() {} };
 const noRelayMetrics: RelayMetrics = { published() {} };
 
 /**
- * Delivers outbox messages to in-process consumers: claim a batch with a lease, hand each message
- * to every consumer whose topic prefix matches, mark it published once all of them succeeded.
- * A failing consumer gets the message again later (exponential backoff): delivery is at-least-once,
- * so consumers with their own writes dedupe with `consumeOnce`. Within one relay, messages of the
- * same case are delivered in outbox order; different cases run concurrently.
+ * Delivers outbox messages to in-process consumers. A message is stored once per consumer group
+ * (core/outbox/consumer-groups.ts); the relay claims, with a lease, only the copies of groups it has
+ * consumers for, hands each copy to every consumer of that group whose topic prefix matches, and
+ * marks the copy published once all of them succeeded. A relay without loop consumers (agents off)
+ * therefore never marks a command published: it stays for a process that runs the agents.
+ * A failing consumer gets the copy again later (exponential backoff): delivery is at-least-once,
+ * so consumers with their own writes dedupe with `consumeOnce`. Within one relay, a case's copies
+ * of one group are delivered in outbox order, and a failure holds up only that case in that group:
+ * a failing chat client or NATS server never stalls the agent loop.
  */
 export class OutboxRelay {
   readonly owner: string;
@@ -74,6 +95,7 @@ export class OutboxRelay {
   private readonly logger: RelayLogger;
   private readonly metrics: RelayMetrics;
   private readonly registrations: Registration[] = [];
+  private readonly extraGroups: readonly ConsumerGroup[];
   private readonly blocked = new Map<string, CaseBlock>();
   private running = false;
   private loop: Promise<void> | null = null;
@@ -90,14 +112,23 @@ export class OutboxRelay {
     this.pollMs = opts.pollMs ?? 200;
     this.caseConcurrency = Math.max(1, opts.caseConcurrency ?? 4);
     this.backoff = opts.backoff;
+    this.extraGroups = opts.groups ?? [];
     this.logger = opts.logger ?? silentLogger;
     this.metrics = opts.metrics ?? noRelayMetrics;
   }
 
-  /** Deliver messages whose topic starts with `topicPrefix` ('' matches all) to `consumer`. */
-  on(topicPrefix: string, consumer: OutboxConsumer, name: string): this {
-    this.registrations.push({ prefix: topicPrefix, consumer, name });
+  /**
+   * Deliver messages whose topic starts with `topicPrefix` ('' matches all) to `consumer`, from the
+   * copies of its consumer group (`options.group`, by default from the prefix).
+   */
+  on(topicPrefix: string, consumer: OutboxConsumer, name: string, options: ConsumerOptions = {}): this {
+    this.registrations.push({ prefix: topicPrefix, consumer, name, group: options.group ?? defaultGroupOf(topicPrefix) });
     return this;
+  }
+
+  /** The consumer groups this relay claims copies of: those it has consumers for. */
+  get groups(): ConsumerGroup[] {
+    return [...new Set([...this.registrations.map((r) => r.group), ...this.extraGroups])];
   }
 
   /** Start polling in the background. Idempotent. */
@@ -134,7 +165,7 @@ export class OutboxRelay {
       const { claimed, published } = await this.runBatch();
       delivered += published;
       if (claimed > 0) continue;
-      const backlog = await this.store.outbox.backlog();
+      const backlog = await this.store.outbox.backlog(this.groups);
       if (backlog === 0) return delivered;
       if (Date.now() > deadline) {
         throw new Error(`outbox relay ${this.owner}: ${backlog} message(s) still unpublished after drain timeout`);
@@ -182,22 +213,24 @@ export class OutboxRelay {
   }
 
   private async deliverBatch(): Promise<{ claimed: number; published: number }> {
-    const batch = await this.store.outbox.claim(this.owner, this.leaseMs, this.batchSize);
+    const groups = this.groups;
+    if (groups.length === 0) return { claimed: 0, published: 0 };
+    const batch = await this.store.outbox.claim(this.owner, this.leaseMs, this.batchSize, groups);
     if (batch.length === 0) return { claimed: 0, published: 0 };
-    const groups = groupByCase(batch);
-    const published: string[] = [];
-    await runWithConcurrency(groups, this.caseConcurrency, async (group) => {
-      published.push(...(await this.deliverCase(group)));
+    const chains = groupByCase(batch);
+    const published: number[] = [];
+    await runWithConcurrency(chains, this.caseConcurrency, async (chain) => {
+      published.push(...(await this.deliverCase(chain)));
     });
     return { claimed: batch.length, published: published.length };
   }
 
   /**
-   * Deliver one case's messages in order; stops at the first failure and releases the rest.
-   * The delivered ones are marked published together, in one round trip.
+   * Deliver one case's copies of one group in order; stops at the first failure and releases the
+   * rest. The delivered ones are marked published together, in one round trip.
    */
-  private async deliverCase(group: OutboxRecord[]): Promise<string[]> {
-    const delivered: string[] = [];
+  private async deliverCase(group: OutboxRecord[]): Promise<number[]> {
+    const delivered: number[] = [];
     try {
       await this.deliverInOrder(group, delivered);
     } finally {
@@ -206,7 +239,7 @@ export class OutboxRelay {
     return delivered;
   }
 
-  private async deliverInOrder(group: OutboxRecord[], delivered: string[]): Promise<void> {
+  private async deliverInOrder(group: OutboxRecord[], delivered: number[]): Promise<void> {
     for (let i = 0; i < group.length; i++) {
       const record = group[i]!;
       const waitMs = this.blockedFor(record);
@@ -217,25 +250,25 @@ export class OutboxRelay {
       const failure = await this.deliverOne(record);
       if (failure) {
         const retryAfterMs = outboxBackoffMs(record.attempts, this.backoff);
-        this.blocked.set(record.envelope.case_id, { seq: record.seq, until: Date.now() + retryAfterMs });
+        this.blocked.set(chainKey(record), { seq: record.seq, until: Date.now() + retryAfterMs });
         this.logger.warn({
-          err: failure.err, consumer: failure.name, owner: this.owner, message_id: record.envelope.id,
+          err: failure.err, consumer: failure.name, group: record.group, owner: this.owner, message_id: record.envelope.id,
           topic: record.envelope.topic, case_id: record.envelope.case_id, attempts: record.attempts, retry_after_ms: retryAfterMs,
         }, 'outbox consumer failed; the message will be redelivered');
         await this.releaseRest(group.slice(i), retryAfterMs);
         break;
       }
-      delivered.push(record.envelope.id);
-      const block = this.blocked.get(record.envelope.case_id);
-      if (block && block.seq === record.seq) this.blocked.delete(record.envelope.case_id);
+      delivered.push(record.seq);
+      const block = this.blocked.get(chainKey(record));
+      if (block && block.seq === record.seq) this.blocked.delete(chainKey(record));
     }
   }
 
-  /** Hand a message to every matching consumer, in registration order; the first failure wins. */
+  /** Hand a copy to every matching consumer of its group, in registration order; the first failure wins. */
   private async deliverOne(record: OutboxRecord): Promise<{ name: string; err: unknown } | null> {
     const { envelope } = record;
     for (const reg of this.registrations) {
-      if (!envelope.topic.startsWith(reg.prefix)) continue;
+      if (reg.group !== record.group || !envelope.topic.startsWith(reg.prefix)) continue;
       try {
         await reg.consumer(envelope, { attempts: record.attempts });
       } catch (err) {
@@ -244,24 +277,24 @@ export class OutboxRelay {
       }
     }
     this.metrics.published(envelope.topic, 'ok');
-    this.logger.debug({ message_id: envelope.id, topic: envelope.topic, owner: this.owner }, 'outbox message delivered');
+    this.logger.debug({ message_id: envelope.id, topic: envelope.topic, group: record.group, owner: this.owner }, 'outbox message delivered');
     return null;
   }
 
-  /** Milliseconds a message must still wait because an earlier message of its case failed. */
+  /** Milliseconds a copy must still wait because an earlier copy of its case and group failed. */
   private blockedFor(record: OutboxRecord): number {
-    const block = this.blocked.get(record.envelope.case_id);
+    const block = this.blocked.get(chainKey(record));
     if (!block) return 0;
     const left = block.until - Date.now();
     if (left <= 0 || record.seq <= block.seq) {
-      if (left <= 0) this.blocked.delete(record.envelope.case_id);
+      if (left <= 0) this.blocked.delete(chainKey(record));
       return 0;
     }
     return left;
   }
 
   private async releaseRest(records: OutboxRecord[], retryAfterMs: number): Promise<void> {
-    await this.store.outbox.release(records.map((r) => r.envelope.id), this.owner, retryAfterMs);
+    await this.store.outbox.release(records.map((r) => r.seq), this.owner, retryAfterMs);
   }
 }
 
@@ -287,17 +320,23 @@ export async function consumeOnce(
   return ran;
 }
 
+/** Delivery chains are per case and consumer group: one case's loop copies never wait for its side copies. */
+function chainKey(record: OutboxRecord): string {
+  return `${record.group}\u0000${record.envelope.case_id}`;
+}
+
 /**
- * Group a claimed batch by case, keeping outbox (seq) order inside each group. Groups of a higher
- * priority lane (core/outbox/priority.ts) are started first, so a person's case does not wait for
- * `caseConcurrency` slots behind the storm cases claimed in the same batch; then oldest first.
+ * Split a claimed batch into delivery chains, one per case and consumer group, keeping outbox (seq)
+ * order inside each. Chains of a higher priority lane (core/outbox/priority.ts) are started first,
+ * so a person's case does not wait for `caseConcurrency` slots behind the storm cases claimed in
+ * the same batch; then oldest first.
  */
 export function groupByCase(batch: readonly OutboxRecord[]): OutboxRecord[][] {
   const byCase = new Map<string, OutboxRecord[]>();
   for (const record of [...batch].sort((a, b) => a.seq - b.seq)) {
-    const list = byCase.get(record.envelope.case_id);
+    const list = byCase.get(chainKey(record));
     if (list) list.push(record);
-    else byCase.set(record.envelope.case_id, [record]);
+    else byCase.set(chainKey(record), [record]);
   }
   const lane = (group: OutboxRecord[]) => Math.max(...group.map((r) => storedOutboxPriority(r.envelope)));
   return [...byCase.values()]

@@ -1,3 +1,4 @@
+import { deliveriesOf, isConsumerGroup, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document, type TransactionOptions } from 'mongodb';
 import type {
@@ -273,9 +274,10 @@ class MongoCaseTx implements CaseTx {
   }
 
   async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {
-    if (messages.length === 0) return;
-    const first = await takeSequence(this.c.counters, this.session, SEQUENCES.outbox, messages.length);
-    const docs = messages.map((envelope, i) => outboxToDoc(envelope, first + i));
+    const copies = deliveriesOf(messages);
+    if (copies.length === 0) return;
+    const first = await takeSequence(this.c.counters, this.session, SEQUENCES.outbox, copies.length);
+    const docs = copies.map((copy, i) => outboxToDoc(copy, first + i));
     await this.c.outbox.insertMany(docs, { session: this.session, ordered: true });
   }
 
@@ -383,7 +385,11 @@ class MongoOutboxStore implements OutboxStore {
    * race for a message has the filter re-evaluated by the server and moves on to the next one,
    * so no message is handed to two owners at once.
    */
-  claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]> {
+  claim(owner: string, leaseMs: number, limit: number, groups: readonly ConsumerGroup[]): Promise<OutboxRecord[]> {
+    const wanted = groups.filter(isConsumerGroup);
+    // Every document has its `group` (migrations/mongo/0090_outbox_consumer_group.ts set the older ones).
+    const groupFilter = { group: { $in: wanted } };
+    if (wanted.length === 0) return Promise.resolve([]);
     return guarded(async () => {
       const claimed: OutboxRecord[] = [];
       while (claimed.length < limit) {
@@ -391,7 +397,7 @@ class MongoOutboxStore implements OutboxStore {
           // Aggregation order puts null (and a missing field) below every date, so this also
           // matches messages that were never leased. `$lte`: a lease ends at `lease_until`, and
           // `release(…, 0)` makes a message claimable within the same millisecond.
-          { pending: true, published_at: null, $expr: { $lte: ['$lease_until', '$$NOW'] } },
+          { pending: true, published_at: null, ...groupFilter, $expr: { $lte: ['$lease_until', '$$NOW'] } },
           [{
             $set: {
               lease_owner: owner,
@@ -410,29 +416,30 @@ class MongoOutboxStore implements OutboxStore {
     });
   }
 
-  markPublished(messageIds: readonly string[], owner: string): Promise<void> {
-    if (messageIds.length === 0) return Promise.resolve();
+  markPublished(seqs: readonly number[], owner: string): Promise<void> {
+    if (seqs.length === 0) return Promise.resolve();
     return guarded(async () => {
       await this.c.outbox.updateMany(
-        { _id: { $in: [...messageIds] }, lease_owner: owner, pending: true },
+        { seq: { $in: [...seqs] }, lease_owner: owner, pending: true },
         { $set: { published_at: new Date(), lease_until: null }, $unset: { pending: '' } },
       );
     });
   }
 
   /** Shortens the lease to `retryAfterMs` from now; the owner stays until someone claims it again. */
-  release(messageIds: readonly string[], owner: string, retryAfterMs: number): Promise<void> {
-    if (messageIds.length === 0) return Promise.resolve();
+  release(seqs: readonly number[], owner: string, retryAfterMs: number): Promise<void> {
+    if (seqs.length === 0) return Promise.resolve();
     return guarded(async () => {
       await this.c.outbox.updateMany(
-        { _id: { $in: [...messageIds] }, lease_owner: owner, pending: true },
+        { seq: { $in: [...seqs] }, lease_owner: owner, pending: true },
         [{ $set: { lease_until: { $add: ['$$NOW', Math.max(0, retryAfterMs)] } } }],
       );
     });
   }
 
-  backlog(): Promise<number> {
-    return guarded(() => this.c.outbox.countDocuments({ pending: true }));
+  backlog(groups?: readonly ConsumerGroup[]): Promise<number> {
+    if (!groups) return guarded(() => this.c.outbox.countDocuments({ pending: true }));
+    return guarded(() => this.c.outbox.countDocuments({ pending: true, group: { $in: groups.filter(isConsumerGroup) } }));
   }
 }
 

@@ -1,3 +1,4 @@
+import { isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../core/outbox/consumer-groups.js';
 import {
   MongoError,
   MongoNetworkError,
@@ -58,8 +59,12 @@ export interface TimelineDoc extends NewTimelineEntry {
 
 /** `outbox`: `_id` is the message id consumers dedupe by; `seq` is the delivery order. */
 export interface OutboxDoc {
+  /** `<message id>` for the side group's copy (as before groups existed), `<message id>:loop` for the loop's. */
   _id: string;
+  /** The copy's identity and delivery order (unique). */
   seq: number;
+  /** Consumer group of this copy (core/outbox/consumer-groups.ts; migrations/mongo/0090); absent = side. */
+  group?: ConsumerGroup;
   topic: string;
   /** Partition key: the case id. */
   key: string;
@@ -207,11 +212,17 @@ export function docToTimeline(doc: TimelineDoc): TimelineEntry {
 }
 
 /** A new, unleased, unpublished outbox document; `created_at` is the envelope's `occurred_at`. */
-export function outboxToDoc(envelope: OutboxEnvelope, seq: number): OutboxDoc {
+/** `_id` of a message's copy for `group`. */
+export function outboxDocId(messageId: string, group: ConsumerGroup): string {
+  return group === 'side' ? messageId : `${messageId}:${group}`;
+}
+
+export function outboxToDoc({ envelope, group }: OutboxDelivery, seq: number): OutboxDoc {
   const occurred = new Date(envelope.occurred_at);
   return {
-    _id: envelope.id,
+    _id: outboxDocId(envelope.id, group),
     seq,
+    group,
     topic: envelope.topic,
     key: envelope.case_id,
     envelope: toStoredJson(envelope),
@@ -226,7 +237,7 @@ export function outboxToDoc(envelope: OutboxEnvelope, seq: number): OutboxDoc {
 }
 
 export function docToOutboxRecord(doc: OutboxDoc): OutboxRecord {
-  return { seq: doc.seq, envelope: doc.envelope, attempts: doc.attempts };
+  return { seq: doc.seq, group: isConsumerGroup(doc.group) ? doc.group : 'side', envelope: doc.envelope, attempts: doc.attempts };
 }
 
 export function planToDoc(record: PlanRecord): PlanDoc {

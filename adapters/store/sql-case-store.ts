@@ -20,6 +20,7 @@ import type {
 } from '../../core/schemas/case.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
 import { storedOutboxPriority } from '../../core/outbox/priority.js';
+import { deliveriesOf, isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../core/outbox/consumer-groups.js';
 import { timelineEntryHash } from '../audit/audit-chain.js';
 import { isBrokenConnection, type SqlClient, type SqlQueryable } from './sql-client.js';
 import { applySqlMigrations } from './sql-migrate.js';
@@ -361,7 +362,8 @@ class SqlCaseTx implements CaseTx {
     if (timelineId === null || prevHash === undefined) return writeTransitionStepwise(this, w);
     const hash = chainHash(w.timeline, timelineId, prevHash);
     const { messages, response } = w.outcome(timelineId);
-    if (messages.length > OUTBOX_ROWS_PER_INSERT) {
+    const copies = deliveriesOf(messages);
+    if (copies.length > OUTBOX_ROWS_PER_INSERT) {
       this.reserved = { caseId: w.caseId, timelineId };
       return writeTransitionStepwise(this, w);
     }
@@ -371,12 +373,12 @@ class SqlCaseTx implements CaseTx {
       timelineId, ...timelineParams(w.timeline),
       w.idempotencyKey, JSON.stringify(response), prevHash, hash,
     ];
-    const rows = outboxValues(messages, params, { withOrdinal: true });
+    const rows = outboxValues(copies, params, { withOrdinal: true });
     // The outbox rows are inserted in VALUES order (ORDER BY ord), so their ids follow the array.
     const outbox = rows.length
-      ? `, o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority)
-                 SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at, v.priority
-                   FROM (VALUES ${rows.join(', ')}) AS v (msg_id, topic, key, payload, created_at, priority, ord)
+      ? `, o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority, consumer_group)
+                 SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at, v.priority, v.consumer_group
+                   FROM (VALUES ${rows.join(', ')}) AS v (msg_id, topic, key, payload, created_at, priority, consumer_group, ord)
                   WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord)`
       : '';
     const result = await this.q.query<{ updated: number | string }>(
@@ -399,12 +401,13 @@ class SqlCaseTx implements CaseTx {
     // One round trip per chunk instead of one per message. The rows of a VALUES list are produced
     // in list order and each row's id default (nextval) is evaluated as it is produced, so ids
     // (delivery order) follow the array order; chunks go out in order too.
-    for (let start = 0; start < messages.length; start += OUTBOX_ROWS_PER_INSERT) {
+    const copies = deliveriesOf(messages);
+    for (let start = 0; start < copies.length; start += OUTBOX_ROWS_PER_INSERT) {
       const params: unknown[] = [];
-      const rows = outboxValues(messages.slice(start, start + OUTBOX_ROWS_PER_INSERT), params);
+      const rows = outboxValues(copies.slice(start, start + OUTBOX_ROWS_PER_INSERT), params);
       // The common sizes (a transition writes 1–3 messages) are prepared statements.
       const name = rows.length <= PREPARED_OUTBOX_ROWS ? `opsloop_append_outbox_${rows.length}` : undefined;
-      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
+      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority, consumer_group) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
     }
   }
 
@@ -507,68 +510,77 @@ class SqlCaseQueries implements CaseQueries {
 class SqlOutboxStore implements OutboxStore {
   constructor(private readonly run: Run) {}
 
-  async claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]> {
-    const result = await this.run((q) => q.query<{ id: number | string; payload: OutboxEnvelope; attempts: number | string; priority: number | string }>(
+  async claim(owner: string, leaseMs: number, limit: number, groups: readonly ConsumerGroup[]): Promise<OutboxRecord[]> {
+    const wanted = groups.filter(isConsumerGroup);
+    if (wanted.length === 0) return [];
+    const result = await this.run((q) => q.query<{ id: number | string; payload: OutboxEnvelope; attempts: number | string; priority: number | string; consumer_group: string }>(
       `UPDATE outbox
           SET lease_owner = $1,
               lease_until = clock_timestamp() + make_interval(secs => $2::double precision / 1000),
               attempts = attempts + 1
         WHERE id IN (
           SELECT id FROM outbox
-           WHERE published_at IS NULL AND (lease_until IS NULL OR lease_until <= clock_timestamp())
+           WHERE published_at IS NULL AND consumer_group = ANY($4::text[])
+             AND (lease_until IS NULL OR lease_until <= clock_timestamp())
            -- The priority lane first (migrations/0080_outbox_priority.sql); one case's messages
            -- share a priority, so they still come out in id order.
            ORDER BY priority DESC, id
            LIMIT $3
            FOR UPDATE SKIP LOCKED)
-        RETURNING id, payload, attempts, priority`,
-      [owner, leaseMs, Math.max(0, Math.trunc(limit))],
+        RETURNING id, payload, attempts, priority, consumer_group`,
+      [owner, leaseMs, Math.max(0, Math.trunc(limit)), wanted],
       { name: 'opsloop_claim_outbox' },
     ));
     // In claim order (UPDATE … RETURNING does not keep the subquery's): lane, then seq.
     return result.rows
-      .map((row) => ({ lane: Number(row.priority), record: { seq: Number(row.id), envelope: row.payload, attempts: Number(row.attempts) } }))
+      .map((row) => ({
+        lane: Number(row.priority),
+        record: { seq: Number(row.id), group: isConsumerGroup(row.consumer_group) ? row.consumer_group : 'side', envelope: row.payload, attempts: Number(row.attempts) },
+      }))
       .sort((a, b) => b.lane - a.lane || a.record.seq - b.record.seq)
       .map(({ record }) => record);
   }
 
-  async markPublished(messageIds: readonly string[], owner: string): Promise<void> {
-    const ids = messageIds.filter((id) => UUID.test(id));
+  async markPublished(seqs: readonly number[], owner: string): Promise<void> {
+    const ids = seqs.filter((seq) => Number.isSafeInteger(seq));
     if (ids.length === 0) return;
     await this.run((q) => q.query(
       `UPDATE outbox SET published_at = clock_timestamp(), lease_until = NULL
-        WHERE msg_id = ANY($1::uuid[]) AND lease_owner = $2 AND published_at IS NULL`,
+        WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND published_at IS NULL`,
       [ids, owner],
       { name: 'opsloop_mark_published' },
     ));
   }
 
-  async release(messageIds: readonly string[], owner: string, retryAfterMs: number): Promise<void> {
-    const ids = messageIds.filter((id) => UUID.test(id));
+  async release(seqs: readonly number[], owner: string, retryAfterMs: number): Promise<void> {
+    const ids = seqs.filter((seq) => Number.isSafeInteger(seq));
     if (ids.length === 0) return;
     await this.run((q) => q.query(
       `UPDATE outbox SET lease_until = clock_timestamp() + make_interval(secs => $3::double precision / 1000)
-        WHERE msg_id = ANY($1::uuid[]) AND lease_owner = $2 AND published_at IS NULL`,
+        WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND published_at IS NULL`,
       [ids, owner, Math.max(0, retryAfterMs)],
     ));
   }
 
-  async backlog(): Promise<number> {
-    const result = await this.run((q) => q.query<{ n: number | string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'));
+  async backlog(groups?: readonly ConsumerGroup[]): Promise<number> {
+    const result = await this.run((q) => groups
+      ? q.query<{ n: number | string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL AND consumer_group = ANY($1::text[])', [groups.filter(isConsumerGroup)])
+      : q.query<{ n: number | string }>('SELECT count(*) AS n FROM outbox WHERE published_at IS NULL'));
     return Number(result.rows[0]?.n ?? 0);
   }
 }
 
 /**
- * VALUES tuples (msg_id, topic, key, payload, created_at, priority[, ordinal]) for outbox rows,
- * appending their parameters to `params` (numbered after the ones already there).
+ * VALUES tuples (msg_id, topic, key, payload, created_at, priority, consumer_group[, ordinal]) for
+ * outbox rows (one per stored copy), appending their parameters to `params` (numbered after the
+ * ones already there).
  */
-function outboxValues(messages: readonly OutboxEnvelope[], params: unknown[], opts: { withOrdinal?: boolean } = {}): string[] {
-  return messages.map((m, i) => {
+function outboxValues(copies: readonly OutboxDelivery[], params: unknown[], opts: { withOrdinal?: boolean } = {}): string[] {
+  return copies.map(({ envelope: m, group }, i) => {
     const at = params.length;
-    params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at), storedOutboxPriority(m));
+    params.push(m.id, m.topic, m.case_id, JSON.stringify(m), new Date(m.occurred_at), storedOutboxPriority(m), group);
     const ordinal = opts.withOrdinal ? `, ${i}` : '';
-    return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz, $${at + 6}::smallint${ordinal})`;
+    return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz, $${at + 6}::smallint, $${at + 7}::text${ordinal})`;
   });
 }
 

@@ -6,6 +6,7 @@ import type {
   TimelineEntry,
 } from '../schemas/case.js';
 import type { OutboxEnvelope, OutboxRecord } from '../schemas/outbox.js';
+import type { ConsumerGroup } from '../outbox/consumer-groups.js';
 
 /** A response remembered for an Idempotency-Key: the first answer, replayed verbatim. */
 export interface StoredResponse {
@@ -108,22 +109,23 @@ export interface CaseQueries {
   inboxHas(consumer: string, messageId: string): Promise<boolean>;
 }
 
-/** What the outbox relay needs from the store. */
+/** What the outbox relay needs from the store. Every method works on stored copies (`OutboxRecord.seq`). */
 export interface OutboxStore {
   /**
-   * Lease up to `limit` unpublished messages to `owner` for `leaseMs`: the highest priority lane
-   * first (`OutboxEnvelope.priority`, core/outbox/priority.ts), oldest first within a lane, and
-   * returned in that order. A case's messages share one lane, so they come out in outbox order.
-   * Messages leased to another owner whose lease has not expired are skipped, so several relays
-   * can share one database.
+   * Lease up to `limit` unpublished copies of the consumer `groups` to `owner` for `leaseMs`: the
+   * highest priority lane first (`OutboxEnvelope.priority`, core/outbox/priority.ts), oldest first
+   * within a lane, and returned in that order. A case's messages share one lane, so they come out in
+   * outbox order. Copies leased to another owner whose lease has not expired are skipped, so several
+   * relays can share one database; copies of other groups are never claimed (they wait for a relay
+   * that has consumers for them).
    */
-  claim(owner: string, leaseMs: number, limit: number): Promise<OutboxRecord[]>;
-  /** Mark messages published (only those still leased to `owner`). */
-  markPublished(messageIds: readonly string[], owner: string): Promise<void>;
-  /** Give a lease back early (e.g. a consumer failed), so the message is retried soon. */
-  release(messageIds: readonly string[], owner: string, retryAfterMs: number): Promise<void>;
-  /** Number of messages not yet published. */
-  backlog(): Promise<number>;
+  claim(owner: string, leaseMs: number, limit: number, groups: readonly ConsumerGroup[]): Promise<OutboxRecord[]>;
+  /** Mark copies published (only those still leased to `owner`). */
+  markPublished(seqs: readonly number[], owner: string): Promise<void>;
+  /** Give a lease back early (e.g. a consumer failed), so the copy is retried soon. */
+  release(seqs: readonly number[], owner: string, retryAfterMs: number): Promise<void>;
+  /** Number of copies not yet published, of `groups` (default: every group). */
+  backlog(groups?: readonly ConsumerGroup[]): Promise<number>;
 }
 
 /**

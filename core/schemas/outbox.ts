@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ConsumerGroup } from '../outbox/consumer-groups.js';
 
 /** Topics of fact events (evt.*) the system emits. */
 export const EVENT_TOPICS = [
@@ -57,10 +58,15 @@ export const OutboxEnvelopeSchema = z.object({
 });
 export type OutboxEnvelope = z.infer<typeof OutboxEnvelopeSchema>;
 
-/** An outbox message as stored and claimed by the relay. */
+/**
+ * One stored copy of an outbox message, as claimed by the relay: a message is stored once per
+ * consumer group that must see it (core/outbox/consumer-groups.ts).
+ */
 export interface OutboxRecord {
-  /** Storage order (bigserial on SQL, a sequence on Mongo); relays deliver in this order. */
+  /** Storage order and the copy's identity (bigserial on SQL, a sequence on Mongo); relays deliver in this order. */
   seq: number;
+  /** The consumer group this copy is delivered to. */
+  group: ConsumerGroup;
   envelope: OutboxEnvelope;
   /** How many times the message has been claimed (1 on first delivery). */
   attempts: number;

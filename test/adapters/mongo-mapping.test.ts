@@ -85,8 +85,10 @@ test('a new outbox document is pending, unleased and ordered by its seq', () => 
     id: 'msg-1', topic: 'cmd.exec.run', occurred_at: T1.toISOString(), case_id: aCase.id, version: 5,
     trace_id: null, correlation_id: 'c-1', data: { case_id: aCase.id, plan_id: aCase.plan_id },
   };
-  const doc = outboxToDoc(envelope, 9);
-  assert.equal(doc._id, 'msg-1');
+  const doc = outboxToDoc({ envelope, group: 'loop' }, 9);
+  assert.equal(doc._id, 'msg-1:loop', 'a loop copy is named after its message and group');
+  assert.equal(doc.group, 'loop');
+  assert.equal(outboxToDoc({ envelope, group: 'side' }, 10)._id, 'msg-1', 'the side copy keeps the message id');
   assert.equal(doc.key, aCase.id);
   assert.equal(doc.pending, true);
   assert.equal(doc.published_at, null);
@@ -94,13 +96,13 @@ test('a new outbox document is pending, unleased and ordered by its seq', () => 
   assert.equal(doc.lease_until, null);
   assert.equal(doc.attempts, 0);
   assert.deepEqual(doc.created_at, T1);
-  assert.deepEqual(docToOutboxRecord({ ...doc, attempts: 2 }), { seq: 9, envelope, attempts: 2 });
+  assert.deepEqual(docToOutboxRecord({ ...doc, attempts: 2 }), { seq: 9, group: 'loop', envelope, attempts: 2 });
 });
 
 test('an envelope with an unparsable occurred_at still gets a created_at', () => {
-  const doc = outboxToDoc({
+  const doc = outboxToDoc({ group: 'side', envelope: {
     id: 'm', topic: 't', occurred_at: 'not a date', case_id: 'c', version: 1, trace_id: null, correlation_id: null, data: {},
-  }, 1);
+  } }, 1);
   assert.ok(!Number.isNaN(doc.created_at.getTime()));
 });
 

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { CONSUMER_GROUPS } from '../../core/outbox/consumer-groups.js';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -56,9 +57,9 @@ async function insertCaseWithOutbox(store: CaseStore, topics: string[]): Promise
 /** Drain the outbox so a test starts from an empty backlog. */
 async function drainOutbox(store: CaseStore): Promise<void> {
   for (;;) {
-    const batch = await store.outbox.claim('drain', 60_000, 100);
+    const batch = await store.outbox.claim('drain', 60_000, 100, CONSUMER_GROUPS);
     if (batch.length === 0) return;
-    await store.outbox.markPublished(batch.map((m) => m.envelope.id), 'drain');
+    await store.outbox.markPublished(batch.map((m) => m.seq), 'drain');
   }
 }
 
@@ -265,46 +266,46 @@ function storeSuite<S extends CaseStore>(backend: Backend<S>): void {
       const { messages } = await insertCaseWithOutbox(store, ['evt.a', 'evt.b', 'evt.c']);
       assert.equal(await store.outbox.backlog(), 3);
 
-      const a = await store.outbox.claim('relay-a', 60_000, 2);
+      const a = await store.outbox.claim('relay-a', 60_000, 2, CONSUMER_GROUPS);
       assert.deepEqual(a.map((m) => m.envelope), messages.slice(0, 2));
       assert.ok(a[0]!.seq < a[1]!.seq);
       assert.deepEqual(a.map((m) => m.attempts), [1, 1]);
-      const b = await store.outbox.claim('relay-b', 60_000, 10);
+      const b = await store.outbox.claim('relay-b', 60_000, 10, CONSUMER_GROUPS);
       assert.deepEqual(b.map((m) => m.envelope.id), [messages[2]!.id]);
-      assert.deepEqual(await store.outbox.claim('relay-c', 60_000, 10), []);
+      assert.deepEqual(await store.outbox.claim('relay-c', 60_000, 10, CONSUMER_GROUPS), []);
 
       // only the owner may mark published
-      await store.outbox.markPublished([messages[0]!.id], 'relay-b');
+      await store.outbox.markPublished([a[0]!.seq], 'relay-b');
       assert.equal(await store.outbox.backlog(), 3);
-      await store.outbox.markPublished(a.map((m) => m.envelope.id), 'relay-a');
+      await store.outbox.markPublished(a.map((m) => m.seq), 'relay-a');
       assert.equal(await store.outbox.backlog(), 1);
 
       // a release makes the message claimable again after retryAfter, with attempts counted
-      await store.outbox.release([messages[2]!.id], 'relay-b', 0);
-      const again = await store.outbox.claim('relay-a', 60_000, 10);
+      await store.outbox.release([b[0]!.seq], 'relay-b', 0);
+      const again = await store.outbox.claim('relay-a', 60_000, 10, CONSUMER_GROUPS);
       assert.deepEqual(again.map((m) => [m.envelope.id, m.attempts]), [[messages[2]!.id, 2]]);
-      await store.outbox.markPublished([messages[2]!.id], 'relay-b'); // stale owner: no effect
+      await store.outbox.markPublished([b[0]!.seq], 'relay-b'); // stale owner: no effect
       assert.equal(await store.outbox.backlog(), 1);
-      await store.outbox.markPublished([messages[2]!.id], 'relay-a');
+      await store.outbox.markPublished([b[0]!.seq], 'relay-a');
       assert.equal(await store.outbox.backlog(), 0);
-      assert.deepEqual(await store.outbox.claim('relay-a', 60_000, 10), []);
+      assert.deepEqual(await store.outbox.claim('relay-a', 60_000, 10, CONSUMER_GROUPS), []);
     });
 
     it('hands an expired lease to another owner', async () => {
       await drainOutbox(store);
       const { messages } = await insertCaseWithOutbox(store, ['evt.lease']);
-      const first = await store.outbox.claim('relay-a', 1, 10);
+      const first = await store.outbox.claim('relay-a', 1, 10, CONSUMER_GROUPS);
       assert.equal(first.length, 1);
       let second: Awaited<ReturnType<typeof store.outbox.claim>> = [];
       const deadline = Date.now() + 10_000;
       while (second.length === 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));
-        second = await store.outbox.claim('relay-b', 60_000, 10);
+        second = await store.outbox.claim('relay-b', 60_000, 10, CONSUMER_GROUPS);
       }
       assert.deepEqual(second.map((m) => [m.envelope.id, m.attempts]), [[messages[0]!.id, 2]]);
-      await store.outbox.markPublished([messages[0]!.id], 'relay-a');
+      await store.outbox.markPublished([first[0]!.seq], 'relay-a');
       assert.equal(await store.outbox.backlog(), 1, 'the expired owner cannot mark it published');
-      await store.outbox.markPublished([messages[0]!.id], 'relay-b');
+      await store.outbox.markPublished([first[0]!.seq], 'relay-b');
       assert.equal(await store.outbox.backlog(), 0);
     });
 

@@ -1,4 +1,5 @@
 import { after, before, describe, it } from 'node:test';
+import { CONSUMER_GROUPS } from '../../core/outbox/consumer-groups.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CASE_EVENTS, CASE_STATUSES, decide, type CaseEvent, type CaseStatus } from '../../core/fsm/index.js';
@@ -204,10 +205,10 @@ export function caseStoreContract(opts: StoreContractOptions): void {
       const owner = `test-${randomUUID()}`;
       const taken: Array<{ seq: number; envelope: OutboxEnvelope }> = [];
       for (;;) {
-        const batch = await store.outbox.claim(owner, 60_000, 500);
+        const batch = await store.outbox.claim(owner, 60_000, 500, CONSUMER_GROUPS);
         if (batch.length === 0) break;
         taken.push(...batch);
-        await store.outbox.markPublished(batch.map((r) => r.envelope.id), owner);
+        await store.outbox.markPublished(batch.map((r) => r.seq), owner);
       }
       taken.sort((a, b) => a.seq - b.seq);
       return taken.map((r) => r.envelope).filter((e) => caseId === undefined || e.case_id === caseId);
@@ -627,27 +628,27 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const a = `owner-a-${randomUUID()}`;
         const b = `owner-b-${randomUUID()}`;
         assert.equal(await store.outbox.backlog(), 5);
-        const first = await store.outbox.claim(a, 60_000, 3);
+        const first = await store.outbox.claim(a, 60_000, 3, CONSUMER_GROUPS);
         assert.equal(first.length, 3);
         assert.deepEqual(first.map((r) => r.envelope.topic), ['evt.case.created.v1', 'evt.case.transition.v1', 'cmd.analyze']);
         assert.ok(first.every((r, i) => i === 0 || r.seq > first[i - 1]!.seq), 'seq increases');
         assert.ok(first.every((r) => r.attempts === 1 && r.envelope.case_id === caseId));
-        const second = await store.outbox.claim(b, 60_000, 10);
+        const second = await store.outbox.claim(b, 60_000, 10, CONSUMER_GROUPS);
         assert.deepEqual(second.map((r) => r.envelope.topic), ['evt.case.transition.v1', 'cmd.plan.generate']);
-        assert.deepEqual(await store.outbox.claim(b, 60_000, 10), [], 'everything is leased');
+        assert.deepEqual(await store.outbox.claim(b, 60_000, 10, CONSUMER_GROUPS), [], 'everything is leased');
 
-        await store.outbox.markPublished(first.map((r) => r.envelope.id), b);
+        await store.outbox.markPublished(first.map((r) => r.seq), b);
         assert.equal(await store.outbox.backlog(), 5, 'only the lease owner can mark published');
-        await store.outbox.markPublished(first.map((r) => r.envelope.id), a);
+        await store.outbox.markPublished(first.map((r) => r.seq), a);
         assert.equal(await store.outbox.backlog(), 2);
 
-        await store.outbox.release(second.map((r) => r.envelope.id), a, 0);
-        assert.deepEqual(await store.outbox.claim(a, 60_000, 10), [], 'only the lease owner can release');
-        await store.outbox.release(second.map((r) => r.envelope.id), b, 0);
-        const again = await store.outbox.claim(a, 60_000, 10);
+        await store.outbox.release(second.map((r) => r.seq), a, 0);
+        assert.deepEqual(await store.outbox.claim(a, 60_000, 10, CONSUMER_GROUPS), [], 'only the lease owner can release');
+        await store.outbox.release(second.map((r) => r.seq), b, 0);
+        const again = await store.outbox.claim(a, 60_000, 10, CONSUMER_GROUPS);
         assert.deepEqual(again.map((r) => r.envelope.id), second.map((r) => r.envelope.id));
         assert.ok(again.every((r) => r.attempts === 2), 'attempts count claims');
-        await store.outbox.markPublished(again.map((r) => r.envelope.id), a);
+        await store.outbox.markPublished(again.map((r) => r.seq), a);
         assert.equal(await store.outbox.backlog(), 0);
       });
 
@@ -656,26 +657,26 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         await createCase();
         const a = `owner-a-${randomUUID()}`;
         const b = `owner-b-${randomUUID()}`;
-        const [leased] = await store.outbox.claim(a, 150, 10);
+        const [leased] = await store.outbox.claim(a, 150, 10, CONSUMER_GROUPS);
         assert.ok(leased);
         const stolen = await eventually(async () => {
-          const batch = await store.outbox.claim(b, 60_000, 10);
+          const batch = await store.outbox.claim(b, 60_000, 10, CONSUMER_GROUPS);
           return batch.length ? batch : null;
         });
         assert.equal(stolen[0]!.envelope.id, leased.envelope.id);
         assert.equal(stolen[0]!.attempts, 2);
-        await store.outbox.markPublished([leased.envelope.id], a);
+        await store.outbox.markPublished([leased.seq], a);
         assert.equal(await store.outbox.backlog(), 1, 'the expired owner cannot mark it');
 
-        await store.outbox.release([leased.envelope.id], b, 1_000);
-        assert.deepEqual(await store.outbox.claim(a, 60_000, 10), [], 'released with a retry delay: not claimable yet');
+        await store.outbox.release([leased.seq], b, 1_000);
+        assert.deepEqual(await store.outbox.claim(a, 60_000, 10, CONSUMER_GROUPS), [], 'released with a retry delay: not claimable yet');
         const retried = await eventually(async () => {
-          const batch = await store.outbox.claim(a, 60_000, 10);
+          const batch = await store.outbox.claim(a, 60_000, 10, CONSUMER_GROUPS);
           return batch.length ? batch : null;
         });
         assert.equal(retried[0]!.envelope.id, leased.envelope.id);
         assert.equal(retried[0]!.attempts, 3);
-        await store.outbox.markPublished([leased.envelope.id], a);
+        await store.outbox.markPublished([leased.seq], a);
         assert.equal(await store.outbox.backlog(), 0);
       });
 
@@ -686,11 +687,11 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         assert.equal(total, 4 * 7);
         const owners = Array.from({ length: 8 }, (_, i) => `owner-${i}-${randomUUID()}`);
         await warmUp(owners.length);
-        const claims = await Promise.all(owners.map((o) => store.outbox.claim(o, 60_000, 5)));
+        const claims = await Promise.all(owners.map((o) => store.outbox.claim(o, 60_000, 5, CONSUMER_GROUPS)));
         const ids = claims.flat().map((r) => r.envelope.id);
         assert.equal(new Set(ids).size, ids.length, 'no message was leased twice');
         assert.equal(ids.length, total);
-        await Promise.all(owners.map((o, i) => store.outbox.markPublished(claims[i]!.map((r) => r.envelope.id), o)));
+        await Promise.all(owners.map((o, i) => store.outbox.markPublished(claims[i]!.map((r) => r.seq), o)));
         assert.equal(await store.outbox.backlog(), 0);
       });
 

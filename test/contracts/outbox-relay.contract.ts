@@ -1,11 +1,12 @@
 import { after, before, describe, it } from 'node:test';
+import { CONSUMER_GROUPS, consumerGroupsOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Orchestrator } from '../../core/orchestrator/index.js';
 import type { CaseStore, OutboxStore } from '../../core/ports/case-store.js';
 import type { CaseEvent } from '../../core/fsm/index.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
-import { OutboxRelay, consumeOnce, type RelayLogger } from '../../adapters/jobs/outbox-relay.js';
+import { OutboxRelay, consumeOnce, type OutboxConsumer, type RelayLogger } from '../../adapters/jobs/outbox-relay.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { eventually, validPlan, type StoreContractOptions } from './case-store.contract.js';
 
@@ -32,6 +33,14 @@ const CLOSED_WALK_MESSAGES = [
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const label = (m: OutboxEnvelope) => `${m.topic}@${m.version}`;
+/** The labels (topic@version) of `group`'s copies, in the order given. */
+const ofGroup = (labels: readonly string[], group: ConsumerGroup) => labels.filter((l) => consumerGroupsOf(l.split('@')[0]!).includes(group));
+
+/** Register `consumer` for every topic in every consumer group (a test recorder; real consumers belong to one group). */
+function onEveryGroup(r: OutboxRelay, consumer: OutboxConsumer, name: string): OutboxRelay {
+  for (const group of CONSUMER_GROUPS) r.on('', consumer, name, { group });
+  return r;
+}
 
 /** A logger that keeps warnings and errors, so tests can see what the relay reported. */
 function memoryLogger(): RelayLogger & { warnings: object[]; errors: object[] } {
@@ -52,13 +61,13 @@ function countingMetrics() {
 /** A store whose outbox.markPublished throws while `killed()` says so: the relay dies before marking. */
 function killableBeforeMarking(store: CaseStore, killed: () => boolean): CaseStore {
   const outbox: OutboxStore = {
-    claim: (owner, leaseMs, limit) => store.outbox.claim(owner, leaseMs, limit),
+    claim: (owner, leaseMs, limit, groups) => store.outbox.claim(owner, leaseMs, limit, groups),
     markPublished: async (ids, owner) => {
       if (killed()) throw new Error('relay killed before markPublished');
       return store.outbox.markPublished(ids, owner);
     },
     release: (ids, owner, retryAfterMs) => store.outbox.release(ids, owner, retryAfterMs),
-    backlog: () => store.outbox.backlog(),
+    backlog: (groups) => store.outbox.backlog(groups),
   };
   return {
     get name() { return store.name; },
@@ -108,7 +117,7 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
 
     /** Publish whatever earlier tests left, so each test sees only its own messages. */
     async function clearOutbox(): Promise<void> {
-      await new OutboxRelay({ store }).drain();
+      await new OutboxRelay({ store, groups: CONSUMER_GROUPS }).drain();
       assert.equal(await store.outbox.backlog(), 0);
     }
 
@@ -133,12 +142,12 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       return map;
     }
 
-    it('delivers every message once and in outbox order per case, while cases change concurrently', async () => {
+    it('delivers every message once and in outbox order per case and group, while cases change concurrently', async () => {
       await clearOutbox();
       const delivered: OutboxEnvelope[] = [];
       const metrics = countingMetrics();
       const r = relay({ batchSize: 7, caseConcurrency: 4, metrics });
-      r.on('', async (msg) => {
+      onEveryGroup(r, async (msg) => {
         // Uneven consumer latency: a relay that did not serialise a case would reorder it.
         await sleep(Math.random() * 4);
         delivered.push(msg);
@@ -152,7 +161,11 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       assert.equal(delivered.length, total, 'nothing delivered twice');
       assert.equal(new Set(delivered.map((m) => m.id)).size, total);
       const perCase = byCase(delivered);
-      for (const caseId of cases) assert.deepEqual(perCase.get(caseId), CLOSED_WALK_MESSAGES, `order of case ${caseId}`);
+      for (const caseId of cases) {
+        for (const group of CONSUMER_GROUPS) {
+          assert.deepEqual(ofGroup(perCase.get(caseId)!, group), ofGroup(CLOSED_WALK_MESSAGES, group), `order of case ${caseId} in the ${group} group`);
+        }
+      }
       assert.equal(metrics.total('ok'), total);
       assert.equal(metrics.total('error'), 0);
     });
@@ -172,32 +185,63 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       assert.equal(await store.outbox.backlog(), 0, 'evt.case.created.v1 had no consumer and is published anyway');
     });
 
-    it('a failing consumer gets the message again after a backoff; later messages of the case wait for it', async () => {
+    it('a relay without consumers for a group never publishes its copies: they wait for a relay that has them (agents off, then on)', async () => {
       await clearOutbox();
-      const seen: string[] = [];
+      const caseId = await createCase();
+      await walk(caseId, ['start_analysis', 'analysis_done']);
+      const factId = randomUUID();
+      await store.transact((tx) => tx.appendOutbox([{
+        id: factId, topic: 'evt.analysis.done.v1', occurred_at: new Date().toISOString(), case_id: caseId, version: 3,
+        trace_id: null, correlation_id: null, data: { actor: 'agent:analyst' },
+      }]));
+      const sideSeen: string[] = [];
+      const agentsOff = relay();
+      agentsOff.on('evt.', async (m) => { sideSeen.push(m.topic); }, 'chat');
+      assert.deepEqual(agentsOff.groups, ['side']);
+      await agentsOff.drain();
+      assert.deepEqual(sideSeen, ['evt.case.created.v1', 'evt.case.transition.v1', 'evt.case.transition.v1', 'evt.analysis.done.v1']);
+      assert.equal(await store.outbox.backlog(['side']), 0);
+      assert.equal(await store.outbox.backlog(['loop']), 3, 'two commands and the fact\'s loop copy are still waiting');
+
+      const loopSeen: string[] = [];
+      const agentsOn = relay();
+      agentsOn.on('cmd.', async (m) => { loopSeen.push(m.topic); }, 'agent-jobs');
+      agentsOn.on('evt.', async (m) => { loopSeen.push(m.topic); }, 'agent-facts', { group: 'loop' });
+      assert.equal(await agentsOn.drain(), 3);
+      assert.deepEqual(loopSeen, ['cmd.analyze', 'cmd.plan.generate', 'evt.analysis.done.v1'], 'the loop gets commands and facts, in outbox order');
+      assert.equal(await store.outbox.backlog(), 0);
+    });
+
+    it('a failing consumer gets the message again after a backoff; later messages of the case in its group wait for it, the other group does not', async () => {
+      await clearOutbox();
+      const seen: Record<ConsumerGroup, string[]> = { loop: [], side: [] };
       const logger = memoryLogger();
       const metrics = countingMetrics();
       const r = relay({ logger, metrics, backoff: { baseMs: 100, factor: 2, maxMs: 1_000 } });
       let failures = 0;
-      r.on('', async (m, info) => {
-        if (m.topic === 'cmd.analyze' && failures === 0) {
-          failures++;
-          seen.push(`${label(m)} failed (attempt ${info.attempts})`);
-          throw new Error('consumer is down');
-        }
-        seen.push(`${label(m)} (attempt ${info.attempts})`);
-      }, 'flaky');
+      for (const group of CONSUMER_GROUPS) {
+        r.on('', async (m, info) => {
+          if (m.topic === 'cmd.analyze' && failures === 0) {
+            failures++;
+            seen[group].push(`${label(m)} failed (attempt ${info.attempts})`);
+            throw new Error('consumer is down');
+          }
+          seen[group].push(`${label(m)} (attempt ${info.attempts})`);
+        }, 'flaky', { group });
+      }
       const caseId = await createCase();
       await walk(caseId, ['start_analysis', 'analysis_done']);
       await r.drain();
-      assert.deepEqual(seen, [
-        'evt.case.created.v1@1 (attempt 1)',
-        'evt.case.transition.v1@2 (attempt 1)',
+      assert.deepEqual(seen.loop, [
         'cmd.analyze@2 failed (attempt 1)',
         'cmd.analyze@2 (attempt 2)',
-        'evt.case.transition.v1@3 (attempt 2)',
         'cmd.plan.generate@3 (attempt 2)',
-      ]);
+      ], 'the loop group redelivers in order');
+      assert.deepEqual(seen.side, [
+        'evt.case.created.v1@1 (attempt 1)',
+        'evt.case.transition.v1@2 (attempt 1)',
+        'evt.case.transition.v1@3 (attempt 1)',
+      ], 'the side group did not wait for the loop\'s failure');
       assert.equal(logger.warnings.length, 1);
       assert.equal(metrics.counts.get('cmd.analyze:error'), 1);
       assert.equal(metrics.counts.get('cmd.analyze:ok'), 1);
@@ -241,7 +285,7 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       assert.equal(effects.length, 1, 'exactly one side effect');
       assert.equal(effects[0]!.meta.message_id, messageId);
       assert.equal(await store.queries.inboxHas('timeline-writer', messageId!), true);
-      assert.equal(await store.outbox.backlog(), 0);
+      assert.equal(await store.outbox.backlog(['loop']), 0);
     });
 
     it('concurrent consumeOnce calls for one message run the work once', async () => {
@@ -275,7 +319,7 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
         const b = new OutboxRelay({ store: sibling.store, owner: `relay-b-${randomUUID()}`, batchSize: 5, pollMs: 20 });
         relays.push(b);
         for (const r of [a, b]) {
-          r.on('', async (msg) => {
+          onEveryGroup(r, async (msg) => {
             handled.set(msg.id, [...(handled.get(msg.id) ?? []), r.owner]);
             await sleep(Math.random() * 3);
           }, 'recorder');
@@ -320,8 +364,8 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
         const a = relay({ leaseMs: 50, batchSize: 1 });
         const b = new OutboxRelay({ store: sibling.store, leaseMs: 50, batchSize: 1, pollMs: 10 });
         relays.push(b);
-        a.on('', consumer(store), 'slow-writer');
-        b.on('', consumer(sibling.store), 'slow-writer');
+        onEveryGroup(a, consumer(store), 'slow-writer');
+        onEveryGroup(b, consumer(sibling.store), 'slow-writer');
         a.start();
         b.start();
         await eventually(async () => ((await store.outbox.backlog()) === 0 ? true : null), 60_000);
@@ -358,10 +402,10 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       const owner = `lane-${randomUUID()}`;
       const claimed: OutboxEnvelope[] = [];
       for (;;) {
-        const batch = await store.outbox.claim(owner, 30_000, 3);
+        const batch = await store.outbox.claim(owner, 30_000, 3, CONSUMER_GROUPS);
         if (batch.length === 0) break;
         claimed.push(...batch.map((r) => r.envelope));
-        await store.outbox.markPublished(batch.map((r) => r.envelope.id), owner);
+        await store.outbox.markPublished(batch.map((r) => r.seq), owner);
       }
       assert.equal(claimed.length, (backlog.length + 2) * perCaseMessages.length);
       const laneOf = new Map([[person, 2], [severe, 1], ...backlog.map((id) => [id, 0] as const)]);
@@ -378,11 +422,12 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       await walk(person, ['plan_ready']);
       const delivered: OutboxEnvelope[] = [];
       const r = relay({ batchSize: 2, caseConcurrency: 2 });
-      r.on('', async (msg) => { await sleep(Math.random() * 3); delivered.push(msg); }, 'recorder');
+      onEveryGroup(r, async (msg) => { await sleep(Math.random() * 3); delivered.push(msg); }, 'recorder');
       await r.drain();
-      assert.deepEqual(delivered.slice(0, 2).map(label), ['evt.case.transition.v1@4', 'cmd.gate.eval@4']);
+      // One case's copies in two groups are two delivery chains, so they may finish in either order.
+      assert.deepEqual(delivered.slice(0, 2).map(label).sort(), ['cmd.gate.eval@4', 'evt.case.transition.v1@4']);
       assert.deepEqual(delivered.slice(0, 2).map((m) => m.case_id), [person, person], 'the person\'s case overtakes the backlog');
-      for (const caseId of backlog) assert.deepEqual(byCase(delivered).get(caseId), ['evt.case.transition.v1@4', 'cmd.gate.eval@4']);
+      for (const caseId of backlog) assert.deepEqual(byCase(delivered).get(caseId)!.sort(), ['cmd.gate.eval@4', 'evt.case.transition.v1@4']);
     });
 
     it('stop() waits for the batch in flight', async () => {

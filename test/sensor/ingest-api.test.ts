@@ -23,7 +23,9 @@ async function count(store: PgliteCaseStore, table: string, where = 'true', para
 }
 
 async function topics(store: PgliteCaseStore, caseId: string): Promise<string[]> {
-  const r = await store.db.query<{ topic: string }>('SELECT topic FROM outbox WHERE key = $1 ORDER BY id', [caseId]);
+  // One row per message (a fact is stored once per consumer group: its first copy stands for it).
+  const r = await store.db.query<{ topic: string }>(
+    'SELECT topic FROM outbox WHERE id IN (SELECT min(id) FROM outbox WHERE key = $1 GROUP BY msg_id) ORDER BY id', [caseId]);
   return r.rows.map((row) => row.topic);
 }
 
