@@ -1,4 +1,6 @@
-import { FACT_TO_EVENT, type OutboxEnvelope } from '../schemas/outbox.js';
+import { CONSUMER_GROUPS, FACT_TO_EVENT, type ConsumerGroup, type OutboxEnvelope } from '../schemas/outbox.js';
+
+export { CONSUMER_GROUPS, type ConsumerGroup };
 
 /**
  * Outbox consumer groups (issue 12 item 7, issue 13 move 5). Delivery is tracked per group, not per
@@ -11,8 +13,6 @@ import { FACT_TO_EVENT, type OutboxEnvelope } from '../schemas/outbox.js';
  *   them published with nobody having handled them.
  * Within a group, a case's messages are delivered in outbox order.
  */
-export const CONSUMER_GROUPS = ['loop', 'side'] as const;
-export type ConsumerGroup = (typeof CONSUMER_GROUPS)[number];
 
 /** Topics the loop group must see besides `cmd.*`: the facts the fact applier turns into transitions. */
 const LOOP_FACT_TOPICS: ReadonlySet<string> = new Set(Object.keys(FACT_TO_EVENT));

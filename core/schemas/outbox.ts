@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { ConsumerGroup } from '../outbox/consumer-groups.js';
 
 /** Topics of fact events (evt.*) the system emits. */
 export const EVENT_TOPICS = [
@@ -57,6 +56,10 @@ export const OutboxEnvelopeSchema = z.object({
   priority: z.number().int().min(0).max(2).optional(),
 });
 export type OutboxEnvelope = z.infer<typeof OutboxEnvelopeSchema>;
+
+/** Outbox consumer groups: a message is stored once per group that must see it (core/outbox/consumer-groups.ts). */
+export const CONSUMER_GROUPS = ['loop', 'side'] as const;
+export type ConsumerGroup = (typeof CONSUMER_GROUPS)[number];
 
 /**
  * One stored copy of an outbox message, as claimed by the relay: a message is stored once per
