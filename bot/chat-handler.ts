@@ -5,7 +5,9 @@
  * thread notifier does that from the outbox.
  */
 import { randomUUID } from 'node:crypto';
-import type { Orchestrator, CommandResult } from '../core/orchestrator/orchestrator.js';
+import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
+import type { Failure } from '../core/orchestrator/outcome.js';
+import type { OpsErrorCode } from '../core/errors.js';
 import type { CaseQueries } from '../core/ports/case-store.js';
 import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
@@ -133,18 +135,8 @@ function displayName(actor: Pick<ChatActor, 'id' | 'name'>): string {
   return `@${actor.name ?? actor.id}`;
 }
 
-function errorMessage(result: CommandResult): string {
-  const body = result.body as { error?: { message?: string } } | null;
-  return body?.error?.message ?? `status ${result.status}`;
-}
-
-function errorCode(result: CommandResult): string | undefined {
-  return (result.body as { error?: { code?: string } } | null)?.error?.code;
-}
-
-function dataOf(result: CommandResult): Record<string, unknown> {
-  return ((result.body as { data?: Record<string, unknown> } | null)?.data) ?? {};
-}
+/** Failures that mean the case moved on since the command or button was made: nothing was changed. */
+const MOVED_ON: ReadonlySet<OpsErrorCode> = new Set(['OPS_ILLEGAL_TRANSITION', 'OPS_VERSION_CONFLICT', 'OPS_PRECONDITION_FAILED', 'OPS_IDEMPOTENCY_KEY_REUSED']);
 
 export class ChatHandler {
   private readonly orchestrator: Orchestrator;
@@ -209,7 +201,7 @@ export class ChatHandler {
         event: 'report_requested', principal: chatPrincipal(actor), actor: actorKey(actor), reason: 'incident report requested from chat',
         emit: [{ topic: 'evt.case.report_requested.v1', data: { actor: actorKey(actor), platform: actor.platform } }],
       }, { idempotencyKey: `chat:${actor.platform}:report:${ctx.requestId ?? randomUUID()}` });
-      if (requested.status !== 201) return ephemeral(`Could not request the report: ${errorMessage(requested)}`);
+      if (!requested.ok) return ephemeral(`Could not request the report: ${requested.message}`);
       return ephemeral(`📎 The incident report of case \`${shortId(found.case.id)}\` is being posted in its thread as \`${reportFilename(found.case.id)}\`.`);
     }
     const markdown = await incidentReportMarkdown(this.queries, found.case.id);
@@ -268,10 +260,9 @@ export class ChatHandler {
       // Written with the case, so a crash before start_analysis loses nothing (the fact applier applies it).
       ...(this.startAnalysis ? { requestAnalysis: { actor: actorKey(actor), reason: 'opened from chat' } } : {}),
     });
-    if (created.status !== 201) return ephemeral(`Could not open the case: ${errorMessage(created)}`);
-    const caseId = String(dataOf(created).case_id);
-    const sev = dataOf(created).severity;
-    return ephemeral(`${created.replayed ? 'Already opened' : 'Opened'} case \`${shortId(caseId)}\` (sev${String(sev)}): ${cmd.title}. The card and its thread are in this channel.`);
+    if (!created.ok) return ephemeral(`Could not open the case: ${created.message}`);
+    const { case_id: caseId, severity } = created.data;
+    return ephemeral(`${created.replayed ? 'Already opened' : 'Opened'} case \`${shortId(caseId)}\` (sev${severity}): ${cmd.title}. The card and its thread are in this channel.`);
   }
 
   private async status(ref: string | undefined): Promise<ChatReply> {
@@ -315,16 +306,16 @@ export class ChatHandler {
       event: 'resume', principal: chatPrincipal(actor), actor: actorKey(actor), reason: template ? `new plan requested (template ${template})` : 'new plan requested',
       meta: template ? { template } : {},
     }, { idempotencyKey: `chat:${actor.platform}:resume:${c.id}:v${c.version}`, expectedVersion: c.version, versionSource: 'if-match' });
-    if (result.status === 200) {
+    if (result.ok) {
       return ephemeral(result.replayed
         ? `A new plan was already requested for case \`${shortId(c.id)}\`.`
         : `Asked for a new plan for case \`${shortId(c.id)}\`${template ? ` from template ${template}` : ''}.`);
     }
-    if (result.status === 409 || result.status === 412 || errorCode(result) === 'OPS_IDEMPOTENCY_KEY_REUSED') {
+    if (MOVED_ON.has(result.code)) {
       const now = await this.queries.getCase(c.id);
       return ephemeral(`Case \`${shortId(c.id)}\` moved on (now ${now?.status ?? 'unknown'}); nothing was changed.`);
     }
-    return ephemeral(`Could not resume: ${errorMessage(result)}`);
+    return ephemeral(`Could not resume: ${result.message}`);
   }
 
   /** Full uuid or a unique prefix of one. */
@@ -359,20 +350,20 @@ export class ChatHandler {
       expectedVersion: action.version,
       versionSource: 'if-match',
     });
-    if (result.status === 200 && !result.replayed) {
-      return ephemeral(`You ${approving ? 'approved' : 'rejected'} the plan of case \`${shortId(c.id)}\` (now ${String(dataOf(result).status)}).`);
-    }
-    if (result.status === 202) {
-      const d = dataOf(result);
+    if (result.ok && result.kind === 'accepted') {
+      const d = result.data;
       return ephemeral(`Your approval of case \`${shortId(c.id)}\` is recorded (${String(d.approvals)} of ${String(d.approvals_needed)}); the plan runs once a different approver approves too.`);
     }
-    if (result.status === 403) return ephemeral(refusalText(action, result));
-    if (result.status === 200 || result.status === 409 || result.status === 412 || errorCode(result) === 'OPS_IDEMPOTENCY_KEY_REUSED') {
+    if (result.ok && !result.replayed) {
+      return ephemeral(`You ${approving ? 'approved' : 'rejected'} the plan of case \`${shortId(c.id)}\` (now ${result.data.status}).`);
+    }
+    if (!result.ok && result.code === 'OPS_FORBIDDEN') return ephemeral(refusalText(action, result));
+    if (result.ok || MOVED_ON.has(result.code)) {
       const now = (await this.queries.getCase(c.id)) ?? c;
       return this.movedOn(now, action, actor);
     }
-    if (result.status === 404) return ephemeral(`No case has id ${c.id}.`);
-    return ephemeral(`Could not ${approving ? 'approve' : 'reject'}: ${errorMessage(result)}`);
+    if (result.code === 'OPS_CASE_NOT_FOUND') return ephemeral(`No case has id ${c.id}.`);
+    return ephemeral(`Could not ${approving ? 'approve' : 'reject'}: ${result.message}`);
   }
 
   /** The button is stale: say who decided, or what the case is doing now. Never an error. */
@@ -392,12 +383,12 @@ export class ChatHandler {
 }
 
 /** What a refused gate decision says to the person who clicked. */
-function refusalText(action: ChatAction, result: CommandResult): string {
-  const rule = (result.body as { error?: { details?: { rule?: string } } } | null)?.error?.details?.rule;
+function refusalText(action: ChatAction, refusal: Failure): string {
+  const rule = (refusal.details as { rule?: unknown } | null)?.rule;
   const why = rule === 'requester' ? 'you opened this case, so a second person must approve it (4-eyes rule)'
     : rule === 'not_an_approver' ? 'you are not an approver for this plan'
     : rule === 'same_approver' ? 'you already approved it; the policy asks for a second, different approver'
     : rule === 'no_gate_decision' ? 'the Gatekeeper has not asked a human to decide this plan'
-    : errorMessage(result);
+    : refusal.message;
   return `You cannot ${action.event === 'gate_approved' ? 'approve' : 'reject'} this plan: ${why}.`;
 }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { Orchestrator, CommandResult } from '../../core/orchestrator/orchestrator.js';
+import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import type { Outcome } from '../../core/orchestrator/outcome.js';
+import { ERRORS } from '../../core/errors.js';
 import type { CaseQueries } from '../../core/ports/case-store.js';
 import type { Clock } from '../../core/ports/clock.js';
 import { AGENT_JOBS, type AgentJobData, type JobContext, type JobQueue } from '../../core/ports/job-queue.js';
@@ -59,10 +61,18 @@ async function caseInStatus(deps: AgentJobDeps, job: AgentJobData, expected: Cas
   return c;
 }
 
-/** Fail loudly (so Agenda retries) when the store could not take the write. */
-function ensureWritten(result: CommandResult, what: string): CommandResult {
-  if (result.status >= 500) throw new RetryLater(`${what}: store answered ${result.status}`);
+/**
+ * Fail loudly (so Agenda retries) when the write failed in a way a retry may fix (the catalogue's
+ * `retryable`). A store that cannot be reached throws by itself.
+ */
+function ensureWritten<T>(result: Outcome<T>, what: string): Outcome<T> {
+  if (!result.ok && ERRORS[result.code].retryable) throw new RetryLater(`${what}: ${result.code} ${result.message}`);
   return result;
+}
+
+/** The case moved on (or is gone) since the command was written: nothing to do. */
+function movedOn<T>(result: Outcome<T>): boolean {
+  return !result.ok && (result.code === 'OPS_ILLEGAL_TRANSITION' || result.code === 'OPS_CASE_NOT_FOUND');
 }
 
 async function loadPlan(deps: AgentJobDeps, c: CaseRecord): Promise<ChangePlan | null> {
@@ -104,9 +114,9 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     event: 'plan_started', actor: 'planner', reason: template ? `planning from template ${template}` : 'planning',
     meta: { command: job.message_id, ...(template ? { template } : {}) }, requireStatus: ['PLANNING'], traceId: job.trace_id,
   }, { idempotencyKey: `plan:${job.message_id}:start` }), 'plan claim');
-  if (claim.status === 409 || claim.status === 404) return; // the case moved on meanwhile
+  if (movedOn(claim)) return;
   const timeline = await deps.queries.listTimeline(c.id);
-  if (claim.replayed || claim.status !== 201) {
+  if (claim.replayed || !claim.ok) {
     const ofCommand = timeline.filter((e) => e.meta.command === job.message_id);
     if (ofCommand.some((e) => e.event === 'plan_proposed' || e.event === 'plan_invalid')) return;
     const started = ofCommand.find((e) => e.event === 'plan_started');
@@ -186,8 +196,8 @@ export async function execJob(deps: AgentJobDeps, job: AgentJobData, ctx: JobCon
     event: 'exec_started', actor: 'executor', reason: `running ${plan.steps.length} step(s) of "${plan.title}"`,
     meta: { version: c.version, steps: plan.steps.length }, requireStatus: ['EXECUTING'],
   }, { idempotencyKey: key('start') }), 'exec claim');
-  if (claim.status === 409 || claim.status === 404) return; // the case moved on meanwhile
-  if (claim.replayed || claim.status !== 201) {
+  if (movedOn(claim)) return;
+  if (claim.replayed || !claim.ok) {
     const started = await startedAt(deps, c.id, c.version);
     const budgetMs = (deps.executor.budgetSeconds(plan) + 60) * 1000;
     if (started && deps.clock.now().getTime() - started.getTime() < budgetMs) {

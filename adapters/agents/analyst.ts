@@ -9,7 +9,7 @@ import {
   DEFAULT_LOOKBACK_POINTS, detectSettingsFor, pointsToQuery, signalStepSeconds,
 } from '../../core/analyst/signal-settings.js';
 import type { CaseStatus } from '../../core/fsm/states.js';
-import type { CommandResult, Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { EvidenceRecord, EvidenceStore } from '../../core/ports/evidence-store.js';
@@ -137,7 +137,8 @@ async function passForSignal(
       requester: ANALYST_ACTOR,
       labels: { source: 'analyst', signal: signal.name, direction: episode.direction, episode_start: startIso },
     }, { idempotencyKey: episodeKey, actor: ANALYST_ACTOR });
-    caseId = caseIdOf(created, 'open a case');
+    if (!created.ok) throw new Error(`could not open a case: ${created.code} ${created.message}`);
+    caseId = created.data.case_id;
     replayed = created.replayed;
     opened = true;
   }
@@ -151,15 +152,15 @@ async function passForSignal(
     meta: { findings: [findings], evidence_table: Boolean(deps.evidence) },
     emit: [{ topic: 'evt.analysis.findings.v1', data: { service, signal: signal.name, source: 'analyst', findings: [findings] } }],
   }, { idempotencyKey: `${episodeKey}:findings:${caseId}` });
-  if (recorded.status >= 400 && !isKeyReused(recorded)) {
-    deps.logger?.warn({ case_id: caseId, status: recorded.status, body: recorded.body }, 'analyst: findings not recorded');
+  if (!recorded.ok && recorded.code !== 'OPS_IDEMPOTENCY_KEY_REUSED') {
+    deps.logger?.warn({ case_id: caseId, code: recorded.code, message: recorded.message }, 'analyst: findings not recorded');
   }
   if (opened && (signal.start_analysis ?? true)) {
     const started = await deps.orchestrator.transition(caseId, {
       event: 'start_analysis', actor: ANALYST_ACTOR, reason: findings.summary,
     }, { idempotencyKey: `${episodeKey}:start_analysis`, expectedVersion: 1, versionSource: 'body' });
-    if (started.status >= 400 && started.status !== 409) {
-      deps.logger?.warn({ case_id: caseId, status: started.status }, 'analyst: start_analysis refused');
+    if (!started.ok && started.code !== 'OPS_ILLEGAL_TRANSITION' && started.code !== 'OPS_VERSION_CONFLICT') {
+      deps.logger?.warn({ case_id: caseId, code: started.code }, 'analyst: start_analysis refused');
     }
   }
   if (!replayed) deps.logger?.info({ case_id: caseId, service, signal: signal.name, episode_start: startIso, attached: !opened }, 'analyst: anomaly');
@@ -169,16 +170,6 @@ async function passForSignal(
 async function listOpenAnalystCases(store: Pick<CaseStore, 'queries'>): Promise<CaseRecord[]> {
   const lists = await Promise.all(OPEN_STATUSES.map((status) => store.queries.listCases({ status, limit: 500 })));
   return lists.flat().filter((c) => c.labels.source === 'analyst' && c.labels.signal);
-}
-
-function caseIdOf(result: CommandResult, what: string): string {
-  const id = (result.body as { data?: { case_id?: unknown } })?.data?.case_id;
-  if (result.status >= 300 || typeof id !== 'string') throw new Error(`could not ${what}: HTTP ${result.status} ${JSON.stringify(result.body)}`);
-  return id;
-}
-
-function isKeyReused(result: CommandResult): boolean {
-  return (result.body as { error?: { code?: string } })?.error?.code === 'OPS_IDEMPOTENCY_KEY_REUSED';
 }
 
 /** A finding as written to the timeline, the evidence table and `evt.analysis.findings.v1`. */

@@ -4,7 +4,8 @@ import { AGENT_TRIGGERS } from '../../core/schemas/agent-triggers.js';
 import { ErrorBodySchema, WriteHeadersSchema, dataOf } from '../../core/schemas/http.js';
 import type { HttpPlugin } from './server.js';
 import { principalOf } from './request-principal.js';
-import { idempotencyKeyOf, parseInput, sendResult, traceIdOf } from './request-helpers.js';
+import { idempotencyKeyOf, parseInput, traceIdOf } from './request-helpers.js';
+import { sendOutcome } from './outcome-reply.js';
 
 const AcceptedSchema = z.object({
   job_id: z.string().describe('Id of the command message; the agent job carries it and keys its effects by it.'),
@@ -48,12 +49,9 @@ export function agentTriggerRoutes(orchestrator: Orchestrator): HttpPlugin {
           traceId: traceIdOf(request),
           emit: [{ topic: trigger.command, data: { case_id: input.case_id, requested_by: principal.id, ...(template ? { template } : {}) } }],
         }, { idempotencyKey });
-        if (result.status !== 201) return sendResult(reply, result);
-        const data = (result.body as { data: { case_id: string; status: string; version: number; message_ids: string[] } }).data;
-        return sendResult(reply, {
-          status: 202, replayed: result.replayed,
-          body: { data: { job_id: data.message_ids[0], case_id: data.case_id, status: data.status, version: data.version } },
-        });
+        if (!result.ok) return sendOutcome(reply, result);
+        const { message_ids: [jobId], case_id, status, version } = result.data;
+        return sendOutcome(reply, { ok: true, kind: 'accepted', replayed: result.replayed, data: { job_id: jobId, case_id, status, version } });
       });
     }
   };

@@ -14,7 +14,8 @@ import {
 } from '../../core/schemas/http.js';
 import type { HttpApi, ServerDeps } from './server.js';
 import { principalOf } from './request-principal.js';
-import { idempotencyKeyOf, ifMatchVersionOf, parseInput, sendResult, traceIdOf } from './request-helpers.js';
+import { idempotencyKeyOf, ifMatchVersionOf, parseInput, traceIdOf } from './request-helpers.js';
+import { sendOutcome } from './outcome-reply.js';
 
 const err = (description: string) => ({ description, schema: ErrorBodySchema });
 const REPLAY_HEADERS = { 'Idempotent-Replayed': 'true when this is the stored answer to an earlier request with the same Idempotency-Key', ETag: 'the case version, quoted' };
@@ -35,10 +36,9 @@ export function registerCaseRoutes(api: HttpApi, deps: Pick<ServerDeps, 'orchest
   }, async (request, reply) => {
     const idempotencyKey = idempotencyKeyOf(request);
     const input = parseInput(CreateCaseInputSchema, request.body, 'body');
-    const result = await orchestrator.createCase(input, { idempotencyKey, principal: principalOf(request), traceId: traceIdOf(request) });
-    const caseId = (result.body as { data?: { case_id?: string } }).data?.case_id;
-    if (result.status === 201 && caseId) reply.header('Location', `/case/${caseId}`);
-    return sendResult(reply, result);
+    const created = await orchestrator.createCase(input, { idempotencyKey, principal: principalOf(request), traceId: traceIdOf(request) });
+    if (created.ok) reply.header('Location', `/case/${created.data.case_id}`);
+    return sendOutcome(reply, created);
   });
 
   api.route({
@@ -95,7 +95,7 @@ export function registerCaseRoutes(api: HttpApi, deps: Pick<ServerDeps, 'orchest
       idempotencyKey,
       ...(expectedVersion !== undefined ? { expectedVersion, versionSource: ifMatch !== undefined ? 'if-match' as const : 'body' as const } : {}),
     });
-    return sendResult(reply, result);
+    return sendOutcome(reply, result);
   });
 
   api.route({

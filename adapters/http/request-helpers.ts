@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { OpsError } from '../../core/errors.js';
 import { describeIssues, toFieldIssues } from '../../core/schemas/issues.js';
@@ -44,12 +44,4 @@ export function traceIdOf(request: FastifyRequest): string | null {
   const parent = header(request, 'traceparent');
   const m = parent ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(parent.trim()) : null;
   return m?.[1] ?? null;
-}
-
-/** Send an Orchestrator answer: status and body as stored, replay header, ETag for case bodies. */
-export function sendResult(reply: FastifyReply, result: { status: number; body: unknown; replayed: boolean }): FastifyReply {
-  if (result.replayed) reply.header('Idempotent-Replayed', 'true');
-  const data = (result.body as { data?: { version?: unknown } } | null)?.data;
-  if (result.status < 300 && data && typeof data.version === 'number') reply.header('ETag', `"${data.version}"`);
-  return reply.code(result.status).send(result.body);
 }

@@ -17,12 +17,10 @@ export function factApplier(deps: FactApplierDeps) {
   return async function applyFact(msg: OutboxEnvelope): Promise<void> {
     const fact = factTransition(msg);
     if (!fact) return;
+    // A store that cannot be reached throws: the relay retries the delivery.
     const result = await deps.orchestrator.transition(msg.case_id, fact.request, fact.options);
-    if (result.status >= 500) {
-      throw new Error(`transition for ${msg.topic} failed with ${result.status}; the relay will retry`);
-    }
-    if (result.status >= 400) {
-      deps.logger?.info({ topic: msg.topic, case_id: msg.case_id, status: result.status, body: result.body }, 'agent fact not applied (case moved on)');
+    if (!result.ok) {
+      deps.logger?.info({ topic: msg.topic, case_id: msg.case_id, code: result.code, message: result.message }, 'agent fact not applied (case moved on)');
     }
   };
 }

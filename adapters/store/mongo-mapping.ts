@@ -11,7 +11,8 @@ import {
   type ObjectId,
 } from 'mongodb';
 import { OpsError } from '../../core/errors.js';
-import type { IdempotencyClaim, StoredResponse } from '../../core/ports/case-store.js';
+import type { IdempotencyClaim } from '../../core/ports/case-store.js';
+import { storedAnswerOf } from './stored-answer.js';
 import type {
   CaseRecord,
   DecisionRecord,
@@ -84,7 +85,8 @@ export interface OutboxDoc {
 export interface IdempotencyDoc {
   _id: string;
   request_hash: string;
-  response: StoredResponse | null;
+  /** The stored answer (adapters/store/stored-answer.ts reads both its forms). */
+  response: unknown;
   created_at: Date;
 }
 
@@ -271,11 +273,8 @@ export function docToDecision(doc: DecisionDoc): DecisionRecord {
 
 /** The answer `claimIdempotencyKey` gives for a key that is already stored. */
 export function claimFromDoc(doc: IdempotencyDoc): IdempotencyClaim {
-  if (!doc.response) {
-    // Claim and response are written in one transaction, so a committed key always has one.
-    throw new Error(`idempotency key '${doc._id}' is stored without a response`);
-  }
-  return { claimed: false, requestHash: doc.request_hash, response: doc.response };
+  // Claim and response are written in one transaction, so a committed key always has one.
+  return { claimed: false, requestHash: doc.request_hash, response: storedAnswerOf(doc.response, doc._id) };
 }
 
 /** The one line `connect` fails with when the server cannot run multi-document transactions. */

@@ -24,6 +24,7 @@ import { deliveriesOf, isConsumerGroup, type ConsumerGroup, type OutboxDelivery 
 import { timelineEntryHash } from '../audit/audit-chain.js';
 import { isBrokenConnection, type SqlClient, type SqlQueryable } from './sql-client.js';
 import { applySqlMigrations } from './sql-migrate.js';
+import { storedAnswerOf } from './stored-answer.js';
 
 export interface SqlCaseStoreOptions {
   /** 'pglite' or 'postgres'. */
@@ -232,14 +233,13 @@ class SqlCaseTx implements CaseTx {
 
   /** The answer of a key another transaction claimed (and committed): for a replay or a 422. */
   private async storedClaim(key: string): Promise<IdempotencyClaim> {
-    const stored = await this.q.query<{ request_hash: string; response: StoredResponse | null }>(
+    const stored = await this.q.query<{ request_hash: string; response: unknown }>(
       'SELECT request_hash, response FROM idempotency WHERE key = $1',
       [key],
     );
     const row = stored.rows[0];
     if (!row) throw new Error(`idempotency key ${key} vanished between insert and read`);
-    if (!row.response) throw new Error(`idempotency key ${key} was committed without a response`);
-    return { claimed: false, requestHash: row.request_hash, response: row.response };
+    return { claimed: false, requestHash: row.request_hash, response: storedAnswerOf(row.response, key) };
   }
 
   /**

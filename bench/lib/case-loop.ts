@@ -1,5 +1,6 @@
 import type { CaseEvent, CaseStatus } from '../../core/fsm/states.js';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import { dataOrThrow } from '../../core/orchestrator/outcome.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { wallMs } from './stats.js';
 
@@ -41,23 +42,16 @@ function nextKey(): string {
   return `${KEY_PREFIX}-${++keySeq}`;
 }
 
-/** Apply one orchestrator write and require `expected` status, else throw with the answer. */
-function expectStatus(result: { status: number; body: unknown }, expected: number, what: string): { data: Record<string, unknown> } {
-  if (result.status !== expected) throw new Error(`${what}: HTTP ${result.status} ${JSON.stringify(result.body)}`);
-  return result.body as { data: Record<string, unknown> };
-}
-
 /** Create a case and walk it NEW → ANALYZING → PLANNING, so it can enter the loop. */
 export async function prepareLoopCase(orchestrator: Orchestrator, label: string): Promise<LoopCase> {
-  const created = expectStatus(await orchestrator.createCase(
+  const created = dataOrThrow(await orchestrator.createCase(
     { title: `bench ${label}`, tenant: 't-bench', severity: 3, service: 'checkout', env: 'prod' },
     { idempotencyKey: nextKey(), actor: 'bench' },
-  ), 201, 'create');
-  const id = String(created.data.case_id);
-  let version = Number(created.data.version);
+  ), 'create');
+  const id = created.case_id;
+  let version = created.version;
   for (const event of ['start_analysis', 'analysis_done'] as const) {
-    const res = expectStatus(await orchestrator.transition(id, { event, actor: 'analyst@svc' }, { idempotencyKey: nextKey(), expectedVersion: version }), 200, event);
-    version = Number(res.data.version);
+    version = dataOrThrow(await orchestrator.transition(id, { event, actor: 'analyst@svc' }, { idempotencyKey: nextKey(), expectedVersion: version }), event).version;
   }
   return { id, status: 'PLANNING', version };
 }
@@ -87,9 +81,9 @@ export async function stepLoopCase(orchestrator: Orchestrator, c: LoopCase): Pro
     idempotencyKey: nextKey(), expectedVersion: c.version, versionSource: 'body',
   });
   const committedAt = wallMs();
-  const data = expectStatus(result, 200, `${step.event} on ${c.id}`).data;
-  c.status = data.status as CaseStatus;
-  c.version = Number(data.version);
+  const data = dataOrThrow(result, `${step.event} on ${c.id}`);
+  c.status = data.status;
+  c.version = data.version;
   return { ms: committedAt - started, committedAt, version: c.version };
 }
 

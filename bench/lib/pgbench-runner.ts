@@ -45,8 +45,8 @@ export async function readTransitionSample(databaseUrl: string): Promise<Transit
     const command = outbox.rows.find((r) => r.topic === 'cmd.plan.generate');
     if (!event || !command) throw new Error(`the resume transition of ${row.case_id} v${row.version} lacks its outbox messages`);
     const idem = await client.query<{ request_hash: string; response: string }>(
-      `SELECT request_hash, response::text AS response FROM idempotency WHERE response::jsonb->'body'->'data'->>'case_id' = $1
-         AND response::jsonb->'body'->'data'->>'event' = 'resume' ORDER BY created_at DESC LIMIT 1`, [row.case_id]);
+      `SELECT request_hash, response::text AS response FROM idempotency WHERE response::jsonb->'data'->>'case_id' = $1
+         AND response::jsonb->'data'->>'event' = 'resume' ORDER BY created_at DESC LIMIT 1`, [row.case_id]);
     const stored = idem.rows[0];
     if (!stored) throw new Error('no stored idempotent response for the resume transition');
     return { requestHash: stored.request_hash, timelineMeta: row.meta, outboxEvent: event.payload, outboxCommand: command.payload, response: stored.response };

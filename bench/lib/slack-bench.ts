@@ -18,6 +18,7 @@ import { loadConfig } from '../../adapters/config.js';
 import { createLogger, silentLogger } from '../../adapters/log.js';
 import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
+import { dataOrThrow, type Outcome } from '../../core/orchestrator/outcome.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
 import { startRemoteFakeSlack, type SlackRecorder } from './remote-fake-slack.js';
 import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../bot/start-opsloop.js';
@@ -163,11 +164,8 @@ export async function caseAtWaitGate(ops: RunningOpsloop, opts: { chat?: boolean
     title: opts.title ?? `bench click ${n}`, tenant: 't-bench', severity: 3, service: 'checkout', env: 'prod',
     requester: `slack:${BENCH_REQUESTER.id}`, labels,
   }, { idempotencyKey: key('create'), actor: `slack:${BENCH_REQUESTER.id}` });
-  if (created.status !== 201) throw new Error(`create: HTTP ${created.status} ${JSON.stringify(created.body)}`);
-  const id = String((created.body as { data: { case_id: string } }).data.case_id);
-  const must = (r: { status: number; body: unknown }, what: string) => {
-    if (r.status !== 200 && r.status !== 201) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
-  };
+  const id = dataOrThrow(created, 'create').case_id;
+  const must = (r: Outcome<unknown>, what: string) => dataOrThrow(r, what);
   must(await o.transition(id, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: key('sa') }), 'start_analysis');
   must(await o.transition(id, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: key('ad') }), 'analysis_done');
   must(await o.record(id, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: NOOP_PLAN } }] }, { idempotencyKey: key('pp') }), 'plan_proposed');

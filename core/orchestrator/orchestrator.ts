@@ -1,16 +1,9 @@
 import { decide } from '../fsm/decide.js';
-import type { CaseEvent, CaseStatus } from '../fsm/states.js';
-import { errorBody, httpStatusOf, type OpsErrorCode } from '../errors.js';
+import { httpStatusOf, type OpsErrorCode } from '../errors.js';
 import type { Clock, IdGen } from '../ports/clock.js';
-import type { CaseStore, CaseTx, IdempotencyClaim, StoredResponse } from '../ports/case-store.js';
+import type { CaseStore, CaseTx, IdempotencyClaim } from '../ports/case-store.js';
 import { noMetrics, type CoreMetrics } from '../ports/metrics.js';
-import {
-  CreateCaseInputSchema,
-  caseView,
-  type CaseRecord,
-  type CreateCaseInput,
-  type NewTimelineEntry,
-} from '../schemas/case.js';
+import { CreateCaseInputSchema, caseView, type CaseRecord, type CaseView, type CreateCaseInput } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { describeIssues, toFieldIssues } from '../schemas/issues.js';
 import { requestFingerprint } from './fingerprint.js';
@@ -19,10 +12,14 @@ import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 import { authorize, authorizeEvent } from '../auth/permissions.js';
 import { checkGateDecision, gateStateAt } from '../auth/approval.js';
 import { gateNoteFor } from './gate-answer.js';
-import { isAgent, type Principal } from '../auth/principal.js';
+import { isAgent } from '../auth/principal.js';
 import { redactText, redactValue } from '../auth/redact.js';
 import { commandData, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
 import { namespacedMeta, scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
+import { failed, outcomeOf, succeeded, type Outcome, type RecordData, type Settled, type TransitionData } from './outcome.js';
+import type { CreateOptions, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
+
+export type { CreateOptions, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
 
 export interface OrchestratorDeps {
   store: CaseStore;
@@ -41,71 +38,27 @@ export interface OrchestratorDeps {
   knownSecrets?: () => readonly string[];
 }
 
-/** Who asks and why; written to the timeline. */
-export interface TransitionRequest {
-  event: CaseEvent;
+/** What one write's transaction produced, before the Orchestrator turns it into an Outcome. */
+type Written =
+  /** The key was used before: its stored answer. */
+  | { kind: 'replay'; settled: Settled }
+  /** An expected failure; nothing was written (the transaction rolled back). */
+  | { kind: 'rejected'; failure: Extract<Settled, { ok: false }> }
   /**
-   * The authenticated principal (every edge passes one). Without it the request is an internal
-   * agent's, named by `actor`; only code inside opsloop calls the Orchestrator that way.
+   * Committed, with its answer stored. `transition` counts a status change; `conflict` counts a
+   * guard failure; `quiet` writes (a refusal note) wrote no outbox message, so the relay is not woken.
    */
-  principal?: Principal;
-  /** An agent's short name (`gatekeeper`); ignored for the timeline when `principal` is a person. */
-  actor: string;
-  /** An admin forcing an agent-only event (exec_done, verify_pass, …); needs a reason. */
-  override?: boolean;
-  reason?: string | null;
-  meta?: Record<string, unknown>;
-  correlationId?: string | null;
-  traceId?: string | null;
-}
+  | { kind: 'written'; settled: Settled; transition?: { from: string; to: string; event: string }; conflict?: '422'; quiet?: boolean; followUp?: OutboxEnvelope };
 
-export interface WriteOptions {
-  /** Required on every write: a replay returns the first response and writes nothing. */
-  idempotencyKey: string;
-  /** Optimistic check: the case must be at this version. */
-  expectedVersion?: number;
-  /** Where the expected version came from: `If-Match` answers 412 on mismatch, a body field 409. */
-  versionSource?: 'if-match' | 'body';
-}
-
-/** A fact an agent reports, written to timeline and outbox without changing status. */
-export interface RecordRequest {
-  /** Short name in the timeline (`evidence`, `step_result`, `plan_invalid`, …). */
-  event: string;
-  /** The authenticated principal; without it, the internal agent named by `actor`. */
-  principal?: Principal;
-  actor: string;
-  reason?: string | null;
-  meta?: Record<string, unknown>;
-  /** Outbox messages to append (e.g. `evt.plan.proposed.v1`); their ids are returned. */
-  emit?: ReadonlyArray<{ topic: string; data: Record<string, unknown> }>;
-  /** Refuse (409, nothing written) unless the case is in one of these statuses. */
-  requireStatus?: readonly CaseStatus[];
-  correlationId?: string | null;
-  traceId?: string | null;
-}
-
-/** What every Orchestrator write returns: an HTTP-shaped answer, and whether it was a replay. */
-export interface CommandResult extends StoredResponse {
-  replayed: boolean;
-}
-
-type Outcome =
-  | { kind: 'replay'; response: StoredResponse }
-  | { kind: 'reject'; code: OpsErrorCode; message: string; details: unknown }
-  | { kind: 'guard_failed'; response: StoredResponse }
-  /** The gate's approval guard refused a person: a timeline note, nothing else changed. */
-  | { kind: 'refused'; response: StoredResponse }
-  | { kind: 'ok'; response: StoredResponse; transition?: { from: string; to: string; event: string }; followUp?: OutboxEnvelope };
-
-function reject(code: OpsErrorCode, message: string, details: unknown = null): Outcome {
-  return { kind: 'reject', code, message, details };
+function reject(code: OpsErrorCode, message: string, details: unknown = null): Written {
+  return { kind: 'rejected', failure: failed(code, message, details) };
 }
 
 /**
  * The only way a case's state changes. Each call is one store transaction that updates the
  * case, appends the timeline and appends the outbox — or, for expected failures, writes nothing
- * (409/412/404) or only a timeline note (422). No external I/O happens inside.
+ * (illegal transition, version mismatch, unknown case) or only a timeline note (a guard's or the
+ * gate's refusal). Every write answers an Outcome (./outcome.ts); no external I/O happens inside.
  */
 export class Orchestrator {
   private readonly store: CaseStore;
@@ -128,12 +81,10 @@ export class Orchestrator {
    * Open a case in NEW. The same Idempotency-Key always answers with the same case.
    * With `requestAnalysis` the case is written with an `evt.analysis.requested.v1` fact, applied
    * (start_analysis) right after the commit; if this process dies in between, the fact applier
-   * applies it when the outbox delivers the fact, under the same key. The answer is the 201 of
-   * the creation either way.
+   * applies it when the outbox delivers the fact, under the same key. The answer is the creation's
+   * either way (`created`, the case as it was written).
    */
-  async createCase(input: CreateCaseInput, opts: {
-    idempotencyKey: string; actor?: string; principal?: Principal; traceId?: string | null; requestAnalysis?: { actor: string; reason: string };
-  }): Promise<CommandResult> {
+  async createCase(input: CreateCaseInput, opts: CreateOptions): Promise<Outcome<CaseView>> {
     const parsed = CreateCaseInputSchema.safeParse(input);
     if (!parsed.success) {
       return this.finish(reject('OPS_VALIDATION', 'the case is invalid: ' + describeIssues(toFieldIssues(parsed.error)), toFieldIssues(parsed.error)));
@@ -148,7 +99,7 @@ export class Orchestrator {
     const actor = opts.principal && !isAgent(opts.principal) ? opts.principal.id : (opts.actor ?? requester ?? 'api');
     const key = scopedIdempotencyKey(who, 'create', opts.idempotencyKey);
     const hash = requestFingerprint({ op: 'create', body, requester });
-    const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
+    const written = await this.store.transact(async (tx): Promise<Written> => {
       const early = await this.claim(tx, key, hash);
       if (early) return early;
       const now = this.clock.now();
@@ -179,12 +130,12 @@ export class Orchestrator {
         : undefined;
       if (followUp) messages.push(followUp);
       await tx.appendOutbox(messages);
-      const response = { status: 201, body: { data: caseView(record) } };
-      await tx.saveIdempotentResponse(key, response);
-      return { kind: 'ok', response, ...(followUp ? { followUp } : {}) };
+      const settled = succeeded('created', caseView(record));
+      await tx.saveIdempotentResponse(key, settled);
+      return { kind: 'written', settled, ...(followUp ? { followUp } : {}) };
     });
-    const result = this.finish(outcome);
-    const followUp = outcome.kind === 'ok' ? outcome.followUp : undefined;
+    const result = this.finish<CaseView>(written);
+    const followUp = written.kind === 'written' ? written.followUp : undefined;
     const fact = followUp ? factTransition(followUp) : null;
     if (followUp && fact) {
       // A failure here (the store went away) leaves the fact in the outbox: the fact applier
@@ -195,7 +146,7 @@ export class Orchestrator {
   }
 
   /** Apply `request.event` to a case, atomically and idempotently. */
-  async transition(caseId: string, unredacted: TransitionRequest, opts: WriteOptions): Promise<CommandResult> {
+  async transition(caseId: string, unredacted: TransitionRequest, opts: WriteOptions): Promise<Outcome<TransitionData>> {
     const request = this.redacted(unredacted);
     const who = writerOf(request);
     const meta = namespacedMeta(request.meta ?? {}, who);
@@ -210,7 +161,7 @@ export class Orchestrator {
     // is at (notes never change the version, so reading them before the lock is safe: the check
     // below pins the version it found).
     const gateTimeline = isGateEvent && !isAgent(who) ? await this.store.queries.listTimeline(caseId) : null;
-    const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
+    const written = await this.store.transact(async (tx): Promise<Written> => {
       const { claim, current } = await tx.claimAndLockCase(key, hash, this.clock.now(), caseId);
       const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
       if (early) return early;
@@ -245,9 +196,9 @@ export class Orchestrator {
         if (!check.ok || !check.complete) {
           const answer = gateNoteFor(check, { current, event: request.event, principal: who, actor, correlationId: request.correlationId ?? null, traceId });
           const timelineId = await tx.appendTimeline(timelineEntry(current, now, answer.note));
-          const response = answer.response(timelineId);
-          await tx.saveIdempotentResponse(key, response);
-          return check.ok ? { kind: 'ok', response } : { kind: 'refused', response };
+          const settled = answer.answer(timelineId);
+          await tx.saveIdempotentResponse(key, settled);
+          return { kind: 'written', settled, quiet: true };
         }
       }
       const guard = runGuards(request.event, meta);
@@ -261,14 +212,11 @@ export class Orchestrator {
         await tx.appendOutbox([this.envelope(current, now, 'evt.case.rejected.v1', traceId, request.correlationId ?? null, {
           event: request.event, actor, guard: guard.guard, issues: guard.issues,
         })]);
-        const response = {
-          status: httpStatusOf('OPS_GUARD_FAILED'),
-          body: errorBody('OPS_GUARD_FAILED', `${guard.reason}; the case stays in ${current.status}`, {
-            case_id: caseId, status: current.status, version: current.version, guard: guard.guard, issues: guard.issues,
-          }),
-        };
-        await tx.saveIdempotentResponse(key, response);
-        return { kind: 'guard_failed', response };
+        const settled = failed('OPS_GUARD_FAILED', `${guard.reason}; the case stays in ${current.status}`, {
+          case_id: caseId, status: current.status, version: current.version, guard: guard.guard, issues: guard.issues,
+        });
+        await tx.saveIdempotentResponse(key, settled);
+        return { kind: 'written', settled, conflict: '422' };
       }
 
       let planId = current.plan_id;
@@ -288,10 +236,8 @@ export class Orchestrator {
       }
       const nextVersion = current.version + 1;
       const after: CaseRecord = { ...current, status: decision.next, version: nextVersion, plan_id: planId, updated_at: now };
-      const responseFor = (timelineId: number): StoredResponse => ({
-        status: 200,
-        body: { data: { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId } },
-      });
+      const answerFor = (timelineId: number): Settled<TransitionData> =>
+        succeeded('applied', { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId });
       const timelineId = await tx.writeTransition({
         caseId, expectedVersion: current.version, idempotencyKey: key,
         patch: { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now },
@@ -311,7 +257,7 @@ export class Orchestrator {
           for (const topic of decision.effects) {
             messages.push(this.envelope(after, now, topic, traceId, request.correlationId ?? null, commandData(after, meta)));
           }
-          return { messages, response: responseFor(id) };
+          return { messages, response: answerFor(id) };
         },
       });
       if (timelineId === null) {
@@ -319,23 +265,23 @@ export class Orchestrator {
         tx.rollbackOnly();
         return reject('OPS_VERSION_CONFLICT', 'the case changed concurrently; retry', { case_id: caseId });
       }
-      return { kind: 'ok', response: responseFor(timelineId), transition: { from: current.status, to: decision.next, event: request.event } };
+      return { kind: 'written', settled: answerFor(timelineId), transition: { from: current.status, to: decision.next, event: request.event } };
     });
-    return this.finish(outcome);
+    return this.finish<TransitionData>(written);
   }
 
   /**
    * Record an agent's fact on a case: a timeline note plus outbox messages, no status change.
-   * Idempotent like every write; answers 201 with the message ids.
+   * Idempotent like every write; answers `created` with the note's and the messages' ids.
    */
-  async record(caseId: string, unredacted: RecordRequest, opts: { idempotencyKey: string }): Promise<CommandResult> {
+  async record(caseId: string, unredacted: RecordRequest, opts: { idempotencyKey: string }): Promise<Outcome<RecordData>> {
     const request = this.redacted(unredacted);
     const { principal: _principal, ...fingerprinted } = request;
     const who = writerOf(request);
     const actor = timelineActorOf(request);
     const key = scopedIdempotencyKey(who, 'record', opts.idempotencyKey);
     const hash = requestFingerprint({ op: 'record', caseId, request: { ...fingerprinted, actor } });
-    const outcome = await this.store.transact(async (tx): Promise<Outcome> => {
+    const written = await this.store.transact(async (tx): Promise<Written> => {
       const { claim, current } = await tx.claimAndLockCase(key, hash, this.clock.now(), caseId);
       const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
       if (early) return early;
@@ -363,14 +309,13 @@ export class Orchestrator {
       const messages = (request.emit ?? []).map((m) =>
         this.envelope(current, now, m.topic, traceId, request.correlationId ?? null, m.data));
       if (messages.length) await tx.appendOutbox(messages);
-      const response = {
-        status: 201,
-        body: { data: { case_id: caseId, status: current.status, version: current.version, timeline_id: timelineId, message_ids: messages.map((m) => m.id) } },
-      };
-      await tx.saveIdempotentResponse(key, response);
-      return { kind: 'ok', response };
+      const settled = succeeded<RecordData>('created', {
+        case_id: caseId, status: current.status, version: current.version, timeline_id: timelineId, message_ids: messages.map((m) => m.id),
+      });
+      await tx.saveIdempotentResponse(key, settled);
+      return { kind: 'written', settled };
     });
-    return this.finish(outcome);
+    return this.finish<RecordData>(written);
   }
 
   /** The request with secrets redacted from its reason, meta and messages (the principal is kept as is). */
@@ -384,42 +329,39 @@ export class Orchestrator {
     };
   }
 
-  private async claim(tx: CaseTx, key: string, hash: string): Promise<Outcome | null> {
+  private async claim(tx: CaseTx, key: string, hash: string): Promise<Written | null> {
     return this.earlyAnswer(tx, await tx.claimIdempotencyKey(key, hash, this.clock.now()), key, hash);
   }
 
-  /** Null when the key was claimed (go on); else the replay, or 422 for a key reused with another request. */
-  private earlyAnswer(tx: CaseTx, claim: IdempotencyClaim, key: string, hash: string): Outcome | null {
+  /** Null when the key was claimed (go on); else the replay, or OPS_IDEMPOTENCY_KEY_REUSED for a key reused with another request. */
+  private earlyAnswer(tx: CaseTx, claim: IdempotencyClaim, key: string, hash: string): Written | null {
     if (claim.claimed) return null;
     if (claim.requestHash !== hash) {
       tx.rollbackOnly();
       return reject('OPS_IDEMPOTENCY_KEY_REUSED', `Idempotency-Key '${key}' was already used for a different request`, { idempotency_key: key });
     }
-    return { kind: 'replay', response: claim.response };
+    return { kind: 'replay', settled: claim.response };
   }
 
-  private finish(outcome: Outcome): CommandResult {
-    switch (outcome.kind) {
+  /** The caller's answer: metrics counted, the relay woken after a commit that wrote messages. */
+  private finish<T>(written: Written): Outcome<T> {
+    switch (written.kind) {
       case 'replay':
         this.metrics.idempotentReplay();
-        return { ...outcome.response, replayed: true };
-      case 'ok':
-        if (outcome.transition) this.metrics.transition(outcome.transition.from, outcome.transition.to, outcome.transition.event);
-        this.afterCommit();
-        return { ...outcome.response, replayed: false };
-      case 'guard_failed':
-        this.metrics.conflict('422');
-        this.afterCommit();
-        return { ...outcome.response, replayed: false };
-      case 'refused':
-        return { ...outcome.response, replayed: false };
-      case 'reject': {
-        const status = httpStatusOf(outcome.code);
+        return outcomeOf<T>(written.settled, true);
+      case 'written':
+        if (written.transition) this.metrics.transition(written.transition.from, written.transition.to, written.transition.event);
+        if (written.conflict) this.metrics.conflict(written.conflict);
+        if (!written.quiet) this.afterCommit();
+        return outcomeOf<T>(written.settled, false);
+      case 'rejected': {
+        const status = httpStatusOf(written.failure.code);
         if (status === 409 || status === 412 || status === 422) this.metrics.conflict(String(status) as '409' | '412' | '422');
-        return { status, body: errorBody(outcome.code, outcome.message, outcome.details), replayed: false };
+        return outcomeOf<T>(written.failure, false);
       }
     }
   }
+
   private envelope(c: CaseRecord, now: Date, topic: string, traceId: string | null, correlationId: string | null, data: Record<string, unknown>): OutboxEnvelope {
     return outboxEnvelope(this.ids.uuid(), c, now, topic, traceId, correlationId, data);
   }

@@ -7,12 +7,10 @@ import type {
 } from '../schemas/case.js';
 import type { OutboxEnvelope, OutboxRecord } from '../schemas/outbox.js';
 import type { ConsumerGroup } from '../outbox/consumer-groups.js';
+import type { Settled } from '../orchestrator/outcome.js';
 
-/** A response remembered for an Idempotency-Key: the first answer, replayed verbatim. */
-export interface StoredResponse {
-  status: number;
-  body: unknown;
-}
+/** The answer remembered for an Idempotency-Key (core/orchestrator/outcome.ts): the first one, replayed verbatim. */
+export type StoredResponse = Settled;
 
 export type IdempotencyClaim =
   | { claimed: true }

@@ -130,7 +130,7 @@ export class AlertIngestor {
     const fact = analysisRequest ? factTransition(analysisRequest) : null;
     if (fact && this.deps.orchestrator) {
       const started = await this.deps.orchestrator.transition(analysisRequest!.case_id, fact.request, fact.options);
-      result.analysis_started = started.status === 200;
+      result.analysis_started = started.ok;
     }
     return result;
   }

@@ -13,6 +13,7 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { POSTGRES_SKIP_REASON, cleanupTestPostgresStore, createTestPostgresStore, testDatabaseUrl } from '../support/postgres.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { expectOk } from '../support/outcomes.js';
 
 async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -58,9 +59,9 @@ describe('Agenda job queue on embedded PGlite (served through pglite-socket)', (
     const relay = new OutboxRelay({ store, pollMs: 50 });
     relay.on('cmd.', commandDispatcher({ store, queue, clock: systemClock }), 'jobs');
     const created = await orchestrator.createCase({ title: 'p95 spike', tenant: 't-001' }, { idempotencyKey: randomUUID() });
-    const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+    const caseId = expectOk(created).case_id;
     const moved = await orchestrator.transition(caseId, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: randomUUID() });
-    assert.equal(moved.status, 200);
+    expectOk(moved, 'applied');
     relay.start();
     try {
       await until(() => ran.some((r) => r.case_id === caseId), 20_000, 'the analyze job');

@@ -121,8 +121,14 @@ test('toStoredJson behaves like a jsonb round trip', () => {
 });
 
 test('a stored key answers with its response; a key without one is a bug, not a replay', () => {
-  const response = { status: 201, body: { data: { case_id: aCase.id } } };
+  const response = { ok: true, kind: 'created', data: { case_id: aCase.id } };
   assert.deepEqual(claimFromDoc({ _id: 'k', request_hash: 'h', response, created_at: T0 }), { claimed: false, requestHash: 'h', response });
+  // Stored before outcomes: the HTTP answer, read as the outcome it was.
+  const legacy = { status: 201, body: { data: { case_id: aCase.id } } };
+  assert.deepEqual(claimFromDoc({ _id: 'k', request_hash: 'h', response: legacy, created_at: T0 }), { claimed: false, requestHash: 'h', response });
+  const legacyError = { status: 403, body: { error: { code: 'OPS_FORBIDDEN', message: 'no', details: { rule: 'requester' } } } };
+  assert.deepEqual(claimFromDoc({ _id: 'k', request_hash: 'h', response: legacyError, created_at: T0 }),
+    { claimed: false, requestHash: 'h', response: { ok: false, code: 'OPS_FORBIDDEN', message: 'no', details: { rule: 'requester' } } });
   assert.throws(() => claimFromDoc({ _id: 'k', request_hash: 'h', response: null, created_at: T0 }), /without a response/);
 });
 

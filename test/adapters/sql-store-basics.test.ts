@@ -161,7 +161,7 @@ function storeSuite<S extends CaseStore>(backend: Backend<S>): void {
 
     it('claims an idempotency key once and replays the stored response verbatim', async () => {
       const key = `k-${randomUUID()}`;
-      const response = { status: 201, body: { data: { z_last: 1, a_first: 2, nested: { y: null, b: [3] } } } };
+      const response = { ok: true as const, kind: 'created' as const, data: { z_last: 1, a_first: 2, nested: { y: null, b: [3] } } };
       const first = await store.transact(async (tx) => {
         const claim = await tx.claimIdempotencyKey(key, 'hash-1', new Date());
         await tx.saveIdempotentResponse(key, response);
@@ -175,9 +175,26 @@ function storeSuite<S extends CaseStore>(backend: Backend<S>): void {
       assert.equal(JSON.stringify(second.response), JSON.stringify(response));
     });
 
+    it('a response stored before outcomes ({status, body}) is read as the outcome it was', async () => {
+      const legacy = [
+        { status: 201, body: { data: { case_id: 'c-1' } }, expected: { ok: true, kind: 'created', data: { case_id: 'c-1' } } },
+        { status: 200, body: { data: { version: 2 } }, expected: { ok: true, kind: 'applied', data: { version: 2 } } },
+        { status: 202, body: { data: { approvals: 1 } }, expected: { ok: true, kind: 'accepted', data: { approvals: 1 } } },
+        { status: 422, body: { error: { code: 'OPS_GUARD_FAILED', message: 'incomplete', details: { guard: 'plan_complete' } } },
+          expected: { ok: false, code: 'OPS_GUARD_FAILED', message: 'incomplete', details: { guard: 'plan_complete' } } },
+      ];
+      for (const { status, body, expected } of legacy) {
+        const key = `legacy-${randomUUID()}`;
+        await backend.sqlClient(store).query('INSERT INTO idempotency (key, request_hash, response, created_at) VALUES ($1, $2, $3::json, now())',
+          [key, 'h', JSON.stringify({ status, body })]);
+        const claim = await store.transact((tx) => tx.claimIdempotencyKey(key, 'h', new Date()));
+        assert.deepEqual(claim, { claimed: false, requestHash: 'h', response: expected }, `legacy ${status}`);
+      }
+    });
+
     it('a concurrent claim of one key waits for the first transaction and sees its response', async () => {
       const key = `k-${randomUUID()}`;
-      const response = { status: 200, body: { data: { ok: true } } };
+      const response = { ok: true as const, kind: 'applied' as const, data: { ok: true } };
       let releaseFirst!: () => void;
       const firstMayCommit = new Promise<void>((resolve) => { releaseFirst = resolve; });
       let firstClaimed!: () => void;
@@ -221,7 +238,7 @@ function storeSuite<S extends CaseStore>(backend: Backend<S>): void {
       await firstHasClaimed;
       const second = store.transact(async (tx) => {
         const claim = await tx.claimIdempotencyKey(key, 'h', new Date());
-        await tx.saveIdempotentResponse(key, { status: 201, body: {} });
+        await tx.saveIdempotentResponse(key, { ok: true, kind: 'created', data: {} });
         return claim;
       });
       releaseFirst();

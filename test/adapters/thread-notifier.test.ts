@@ -10,6 +10,7 @@ import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { FakeSlackApi } from '../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { expectOk } from '../support/outcomes.js';
 
 let fake: FakeSlackApi;
 let store: PgliteCaseStore;
@@ -38,7 +39,7 @@ async function pendingMessages(): Promise<OutboxEnvelope[]> {
 
 test('a redelivered message (crash before the inbox write) posts nothing twice; a failed post is retried', async () => {
   const created = await orchestrator.createCase({ title: 'redelivery', labels: { chat_platform: 'slack', chat_channel: 'C1' } }, { idempotencyKey: 'nt-1' });
-  const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+  const caseId = expectOk(created).case_id;
   const [createdMsg] = (await pendingMessages()).filter((m) => m.topic === 'evt.case.created.v1' && m.case_id === caseId);
   assert.ok(createdMsg);
 
@@ -64,7 +65,7 @@ test('a redelivered message (crash before the inbox write) posts nothing twice; 
 
   // A case opened on another platform is never posted here.
   const other = await orchestrator.createCase({ title: 'discord case', labels: { chat_platform: 'discord', chat_channel: 'D1' } }, { idempotencyKey: 'nt-3' });
-  const otherId = (other.body as { data: { case_id: string } }).data.case_id;
+  const otherId = expectOk(other).case_id;
   const otherMsg = (await pendingMessages()).find((m) => m.topic === 'evt.case.created.v1' && m.case_id === otherId);
   await notifier.handle(otherMsg!);
   assert.equal(fake.callsOf('chat.postMessage').length, 2);

@@ -8,6 +8,7 @@ import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { expectOk } from '../support/outcomes.js';
 
 /*
  * The optional LLM summary through the real `openai` client against a local OpenAI-compatible
@@ -37,7 +38,7 @@ describe('LLM findings summary', { timeout: 60_000 }, () => {
     orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
     summarizer = new OpenAiFindingsSummarizer({ apiKey: 'sk-test', baseURL: fake.baseURL, model: 'fake-model', timeoutMs: 4_000 });
     const created = await orchestrator.createCase({ title: 'p95 spike', service: 'demo', labels: { signal: 'latency' } }, { idempotencyKey: 'llm-case' });
-    c = (await store.queries.getCase((created.body as { data: { case_id: string } }).data.case_id))!;
+    c = (await store.queries.getCase(expectOk(created).case_id))!;
   });
   after(async () => {
     await fake.close();

@@ -11,6 +11,7 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js'
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { validPlan } from '../contracts/case-store.contract.js';
 import { createTestPgliteStore } from '../support/pglite.js';
+import { expectOk } from '../support/outcomes.js';
 
 /* `npm run replay` verifies the audit chain: a direct UPDATE makes it exit 1 naming the entry. */
 
@@ -29,10 +30,10 @@ before(async () => {
   const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
   const walk = async (): Promise<string> => {
     const created = await orchestrator.createCase({ title: 'replay me', tenant: 't-001' }, { idempotencyKey: randomUUID(), actor: 'tester' });
-    const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+    const caseId = expectOk(created).case_id;
     for (const event of EVENTS) {
       const result = await orchestrator.transition(caseId, { event, actor: 'tester@svc', meta: event === 'plan_ready' ? { plan: validPlan() } : {} }, { idempotencyKey: randomUUID() });
-      assert.equal(result.status, 200, `${event}: ${JSON.stringify(result.body)}`);
+      expectOk(result, 'applied');
     }
     return caseId;
   };

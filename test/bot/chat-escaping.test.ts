@@ -26,6 +26,7 @@ import { FakeDiscordRest } from '../support/fake-discord-rest.js';
 import { fetchWithHeaders } from '../support/auth.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { pollFor, type Probe } from '../support/wait.js';
+import { expectOk } from '../support/outcomes.js';
 
 const EVIL = '<!channel> <@U123> <@200000000000000009> <https://evil|click> @everyone @here & co';
 const SECRET = 'test-signing-secret';
@@ -151,14 +152,14 @@ function simCall(path: string, body: unknown) {
 async function toWaitGate(caseId: string, approvers: Record<string, string[]>): Promise<void> {
   const o = ops.orchestrator;
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
-  assert.equal((await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `e-ad-${caseId}` })).status, 200);
+  expectOk(await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `e-ad-${caseId}` }), 'applied');
   await o.record(caseId, {
     event: 'alert_firing', actor: 'sensor',
     emit: [{ topic: 'evt.alert.firing.v1', data: { summary: EVIL, evidence: [{ kind: 'alert', title: EVIL, url: null, locator: EVIL }] } }],
   }, { idempotencyKey: `e-al-${caseId}` });
   const p = plan(EVIL);
   await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: p } }] }, { idempotencyKey: `e-pp-${caseId}` });
-  assert.equal((await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan: p } }, { idempotencyKey: `e-pr-${caseId}` })).status, 200);
+  expectOk(await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan: p } }, { idempotencyKey: `e-pr-${caseId}` }), 'applied');
   const decision = {
     decision: 'needs_human', reasons: [EVIL], matched_rules: ['prod'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: [], sim_users: [], ...approvers },

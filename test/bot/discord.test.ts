@@ -18,6 +18,7 @@ import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeDiscordRest, type FakeDiscordCall } from '../support/fake-discord-rest.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { pollFor, type Probe } from '../support/wait.js';
+import { expectOk } from '../support/outcomes.js';
 
 const APP_ID = '700000000000000001';
 const GUILD = '800000000000000001';
@@ -130,10 +131,10 @@ async function toWaitGate(caseId: string): Promise<number> {
   const o = ops.orchestrator;
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
   let r = await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `t-ad-${caseId}` });
-  assert.equal(r.status, 200);
+  expectOk(r, 'applied');
   await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `t-pp-${caseId}` });
   r = await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `t-pr-${caseId}` });
-  assert.equal(r.status, 200);
+  expectOk(r, 'applied');
   const decision = {
     decision: 'needs_human', reasons: ['prod changes need a human'], matched_rules: ['prod'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [APPROVER_ROLE], users: [], sim_users: [] },

@@ -13,6 +13,7 @@ import type { ChatMessage } from '../../core/ports/chat.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { pollFor, type Probe } from '../support/wait.js';
+import { expectOk } from '../support/outcomes.js';
 
 const DEADLINE_MS = 20_000;
 const waitFor = <T>(what: string, probe: Probe<T>): Promise<T> => pollFor(what, probe, { timeoutMs: DEADLINE_MS });
@@ -97,9 +98,9 @@ async function openCase(title: string): Promise<string> {
 async function toWaitGate(caseId: string): Promise<void> {
   const o = ops.orchestrator;
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
-  assert.equal((await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `s-ad-${caseId}` })).status, 200);
+  expectOk(await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `s-ad-${caseId}` }), 'applied');
   await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `s-pp-${caseId}` });
-  assert.equal((await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `s-pr-${caseId}` })).status, 200);
+  expectOk(await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `s-pr-${caseId}` }), 'applied');
   const decision = {
     decision: 'needs_human', reasons: ['production changes need a human'], matched_rules: ['prod-needs-human'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: [], sim_users: ['sim-approver'] },

@@ -12,6 +12,7 @@ import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { pollFor, type Probe } from '../support/wait.js';
+import { expectOk } from '../support/outcomes.js';
 
 const SECRET = 'test-signing-secret';
 const CHANNEL = 'C_INCIDENTS';
@@ -105,10 +106,10 @@ async function toWaitGate(caseId: string): Promise<number> {
   const o = ops.orchestrator;
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
   let r = await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `t-ad-${caseId}` });
-  assert.equal(r.status, 200);
+  expectOk(r, 'applied');
   await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `t-pp-${caseId}` });
   r = await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `t-pr-${caseId}` });
-  assert.equal(r.status, 200);
+  expectOk(r, 'applied');
   const decision = {
     decision: 'needs_human', reasons: ['prod changes need a human'], matched_rules: ['prod'],
     approvers: { slack_users: [APPROVER.id, REQUESTER.id], slack_groups: [], discord_roles: [], users: [], sim_users: [] },

@@ -8,6 +8,7 @@ import type { CaseEvent } from '../../core/fsm/index.js';
 import { auditStoredCase, sha256Hex } from '../../adapters/audit/audit-chain.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { validPlan, type StoreContractOptions } from './case-store.contract.js';
+import { expectOk } from '../support/outcomes.js';
 
 /** A change made behind the store's back, as someone with database access would. */
 export type TimelineTamper = { reason: string } | { meta: Record<string, unknown> } | 'delete';
@@ -37,28 +38,28 @@ export function auditChainContract(opts: AuditChainContractOptions): void {
 
     async function createCase(title = 'audit me'): Promise<string> {
       const result = await orchestrator.createCase({ title, tenant: 't-audit' }, { idempotencyKey: `k-${randomUUID()}`, actor: 'tester' });
-      assert.equal(result.status, 201, JSON.stringify(result.body));
-      return (result.body as { data: { case_id: string } }).data.case_id;
+            return expectOk(result, 'created').case_id;
     }
 
-    async function step(caseId: string, event: CaseEvent, meta: Record<string, unknown> = event === 'plan_ready' ? { plan: validPlan() } : {}): Promise<number> {
+    /** Apply `event`; answers the success's kind or the failure's code. */
+    async function step(caseId: string, event: CaseEvent, meta: Record<string, unknown> = event === 'plan_ready' ? { plan: validPlan() } : {}): Promise<string> {
       const result = await orchestrator.transition(caseId, { event, actor: 'tester@svc', reason: `test ${event}`, meta }, { idempotencyKey: `k-${randomUUID()}` });
-      return result.status;
+      return result.ok ? result.kind : result.code;
     }
 
     async function note(caseId: string, text: string): Promise<void> {
       const result = await orchestrator.record(caseId, { event: 'evidence', actor: 'sensor', reason: text, meta: { text, at: new Date() } }, { idempotencyKey: `k-${randomUUID()}` });
-      assert.equal(result.status, 201, JSON.stringify(result.body));
+      expectOk(result, 'created');
     }
 
     /** A case through the whole loop, with a note and a guard rejection on the way. */
     async function lifecycle(): Promise<string> {
       const caseId = await createCase();
-      assert.equal(await step(caseId, 'start_analysis'), 200);
+      assert.equal(await step(caseId, 'start_analysis'), 'applied');
       await note(caseId, 'p95 at 2.3 s');
-      assert.equal(await step(caseId, 'analysis_done'), 200);
-      assert.equal(await step(caseId, 'plan_ready', {}), 422, 'plan_ready without a plan is refused with a timeline note');
-      for (const event of HAPPY.slice(2)) assert.equal(await step(caseId, event), 200, event);
+      assert.equal(await step(caseId, 'analysis_done'), 'applied');
+      assert.equal(await step(caseId, 'plan_ready', {}), 'OPS_GUARD_FAILED', 'plan_ready without a plan is refused with a timeline note');
+      for (const event of HAPPY.slice(2)) assert.equal(await step(caseId, event), 'applied', event);
       return caseId;
     }
 

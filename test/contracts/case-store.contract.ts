@@ -3,12 +3,15 @@ import { CONSUMER_GROUPS } from '../../core/outbox/consumer-groups.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CASE_EVENTS, CASE_STATUSES, decide, type CaseEvent, type CaseStatus } from '../../core/fsm/index.js';
-import { Orchestrator, type CommandResult, type WriteOptions } from '../../core/orchestrator/index.js';
+import { Orchestrator, type WriteOptions } from '../../core/orchestrator/index.js';
+import type { Outcome, TransitionData } from '../../core/orchestrator/outcome.js';
+import { expectFailure, expectOk, settledOf } from '../support/outcomes.js';
 import type { CaseStore, CaseTx, TransitionWrite } from '../../core/ports/case-store.js';
 import { writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
+import { httpStatusOf } from '../../core/errors.js';
 
 /** How a backend plugs into a contract suite (after Agenda's shared repository suites). */
 export interface StoreContractOptions {
@@ -75,22 +78,21 @@ const COMMAND_FOR: Readonly<Partial<Record<CaseStatus, string>>> = {
 const newKey = (): string => `key-${randomUUID()}`;
 const metaFor = (event: CaseEvent): Record<string, unknown> => (event === 'plan_ready' ? { plan: validPlan() } : {});
 
-interface ErrorResponseBody { error: { code: string; message: string; details: Record<string, unknown> | null } }
-interface CaseResponseBody { data: { case_id: string; status: CaseStatus; version: number; plan_id: string | null; previous_status?: string; timeline_id?: number } }
-
-function errorOf(result: CommandResult): ErrorResponseBody['error'] {
-  const body = result.body as ErrorResponseBody;
-  assert.ok(body && typeof body === 'object' && 'error' in body, `expected an error body, got ${JSON.stringify(result.body)}`);
-  return body.error;
+function errorOf(result: Outcome<unknown>): { code: string; message: string; details: Record<string, unknown> | null } {
+  assert.ok(!result.ok, `expected a failure, got ${JSON.stringify(result)}`);
+  return { code: result.code, message: result.message, details: result.details as Record<string, unknown> | null };
 }
-function dataOf(result: CommandResult): CaseResponseBody['data'] {
-  const body = result.body as CaseResponseBody;
-  assert.ok(body && typeof body === 'object' && 'data' in body, `expected a data body, got ${result.status} ${JSON.stringify(result.body)}`);
-  return body.data;
+/** The data of a success; `{case_id, status, version, plan_id, …}` whichever write answered it. */
+function dataOf<T extends { case_id: string; status: CaseStatus; version: number }>(result: Outcome<T>): T & Partial<TransitionData> {
+  return expectOk(result);
 }
-function expectError(result: CommandResult, status: number, code: string): void {
-  assert.equal(result.status, status, `expected ${status} ${code}, got ${result.status} ${JSON.stringify(result.body)}`);
-  assert.equal(errorOf(result).code, code);
+/** How an answer reads in an assertion message: its kind or its code. */
+function answerName(result: Outcome<unknown>): string {
+  return result.ok ? result.kind : result.code;
+}
+/** A failure with `code`, which HTTP answers with `status`. */
+function expectError(result: Outcome<unknown>, status: number, code: Parameters<typeof expectFailure>[1]): void {
+  expectFailure(result, code, status);
 }
 
 /**
@@ -173,18 +175,15 @@ export function caseStoreContract(opts: StoreContractOptions): void {
 
     async function createCase(titleText = 'p95 spike'): Promise<string> {
       const result = await orchestrator.createCase({ title: titleText, tenant: 't-001' }, { idempotencyKey: newKey(), actor: 'tester' });
-      assert.equal(result.status, 201, JSON.stringify(result.body));
-      return dataOf(result).case_id;
+      return expectOk(result, 'created').case_id;
     }
 
-    function transition(caseId: string, event: CaseEvent, options: Partial<WriteOptions> = {}, meta = metaFor(event)): Promise<CommandResult> {
+    function transition(caseId: string, event: CaseEvent, options: Partial<WriteOptions> = {}, meta = metaFor(event)): Promise<Outcome<TransitionData>> {
       return orchestrator.transition(caseId, { event, actor: 'tester@svc', reason: `test ${event}`, meta }, { idempotencyKey: newKey(), ...options });
     }
 
-    async function apply(caseId: string, event: CaseEvent): Promise<CaseResponseBody['data']> {
-      const result = await transition(caseId, event);
-      assert.equal(result.status, 200, `${event}: ${JSON.stringify(result.body)}`);
-      return dataOf(result);
+    async function apply(caseId: string, event: CaseEvent): Promise<TransitionData> {
+      return expectOk(await transition(caseId, event), 'applied');
     }
 
     /** A new case brought to `status` along ROUTES. */
@@ -335,11 +334,11 @@ export function caseStoreContract(opts: StoreContractOptions): void {
           const legal = CASE_EVENTS.find((e) => decide(status, e).ok);
           if (legal) {
             const result = await orchestrator.transition(caseId, { event: legal, actor: 'tester@svc', meta: metaFor(legal) }, { idempotencyKey: key });
-            assert.equal(result.status, 200, `the key is still free for a legal ${legal}: ${JSON.stringify(result.body)}`);
+            expectOk(result, 'applied'); // the key is still free for a legal event
             assert.equal(result.replayed, false);
           } else {
             const result = await orchestrator.createCase({ title: 'key reuse after illegal', tenant: 't-001' }, { idempotencyKey: key });
-            assert.equal(result.status, 201, 'the key is still free');
+            expectOk(result, 'created'); // the key is still free
           }
         });
       }
@@ -352,7 +351,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         assert.equal(await store.queries.getCase(missing), null);
         const caseId = await createCase();
         const ok = await orchestrator.transition(caseId, { event: 'start_analysis', actor: 'tester@svc' }, { idempotencyKey: key });
-        assert.equal(ok.status, 200);
+        expectOk(ok, 'applied');
       });
     });
 
@@ -381,12 +380,11 @@ export function caseStoreContract(opts: StoreContractOptions): void {
 
           const replay = await orchestrator.transition(caseId, request, { idempotencyKey: key });
           assert.equal(replay.replayed, true);
-          assert.equal(replay.status, first.status);
-          assert.deepEqual(replay.body, first.body);
+          assert.deepEqual(settledOf(replay), settledOf(first));
           await assertNothingWritten(caseId, after, 'guard replay');
 
           const fixed = await transition(caseId, 'plan_ready');
-          assert.equal(fixed.status, 200, 'a complete plan still passes afterwards');
+          expectOk(fixed, 'applied'); // a complete plan still passes afterwards
         });
       }
     });
@@ -396,7 +394,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const caseId = await walkTo('PLANNING');
         const plan = validPlan('stored plan');
         const ready = await transition(caseId, 'plan_ready', {}, { plan, template: 'k8s.rollout.canary' });
-        assert.equal(ready.status, 200);
+        expectOk(ready, 'applied');
         const planId = dataOf(ready).plan_id;
         assert.ok(planId, 'plan_id is set');
         assert.equal((await store.queries.getCase(caseId))?.plan_id, planId);
@@ -438,21 +436,21 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const key = newKey();
         const request = { event: 'start_analysis' as const, actor: 'analyst@svc', reason: 'a1' };
         const first = await orchestrator.transition(caseId, request, { idempotencyKey: key });
-        assert.equal(first.status, 200);
+        expectOk(first, 'applied');
         assert.equal(first.replayed, false);
         await takeOutbox();
         const after = await snapshot(caseId);
 
         const replay = await orchestrator.transition(caseId, request, { idempotencyKey: key });
         assert.equal(replay.replayed, true);
-        assert.equal(replay.status, 200);
-        assert.deepEqual(replay.body, first.body);
+        expectOk(replay, 'applied');
+        assert.deepEqual(settledOf(replay), settledOf(first));
         await assertNothingWritten(caseId, after, 'replay');
 
         await apply(caseId, 'analysis_done');
         const late = await orchestrator.transition(caseId, request, { idempotencyKey: key });
         assert.equal(late.replayed, true);
-        assert.deepEqual(late.body, first.body);
+        assert.deepEqual(settledOf(late), settledOf(first));
         assert.equal(dataOf(late).status, 'ANALYZING');
       });
 
@@ -466,8 +464,8 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const results = await Promise.all(Array.from({ length: 50 }, () => orchestrator.transition(caseId, request, { idempotencyKey: key })));
         assert.equal(results.filter((r) => !r.replayed).length, 1, 'one request did the work');
         for (const r of results) {
-          assert.equal(r.status, 200, JSON.stringify(r.body));
-          assert.deepEqual(r.body, results[0]!.body);
+          expectOk(r, 'applied');
+          assert.deepEqual(settledOf(r), settledOf(results[0]!));
         }
         const after = await snapshot(caseId);
         assert.equal(after.status, 'ANALYZING');
@@ -480,7 +478,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         const caseId = await createCase();
         const key = newKey();
         const first = await orchestrator.transition(caseId, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: key });
-        assert.equal(first.status, 200);
+        expectOk(first, 'applied');
         await takeOutbox();
         const after = await snapshot(caseId);
         const reused = await orchestrator.transition(caseId, { event: 'start_analysis', actor: 'someone-else@svc' }, { idempotencyKey: key });
@@ -497,7 +495,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         await warmUp();
         const results = await Promise.all(Array.from({ length: 10 }, () => orchestrator.createCase(input, { idempotencyKey: key })));
         assert.equal(results.filter((r) => !r.replayed).length, 1);
-        const ids = new Set(results.map((r) => { assert.equal(r.status, 201); return dataOf(r).case_id; }));
+        const ids = new Set(results.map((r) => expectOk(r, 'created').case_id));
         assert.equal(ids.size, 1);
         const [caseId] = [...ids];
         const again = await orchestrator.createCase(input, { idempotencyKey: key });
@@ -523,9 +521,9 @@ export function caseStoreContract(opts: StoreContractOptions): void {
             orchestrator.transition(caseId, { event: 'start_analysis', actor: `racer-${i}` }, {
               idempotencyKey: newKey(), expectedVersion: before.version, versionSource,
             })));
-          const winners = results.filter((r) => r.status === 200);
-          assert.equal(winners.length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
-          for (const r of results.filter((x) => x.status !== 200)) expectError(r, status, code);
+          const winners = results.filter((r) => r.ok);
+          assert.equal(winners.length, 1, `answers: ${results.map(answerName).join(',')}`);
+          for (const r of results.filter((x) => !x.ok)) expectError(r, status, code);
           const after = await snapshot(caseId);
           assert.equal(after.version, before.version + 1);
           assert.equal(after.timeline.length, before.timeline.length + 1);
@@ -542,7 +540,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         assert.equal(errorOf(stale).details!.current_version, before.version);
         await assertNothingWritten(caseId, before, 'stale version');
         const fresh = await transition(caseId, 'analysis_done', { expectedVersion: before.version, versionSource: 'if-match' });
-        assert.equal(fresh.status, 200);
+        expectOk(fresh, 'applied');
       });
 
       it('50 concurrent transitions without a version → the row lock lets exactly one through', async () => {
@@ -552,10 +550,11 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         await warmUp();
         const results = await Promise.all(Array.from({ length: 50 }, (_, i) =>
           orchestrator.transition(caseId, { event: 'start_analysis', actor: `racer-${i}` }, { idempotencyKey: newKey() })));
-        assert.equal(results.filter((r) => r.status === 200).length, 1, `statuses: ${results.map((r) => r.status).join(',')}`);
-        for (const r of results.filter((x) => x.status !== 200)) {
-          assert.equal(r.status, 409);
-          assert.ok(['OPS_ILLEGAL_TRANSITION', 'OPS_VERSION_CONFLICT'].includes(errorOf(r).code), errorOf(r).code);
+        assert.equal(results.filter((r) => r.ok).length, 1, `answers: ${results.map(answerName).join(',')}`);
+        for (const r of results.filter((x) => !x.ok)) {
+          const { code } = errorOf(r);
+          assert.ok(code === 'OPS_ILLEGAL_TRANSITION' || code === 'OPS_VERSION_CONFLICT', code);
+          assert.equal(httpStatusOf(code), 409);
         }
         const after = await snapshot(caseId);
         assert.equal(after.version, before.version + 1);
@@ -577,7 +576,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         assert.equal(faulty.calls.at(-1), 'writeTransition');
         await assertNothingWritten(caseId, before, 'failed transaction');
         const retry = await orchestrator.transition(caseId, request, { idempotencyKey: key });
-        assert.equal(retry.status, 200, `the key was not consumed: ${JSON.stringify(retry.body)}`);
+        expectOk(retry, 'applied'); // the key was not consumed
         assert.equal((await snapshot(caseId)).version, before.version + 1);
         assert.equal((await takeOutbox(caseId)).length, 2);
       });
@@ -600,7 +599,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         assert.equal(await store.queries.getPlan(faulty.planIds[0]!), null, 'the plan insert was rolled back');
 
         const retry = await orchestrator.transition(caseId, request, { idempotencyKey: key });
-        assert.equal(retry.status, 200, `the key was not consumed: ${JSON.stringify(retry.body)}`);
+        expectOk(retry, 'applied'); // the key was not consumed
         assert.equal(retry.replayed, false);
         const after = await snapshot(caseId);
         assert.equal(after.status, 'WAIT_GATE');
@@ -616,7 +615,7 @@ export function caseStoreContract(opts: StoreContractOptions): void {
         await assert.rejects(broken.createCase({ title: titleText, tenant: 't-001' }, { idempotencyKey: key }), /injected fault/);
         assert.deepEqual((await store.queries.listCases({ limit: 1000 })).filter((c) => c.title === titleText), []);
         const retry = await orchestrator.createCase({ title: titleText, tenant: 't-001' }, { idempotencyKey: key });
-        assert.equal(retry.status, 201);
+        expectOk(retry, 'created');
         assert.equal(retry.replayed, false);
       });
     });

@@ -9,6 +9,7 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { OutboxRelay, consumeOnce, type OutboxConsumer, type RelayLogger } from '../../adapters/jobs/outbox-relay.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { eventually, validPlan, type StoreContractOptions } from './case-store.contract.js';
+import { expectOk } from '../support/outcomes.js';
 
 export interface RelayContractOptions extends StoreContractOptions {
   /**
@@ -123,15 +124,14 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
 
     async function createCase(): Promise<string> {
       const result = await orchestrator.createCase({ title: 'relay test', tenant: 't-001' }, { idempotencyKey: randomUUID() });
-      assert.equal(result.status, 201);
-      return (result.body as { data: { case_id: string } }).data.case_id;
+            return expectOk(result, 'created').case_id;
     }
 
     async function walk(caseId: string, events: readonly CaseEvent[]): Promise<void> {
       for (const event of events) {
         const meta = event === 'plan_ready' ? { plan: validPlan() } : {};
         const result = await orchestrator.transition(caseId, { event, actor: 'relay-test' , meta }, { idempotencyKey: randomUUID() });
-        assert.equal(result.status, 200, `${event}: ${JSON.stringify(result.body)}`);
+        expectOk(result, 'applied');
       }
     }
 
@@ -385,8 +385,7 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       await clearOutbox();
       const open = async (body: { severity: number; requester: string }) => {
         const result = await orchestrator.createCase({ title: 'lane test', tenant: 't-001', ...body }, { idempotencyKey: randomUUID() });
-        assert.equal(result.status, 201, JSON.stringify(result.body));
-        return (result.body as { data: { case_id: string } }).data.case_id;
+                return expectOk(result, 'created').case_id;
       };
       // The backlog: opened by opsloop itself at severity 3 (lane 0), written first.
       const backlog = [];

@@ -7,6 +7,7 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js'
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { expectFailure, expectOk } from '../support/outcomes.js';
 
 let store: PgliteCaseStore;
 before(async () => { store = await createTestPgliteStore(); });
@@ -20,12 +21,12 @@ test('afterCommit runs once per committed write, never for rejections or replays
   assert.equal(commits, 1);
   await orchestrator.createCase({ title: 'latency' }, { idempotencyKey: key });
   assert.equal(commits, 1, 'a replay commits nothing');
-  const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+  const caseId = expectOk(created).case_id;
   const illegal = await orchestrator.transition(caseId, { event: 'exec_done', actor: 't' }, { idempotencyKey: randomUUID() });
-  assert.equal(illegal.status, 409);
+  expectFailure(illegal, 'OPS_ILLEGAL_TRANSITION', 409);
   assert.equal(commits, 1, 'a 409 commits nothing');
   const guard = await orchestrator.transition(caseId, { event: 'start_analysis', actor: 't' }, { idempotencyKey: randomUUID() });
-  assert.equal(guard.status, 200);
+  expectOk(guard, 'applied');
   assert.equal(commits, 2);
 });
 

@@ -8,6 +8,7 @@ import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { expectOk } from '../support/outcomes.js';
 
 let store: PgliteCaseStore;
 before(async () => { store = await createTestPgliteStore(); });
@@ -41,8 +42,7 @@ test('createCase with requestAnalysis: the case and its analysis request commit 
   const created = await orchestrator.createCase({ title: 'p95 up', service: 'checkout' }, {
     idempotencyKey: randomUUID(), actor: 'slack:U1', requestAnalysis: { actor: 'slack:U1', reason: 'opened from chat' },
   });
-  assert.equal(created.status, 201);
-  const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+    const caseId = expectOk(created, 'created').case_id;
   const c = await store.queries.getCase(caseId);
   assert.equal(c!.status, 'ANALYZING');
   assert.equal(c!.version, 2);
@@ -60,8 +60,7 @@ test('a death between the creation and start_analysis loses nothing: the deliver
   const created = await dying.createCase({ title: 'disk full' }, {
     idempotencyKey: randomUUID(), actor: 'discord:42', requestAnalysis: { actor: 'discord:42', reason: 'opened from chat' },
   });
-  assert.equal(created.status, 201, 'the creation is reported: it committed');
-  const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+    const caseId = expectOk(created, 'created').case_id;
   assert.equal((await store.queries.getCase(caseId))!.status, 'NEW');
 
   const healthy = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
@@ -78,7 +77,7 @@ test('a death between the creation and start_analysis loses nothing: the deliver
 test('without requestAnalysis nothing is requested and the case stays NEW', async () => {
   const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
   const created = await orchestrator.createCase({ title: 'quiet' }, { idempotencyKey: randomUUID() });
-  const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+  const caseId = expectOk(created).case_id;
   assert.equal((await store.queries.getCase(caseId))!.status, 'NEW');
   assert.deepEqual(await analysisRequests(caseId), []);
 });

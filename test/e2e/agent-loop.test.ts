@@ -7,6 +7,7 @@ import {
   transitionEvents, waitForCase, waitForStatus, type E2e, type TimelineItem,
 } from './e2e-harness.js';
 import { E2E_POLICY, E2E_SERVICES, E2E_TEMPLATES, ERROR_RATIO_METRIC } from './e2e-fixtures.js';
+import { expectOk } from '../support/outcomes.js';
 
 /*
  * The agent loop end to end, over REST, on the embedded PGlite store: the Planner (templates), the
@@ -67,8 +68,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
       idempotencyKey: freshKey('chat-open'), principal: chatPrincipal({ platform: 'sim', id: user }),
       requestAnalysis: { actor: `sim:${user}`, reason: 'opened by the on-call' },
     });
-    assert.equal(created.status, 201, JSON.stringify(created.body));
-    return (created.body as { data: { case_id: string } }).data.case_id;
+        return expectOk(created, 'created').case_id;
   }
   after(async () => {
     await e2e?.close();

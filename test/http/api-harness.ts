@@ -9,6 +9,7 @@ import type { ChangePlan } from '../../core/schemas/plan.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { ADMIN_HEADERS, TEST_USERS, injectWithDefaultHeaders, testAuth, type TestUser } from '../support/auth.js';
 import type { HttpAuthConfig } from '../../adapters/http/auth-plugin.js';
+import { dataOrThrow } from '../../core/orchestrator/outcome.js';
 
 export interface ApiHarness {
   app: FastifyInstance;
@@ -95,7 +96,7 @@ export async function writeGateNote(orchestrator: Orchestrator, caseId: string, 
     meta: { decision: { decision: 'needs_human', reasons: ['test'], matched_rules: ['test'], approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: approvers, sim_users: [], ...(minApprovals > 1 ? { min_approvals: minApprovals } : {}) } } },
     requireStatus: ['WAIT_GATE'],
   }, { idempotencyKey: key('gate-note') });
-  if (res.status !== 201) throw new Error(`gate note failed: ${res.status} ${JSON.stringify(res.body)}`);
+  dataOrThrow(res, 'gate note');
 }
 
 /** Drive a case through the first `steps` events of the happy path (started by alice). */

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { auditRoutes } from '../../adapters/http/audit-routes.js';
 import type { ApiRouteDoc } from '../../adapters/http/openapi.js';
 import { HAPPY_PATH, startApi, type ApiHarness } from './api-harness.js';
+import { expectOk } from '../support/outcomes.js';
 
 /*
  * The audit routes on the real HTTP server. Cases are written through the Orchestrator (as its
@@ -16,15 +17,14 @@ after(async () => { await api?.close(); });
 
 async function createCase(title = 'p95 spike'): Promise<{ case_id: string }> {
   const result = await api.orchestrator.createCase({ title, tenant: 't-001' }, { idempotencyKey: randomUUID(), actor: 'tester' });
-  assert.equal(result.status, 201, JSON.stringify(result.body));
-  return (result.body as { data: { case_id: string } }).data;
+  return expectOk(result, 'created');
 }
 
 /** The first `steps` events of the happy path, sent as opsloop's own agents send them. */
 async function advance(caseId: string, steps: number): Promise<void> {
   for (const step of HAPPY_PATH.slice(0, steps)) {
     const result = await api.orchestrator.transition(caseId, { event: step.event as never, actor: step.actor, ...(step.meta ? { meta: step.meta } : {}) }, { idempotencyKey: randomUUID() });
-    assert.equal(result.status, 200, `${step.event}: ${JSON.stringify(result.body)}`);
+    expectOk(result, 'applied');
   }
 }
 

@@ -21,6 +21,7 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { pgliteTemplateDir } from '../support/pglite.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, POSTGRES_SKIP_REASON, testDatabaseUrl } from '../support/postgres.js';
 import { startFakeEmbeddings, type FakeEmbeddings } from '../support/fake-embeddings.js';
+import { expectOk } from '../support/outcomes.js';
 
 const REPO_RUNBOOKS = new URL('../../runbooks/', import.meta.url).pathname;
 const SAMPLE = ['checkout-latency.md', 'payments-5xx.md', 'pod-crashloop.md', 'oom-killed.md', 'postgres-connections.md', 'disk-full.md', 'tls-cert-expiry.md'];
@@ -186,12 +187,12 @@ function retrievalSuite(name: string, create: () => Promise<SqlCaseStore | null>
     test('a closed case becomes searchable once (relay consumer, deduped by message id)', async () => {
       const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
       const created = await orchestrator.createCase({ title: 'Marmot gateway meltdown', tenant: 't', service: 'marmot-api' }, { idempotencyKey: `c-${Date.now()}` });
-      const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+      const caseId = expectOk(created).case_id;
       const plan = { title: 'restart marmot', steps: [{ action: 'noop', timeout_s: 10, retry: 0 }], rollback: { note: 'undo marmot restart' }, verify: {} };
       let last: OutboxEnvelope | null = null;
       for (const event of ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done', 'verify_pass'] as const) {
         const res = await orchestrator.transition(caseId, { event, actor: 'test', meta: event === 'plan_ready' ? { plan } : {} }, { idempotencyKey: `${caseId}-${event}` });
-        assert.equal(res.status, 200);
+        expectOk(res, 'applied');
       }
       const rows = await store.runSql((q) => q.query<{ payload: OutboxEnvelope }>(`SELECT payload FROM outbox WHERE topic = 'evt.case.transition.v1' AND key = $1 ORDER BY id`, [caseId]).catch(() =>
         q.query<{ payload: OutboxEnvelope }>(`SELECT payload FROM outbox WHERE topic = 'evt.case.transition.v1' AND payload->>'case_id' = $1 ORDER BY id`, [caseId])));

@@ -16,6 +16,7 @@ import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { eventsJsonSchema, EVENT_DATA_SCHEMAS } from '../../core/schemas/events.js';
 import { EVENT_TOPICS } from '../../core/schemas/outbox.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { expectOk } from '../support/outcomes.js';
 
 const NATS_BIN = '/usr/sbin/nats-server';
 const SKIP = existsSync(NATS_BIN) ? false : `${NATS_BIN} is not installed; NATS JetStream tests skipped`;
@@ -114,9 +115,9 @@ describe('case events on NATS JetStream (a real nats-server)', { skip: SKIP }, (
   async function walkCases(n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
       const created = await orchestrator.createCase({ title: `nats case ${i}`, tenant: 't' }, { idempotencyKey: `n-${Date.now()}-${i}-${Math.random()}` });
-      const id = (created.body as { data: { case_id: string } }).data.case_id;
+      const id = expectOk(created).case_id;
       for (const event of ['start_analysis', 'analysis_done'] as const) {
-        assert.equal((await orchestrator.transition(id, { event, actor: 't' }, { idempotencyKey: `${id}-${event}` })).status, 200);
+        expectOk(await orchestrator.transition(id, { event, actor: 't' }, { idempotencyKey: `${id}-${event}` }), 'applied');
       }
     }
   }

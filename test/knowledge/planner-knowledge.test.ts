@@ -21,6 +21,7 @@ import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { expectOk } from '../support/outcomes.js';
 
 const REPO_RUNBOOKS = new URL('../../runbooks/', import.meta.url).pathname;
 const INJECTION = `---
@@ -130,7 +131,7 @@ describe('Planner + Librarian: grounded notes, runbook refs, no influence on the
     assert.match(none.text, /No runbook/);
 
     const created = await orchestrator.createCase({ title: 'report me', tenant: 't', service: 'checkout-api' }, { idempotencyKey: `r-${Date.now()}` });
-    const caseId = (created.body as { data: { case_id: string } }).data.case_id;
+    const caseId = expectOk(created).case_id;
     await orchestrator.transition(caseId, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: `r-${caseId}` });
     const reply = await handler.handleCommand({ kind: 'report', caseRef: caseId.slice(0, 8) }, actor as never, ctx);
     assert.equal(reply.kind, 'public');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { OpenAiPlanner } from '../../adapters/llm/openai-planner.js';
+import { httpReplyOf } from '../../adapters/http/outcome-reply.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
 import {
   discordHeaders, discordSlash, slackHeaders, slackSlashBody, startHostileHarness, waitFor, type HostileHarness,
@@ -64,7 +65,8 @@ async function inject(method: 'POST' | 'PATCH' | 'GET', url: string, payload?: u
 async function asAgent(id: string, actor: string, event: 'analysis_done' | 'plan_ready', meta: Record<string, unknown> = {}) {
   seq += 1;
   const res = await h.ops.orchestrator.transition(id, { event, actor, reason: `test acts as the ${actor}`, meta }, { idempotencyKey: `inj-agent-${process.pid}-${seq}` });
-  return { status: res.status, json: res.body as any };
+  const { status, body } = httpReplyOf(res);
+  return { status, json: body as any };
 }
 
 interface Entry { event: string; kind: string; reason: string | null; meta: Record<string, any>; to_status: string | null }

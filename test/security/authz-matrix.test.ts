@@ -14,6 +14,7 @@ import { TEST_USERS, testAuth, type TestUser } from '../support/auth.js';
 import { completePlan, key, startApi, transition, writeGateNote, type ApiHarness } from '../http/api-harness.js';
 import { ChatHandler, chatPrincipal, type ChatActor } from '../../bot/chat-handler.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
+import { expectOk } from '../support/outcomes.js';
 
 let h: ApiHarness;
 const SCOPED: TestUser = {
@@ -36,8 +37,7 @@ const PATH: Array<{ event: CaseEvent; meta?: Record<string, unknown> }> = [
 /** A case opened by alice (a responder) and moved by agents to `status`; WAIT_GATE gets a note naming bob. */
 async function caseIn(status: CaseStatus, body: Record<string, unknown> = {}): Promise<string> {
   const created = await h.orchestrator.createCase({ title: `matrix ${status}`, service: 'checkout', env: 'prod', ...body }, { idempotencyKey: key('m-create'), principal: TEST_USERS.alice.principal });
-  assert.equal(created.status, 201, JSON.stringify(created.body));
-  const id = (created.body as { data: { case_id: string } }).data.case_id;
+    const id = expectOk(created, 'created').case_id;
   const steps: Record<CaseStatus, CaseEvent[]> = {
     NEW: [], ANALYZING: ['start_analysis'], PLANNING: ['start_analysis', 'analysis_done'], WAIT_GATE: ['start_analysis', 'analysis_done', 'plan_ready'],
     EXECUTING: ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved'], VERIFYING: ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done'],
@@ -46,7 +46,7 @@ async function caseIn(status: CaseStatus, body: Record<string, unknown> = {}): P
   for (const event of steps[status]) {
     const meta = PATH.find((p) => p.event === event)?.meta ?? {};
     const res = await h.orchestrator.transition(id, { event, actor: 'agent-under-test', meta }, { idempotencyKey: key('m-step') });
-    assert.equal(res.status, 200, `${event}: ${JSON.stringify(res.body)}`);
+    expectOk(res, 'applied');
   }
   if (status === 'WAIT_GATE') await writeGateNote(h.orchestrator, id, ['token:bob', 'token:dave']);
   return id;
@@ -151,7 +151,7 @@ describe('REST: reads, creation and the body actor', () => {
 describe('REST: the gate', () => {
   test('the requester cannot approve their own case, even as a named approver; a non-named approver cannot either', async () => {
     const created = await h.orchestrator.createCase({ title: 'bob asks' }, { idempotencyKey: key(), principal: TEST_USERS.bob.principal });
-    const id = (created.body as { data: { case_id: string } }).data.case_id;
+    const id = expectOk(created).case_id;
     for (const [event, meta] of [['start_analysis', {}], ['analysis_done', {}], ['plan_ready', { plan: completePlan }]] as const) {
       await h.orchestrator.transition(id, { event, actor: 'agent', meta }, { idempotencyKey: key() });
     }
@@ -218,7 +218,7 @@ describe('chat entries (Slack, Discord, simulator) obey the same gate guard', ()
   /** A case opened in chat by `requester`, at WAIT_GATE with a Gatekeeper note naming each platform's approvers. */
   async function chatCaseAtGate(requester: ChatActor, minApprovals = 1): Promise<CaseRecord> {
     const created = await h.orchestrator.createCase({ title: `chat gate ${requester.platform}`, service: 'checkout', env: 'prod' }, { idempotencyKey: key('chat'), principal: chatPrincipal(requester) });
-    const id = (created.body as { data: { case_id: string } }).data.case_id;
+    const id = expectOk(created).case_id;
     for (const [event, meta] of [['start_analysis', {}], ['analysis_done', {}], ['plan_ready', { plan: completePlan }]] as const) {
       await h.orchestrator.transition(id, { event, actor: 'agent', meta }, { idempotencyKey: key() });
     }

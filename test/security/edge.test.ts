@@ -15,6 +15,7 @@ import { clickIdempotencyKey } from '../../bot/chat-model.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { completePlan, key } from '../http/api-harness.js';
+import { expectOk } from '../support/outcomes.js';
 
 const INGEST_TOKEN = 'edge-test-ingest-token-0123456789';
 let store: PgliteCaseStore;
@@ -120,11 +121,11 @@ describe('idempotency keys are scoped: no external principal can squat an intern
     // Drive the owner case to WAIT_GATE at version 4 as the agents would.
     for (const [event, meta] of [['start_analysis', {}], ['analysis_done', {}], ['plan_ready', { plan: completePlan }]] as const) {
       const r = await ops.orchestrator.transition(caseId, { event, actor: 'agent', meta }, { idempotencyKey: key('drive') });
-      assert.equal(r.status, 200, JSON.stringify(r.body));
+      expectOk(r, 'applied');
     }
     // opsloop's own writes with those keys are not answered by the squatter's stored response.
     const run = await ops.orchestrator.record(caseId, { event: 'exec_started', actor: 'executor', reason: 'run claim' }, { idempotencyKey: `exec:${caseId}:v5:start` });
-    assert.equal(run.status, 201, JSON.stringify(run.body));
+    expectOk(run, 'created');
     assert.equal(run.replayed, false);
     const final = await ops.orchestrator.record(caseId, { event: 'exec_result', actor: 'executor', reason: 'final' }, { idempotencyKey: `exec:${caseId}:v5:final` });
     assert.equal(final.replayed, false);
@@ -143,10 +144,10 @@ describe('idempotency keys are scoped: no external principal can squat an intern
     const shared = key('shared');
     const a = await ops.orchestrator.createCase({ title: 'from alice' }, { idempotencyKey: shared, principal: TEST_USERS.alice.principal });
     const b = await ops.orchestrator.createCase({ title: 'from carol' }, { idempotencyKey: shared, principal: TEST_USERS.carol.principal });
-    assert.equal(a.status, 201);
-    assert.equal(b.status, 201, JSON.stringify(b.body));
+    expectOk(a, 'created');
+    expectOk(b, 'created');
     assert.equal(b.replayed, false);
-    assert.notEqual((a.body as any).data.case_id, (b.body as any).data.case_id);
+    assert.notEqual(expectOk(a).case_id, expectOk(b).case_id);
   });
 });
 
