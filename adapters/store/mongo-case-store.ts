@@ -241,8 +241,12 @@ class MongoCaseTx implements CaseTx {
     return result.matchedCount === 1;
   }
 
-  writeTransition(write: TransitionWrite): Promise<number | null> {
+  writeTransition(write: TransitionWrite): Promise<boolean> {
     return writeTransitionStepwise(this, write);
+  }
+
+  reserveTimelineId(): Promise<number> {
+    return takeSequence(this.c.counters, this.session, SEQUENCES.timeline, 1);
   }
 
   claimAndLockCase(key: string, requestHash: string, now: Date, caseId: string): Promise<{ claim: IdempotencyClaim; current: CaseRecord | null }> {
@@ -254,9 +258,9 @@ class MongoCaseTx implements CaseTx {
    * `insertCase`); the case document's `timeline_head` moves with it, so two transactions
    * appending to one case write-conflict even without `lockCase`.
    */
-  async appendTimeline(entry: NewTimelineEntry): Promise<number> {
+  async appendTimeline(entry: NewTimelineEntry, reservedId?: number): Promise<number> {
     const prevHash = await this.chainHead(entry.case_id);
-    const id = await takeSequence(this.c.counters, this.session, SEQUENCES.timeline, 1);
+    const id = reservedId ?? await this.reserveTimelineId();
     const unchained = timelineToDoc(entry, id);
     const hash = timelineEntryHash({ ...entry, id, meta: unchained.meta }, prevHash);
     await this.c.timeline.insertOne(timelineToDoc(entry, id, { prev_hash: prevHash, hash }), { session: this.session });

@@ -53,7 +53,7 @@ export class MongoEvidenceStore implements EvidenceStore {
       const both: CaseTx & EvidenceTx = Object.assign(Object.create(null) as object, {
         claimIdempotencyKey: tx.claimIdempotencyKey.bind(tx), saveIdempotentResponse: tx.saveIdempotentResponse.bind(tx),
         insertCase: tx.insertCase.bind(tx), lockCase: tx.lockCase.bind(tx), updateCase: tx.updateCase.bind(tx),
-        writeTransition: tx.writeTransition.bind(tx), claimAndLockCase: tx.claimAndLockCase.bind(tx),
+        writeTransition: tx.writeTransition.bind(tx), claimAndLockCase: tx.claimAndLockCase.bind(tx), reserveTimelineId: tx.reserveTimelineId.bind(tx),
         appendTimeline: tx.appendTimeline.bind(tx), appendOutbox: tx.appendOutbox.bind(tx),
         insertPlanProposed: tx.insertPlanProposed.bind(tx), insertPlanApproved: tx.insertPlanApproved.bind(tx),
         recordInbox: tx.recordInbox.bind(tx), rollbackOnly: tx.rollbackOnly.bind(tx),

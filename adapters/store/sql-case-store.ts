@@ -201,8 +201,9 @@ interface LockedCaseRow extends CaseRow {
 class SqlCaseTx implements CaseTx {
   /**
    * A timeline id taken from the sequence by `lockCase` in the same round trip, for the entry this
-   * transaction writes on that case next; `writeTransition` needs it to send everything at once.
-   * An id reserved and not used is a gap, which timeline ids may have.
+   * transaction writes on that case next (`reserveTimelineId` hands it out without a round trip, so
+   * a transition can send everything at once). An id reserved and not used is a gap, which
+   * timeline ids may have.
    */
   private reserved: { caseId: string; timelineId: number } | null = null;
   /**
@@ -316,8 +317,8 @@ class SqlCaseTx implements CaseTx {
    * head and reserve the id). A second entry in one transaction takes its id in one more round
    * trip; a case not locked here is locked first (reading its head).
    */
-  async appendTimeline(e: NewTimelineEntry): Promise<number> {
-    const { id, prevHash } = await this.nextLink(e.case_id);
+  async appendTimeline(e: NewTimelineEntry, reservedId?: number): Promise<number> {
+    const { id, prevHash } = await this.nextLink(e.case_id, reservedId);
     const hash = chainHash(e, id, prevHash);
     await this.q.query(
       `WITH t AS (INSERT INTO case_timeline (${TIMELINE_COLUMNS})
@@ -330,48 +331,44 @@ class SqlCaseTx implements CaseTx {
     return id;
   }
 
-  /** The id and predecessor hash of the next timeline entry of a case (see `appendTimeline`). */
-  private async nextLink(caseId: string): Promise<{ id: number; prevHash: string | null }> {
+  async reserveTimelineId(caseId: string): Promise<number> {
     const reserved = this.takeReserved(caseId);
+    if (reserved !== null) return reserved;
+    const next = await this.q.query<{ id: number | string }>(
+      "SELECT nextval('case_timeline_id_seq'::regclass) AS id", [], { name: 'opsloop_next_timeline_id' });
+    return Number(next.rows[0]!.id);
+  }
+
+  /** The id (`given`, or the next one) and predecessor hash of the next timeline entry of a case (see `appendTimeline`). */
+  private async nextLink(caseId: string, given?: number): Promise<{ id: number; prevHash: string | null }> {
     const head = this.heads.get(caseId);
-    if (head !== undefined && reserved !== null) return { id: reserved, prevHash: head };
-    if (head !== undefined) {
-      const next = await this.q.query<{ id: number | string }>(
-        "SELECT nextval('case_timeline_id_seq'::regclass) AS id", [], { name: 'opsloop_next_timeline_id' });
-      return { id: Number(next.rows[0]!.id), prevHash: head };
-    }
+    if (head !== undefined) return { id: given ?? await this.reserveTimelineId(caseId), prevHash: head };
     const locked = await this.q.query<{ timeline_head: string | null; next_timeline_id: number | string }>(
       `SELECT timeline_head, nextval('case_timeline_id_seq'::regclass) AS next_timeline_id FROM ops_case WHERE id = $1 FOR UPDATE`,
       [UUID.test(caseId) ? caseId : null], { name: 'opsloop_lock_chain_head' },
     );
     const row = locked.rows[0];
     if (!row) throw new Error(`cannot append a timeline entry: no case has id ${caseId}`);
-    return { id: Number(row.next_timeline_id), prevHash: row.timeline_head };
+    return { id: given ?? Number(row.next_timeline_id), prevHash: row.timeline_head };
   }
 
   /**
-   * One statement when `lockCase` reserved the timeline id: the case update, the timeline entry,
-   * the outbox rows and the stored response are data-modifying CTEs gated on the update having
-   * matched (a version mismatch writes nothing). Without a reservation, four statements.
+   * One statement when this transaction locked the case (it knows the chain head): the case
+   * update, the timeline entry, the outbox rows and the stored response are data-modifying CTEs
+   * gated on the update having matched (a version mismatch writes nothing). Otherwise, or with
+   * more outbox rows than one insert takes, four statements.
    */
-  async writeTransition(w: TransitionWrite): Promise<number | null> {
-    if (!UUID.test(w.caseId)) return null;
-    const timelineId = this.takeReserved(w.caseId);
+  async writeTransition(w: TransitionWrite): Promise<boolean> {
+    if (!UUID.test(w.caseId)) return false;
     const prevHash = this.heads.get(w.caseId);
-    if (timelineId !== null && prevHash === undefined) this.reserved = { caseId: w.caseId, timelineId };
-    if (timelineId === null || prevHash === undefined) return writeTransitionStepwise(this, w);
-    const hash = chainHash(w.timeline, timelineId, prevHash);
-    const { messages, response } = w.outcome(timelineId);
-    const copies = deliveriesOf(messages);
-    if (copies.length > OUTBOX_ROWS_PER_INSERT) {
-      this.reserved = { caseId: w.caseId, timelineId };
-      return writeTransitionStepwise(this, w);
-    }
+    const copies = deliveriesOf(w.messages);
+    if (prevHash === undefined || copies.length > OUTBOX_ROWS_PER_INSERT) return writeTransitionStepwise(this, w);
+    const hash = chainHash(w.timeline, w.timelineId, prevHash);
     const keepPlan = w.patch.plan_id === undefined;
     const params: unknown[] = [
       w.caseId, w.expectedVersion, w.patch.status, w.patch.version, w.patch.updated_at, keepPlan, w.patch.plan_id ?? null,
-      timelineId, ...timelineParams(w.timeline),
-      w.idempotencyKey, JSON.stringify(response), prevHash, hash,
+      w.timelineId, ...timelineParams(w.timeline),
+      w.idempotencyKey, JSON.stringify(w.response), prevHash, hash,
     ];
     const rows = outboxValues(copies, params, { withOrdinal: true });
     // The outbox rows are inserted in VALUES order (ORDER BY ord), so their ids follow the array.
@@ -392,9 +389,9 @@ class SqlCaseTx implements CaseTx {
       params,
       rows.length <= PREPARED_OUTBOX_ROWS ? { name: `opsloop_write_transition_${rows.length}` } : undefined,
     );
-    if (Number(result.rows[0]?.updated ?? 0) !== 1) return null;
+    if (Number(result.rows[0]?.updated ?? 0) !== 1) return false;
     this.heads.set(w.caseId, hash);
-    return timelineId;
+    return true;
   }
 
   async appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void> {

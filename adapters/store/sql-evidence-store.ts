@@ -45,6 +45,7 @@ function withEvidence(tx: CaseTx, ev: EvidenceTx): CaseTx & EvidenceTx {
     lockCase: (...a) => tx.lockCase(...a),
     updateCase: (...a) => tx.updateCase(...a),
     writeTransition: (...a) => tx.writeTransition(...a),
+    reserveTimelineId: (...a) => tx.reserveTimelineId(...a),
     claimAndLockCase: (...a) => tx.claimAndLockCase(...a),
     appendTimeline: (...a) => tx.appendTimeline(...a),
     appendOutbox: (...a) => tx.appendOutbox(...a),

@@ -236,36 +236,35 @@ export class Orchestrator {
       }
       const nextVersion = current.version + 1;
       const after: CaseRecord = { ...current, status: decision.next, version: nextVersion, plan_id: planId, updated_at: now };
-      const answerFor = (timelineId: number): Settled<TransitionData> =>
-        succeeded('applied', { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId });
-      const timelineId = await tx.writeTransition({
-        caseId, expectedVersion: current.version, idempotencyKey: key,
+      // The entry's id is reserved with the lock, so the messages and the answer can name it and
+      // the store writes everything as one piece of data.
+      const timelineId = await tx.reserveTimelineId(caseId);
+      const correlationId = request.correlationId ?? null;
+      const settled = succeeded<TransitionData>('applied', { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId });
+      const written = await tx.writeTransition({
+        caseId, expectedVersion: current.version, idempotencyKey: key, timelineId,
         patch: { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now },
         timeline: timelineEntry(after, now, {
           kind: 'transition', event: request.event, actor, reason: request.reason ?? null,
-          correlation_id: request.correlationId ?? null, trace_id: traceId,
+          correlation_id: correlationId, trace_id: traceId,
           from_status: current.status, to_status: decision.next,
           meta: withAuthority(withoutPlan(meta, planId), who, authz.override),
         }),
-        outcome: (id) => {
-          const messages: OutboxEnvelope[] = [
-            this.envelope(after, now, 'evt.case.transition.v1', traceId, request.correlationId ?? null, {
-              from: current.status, to: decision.next, event: request.event, actor,
-              reason: request.reason ?? null, plan_id: planId, timeline_id: id,
-            }),
-          ];
-          for (const topic of decision.effects) {
-            messages.push(this.envelope(after, now, topic, traceId, request.correlationId ?? null, commandData(after, meta)));
-          }
-          return { messages, response: answerFor(id) };
-        },
+        messages: [
+          this.envelope(after, now, 'evt.case.transition.v1', traceId, correlationId, {
+            from: current.status, to: decision.next, event: request.event, actor,
+            reason: request.reason ?? null, plan_id: planId, timeline_id: timelineId,
+          }),
+          ...decision.effects.map((topic) => this.envelope(after, now, topic, traceId, correlationId, commandData(after, meta))),
+        ],
+        response: settled,
       });
-      if (timelineId === null) {
+      if (!written) {
         // The row is locked, so this only happens on stores whose lock is optimistic (MongoDB).
         tx.rollbackOnly();
         return reject('OPS_VERSION_CONFLICT', 'the case changed concurrently; retry', { case_id: caseId });
       }
-      return { kind: 'written', settled: answerFor(timelineId), transition: { from: current.status, to: decision.next, event: request.event } };
+      return { kind: 'written', settled, transition: { from: current.status, to: decision.next, event: request.event } };
     });
     return this.finish<TransitionData>(written);
   }

@@ -5,13 +5,12 @@ import type { CaseRecord } from '../schemas/case.js';
  * `CaseTx.writeTransition` as four separate writes, for stores that have no way to send them as
  * one (and as the reference the one-statement versions must match).
  */
-export async function writeTransitionStepwise(tx: CaseTx, write: TransitionWrite): Promise<number | null> {
-  if (!(await tx.updateCase(write.caseId, write.expectedVersion, write.patch))) return null;
-  const timelineId = await tx.appendTimeline(write.timeline);
-  const { messages, response } = write.outcome(timelineId);
-  if (messages.length) await tx.appendOutbox(messages);
-  await tx.saveIdempotentResponse(write.idempotencyKey, response);
-  return timelineId;
+export async function writeTransitionStepwise(tx: CaseTx, write: TransitionWrite): Promise<boolean> {
+  if (!(await tx.updateCase(write.caseId, write.expectedVersion, write.patch))) return false;
+  await tx.appendTimeline(write.timeline, write.timelineId);
+  if (write.messages.length) await tx.appendOutbox(write.messages);
+  await tx.saveIdempotentResponse(write.idempotencyKey, write.response);
+  return true;
 }
 
 /** `CaseTx.claimAndLockCase` as two separate statements. */

@@ -25,17 +25,21 @@ export interface CasePatch {
 }
 
 /**
- * Everything a transition writes once its decision is made: the case update (with the optimistic
- * version check), its timeline entry, its outbox messages and the stored response. `outcome`
- * builds the messages and the response once the timeline entry's id is known.
+ * Everything a transition writes once its decision is made, as plain data: the case update (with
+ * the optimistic version check), its timeline entry under the id reserved for it
+ * (`CaseTx.reserveTimelineId`), its outbox messages and the stored answer, both of which may name
+ * that id. The store writes it as given and never calls back.
  */
 export interface TransitionWrite {
   caseId: string;
   expectedVersion: number;
   patch: CasePatch;
+  /** The id the timeline entry takes, from `reserveTimelineId` in this transaction. */
+  timelineId: number;
   timeline: NewTimelineEntry;
+  messages: readonly OutboxEnvelope[];
   idempotencyKey: string;
-  outcome(timelineId: number): { messages: OutboxEnvelope[]; response: StoredResponse };
+  response: StoredResponse;
 }
 
 /**
@@ -65,12 +69,19 @@ export interface CaseTx {
    */
   updateCase(caseId: string, expectedVersion: number, patch: CasePatch): Promise<boolean>;
   /**
-   * Write a transition (see TransitionWrite) in as few round trips as the store can. Returns the
-   * timeline id, or null when the case was not at `expectedVersion` (then nothing was written).
+   * Write a transition (see TransitionWrite) in as few round trips as the store can. Returns false
+   * when the case was not at `expectedVersion` (then nothing was written).
    */
-  writeTransition(write: TransitionWrite): Promise<number | null>;
-  /** Append a timeline entry; returns its id (monotonic per store). */
-  appendTimeline(entry: NewTimelineEntry): Promise<number>;
+  writeTransition(write: TransitionWrite): Promise<boolean>;
+  /**
+   * The id the next timeline entry of `caseId` takes, for a caller that needs it before the entry
+   * is written (a transition's messages and answer name it). The id `lockCase`,
+   * `claimAndLockCase` or `insertCase` reserved with the lock costs no round trip; otherwise a new
+   * one is taken. Pass it to `appendTimeline` or `writeTransition`; an id not used is a gap.
+   */
+  reserveTimelineId(caseId: string): Promise<number>;
+  /** Append a timeline entry, under `id` when one was reserved for it; returns its id (monotonic per store). */
+  appendTimeline(entry: NewTimelineEntry, id?: number): Promise<number>;
   /** Append messages to the outbox, in order. */
   appendOutbox(messages: readonly OutboxEnvelope[]): Promise<void>;
   insertPlanProposed(record: PlanRecord): Promise<void>;
