@@ -31,10 +31,10 @@ export class RetryLater extends Error {
 }
 
 /**
- * The agent jobs. Each is thin: load the case, run the agent, report what it found as a fact through
- * `Orchestrator.record` (timeline note + `evt.*` in one transaction). Agents never change status:
- * the relay turns their facts into transitions. Every write is keyed by the command's message id,
- * so a job that runs twice reports once.
+ * The agent jobs. Each is thin: load the case, run the agent, report what it found through
+ * `Orchestrator.apply`: the timeline note, the fact (`evt.*`) and the transition the fact asks for,
+ * in one transaction (claims and progress notes go through `Orchestrator.record`). Every write is
+ * keyed by the command's message id, so a job that runs twice reports once.
  */
 export function defineAgentJobs(deps: AgentJobDeps): void {
   const { queue } = deps;
@@ -87,14 +87,14 @@ export async function analyzeJob(deps: AgentJobDeps, job: AgentJobData): Promise
   const c = await caseInStatus(deps, job, 'ANALYZING');
   if (!c) return;
   const evidence = await deps.evidence.gather(c);
-  ensureWritten(await deps.orchestrator.record(c.id, {
+  ensureWritten(await deps.orchestrator.apply(c.id, {
     event: 'evidence',
     actor: 'analyst',
     reason: `${evidence.length} piece(s) of evidence gathered`,
     meta: { evidence },
     requireStatus: ['ANALYZING'],
     traceId: job.trace_id,
-    emit: [{ topic: 'evt.analysis.done.v1', data: { actor: 'analyst', reason: 'cheap evidence gathered', evidence } }],
+    fact: { topic: 'evt.analysis.done.v1', data: { actor: 'analyst', reason: 'cheap evidence gathered', evidence } },
   }, { idempotencyKey: `analyze:${job.message_id}` }), 'analysis');
 }
 
@@ -128,7 +128,7 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
   const evidence = timeline.filter((e) => e.event === 'evidence').flatMap((e) => (Array.isArray(e.meta.evidence) ? e.meta.evidence : []));
   const proposal = await deps.planner.propose({ case: c, evidence, ...(template ? { template } : {}) });
   if (proposal.ok) {
-    ensureWritten(await deps.orchestrator.record(c.id, {
+    ensureWritten(await deps.orchestrator.apply(c.id, {
       event: 'plan_proposed',
       actor: 'planner',
       reason: `${proposal.plan.title} (${proposal.source}${proposal.template ? `: ${proposal.template}` : ''})`,
@@ -138,21 +138,21 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
       },
       requireStatus: ['PLANNING'],
       traceId: job.trace_id,
-      emit: [{
+      fact: {
         topic: 'evt.plan.proposed.v1',
         data: { actor: 'planner', reason: proposal.plan.title, plan: proposal.plan, source: proposal.source, template: proposal.template ?? null },
-      }],
+      },
     }, { idempotencyKey: `plan:${job.message_id}` }), 'plan');
     return;
   }
-  ensureWritten(await deps.orchestrator.record(c.id, {
+  ensureWritten(await deps.orchestrator.apply(c.id, {
     event: 'plan_invalid',
     actor: 'planner',
     reason: `${proposal.reason}; the case stays in PLANNING (/ops plan <template> to retry)`,
     meta: { command: job.message_id, attempts: proposal.attempts },
     requireStatus: ['PLANNING'],
     traceId: job.trace_id,
-    emit: [{ topic: 'evt.plan.invalid.v1', data: { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts } }],
+    fact: { topic: 'evt.plan.invalid.v1', data: { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts } },
   }, { idempotencyKey: `plan:${job.message_id}:invalid` }), 'plan failure');
 }
 
@@ -165,14 +165,14 @@ export async function gateJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     : { decision: 'reject' as const, reasons: ['the case has no valid stored plan'], matched_rules: [], approvers: {} };
   const topic = decision.decision === 'approve' ? 'evt.plan.approved.v1'
     : decision.decision === 'reject' ? 'evt.plan.rejected.v1' : 'evt.gate.needs_human.v1';
-  ensureWritten(await deps.orchestrator.record(c.id, {
+  ensureWritten(await deps.orchestrator.apply(c.id, {
     event: 'gate_decision',
     actor: 'gatekeeper',
     reason: `${decision.decision}: ${decision.reasons.join('; ') || 'no rule fired'}`,
     meta: { decision },
     requireStatus: ['WAIT_GATE'],
     traceId: job.trace_id,
-    emit: [{ topic, data: { actor: 'gatekeeper', reason: decision.reasons.join('; '), decision } }],
+    fact: { topic, data: { actor: 'gatekeeper', reason: decision.reasons.join('; '), decision } },
   }, { idempotencyKey: `gate:${job.message_id}` }), 'gate decision');
 }
 
@@ -230,10 +230,10 @@ async function startedAt(deps: AgentJobDeps, caseId: string, version: number): P
 async function reportExec(deps: AgentJobDeps, c: CaseRecord, job: AgentJobData, key: string, ok: boolean, summary: string,
   results: StepReport[], rolledBack = false): Promise<void> {
   const finals = results.filter((r) => r.status !== 'running');
-  ensureWritten(await deps.orchestrator.record(c.id, {
+  ensureWritten(await deps.orchestrator.apply(c.id, {
     event: ok ? 'exec_result' : 'exec_failure', actor: 'executor', reason: summary,
     meta: { ok, rolled_back: rolledBack, steps: finals.length }, requireStatus: ['EXECUTING'], traceId: job.trace_id,
-    emit: [{ topic: ok ? 'evt.exec.done.v1' : 'evt.exec.failed.v1', data: { actor: 'executor', reason: summary, rolled_back: rolledBack, results: finals } }],
+    fact: { topic: ok ? 'evt.exec.done.v1' : 'evt.exec.failed.v1', data: { actor: 'executor', reason: summary, rolled_back: rolledBack, results: finals } },
   }, { idempotencyKey: key }), 'exec result');
 }
 
@@ -258,9 +258,9 @@ export async function verifyMeasureJob(deps: AgentJobDeps, job: AgentJobData): P
   const report = plan
     ? await deps.verifier.verify(plan, c)
     : { pass: false, results: [], summary: 'no valid plan is stored for this case' };
-  ensureWritten(await deps.orchestrator.record(c.id, {
+  ensureWritten(await deps.orchestrator.apply(c.id, {
     event: 'verify_report', actor: 'verifier', reason: report.summary,
     meta: { pass: report.pass, results: report.results }, requireStatus: ['VERIFYING'], traceId: job.trace_id,
-    emit: [{ topic: report.pass ? 'evt.verify.pass.v1' : 'evt.verify.failed.v1', data: { actor: 'verifier', reason: report.summary, results: report.results } }],
+    fact: { topic: report.pass ? 'evt.verify.pass.v1' : 'evt.verify.failed.v1', data: { actor: 'verifier', reason: report.summary, results: report.results } },
   }, { idempotencyKey: `verify:${job.message_id}:result` }), 'verify result');
 }

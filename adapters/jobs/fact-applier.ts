@@ -1,25 +1,25 @@
 import type { Logger } from 'pino';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
-import { factTransition } from '../../core/agents/facts.js';
 
 export interface FactApplierDeps {
-  orchestrator: Orchestrator;
+  orchestrator: Pick<Orchestrator, 'applyWrittenFact'>;
   logger?: Logger;
 }
 
 /**
- * Outbox consumer for agent facts (`evt.plan.proposed.v1`, `evt.exec.done.v1`, …): each becomes
- * the matching Orchestrator transition, keyed by the fact's message id (so a redelivery replays)
- * and pinned to the case version the agent saw (so a stale fact never applies).
+ * Outbox consumer for facts (`evt.plan.proposed.v1`, `evt.exec.done.v1`, …): the crash fallback.
+ * Agents report through `Orchestrator.apply`, which applies a fact's transition in the transaction
+ * that records it, and a new case's analysis request is applied right after its commit; either way
+ * under the key `fact:<message id>`, so the delivered fact is answered from that key. Only a fact
+ * whose writer died before applying it (or one written before `apply` existed) is applied here,
+ * pinned to the case version it was written at (a stale fact never applies).
  */
 export function factApplier(deps: FactApplierDeps) {
   return async function applyFact(msg: OutboxEnvelope): Promise<void> {
-    const fact = factTransition(msg);
-    if (!fact) return;
     // A store that cannot be reached throws: the relay retries the delivery.
-    const result = await deps.orchestrator.transition(msg.case_id, fact.request, fact.options);
-    if (!result.ok) {
+    const result = await deps.orchestrator.applyWrittenFact(msg);
+    if (result && !result.ok) {
       deps.logger?.info({ topic: msg.topic, case_id: msg.case_id, code: result.code, message: result.message }, 'agent fact not applied (case moved on)');
     }
   };

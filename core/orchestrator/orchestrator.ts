@@ -1,5 +1,4 @@
-import { decide } from '../fsm/decide.js';
-import { httpStatusOf, type OpsErrorCode } from '../errors.js';
+import { httpStatusOf } from '../errors.js';
 import type { Clock, IdGen } from '../ports/clock.js';
 import type { CaseStore, CaseTx, IdempotencyClaim } from '../ports/case-store.js';
 import { noMetrics, type CoreMetrics } from '../ports/metrics.js';
@@ -7,19 +6,18 @@ import { CreateCaseInputSchema, caseView, type CaseRecord, type CaseView, type C
 import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { describeIssues, toFieldIssues } from '../schemas/issues.js';
 import { requestFingerprint } from './fingerprint.js';
-import { runGuards } from './guards.js';
 import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
-import { authorize, authorizeEvent } from '../auth/permissions.js';
-import { checkGateDecision, gateStateAt } from '../auth/approval.js';
-import { gateNoteFor } from './gate-answer.js';
+import { authorize } from '../auth/permissions.js';
 import { isAgent } from '../auth/principal.js';
 import { redactText, redactValue } from '../auth/redact.js';
-import { commandData, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
-import { namespacedMeta, scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
-import { failed, outcomeOf, succeeded, type Outcome, type RecordData, type Settled, type TransitionData } from './outcome.js';
-import type { CreateOptions, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
+import { outboxEnvelope, timelineEntry } from './records.js';
+import { scopedIdempotencyKey, withAuthority, writerOf } from './write-authority.js';
+import { outcomeOf, succeeded, type FactData, type Outcome, type RecordData, type Settled, type TransitionData } from './outcome.js';
+import { needsGateTimeline, prepareTransition, reject, transitionLocked, type WriteEnv, type Written } from './transition-step.js';
+import { prepareRecord, recordLocked } from './record-step.js';
+import type { CreateOptions, FactRequest, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
 
-export type { CreateOptions, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
+export type { CreateOptions, FactRequest, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
 
 export interface OrchestratorDeps {
   store: CaseStore;
@@ -38,22 +36,6 @@ export interface OrchestratorDeps {
   knownSecrets?: () => readonly string[];
 }
 
-/** What one write's transaction produced, before the Orchestrator turns it into an Outcome. */
-type Written =
-  /** The key was used before: its stored answer. */
-  | { kind: 'replay'; settled: Settled }
-  /** An expected failure; nothing was written (the transaction rolled back). */
-  | { kind: 'rejected'; failure: Extract<Settled, { ok: false }> }
-  /**
-   * Committed, with its answer stored. `transition` counts a status change; `conflict` counts a
-   * guard failure; `quiet` writes (a refusal note) wrote no outbox message, so the relay is not woken.
-   */
-  | { kind: 'written'; settled: Settled; transition?: { from: string; to: string; event: string }; conflict?: '422'; quiet?: boolean; followUp?: OutboxEnvelope };
-
-function reject(code: OpsErrorCode, message: string, details: unknown = null): Written {
-  return { kind: 'rejected', failure: failed(code, message, details) };
-}
-
 /**
  * The only way a case's state changes. Each call is one store transaction that updates the
  * case, appends the timeline and appends the outbox — or, for expected failures, writes nothing
@@ -67,6 +49,7 @@ export class Orchestrator {
   private readonly metrics: CoreMetrics;
   private readonly afterCommit: () => void;
   private readonly knownSecrets: () => readonly string[];
+  private readonly env: WriteEnv;
 
   constructor(deps: OrchestratorDeps) {
     this.store = deps.store;
@@ -75,6 +58,7 @@ export class Orchestrator {
     this.metrics = deps.metrics ?? noMetrics;
     this.afterCommit = deps.afterCommit ?? (() => {});
     this.knownSecrets = deps.knownSecrets ?? (() => []);
+    this.env = { clock: deps.clock, ids: deps.ids };
   }
 
   /**
@@ -136,135 +120,22 @@ export class Orchestrator {
     });
     const result = this.finish<CaseView>(written);
     const followUp = written.kind === 'written' ? written.followUp : undefined;
-    const fact = followUp ? factTransition(followUp) : null;
-    if (followUp && fact) {
-      // A failure here (the store went away) leaves the fact in the outbox: the fact applier
-      // applies it when the store is back. The case was created either way; say so.
-      await this.transition(followUp.case_id, fact.request, fact.options).catch(() => undefined);
-    }
+    // A failure here (the store went away) leaves the fact in the outbox: the fact applier
+    // applies it when the store is back. The case was created either way; say so.
+    if (followUp) await this.applyWrittenFact(followUp).catch(() => undefined);
     return result;
   }
 
   /** Apply `request.event` to a case, atomically and idempotently. */
   async transition(caseId: string, unredacted: TransitionRequest, opts: WriteOptions): Promise<Outcome<TransitionData>> {
-    const request = this.redacted(unredacted);
-    const who = writerOf(request);
-    const meta = namespacedMeta(request.meta ?? {}, who);
-    const actor = timelineActorOf(request);
-    const key = scopedIdempotencyKey(who, 'transition', opts.idempotencyKey);
-    const hash = requestFingerprint({
-      op: 'transition', caseId, event: request.event, actor, reason: request.reason ?? null,
-      meta, expectedVersion: opts.expectedVersion ?? null, override: request.override ?? false,
-    });
-    const isGateEvent = request.event === 'gate_approved' || request.event === 'gate_rejected';
+    const p = prepareTransition(caseId, this.redacted(unredacted), opts);
     // A person's gate decision is checked against the Gatekeeper's note for the version the case
     // is at (notes never change the version, so reading them before the lock is safe: the check
-    // below pins the version it found).
-    const gateTimeline = isGateEvent && !isAgent(who) ? await this.store.queries.listTimeline(caseId) : null;
+    // pins the version it found).
+    const gateTimeline = needsGateTimeline(p) ? await this.store.queries.listTimeline(caseId) : null;
     const written = await this.store.transact(async (tx): Promise<Written> => {
-      const { claim, current } = await tx.claimAndLockCase(key, hash, this.clock.now(), caseId);
-      const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
-      if (early) return early;
-      if (!current) {
-        tx.rollbackOnly();
-        return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
-      }
-      if (opts.expectedVersion !== undefined && opts.expectedVersion !== current.version) {
-        tx.rollbackOnly();
-        const code = opts.versionSource === 'if-match' ? 'OPS_PRECONDITION_FAILED' : 'OPS_VERSION_CONFLICT';
-        return reject(code, `the case is at version ${current.version}, not ${opts.expectedVersion}`, {
-          case_id: caseId, expected_version: opts.expectedVersion, current_version: current.version, status: current.status,
-        });
-      }
-      const decision = decide(current.status, request.event);
-      if (!decision.ok) {
-        tx.rollbackOnly();
-        return reject('OPS_ILLEGAL_TRANSITION', decision.reason, {
-          case_id: caseId, status: current.status, event: request.event, allowed: decision.allowed, version: current.version,
-        });
-      }
-      const authz = authorizeEvent(who, request.event, current, { requested: request.override === true, reason: request.reason });
-      if (!authz.ok) {
-        tx.rollbackOnly();
-        return reject('OPS_FORBIDDEN', authz.message, { case_id: caseId, event: request.event, rule: authz.rule, principal: who.id });
-      }
-      const now = this.clock.now();
-      const traceId = request.traceId ?? this.ids.uuid();
-      if (gateTimeline && (request.event === 'gate_approved' || request.event === 'gate_rejected')) {
-        const { gate, approvedBy } = gateStateAt(gateTimeline, current.version);
-        const check = checkGateDecision({ principal: who, event: request.event, requester: current.requester, gate, approvedBy });
-        if (!check.ok || !check.complete) {
-          const answer = gateNoteFor(check, { current, event: request.event, principal: who, actor, correlationId: request.correlationId ?? null, traceId });
-          const timelineId = await tx.appendTimeline(timelineEntry(current, now, answer.note));
-          const settled = answer.answer(timelineId);
-          await tx.saveIdempotentResponse(key, settled);
-          return { kind: 'written', settled, quiet: true };
-        }
-      }
-      const guard = runGuards(request.event, meta);
-      if (!guard.ok) {
-        await tx.appendTimeline(timelineEntry(current, now, {
-          kind: 'rejected', event: request.event, actor,
-          reason: `${guard.reason}: ${describeIssues(guard.issues)}`, correlation_id: request.correlationId ?? null,
-          trace_id: traceId, from_status: current.status, to_status: current.status,
-          meta: { guard: guard.guard, issues: guard.issues },
-        }));
-        await tx.appendOutbox([this.envelope(current, now, 'evt.case.rejected.v1', traceId, request.correlationId ?? null, {
-          event: request.event, actor, guard: guard.guard, issues: guard.issues,
-        })]);
-        const settled = failed('OPS_GUARD_FAILED', `${guard.reason}; the case stays in ${current.status}`, {
-          case_id: caseId, status: current.status, version: current.version, guard: guard.guard, issues: guard.issues,
-        });
-        await tx.saveIdempotentResponse(key, settled);
-        return { kind: 'written', settled, conflict: '422' };
-      }
-
-      let planId = current.plan_id;
-      if (request.event === 'plan_ready' && guard.plan) {
-        planId = this.ids.uuid();
-        await tx.insertPlanProposed({ id: planId, case_id: caseId, plan: guard.plan, source: String(meta.source ?? actor), created_at: now });
-      }
-      if (request.event === 'gate_approved' || request.event === 'gate_rejected') {
-        // Only the Gatekeeper's own decision (an agent's meta) adds its rules; a person's meta is client data.
-        const decisionMeta = isAgent(who) && meta.decision && typeof meta.decision === 'object' ? meta.decision as Record<string, unknown> : {};
-        await tx.insertPlanApproved({
-          id: this.ids.uuid(), case_id: caseId, plan_id: current.plan_id,
-          // What the record derives (outcome, actor, reason) is written last: client meta cannot rewrite it.
-          decision: { ...decisionMeta, outcome: request.event === 'gate_approved' ? 'approved' : 'rejected', actor, reason: request.reason ?? null },
-          created_at: now,
-        });
-      }
-      const nextVersion = current.version + 1;
-      const after: CaseRecord = { ...current, status: decision.next, version: nextVersion, plan_id: planId, updated_at: now };
-      // The entry's id is reserved with the lock, so the messages and the answer can name it and
-      // the store writes everything as one piece of data.
-      const timelineId = await tx.reserveTimelineId(caseId);
-      const correlationId = request.correlationId ?? null;
-      const settled = succeeded<TransitionData>('applied', { ...caseView(after), previous_status: current.status, event: request.event, timeline_id: timelineId });
-      const written = await tx.writeTransition({
-        caseId, expectedVersion: current.version, idempotencyKey: key, timelineId,
-        patch: { status: decision.next, version: nextVersion, plan_id: planId, updated_at: now },
-        timeline: timelineEntry(after, now, {
-          kind: 'transition', event: request.event, actor, reason: request.reason ?? null,
-          correlation_id: correlationId, trace_id: traceId,
-          from_status: current.status, to_status: decision.next,
-          meta: withAuthority(withoutPlan(meta, planId), who, authz.override),
-        }),
-        messages: [
-          this.envelope(after, now, 'evt.case.transition.v1', traceId, correlationId, {
-            from: current.status, to: decision.next, event: request.event, actor,
-            reason: request.reason ?? null, plan_id: planId, timeline_id: timelineId,
-          }),
-          ...decision.effects.map((topic) => this.envelope(after, now, topic, traceId, correlationId, commandData(after, meta))),
-        ],
-        response: settled,
-      });
-      if (!written) {
-        // The row is locked, so this only happens on stores whose lock is optimistic (MongoDB).
-        tx.rollbackOnly();
-        return reject('OPS_VERSION_CONFLICT', 'the case changed concurrently; retry', { case_id: caseId });
-      }
-      return { kind: 'written', settled, transition: { from: current.status, to: decision.next, event: request.event } };
+      const locked = await this.claimAndLock(tx, caseId, p.key, p.hash, opts.idempotencyKey);
+      return 'answer' in locked ? locked.answer : transitionLocked(tx, this.env, p, locked.current, gateTimeline);
     });
     return this.finish<TransitionData>(written);
   }
@@ -274,47 +145,60 @@ export class Orchestrator {
    * Idempotent like every write; answers `created` with the note's and the messages' ids.
    */
   async record(caseId: string, unredacted: RecordRequest, opts: { idempotencyKey: string }): Promise<Outcome<RecordData>> {
-    const request = this.redacted(unredacted);
-    const { principal: _principal, ...fingerprinted } = request;
-    const who = writerOf(request);
-    const actor = timelineActorOf(request);
-    const key = scopedIdempotencyKey(who, 'record', opts.idempotencyKey);
-    const hash = requestFingerprint({ op: 'record', caseId, request: { ...fingerprinted, actor } });
+    const p = prepareRecord(caseId, this.redacted(unredacted), opts.idempotencyKey);
     const written = await this.store.transact(async (tx): Promise<Written> => {
-      const { claim, current } = await tx.claimAndLockCase(key, hash, this.clock.now(), caseId);
-      const early = this.earlyAnswer(tx, claim, opts.idempotencyKey, hash);
-      if (early) return early;
-      if (!current) {
-        tx.rollbackOnly();
-        return reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId });
-      }
-      const allowed = authorize(who, 'case.note', current);
-      if (!allowed.ok) {
-        tx.rollbackOnly();
-        return reject('OPS_FORBIDDEN', allowed.message, { case_id: caseId, rule: allowed.rule, principal: who.id });
-      }
-      if (request.requireStatus && !request.requireStatus.includes(current.status)) {
-        tx.rollbackOnly();
-        return reject('OPS_ILLEGAL_TRANSITION', `'${request.event}' needs the case in ${request.requireStatus.join(' or ')}; it is ${current.status}`, {
-          case_id: caseId, status: current.status, version: current.version, required: request.requireStatus,
-        });
-      }
-      const now = this.clock.now();
-      const traceId = request.traceId ?? this.ids.uuid();
-      const timelineId = await tx.appendTimeline(timelineEntry(current, now, {
-        kind: 'note', event: request.event, actor, reason: request.reason ?? null,
-        correlation_id: request.correlationId ?? null, trace_id: traceId, meta: withAuthority(namespacedMeta(request.meta ?? {}, who), who),
-      }));
-      const messages = (request.emit ?? []).map((m) =>
-        this.envelope(current, now, m.topic, traceId, request.correlationId ?? null, m.data));
-      if (messages.length) await tx.appendOutbox(messages);
-      const settled = succeeded<RecordData>('created', {
-        case_id: caseId, status: current.status, version: current.version, timeline_id: timelineId, message_ids: messages.map((m) => m.id),
-      });
-      await tx.saveIdempotentResponse(key, settled);
+      const locked = await this.claimAndLock(tx, caseId, p.key, p.hash, opts.idempotencyKey);
+      if ('answer' in locked) return locked.answer;
+      const noted = await recordLocked(tx, this.env, p, locked.current);
+      if (!noted.ok) return noted.written;
+      const settled = succeeded('created', noted.data);
+      await tx.saveIdempotentResponse(p.key, settled);
       return { kind: 'written', settled };
     });
     return this.finish<RecordData>(written);
+  }
+
+  /**
+   * An agent's report in one transaction: the note and its fact (as `record` writes them, under the
+   * same key and fingerprint), and — when the fact's topic is one the state machine acts on — the
+   * transition it asks for, stored under the fact's own key (`fact:<message id>`, core/agents/facts.ts).
+   * The relay still delivers the fact; the fact applier then gets that answer replayed. A transition
+   * that is refused outright (the case moved on) refuses the whole report: nothing is written.
+   */
+  async apply(caseId: string, unredacted: FactRequest, opts: { idempotencyKey: string }): Promise<Outcome<FactData>> {
+    const { fact, ...note } = unredacted;
+    const p = prepareRecord(caseId, this.redacted({ ...note, emit: [fact] }), opts.idempotencyKey);
+    const written = await this.store.transact(async (tx): Promise<Written> => {
+      const locked = await this.claimAndLock(tx, caseId, p.key, p.hash, opts.idempotencyKey);
+      if ('answer' in locked) return locked.answer;
+      const noted = await recordLocked(tx, this.env, p, locked.current);
+      if (!noted.ok) return noted.written;
+      // The fact as the relay will deliver it (JSON), so its transition has the fingerprint the fact applier's has.
+      const asked = factTransition(JSON.parse(JSON.stringify(noted.messages[0])) as OutboxEnvelope);
+      let applied: Written | null = null;
+      if (asked) {
+        const t = prepareTransition(caseId, this.redacted(asked.request), asked.options);
+        const claim = await tx.claimIdempotencyKey(t.key, t.hash, this.clock.now());
+        if (!claim.claimed) throw new Error(`the key ${t.key} of a fact written just now was already taken`);
+        applied = await transitionLocked(tx, this.env, t, locked.current, null);
+        if (applied.kind !== 'written') return applied;
+      }
+      const settled = succeeded<FactData>('created', { ...noted.data, transition: (applied?.settled as Settled<TransitionData> | undefined) ?? null });
+      await tx.saveIdempotentResponse(p.key, settled);
+      return { kind: 'written', settled, ...(applied?.transition ? { transition: applied.transition } : {}), ...(applied?.conflict ? { conflict: applied.conflict } : {}) };
+    });
+    return this.finish<FactData>(written);
+  }
+
+  /**
+   * Apply a fact that is already in the outbox: the one a new case was written with, or one the
+   * relay delivers (the fact applier). Keyed by the message id and pinned to the version it was
+   * written at, so whoever applies it first does the work and the others get the answer replayed.
+   * Null when the message is not a fact.
+   */
+  async applyWrittenFact(msg: OutboxEnvelope): Promise<Outcome<TransitionData> | null> {
+    const asked = factTransition(msg);
+    return asked ? this.transition(msg.case_id, asked.request, asked.options) : null;
   }
 
   /** The request with secrets redacted from its reason, meta and messages (the principal is kept as is). */
@@ -330,6 +214,16 @@ export class Orchestrator {
 
   private async claim(tx: CaseTx, key: string, hash: string): Promise<Written | null> {
     return this.earlyAnswer(tx, await tx.claimIdempotencyKey(key, hash, this.clock.now()), key, hash);
+  }
+
+  /** Claim `key` and lock the case: the locked case, or the answer that ends the write (a replay, a reused key, no such case). */
+  private async claimAndLock(tx: CaseTx, caseId: string, key: string, hash: string, clientKey: string): Promise<{ current: CaseRecord } | { answer: Written }> {
+    const { claim, current } = await tx.claimAndLockCase(key, hash, this.clock.now(), caseId);
+    const early = this.earlyAnswer(tx, claim, clientKey, hash);
+    if (early) return { answer: early };
+    if (current) return { current };
+    tx.rollbackOnly();
+    return { answer: reject('OPS_CASE_NOT_FOUND', `no case has id ${caseId}`, { case_id: caseId }) };
   }
 
   /** Null when the key was claimed (go on); else the replay, or OPS_IDEMPOTENCY_KEY_REUSED for a key reused with another request. */

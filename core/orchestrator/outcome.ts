@@ -47,6 +47,16 @@ export interface RecordData {
   message_ids: string[];
 }
 
+/** Data of an agent's report (`Orchestrator.apply`): the note, and how the transition its fact asked for was answered. */
+export interface FactData extends RecordData {
+  /**
+   * The transition's answer; null when the fact's topic is not one the state machine acts on.
+   * Absent on answers stored by `record` for the same key before `apply` existed (the fact
+   * applier applied those facts).
+   */
+  transition?: Settled<TransitionData> | null;
+}
+
 export function succeeded<T>(kind: SuccessKind, data: T): Settled<T> {
   return { ok: true, kind, data };
 }

@@ -61,3 +61,12 @@ export interface CreateOptions {
    */
   requestAnalysis?: { actor: string; reason: string };
 }
+
+/**
+ * An agent's report (`Orchestrator.apply`): a timeline note and the fact it emits. When the fact's
+ * topic is one the state machine acts on (`FACT_TO_EVENT`), its transition is applied in the same
+ * transaction. Agents only: the writer is the agent named by `actor`.
+ */
+export interface FactRequest extends Omit<RecordRequest, 'principal' | 'emit'> {
+  fact: { topic: string; data: Record<string, unknown> };
+}

@@ -7,7 +7,7 @@ import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-w
 import { caseView, jsonBytes, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { outboxPriorityOf } from '../outbox/priority.js';
-import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
+import { ANALYSIS_REQUESTED_TOPIC } from '../agents/facts.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
 
@@ -28,7 +28,7 @@ export interface AlertIngestorDeps {
    * commit (its own idempotent write, keyed like the fact applier's, which covers a crash in
    * between). Without it, only the fact applier starts the analysis.
    */
-  orchestrator?: Pick<Orchestrator, 'transition'>;
+  orchestrator?: Pick<Orchestrator, 'applyWrittenFact'>;
   /** Called after every commit that wrote outbox messages (wakes the relay). */
   afterCommit?: () => void;
   logUrlTemplate?: string;
@@ -127,10 +127,9 @@ export class AlertIngestor {
     const written = await this.deps.store.transact((tx) => this.write(tx, n, route, payload));
     const { result, analysisRequest } = written;
     if (result.new_alerts > 0 || result.resolved_case_ids.length > 0) this.deps.afterCommit?.();
-    const fact = analysisRequest ? factTransition(analysisRequest) : null;
-    if (fact && this.deps.orchestrator) {
-      const started = await this.deps.orchestrator.transition(analysisRequest!.case_id, fact.request, fact.options);
-      result.analysis_started = started.ok;
+    if (analysisRequest && this.deps.orchestrator) {
+      const started = await this.deps.orchestrator.applyWrittenFact(analysisRequest);
+      result.analysis_started = started?.ok ?? false;
     }
     return result;
   }
