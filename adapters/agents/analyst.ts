@@ -26,8 +26,9 @@ import { serviceDefaultsFor, type ServicesFile, type Signal } from '../../core/s
  *
  * Safe from several processes at once: the case is opened with the idempotency key
  * `analyst:<service>:<signal>:<episode start>`, so concurrent passes that see the same episode
- * get the same case; the findings note, the evidence rows and start_analysis are keyed the same
- * way. The detectors are causal and the query grid is aligned, so processes agree on the start.
+ * get the same case; the findings note and the evidence rows are keyed the same way, and
+ * start_analysis is the analysis request the case is written with (applied once, under its fact's
+ * key). The detectors are causal and the query grid is aligned, so processes agree on the start.
  */
 
 export const ANALYST_ACTOR = 'analyst@opsloop';
@@ -38,7 +39,7 @@ const OPEN_STATUSES: readonly CaseStatus[] = ['NEW', 'ANALYZING', 'PLANNING', 'W
 export interface AnalystDeps {
   services: ServicesFile;
   prometheus: Pick<MetricsSource, 'queryRange'>;
-  orchestrator: Pick<Orchestrator, 'createCase' | 'record' | 'transition'>;
+  orchestrator: Pick<Orchestrator, 'createCase' | 'record'>;
   store: Pick<CaseStore, 'queries'>;
   clock: Clock;
   logger?: Pick<Logger, 'info' | 'warn'>;
@@ -122,6 +123,7 @@ async function passForSignal(
   const startIso = new Date(episode.start * 1000).toISOString();
   const episodeKey = `analyst:${service}:${signal.name}:${startIso}`;
   const open = (await openCases()).find((c) => c.service === service && c.labels.signal === signal.name);
+  const findings = findingOf(service, signal, read.query, episode, read.step);
   let caseId: string;
   let replayed = false;
   let opened = false;
@@ -136,14 +138,17 @@ async function passForSignal(
       ...(env ? { env } : {}),
       requester: ANALYST_ACTOR,
       labels: { source: 'analyst', signal: signal.name, direction: episode.direction, episode_start: startIso },
-    }, { idempotencyKey: episodeKey, actor: ANALYST_ACTOR });
+    }, {
+      idempotencyKey: episodeKey, actor: ANALYST_ACTOR,
+      // Started like every new case that should be analysed: a fact written with the case.
+      ...(signal.start_analysis ?? true ? { requestAnalysis: { actor: ANALYST_ACTOR, reason: findings.summary } } : {}),
+    });
     if (!created.ok) throw new Error(`could not open a case: ${created.code} ${created.message}`);
     caseId = created.data.case_id;
     replayed = created.replayed;
     opened = true;
   }
 
-  const findings = findingOf(service, signal, read.query, episode, read.step);
   if (deps.evidence) await insertFindingEvidence(deps, caseId, findings, episodeKey, read.query, episode);
   const recorded = await deps.orchestrator.record(caseId, {
     event: 'findings',
@@ -154,14 +159,6 @@ async function passForSignal(
   }, { idempotencyKey: `${episodeKey}:findings:${caseId}` });
   if (!recorded.ok && recorded.code !== 'OPS_IDEMPOTENCY_KEY_REUSED') {
     deps.logger?.warn({ case_id: caseId, code: recorded.code, message: recorded.message }, 'analyst: findings not recorded');
-  }
-  if (opened && (signal.start_analysis ?? true)) {
-    const started = await deps.orchestrator.transition(caseId, {
-      event: 'start_analysis', actor: ANALYST_ACTOR, reason: findings.summary,
-    }, { idempotencyKey: `${episodeKey}:start_analysis`, expectedVersion: 1, versionSource: 'body' });
-    if (!started.ok && started.code !== 'OPS_ILLEGAL_TRANSITION' && started.code !== 'OPS_VERSION_CONFLICT') {
-      deps.logger?.warn({ case_id: caseId, code: started.code }, 'analyst: start_analysis refused');
-    }
   }
   if (!replayed) deps.logger?.info({ case_id: caseId, service, signal: signal.name, episode_start: startIso, attached: !opened }, 'analyst: anomaly');
   return { service, signal: signal.name, status: opened ? 'opened' : 'attached', case_id: caseId, episode, replayed };

@@ -6,11 +6,11 @@ import { CreateCaseInputSchema, caseView, type CaseRecord, type CaseView, type C
 import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { describeIssues, toFieldIssues } from '../schemas/issues.js';
 import { requestFingerprint } from './fingerprint.js';
-import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
+import { factTransition } from '../agents/facts.js';
 import { authorize } from '../auth/permissions.js';
 import { isAgent } from '../auth/principal.js';
 import { redactText, redactValue } from '../auth/redact.js';
-import { outboxEnvelope, timelineEntry } from './records.js';
+import { newCaseRecord, openCase } from './case-creation.js';
 import { scopedIdempotencyKey, withAuthority, writerOf } from './write-authority.js';
 import { outcomeOf, succeeded, type FactData, type Outcome, type RecordData, type Settled, type TransitionData } from './outcome.js';
 import { needsGateTimeline, prepareTransition, reject, transitionLocked, type WriteEnv, type Written } from './transition-step.js';
@@ -86,37 +86,19 @@ export class Orchestrator {
     const written = await this.store.transact(async (tx): Promise<Written> => {
       const early = await this.claim(tx, key, hash);
       if (early) return early;
-      const now = this.clock.now();
-      const record: CaseRecord = {
-        id: this.ids.uuid(),
-        tenant: body.tenant,
-        title: body.title,
-        severity: body.severity,
-        service: body.service ?? null,
-        env: body.env ?? null,
-        requester,
-        labels: body.labels ?? {},
-        status: 'NEW',
-        version: 1,
-        plan_id: null,
-        created_at: now,
-        updated_at: now,
-      };
-      await tx.insertCase(record);
-      const traceId = opts.traceId ?? this.ids.uuid();
-      await tx.appendTimeline(timelineEntry(record, now, {
-        kind: 'created', event: 'case_created', actor,
-        reason: record.title, to_status: 'NEW', trace_id: traceId, meta: withAuthority({ severity: record.severity, service: record.service, env: record.env }, who),
-      }));
-      const messages = [this.envelope(record, now, 'evt.case.created.v1', traceId, null, { case: caseView(record) })];
-      const followUp = opts.requestAnalysis
-        ? this.envelope(record, now, ANALYSIS_REQUESTED_TOPIC, traceId, null, { actor: opts.requestAnalysis.actor, reason: opts.requestAnalysis.reason })
-        : undefined;
-      if (followUp) messages.push(followUp);
-      await tx.appendOutbox(messages);
+      const record = newCaseRecord(this.ids.uuid(), this.clock.now(), {
+        tenant: body.tenant, title: body.title, severity: body.severity, service: body.service ?? null, env: body.env ?? null,
+        requester, labels: body.labels ?? {},
+      });
+      const { created, analysisRequest } = await openCase(tx, this.ids, record, {
+        actor, traceId: opts.traceId ?? this.ids.uuid(),
+        meta: withAuthority({ severity: record.severity, service: record.service, env: record.env }, who),
+        ...(opts.requestAnalysis ? { requestAnalysis: opts.requestAnalysis } : {}),
+      });
+      await tx.appendOutbox(analysisRequest ? [created, analysisRequest] : [created]);
       const settled = succeeded('created', caseView(record));
       await tx.saveIdempotentResponse(key, settled);
-      return { kind: 'written', settled, ...(followUp ? { followUp } : {}) };
+      return { kind: 'written', settled, ...(analysisRequest ? { followUp: analysisRequest } : {}) };
     });
     const result = this.finish<CaseView>(written);
     const followUp = written.kind === 'written' ? written.followUp : undefined;
@@ -253,9 +235,5 @@ export class Orchestrator {
         return outcomeOf<T>(written.failure, false);
       }
     }
-  }
-
-  private envelope(c: CaseRecord, now: Date, topic: string, traceId: string | null, correlationId: string | null, data: Record<string, unknown>): OutboxEnvelope {
-    return outboxEnvelope(this.ids.uuid(), c, now, topic, traceId, correlationId, data);
   }
 }

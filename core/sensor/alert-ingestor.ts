@@ -4,10 +4,10 @@ import type { CaseTx } from '../ports/case-store.js';
 import type { Clock, IdGen } from '../ports/clock.js';
 import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } from '../ports/evidence-store.js';
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
-import { caseView, jsonBytes, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
+import { jsonBytes, type CaseRecord } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
-import { outboxPriorityOf } from '../outbox/priority.js';
-import { ANALYSIS_REQUESTED_TOPIC } from '../agents/facts.js';
+import { newCaseRecord, openCase, type NewCase } from '../orchestrator/case-creation.js';
+import { outboxEnvelope, timelineEntry } from '../orchestrator/records.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
 
@@ -199,6 +199,7 @@ export class AlertIngestor {
     let record: CaseRecord | null = null;
     const traceId = this.deps.ids.uuid();
     const messages: OutboxEnvelope[] = [];
+    let analysisRequest: OutboxEnvelope | null = null;
     if (found) {
       record = await tx.lockCase(found.id);
     }
@@ -215,13 +216,16 @@ export class AlertIngestor {
         result.message = `route ${route.routeKey} of tenant ${route.tenant} already has ${route.maxOpenCases} open alert cases (max_open_cases_per_route); no case opened for this group: the next re-send opens one once a case of the route is closed`;
         return null;
       }
-      record = this.newCase(n, route, newFiring, now);
-      await tx.insertCase(record);
-      await tx.appendTimeline(entry(record, now, {
-        kind: 'created', event: 'case_created', actor: `sensor:${n.source}`, reason: record.title, to_status: 'NEW', trace_id: traceId,
+      record = newCaseRecord(this.deps.ids.uuid(), now, newCaseOf(n, route, newFiring));
+      // A new case that should be analysed carries the request as a fact, written with it: applied
+      // right after the commit, and by the fact applier if this process dies before that.
+      const opened = await openCase(tx, this.deps.ids, record, {
+        actor: `sensor:${n.source}`, traceId,
         meta: { severity: record.severity, service: record.service, env: record.env, source: n.source, group_key: n.groupKey, rule: route.ruleName },
-      }));
-      messages.push(envelope(this.deps.ids.uuid(), record, now, 'evt.case.created.v1', traceId, { case: caseView(record) }));
+        ...(route.startAnalysis ? { requestAnalysis: { actor: `sensor:${n.source}`, reason: 'opened by an alert', extra: { group_key: n.groupKey, rule: route.ruleName } } } : {}),
+      });
+      messages.push(opened.created);
+      analysisRequest = opened.analysisRequest;
       result.action = 'opened';
       matchedBy = null;
     } else {
@@ -244,22 +248,15 @@ export class AlertIngestor {
       ...d, id: this.deps.ids.uuid(), case_id: c.id, source_payload_id: payload.id, created_at: now,
     })));
     const alertsView = newFiring.map(alertView);
-    await tx.appendTimeline(entry(c, now, {
+    await tx.appendTimeline(timelineEntry(c, now, {
       kind: 'note', event: 'alert_firing', actor: `sensor:${n.source}`, trace_id: traceId,
       reason: `${newFiring.length} new firing alert${newFiring.length === 1 ? '' : 's'}: ${summarize(newFiring)}`,
       meta: { source: n.source, group_key: n.groupKey, matched_by: matchedBy, alerts: alertsView, evidence_ids: inserted.map((e) => e.id), payload_id: payload.id },
     }));
-    messages.push(envelope(this.deps.ids.uuid(), c, now, ALERT_FIRING_TOPIC, traceId, {
+    messages.push(outboxEnvelope(this.deps.ids.uuid(), c, now, ALERT_FIRING_TOPIC, traceId, null, {
       source: n.source, group_key: n.groupKey, matched_by: matchedBy, summary: firingSummary(n, newFiring),
       alerts: alertsView, evidence: inserted.map(evidenceView),
     }));
-    // A new case that should be analysed carries the request as a fact, written with it: applied
-    // right after the commit, and by the fact applier if this process dies before that.
-    const analysisRequest = result.action === 'opened' && route.startAnalysis
-      ? envelope(this.deps.ids.uuid(), c, now, ANALYSIS_REQUESTED_TOPIC, traceId, {
-        actor: `sensor:${n.source}`, reason: 'opened by an alert', group_key: n.groupKey, rule: route.ruleName,
-      })
-      : null;
     if (analysisRequest) messages.push(analysisRequest);
     await tx.appendOutbox(messages);
     result.case_id = c.id;
@@ -296,12 +293,12 @@ export class AlertIngestor {
       if (!c) continue;
       const traceId = this.deps.ids.uuid();
       const alertsView = resolved.map(alertView);
-      await tx.appendTimeline(entry(c, now, {
+      await tx.appendTimeline(timelineEntry(c, now, {
         kind: 'note', event: 'alert_resolved', actor: `sensor:${n.source}`, trace_id: traceId,
         reason: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
         meta: { source: n.source, group_key: n.groupKey, alerts: alertsView, payload_id: payload.id },
       }));
-      await tx.appendOutbox([envelope(this.deps.ids.uuid(), c, now, ALERT_RESOLVED_TOPIC, traceId, {
+      await tx.appendOutbox([outboxEnvelope(this.deps.ids.uuid(), c, now, ALERT_RESOLVED_TOPIC, traceId, null, {
         source: n.source, group_key: n.groupKey, alerts: alertsView, status: c.status,
         summary: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
       })]);
@@ -314,23 +311,21 @@ export class AlertIngestor {
     }
   }
 
-  private newCase(n: NormalizedNotification, route: IngestRoute, alerts: NormalizedAlert[], now: Date): CaseRecord {
-    const labels: Record<string, string> = {};
-    const common = Object.keys(n.commonLabels).length ? n.commonLabels : alerts[0]?.labels ?? {};
-    for (const [k, v] of Object.entries(common).slice(0, MAX_LABELS)) labels[k] = v.slice(0, 500);
-    labels.source = n.source;
-    labels.group_key = n.groupKey.slice(0, 500);
-    labels.ingest_route = route.routeKey;
-    if (route.chat) {
-      labels.chat_platform = route.chat.platform;
-      labels.chat_channel = route.chat.channel;
-    }
-    return {
-      id: this.deps.ids.uuid(), tenant: route.tenant, title: caseTitle(n, alerts), severity: route.severity,
-      service: route.service, env: route.env, requester: `sensor:${n.source}`, labels, status: 'NEW', version: 1,
-      plan_id: null, created_at: now, updated_at: now,
-    };
+}
+
+/** What the Sensor says about the case a firing group opens. */
+function newCaseOf(n: NormalizedNotification, route: IngestRoute, alerts: NormalizedAlert[]): NewCase {
+  const labels: Record<string, string> = {};
+  const common = Object.keys(n.commonLabels).length ? n.commonLabels : alerts[0]?.labels ?? {};
+  for (const [k, v] of Object.entries(common).slice(0, MAX_LABELS)) labels[k] = v.slice(0, 500);
+  labels.source = n.source;
+  labels.group_key = n.groupKey.slice(0, 500);
+  labels.ingest_route = route.routeKey;
+  if (route.chat) {
+    labels.chat_platform = route.chat.platform;
+    labels.chat_channel = route.chat.channel;
   }
+  return { tenant: route.tenant, title: caseTitle(n, alerts), severity: route.severity, service: route.service, env: route.env, requester: `sensor:${n.source}`, labels };
 }
 
 /** Largest received body kept as it came (JSON bytes); a larger one is kept as its trimmed, normalised form. */
@@ -401,16 +396,4 @@ function caseTitle(n: NormalizedNotification, alerts: readonly NormalizedAlert[]
   const summary = n.commonAnnotations.summary ?? first?.annotations.summary ?? '';
   const count = alerts.length > 1 ? ` (${alerts.length} alerts)` : '';
   return `${name}${count}${summary ? `: ${summary}` : ''}`.slice(0, 200);
-}
-
-function entry(c: CaseRecord, now: Date, e: Partial<NewTimelineEntry> & Pick<NewTimelineEntry, 'kind' | 'event' | 'actor'>): NewTimelineEntry {
-  return {
-    case_id: c.id, reason: null, correlation_id: null, trace_id: null, from_status: null, to_status: null,
-    version: c.version, meta: {}, created_at: now, ...e,
-  };
-}
-
-function envelope(id: string, c: CaseRecord, now: Date, topic: string, traceId: string, data: Record<string, unknown>): OutboxEnvelope {
-  // The case's outbox lane (core/outbox/priority.ts): the same for all of its messages, wherever written.
-  return { id, topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: null, data, priority: outboxPriorityOf(c) };
 }
