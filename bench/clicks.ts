@@ -23,7 +23,7 @@ import { createSlackExtension } from '../bot/slack/slack-extension.js';
 import { encodeAction } from '../bot/chat-model.js';
 import { envInt, envIntList, machineInfo, machineLine, writeResults } from './lib/results.js';
 import {
-  approveClickBody, BENCH_APPROVER, BENCH_SLACK_SECRET, BENCH_SLACK_TOKEN, caseAtWaitGate, startChatOpsloop,
+  approveClickBody, BENCH_APPROVER, BENCH_SLACK_SECRET, BENCH_SLACK_TOKEN, caseAtWaitGate, startChatOpsloop, undelivered,
   type ChatOpsloop, type SlackAnswer,
 } from './lib/slack-bench.js';
 import { startLoadClient } from './lib/slack-load-client.js';
@@ -94,7 +94,7 @@ async function drained(chat: ChatOpsloop, prefix: string, count: number, timeout
 /** Wait until the relay has delivered every outbox message (opsloop is idle again). */
 async function quiet(chat: ChatOpsloop, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await chat.store.outbox.backlog()) > 0) {
+  while ((await undelivered(chat)) > 0) {
     if (Date.now() > deadline) throw new Error(`the outbox did not drain within ${timeoutMs} ms`);
     await sleep(50);
   }

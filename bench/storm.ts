@@ -10,7 +10,7 @@
 import { createSlackExtension } from '../bot/slack/slack-extension.js';
 import { encodeAction } from '../bot/chat-model.js';
 import { envInt, machineInfo, machineLine, writeResults } from './lib/results.js';
-import { approveClickBody, BENCH_APPROVER, caseAtWaitGate, startChatOpsloop, type ChatOpsloop } from './lib/slack-bench.js';
+import { approveClickBody, BENCH_APPROVER, caseAtWaitGate, startChatOpsloop, undelivered, type ChatOpsloop } from './lib/slack-bench.js';
 import { startLoadClient } from './lib/slack-load-client.js';
 import { round, sleep, summarize, wallMs, type LatencySummary } from './lib/stats.js';
 import { printTable } from './lib/table.js';
@@ -77,7 +77,7 @@ export async function runStormBench(config: StormConfig = configFromEnv(), log: 
     const allAnswered = wallMs() - started;
     const gatePosts = () => chat.fake.callsOf('chat.postMessage').filter((p) => p.body.thread_ts && /^Gate: ✅ approved/.test(String(p.body.text)));
     await waitUntil(() => gatePosts().length >= 1, 30_000);
-    await waitUntil(async () => (await chat.store.outbox.backlog()) === 0, config.settleTimeoutS * 1000);
+    await waitUntil(async () => (await undelivered(chat)) === 0, config.settleTimeoutS * 1000);
     await sleep(500); // a second post would have had time to show up
     const timeline = await chat.store.queries.listTimeline(c.id);
     const texts = responses().map((x) => String(x.body.text));

@@ -50,6 +50,15 @@ export function benchStoreFromEnv(): BenchStoreKind {
   return raw;
 }
 
+/**
+ * Outbox copies this opsloop's relay still has to deliver: those of the consumer groups it has
+ * consumers for. Without the agents extension the loop group's copies (commands, facts) are left
+ * for a replica that runs the agents, so they never drain here.
+ */
+export function undelivered(chat: ChatOpsloop): Promise<number> {
+  return chat.store.outbox.backlog(chat.ops.relay.groups);
+}
+
 export interface ChatOpsloopOptions {
   /** Default: benchStoreFromEnv(). */
   store?: BenchStoreKind;
