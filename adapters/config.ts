@@ -65,6 +65,14 @@ export interface Config {
   oidcRolesClaim: string;
   oidcRoleMap?: OidcRoleMapEntry[];
   oidcIdClaim: string;
+  /** Step executors (adapters/executors/index.ts) read these from the environment they are given. */
+  kubeconfig?: string;
+  kubeContext?: string;
+  githubToken?: string;
+  githubApiUrl?: string;
+  githubRepos?: string[];
+  gateways?: string;
+  gatewaysFile?: string;
 }
 
 /** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
@@ -90,7 +98,7 @@ export interface EnvVar<K extends keyof Config = keyof Config> {
   description: string;
   /** Secrets are never echoed back in error messages. */
   secret?: boolean;
-  group: 'core' | 'store' | 'agents' | 'chat';
+  group: 'core' | 'store' | 'agents' | 'executors' | 'chat';
 }
 
 function envVar<K extends keyof Config>(spec: EnvVar<K>): EnvVar<K> {
@@ -167,6 +175,20 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a Discord application id (digits)', description: 'Discord application id.' }),
   envVar({ name: 'DISCORD_API_URL', key: 'discordApiUrl', group: 'chat', schema: httpUrl,
     expected: 'an http(s) URL', description: 'Discord REST base URL (default https://discord.com/api).' }),
+  envVar({ name: 'KUBECONFIG', key: 'kubeconfig', group: 'executors', schema: path,
+    expected: 'kubeconfig file paths separated by the path delimiter', description: 'k8s.rollout steps: the cluster and credentials (first existing file); unset: the in-cluster service account, else ~/.kube/config.' }),
+  envVar({ name: 'OPSLOOP_KUBE_CONTEXT', key: 'kubeContext', group: 'executors', schema: z.string().trim().min(1).max(253),
+    expected: 'a context name from the kubeconfig', description: 'k8s.rollout steps: the kubeconfig context to use (default: its current-context).' }),
+  envVar({ name: 'GITHUB_TOKEN', key: 'githubToken', group: 'executors', schema: token, secret: true,
+    expected: 'a token without spaces', description: 'github.workflow steps: the token that dispatches workflows (without it the step says it is not configured).' }),
+  envVar({ name: 'GITHUB_API_URL', key: 'githubApiUrl', group: 'executors', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'github.workflow steps: the GitHub API base URL (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3).' }),
+  envVar({ name: 'OPSLOOP_GITHUB_REPOS', key: 'githubRepos', group: 'executors', schema: z.string().trim().regex(/^[\w.-]+\/[\w.-]+(\s*,\s*[\w.-]+\/[\w.-]+)*$/).transform((s) => s.split(',').map((r) => r.trim())),
+    expected: 'owner/repo names separated by commas', description: 'github.workflow steps: the only repositories a plan may dispatch workflows in (unset: any the token reaches).' }),
+  envVar({ name: 'OPSLOOP_GATEWAYS', key: 'gateways', group: 'executors', schema: z.string().trim().refine(isJsonObject),
+    expected: 'a JSON object of gateway name → {url, method, headers, token_env}', description: 'gateway.flip steps: the feature-flag / traffic gateways a plan may flip.' }),
+  envVar({ name: 'OPSLOOP_GATEWAYS_FILE', key: 'gatewaysFile', group: 'executors', schema: path,
+    expected: 'a YAML or JSON file path', description: 'gateway.flip steps: the same object in a file (used when OPSLOOP_GATEWAYS is unset).' }),
   envVar({ name: 'OPSLOOP_INGEST_TOKEN', key: 'ingestToken', group: 'agents', schema: token, secret: true,
     expected: 'a token without spaces', description: 'A shared bearer token accepted on POST /ingest/* only (principal token:ingest); API tokens with the responder role work there too.' }),
   envVar({ name: 'OPSLOOP_INGEST_FILE', key: 'ingestFile', group: 'agents', schema: path, default: 'config/ingest.yml',
@@ -200,6 +222,15 @@ export const ENV_VARS: readonly EnvVar[] = [
   envVar({ name: 'OPSLOOP_OIDC_ID_CLAIM', key: 'oidcIdClaim', group: 'core', schema: token, default: 'email',
     expected: 'a claim name (email, preferred_username, sub, …)', description: 'SSO/OIDC: claim that names the user (principal id oidc:<value>).' }),
 ];
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
 
 /** OPSLOOP_ALLOWED_HOSTS as a list, or null when an entry is not a host name. */
 function hostList(text: string): string[] | null {
@@ -299,7 +330,7 @@ export function envTableMarkdown(): string {
 export function envTableText(): string {
   const width = Math.max(...ENV_VARS.map((v) => v.name.length));
   const lines: string[] = [];
-  for (const group of ['core', 'store', 'agents', 'chat'] as const) {
+  for (const group of ['core', 'store', 'agents', 'executors', 'chat'] as const) {
     lines.push(`  ${group}:`);
     for (const v of ENV_VARS.filter((x) => x.group === group)) {
       const def = v.default !== undefined ? ` (default ${v.default})` : '';
