@@ -8,8 +8,8 @@
  */
 import { CONSUMER_GROUPS } from '../core/outbox/consumer-groups.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
-import { noOutboxSignal, outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
-import { createPostgresCaseStore } from '../adapters/store/postgres-case-store.js';
+import { noOutboxSignal, outboxSignalFor } from '../adapters/store/postgres/pg-outbox-signal.js';
+import { createPostgresCaseStore } from '../adapters/store/postgres/postgres-case-store.js';
 import { wallMs } from './lib/stats.js';
 
 const url = process.env.BENCH_WORKER_DATABASE_URL;

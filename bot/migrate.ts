@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { acquireDataDirLock } from '../adapters/store/data-dir-lock.js';
+import { acquireDataDirLock } from '../adapters/store/pglite/data-dir-lock.js';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { loadConfigOrExit, storeKind, type Config } from '../adapters/config.js';
-import { applyMongoMigrations } from '../adapters/store/mongo-case-store.js';
-import { pgPoolSqlClient, pgliteSqlClient } from '../adapters/store/sql-client.js';
-import { applySqlMigrations } from '../adapters/store/sql-migrate.js';
+import { applyMongoMigrations } from '../adapters/store/mongo/mongo-case-store.js';
+import { pgPoolSqlClient, pgliteSqlClient } from '../adapters/store/sql/sql-client.js';
+import { applySqlMigrations } from '../adapters/store/sql/sql-migrate.js';
 
 /** Apply pending migrations on the configured store; returns the versions applied now. */
 export async function migrate(config: Config): Promise<{ store: string; applied: string[] }> {

@@ -7,7 +7,7 @@ import { storeKind, type Config } from '../adapters/config.js';
 import { buildServer } from '../adapters/http/server.js';
 import { allowedHostsFor, describeAllowedHosts } from '../core/auth/allowed-hosts.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
-import { outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
+import { outboxSignalFor } from '../adapters/store/postgres/pg-outbox-signal.js';
 import { createLogger } from '../adapters/log.js';
 import { PromMetrics } from '../adapters/metrics/prom-metrics.js';
 import { createCaseStore } from '../adapters/store/index.js';

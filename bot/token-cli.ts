@@ -17,7 +17,7 @@ import { ROLES, rolesUpTo, type PrincipalScope, type Role } from '../core/auth/p
 import { isOpsError } from '../core/errors.js';
 import { CreateTokenBodySchema, parseExpiresDays, TokenIdParamsSchema, type TokenView } from '../core/schemas/api-token.js';
 import { describeIssues, toFieldIssues } from '../core/schemas/issues.js';
-import { DataDirLockedError } from '../adapters/store/data-dir-lock.js';
+import { DataDirLockedError } from '../adapters/store/pglite/data-dir-lock.js';
 
 const HELP: Record<string, string> = {
   main: `usage: npm run token -- <command> [options]

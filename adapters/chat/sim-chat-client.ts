@@ -1,8 +1,8 @@
 import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
-import { pgliteSqlClient, pgPoolSqlClient, type SqlQueryable } from '../store/sql-client.js';
-import { PgliteCaseStore } from '../store/pglite-case-store.js';
-import { PostgresCaseStore } from '../store/postgres-case-store.js';
+import { pgliteSqlClient, pgPoolSqlClient, type SqlQueryable } from '../store/sql/sql-client.js';
+import { PgliteCaseStore } from '../store/pglite/pglite-case-store.js';
+import { PostgresCaseStore } from '../store/postgres/postgres-case-store.js';
 
 /** One message in the simulated channel. */
 export interface SimMessage {

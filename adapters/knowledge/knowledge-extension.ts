@@ -4,10 +4,10 @@ import type { KnowledgeStore } from '../../core/ports/knowledge-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { eventSchemaRoutes, kbRoutes } from '../http/kb-routes.js';
 import { consumeOnce } from '../jobs/outbox-relay.js';
-import { SqlCaseStore } from '../store/sql-case-store.js';
+import { SqlCaseStore } from '../store/sql/sql-case-store.js';
 import { Librarian, type LibrarianOptions } from './librarian.js';
 import { createOpenAiEmbedder, type Embedder } from './openai-embedder.js';
-import { SqlKnowledgeStore } from './sql-knowledge-store.js';
+import { SqlKnowledgeStore } from '../store/sql/sql-knowledge-store.js';
 
 /** Inbox consumer name of the case summariser. */
 export const LIBRARIAN_CONSUMER = 'librarian.case-summary';
@@ -24,7 +24,7 @@ export async function knowledgeStoreFor(store: CaseStore): Promise<KnowledgeStor
   if (store instanceof SqlCaseStore) return new SqlKnowledgeStore(store);
   const db = (store as { db?: unknown }).db;
   if (store.name === 'mongodb' && db) {
-    const { MongoKnowledgeStore } = await import('./mongo-knowledge-store.js');
+    const { MongoKnowledgeStore } = await import('../store/mongo/mongo-knowledge-store.js');
     return new MongoKnowledgeStore(db as import('mongodb').Db);
   }
   throw new Error(`the ${store.name} store has no knowledge base support`);

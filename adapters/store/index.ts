@@ -1,11 +1,11 @@
 import type { CaseStore } from '../../core/ports/case-store.js';
-import { createPgliteCaseStore } from './pglite-case-store.js';
-import { createPostgresCaseStore } from './postgres-case-store.js';
+import { createPgliteCaseStore } from './pglite/pglite-case-store.js';
+import { createPostgresCaseStore } from './postgres/postgres-case-store.js';
 
-export { createPgliteCaseStore, PgliteCaseStore, DEFAULT_PGLITE_DATA_DIR } from './pglite-case-store.js';
-export { createPostgresCaseStore, PostgresCaseStore } from './postgres-case-store.js';
-export { SqlCaseStore } from './sql-case-store.js';
-export { applySqlMigrations } from './sql-migrate.js';
+export { createPgliteCaseStore, PgliteCaseStore, DEFAULT_PGLITE_DATA_DIR } from './pglite/pglite-case-store.js';
+export { createPostgresCaseStore, PostgresCaseStore } from './postgres/postgres-case-store.js';
+export { SqlCaseStore } from './sql/sql-case-store.js';
+export { applySqlMigrations } from './sql/sql-migrate.js';
 export { tokenStoreFor } from './token-store-factory.js';
 
 export interface CaseStoreConfig {
@@ -18,7 +18,7 @@ export interface CaseStoreConfig {
   /** MongoDB database name (default: the one in the URI). */
   mongodbDb?: string;
   /** PGlite extensions to load (e.g. pgvector when semantic retrieval is configured). */
-  pgliteExtensions?: import('./pglite-case-store.js').PgliteCaseStoreOptions['extensions'];
+  pgliteExtensions?: import('./pglite/pglite-case-store.js').PgliteCaseStoreOptions['extensions'];
 }
 
 /**
@@ -28,7 +28,7 @@ export interface CaseStoreConfig {
 export async function createCaseStore(config: CaseStoreConfig = {}): Promise<CaseStore> {
   if (config.mongodbUri) {
     // Loaded lazily: the mongo driver is only needed when MongoDB is configured.
-    const { createMongoCaseStore } = await import('./mongo-case-store.js');
+    const { createMongoCaseStore } = await import('./mongo/mongo-case-store.js');
     return createMongoCaseStore({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
   }
   if (config.databaseUrl) return createPostgresCaseStore({ url: config.databaseUrl });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../adapters/config.js';
 import { createLogger, silentLogger } from '../../adapters/log.js';
-import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { createPostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
 import { startRemoteFakeSlack, type SlackRecorder } from './remote-fake-slack.js';

@@ -3,7 +3,7 @@ import { chatHandlerFor } from '../chat-handler-factory.js';
 import { ChatHandler } from '../chat-handler.js';
 import { apiLinks } from '../slack/slack-extension.js';
 import { createDiscordRest, DiscordChatClient } from '../../adapters/chat/discord-chat-client.js';
-import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
+import { sqlChatStoreFor } from '../../adapters/store/sql/sql-chat-store.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { discordInteractionsPlugin } from './discord-http.js';

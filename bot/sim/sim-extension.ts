@@ -7,7 +7,7 @@ import { ChatHandler, ephemeral, type ChatActor, type ChatReply } from '../chat-
 import { decodeAction } from '../chat-model.js';
 import { apiLinks } from '../slack/slack-extension.js';
 import { SimChatClient, simMessageStoreFor, type SqlSimMessageStore } from '../../adapters/chat/sim-chat-client.js';
-import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
+import { sqlChatStoreFor } from '../../adapters/store/sql/sql-chat-store.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { HttpApi } from '../../adapters/http/server.js';
 import { parseInput } from '../../adapters/http/request-helpers.js';

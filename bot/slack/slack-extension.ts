@@ -3,7 +3,7 @@ import { chatHandlerFor } from '../chat-handler-factory.js';
 import { ChatHandler } from '../chat-handler.js';
 import type { ChatLinks } from '../chat-model.js';
 import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
-import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
+import { sqlChatStoreFor } from '../../adapters/store/sql/sql-chat-store.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { createSlackHttpApp, createSlackSocketApp } from './slack-app.js';

@@ -12,7 +12,7 @@ import { AGENT_JOBS, type AgentJobData } from '../../core/ports/job-queue.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { POSTGRES_SKIP_REASON, cleanupTestPostgresStore, createTestPostgresStore, testDatabaseUrl } from '../support/postgres.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 
 async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import type { CaseStore } from '../../core/ports/case-store.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import type { PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
-import type { SqlCaseStore } from '../../adapters/store/sql-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import type { PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
+import type { SqlCaseStore } from '../../adapters/store/sql/sql-case-store.js';
 import { auditChainContract, type TimelineTamper } from '../contracts/audit-chain.contract.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, testDatabaseUrl } from '../support/postgres.js';

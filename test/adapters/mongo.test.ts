@@ -2,7 +2,7 @@ import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { CaseStore } from '../../core/ports/case-store.js';
-import { applyMongoMigrations, createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo-case-store.js';
+import { applyMongoMigrations, createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo/mongo-case-store.js';
 import { MONGO_MIGRATIONS } from '../../migrations/mongo/index.js';
 import { caseStoreContract } from '../contracts/case-store.contract.js';
 import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';

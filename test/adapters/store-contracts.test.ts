@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import type { CaseStore } from '../../core/ports/case-store.js';
-import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 import { caseStoreContract } from '../contracts/case-store.contract.js';
 import { outboxRelayContract } from '../contracts/outbox-relay.contract.js';
 import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, testDatabaseUrl } from '../support/postgres.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 
 /*
  * The store contracts on every SQL backend: embedded PGlite always, the PostgreSQL server when

@@ -1,10 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
-import { SqlChatStore } from '../../adapters/chat/sql-chat-store.js';
+import { SqlChatStore } from '../../adapters/store/sql/sql-chat-store.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
-import { pgliteSqlClient } from '../../adapters/store/sql-client.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { pgliteSqlClient } from '../../adapters/store/sql/sql-client.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';

@@ -6,9 +6,9 @@ import { after, before, describe, it } from 'node:test';
 import {
   ApiTokenAuthenticator, ADMIN_TOKEN_FILE, createApiToken, ensureAdminCredential, generateTokenSecret, hashTokenSecret, readAdminCredential,
 } from '../../adapters/auth/api-tokens.js';
-import type { MongoCaseStore } from '../../adapters/store/mongo-case-store.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import type { PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import type { MongoCaseStore } from '../../adapters/store/mongo/mongo-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import type { PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 import { tokenStoreFor } from '../../adapters/store/token-store-factory.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { TokenStore } from '../../core/ports/token-store.js';
@@ -36,7 +36,7 @@ tokenStoreContract<MongoCaseStore>({
   name: 'mongodb',
   skip: mongoUri ? false : 'TEST_MONGODB_URI is not set (no MongoDB server can be obtained on this machine); Mongo token store suite skipped',
   create: async () => {
-    const { createMongoCaseStore } = await import('../../adapters/store/mongo-case-store.js');
+    const { createMongoCaseStore } = await import('../../adapters/store/mongo/mongo-case-store.js');
     const store = await createMongoCaseStore({ uri: mongoUri!, dbName: `opsloop_tok_${process.pid}_${Date.now().toString(36)}` });
     await store.connect();
     return store;

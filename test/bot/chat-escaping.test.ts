@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
 import { createSlackExtension } from '../../bot/slack/slack-extension.js';
 import { createDiscordExtension } from '../../bot/discord/discord-extension.js';

@@ -10,7 +10,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
 import { createAgentsExtension } from '../../adapters/agents/agents-extension.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
 import { createSimExtension } from '../../bot/sim/sim-extension.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';

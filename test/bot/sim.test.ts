@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
 import { createSimExtension, SIM_CHANNEL } from '../../bot/sim/sim-extension.js';
 import { defaultExtensions } from '../../bot/extensions.js';

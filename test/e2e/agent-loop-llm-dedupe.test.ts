@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { createAgentsExtension } from '../../adapters/agents/agents-extension.js';
 import { AgendaJobQueue, pgliteAgendaBackend } from '../../adapters/jobs/agenda-job-queue.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { AGENT_JOBS, type AgentJobData, type AgentJobName, type JobHandler, type JobQueue } from '../../core/ports/job-queue.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';

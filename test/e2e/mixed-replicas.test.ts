@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { createPostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';

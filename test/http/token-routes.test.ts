@@ -6,7 +6,7 @@ import { buildServer } from '../../adapters/http/server.js';
 import { tokenRoutes } from '../../adapters/http/token-routes.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { tokenStoreFor } from '../../adapters/store/token-store-factory.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';

@@ -12,7 +12,7 @@ import { createSimExtension } from '../../bot/sim/sim-extension.js';
 import { createIngestExtension } from '../../bot/ingest-extension.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
 import { clickIdempotencyKey } from '../../bot/chat-model.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { completePlan, key } from '../http/api-harness.js';
 

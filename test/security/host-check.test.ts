@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
 import { createSimExtension } from '../../bot/sim/sim-extension.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { loadConfig } from '../../adapters/config.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { SqlEvidenceStore } from '../../adapters/store/sql-evidence-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { SqlEvidenceStore } from '../../adapters/store/sql/sql-evidence-store.js';
 import { createIngestExtension } from '../../bot/ingest-extension.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
 import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';

@@ -2,9 +2,9 @@ import { cp, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgliteCaseStore, type PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { pgliteSqlClient } from '../../adapters/store/sql-client.js';
-import { applySqlMigrations, sqlMigrationsFingerprint } from '../../adapters/store/sql-migrate.js';
+import { createPgliteCaseStore, type PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { pgliteSqlClient } from '../../adapters/store/sql/sql-client.js';
+import { applySqlMigrations, sqlMigrationsFingerprint } from '../../adapters/store/sql/sql-migrate.js';
 
 /*
  * initdb in PGlite takes seconds and ~800 MB; reopening a data dir is fast. So each process

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 
 /** Why server tests are skipped when TEST_DATABASE_URL is not set (print it with the skip). */
 export const POSTGRES_SKIP_REASON = 'TEST_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test); PostgreSQL server tests skipped';

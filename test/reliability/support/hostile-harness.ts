@@ -4,7 +4,7 @@ import { loadConfig } from '../../../adapters/config.js';
 import type { AgentsExtensionOptions } from '../../../adapters/agents/agents-extension.js';
 import { createAgentsExtension } from '../../../adapters/agents/agents-extension.js';
 import { silentLogger } from '../../../adapters/log.js';
-import type { PgliteCaseStore } from '../../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../../adapters/store/pglite/pglite-case-store.js';
 import { createDiscordExtension } from '../../../bot/discord/discord-extension.js';
 import type { ExtensionFactory } from '../../../bot/extensions.js';
 import { createSlackExtension } from '../../../bot/slack/slack-extension.js';

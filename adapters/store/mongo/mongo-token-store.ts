@@ -1,7 +1,7 @@
 import { MongoServerError, type Collection } from 'mongodb';
-import type { PrincipalScope, Role } from '../../core/auth/principal.js';
-import { OpsError } from '../../core/errors.js';
-import type { ApiTokenRecord, TokenStore } from '../../core/ports/token-store.js';
+import type { PrincipalScope, Role } from '../../../core/auth/principal.js';
+import { OpsError } from '../../../core/errors.js';
+import type { ApiTokenRecord, TokenStore } from '../../../core/ports/token-store.js';
 import type { MongoCaseStore } from './mongo-case-store.js';
 import { toStoreError } from './mongo-mapping.js';
 

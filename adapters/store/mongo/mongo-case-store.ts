@@ -1,4 +1,4 @@
-import { deliveriesOf, isConsumerGroup, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
+import { deliveriesOf, isConsumerGroup, type ConsumerGroup } from '../../../core/outbox/consumer-groups.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document, type TransactionOptions } from 'mongodb';
 import type {
@@ -10,18 +10,18 @@ import type {
   OutboxStore,
   StoredResponse,
   TransitionWrite,
-} from '../../core/ports/case-store.js';
-import { claimAndLockStepwise, writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
+} from '../../../core/ports/case-store.js';
+import { claimAndLockStepwise, writeTransitionStepwise } from '../../../core/orchestrator/write-transition.js';
 import type {
   CaseRecord,
   DecisionRecord,
   NewTimelineEntry,
   PlanRecord,
   TimelineEntry,
-} from '../../core/schemas/case.js';
-import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
-import { MONGO_MIGRATIONS, type MongoMigration } from '../../migrations/mongo/index.js';
-import { timelineEntryHash } from '../audit/audit-chain.js';
+} from '../../../core/schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../../../core/schemas/outbox.js';
+import { MONGO_MIGRATIONS, type MongoMigration } from '../../../migrations/mongo/index.js';
+import { timelineEntryHash } from '../../audit/audit-chain.js';
 import {
   SEQUENCES,
   caseToDoc,

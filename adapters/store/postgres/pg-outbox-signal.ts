@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { PostgresCaseStore } from '../store/postgres-case-store.js';
+import type { CaseStore } from '../../../core/ports/case-store.js';
+import { PostgresCaseStore } from './postgres-case-store.js';
 
 /**
  * Tells the relays of *other* processes on the same database that the outbox has new messages,

@@ -1,4 +1,4 @@
-import { OpsError, isOpsError } from '../../core/errors.js';
+import { OpsError, isOpsError } from '../../../core/errors.js';
 import type {
   CasePatch,
   CaseQueries,
@@ -8,8 +8,8 @@ import type {
   OutboxStore,
   StoredResponse,
   TransitionWrite,
-} from '../../core/ports/case-store.js';
-import { writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
+} from '../../../core/ports/case-store.js';
+import { writeTransitionStepwise } from '../../../core/orchestrator/write-transition.js';
 import type {
   CaseRecord,
   DecisionRecord,
@@ -17,11 +17,11 @@ import type {
   PlanRecord,
   TimelineEntry,
   TimelineKind,
-} from '../../core/schemas/case.js';
-import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
-import { storedOutboxPriority } from '../../core/outbox/priority.js';
-import { deliveriesOf, isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../core/outbox/consumer-groups.js';
-import { timelineEntryHash } from '../audit/audit-chain.js';
+} from '../../../core/schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../../../core/schemas/outbox.js';
+import { storedOutboxPriority } from '../../../core/outbox/priority.js';
+import { deliveriesOf, isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../../core/outbox/consumer-groups.js';
+import { timelineEntryHash } from '../../audit/audit-chain.js';
 import { isBrokenConnection, type SqlClient, type SqlQueryable } from './sql-client.js';
 import { applySqlMigrations } from './sql-migrate.js';
 

@@ -1,8 +1,8 @@
-import type { ChatMessageKind, ChatMessageRow, ChatStore, ReserveResult } from '../../core/ports/chat-store.js';
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { pgliteSqlClient, pgPoolSqlClient, type SqlQueryable } from '../store/sql-client.js';
-import { PgliteCaseStore } from '../store/pglite-case-store.js';
-import { PostgresCaseStore } from '../store/postgres-case-store.js';
+import type { ChatMessageKind, ChatMessageRow, ChatStore, ReserveResult } from '../../../core/ports/chat-store.js';
+import type { CaseStore } from '../../../core/ports/case-store.js';
+import { pgliteSqlClient, pgPoolSqlClient, type SqlQueryable } from './sql-client.js';
+import { PgliteCaseStore } from '../pglite/pglite-case-store.js';
+import { PostgresCaseStore } from '../postgres/postgres-case-store.js';
 
 interface Row {
   case_id: string;
