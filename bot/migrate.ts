@@ -5,7 +5,7 @@ import { acquireDataDirLock } from '../adapters/store/pglite/data-dir-lock.js';
 import { MongoClient } from 'mongodb';
 import pg from 'pg';
 import { loadConfigOrExit, storeKind, type Config } from '../adapters/config.js';
-import { applyMongoMigrations } from '../adapters/store/mongo/mongo-case-store.js';
+import { applyMongoMigrations } from '../adapters/store/mongo/mongo-migrate.js';
 import { pgPoolSqlClient, pgliteSqlClient } from '../adapters/store/sql/sql-client.js';
 import { applySqlMigrations } from '../adapters/store/sql/sql-migrate.js';
 

@@ -2,7 +2,8 @@ import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { CaseStore } from '../../core/ports/case-store.js';
-import { applyMongoMigrations, createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo/mongo-case-store.js';
+import { createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo/mongo-case-store.js';
+import { applyMongoMigrations } from '../../adapters/store/mongo/mongo-migrate.js';
 import { MONGO_MIGRATIONS } from '../../migrations/mongo/index.js';
 import { caseStoreContract } from '../contracts/case-store.contract.js';
 import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
@@ -63,7 +64,7 @@ if (!uri) {
 
     it('creates the collections and indexes the design names', async () => {
       const names = (await store.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
-      for (const name of ['case_timeline', 'counters', 'idempotency', 'inbox', 'ops_case', 'outbox', 'plan_approved', 'plan_proposed', 'schema_migrations']) {
+      for (const name of ['case_timeline', 'chat_message', 'counters', 'idempotency', 'inbox', 'ops_case', 'outbox', 'plan_approved', 'plan_proposed', 'schema_migrations', 'sim_message']) {
         assert.ok(names.includes(name), `collection ${name} exists (have ${names.join(', ')})`);
       }
       const outboxIndexes = await store.db.collection('outbox').indexes();
@@ -71,6 +72,9 @@ if (!uri) {
       assert.ok(outboxIndexes.some((i) => i.name === 'outbox_unpublished' && i.partialFilterExpression));
       const inboxIndexes = await store.db.collection('inbox').indexes();
       assert.ok(inboxIndexes.some((i) => i.name === 'inbox_consumer_msg' && i.unique));
+      const chatIndexes = await store.db.collection('chat_message').indexes();
+      assert.ok(chatIndexes.some((i) => i.name === 'chat_message_platform_key' && i.unique));
+      assert.ok(chatIndexes.some((i) => i.name === 'chat_message_thread' && i.partialFilterExpression));
     });
 
     it('the validator refuses a case with an unknown status or a fractional version', async () => {
