@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import {
-  AgendaJobQueue, pgliteAgendaBackend, postgresAgendaBackend, agentJobBackoff,
-} from '../../adapters/jobs/agenda-job-queue.js';
+import { AgendaJobQueue, agentJobBackoff } from '../../adapters/jobs/agenda-job-queue.js';
+import { pgliteAgendaBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { postgresAgendaBackend } from '../../adapters/store/postgres/postgres-backend.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
 import { OutboxRelay } from '../../adapters/jobs/outbox-relay.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
