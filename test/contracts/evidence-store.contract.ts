@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, test } from 'node:test';
+import { before, it } from 'node:test';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
@@ -8,7 +8,7 @@ import { AlertmanagerWebhookSchema, normalizeAlertmanager } from '../../core/sch
 import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
 import { defaultIngestConfig } from '../../core/sensor/ingest-config.js';
 import { alertmanagerBody, type AlertSpec } from '../support/ingest-harness.js';
-import type { BackendFixture } from '../support/backends.js';
+import { describeOnBackend, type BackendFixture } from '../support/backends.js';
 
 
 /**
@@ -19,22 +19,15 @@ import type { BackendFixture } from '../support/backends.js';
  * server and MongoDB alike.
  */
 export function evidenceStoreContract<B extends OpsloopBackend>(opts: BackendFixture<B>): void {
-  if (opts.skip) {
-    test(`evidence contract on ${opts.name}`, { skip: opts.skip }, () => {});
-    return;
-  }
-  describe(`evidence contract on ${opts.name}`, () => {
-    let backend: B;
+  describeOnBackend('evidence contract', opts, (backend) => {
     let store: CaseStore;
     let evidence: EvidenceStore;
     let ingestor: AlertIngestor;
-    before(async () => {
-      backend = await opts.create();
-      store = backend.cases;
-      evidence = backend.evidence;
+    before(() => {
+      store = backend().cases;
+      evidence = backend().evidence;
       ingestor = new AlertIngestor({ store: evidence, clock: systemClock, ids: uuidGen, config: defaultIngestConfig(), singleFlight: false });
     });
-    after(async () => { await opts.cleanup(backend); });
 
     let n = 0;
     const notification = (alerts: AlertSpec[], groupKey = `{}:{alertname="${alerts[0]!.alertname}"}`) => {

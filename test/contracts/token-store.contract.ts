@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it, test } from 'node:test';
+import { before, it } from 'node:test';
 import { generateTokenSecret, hashTokenSecret } from '../../adapters/auth/api-tokens.js';
 import { isOpsError } from '../../core/errors.js';
 import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { ApiTokenRecord, TokenStore } from '../../core/ports/token-store.js';
-import type { BackendFixture } from '../support/backends.js';
+import { describeOnBackend, type BackendFixture } from '../support/backends.js';
 
 
 /** A fresh token record (its secret alongside), created a second ago unless told otherwise. */
@@ -28,18 +28,9 @@ export function tokenRecord(overrides: Partial<ApiTokenRecord> = {}): { secret: 
  * idempotent, list in creation order, last-used time never moving backwards.
  */
 export function tokenStoreContract<B extends OpsloopBackend>(opts: BackendFixture<B>): void {
-  if (opts.skip) {
-    test(`token store contract on ${opts.name}`, { skip: opts.skip }, () => {});
-    return;
-  }
-  describe(`token store contract on ${opts.name}`, () => {
-    let backend: B;
+  describeOnBackend('token store contract', opts, (backend) => {
     let tokens: TokenStore;
-    before(async () => {
-      backend = await opts.create();
-      tokens = backend.tokens;
-    });
-    after(async () => { await opts.cleanup(backend); });
+    before(() => { tokens = backend().tokens; });
 
     it('creates a token and finds it by the hash of its secret, every field intact', async () => {
       const { secret, record } = tokenRecord({

@@ -1,3 +1,4 @@
+import { after, before, describe, test } from 'node:test';
 import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { MongoBackend } from '../../adapters/store/mongo/mongo-backend.js';
@@ -107,4 +108,26 @@ export function caseStoreFixture<S extends CaseStore>(fixture: BackendFixture<Op
       await fixture.cleanup(backend);
     },
   };
+}
+
+/**
+ * Declare the suite `title` on `fixture`'s database: a skipped test printing the reason when the
+ * database is not available here, else a describe whose `backend()` is a fresh connected backend,
+ * cleaned up after the suite's own after-hooks ran.
+ */
+export function describeOnBackend<B extends OpsloopBackend>(title: string, fixture: BackendFixture<B>, body: (backend: () => B) => void): void {
+  const name = `${title} on ${fixture.name}`;
+  if (fixture.skip) {
+    test(name, { skip: fixture.skip }, () => {});
+    return;
+  }
+  describe(name, () => {
+    let backend: B | undefined;
+    before(async () => { backend = await fixture.create(); });
+    body(() => {
+      if (!backend) throw new Error(`no ${fixture.name} backend: its creation failed`);
+      return backend;
+    });
+    after(async () => { if (backend) await fixture.cleanup(backend); });
+  });
 }
