@@ -13,10 +13,9 @@ import { StaticTokenAuthenticator } from '../adapters/auth/static-token.js';
 import type { HttpAuthConfig } from '../adapters/http/auth-plugin.js';
 import type { HttpPlugin } from '../adapters/http/server.js';
 import { tokenRoutes } from '../adapters/http/token-routes.js';
-import { tokenStoreFor } from '../adapters/store/token-store-factory.js';
 import { ROLES, type Principal } from '../core/auth/principal.js';
-import type { CaseStore } from '../core/ports/case-store.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
+import type { TokenStore } from '../core/ports/token-store.js';
 
 export interface OpsloopAuth {
   http: HttpAuthConfig;
@@ -48,11 +47,11 @@ export function isLoopbackHost(host: string): boolean {
  * `credentialDir` is where the admin token's file goes (default: the data directory; an embedded
  * opsloop on a caller's store, as in tests, passes a directory of its own).
  */
-export async function setUpAuth(config: Config, deps: { store: CaseStore; clock: Clock; ids: IdGen; logger: Logger; credentialDir?: string }): Promise<OpsloopAuth> {
+export async function setUpAuth(config: Config, deps: { tokens: TokenStore; clock: Clock; ids: IdGen; logger: Logger; credentialDir?: string }): Promise<OpsloopAuth> {
   if (config.auth === 'off' && !isLoopbackHost(config.host)) {
     throw new ConfigError('OPSLOOP_AUTH', `OPSLOOP_AUTH: off is allowed only while bound to loopback (HOST=127.0.0.1 or ::1), got HOST=${config.host}`);
   }
-  const tokens = await tokenStoreFor(deps.store);
+  const { tokens } = deps;
   const admin = await ensureAdminCredential(tokens, deps.credentialDir ?? config.dataDir, { clock: deps.clock, ids: deps.ids });
   if (admin.created) deps.logger.info({ file: admin.path, token_name: admin.name }, 'made the admin API token (secret in the file, mode 0600)');
   const apiTokens = new ApiTokenAuthenticator({

@@ -11,6 +11,7 @@ import type { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
 import type { PromMetrics } from '../adapters/metrics/prom-metrics.js';
 import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
+import type { OpsloopBackend } from '../core/ports/backend.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import { createIngestExtension } from './ingest-extension.js';
 
@@ -19,6 +20,9 @@ export interface OpsloopContext {
   config: Config;
   logger: Logger;
   metrics: PromMetrics;
+  /** The database: the case store and its sibling stores, the outbox signal, the job queue. */
+  backend: OpsloopBackend;
+  /** `backend.cases`, the store most features read. */
   store: CaseStore;
   orchestrator: Orchestrator;
   /** Register outbox consumers here (`relay.on(prefix, consumer, name)`) before it starts. */

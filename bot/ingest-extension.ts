@@ -1,7 +1,6 @@
 import { access } from 'node:fs/promises';
 import { loadYamlConfig } from '../adapters/config/yaml-file-loader.js';
 import { ingestRoutes } from '../adapters/http/ingest-routes.js';
-import { evidenceStoreFor } from '../adapters/store/evidence-store-factory.js';
 import { AlertIngestor } from '../core/sensor/alert-ingestor.js';
 import { IngestConfigSchema, defaultIngestConfig, type IngestConfig } from '../core/sensor/ingest-config.js';
 import type { OpsloopContext, OpsloopExtension } from './extensions.js';
@@ -28,7 +27,7 @@ export interface IngestExtensionOptions {
  */
 export async function createIngestExtension(ctx: OpsloopContext, options: IngestExtensionOptions = {}): Promise<OpsloopExtension> {
   const ingestConfig = options.ingestConfig ?? (await loadIngestConfig(ctx.config.ingestFile));
-  const evidenceStore = await evidenceStoreFor(ctx.store);
+  const evidenceStore = ctx.backend.evidence;
   const ingestor = new AlertIngestor({
     store: evidenceStore, clock: ctx.clock, ids: ctx.ids, config: ingestConfig, orchestrator: ctx.orchestrator,
     afterCommit: ctx.outboxWritten,

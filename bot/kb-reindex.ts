@@ -4,35 +4,28 @@
  * OPENAI_EMBEDDINGS_MODEL is set. Prints what it did.
  */
 import { loadConfig } from '../adapters/config.js';
-import { knowledgeStoreFor } from '../adapters/knowledge/knowledge-extension.js';
 import { Librarian } from '../adapters/knowledge/librarian.js';
 import { createOpenAiEmbedder } from '../adapters/knowledge/openai-embedder.js';
 import { createLogger } from '../adapters/log.js';
-import { createCaseStore } from '../adapters/store/index.js';
+import { openBackend } from '../adapters/store/index.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel });
-  const store = await createCaseStore({
-    dataDir: config.dataDir,
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-    ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
-    ...(config.mongodbDb ? { mongodbDb: config.mongodbDb } : {}),
-    ...(config.openaiEmbeddingsModel ? { pgliteExtensions: { vector: (await import('@electric-sql/pglite-pgvector')).vector } } : {}),
-  });
+  const backend = await openBackend(config);
   try {
-    await store.connect();
+    await backend.connect();
     const embedder = config.openaiEmbeddingsModel ? createOpenAiEmbedder({
       model: config.openaiEmbeddingsModel, timeoutMs: 30_000,
       ...(config.openaiApiKey ? { apiKey: config.openaiApiKey } : {}), ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}),
     }) : null;
-    const librarian = new Librarian({ kb: await knowledgeStoreFor(store), runbookDir: config.runbookDir, embedder, logger, watchFiles: false, scanIntervalMs: 3_600_000 });
+    const librarian = new Librarian({ kb: backend.knowledge, runbookDir: config.runbookDir, embedder, logger, watchFiles: false, scanIntervalMs: 3_600_000 });
     const report = await librarian.reindex();
     const embedded = await librarian.embedPending();
     await librarian.stop();
     process.stdout.write(`reindexed ${config.runbookDir}: ${report.added} runbook(s) indexed, ${librarian.documents().length} document(s) in the knowledge base${embedder ? `, ${embedded} chunk(s) embedded with ${embedder.model}` : ''}\n`);
   } finally {
-    await store.close();
+    await backend.disconnect();
   }
 }
 

@@ -1,5 +1,5 @@
 import { envTableMarkdown, envTableText, loadConfigOrExit } from '../adapters/config.js';
-import { DataDirLockedError } from '../adapters/store/data-dir-lock.js';
+import { DataDirLockedError } from '../adapters/store/pglite/data-dir-lock.js';
 import { startOpsloop } from './start-opsloop.js';
 
 const USAGE = `opsloop: a ChatOps incident bot (case → plan → gate → execute → verify).

@@ -4,7 +4,7 @@
  * replay agrees and the chain is intact, 1 when either fails, 2 on bad input or a missing case.
  */
 import { loadConfig } from '../adapters/config.js';
-import { createCaseStore } from '../adapters/store/index.js';
+import { openBackend } from '../adapters/store/index.js';
 import { replayStoredCase } from '../adapters/knowledge/case-history.js';
 import { formatReplay } from '../core/replay/replay.js';
 import { formatChainVerdict } from '../core/audit/hash-chain.js';
@@ -25,15 +25,11 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const config = loadConfig();
-  const store = await createCaseStore({
-    dataDir: config.dataDir,
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-    ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
-    ...(config.mongodbDb ? { mongodbDb: config.mongodbDb } : {}),
-  });
+  const backend = await openBackend(config);
+  const store = backend.cases;
   let code = 0;
   try {
-    await store.connect();
+    await backend.connect();
     for (const id of ids) {
       const report = await replayStoredCase(store.queries, id);
       if (!report) {
@@ -49,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
       if (!report.agrees || (chain && !chain.ok)) code = Math.max(code, 1);
     }
   } finally {
-    await store.close();
+    await backend.disconnect();
   }
   return code;
 }

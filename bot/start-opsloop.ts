@@ -3,17 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { storeKind, type Config } from '../adapters/config.js';
+import type { Config } from '../adapters/config.js';
 import { buildServer } from '../adapters/http/server.js';
 import { allowedHostsFor, describeAllowedHosts } from '../core/auth/allowed-hosts.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
-import { outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
 import { createLogger } from '../adapters/log.js';
 import { PromMetrics } from '../adapters/metrics/prom-metrics.js';
-import { createCaseStore } from '../adapters/store/index.js';
+import { openBackend } from '../adapters/store/index.js';
 import { systemClock, uuidGen } from '../adapters/system-clock.js';
 import { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
+import type { OpsloopBackend } from '../core/ports/backend.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import { setUpAuth, type OpsloopAuth } from './auth-setup.js';
 import { registerConfigSecrets, registeredSecrets, registerKnownSecrets } from '../adapters/secrets.js';
@@ -21,8 +21,11 @@ import { defaultExtensions, type ExtensionFactory, type OpsloopContext, type Ops
 
 /** Replace parts of the app (tests, benchmarks, later features). */
 export interface OpsloopOverrides {
-  /** A connected-or-not store the caller owns: `close()` does not close it. */
-  store?: CaseStore;
+  /**
+   * A connected-or-not backend the caller owns (tests: `pgliteBackend(store)` around a test store):
+   * `close()` does not disconnect it.
+   */
+  backend?: OpsloopBackend;
   logger?: Logger;
   metrics?: PromMetrics;
   clock?: Clock;
@@ -46,6 +49,8 @@ export interface RunningOpsloop {
   config: Config;
   logger: Logger;
   metrics: PromMetrics;
+  backend: OpsloopBackend;
+  /** `backend.cases`. */
   store: CaseStore;
   orchestrator: Orchestrator;
   relay: OutboxRelay;
@@ -77,7 +82,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
   const metrics = overrides.metrics ?? new PromMetrics();
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? uuidGen;
-  const ownsStore = !overrides.store;
+  const ownsStore = !overrides.backend;
   // Shutdown steps, run in reverse order. Each gets `shutdownStepMs`: a step that never finishes
   // (a library waiting on something already closed) is logged by name and left behind, so close()
   // always returns.
@@ -99,22 +104,16 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
   };
 
   try {
-    const store = overrides.store ?? (await createCaseStore({
-      dataDir: config.dataDir,
-      ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-      ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
-      ...(config.mongodbDb ? { mongodbDb: config.mongodbDb } : {}),
-      // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
-      ...(config.openaiEmbeddingsModel ? { pgliteExtensions: { vector: (await import('@electric-sql/pglite-pgvector')).vector } } : {}),
-    }));
-    if (ownsStore) cleanups.push({ step: 'store', run: () => store.close() });
-    await store.connect();
+    const backend = overrides.backend ?? (await openBackend(config));
+    if (ownsStore) cleanups.push({ step: 'store', run: () => backend.disconnect() });
+    await backend.connect();
+    const store = backend.cases;
     metrics.trackBacklog(() => store.outbox.backlog());
 
     const relay = new OutboxRelay({ store, logger: logger.child({ component: 'relay' }), metrics, ...overrides.relay });
     // Messages written in this process are delivered at once by its own relay; on a PostgreSQL
     // server, LISTEN/NOTIFY wakes the relays of the other processes too (their poll is the fallback).
-    const signal = outboxSignalFor(store, logger.child({ component: 'outbox-signal' }));
+    const signal = backend.outboxSignal(logger.child({ component: 'outbox-signal' }));
     cleanups.push({ step: 'outbox signal', run: () => signal.close() });
     const outboxWritten = () => { relay.wake(); signal.notify(); };
     const orchestrator = new Orchestrator({ store, clock, ids, metrics, afterCommit: outboxWritten, knownSecrets: registeredSecrets });
@@ -122,17 +121,17 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
     }, 'event-log');
 
-    const ctx: OpsloopContext = { config, logger, metrics, store, orchestrator, relay, outboxWritten, clock, ids };
+    const ctx: OpsloopContext = { config, logger, metrics, backend, store, orchestrator, relay, outboxWritten, clock, ids };
     const extensions: OpsloopExtension[] = [];
     for (const factory of overrides.extensions ?? defaultExtensions(config)) {
       extensions.push(await factory(ctx));
     }
 
-    // On a caller's store (tests, benchmarks) the admin token's file goes to a temporary directory,
+    // On a caller's backend (tests, benchmarks) the admin token's file goes to a temporary directory,
     // so an embedded opsloop never overwrites the credential of the installation in OPSLOOP_DATA_DIR.
     const credentialDir = ownsStore ? undefined : await mkdtemp(join(tmpdir(), 'opsloop-credential-'));
     if (credentialDir) cleanups.push({ step: 'credential dir', run: () => rm(credentialDir, { recursive: true, force: true }) });
-    const auth = await setUpAuth(config, { store, clock, ids, logger: logger.child({ component: 'auth' }), ...(credentialDir ? { credentialDir } : {}) });
+    const auth = await setUpAuth(config, { tokens: backend.tokens, clock, ids, logger: logger.child({ component: 'auth' }), ...(credentialDir ? { credentialDir } : {}) });
     cleanups.push({ step: 'auth', run: () => auth.close() });
     registerKnownSecrets([auth.adminToken]);
     const allowedHosts = allowedHostsFor({ publicUrl: config.publicUrl, bindHost: config.host, extra: config.allowedHosts });
@@ -162,12 +161,12 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     // stop it before them, so no delivery is left waiting on a job queue or publisher that closed.
     cleanups.push(stopRelay);
 
-    printBanner(print, config, store, url, extensions, auth);
+    printBanner(print, config, backend, url, extensions, auth);
     logger.info({ url, store: store.name, extensions: extensions.map((e) => e.name) }, 'opsloop started');
 
     let closing: Promise<void> | null = null;
     return {
-      url, config, logger, metrics, store, orchestrator, relay, server, extensions, auth,
+      url, config, logger, metrics, backend, store, orchestrator, relay, server, extensions, auth,
       close() {
         closing ??= runCleanups().then(() => logger.info('opsloop stopped'));
         return closing;
@@ -187,22 +186,10 @@ function baseUrl(server: FastifyInstance, host: string): string {
   return `http://${shownHost}:${address.port}`;
 }
 
-function describeStore(config: Config, store: CaseStore): string {
-  const kind = storeKind(config);
-  if (store.name === 'pglite' && kind === 'pglite') {
-    const dir = (store as { dataDir?: string }).dataDir ?? config.dataDir;
-    return `embedded PGlite at ${dir}`;
-  }
-  const uri = config.databaseUrl ?? config.mongodbUri;
-  if (!uri) return store.name;
-  const parsed = new URL(uri);
-  return `${store.name} at ${parsed.hostname}${parsed.port ? `:${parsed.port}` : ''}${parsed.pathname}`;
-}
-
-function printBanner(print: (line: string) => void, config: Config, store: CaseStore, url: string, extensions: OpsloopExtension[], auth: OpsloopAuth): void {
+function printBanner(print: (line: string) => void, config: Config, backend: OpsloopBackend, url: string, extensions: OpsloopExtension[], auth: OpsloopAuth): void {
   const lines = [...CORE_URLS, ...extensions.flatMap((e) => e.urls ?? [])];
   const width = Math.max(...lines.map((l) => l.label.length));
-  print(`opsloop is running on the ${describeStore(config, store)}`);
+  print(`opsloop is running on the ${backend.location}`);
   for (const l of lines) {
     // Pages for people carry a one-time login when authentication is on (the Jupyter way).
     const path = l.browser && config.auth === 'on' ? auth.loginPath(l.path) : l.path;

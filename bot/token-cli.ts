@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit, storeKind, type Config } from '../adapters/config.js';
 import { ADMIN_TOKEN_FILE, createApiToken, readAdminCredential, tokenView } from '../adapters/auth/api-tokens.js';
-import { createCaseStore } from '../adapters/store/index.js';
-import { tokenStoreFor } from '../adapters/store/token-store-factory.js';
+import { openBackend } from '../adapters/store/index.js';
 import { ROLES, rolesUpTo, type PrincipalScope, type Role } from '../core/auth/principal.js';
 import { isOpsError } from '../core/errors.js';
 import { CreateTokenBodySchema, parseExpiresDays, TokenIdParamsSchema, type TokenView } from '../core/schemas/api-token.js';
 import { describeIssues, toFieldIssues } from '../core/schemas/issues.js';
-import { DataDirLockedError } from '../adapters/store/data-dir-lock.js';
+import { DataDirLockedError } from '../adapters/store/pglite/data-dir-lock.js';
 
 const HELP: Record<string, string> = {
   main: `usage: npm run token -- <command> [options]
@@ -69,14 +68,9 @@ interface TokenBackend {
 }
 
 async function directBackend(config: Config, where: string): Promise<TokenBackend> {
-  const store = await createCaseStore({
-    dataDir: config.dataDir,
-    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
-    ...(config.mongodbUri ? { mongodbUri: config.mongodbUri } : {}),
-    ...(config.mongodbDb ? { mongodbDb: config.mongodbDb } : {}),
-  });
-  await store.connect();
-  const tokens = await tokenStoreFor(store);
+  const backend = await openBackend(config);
+  await backend.connect();
+  const { tokens } = backend;
   const createdBy = `cli:${safeUser()}`;
   return {
     where,
@@ -89,7 +83,7 @@ async function directBackend(config: Config, where: string): Promise<TokenBacken
       const record = await tokens.revoke(id, new Date());
       return record ? tokenView(record, new Date()) : null;
     },
-    close: () => store.close(),
+    close: () => backend.disconnect(),
   };
 }
 
@@ -144,7 +138,7 @@ async function serverAnswers(baseUrl: string): Promise<boolean> {
   }
 }
 
-async function openBackend(config: Config): Promise<TokenBackend> {
+async function openTokenBackend(config: Config): Promise<TokenBackend> {
   const kind = storeKind(config);
   if (kind !== 'pglite') return directBackend(config, kind === 'postgres' ? 'the PostgreSQL server (DATABASE_URL)' : 'MongoDB (MONGODB_URI)');
   const explicit = process.env.OPSLOOP_URL?.trim();
@@ -245,7 +239,7 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfigOrExit();
   if (!config) return 2;
-  const backend = await openBackend(config);
+  const backend = await openTokenBackend(config);
   try {
     if (command === 'create') {
       const { secret, token } = await backend.create(input!);

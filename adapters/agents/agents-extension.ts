@@ -10,7 +10,6 @@ import type { ChangePlan } from '../../core/schemas/plan.js';
 import { loadServices } from '../config/services-loader.js';
 import { createStepExecutorsFromEnv, runPlan, type ExecutorRegistry } from '../executors/index.js';
 import { agentTriggerRoutes } from '../http/agent-routes.js';
-import { AgendaJobQueue, mongoAgendaBackend, pgliteAgendaBackend, postgresAgendaBackend, type AgendaBackendBinding } from '../jobs/agenda-job-queue.js';
 import { commandDispatcher } from '../jobs/command-dispatcher.js';
 import { factApplier } from '../jobs/fact-applier.js';
 import { OpenAiPlanner } from '../llm/openai-planner.js';
@@ -25,7 +24,6 @@ import { createEvidenceGatherer } from './evidence-gatherer.js';
 import { defineAgentJobs } from './agent-jobs.js';
 import { createPrometheusVerifier } from './verifier-runner.js';
 import { defineAnalystJob, scheduleAnalyst } from './analyst.js';
-import { evidenceStoreFor } from '../store/evidence-store-factory.js';
 
 export interface AgentsExtensionOptions {
   /** Replace the job queue (tests). */
@@ -39,14 +37,14 @@ export interface AgentsExtensionOptions {
 }
 
 /**
- * The agent loop as an opsloop extension: Agenda on the store's database, the relay consumers that
+ * The agent loop as an opsloop extension: Agenda on the backend's database (`backend.jobs`), the relay consumers that
  * turn `cmd.*` into jobs and agent facts into transitions, the Planner/Gatekeeper/Executor/Verifier
  * behind the jobs, and the REST triggers. Configuration files are read and validated here, at
  * start-up: a bad policy, services file, template or script manifest stops opsloop with the file
  * and field named.
  */
 export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExtensionOptions = {}): Promise<OpsloopExtension> {
-  const { config, logger, store, orchestrator, relay, clock, metrics } = ctx;
+  const { config, logger, backend, store, orchestrator, relay, clock, metrics } = ctx;
   const log = logger.child({ component: 'agents' });
 
   const [policy, services, templates] = await Promise.all([
@@ -71,7 +69,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   const verifier = verifierFor(services, prometheus, (s) => metrics.verifyLatency(s));
   const executor = runnerFor(executors, (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds));
 
-  const queue = opts.queue ?? new AgendaJobQueue(await agendaBackendFor(store), {
+  const queue = opts.queue ?? await backend.jobs({
     name: `opsloop-${process.pid}`, logger: log, ...(opts.processEveryMs ? { processEveryMs: opts.processEveryMs } : {}),
   });
   defineAgentJobs({
@@ -82,7 +80,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   if (prometheus) {
     defineAnalystJob(queue, {
       services, prometheus, orchestrator, store, clock, logger: log,
-      evidence: await evidenceStoreFor(store), prometheusUrl: withoutUserinfo(config.prometheusUrl!),
+      evidence: backend.evidence, prometheusUrl: withoutUserinfo(config.prometheusUrl!),
     });
   }
   relay.on('cmd.', commandDispatcher({ store, queue, clock, logger: log, onDuplicate: () => metrics.inboxDedup() }), 'agent-jobs');
@@ -100,14 +98,6 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     },
     stop: () => queue.stop(),
   };
-}
-
-async function agendaBackendFor(store: OpsloopContext['store']): Promise<AgendaBackendBinding> {
-  const s = store as unknown as { name: string; db?: unknown; pool?: { options: { connectionString?: string } } };
-  if (s.name === 'pglite' && s.db) return pgliteAgendaBackend(s.db as Parameters<typeof pgliteAgendaBackend>[0]);
-  if (s.name === 'postgres' && s.pool?.options.connectionString) return postgresAgendaBackend(s.pool.options.connectionString);
-  if (s.name === 'mongodb' && s.db) return mongoAgendaBackend(s.db);
-  throw new Error(`no Agenda backend for store ${s.name}`);
 }
 
 function serviceVars(services: ServicesFile, service: string): Record<string, string> | undefined {

@@ -1,13 +1,10 @@
 import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
-import type { KnowledgeStore } from '../../core/ports/knowledge-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { eventSchemaRoutes, kbRoutes } from '../http/kb-routes.js';
 import { consumeOnce } from '../jobs/outbox-relay.js';
-import { SqlCaseStore } from '../store/sql-case-store.js';
 import { Librarian, type LibrarianOptions } from './librarian.js';
 import { createOpenAiEmbedder, type Embedder } from './openai-embedder.js';
-import { SqlKnowledgeStore } from './sql-knowledge-store.js';
 
 /** Inbox consumer name of the case summariser. */
 export const LIBRARIAN_CONSUMER = 'librarian.case-summary';
@@ -17,17 +14,6 @@ const librarians = new WeakMap<object, Librarian>();
 /** The Librarian the knowledge extension built for this running opsloop (the Planner uses it), if any. */
 export function librarianOf(ctx: object): Librarian | null {
   return librarians.get(ctx) ?? null;
-}
-
-/** The knowledge store for a case store: kb tables on SQL stores, collections on MongoDB. */
-export async function knowledgeStoreFor(store: CaseStore): Promise<KnowledgeStore> {
-  if (store instanceof SqlCaseStore) return new SqlKnowledgeStore(store);
-  const db = (store as { db?: unknown }).db;
-  if (store.name === 'mongodb' && db) {
-    const { MongoKnowledgeStore } = await import('./mongo-knowledge-store.js');
-    return new MongoKnowledgeStore(db as import('mongodb').Db);
-  }
-  throw new Error(`the ${store.name} store has no knowledge base support`);
 }
 
 /**
@@ -57,7 +43,7 @@ export interface KnowledgeExtensionOptions {
 export async function createKnowledgeExtension(ctx: OpsloopContext, opts: KnowledgeExtensionOptions = {}): Promise<OpsloopExtension> {
   const { config, logger, store, relay } = ctx;
   const log = logger.child({ component: 'librarian' });
-  const kb = await knowledgeStoreFor(store);
+  const kb = ctx.backend.knowledge;
   const embedder = opts.embedder !== undefined ? opts.embedder : config.openaiEmbeddingsModel
     ? createOpenAiEmbedder({
       model: config.openaiEmbeddingsModel,

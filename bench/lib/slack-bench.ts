@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../adapters/config.js';
 import { createLogger, silentLogger } from '../../adapters/log.js';
-import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { openPostgresBackend } from '../../adapters/store/postgres/postgres-backend.js';
+import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
 import { startRemoteFakeSlack, type SlackRecorder } from './remote-fake-slack.js';
@@ -87,28 +89,27 @@ export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promis
   await mkdir(join(dir, 'state'));
   process.env.OPSLOOP_SCRIPT_STATE_DIR = join(dir, 'state');
   const storeKind = options.store ?? benchStoreFromEnv();
-  let database: ThrowawayDatabase | null = null;
-  let store: CaseStore;
+  let backend: OpsloopBackend;
+  let closeStore: () => Promise<void>;
   if (storeKind === 'postgres') {
-    database = await createThrowawayDatabase('chat');
-    store = createPostgresCaseStore({ url: database.url, max: 20 });
-    await store.connect();
-  } else {
-    store = await createTestPgliteStore();
-  }
-  const closeStore = async () => {
-    if (database) {
-      await store.close();
+    const database: ThrowawayDatabase = await createThrowawayDatabase('chat');
+    backend = openPostgresBackend({ url: database.url, max: 20 });
+    await backend.connect();
+    closeStore = async () => {
+      await backend.disconnect();
       await database.drop();
-    } else {
-      await cleanupTestPgliteStore(store as Awaited<ReturnType<typeof createTestPgliteStore>>);
-    }
-  };
+    };
+  } else {
+    const store = await createTestPgliteStore();
+    backend = pgliteBackend(store);
+    closeStore = () => cleanupTestPgliteStore(store);
+  }
+  const store = backend.cases;
   let ops: RunningOpsloop;
   try {
     ops = await startOpsloop(loadConfig(env), {
       // BENCH_LOG_LEVEL=warn shows opsloop's own warnings and errors while a benchmark runs.
-      store, logger: process.env.BENCH_LOG_LEVEL ? createLogger({ level: process.env.BENCH_LOG_LEVEL as 'warn' }) : silentLogger(), print: () => {},
+      backend, logger: process.env.BENCH_LOG_LEVEL ? createLogger({ level: process.env.BENCH_LOG_LEVEL as 'warn' }) : silentLogger(), print: () => {},
       ...(options.extensions ? { extensions: options.extensions } : {}),
     });
   } catch (error) {

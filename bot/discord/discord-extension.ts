@@ -3,7 +3,6 @@ import { chatHandlerFor } from '../chat-handler-factory.js';
 import { ChatHandler } from '../chat-handler.js';
 import { apiLinks } from '../slack/slack-extension.js';
 import { createDiscordRest, DiscordChatClient } from '../../adapters/chat/discord-chat-client.js';
-import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { discordInteractionsPlugin } from './discord-http.js';
@@ -38,15 +37,13 @@ export function createDiscordExtension(ctx: OpsloopContext, options: DiscordExte
   const log = ctx.logger.child({ component: 'discord' });
   if (!discordConfigured(config)) throw new Error('Discord needs DISCORD_PUBLIC_KEY (HTTP interactions) or DISCORD_BOT_TOKEN (gateway)');
   const links = apiLinks(config.publicUrl);
-  const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  const chatStore = options.chatStore ?? ctx.backend.chat;
   const handler = options.handler ?? chatHandlerFor(ctx, links, chatStore);
   const rest = createDiscordRest({ ...(config.discordBotToken ? { token: config.discordBotToken } : {}), ...(config.discordApiUrl ? { apiUrl: config.discordApiUrl } : {}) });
   const interactions = new DiscordInteractions({ handler, chatStore, logger: log });
 
   if (!config.discordBotToken) {
     log.warn('DISCORD_BOT_TOKEN is not set: commands and buttons work, but case cards and thread posts are disabled');
-  } else if (!chatStore) {
-    log.warn('no chat store for this database: case cards and thread posts are disabled for Discord');
   } else {
     new ThreadNotifier({
       client: new DiscordChatClient({ rest }), chatStore, store: ctx.store, clock: ctx.clock,

@@ -6,8 +6,7 @@ import { parseOpsCommand } from '../chat-command.js';
 import { ChatHandler, ephemeral, type ChatActor, type ChatReply } from '../chat-handler.js';
 import { decodeAction } from '../chat-model.js';
 import { apiLinks } from '../slack/slack-extension.js';
-import { SimChatClient, simMessageStoreFor, type SqlSimMessageStore } from '../../adapters/chat/sim-chat-client.js';
-import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
+import { SimChatClient } from '../../adapters/chat/sim-chat-client.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { HttpApi } from '../../adapters/http/server.js';
 import { parseInput } from '../../adapters/http/request-helpers.js';
@@ -16,6 +15,7 @@ import { loadPolicy } from '../../adapters/policy/policy-loader.js';
 import { OpsError } from '../../core/errors.js';
 import { unstorableInput } from '../../core/chat/escape.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
+import type { SimMessageStore } from '../../core/ports/sim-message-store.js';
 import { channelHtml, escapeHtml, inlineHtml, messageHtml } from './sim-render.js';
 import { simPageHtml } from './sim-page.js';
 import { SimUserChoices } from './sim-user-choices.js';
@@ -74,26 +74,22 @@ function simBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
 /**
  * The local chat simulator (/sim): a channel page with case cards, threads, Approve/Reject and
  * a command box, going through the same ChatHandler and thread notifier as Slack and Discord. Its
- * "platform" stores messages in the sim_message table, so the channel survives restarts. Who acts
+ * "platform" stores messages in the backend's simulator store (every database), so the channel
+ * survives restarts. Who acts
  * is the simulator user chosen for the caller's principal (`POST /sim/api/as`, bot/sim/sim-user-choices.ts),
  * never a field of the request.
  */
 export async function createSimExtension(ctx: OpsloopContext, options: SimExtensionOptions = {}): Promise<OpsloopExtension> {
-  const log = ctx.logger.child({ component: 'sim' });
   const links = apiLinks(ctx.config.publicUrl);
-  const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  const chatStore = options.chatStore ?? ctx.backend.chat;
   const handler = options.handler ?? chatHandlerFor(ctx, links, chatStore);
-  const messages = simMessageStoreFor(ctx.store);
+  const messages = ctx.backend.simMessages;
   const approvers = await simApprovers(ctx.config.policyFile);
   const users = options.users ?? [SIM_REQUESTER, ...approvers.filter((u) => u !== SIM_REQUESTER)];
-  if (!chatStore || !messages) {
-    log.warn('the simulator needs a SQL store (embedded PGlite or PostgreSQL): cards and threads are disabled');
-  } else {
-    new ThreadNotifier({
-      client: new SimChatClient(messages), chatStore, store: ctx.store, clock: ctx.clock,
-      defaultChannel: SIM_CHANNEL, ...(links ? { links } : {}),
-    }).register(ctx.relay);
-  }
+  new ThreadNotifier({
+    client: new SimChatClient(messages), chatStore, store: ctx.store, clock: ctx.clock,
+    defaultChannel: SIM_CHANNEL, ...(links ? { links } : {}),
+  }).register(ctx.relay);
   return {
     name: 'sim',
     http: [simPlugin({ handler, chatStore, messages, users, approvers, choices: new SimUserChoices({ users, approvers }, SIM_REQUESTER) })],
@@ -103,8 +99,8 @@ export async function createSimExtension(ctx: OpsloopContext, options: SimExtens
 
 interface SimPluginDeps {
   handler: ChatHandler;
-  chatStore: ChatStore | null;
-  messages: SqlSimMessageStore | null;
+  chatStore: ChatStore;
+  messages: SimMessageStore;
   users: readonly string[];
   approvers: readonly string[];
   choices: SimUserChoices;
@@ -119,7 +115,6 @@ function simPlugin(d: SimPluginDeps) {
     return { user: d.choices.current(principal), choosable: d.choices.choosable(principal), via: principal.id };
   };
   const snapshot = async () => {
-    if (!d.messages) return { rev: 0, messages: [], html: '<p class="empty">The simulator needs a SQL store.</p>' };
     const [rev, list] = await Promise.all([d.messages.revision(), d.messages.listChannel(SIM_CHANNEL)]);
     return { rev, messages: list, html: channelHtml(list) };
   };
@@ -138,7 +133,7 @@ function simPlugin(d: SimPluginDeps) {
       responses: { 200: { description: '{channel, users, approvers, you: {user, choosable, via}, rev, messages, html}; with ?since=<rev> unchanged: {rev, unchanged: true}' } },
     }, async (request) => {
       const query = parseInput(StateQuery, request.query, 'query');
-      if (query.since !== undefined && d.messages && (await d.messages.revision()) === query.since) {
+      if (query.since !== undefined && (await d.messages.revision()) === query.since) {
         return { rev: query.since, unchanged: true };
       }
       const s = await snapshot();
@@ -160,7 +155,7 @@ function simPlugin(d: SimPluginDeps) {
       responses: { 200: { description: '{reply}: what only this user sees' }, 400: { description: 'Invalid body' } },
     }, async (request) => {
       const body = simBody(CommandBody, request.body);
-      const threadCaseId = body.thread && d.chatStore ? await d.chatStore.caseOfThread('sim', body.thread) ?? undefined : undefined;
+      const threadCaseId = body.thread ? await d.chatStore.caseOfThread('sim', body.thread) ?? undefined : undefined;
       const parsed = parseOpsCommand(body.text, threadCaseId ? { threadCaseId } : {});
       if (!parsed.ok) return replyJson(ephemeral(parsed.message));
       const answer = await d.handler.handleCommand(parsed.command, actor(request), {

@@ -4,7 +4,7 @@
  * threads. Pure; every piece of text goes through `escapeHtml`.
  */
 import type { ChatBlock, ChatMessage } from '../../core/ports/chat.js';
-import type { SimMessage } from '../../adapters/chat/sim-chat-client.js';
+import type { SimMessage } from '../../core/ports/sim-message-store.js';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);

@@ -3,7 +3,6 @@ import { chatHandlerFor } from '../chat-handler-factory.js';
 import { ChatHandler } from '../chat-handler.js';
 import type { ChatLinks } from '../chat-model.js';
 import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
-import { sqlChatStoreFor } from '../../adapters/chat/sql-chat-store.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { createSlackHttpApp, createSlackSocketApp } from './slack-app.js';
@@ -11,7 +10,7 @@ import { createSlackHttpApp, createSlackSocketApp } from './slack-app.js';
 export interface SlackExtensionOptions {
   /** Channel for cases opened outside Slack (REST, alerts); without it they are not posted. */
   defaultChannel?: string;
-  /** Overrides the chat store (default: the chat_message table of the SQL store). */
+  /** Overrides the chat store (default: the backend's). */
   chatStore?: ChatStore;
   /** Shares one handler with other surfaces (default: a new one). */
   handler?: ChatHandler;
@@ -39,7 +38,7 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
     throw new Error('Slack needs SLACK_BOT_TOKEN and either SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
   }
   const links = apiLinks(config.publicUrl);
-  const chatStore = options.chatStore ?? sqlChatStoreFor(ctx.store);
+  const chatStore = options.chatStore ?? ctx.backend.chat;
   const handler = options.handler ?? chatHandlerFor(ctx, links, chatStore);
   const common = {
     handler, botToken: config.slackBotToken, logger: log,
@@ -48,10 +47,6 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
   // Its own WebClient with the token: Bolt's app.client has none when `authorize` supplies it per event.
   const slackClient = () => new SlackChatClient({ token: config.slackBotToken!, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}) });
   const register = (client: SlackChatClient) => {
-    if (!chatStore) {
-      log.warn('no chat store for this database: case cards and thread posts are disabled for Slack');
-      return;
-    }
     new ThreadNotifier({
       client, chatStore, store: ctx.store, clock: ctx.clock,
       ...(links ? { links } : {}), ...(options.defaultChannel ? { defaultChannel: options.defaultChannel } : {}),

@@ -399,6 +399,7 @@ describe('OIDC wired into a running opsloop (real HTTP, real JWKS server)', () =
     const { loadConfig } = await import('../../adapters/config.js');
     const { silentLogger } = await import('../../adapters/log.js');
     const { cleanupTestPgliteStore, createTestPgliteStore } = await import('../support/pglite.js');
+    const { pgliteBackend } = await import('../../adapters/store/pglite/pglite-backend.js');
     const jwks = new JwksServer();
     await jwks.start();
     const key = await signer('ES256', 'wired-1');
@@ -407,7 +408,7 @@ describe('OIDC wired into a running opsloop (real HTTP, real JWKS server)', () =
     const ops = await startOpsloop(loadConfig({
       PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
       OPSLOOP_OIDC_ISSUER: ISSUER, OPSLOOP_OIDC_AUDIENCE: AUDIENCE, OPSLOOP_OIDC_JWKS_URL: jwks.url, OPSLOOP_OIDC_ROLE_MAP: ROLE_MAP,
-    }), { store, logger: silentLogger(), print: () => {}, extensions: [] });
+    }), { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, extensions: [] });
     try {
       const post = (token: string, body: unknown, idem: string) => fetch(`${ops.url}/case/create`, {
         method: 'POST', body: JSON.stringify(body),

@@ -13,8 +13,9 @@ import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createSlackExtension } from '../../bot/slack/slack-extension.js';
 import { createDiscordExtension } from '../../bot/discord/discord-extension.js';
 import { createSimExtension } from '../../bot/sim/sim-extension.js';
@@ -183,7 +184,7 @@ before(async () => {
     DISCORD_BOT_TOKEN: 'test-bot-token', DISCORD_API_URL: discord.apiUrl,
   });
   ops = await startOpsloop(config, {
-    store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createSlackExtension(ctx), (ctx) => createDiscordExtension(ctx), (ctx) => createSimExtension(ctx)],
   });
 });

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createDiscordExtension } from '../../bot/discord/discord-extension.js';
 import { DiscordInteractions, commandLine, quoteArg } from '../../bot/discord/discord-interactions.js';
 import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/discord/discord-gateway.js';
@@ -186,7 +187,7 @@ before(async () => {
     DISCORD_PUBLIC_KEY: rawPublicKeyHex(pair.publicKey), DISCORD_BOT_TOKEN: 'test-bot-token', DISCORD_API_URL: fake.apiUrl,
   });
   ops = await startOpsloop(config, {
-    store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createDiscordExtension(ctx)],
   });
 });

@@ -3,8 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createSimExtension, SIM_CHANNEL } from '../../bot/sim/sim-extension.js';
 import { defaultExtensions } from '../../bot/extensions.js';
 import { decodeAction } from '../../bot/chat-model.js';
@@ -35,7 +36,7 @@ let ops: RunningOpsloop;
 
 async function start(): Promise<RunningOpsloop> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-  return startOpsloop(config, { store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions: [(ctx) => createSimExtension(ctx)] });
+  return startOpsloop(config, { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions: [(ctx) => createSimExtension(ctx)] });
 }
 
 /** fetch as the admin of the running opsloop (the simulator's API needs a login like every route). */

@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import type { ExtensionFactory } from '../../bot/extensions.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
@@ -69,7 +70,7 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
   let app: RunningOpsloop;
   try {
     app = await startOpsloop(loadConfig(env), {
-      store, logger: silentLogger(), relay: { pollMs: 50 }, print: () => {},
+      backend: pgliteBackend(store), logger: silentLogger(), relay: { pollMs: 50 }, print: () => {},
       ...(opts.extensions ? { extensions: opts.extensions } : {}),
     });
   } catch (err) {

@@ -10,7 +10,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { NatsEventPublisher } from '../../adapters/jobs/nats-event-publisher.js';
 import { OutboxRelay } from '../../adapters/jobs/outbox-relay.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { eventsJsonSchema, EVENT_DATA_SCHEMAS } from '../../core/schemas/events.js';

@@ -8,6 +8,7 @@ import { loadConfig } from '../../adapters/config.js';
 import { createLogger } from '../../adapters/log.js';
 import { knownSecrets, registerConfigSecrets, registeredSecrets } from '../../adapters/secrets.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { FakeSlackApi } from '../support/fake-slack-api.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
@@ -119,7 +120,7 @@ describe('secrets never leave (issue 11 item 6)', { timeout: 180_000 }, () => {
     registerConfigSecrets(config);
     store = await createTestPgliteStore();
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
-    app = await startOpsloop(config, { store, logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
+    app = await startOpsloop(config, { backend: pgliteBackend(store), logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
     adminToken = (app as unknown as { auth?: { adminToken?: string } }).auth?.adminToken;
     app.relay.on('evt.', async (msg) => void events.push(msg), 'secrets-test');
 

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../adapters/config.js';
 import { createLogger } from '../../adapters/log.js';
 import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { call, freshKey, openAndStart, rememberAdminToken, waitForStatus } from '../e2e/e2e-harness.js';
@@ -155,7 +156,7 @@ describe('no credentials from URLs in any output (issue 12 item 10)', { timeout:
     } as NodeJS.ProcessEnv);
     store = await createTestPgliteStore();
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
-    app = await startOpsloop(config, { store, logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
+    app = await startOpsloop(config, { backend: pgliteBackend(store), logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
     rememberAdminToken(app.url, app.auth.adminToken);
     app.relay.on('evt.', async (msg) => void events.push(msg), 'url-secrets-test');
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { SqlClient } from './sql-client.js';
 
 /** `<repo>/migrations`, found from this file so it works from any working directory. */
-export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
 
 /** Any constant works; it only has to be the same for every opsloop process. */
 const MIGRATION_LOCK_KEY = 7_310_042_001;

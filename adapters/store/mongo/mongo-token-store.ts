@@ -1,9 +1,8 @@
 import { MongoServerError, type Collection } from 'mongodb';
-import type { PrincipalScope, Role } from '../../core/auth/principal.js';
-import { OpsError } from '../../core/errors.js';
-import type { ApiTokenRecord, TokenStore } from '../../core/ports/token-store.js';
+import type { PrincipalScope, Role } from '../../../core/auth/principal.js';
+import { OpsError } from '../../../core/errors.js';
+import type { ApiTokenRecord, TokenStore } from '../../../core/ports/token-store.js';
 import type { MongoCaseStore } from './mongo-case-store.js';
-import { toStoreError } from './mongo-mapping.js';
 
 /** `api_token` as stored: the record with `_id` for `id`, plus `live_name` while not revoked. */
 interface TokenDoc {
@@ -40,7 +39,7 @@ export class MongoTokenStore implements TokenStore {
     const { id, ...rest } = record;
     const doc: TokenDoc = { _id: id, ...rest, roles: [...record.roles], ...(record.revoked_at === null ? { live_name: record.name } : {}) };
     try {
-      await this.guarded(() => this.tokens.insertOne(doc));
+      await this.store.runMongo(() => this.tokens.insertOne(doc));
     } catch (error) {
       if (error instanceof MongoServerError && error.code === DUPLICATE_KEY && /api_token_live_name/.test(error.message)) {
         throw new OpsError('OPS_TOKEN_NAME_TAKEN', `a live API token is already named ${JSON.stringify(record.name)}; revoke it first or pick another name`, { name: record.name });
@@ -50,42 +49,32 @@ export class MongoTokenStore implements TokenStore {
   }
 
   async findByHash(hash: string): Promise<ApiTokenRecord | null> {
-    const doc = await this.guarded(() => this.tokens.findOne({ token_hash: hash }));
+    const doc = await this.store.runMongo(() => this.tokens.findOne({ token_hash: hash }));
     return doc ? toRecord(doc) : null;
   }
 
   async touch(id: string, now: Date): Promise<void> {
     // Never move the time backwards (two processes, or a late write after a newer one).
-    await this.guarded(() => this.tokens.updateOne(
+    await this.store.runMongo(() => this.tokens.updateOne(
       { _id: id, $or: [{ last_used_at: null }, { last_used_at: { $lt: now } }] },
       { $set: { last_used_at: now } },
     ));
   }
 
   async list(): Promise<ApiTokenRecord[]> {
-    const docs = await this.guarded(() => this.tokens.find({}).sort({ created_at: 1, _id: 1 }).toArray());
+    const docs = await this.store.runMongo(() => this.tokens.find({}).sort({ created_at: 1, _id: 1 }).toArray());
     return docs.map(toRecord);
   }
 
   async revoke(id: string, now: Date): Promise<ApiTokenRecord | null> {
-    const updated = await this.guarded(() => this.tokens.findOneAndUpdate(
+    const updated = await this.store.runMongo(() => this.tokens.findOneAndUpdate(
       { _id: id, revoked_at: null },
       { $set: { revoked_at: now }, $unset: { live_name: '' } },
       { returnDocument: 'after' },
     ));
     if (updated) return toRecord(updated);
-    const existing = await this.guarded(() => this.tokens.findOne({ _id: id }));
+    const existing = await this.store.runMongo(() => this.tokens.findOne({ _id: id }));
     return existing ? toRecord(existing) : null;
-  }
-
-  /** Connect (and migrate) first, and map "database unreachable" to OPS_STORE_UNAVAILABLE. */
-  private async guarded<T>(operation: () => Promise<T>): Promise<T> {
-    await this.store.connect();
-    try {
-      return await operation();
-    } catch (error) {
-      throw toStoreError(error);
-    }
   }
 }
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { pgPoolSqlClient } from './sql-client.js';
-import { SqlCaseStore } from './sql-case-store.js';
+import { pgPoolSqlClient } from '../sql/sql-client.js';
+import { SqlCaseStore } from '../sql/sql-case-store.js';
 
 export interface PostgresCaseStoreOptions {
   /** postgres://user@host:port/db */

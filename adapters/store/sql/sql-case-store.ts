@@ -1,4 +1,4 @@
-import { OpsError, isOpsError } from '../../core/errors.js';
+import { OpsError, isOpsError } from '../../../core/errors.js';
 import type {
   CasePatch,
   CaseQueries,
@@ -8,8 +8,8 @@ import type {
   OutboxStore,
   StoredResponse,
   TransitionWrite,
-} from '../../core/ports/case-store.js';
-import { writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
+} from '../../../core/ports/case-store.js';
+import { writeTransitionStepwise } from '../../../core/orchestrator/write-transition.js';
 import type {
   CaseRecord,
   DecisionRecord,
@@ -17,11 +17,11 @@ import type {
   PlanRecord,
   TimelineEntry,
   TimelineKind,
-} from '../../core/schemas/case.js';
-import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
-import { storedOutboxPriority } from '../../core/outbox/priority.js';
-import { deliveriesOf, isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../core/outbox/consumer-groups.js';
-import { timelineEntryHash } from '../audit/audit-chain.js';
+} from '../../../core/schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../../../core/schemas/outbox.js';
+import { storedOutboxPriority } from '../../../core/outbox/priority.js';
+import { deliveriesOf, isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../../core/outbox/consumer-groups.js';
+import { timelineEntryHash } from '../../audit/audit-chain.js';
 import { isBrokenConnection, type SqlClient, type SqlQueryable } from './sql-client.js';
 import { applySqlMigrations } from './sql-migrate.js';
 
@@ -57,10 +57,17 @@ export class SqlCaseStore implements CaseStore {
   readonly ownsConnection: boolean;
   readonly queries: CaseQueries;
   readonly outbox: OutboxStore;
+  /**
+   * Autocommit statements for add-on stores (chat, the simulator), with the same connect and error
+   * mapping as `queries`.
+   */
+  readonly sql: SqlQueryable;
   protected readonly client: SqlClient;
   private readonly options: SqlCaseStoreOptions;
   private connecting: Promise<void> | null = null;
   private closed = false;
+  /** Migration versions the last `connect` applied (see `migrate`). */
+  private appliedOnOpen: string[] = [];
 
   constructor(options: SqlCaseStoreOptions) {
     this.options = options;
@@ -70,6 +77,10 @@ export class SqlCaseStore implements CaseStore {
     const run = <T>(fn: (q: SqlQueryable) => Promise<T>) => this.run(fn);
     this.queries = new SqlCaseQueries(run);
     this.outbox = new SqlOutboxStore(run);
+    this.sql = {
+      query: (text, params, options) => this.run((q) => q.query(text, params, options)),
+      exec: (text) => this.run((q) => q.exec(text)),
+    };
   }
 
   connect(): Promise<void> {
@@ -120,9 +131,15 @@ export class SqlCaseStore implements CaseStore {
     return this.run(fn);
   }
 
+  /** Connect (which applies pending migrations) and return the versions this store's connect applied. */
+  async migrate(): Promise<string[]> {
+    await this.connect();
+    return [...this.appliedOnOpen];
+  }
+
   private async open(): Promise<void> {
     await this.options.open?.();
-    await applySqlMigrations(this.client, this.options.migrationsDir);
+    this.appliedOnOpen = await applySqlMigrations(this.client, this.options.migrationsDir);
   }
 
   /** Run one autocommit statement (or a few) after connecting, mapping connection errors. */

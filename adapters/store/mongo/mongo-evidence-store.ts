@@ -1,6 +1,6 @@
 import type { ClientSession, Collection, Db } from 'mongodb';
-import type { CaseStatus } from '../../core/fsm/states.js';
-import type { CaseTx } from '../../core/ports/case-store.js';
+import type { CaseStatus } from '../../../core/fsm/states.js';
+import type { CaseTx } from '../../../core/ports/case-store.js';
 import type {
   AlertEpisodeRecord,
   EvidenceQueries,
@@ -9,7 +9,7 @@ import type {
   EvidenceTx,
   OpenCaseQuery,
   IngestPayloadRecord,
-} from '../../core/ports/evidence-store.js';
+} from '../../../core/ports/evidence-store.js';
 import type { MongoCaseStore } from './mongo-case-store.js';
 
 interface EvidenceDoc extends Omit<EvidenceRecord, 'id'> { _id: string }

@@ -1,32 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { PostgresCaseStore } from '../store/postgres-case-store.js';
-
-/**
- * Tells the relays of *other* processes on the same database that the outbox has new messages,
- * so they deliver at once instead of at their next poll. Best effort: a lost signal only costs
- * the poll interval, because the relays still poll. The committing process wakes its own relay
- * directly (the Orchestrator's `afterCommit`).
- */
-export interface OutboxSignal {
-  /** Announce new messages (after a commit). Cheap to call often: announcements are coalesced. */
-  notify(): void;
-  /** Call `onSignal` whenever another process announces new messages. */
-  listen(onSignal: () => void): Promise<void>;
-  close(): Promise<void>;
-}
-
-/** The signal on stores whose relays all live in one process (PGlite) or that have no channel for it. */
-export const noOutboxSignal: OutboxSignal = {
-  notify() {},
-  async listen() {},
-  async close() {},
-};
-
-export interface SignalLogger {
-  warn(obj: object, msg?: string): void;
-}
+import type { OutboxSignal, SignalLogger } from '../../../core/ports/outbox-signal.js';
 
 /** The PostgreSQL channel the announcements go to. */
 export const OUTBOX_CHANNEL = 'opsloop_outbox';
@@ -124,10 +98,4 @@ export class PgOutboxSignal implements OutboxSignal {
     }, delay);
     this.reconnectTimer.unref();
   }
-}
-
-/** The signal that fits `store`: LISTEN/NOTIFY on a PostgreSQL server, none elsewhere. */
-export function outboxSignalFor(store: CaseStore, logger?: SignalLogger): OutboxSignal {
-  if (store instanceof PostgresCaseStore) return new PgOutboxSignal(store.pool, store.pool.options, logger);
-  return noOutboxSignal;
 }

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
-import { pgliteSqlClient } from './sql-client.js';
-import { SqlCaseStore } from './sql-case-store.js';
+import { pgliteSqlClient } from '../sql/sql-client.js';
+import { SqlCaseStore } from '../sql/sql-case-store.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 
 export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';

@@ -1,4 +1,4 @@
-import { deliveriesOf, isConsumerGroup, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
+import { deliveriesOf, isConsumerGroup, type ConsumerGroup } from '../../../core/outbox/consumer-groups.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db, type Document, type TransactionOptions } from 'mongodb';
 import type {
@@ -10,18 +10,18 @@ import type {
   OutboxStore,
   StoredResponse,
   TransitionWrite,
-} from '../../core/ports/case-store.js';
-import { claimAndLockStepwise, writeTransitionStepwise } from '../../core/orchestrator/write-transition.js';
+} from '../../../core/ports/case-store.js';
+import { claimAndLockStepwise, writeTransitionStepwise } from '../../../core/orchestrator/write-transition.js';
 import type {
   CaseRecord,
   DecisionRecord,
   NewTimelineEntry,
   PlanRecord,
   TimelineEntry,
-} from '../../core/schemas/case.js';
-import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
-import { MONGO_MIGRATIONS, type MongoMigration } from '../../migrations/mongo/index.js';
-import { timelineEntryHash } from '../audit/audit-chain.js';
+} from '../../../core/schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../../../core/schemas/outbox.js';
+import { applyMongoMigrations } from './mongo-migrate.js';
+import { timelineEntryHash } from '../../audit/audit-chain.js';
 import {
   SEQUENCES,
   caseToDoc,
@@ -122,27 +122,6 @@ export function mongoCollections(db: Db): MongoCollections {
     inbox: db.collection<InboxDoc>('inbox'),
     counters: db.collection<CounterDoc>('counters'),
   };
-}
-
-/**
- * Apply the migrations not yet recorded in `schema_migrations`, oldest first. Returns the versions
- * applied by this call. Safe to run from several processes at once: each step is idempotent.
- */
-export async function applyMongoMigrations(db: Db, migrations: readonly MongoMigration[] = MONGO_MIGRATIONS): Promise<number[]> {
-  const applied = db.collection<{ _id: number; name: string; applied_at: Date }>('schema_migrations');
-  const done = new Set((await applied.find({}, { projection: { _id: 1 } }).toArray()).map((m) => m._id));
-  const ran: number[] = [];
-  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (done.has(migration.version)) continue;
-    await migration.up(db);
-    await applied.updateOne(
-      { _id: migration.version },
-      { $setOnInsert: { name: migration.name, applied_at: new Date() } },
-      { upsert: true },
-    );
-    ran.push(migration.version);
-  }
-  return ran;
 }
 
 /** `listCases` page size, clamped like the SQL stores (and never 0, which Mongo reads as "no limit"). */
@@ -452,6 +431,8 @@ export class MongoCaseStore implements CaseStore {
   readonly outbox: OutboxStore;
   private readonly collections: MongoCollections;
   private connecting: Promise<void> | null = null;
+  /** Migration versions the last `connect` applied (see `migrate`). */
+  private appliedOnOpen: string[] = [];
 
   constructor(opts: MongoCaseStoreOptions) {
     this.ownsConnection = !opts.client;
@@ -518,11 +499,26 @@ export class MongoCaseStore implements CaseStore {
     });
   }
 
+  /** Connect (which applies pending migrations) and return the versions this store's connect applied. */
+  async migrate(): Promise<string[]> {
+    await this.connect();
+    return [...this.appliedOnOpen];
+  }
+
+  /**
+   * Run an autocommit operation for add-on stores (tokens, chat, the simulator): connect (and
+   * migrate) first, and map "database unreachable" to OPS_STORE_UNAVAILABLE.
+   */
+  async runMongo<T>(operation: () => Promise<T>): Promise<T> {
+    await this.connect();
+    return guarded(operation);
+  }
+
   private async open(): Promise<void> {
     await this.client.connect();
     const problem = replicaSetProblem(await this.hello());
     if (problem) throw new Error(problem);
-    await applyMongoMigrations(this.db);
+    this.appliedOnOpen = (await applyMongoMigrations(this.db)).map(String);
   }
 
   /** The server's `hello` answer; `isMaster` on servers older than 4.4.2 that lack `hello`. */

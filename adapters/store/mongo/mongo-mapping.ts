@@ -1,4 +1,4 @@
-import { isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../core/outbox/consumer-groups.js';
+import { isConsumerGroup, type ConsumerGroup, type OutboxDelivery } from '../../../core/outbox/consumer-groups.js';
 import {
   MongoError,
   MongoNetworkError,
@@ -10,8 +10,8 @@ import {
   type Document,
   type ObjectId,
 } from 'mongodb';
-import { OpsError } from '../../core/errors.js';
-import type { IdempotencyClaim, StoredResponse } from '../../core/ports/case-store.js';
+import { OpsError } from '../../../core/errors.js';
+import type { IdempotencyClaim, StoredResponse } from '../../../core/ports/case-store.js';
 import type {
   CaseRecord,
   DecisionRecord,
@@ -19,9 +19,9 @@ import type {
   PlanRecord,
   TimelineEntry,
   TimelineKind,
-} from '../../core/schemas/case.js';
-import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
-import { storedOutboxPriority } from '../../core/outbox/priority.js';
+} from '../../../core/schemas/case.js';
+import type { OutboxEnvelope, OutboxRecord } from '../../../core/schemas/outbox.js';
+import { storedOutboxPriority } from '../../../core/outbox/priority.js';
 
 /**
  * Pure mapping between the store port's records and the MongoDB documents that hold them,

@@ -1,6 +1,6 @@
-import type { KbChunk, KbDoc, KbDocKind, KnowledgeStore, TsRankHit, VectorStore } from '../../core/ports/knowledge-store.js';
-import type { SqlQueryable } from '../store/sql-client.js';
-import type { SqlCaseStore } from '../store/sql-case-store.js';
+import type { KbChunk, KbDoc, KbDocKind, KnowledgeStore, TsRankHit, VectorStore } from '../../../core/ports/knowledge-store.js';
+import type { SqlQueryable } from './sql-client.js';
+import type { SqlCaseStore } from './sql-case-store.js';
 
 interface DocRow {
   id: string; kind: string; source: string; title: string; services: string[]; tags: string[]; actions: string[];

@@ -1,8 +1,5 @@
-import type { ChatMessageKind, ChatMessageRow, ChatStore, ReserveResult } from '../../core/ports/chat-store.js';
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { pgliteSqlClient, pgPoolSqlClient, type SqlQueryable } from '../store/sql-client.js';
-import { PgliteCaseStore } from '../store/pglite-case-store.js';
-import { PostgresCaseStore } from '../store/postgres-case-store.js';
+import type { ChatMessageKind, ChatMessageRow, ChatStore, ReserveResult } from '../../../core/ports/chat-store.js';
+import type { SqlQueryable } from './sql-client.js';
 
 interface Row {
   case_id: string;
@@ -69,14 +66,4 @@ export class SqlChatStore implements ChatStore {
       [platform, threadRef]);
     return r.rows[0]?.case_id ?? null;
   }
-}
-
-/**
- * A SqlChatStore on the same database as a SQL case store (PGlite or PostgreSQL server).
- * Returns null for other stores (MongoDB: see the note in core/ports/chat-store.ts).
- */
-export function sqlChatStoreFor(store: CaseStore): SqlChatStore | null {
-  if (store instanceof PgliteCaseStore) return new SqlChatStore(pgliteSqlClient(store.db));
-  if (store instanceof PostgresCaseStore) return new SqlChatStore(pgPoolSqlClient(store.pool));
-  return null;
 }

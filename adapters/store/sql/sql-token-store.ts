@@ -1,6 +1,6 @@
-import type { PrincipalScope, Role } from '../../core/auth/principal.js';
-import { OpsError } from '../../core/errors.js';
-import type { ApiTokenRecord, TokenStore } from '../../core/ports/token-store.js';
+import type { PrincipalScope, Role } from '../../../core/auth/principal.js';
+import { OpsError } from '../../../core/errors.js';
+import type { ApiTokenRecord, TokenStore } from '../../../core/ports/token-store.js';
 import type { SqlCaseStore } from './sql-case-store.js';
 
 const COLUMNS = 'id, name, token_hash, roles, scope, created_at, created_by, expires_at, last_used_at, revoked_at';

@@ -1,5 +1,5 @@
 import type { Db } from 'mongodb';
-import type { KbChunk, KbDoc, KnowledgeStore } from '../../core/ports/knowledge-store.js';
+import type { KbChunk, KbDoc, KnowledgeStore } from '../../../core/ports/knowledge-store.js';
 
 interface DocRecord extends Omit<KbDoc, 'id'> { _id: string }
 interface ChunkRecord extends Omit<KbChunk, 'id'> { _id: string }

@@ -1,5 +1,5 @@
-import type { CaseStatus } from '../../core/fsm/states.js';
-import type { CaseTx } from '../../core/ports/case-store.js';
+import type { CaseStatus } from '../../../core/fsm/states.js';
+import type { CaseTx } from '../../../core/ports/case-store.js';
 import type {
   AlertEpisodeRecord,
   EvidenceQueries,
@@ -8,7 +8,7 @@ import type {
   EvidenceTx,
   OpenCaseQuery,
   IngestPayloadRecord,
-} from '../../core/ports/evidence-store.js';
+} from '../../../core/ports/evidence-store.js';
 import type { SqlQueryable } from './sql-client.js';
 import type { SqlCaseStore } from './sql-case-store.js';
 
