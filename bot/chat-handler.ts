@@ -10,6 +10,7 @@ import type { CaseQueries } from '../core/ports/case-store.js';
 import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
+import { emit } from '../core/events/typed-events.js';
 import type { ApprovalPlatform } from '../core/agents/gatekeeper.js';
 import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
 import type { Principal } from '../core/auth/principal.js';
@@ -207,7 +208,7 @@ export class ChatHandler {
     if (card?.message_ref) {
       const requested = await this.orchestrator.record(found.case.id, {
         event: 'report_requested', principal: chatPrincipal(actor), actor: actorKey(actor), reason: 'incident report requested from chat',
-        emit: [{ topic: 'evt.case.report_requested.v1', data: { actor: actorKey(actor), platform: actor.platform } }],
+        emit: [emit('evt.case.report_requested.v1', { actor: actorKey(actor), platform: actor.platform })],
       }, { idempotencyKey: `chat:${actor.platform}:report:${ctx.requestId ?? randomUUID()}` });
       if (requested.status !== 201) return ephemeral(`Could not request the report: ${errorMessage(requested)}`);
       return ephemeral(`📎 The incident report of case \`${shortId(found.case.id)}\` is being posted in its thread as \`${reportFilename(found.case.id)}\`.`);

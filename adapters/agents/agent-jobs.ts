@@ -6,6 +6,7 @@ import { AGENT_JOBS, type AgentJobData, type JobContext, type JobQueue } from '.
 import type { CaseStatus } from '../../core/fsm/states.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { ChangePlanSchema, type ChangePlan } from '../../core/schemas/plan.js';
+import { emit } from '../../core/events/typed-events.js';
 import type {
   EvidenceGatherer, GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport,
 } from '../../core/agents/agent-contracts.js';
@@ -84,7 +85,7 @@ export async function analyzeJob(deps: AgentJobDeps, job: AgentJobData): Promise
     meta: { evidence },
     requireStatus: ['ANALYZING'],
     traceId: job.trace_id,
-    emit: [{ topic: 'evt.analysis.done.v1', data: { actor: 'analyst', reason: 'cheap evidence gathered', evidence } }],
+    emit: [emit('evt.analysis.done.v1', { actor: 'analyst', reason: 'cheap evidence gathered', evidence })],
   }, { idempotencyKey: `analyze:${job.message_id}` }), 'analysis');
 }
 
@@ -128,10 +129,9 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
       },
       requireStatus: ['PLANNING'],
       traceId: job.trace_id,
-      emit: [{
-        topic: 'evt.plan.proposed.v1',
-        data: { actor: 'planner', reason: proposal.plan.title, plan: proposal.plan, source: proposal.source, template: proposal.template ?? null },
-      }],
+      emit: [emit('evt.plan.proposed.v1', {
+        actor: 'planner', reason: proposal.plan.title, plan: proposal.plan, source: proposal.source, template: proposal.template ?? null,
+      })],
     }, { idempotencyKey: `plan:${job.message_id}` }), 'plan');
     return;
   }
@@ -142,7 +142,7 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     meta: { command: job.message_id, attempts: proposal.attempts },
     requireStatus: ['PLANNING'],
     traceId: job.trace_id,
-    emit: [{ topic: 'evt.plan.invalid.v1', data: { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts } }],
+    emit: [emit('evt.plan.invalid.v1', { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts })],
   }, { idempotencyKey: `plan:${job.message_id}:invalid` }), 'plan failure');
 }
 
@@ -162,7 +162,7 @@ export async function gateJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     meta: { decision },
     requireStatus: ['WAIT_GATE'],
     traceId: job.trace_id,
-    emit: [{ topic, data: { actor: 'gatekeeper', reason: decision.reasons.join('; '), decision } }],
+    emit: [emit(topic, { actor: 'gatekeeper', reason: decision.reasons.join('; '), decision })],
   }, { idempotencyKey: `gate:${job.message_id}` }), 'gate decision');
 }
 
@@ -204,7 +204,7 @@ export async function execJob(deps: AgentJobDeps, job: AgentJobData, ctx: JobCon
       ensureWritten(await deps.orchestrator.record(c.id, {
         event: 'step_result', actor: 'executor', reason: `${step.rollback ? 'rollback ' : ''}step ${step.index + 1} ${step.name}: ${step.status}${step.summary ? ` — ${step.summary}` : ''}`,
         meta: { step }, traceId: job.trace_id,
-        emit: [{ topic: 'evt.exec.step_result.v1', data: { actor: 'executor', ...step } }],
+        emit: [emit('evt.exec.step_result.v1', { actor: 'executor', ...step })],
       }, { idempotencyKey: stepKey }), 'step result');
     },
   });
@@ -223,7 +223,7 @@ async function reportExec(deps: AgentJobDeps, c: CaseRecord, job: AgentJobData, 
   ensureWritten(await deps.orchestrator.record(c.id, {
     event: ok ? 'exec_result' : 'exec_failure', actor: 'executor', reason: summary,
     meta: { ok, rolled_back: rolledBack, steps: finals.length }, requireStatus: ['EXECUTING'], traceId: job.trace_id,
-    emit: [{ topic: ok ? 'evt.exec.done.v1' : 'evt.exec.failed.v1', data: { actor: 'executor', reason: summary, rolled_back: rolledBack, results: finals } }],
+    emit: [emit(ok ? 'evt.exec.done.v1' : 'evt.exec.failed.v1', { actor: 'executor', reason: summary, rolled_back: rolledBack, results: finals })],
   }, { idempotencyKey: key }), 'exec result');
 }
 
@@ -251,6 +251,6 @@ export async function verifyMeasureJob(deps: AgentJobDeps, job: AgentJobData): P
   ensureWritten(await deps.orchestrator.record(c.id, {
     event: 'verify_report', actor: 'verifier', reason: report.summary,
     meta: { pass: report.pass, results: report.results }, requireStatus: ['VERIFYING'], traceId: job.trace_id,
-    emit: [{ topic: report.pass ? 'evt.verify.pass.v1' : 'evt.verify.failed.v1', data: { actor: 'verifier', reason: report.summary, results: report.results } }],
+    emit: [emit(report.pass ? 'evt.verify.pass.v1' : 'evt.verify.failed.v1', { actor: 'verifier', reason: report.summary, results: report.results })],
   }, { idempotencyKey: `verify:${job.message_id}:result` }), 'verify result');
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { factTransition } from '../../core/agents/facts.js';
+import { parseEvent } from '../../core/events/typed-events.js';
 
 export interface FactApplierDeps {
   orchestrator: Orchestrator;
@@ -16,7 +17,13 @@ export interface FactApplierDeps {
 export function factApplier(deps: FactApplierDeps) {
   return async function applyFact(msg: OutboxEnvelope): Promise<void> {
     const fact = factTransition(msg);
-    if (!fact) return;
+    if (!fact) {
+      const parsed = parseEvent(msg);
+      if (!parsed.ok && parsed.code === 'invalid_data') {
+        deps.logger?.error({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, issues: parsed.issues }, 'agent fact does not match its schema; not applied');
+      }
+      return;
+    }
     const result = await deps.orchestrator.transition(msg.case_id, fact.request, fact.options);
     if (result.status >= 500) {
       throw new Error(`transition for ${msg.topic} failed with ${result.status}; the relay will retry`);

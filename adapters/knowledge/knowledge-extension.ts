@@ -1,6 +1,7 @@
 import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import { parseEvent } from '../../core/events/typed-events.js';
 import { eventSchemaRoutes, kbRoutes } from '../http/kb-routes.js';
 import { consumeOnce } from '../jobs/outbox-relay.js';
 import { Librarian, type LibrarianOptions } from './librarian.js';
@@ -23,7 +24,9 @@ export function librarianOf(ctx: object): Librarian | null {
  */
 export function caseSummaryConsumer(store: CaseStore, librarian: Librarian) {
   return async (msg: OutboxEnvelope): Promise<void> => {
-    const to = msg.data.to;
+    const parsed = parseEvent(msg);
+    if (!parsed.ok || parsed.event.topic !== 'evt.case.transition.v1') return;
+    const { to } = parsed.event.data;
     if (to !== 'CLOSED' && to !== 'PARKED') return;
     if (await store.queries.inboxHas(LIBRARIAN_CONSUMER, msg.id)) return;
     await librarian.indexCase(msg.case_id);

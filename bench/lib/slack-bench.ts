@@ -136,7 +136,7 @@ export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promis
 /** The needs_human decision the Gatekeeper would record, with the bench approver allowed. */
 export function benchNeedsHumanDecision() {
   return {
-    decision: 'needs_human', reasons: ['bench: a human approves'], matched_rules: ['bench'],
+    decision: 'needs_human' as const, reasons: ['bench: a human approves'], matched_rules: ['bench'],
     approvers: { slack_users: [BENCH_APPROVER.id], slack_groups: [], discord_roles: [], users: [], sim_users: [] },
   };
 }
@@ -171,7 +171,7 @@ export async function caseAtWaitGate(ops: RunningOpsloop, opts: { chat?: boolean
   };
   must(await o.transition(id, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: key('sa') }), 'start_analysis');
   must(await o.transition(id, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: key('ad') }), 'analysis_done');
-  must(await o.record(id, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: NOOP_PLAN } }] }, { idempotencyKey: key('pp') }), 'plan_proposed');
+  must(await o.record(id, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: NOOP_PLAN, source: 'template' as const, template: null } }] }, { idempotencyKey: key('pp') }), 'plan_proposed');
   must(await o.transition(id, { event: 'plan_ready', actor: 'planner', meta: { plan: NOOP_PLAN } }, { idempotencyKey: key('pr') }), 'plan_ready');
   const decision = benchNeedsHumanDecision();
   must(await o.record(id, {

@@ -21,7 +21,8 @@ import { checkGateDecision, gateStateAt } from '../auth/approval.js';
 import { gateNoteFor } from './gate-answer.js';
 import { isAgent, type Principal } from '../auth/principal.js';
 import { redactText, redactValue } from '../auth/redact.js';
-import { commandData, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
+import { commandMessage, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
+import { checkMessage, emit, type Emit } from '../events/typed-events.js';
 import { namespacedMeta, scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
 
 export interface OrchestratorDeps {
@@ -77,8 +78,11 @@ export interface RecordRequest {
   actor: string;
   reason?: string | null;
   meta?: Record<string, unknown>;
-  /** Outbox messages to append (e.g. `evt.plan.proposed.v1`); their ids are returned. */
-  emit?: ReadonlyArray<{ topic: string; data: Record<string, unknown> }>;
+  /**
+   * Outbox messages to append (e.g. `emit('evt.plan.proposed.v1', …)`), typed and checked against
+   * their topic's schema (a mismatch throws before anything is written); their ids are returned.
+   */
+  emit?: readonly Emit[];
   /** Refuse (409, nothing written) unless the case is in one of these statuses. */
   requireStatus?: readonly CaseStatus[];
   correlationId?: string | null;
@@ -173,9 +177,9 @@ export class Orchestrator {
         kind: 'created', event: 'case_created', actor,
         reason: record.title, to_status: 'NEW', trace_id: traceId, meta: withAuthority({ severity: record.severity, service: record.service, env: record.env }, who),
       }));
-      const messages = [this.envelope(record, now, 'evt.case.created.v1', traceId, null, { case: caseView(record) })];
+      const messages = [this.envelope(record, now, emit('evt.case.created.v1', { case: caseView(record) }), traceId, null)];
       const followUp = opts.requestAnalysis
-        ? this.envelope(record, now, ANALYSIS_REQUESTED_TOPIC, traceId, null, { actor: opts.requestAnalysis.actor, reason: opts.requestAnalysis.reason })
+        ? this.envelope(record, now, emit(ANALYSIS_REQUESTED_TOPIC, { actor: opts.requestAnalysis.actor, reason: opts.requestAnalysis.reason }), traceId, null)
         : undefined;
       if (followUp) messages.push(followUp);
       await tx.appendOutbox(messages);
@@ -258,9 +262,9 @@ export class Orchestrator {
           trace_id: traceId, from_status: current.status, to_status: current.status,
           meta: { guard: guard.guard, issues: guard.issues },
         }));
-        await tx.appendOutbox([this.envelope(current, now, 'evt.case.rejected.v1', traceId, request.correlationId ?? null, {
+        await tx.appendOutbox([this.envelope(current, now, emit('evt.case.rejected.v1', {
           event: request.event, actor, guard: guard.guard, issues: guard.issues,
-        })]);
+        }), traceId, request.correlationId ?? null)]);
         const response = {
           status: httpStatusOf('OPS_GUARD_FAILED'),
           body: errorBody('OPS_GUARD_FAILED', `${guard.reason}; the case stays in ${current.status}`, {
@@ -303,13 +307,13 @@ export class Orchestrator {
         }),
         outcome: (id) => {
           const messages: OutboxEnvelope[] = [
-            this.envelope(after, now, 'evt.case.transition.v1', traceId, request.correlationId ?? null, {
+            this.envelope(after, now, emit('evt.case.transition.v1', {
               from: current.status, to: decision.next, event: request.event, actor,
               reason: request.reason ?? null, plan_id: planId, timeline_id: id,
-            }),
+            }), traceId, request.correlationId ?? null),
           ];
           for (const topic of decision.effects) {
-            messages.push(this.envelope(after, now, topic, traceId, request.correlationId ?? null, commandData(after, meta)));
+            messages.push(this.envelope(after, now, commandMessage(topic, after, meta), traceId, request.correlationId ?? null));
           }
           return { messages, response: responseFor(id) };
         },
@@ -330,6 +334,8 @@ export class Orchestrator {
    */
   async record(caseId: string, unredacted: RecordRequest, opts: { idempotencyKey: string }): Promise<CommandResult> {
     const request = this.redacted(unredacted);
+    // A message that breaks its topic's schema is a producer's bug: refused before anything is written.
+    for (const message of request.emit ?? []) checkMessage(message);
     const { principal: _principal, ...fingerprinted } = request;
     const who = writerOf(request);
     const actor = timelineActorOf(request);
@@ -360,8 +366,7 @@ export class Orchestrator {
         kind: 'note', event: request.event, actor, reason: request.reason ?? null,
         correlation_id: request.correlationId ?? null, trace_id: traceId, meta: withAuthority(namespacedMeta(request.meta ?? {}, who), who),
       }));
-      const messages = (request.emit ?? []).map((m) =>
-        this.envelope(current, now, m.topic, traceId, request.correlationId ?? null, m.data));
+      const messages = (request.emit ?? []).map((m) => this.envelope(current, now, m, traceId, request.correlationId ?? null));
       if (messages.length) await tx.appendOutbox(messages);
       const response = {
         status: 201,
@@ -380,7 +385,7 @@ export class Orchestrator {
       ...request,
       ...(typeof request.reason === 'string' ? { reason: redactText(request.reason, secrets) } : {}),
       ...(request.meta ? { meta: redactValue(request.meta, secrets) } : {}),
-      ...(request.emit ? { emit: request.emit.map((m) => ({ topic: m.topic, data: redactValue(m.data, secrets) })) } : {}),
+      ...(request.emit ? { emit: request.emit.map((m) => ({ topic: m.topic, data: redactValue(m.data, secrets) }) as Emit) } : {}),
     };
   }
 
@@ -420,7 +425,7 @@ export class Orchestrator {
       }
     }
   }
-  private envelope(c: CaseRecord, now: Date, topic: string, traceId: string | null, correlationId: string | null, data: Record<string, unknown>): OutboxEnvelope {
-    return outboxEnvelope(this.ids.uuid(), c, now, topic, traceId, correlationId, data);
+  private envelope(c: CaseRecord, now: Date, message: Emit, traceId: string | null, correlationId: string | null): OutboxEnvelope {
+    return outboxEnvelope(this.ids.uuid(), c, now, message, traceId, correlationId);
   }
 }

@@ -1,3 +1,5 @@
+import type { CommandTopic } from '../fsm/transitions.js';
+
 /** Names of the agent jobs. Typed constants, never strings built at run time. */
 export const AGENT_JOBS = {
   analyze: 'opsloop.agent.analyze',
@@ -12,7 +14,7 @@ export const AGENT_JOBS = {
 export type AgentJobName = (typeof AGENT_JOBS)[keyof typeof AGENT_JOBS];
 
 /** Which job a command topic starts. */
-export const JOB_FOR_COMMAND: Readonly<Record<string, AgentJobName>> = {
+export const JOB_FOR_COMMAND: Readonly<Record<CommandTopic, AgentJobName>> = {
   'cmd.analyze': AGENT_JOBS.analyze,
   'cmd.plan.generate': AGENT_JOBS.plan,
   'cmd.gate.eval': AGENT_JOBS.gate,

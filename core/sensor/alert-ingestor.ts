@@ -4,16 +4,17 @@ import type { CaseTx } from '../ports/case-store.js';
 import type { Clock, IdGen } from '../ports/clock.js';
 import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } from '../ports/evidence-store.js';
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
-import { caseView, jsonBytes, type CaseRecord, type NewTimelineEntry } from '../schemas/case.js';
+import { caseView, jsonBytes, type CaseRecord } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
-import { outboxPriorityOf } from '../outbox/priority.js';
+import { outboxEnvelope, timelineEntry } from '../orchestrator/records.js';
+import { emit } from '../events/typed-events.js';
 import { ANALYSIS_REQUESTED_TOPIC, factTransition } from '../agents/facts.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
 
 /** Topics the Sensor emits besides `evt.case.created.v1`; the thread notifier posts both. */
-export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1';
-export const ALERT_RESOLVED_TOPIC = 'evt.alert.resolved.v1';
+export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1' as const;
+export const ALERT_RESOLVED_TOPIC = 'evt.alert.resolved.v1' as const;
 
 /** A case in one of these is no longer "open": new alerts open a new case. */
 export const CLOSED_STATUSES: readonly CaseStatus[] = ['CLOSED'];
@@ -218,11 +219,11 @@ export class AlertIngestor {
       }
       record = this.newCase(n, route, newFiring, now);
       await tx.insertCase(record);
-      await tx.appendTimeline(entry(record, now, {
+      await tx.appendTimeline(timelineEntry(record, now, {
         kind: 'created', event: 'case_created', actor: `sensor:${n.source}`, reason: record.title, to_status: 'NEW', trace_id: traceId,
         meta: { severity: record.severity, service: record.service, env: record.env, source: n.source, group_key: n.groupKey, rule: route.ruleName },
       }));
-      messages.push(envelope(this.deps.ids.uuid(), record, now, 'evt.case.created.v1', traceId, { case: caseView(record) }));
+      messages.push(outboxEnvelope(this.deps.ids.uuid(), record, now, emit('evt.case.created.v1', { case: caseView(record) }), traceId, null));
       result.action = 'opened';
       matchedBy = null;
     } else {
@@ -245,21 +246,21 @@ export class AlertIngestor {
       ...d, id: this.deps.ids.uuid(), case_id: c.id, source_payload_id: payload.id, created_at: now,
     })));
     const alertsView = newFiring.map(alertView);
-    await tx.appendTimeline(entry(c, now, {
+    await tx.appendTimeline(timelineEntry(c, now, {
       kind: 'note', event: 'alert_firing', actor: `sensor:${n.source}`, trace_id: traceId,
       reason: `${newFiring.length} new firing alert${newFiring.length === 1 ? '' : 's'}: ${summarize(newFiring)}`,
       meta: { source: n.source, group_key: n.groupKey, matched_by: matchedBy, alerts: alertsView, evidence_ids: inserted.map((e) => e.id), payload_id: payload.id },
     }));
-    messages.push(envelope(this.deps.ids.uuid(), c, now, ALERT_FIRING_TOPIC, traceId, {
+    messages.push(outboxEnvelope(this.deps.ids.uuid(), c, now, emit(ALERT_FIRING_TOPIC, {
       source: n.source, group_key: n.groupKey, matched_by: matchedBy, summary: firingSummary(n, newFiring),
       alerts: alertsView, evidence: inserted.map(evidenceView),
-    }));
+    }), traceId, null));
     // A new case that should be analysed carries the request as a fact, written with it: applied
     // right after the commit, and by the fact applier if this process dies before that.
     const analysisRequest = result.action === 'opened' && route.startAnalysis
-      ? envelope(this.deps.ids.uuid(), c, now, ANALYSIS_REQUESTED_TOPIC, traceId, {
+      ? outboxEnvelope(this.deps.ids.uuid(), c, now, emit(ANALYSIS_REQUESTED_TOPIC, {
         actor: `sensor:${n.source}`, reason: 'opened by an alert', group_key: n.groupKey, rule: route.ruleName,
-      })
+      }), traceId, null)
       : null;
     if (analysisRequest) messages.push(analysisRequest);
     await tx.appendOutbox(messages);
@@ -297,15 +298,15 @@ export class AlertIngestor {
       if (!c) continue;
       const traceId = this.deps.ids.uuid();
       const alertsView = resolved.map(alertView);
-      await tx.appendTimeline(entry(c, now, {
+      await tx.appendTimeline(timelineEntry(c, now, {
         kind: 'note', event: 'alert_resolved', actor: `sensor:${n.source}`, trace_id: traceId,
         reason: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
         meta: { source: n.source, group_key: n.groupKey, alerts: alertsView, payload_id: payload.id },
       }));
-      await tx.appendOutbox([envelope(this.deps.ids.uuid(), c, now, ALERT_RESOLVED_TOPIC, traceId, {
+      await tx.appendOutbox([outboxEnvelope(this.deps.ids.uuid(), c, now, emit(ALERT_RESOLVED_TOPIC, {
         source: n.source, group_key: n.groupKey, alerts: alertsView, status: c.status,
         summary: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
-      })]);
+      }), traceId, null)]);
       result.resolved_case_ids.push(caseId);
       result.resolved_alerts += resolved.length;
     }
@@ -402,16 +403,4 @@ function caseTitle(n: NormalizedNotification, alerts: readonly NormalizedAlert[]
   const summary = n.commonAnnotations.summary ?? first?.annotations.summary ?? '';
   const count = alerts.length > 1 ? ` (${alerts.length} alerts)` : '';
   return `${name}${count}${summary ? `: ${summary}` : ''}`.slice(0, 200);
-}
-
-function entry(c: CaseRecord, now: Date, e: Partial<NewTimelineEntry> & Pick<NewTimelineEntry, 'kind' | 'event' | 'actor'>): NewTimelineEntry {
-  return {
-    case_id: c.id, reason: null, correlation_id: null, trace_id: null, from_status: null, to_status: null,
-    version: c.version, meta: {}, created_at: now, ...e,
-  };
-}
-
-function envelope(id: string, c: CaseRecord, now: Date, topic: string, traceId: string, data: Record<string, unknown>): OutboxEnvelope {
-  // The case's outbox lane (core/outbox/priority.ts): the same for all of its messages, wherever written.
-  return { id, topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: null, data, priority: outboxPriorityOf(c) };
 }

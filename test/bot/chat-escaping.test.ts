@@ -155,13 +155,16 @@ async function toWaitGate(caseId: string, approvers: Record<string, string[]>): 
   assert.equal((await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `e-ad-${caseId}` })).status, 200);
   await o.record(caseId, {
     event: 'alert_firing', actor: 'sensor',
-    emit: [{ topic: 'evt.alert.firing.v1', data: { summary: EVIL, evidence: [{ kind: 'alert', title: EVIL, url: null, locator: EVIL }] } }],
+    emit: [{ topic: 'evt.alert.firing.v1', data: {
+      source: 'alertmanager', group_key: '{}:{}', matched_by: null, summary: EVIL, alerts: [],
+      evidence: [{ id: 'ev-1', kind: 'alert', title: EVIL, url: null, locator: EVIL }],
+    } }],
   }, { idempotencyKey: `e-al-${caseId}` });
   const p = plan(EVIL);
-  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: p } }] }, { idempotencyKey: `e-pp-${caseId}` });
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: p, source: 'template' as const, template: null } }] }, { idempotencyKey: `e-pp-${caseId}` });
   assert.equal((await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan: p } }, { idempotencyKey: `e-pr-${caseId}` })).status, 200);
   const decision = {
-    decision: 'needs_human', reasons: [EVIL], matched_rules: ['prod'],
+    decision: 'needs_human' as const, reasons: [EVIL], matched_rules: ['prod'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: [], sim_users: [], ...approvers },
   };
   await o.record(caseId, {

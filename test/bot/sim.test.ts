@@ -99,10 +99,10 @@ async function toWaitGate(caseId: string): Promise<void> {
   const o = ops.orchestrator;
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
   assert.equal((await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `s-ad-${caseId}` })).status, 200);
-  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `s-pp-${caseId}` });
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan, source: 'template' as const, template: null } }] }, { idempotencyKey: `s-pp-${caseId}` });
   assert.equal((await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `s-pr-${caseId}` })).status, 200);
   const decision = {
-    decision: 'needs_human', reasons: ['production changes need a human'], matched_rules: ['prod-needs-human'],
+    decision: 'needs_human' as const, reasons: ['production changes need a human'], matched_rules: ['prod-needs-human'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: [], sim_users: ['sim-approver'] },
   };
   await o.record(caseId, {

@@ -107,11 +107,11 @@ async function toWaitGate(caseId: string): Promise<number> {
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
   let r = await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `t-ad-${caseId}` });
   assert.equal(r.status, 200);
-  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `t-pp-${caseId}` });
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan, source: 'template' as const, template: null } }] }, { idempotencyKey: `t-pp-${caseId}` });
   r = await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `t-pr-${caseId}` });
   assert.equal(r.status, 200);
   const decision = {
-    decision: 'needs_human', reasons: ['prod changes need a human'], matched_rules: ['prod'],
+    decision: 'needs_human' as const, reasons: ['prod changes need a human'], matched_rules: ['prod'],
     approvers: { slack_users: [APPROVER.id, REQUESTER.id], slack_groups: [], discord_roles: [], users: [], sim_users: [] },
   };
   await o.record(caseId, {
