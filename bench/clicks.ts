@@ -19,8 +19,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import bolt from '@slack/bolt';
-import { createSlackExtension } from '../bot/slack/slack-extension.js';
-import { encodeAction } from '../bot/chat-model.js';
+import { createSlackExtension } from '../app/extensions/slack.js';
+import { encodeAction } from '../core/chat/message-model.js';
 import { envInt, envIntList, machineInfo, machineLine, writeResults } from './lib/results.js';
 import {
   approveClickBody, BENCH_APPROVER, BENCH_SLACK_SECRET, BENCH_SLACK_TOKEN, caseAtWaitGate, startChatOpsloop,

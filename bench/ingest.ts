@@ -17,7 +17,7 @@
  * alert group that opens a case, the work this benchmark has always measured.
  */
 import { StaticTokenAuthenticator } from '../adapters/auth/static-token.js';
-import { INGEST_PRINCIPAL } from '../bot/auth-setup.js';
+import { INGEST_PRINCIPAL } from '../app/auth-setup.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';

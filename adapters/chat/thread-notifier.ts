@@ -8,7 +8,7 @@ import { ChangePlanSchema } from '../../core/schemas/plan.js';
 import {
   alertPost, caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, reportFilename, stepProgressPost, verificationReportPost,
   type ChatLinks, type PlanView,
-} from '../../bot/chat-model.js';
+} from '../../core/chat/message-model.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
 import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';

@@ -22,7 +22,7 @@ import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
 import { startRemoteFakeSlack, type SlackRecorder } from './remote-fake-slack.js';
-import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../../test/support/pglite.js';
 
 export * from './slack-requests.js';

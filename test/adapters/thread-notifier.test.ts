@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
+import { SlackChatClient } from '../../adapters/chat/slack/slack-chat-client.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';

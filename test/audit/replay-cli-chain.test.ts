@@ -51,7 +51,7 @@ async function replay(...args: string[]): Promise<{ code: number; stdout: string
   delete env.DATABASE_URL;
   delete env.MONGODB_URI;
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bot/replay-cli.ts', ...args], { cwd: ROOT, env });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/replay.ts', ...args], { cwd: ROOT, env });
     return { code: 0, stdout };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };

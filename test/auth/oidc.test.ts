@@ -395,7 +395,7 @@ describe('configuration', () => {
 
 describe('OIDC wired into a running opsloop (real HTTP, real JWKS server)', () => {
   test('an SSO user acts as oidc:<email> with mapped roles; a viewer is refused writes; a bad token is 401', async () => {
-    const { startOpsloop } = await import('../../bot/start-opsloop.js');
+    const { startOpsloop } = await import('../../app/start-opsloop.js');
     const { loadConfig } = await import('../../adapters/config.js');
     const { silentLogger } = await import('../../adapters/log.js');
     const { cleanupTestPgliteStore, createTestPgliteStore } = await import('../support/pglite.js');

@@ -14,12 +14,12 @@ import { createHmac, generateKeyPairSync, sign as edSign, type KeyObject } from 
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
-import { createSlackExtension } from '../../bot/slack/slack-extension.js';
-import { createDiscordExtension } from '../../bot/discord/discord-extension.js';
-import { createSimExtension } from '../../bot/sim/sim-extension.js';
-import { decodeAction } from '../../bot/chat-model.js';
+import { createSlackExtension } from '../../app/extensions/slack.js';
+import { createDiscordExtension } from '../../app/extensions/discord.js';
+import { createSimExtension } from '../../app/extensions/sim.js';
+import { decodeAction } from '../../core/chat/message-model.js';
 import { neutraliseDiscordMentions, slackEscape, unstorableText } from '../../core/chat/escape.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';

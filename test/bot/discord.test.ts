@@ -5,16 +5,16 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
-import { createDiscordExtension } from '../../bot/discord/discord-extension.js';
+import { createDiscordExtension } from '../../app/extensions/discord.js';
 import { DiscordInteractions, commandLine, quoteArg } from '../../bot/discord/discord-interactions.js';
 import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/discord/discord-gateway.js';
-import { main as registerMain, OPS_COMMAND } from '../../bot/discord/register-commands.js';
-import { escapeDiscord, toDiscordMessage } from '../../bot/discord/discord-render.js';
+import { main as registerMain, OPS_COMMAND } from '../../cli/discord-register.js';
+import { escapeDiscord, toDiscordMessage } from '../../adapters/chat/discord/discord-render.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { decodeAction, planPost } from '../../bot/chat-model.js';
-import { parseOpsCommand, tokenize } from '../../bot/chat-command.js';
+import { decodeAction, planPost } from '../../core/chat/message-model.js';
+import { parseOpsCommand, tokenize } from '../../core/chat/command.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeDiscordRest, type FakeDiscordCall } from '../support/fake-discord-rest.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
@@ -348,7 +348,7 @@ describe('Discord HTTP interactions', () => {
     } } as unknown as ChatHandler });
     const { discordInteractionsPlugin } = await import('../../bot/discord/discord-http.js');
     const { buildServer } = await import('../../adapters/http/server.js');
-    const { createDiscordRest } = await import('../../adapters/chat/discord-chat-client.js');
+    const { createDiscordRest } = await import('../../adapters/chat/discord/discord-chat-client.js');
     const pair = generateKeyPairSync('ed25519');
     const app = buildServer({
       orchestrator: ops.orchestrator, store, metrics: ops.metrics, logger: silentLogger(), auth: testAuth(),

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
-import { createAgentsExtension } from '../../adapters/agents/agents-extension.js';
+import { createAgentsExtension } from '../../app/extensions/agents.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
-import { createSimExtension } from '../../bot/sim/sim-extension.js';
+import { createSimExtension } from '../../app/extensions/sim.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
 /*

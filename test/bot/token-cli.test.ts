@@ -36,7 +36,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
     !['DATABASE_URL', 'MONGODB_URI', 'OPSLOOP_URL', 'OPSLOOP_DATA_DIR', 'PORT', 'HOST'].includes(k) && !k.startsWith('TEST_')));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bot/token-cli.ts', ...args], {
+    execFile(process.execPath, ['--import', 'tsx', 'cli/token.ts', ...args], {
       cwd: ROOT, env: { ...base, LOG_LEVEL: 'silent', ...env }, timeout: 60_000,
     }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createAgentsExtension } from '../../adapters/agents/agents-extension.js';
+import { createAgentsExtension } from '../../app/extensions/agents.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { systemClock } from '../../adapters/system-clock.js';

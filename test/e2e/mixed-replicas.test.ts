@@ -8,7 +8,7 @@ import { silentLogger } from '../../adapters/log.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { openPostgresBackend, postgresBackend } from '../../adapters/store/postgres/postgres-backend.js';
 import type { OpsloopBackend } from '../../core/ports/backend.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, POSTGRES_SKIP_REASON } from '../support/postgres.js';
 import { openAndStart, rememberAdminToken, waitForCase, describeTimeline } from './e2e-harness.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { kbRoutes } from '../../adapters/http/kb-routes.js';
-import { caseSummaryConsumer, LIBRARIAN_CONSUMER } from '../../adapters/knowledge/knowledge-extension.js';
+import { caseSummaryConsumer, LIBRARIAN_CONSUMER } from '../../app/extensions/knowledge.js';
 import { Librarian, type LibrarianLogger } from '../../adapters/knowledge/librarian.js';
 import { createOpenAiEmbedder } from '../../adapters/knowledge/openai-embedder.js';
 import { SqlKnowledgeStore } from '../../adapters/store/sql/sql-knowledge-store.js';

@@ -14,8 +14,8 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-st
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
-import { planPost, messageToPlainText } from '../../bot/chat-model.js';
-import { parseOpsCommand } from '../../bot/chat-command.js';
+import { planPost, messageToPlainText } from '../../core/chat/message-model.js';
+import { parseOpsCommand } from '../../core/chat/command.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';

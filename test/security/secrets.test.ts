@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../adapters/config.js';
 import { createLogger } from '../../adapters/log.js';
 import { knownSecrets, registerConfigSecrets, registeredSecrets } from '../../adapters/secrets.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { FakeSlackApi } from '../support/fake-slack-api.js';
@@ -116,7 +116,7 @@ describe('secrets never leave (issue 11 item 6)', { timeout: 180_000 }, () => {
       // Configured (so its password is a known secret), but the store below is PGlite.
       DATABASE_URL: `postgres://opsloop:${SECRETS.databasePassword}@db.invalid:5432/opsloop`,
     } as NodeJS.ProcessEnv);
-    // What start-up must do (reported to the lead for bot/start-opsloop.ts); harmless if it already does.
+    // What start-up must do (reported to the lead for app/start-opsloop.ts); harmless if it already does.
     registerConfigSecrets(config);
     store = await createTestPgliteStore();
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });

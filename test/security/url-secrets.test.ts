@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../adapters/config.js';
 import { createLogger } from '../../adapters/log.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';

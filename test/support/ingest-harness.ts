@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { ingestRoutes } from '../../adapters/http/ingest-routes.js';
 import { buildServer } from '../../adapters/http/server.js';
 import { StaticTokenAuthenticator } from '../../adapters/auth/static-token.js';
-import { INGEST_PRINCIPAL } from '../../bot/auth-setup.js';
+import { INGEST_PRINCIPAL } from '../../app/auth-setup.js';
 import { injectWithDefaultHeaders, testAuth } from './auth.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';

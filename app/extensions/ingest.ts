@@ -1,9 +1,9 @@
 import { access } from 'node:fs/promises';
-import { loadYamlConfig } from '../adapters/config/yaml-file-loader.js';
-import { ingestRoutes } from '../adapters/http/ingest-routes.js';
-import { AlertIngestor } from '../core/sensor/alert-ingestor.js';
-import { IngestConfigSchema, defaultIngestConfig, type IngestConfig } from '../core/sensor/ingest-config.js';
-import type { OpsloopContext, OpsloopExtension } from './extensions.js';
+import { loadYamlConfig } from '../../adapters/config/yaml-file-loader.js';
+import { ingestRoutes } from '../../adapters/http/ingest-routes.js';
+import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
+import { IngestConfigSchema, defaultIngestConfig, type IngestConfig } from '../../core/sensor/ingest-config.js';
+import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 
 const DEFAULT_INGEST_FILE = 'config/ingest.yml';
 

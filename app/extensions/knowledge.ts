@@ -1,11 +1,11 @@
-import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { parseEvent } from '../../core/events/typed-events.js';
-import { eventSchemaRoutes, kbRoutes } from '../http/kb-routes.js';
-import { consumeOnce } from '../jobs/outbox-relay.js';
-import { Librarian, type LibrarianOptions } from './librarian.js';
-import { createOpenAiEmbedder, type Embedder } from './openai-embedder.js';
+import { eventSchemaRoutes, kbRoutes } from '../../adapters/http/kb-routes.js';
+import { consumeOnce } from '../../adapters/jobs/outbox-relay.js';
+import { Librarian, type LibrarianOptions } from '../../adapters/knowledge/librarian.js';
+import { createOpenAiEmbedder, type Embedder } from '../../adapters/knowledge/openai-embedder.js';
 
 /** Inbox consumer name of the case summariser. */
 export const LIBRARIAN_CONSUMER = 'librarian.case-summary';

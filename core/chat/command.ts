@@ -7,7 +7,7 @@
 /** Case reference as typed by a user: a full uuid or a prefix of one (short id = first 8 chars). */
 export type CaseRef = string;
 
-import { unstorableInput } from '../core/chat/escape.js';
+import { unstorableInput } from './escape.js';
 
 export type ChatCommand =
   | { kind: 'open'; title: string; severity?: number; service?: string; env?: string }

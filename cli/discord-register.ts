@@ -4,7 +4,7 @@
  */
 import { Routes, type REST } from 'discord.js';
 import { pathToFileURL } from 'node:url';
-import { createDiscordRest } from '../../adapters/chat/discord-chat-client.js';
+import { createDiscordRest } from '../adapters/chat/discord/discord-chat-client.js';
 
 const STRING = 3;
 const INTEGER = 4;

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Config } from '../adapters/config.js';
-import { createKnowledgeExtension } from '../adapters/knowledge/knowledge-extension.js';
-import { createNatsExtension } from '../adapters/jobs/nats-extension.js';
-import { createAgentsExtension } from '../adapters/agents/agents-extension.js';
-import { createSlackExtension } from './slack/slack-extension.js';
-import { createDiscordExtension, discordConfigured } from './discord/discord-extension.js';
-import { createSimExtension } from './sim/sim-extension.js';
+import { createKnowledgeExtension } from './extensions/knowledge.js';
+import { createNatsExtension } from './extensions/nats.js';
+import { createAgentsExtension } from './extensions/agents.js';
+import { createSlackExtension } from './extensions/slack.js';
+import { createDiscordExtension, discordConfigured } from './extensions/discord.js';
+import { createSimExtension } from './extensions/sim.js';
 import type { HttpPlugin } from '../adapters/http/server.js';
 import type { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
 import type { PromMetrics } from '../adapters/metrics/prom-metrics.js';
@@ -13,7 +13,7 @@ import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { Clock, IdGen } from '../core/ports/clock.js';
 import type { OpsloopBackend } from '../core/ports/backend.js';
 import type { CaseStore } from '../core/ports/case-store.js';
-import { createIngestExtension } from './ingest-extension.js';
+import { createIngestExtension } from './extensions/ingest.js';
 
 /** Everything a feature needs to plug into a running opsloop. */
 export interface OpsloopContext {

@@ -56,7 +56,7 @@ export interface RunningOpsloop {
   relay: OutboxRelay;
   server: FastifyInstance;
   extensions: OpsloopExtension[];
-  /** The admin credential and browser login links (bot/auth-setup.ts). */
+  /** The admin credential and browser login links (app/auth-setup.ts). */
   auth: OpsloopAuth;
   /** Stop everything: server, extensions (reverse order), relay, store. Idempotent. */
   close(): Promise<void>;

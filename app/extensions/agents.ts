@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
@@ -7,23 +7,23 @@ import { inventoryTargetFor } from '../../core/agents/inventory.js';
 import type { JobQueue } from '../../core/ports/job-queue.js';
 import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
-import { loadServices } from '../config/services-loader.js';
-import { createStepExecutorsFromEnv, runPlan, type ExecutorRegistry } from '../executors/index.js';
-import { agentTriggerRoutes } from '../http/agent-routes.js';
-import { commandDispatcher } from '../jobs/command-dispatcher.js';
-import { factApplier } from '../jobs/fact-applier.js';
-import { OpenAiPlanner } from '../llm/openai-planner.js';
+import { loadServices } from '../../adapters/config/services-loader.js';
+import { createStepExecutorsFromEnv, runPlan, type ExecutorRegistry } from '../../adapters/executors/index.js';
+import { agentTriggerRoutes } from '../../adapters/http/agent-routes.js';
+import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
+import { factApplier } from '../../adapters/jobs/fact-applier.js';
+import { OpenAiPlanner } from '../../adapters/llm/openai-planner.js';
 import type { PlanModel } from '../../core/ports/plan-model.js';
-import { PrometheusClient } from '../metrics-source/prometheus-client.js';
-import { DEFAULT_PLANNER_PROMPT_FILE, PlannerService } from '../planner/planner-service.js';
-import { librarianOf } from '../knowledge/knowledge-extension.js';
-import { librarianPlannerKnowledge } from '../knowledge/planner-knowledge.js';
-import { TemplateStore } from '../planner/template-store.js';
-import { loadPolicy } from '../policy/policy-loader.js';
-import { createEvidenceGatherer } from './evidence-gatherer.js';
-import { defineAgentJobs } from './agent-jobs.js';
-import { createPrometheusVerifier } from './verifier-runner.js';
-import { defineAnalystJob, scheduleAnalyst } from './analyst.js';
+import { PrometheusClient } from '../../adapters/metrics-source/prometheus-client.js';
+import { DEFAULT_PLANNER_PROMPT_FILE, PlannerService } from '../../adapters/planner/planner-service.js';
+import { librarianOf } from './knowledge.js';
+import { librarianPlannerKnowledge } from '../../adapters/knowledge/planner-knowledge.js';
+import { TemplateStore } from '../../adapters/planner/template-store.js';
+import { loadPolicy } from '../../adapters/policy/policy-loader.js';
+import { createEvidenceGatherer } from '../../adapters/agents/evidence-gatherer.js';
+import { defineAgentJobs } from '../../adapters/agents/agent-jobs.js';
+import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
+import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
 
 export interface AgentsExtensionOptions {
   /** Replace the job queue (tests). */

@@ -1,7 +1,7 @@
 import type { ChatStore } from '../core/ports/chat-store.js';
-import { librarianOf } from '../adapters/knowledge/knowledge-extension.js';
-import { ChatHandler } from './chat-handler.js';
-import type { ChatLinks } from './chat-model.js';
+import { librarianOf } from './extensions/knowledge.js';
+import { ChatHandler } from '../bot/chat-handler.js';
+import type { ChatLinks } from '../core/chat/message-model.js';
 import type { OpsloopContext } from './extensions.js';
 
 /**

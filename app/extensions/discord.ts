@@ -1,13 +1,13 @@
 import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import { chatHandlerFor } from '../chat-handler-factory.js';
-import { ChatHandler } from '../chat-handler.js';
-import { apiLinks } from '../slack/slack-extension.js';
-import { createDiscordRest, DiscordChatClient } from '../../adapters/chat/discord-chat-client.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
+import { apiLinks } from '../../core/chat/links.js';
+import { createDiscordRest, DiscordChatClient } from '../../adapters/chat/discord/discord-chat-client.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
-import { discordInteractionsPlugin } from './discord-http.js';
-import { attachDiscordGateway, createDiscordGatewayClient } from './discord-gateway.js';
-import { DiscordInteractions } from './discord-interactions.js';
+import { discordInteractionsPlugin } from '../../bot/discord/discord-http.js';
+import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/discord/discord-gateway.js';
+import { DiscordInteractions } from '../../bot/discord/discord-interactions.js';
 
 export interface DiscordExtensionOptions {
   /** Channel id for cases opened outside Discord (REST, alerts); without it they are not posted. */

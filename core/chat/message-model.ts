@@ -5,11 +5,11 @@
  * converter). Button values use `encodeAction`, so every platform carries the same action back.
  */
 import { z } from 'zod';
-import type { ChatBlock, ChatButton, ChatMessage } from '../core/ports/chat.js';
-import type { CaseStatus } from '../core/fsm/states.js';
-import { helpLines } from './chat-command.js';
+import type { ChatBlock, ChatButton, ChatMessage } from '../ports/chat.js';
+import type { CaseStatus } from '../fsm/states.js';
+import { helpLines } from './command.js';
 
-export type { ChatBlock, ChatButton, ChatMessage } from '../core/ports/chat.js';
+export type { ChatBlock, ChatButton, ChatMessage } from '../ports/chat.js';
 
 /** The fields of a case a card shows (a `CaseView` fits). */
 export interface CardCase {

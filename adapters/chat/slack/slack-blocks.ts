@@ -1,5 +1,5 @@
-import type { ChatBlock, ChatMessage } from '../../core/ports/chat.js';
-import { slackEscape } from '../../core/chat/escape.js';
+import type { ChatBlock, ChatMessage } from '../../../core/ports/chat.js';
+import { slackEscape } from '../../../core/chat/escape.js';
 
 export { slackEscape };
 

@@ -1,7 +1,7 @@
 import { REST, Routes } from 'discord.js';
-import { neutraliseDiscordMentions } from '../../core/chat/escape.js';
-import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
-import { escapeDiscord, toDiscordMessage, type DiscordMessageBody } from '../../bot/discord/discord-render.js';
+import { neutraliseDiscordMentions } from '../../../core/chat/escape.js';
+import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../../core/ports/chat.js';
+import { escapeDiscord, toDiscordMessage, type DiscordMessageBody } from './discord-render.js';
 
 /** Discord's REST base without the version (discord.js appends `/v10`). */
 export const DEFAULT_DISCORD_API_URL = 'https://discord.com/api';

@@ -1,5 +1,5 @@
 import { webApi } from '@slack/bolt';
-import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
+import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../../core/ports/chat.js';
 import { slackEscape, toSlackMessage } from './slack-blocks.js';
 
 export interface SlackChatClientOptions {

@@ -11,14 +11,14 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { anomalousPoints, detect, type Detection } from '../../core/analyst/detectors.js';
-import { parseSeriesCsv, regularise } from '../../core/analyst/series.js';
-import { detectSettingsFor } from '../../core/analyst/signal-settings.js';
-import { DetectSettingsSchema, DIRECTIONS, type DetectSettings, type Direction } from '../../core/schemas/detectors.js';
-import type { Signal } from '../../core/schemas/services.js';
-import { serviceDefaultsFor } from '../../core/schemas/services.js';
-import { loadServices } from '../config/services-loader.js';
-import { loadYamlConfig } from '../config/yaml-file-loader.js';
+import { anomalousPoints, detect, type Detection } from '../core/analyst/detectors.js';
+import { parseSeriesCsv, regularise } from '../core/analyst/series.js';
+import { detectSettingsFor } from '../core/analyst/signal-settings.js';
+import { DetectSettingsSchema, DIRECTIONS, type DetectSettings, type Direction } from '../core/schemas/detectors.js';
+import type { Signal } from '../core/schemas/services.js';
+import { serviceDefaultsFor } from '../core/schemas/services.js';
+import { loadServices } from '../adapters/config/services-loader.js';
+import { loadYamlConfig } from '../adapters/config/yaml-file-loader.js';
 
 export const DETECT_HELP = `Usage: npm run detect -- --csv FILE [--signal NAME | --config FILE] [options]
 

@@ -1,11 +1,11 @@
 import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import { chatHandlerFor } from '../chat-handler-factory.js';
-import { ChatHandler } from '../chat-handler.js';
-import type { ChatLinks } from '../chat-model.js';
-import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
+import { apiLinks } from '../../core/chat/links.js';
+import { SlackChatClient } from '../../adapters/chat/slack/slack-chat-client.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
-import { createSlackHttpApp, createSlackSocketApp } from './slack-app.js';
+import { createSlackHttpApp, createSlackSocketApp } from '../../bot/slack/slack-app.js';
 
 export interface SlackExtensionOptions {
   /** Channel for cases opened outside Slack (REST, alerts); without it they are not posted. */
@@ -14,16 +14,6 @@ export interface SlackExtensionOptions {
   chatStore?: ChatStore;
   /** Shares one handler with other surfaces (default: a new one). */
   handler?: ChatHandler;
-}
-
-/** Links to the case API, from PUBLIC_URL. */
-export function apiLinks(publicUrl: string | undefined): ChatLinks | undefined {
-  if (!publicUrl) return undefined;
-  const base = publicUrl.replace(/\/+$/, '');
-  return {
-    caseUrl: (id) => `${base}/case/${id}`, timelineUrl: (id) => `${base}/case/${id}/timeline`,
-    runbookUrl: (ref) => (ref.startsWith('/case/') ? `${base}${ref}/report` : `${base}/kb/doc/${encodeURIComponent(`runbook:${ref}`)}`),
-  };
 }
 
 /**

@@ -1,6 +1,6 @@
-import type { OpsloopContext, OpsloopExtension } from '../../bot/extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
-import { NatsEventPublisher } from './nats-event-publisher.js';
+import { NatsEventPublisher } from '../../adapters/jobs/nats-event-publisher.js';
 
 /** Consumer name of the NATS publisher on the relay. */
 export const NATS_PUBLISHER_CONSUMER = 'nats-jetstream';

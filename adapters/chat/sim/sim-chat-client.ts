@@ -1,5 +1,5 @@
-import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../core/ports/chat.js';
-import type { SimMessageStore } from '../../core/ports/sim-message-store.js';
+import type { ChatClient, ChatFile, ChatMessage, MessageRef, PostOptions } from '../../../core/ports/chat.js';
+import type { SimMessageStore } from '../../../core/ports/sim-message-store.js';
 
 /**
  * The local simulator as a chat platform: posts and edits land in the backend's simulator message

@@ -3,8 +3,8 @@
  * <code>, buttons carry the encoded action in data-value), and the channel as cards with their
  * threads. Pure; every piece of text goes through `escapeHtml`.
  */
-import type { ChatBlock, ChatMessage } from '../../core/ports/chat.js';
-import type { SimMessage } from '../../core/ports/sim-message-store.js';
+import type { ChatBlock, ChatMessage } from '../../../core/ports/chat.js';
+import type { SimMessage } from '../../../core/ports/sim-message-store.js';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
