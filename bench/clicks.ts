@@ -91,10 +91,14 @@ async function drained(chat: ChatOpsloop, prefix: string, count: number, timeout
   }
 }
 
-/** Wait until the relay has delivered every outbox message (opsloop is idle again). */
+/**
+ * Wait until the relay has delivered every outbox message it is responsible for (opsloop is idle
+ * again). Only its consumer groups count: without the agents nobody claims the `loop` copies of the
+ * commands, and they stay pending by design.
+ */
 async function quiet(chat: ChatOpsloop, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await chat.store.outbox.backlog()) > 0) {
+  while ((await chat.store.outbox.backlog(chat.ops.relay.groups)) > 0) {
     if (Date.now() > deadline) throw new Error(`the outbox did not drain within ${timeoutMs} ms`);
     await sleep(50);
   }
