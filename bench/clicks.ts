@@ -91,11 +91,15 @@ async function drained(chat: ChatOpsloop, prefix: string, count: number, timeout
   }
 }
 
-/** Wait until the relay has delivered every outbox message (opsloop is idle again). */
+/**
+ * Wait until the relay has delivered every outbox message it is responsible for (opsloop is idle
+ * again). Only its consumer groups count: without the agents nobody claims the `loop` copies of the
+ * commands, and they stay pending by design.
+ */
 async function quiet(chat: ChatOpsloop, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  // Only the side group: this opsloop runs no agents, so the commands' loop copies stay unclaimed.
-  while ((await chat.store.outbox.backlog(['side'])) > 0) {
+  // Only the groups this opsloop's relay serves: without agents, the commands' loop copies stay unclaimed.
+  while ((await chat.store.outbox.backlog(chat.ops.relay.groups)) > 0) {
     if (Date.now() > deadline) throw new Error(`the outbox did not drain within ${timeoutMs} ms`);
     await sleep(50);
   }
