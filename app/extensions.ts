@@ -14,10 +14,13 @@ import type { Clock, IdGen } from '../core/ports/clock.js';
 import type { OpsloopBackend } from '../core/ports/backend.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import { createIngestExtension } from './extensions/ingest.js';
+import { orderExtensions, type ExtensionDeclaration, type ServiceRegistry } from './extension-order.js';
 
 /** Everything a feature needs to plug into a running opsloop. */
 export interface OpsloopContext {
   config: Config;
+  /** What the extensions provide each other (`provides`/`needs` in their declarations). */
+  services: ServiceRegistry;
   logger: Logger;
   metrics: PromMetrics;
   /** The database: the case store and its sibling stores, the outbox signal, the job queue. */
@@ -56,20 +59,34 @@ export interface OpsloopExtension {
 
 export type ExtensionFactory = (ctx: OpsloopContext) => OpsloopExtension | Promise<OpsloopExtension>;
 
+/** An extension as registered: its factory, and the services it provides to and needs from the others. */
+export type Extension = ExtensionDeclaration<ExtensionFactory>;
+
+/** A registration as callers may pass it: a bare factory provides and needs nothing. */
+export type ExtensionEntry = Extension | ExtensionFactory;
+
+/** Pure: the build order of `entries` (providers before those that need them, else as given). */
+export function extensionBuildOrder(entries: readonly ExtensionEntry[]): Extension[] {
+  return orderExtensions(entries.map((e, i) => (typeof e === 'function' ? { name: `extension-${i + 1}`, create: e } : e)));
+}
+
 /**
- * THE place to register features: add a factory here and `npm start` runs it.
- * The order matters only for start-up (first to last) and shutdown (last to first).
+ * THE place to register features: add a declaration here and `npm start` runs it. Extensions are
+ * built so that a provider comes before those that need its service (`extensionBuildOrder`),
+ * otherwise in this order; they start in build order and stop in reverse.
  */
-export function defaultExtensions(config: Config): ExtensionFactory[] {
-  const factories: ExtensionFactory[] = [(ctx) => createIngestExtension(ctx)];
-  if (config.agents === 'on') factories.unshift((ctx) => createAgentsExtension(ctx));
-  // First: the Librarian must exist before the agents' Planner asks for it.
-  factories.unshift((ctx) => createKnowledgeExtension(ctx));
-  if (config.natsUrl) factories.push((ctx) => createNatsExtension(ctx));
+export function defaultExtensions(config: Config): Extension[] {
   const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
-  if (slackConfigured) factories.push((ctx) => createSlackExtension(ctx));
-  if (discordConfigured(config)) factories.push((ctx) => createDiscordExtension(ctx));
-  // No chat platform configured: the local simulator at /sim is the chat surface.
-  if (!slackConfigured && !discordConfigured(config)) factories.push((ctx) => createSimExtension(ctx));
-  return factories;
+  const chat = { needs: ['librarian'] } as const;
+  const extensions: Array<Extension | false> = [
+    config.agents === 'on' && { name: 'agents', needs: ['librarian'], create: (ctx) => createAgentsExtension(ctx) },
+    { name: 'knowledge', provides: ['librarian'], create: (ctx) => createKnowledgeExtension(ctx) },
+    { name: 'ingest', create: (ctx) => createIngestExtension(ctx) },
+    Boolean(config.natsUrl) && { name: 'nats', create: (ctx) => createNatsExtension(ctx) },
+    slackConfigured && { name: 'slack', ...chat, create: (ctx) => createSlackExtension(ctx) },
+    discordConfigured(config) && { name: 'discord', ...chat, create: (ctx) => createDiscordExtension(ctx) },
+    // No chat platform configured: the local simulator at /sim is the chat surface.
+    !slackConfigured && !discordConfigured(config) && { name: 'sim', ...chat, create: (ctx) => createSimExtension(ctx) },
+  ];
+  return extensions.filter((e): e is Extension => e !== false);
 }

@@ -17,7 +17,8 @@ import type { OpsloopBackend } from '../core/ports/backend.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import { setUpAuth, type OpsloopAuth } from './auth-setup.js';
 import { registerConfigSecrets, registeredSecrets, registerKnownSecrets } from '../adapters/secrets.js';
-import { defaultExtensions, type ExtensionFactory, type OpsloopContext, type OpsloopExtension } from './extensions.js';
+import { defaultExtensions, extensionBuildOrder, type ExtensionEntry, type OpsloopContext, type OpsloopExtension } from './extensions.js';
+import { ServiceRegistry } from './extension-order.js';
 
 /** Replace parts of the app (tests, benchmarks, later features). */
 export interface OpsloopOverrides {
@@ -30,8 +31,8 @@ export interface OpsloopOverrides {
   metrics?: PromMetrics;
   clock?: Clock;
   ids?: IdGen;
-  /** Replaces `defaultExtensions(config)`. */
-  extensions?: ExtensionFactory[];
+  /** Replaces `defaultExtensions(config)` (declarations, or bare factories that provide and need nothing). */
+  extensions?: ExtensionEntry[];
   /** Relay tuning (tests poll faster). */
   relay?: { pollMs?: number; leaseMs?: number };
   /** Where the start-up banner goes (default: stdout). Pass `() => {}` to silence it. */
@@ -121,10 +122,10 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
     }, 'event-log');
 
-    const ctx: OpsloopContext = { config, logger, metrics, backend, store, orchestrator, relay, outboxWritten, clock, ids };
+    const ctx: OpsloopContext = { config, services: new ServiceRegistry(), logger, metrics, backend, store, orchestrator, relay, outboxWritten, clock, ids };
     const extensions: OpsloopExtension[] = [];
-    for (const factory of overrides.extensions ?? defaultExtensions(config)) {
-      extensions.push(await factory(ctx));
+    for (const extension of extensionBuildOrder(overrides.extensions ?? defaultExtensions(config))) {
+      extensions.push(await extension.create(ctx));
     }
 
     // On a caller's backend (tests, benchmarks) the admin token's file goes to a temporary directory,

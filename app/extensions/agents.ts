@@ -16,7 +16,6 @@ import { OpenAiPlanner } from '../../adapters/llm/openai-planner.js';
 import type { PlanModel } from '../../core/ports/plan-model.js';
 import { PrometheusClient } from '../../adapters/metrics-source/prometheus-client.js';
 import { DEFAULT_PLANNER_PROMPT_FILE, PlannerService } from '../../adapters/planner/planner-service.js';
-import { librarianOf } from './knowledge.js';
 import { librarianPlannerKnowledge } from '../../adapters/knowledge/planner-knowledge.js';
 import { TemplateStore } from '../../adapters/planner/template-store.js';
 import { loadPolicy } from '../../adapters/policy/policy-loader.js';
@@ -111,7 +110,7 @@ function serviceVars(services: ServicesFile, service: string): Record<string, st
 
 /** The Librarian's runbook excerpts for the Planner, when the knowledge extension runs. */
 function knowledgeFor(ctx: OpsloopContext): { knowledge?: ReturnType<typeof librarianPlannerKnowledge> } {
-  const librarian = librarianOf(ctx);
+  const librarian = ctx.services.get('librarian');
   return librarian ? { knowledge: librarianPlannerKnowledge(librarian) } : {};
 }
 

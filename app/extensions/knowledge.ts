@@ -10,13 +10,6 @@ import { createOpenAiEmbedder, type Embedder } from '../../adapters/knowledge/op
 /** Inbox consumer name of the case summariser. */
 export const LIBRARIAN_CONSUMER = 'librarian.case-summary';
 
-const librarians = new WeakMap<object, Librarian>();
-
-/** The Librarian the knowledge extension built for this running opsloop (the Planner uses it), if any. */
-export function librarianOf(ctx: object): Librarian | null {
-  return librarians.get(ctx) ?? null;
-}
-
 /**
  * Summarise CLOSED and PARKED cases into the knowledge base, once per message id: the summary
  * is an upsert keyed by case (a redelivery rewrites the same document), and the inbox records
@@ -57,7 +50,7 @@ export async function createKnowledgeExtension(ctx: OpsloopContext, opts: Knowle
   const librarian = new Librarian({
     kb, runbookDir: config.runbookDir, queries: store.queries, embedder, logger: log, ...opts.librarian,
   });
-  librarians.set(ctx, librarian);
+  ctx.services.provide('librarian', librarian);
   relay.on('evt.case.transition.v1', caseSummaryConsumer(store, librarian), LIBRARIAN_CONSUMER);
 
   return {
