@@ -5,7 +5,7 @@
  * `OPSLOOP_AUTH=off` is refused unless opsloop listens on loopback only.
  */
 import type { Logger } from 'pino';
-import { ConfigError, type Config } from '../adapters/config.js';
+import { ConfigError, type Config } from '../adapters/config/env.js';
 import { ApiTokenAuthenticator, ensureAdminCredential } from '../adapters/auth/api-tokens.js';
 import { LoginSessions } from '../adapters/auth/login-sessions.js';
 import { oidcAuthenticatorFromConfig } from '../adapters/auth/oidc-authenticator.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../adapters/config.js';
+import type { Config } from '../adapters/config/env.js';
 import { createKnowledgeExtension } from './extensions/knowledge.js';
 import { createNatsExtension } from './extensions/nats.js';
 import { createAgentsExtension } from './extensions/agents.js';

@@ -1,4 +1,4 @@
-import { envTableMarkdown, envTableText, loadConfigOrExit } from '../adapters/config.js';
+import { envTableMarkdown, envTableText, loadConfigOrExit } from '../adapters/config/env.js';
 import { DataDirLockedError } from '../adapters/store/pglite/data-dir-lock.js';
 import { startOpsloop } from './start-opsloop.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from '../adapters/config.js';
+import type { Config } from '../adapters/config/env.js';
 import { buildServer } from '../adapters/http/server.js';
 import { allowedHostsFor, describeAllowedHosts } from '../core/auth/allowed-hosts.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';

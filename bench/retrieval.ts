@@ -13,7 +13,7 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../adapters/config.js';
+import { loadConfig } from '../adapters/config/env.js';
 import { Librarian } from '../adapters/knowledge/librarian.js';
 import { createOpenAiEmbedder } from '../adapters/knowledge/openai-embedder.js';
 import { SqlKnowledgeStore } from '../adapters/store/sql/sql-knowledge-store.js';

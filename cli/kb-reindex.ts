@@ -3,7 +3,7 @@
  * the configured store (case summaries are kept), embedding the chunks when
  * OPENAI_EMBEDDINGS_MODEL is set. Prints what it did.
  */
-import { loadConfig } from '../adapters/config.js';
+import { loadConfig } from '../adapters/config/env.js';
 import { Librarian } from '../adapters/knowledge/librarian.js';
 import { createOpenAiEmbedder } from '../adapters/knowledge/openai-embedder.js';
 import { createLogger } from '../adapters/log.js';

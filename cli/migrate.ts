@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadConfigOrExit, type Config } from '../adapters/config.js';
+import { loadConfigOrExit, type Config } from '../adapters/config/env.js';
 import { openBackend } from '../adapters/store/index.js';
 
 /** Apply pending migrations on the configured store; returns where and the versions applied now. */

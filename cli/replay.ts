@@ -3,7 +3,7 @@
  * configured store, and verify its audit hash chain (core/audit/hash-chain.ts). Exit 0 when the
  * replay agrees and the chain is intact, 1 when either fails, 2 on bad input or a missing case.
  */
-import { loadConfig } from '../adapters/config.js';
+import { loadConfig } from '../adapters/config/env.js';
 import { openBackend } from '../adapters/store/index.js';
 import { replayStoredCase } from '../adapters/knowledge/case-history.js';
 import { formatReplay } from '../core/replay/replay.js';

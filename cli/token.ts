@@ -9,7 +9,7 @@
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfigOrExit, storeKind, type Config } from '../adapters/config.js';
+import { loadConfigOrExit, storeKind, type Config } from '../adapters/config/env.js';
 import { ADMIN_TOKEN_FILE, createApiToken, readAdminCredential, tokenView } from '../adapters/auth/api-tokens.js';
 import { openBackend } from '../adapters/store/index.js';
 import { ROLES, rolesUpTo, type PrincipalScope, type Role } from '../core/auth/principal.js';

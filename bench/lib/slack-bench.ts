@@ -14,7 +14,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { createLogger, silentLogger } from '../../adapters/log.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { openPostgresBackend } from '../../adapters/store/postgres/postgres-backend.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, ENV_VARS, envTableMarkdown, loadConfig } from '../../adapters/config.js';
+import { ConfigError, ENV_VARS, envTableMarkdown, loadConfig } from '../../adapters/config/env.js';
 import { pgliteTemplateDir } from '../support/pglite.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENV_VARS } from '../../adapters/config.js';
+import { ENV_VARS } from '../../adapters/config/env.js';
 import { acquireDataDirLock, DATA_DIR_LOCK_FILE, DataDirLockedError } from '../../adapters/store/pglite/data-dir-lock.js';
 import { pgliteTemplateDir } from '../support/pglite.js';
 

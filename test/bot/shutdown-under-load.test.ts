@@ -5,7 +5,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { startOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { E2E_POLICY, E2E_SERVICES, E2E_TEMPLATES } from '../e2e/e2e-fixtures.js';

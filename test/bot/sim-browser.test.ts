@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
 import { createAgentsExtension } from '../../app/extensions/agents.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';

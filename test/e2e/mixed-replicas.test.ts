@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { openPostgresBackend, postgresBackend } from '../../adapters/store/postgres/postgres-backend.js';

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, ConfigError } from '../../adapters/config.js';
+import { loadConfig, ConfigError } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { createLogger } from '../../adapters/log.js';
 import { knownSecrets, registerConfigSecrets, registeredSecrets } from '../../adapters/secrets.js';
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';

@@ -8,7 +8,7 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { createLogger } from '../../adapters/log.js';
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { SqlEvidenceStore } from '../../adapters/store/sql/sql-evidence-store.js';
 import { createIngestExtension } from '../../app/extensions/ingest.js';

@@ -1,6 +1,6 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { loadConfig } from '../../../adapters/config.js';
+import { loadConfig } from '../../../adapters/config/env.js';
 import type { AgentsExtensionOptions } from '../../../app/extensions/agents.js';
 import { createAgentsExtension } from '../../../app/extensions/agents.js';
 import { silentLogger } from '../../../adapters/log.js';

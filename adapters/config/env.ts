@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ROLES, type Role } from '../core/auth/principal.js';
-import { parseAllowedHostEntry } from '../core/auth/allowed-hosts.js';
+import { ROLES, type Role } from '../../core/auth/principal.js';
+import { parseAllowedHostEntry } from '../../core/auth/allowed-hosts.js';
 
 /**
  * opsloop's configuration: environment variables, parsed once at start-up with zod.
