@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../adapters/config.js';
 import { silentLogger } from '../../adapters/log.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop, type OpsloopOverrides } from '../../bot/start-opsloop.js';
 import type { ExtensionFactory } from '../../bot/extensions.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
@@ -26,6 +26,8 @@ export interface E2eOptions {
   env?: Record<string, string>;
   /** Replace the default extensions (e.g. the agents extension with an injected queue). */
   extensions?: ExtensionFactory[];
+  /** Relay tuning besides the harness's 50 ms poll (e.g. a short retry backoff). */
+  relay?: OpsloopOverrides['relay'];
 }
 
 export interface E2e {
@@ -69,7 +71,7 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
   let app: RunningOpsloop;
   try {
     app = await startOpsloop(loadConfig(env), {
-      store, logger: silentLogger(), relay: { pollMs: 50 }, print: () => {},
+      store, logger: silentLogger(), relay: { pollMs: 50, ...opts.relay }, print: () => {},
       ...(opts.extensions ? { extensions: opts.extensions } : {}),
     });
   } catch (err) {
