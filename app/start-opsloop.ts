@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../adapters/config/env.js';
 import { buildServer } from '../adapters/http/server.js';
 import { allowedHostsFor, describeAllowedHosts } from '../core/auth/allowed-hosts.js';
-import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
+import { OutboxRelay, type OutboxRelayOptions } from '../adapters/jobs/outbox-relay.js';
 import { createLogger } from '../adapters/log.js';
 import { PromMetrics } from '../adapters/metrics/prom-metrics.js';
 import { openBackend } from '../adapters/store/index.js';
@@ -33,8 +33,8 @@ export interface OpsloopOverrides {
   ids?: IdGen;
   /** Replaces `defaultExtensions(config)` (declarations, or bare factories that provide and need nothing). */
   extensions?: ExtensionEntry[];
-  /** Relay tuning (tests poll faster). */
-  relay?: { pollMs?: number; leaseMs?: number };
+  /** Relay tuning (tests poll faster, and retry failed deliveries sooner). */
+  relay?: Pick<OutboxRelayOptions, 'pollMs' | 'leaseMs' | 'backoff'>;
   /** Where the start-up banner goes (default: stdout). Pass `() => {}` to silence it. */
   print?: (line: string) => void;
   /**
