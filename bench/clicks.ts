@@ -20,7 +20,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import bolt from '@slack/bolt';
 import { createSlackExtension } from '../app/extensions/slack.js';
-import { encodeAction } from '../core/chat/message-model.js';
+import { encodeAction } from '../core/chat/actions.js';
 import { envInt, envIntList, machineInfo, machineLine, writeResults } from './lib/results.js';
 import {
   approveClickBody, BENCH_APPROVER, BENCH_SLACK_SECRET, BENCH_SLACK_TOKEN, caseAtWaitGate, startChatOpsloop,

@@ -8,7 +8,7 @@
  *   BENCH_CLICKS=1000 BENCH_STORE=pglite|postgres npm run bench:storm
  */
 import { createSlackExtension } from '../app/extensions/slack.js';
-import { encodeAction } from '../core/chat/message-model.js';
+import { encodeAction } from '../core/chat/actions.js';
 import { envInt, machineInfo, machineLine, writeResults } from './lib/results.js';
 import { approveClickBody, BENCH_APPROVER, caseAtWaitGate, startChatOpsloop, type ChatOpsloop } from './lib/slack-bench.js';
 import { startLoadClient } from './lib/slack-load-client.js';

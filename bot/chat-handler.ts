@@ -15,13 +15,13 @@ import type { ApprovalPlatform } from '../core/agents/gatekeeper.js';
 import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
 import type { Principal } from '../core/auth/principal.js';
 import { actingThrough } from '../core/auth/sim-identity.js';
+import { clickIdempotencyKey, encodeAction, type ChatAction } from '../core/chat/actions.js';
 import type { ChatCommand } from '../core/chat/command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import type { ChatBlock } from '../core/ports/chat.js';
 import { cardKey, type ChatStore } from '../core/ports/chat-store.js';
 import {
-  caseListPost, clickIdempotencyKey, encodeAction, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost,
-  type ChatAction, type ChatLinks, type ChatMessage,
+  caseListPost, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost, type ChatLinks, type ChatMessage,
 } from '../core/chat/message-model.js';
 
 /** Who typed or clicked, as the platform identifies them. */

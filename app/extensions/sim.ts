@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
 import { parseOpsCommand } from '../../core/chat/command.js';
 import { ChatHandler, ephemeral, type ChatActor, type ChatReply } from '../../bot/chat-handler.js';
-import { decodeAction } from '../../core/chat/message-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import { apiLinks } from '../../core/chat/links.js';
 import { SimChatClient } from '../../adapters/chat/sim/sim-chat-client.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';

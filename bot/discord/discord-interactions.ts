@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Logger } from 'pino';
 import { parseOpsCommand } from '../../core/chat/command.js';
 import { ephemeral, type ChatActor, type ChatHandler, type ChatReply } from '../chat-handler.js';
-import { decodeAction } from '../../core/chat/message-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { cleanText, unstorableInput } from '../../core/chat/escape.js';
 import { COMPONENT, toDiscordMessage, toDiscordText, type DiscordMessageBody } from '../../adapters/chat/discord/discord-render.js';

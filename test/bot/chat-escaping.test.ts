@@ -19,7 +19,7 @@ import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createSlackExtension } from '../../app/extensions/slack.js';
 import { createDiscordExtension } from '../../app/extensions/discord.js';
 import { createSimExtension } from '../../app/extensions/sim.js';
-import { decodeAction } from '../../core/chat/message-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import { neutraliseDiscordMentions, slackEscape, unstorableText } from '../../core/chat/escape.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';

@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  caseCard, clickIdempotencyKey, decodeAction, encodeAction, messageToPlainText, planPost, stepProgressPost,
+  caseCard, messageToPlainText, planPost, stepProgressPost,
   timelinePost, verificationReportPost, outcomePost, gateDecisionPost, evidencePost, helpText, type CardCase,
 } from '../../core/chat/message-model.js';
+import { clickIdempotencyKey, decodeAction, encodeAction } from '../../core/chat/actions.js';
 import { toSlackMessage } from '../../adapters/chat/slack/slack-blocks.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 

@@ -13,7 +13,8 @@ import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/disc
 import { main as registerMain, OPS_COMMAND } from '../../cli/discord-register.js';
 import { escapeDiscord, toDiscordMessage } from '../../adapters/chat/discord/discord-render.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { decodeAction, planPost } from '../../core/chat/message-model.js';
+import { planPost } from '../../core/chat/message-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import { parseOpsCommand, tokenize } from '../../core/chat/command.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeDiscordRest, type FakeDiscordCall } from '../support/fake-discord-rest.js';

@@ -8,7 +8,7 @@ import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createSimExtension, SIM_CHANNEL } from '../../app/extensions/sim.js';
 import { defaultExtensions } from '../../app/extensions.js';
-import { decodeAction } from '../../core/chat/message-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import { channelHtml, inlineHtml } from '../../adapters/chat/sim/sim-render.js';
 import type { ChatMessage } from '../../core/ports/chat.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';

@@ -8,7 +8,7 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-st
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createSlackExtension } from '../../app/extensions/slack.js';
-import { decodeAction } from '../../core/chat/message-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';

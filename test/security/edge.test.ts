@@ -12,7 +12,7 @@ import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createSimExtension } from '../../app/extensions/sim.js';
 import { createIngestExtension } from '../../app/extensions/ingest.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { clickIdempotencyKey } from '../../core/chat/message-model.js';
+import { clickIdempotencyKey } from '../../core/chat/actions.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { completePlan, key } from '../http/api-harness.js';

@@ -1,7 +1,7 @@
 /**
  * The platform-neutral `ChatMessage` as a Discord message body: one embed (title from the first
  * header, fields, a description from text/list blocks, a footer from context lines) plus an
- * action row of buttons whose `custom_id` is the encoded action (core/chat/message-model.ts). Pure.
+ * action row of buttons whose `custom_id` is the encoded action (core/chat/actions.ts). Pure.
  * Text is escaped for Discord markdown except `code` spans; mentions are never parsed.
  */
 import type { ChatBlock, ChatButton, ChatMessage } from '../../../core/ports/chat.js';

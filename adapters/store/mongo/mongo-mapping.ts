@@ -328,3 +328,12 @@ export function toStoreError(error: unknown): unknown {
   }
   return error;
 }
+
+/** Run a read or an autocommit write, mapping "database unreachable" to OPS_STORE_UNAVAILABLE. */
+export async function guarded<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}
