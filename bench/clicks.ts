@@ -94,7 +94,8 @@ async function drained(chat: ChatOpsloop, prefix: string, count: number, timeout
 /** Wait until the relay has delivered every outbox message (opsloop is idle again). */
 async function quiet(chat: ChatOpsloop, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await chat.store.outbox.backlog()) > 0) {
+  // Only the side group: this opsloop runs no agents, so the commands' loop copies stay unclaimed.
+  while ((await chat.store.outbox.backlog(['side'])) > 0) {
     if (Date.now() > deadline) throw new Error(`the outbox did not drain within ${timeoutMs} ms`);
     await sleep(50);
   }

@@ -77,7 +77,8 @@ export async function runStormBench(config: StormConfig = configFromEnv(), log: 
     const allAnswered = wallMs() - started;
     const gatePosts = () => chat.fake.callsOf('chat.postMessage').filter((p) => p.body.thread_ts && /^Gate: ✅ approved/.test(String(p.body.text)));
     await waitUntil(() => gatePosts().length >= 1, 30_000);
-    await waitUntil(async () => (await chat.store.outbox.backlog()) === 0, config.settleTimeoutS * 1000);
+    // The side group only: this opsloop runs no agents, so the commands' loop copies stay unclaimed.
+    await waitUntil(async () => (await chat.store.outbox.backlog(['side'])) === 0, config.settleTimeoutS * 1000);
     await sleep(500); // a second post would have had time to show up
     const timeline = await chat.store.queries.listTimeline(c.id);
     const texts = responses().map((x) => String(x.body.text));
