@@ -1,7 +1,7 @@
 import type { ChatStore } from '../core/ports/chat-store.js';
 import { ChatHandler } from '../bot/chat-handler.js';
 import type { ChatLinks } from '../core/chat/message-model.js';
-import type { OpsloopContext } from './extensions.js';
+import type { OpsloopContext } from './extension-context.js';
 
 /**
  * The ChatHandler every chat surface (Slack, Discord, the simulator) uses, with the same reads:

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';

@@ -1,4 +1,4 @@
-import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 import { chatHandlerFor } from '../chat-handler-factory.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
 import { apiLinks } from '../../core/chat/links.js';

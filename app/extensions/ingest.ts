@@ -3,7 +3,7 @@ import { loadYamlConfig } from '../../adapters/config/yaml-file-loader.js';
 import { ingestRoutes } from '../../adapters/http/ingest-routes.js';
 import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
 import { IngestConfigSchema, defaultIngestConfig, type IngestConfig } from '../../core/sensor/ingest-config.js';
-import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 
 const DEFAULT_INGEST_FILE = 'config/ingest.yml';
 

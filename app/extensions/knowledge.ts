@@ -1,4 +1,4 @@
-import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { parseEvent } from '../../core/events/typed-events.js';

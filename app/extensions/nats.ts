@@ -1,4 +1,4 @@
-import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import { NatsEventPublisher } from '../../adapters/jobs/nats-event-publisher.js';
 

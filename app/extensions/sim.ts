@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { chatHandlerFor } from '../chat-handler-factory.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { OpsloopContext, OpsloopExtension } from '../extensions.js';
+import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 import { parseOpsCommand } from '../../core/chat/command.js';
 import { ChatHandler, ephemeral, type ChatActor, type ChatReply } from '../../bot/chat-handler.js';
 import { decodeAction } from '../../core/chat/actions.js';
