@@ -1,6 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { redactText } from '../core/auth/redact.js';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from './config/env.js';
 import { registeredSecrets } from './secrets.js';
 
 export type { Logger } from 'pino';

@@ -1,5 +1,5 @@
 import { isSecretKey, MIN_KNOWN_SECRET_LENGTH, redactText, redactValue } from '../core/auth/redact.js';
-import type { Config } from './config.js';
+import type { Config } from './config/env.js';
 
 /**
  * The secret values opsloop is configured with, so output can be scrubbed of them even when they

@@ -19,8 +19,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import bolt from '@slack/bolt';
-import { createSlackExtension } from '../bot/slack/slack-extension.js';
-import { encodeAction } from '../bot/chat-model.js';
+import { createSlackExtension } from '../app/extensions/slack.js';
+import { encodeAction } from '../core/chat/actions.js';
 import { envInt, envIntList, machineInfo, machineLine, writeResults } from './lib/results.js';
 import {
   approveClickBody, BENCH_APPROVER, BENCH_SLACK_SECRET, BENCH_SLACK_TOKEN, caseAtWaitGate, startChatOpsloop, undelivered,
@@ -91,7 +91,11 @@ async function drained(chat: ChatOpsloop, prefix: string, count: number, timeout
   }
 }
 
-/** Wait until the relay has delivered every outbox message (opsloop is idle again). */
+/**
+ * Wait until the relay has delivered every outbox message it is responsible for (opsloop is idle
+ * again). Only its consumer groups count: without the agents nobody claims the `loop` copies of the
+ * commands, and they stay pending by design.
+ */
 async function quiet(chat: ChatOpsloop, timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await undelivered(chat)) > 0) {

@@ -17,7 +17,7 @@
  * alert group that opens a case, the work this benchmark has always measured.
  */
 import { StaticTokenAuthenticator } from '../adapters/auth/static-token.js';
-import { INGEST_PRINCIPAL } from '../bot/auth-setup.js';
+import { INGEST_PRINCIPAL } from '../app/auth-setup.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -27,8 +27,8 @@ import { ingestRoutes } from '../adapters/http/ingest-routes.js';
 import { buildServer } from '../adapters/http/server.js';
 import { silentLogger } from '../adapters/log.js';
 import { PromMetrics } from '../adapters/metrics/prom-metrics.js';
-import { createPostgresCaseStore } from '../adapters/store/postgres-case-store.js';
-import { SqlEvidenceStore } from '../adapters/store/sql-evidence-store.js';
+import { createPostgresCaseStore } from '../adapters/store/postgres/postgres-case-store.js';
+import { SqlEvidenceStore } from '../adapters/store/sql/sql-evidence-store.js';
 import { systemClock, uuidGen } from '../adapters/system-clock.js';
 import { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import { AlertIngestor } from '../core/sensor/alert-ingestor.js';

@@ -1,5 +1,5 @@
 /**
- * Resident memory of `npm start` (tsx bot/main.ts on embedded PGlite in a temp data dir, PORT=0):
+ * Resident memory of `npm start` (tsx app/main.ts on embedded PGlite in a temp data dir, PORT=0):
  * idle after start, then after driving N cases through the REST API.
  *
  *   npm run bench:memory
@@ -33,7 +33,7 @@ export interface MemoryConfig {
   startTimeoutS: number;
 }
 
-/** RSS figures of the opsloop process tree in MB: the node process running bot/main.ts, and the whole tree (tsx launcher included). */
+/** RSS figures of the opsloop process tree in MB: the node process running app/main.ts, and the whole tree (tsx launcher included). */
 export interface RssSample {
   app_mb: number;
   app_peak_mb: number;
@@ -110,13 +110,13 @@ function readdirSafe(dir: string): string[] {
   }
 }
 
-/** The process whose command line runs bot/main.ts with the tsx loader (the app itself). */
+/** The process whose command line runs app/main.ts with the tsx loader (the app itself). */
 function appPid(rootPid: number): number {
   const tree = processTree(rootPid);
   const withMain = tree.filter((pid) => {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      return cmd.some((a) => a.endsWith('bot/main.ts')) && cmd.some((a) => a.includes('loader') || a.includes('--import'));
+      return cmd.some((a) => a.endsWith('app/main.ts')) && cmd.some((a) => a.includes('loader') || a.includes('--import'));
     } catch {
       return false;
     }
@@ -160,7 +160,7 @@ interface StartedApp {
   output: () => string;
 }
 
-/** `tsx bot/main.ts` (what `npm start` runs) with a temp data dir and PORT=0; resolves with its URL once /healthz answers. */
+/** `tsx app/main.ts` (what `npm start` runs) with a temp data dir and PORT=0; resolves with its URL once /healthz answers. */
 async function startApp(dataDir: string, timeoutS: number): Promise<StartedApp> {
   // No rate limits: a benchmark must not measure the limiter's 429s.
   const env: NodeJS.ProcessEnv = {
@@ -168,7 +168,7 @@ async function startApp(dataDir: string, timeoutS: number): Promise<StartedApp> 
     OPSLOOP_RATE_LIMIT_WRITES: '0', OPSLOOP_RATE_LIMIT_INGEST: '0',
   };
   for (const name of ['DATABASE_URL', 'MONGODB_URI', 'SLACK_SIGNING_SECRET', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'DISCORD_PUBLIC_KEY', 'DISCORD_BOT_TOKEN', 'OPENAI_API_KEY', 'OPSLOOP_AUTH', 'OPSLOOP_POLICY_FILE']) delete env[name];
-  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['bot/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), ['app/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -290,7 +290,7 @@ export async function runMemoryBench(config: MemoryConfig = configFromEnv(), log
   const dir = await mkdtemp(join(tmpdir(), 'opsloop-bench-memory-'));
   let app: StartedApp | null = null;
   try {
-    log('memory: starting tsx bot/main.ts (embedded PGlite, fresh data dir)');
+    log('memory: starting tsx app/main.ts (embedded PGlite, fresh data dir)');
     const started = Date.now();
     app = await startApp(join(dir, 'data'), config.startTimeoutS);
     const startSeconds = (Date.now() - started) / 1000;
@@ -305,7 +305,7 @@ export async function runMemoryBench(config: MemoryConfig = configFromEnv(), log
       start_seconds: round(startSeconds, 1), phases: [idle, after], cases_driven: config.cases,
       requests: driven.requests, reads: driven.reads, statuses: driven.statuses, drive_seconds: round(driveSeconds, 1),
     };
-    printTable('Memory of npm start (MB; app = the node process running bot/main.ts, tree = with the tsx launcher; peak = VmHWM)',
+    printTable('Memory of npm start (MB; app = the node process running app/main.ts, tree = with the tsx launcher; peak = VmHWM)',
       ['phase', 'app rss', 'app peak', 'tree rss', 'samples'],
       result.phases.map((p) => [p.phase, p.rss.app_mb, p.rss.app_peak_mb, p.rss.tree_mb, p.samples]));
     const file = writeResults('memory', config, result);

@@ -8,8 +8,8 @@
  */
 import { CONSUMER_GROUPS } from '../core/outbox/consumer-groups.js';
 import { OutboxRelay } from '../adapters/jobs/outbox-relay.js';
-import { noOutboxSignal, outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
-import { createPostgresCaseStore } from '../adapters/store/postgres-case-store.js';
+import { openPostgresBackend } from '../adapters/store/postgres/postgres-backend.js';
+import { noOutboxSignal } from '../core/ports/outbox-signal.js';
 import { wallMs } from './lib/stats.js';
 
 const url = process.env.BENCH_WORKER_DATABASE_URL;
@@ -19,8 +19,9 @@ if (!url) {
 }
 const pollMs = process.env.BENCH_RELAY_POLL_MS ? Number(process.env.BENCH_RELAY_POLL_MS) : undefined;
 
-const store = createPostgresCaseStore({ url, max: 5 });
-await store.connect();
+const backend = openPostgresBackend({ url, max: 5 });
+const store = backend.cases;
+await backend.connect();
 const relay = new OutboxRelay({ store, owner: `bench-relay-${process.pid}`, ...(pollMs ? { pollMs } : {}) });
 
 let pending: string[] = [];
@@ -40,7 +41,7 @@ for (const group of CONSUMER_GROUPS) {
   }, 'bench-lag', { group });
 }
 relay.start();
-const signal = process.env.BENCH_SIGNAL === '0' ? noOutboxSignal : outboxSignalFor(store);
+const signal = process.env.BENCH_SIGNAL === '0' ? noOutboxSignal : backend.outboxSignal();
 await signal.listen(() => relay.wake());
 process.stdout.write(`${JSON.stringify({ ready: true, owner: relay.owner })}\n`);
 

@@ -12,8 +12,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { systemClock, uuidGen } from '../adapters/system-clock.js';
-import { createPostgresCaseStore, type PostgresCaseStore } from '../adapters/store/postgres-case-store.js';
-import { noOutboxSignal, outboxSignalFor } from '../adapters/jobs/outbox-signal.js';
+import type { PostgresCaseStore } from '../adapters/store/postgres/postgres-case-store.js';
+import { openPostgresBackend } from '../adapters/store/postgres/postgres-backend.js';
+import { noOutboxSignal } from '../core/ports/outbox-signal.js';
 import { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import { createThrowawayDatabase } from './lib/bench-database.js';
 import { prepareLoopCases, stepLoopCase, type LoopCase } from './lib/case-loop.js';
@@ -146,9 +147,10 @@ async function waitForDrain(store: PostgresCaseStore, timeoutS: number): Promise
 
 async function runOnce(relays: number, config: OutboxConfig, log: (line: string) => void): Promise<OutboxRow> {
   const db = await createThrowawayDatabase('outbox');
-  const store = createPostgresCaseStore({ url: db.url, max: 20 });
+  const backend = openPostgresBackend({ url: db.url, max: 20 });
+  const store = backend.cases;
   const workers: Worker[] = [];
-  const signal = config.signal ? outboxSignalFor(store) : noOutboxSignal;
+  const signal = config.signal ? backend.outboxSignal() : noOutboxSignal;
   try {
     await store.connect();
     const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen, afterCommit: () => signal.notify() });

@@ -13,12 +13,12 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../adapters/config.js';
+import { loadConfig } from '../adapters/config/env.js';
 import { Librarian } from '../adapters/knowledge/librarian.js';
 import { createOpenAiEmbedder } from '../adapters/knowledge/openai-embedder.js';
-import { SqlKnowledgeStore } from '../adapters/knowledge/sql-knowledge-store.js';
+import { SqlKnowledgeStore } from '../adapters/store/sql/sql-knowledge-store.js';
 import { bestChunkPerDoc } from '../adapters/knowledge/bm25-index.js';
-import { createPgliteCaseStore } from '../adapters/store/pglite-case-store.js';
+import { createPgliteCaseStore } from '../adapters/store/pglite/pglite-case-store.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);

@@ -7,8 +7,8 @@
  *   npm run bench:storm
  *   BENCH_CLICKS=1000 BENCH_STORE=pglite|postgres npm run bench:storm
  */
-import { createSlackExtension } from '../bot/slack/slack-extension.js';
-import { encodeAction } from '../bot/chat-model.js';
+import { createSlackExtension } from '../app/extensions/slack.js';
+import { encodeAction } from '../core/chat/actions.js';
 import { envInt, machineInfo, machineLine, writeResults } from './lib/results.js';
 import { approveClickBody, BENCH_APPROVER, caseAtWaitGate, startChatOpsloop, undelivered, type ChatOpsloop } from './lib/slack-bench.js';
 import { startLoadClient } from './lib/slack-load-client.js';

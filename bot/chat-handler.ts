@@ -12,18 +12,19 @@ import type { CaseQueries } from '../core/ports/case-store.js';
 import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
+import { emit } from '../core/events/typed-events.js';
 import type { ApprovalPlatform } from '../core/agents/gatekeeper.js';
 import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
 import type { Principal } from '../core/auth/principal.js';
 import { actingThrough } from '../core/auth/sim-identity.js';
-import type { ChatCommand } from './chat-command.js';
+import { clickIdempotencyKey, encodeAction, type ChatAction } from '../core/chat/actions.js';
+import type { ChatCommand } from '../core/chat/command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import type { ChatBlock } from '../core/ports/chat.js';
 import { cardKey, type ChatStore } from '../core/ports/chat-store.js';
 import {
-  caseListPost, clickIdempotencyKey, encodeAction, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost,
-  type ChatAction, type ChatLinks, type ChatMessage,
-} from './chat-model.js';
+  caseListPost, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost, type ChatLinks, type ChatMessage,
+} from '../core/chat/message-model.js';
 
 /** Who typed or clicked, as the platform identifies them. */
 export interface ChatActor {
@@ -199,7 +200,7 @@ export class ChatHandler {
     if (card?.message_ref) {
       const requested = await this.orchestrator.record(found.case.id, {
         event: 'report_requested', principal: chatPrincipal(actor), actor: actorKey(actor), reason: 'incident report requested from chat',
-        emit: [{ topic: 'evt.case.report_requested.v1', data: { actor: actorKey(actor), platform: actor.platform } }],
+        emit: [emit('evt.case.report_requested.v1', { actor: actorKey(actor), platform: actor.platform })],
       }, { idempotencyKey: `chat:${actor.platform}:report:${ctx.requestId ?? randomUUID()}` });
       if (!requested.ok) return ephemeral(`Could not request the report: ${requested.message}`);
       return ephemeral(`📎 The incident report of case \`${shortId(found.case.id)}\` is being posted in its thread as \`${reportFilename(found.case.id)}\`.`);

@@ -8,6 +8,7 @@ import { AGENT_JOBS, type AgentJobData, type JobContext, type JobQueue } from '.
 import type { CaseStatus } from '../../core/fsm/states.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { ChangePlanSchema, type ChangePlan } from '../../core/schemas/plan.js';
+import { emit } from '../../core/events/typed-events.js';
 import type {
   EvidenceGatherer, GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport,
 } from '../../core/agents/agent-contracts.js';
@@ -94,7 +95,7 @@ export async function analyzeJob(deps: AgentJobDeps, job: AgentJobData): Promise
     meta: { evidence },
     requireStatus: ['ANALYZING'],
     traceId: job.trace_id,
-    fact: { topic: 'evt.analysis.done.v1', data: { actor: 'analyst', reason: 'cheap evidence gathered', evidence } },
+    fact: emit('evt.analysis.done.v1', { actor: 'analyst', reason: 'cheap evidence gathered', evidence }),
   }, { idempotencyKey: `analyze:${job.message_id}` }), 'analysis');
 }
 
@@ -138,10 +139,9 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
       },
       requireStatus: ['PLANNING'],
       traceId: job.trace_id,
-      fact: {
-        topic: 'evt.plan.proposed.v1',
-        data: { actor: 'planner', reason: proposal.plan.title, plan: proposal.plan, source: proposal.source, template: proposal.template ?? null },
-      },
+      fact: emit('evt.plan.proposed.v1', {
+        actor: 'planner', reason: proposal.plan.title, plan: proposal.plan, source: proposal.source, template: proposal.template ?? null,
+      }),
     }, { idempotencyKey: `plan:${job.message_id}` }), 'plan');
     return;
   }
@@ -152,7 +152,7 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     meta: { command: job.message_id, attempts: proposal.attempts },
     requireStatus: ['PLANNING'],
     traceId: job.trace_id,
-    fact: { topic: 'evt.plan.invalid.v1', data: { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts } },
+    fact: emit('evt.plan.invalid.v1', { actor: 'planner', reason: proposal.reason, attempts: proposal.attempts }),
   }, { idempotencyKey: `plan:${job.message_id}:invalid` }), 'plan failure');
 }
 
@@ -172,7 +172,7 @@ export async function gateJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     meta: { decision },
     requireStatus: ['WAIT_GATE'],
     traceId: job.trace_id,
-    fact: { topic, data: { actor: 'gatekeeper', reason: decision.reasons.join('; '), decision } },
+    fact: emit(topic, { actor: 'gatekeeper', reason: decision.reasons.join('; '), decision }),
   }, { idempotencyKey: `gate:${job.message_id}` }), 'gate decision');
 }
 
@@ -214,7 +214,7 @@ export async function execJob(deps: AgentJobDeps, job: AgentJobData, ctx: JobCon
       ensureWritten(await deps.orchestrator.record(c.id, {
         event: 'step_result', actor: 'executor', reason: `${step.rollback ? 'rollback ' : ''}step ${step.index + 1} ${step.name}: ${step.status}${step.summary ? ` — ${step.summary}` : ''}`,
         meta: { step }, traceId: job.trace_id,
-        emit: [{ topic: 'evt.exec.step_result.v1', data: { actor: 'executor', ...step } }],
+        emit: [emit('evt.exec.step_result.v1', { actor: 'executor', ...step })],
       }, { idempotencyKey: stepKey }), 'step result');
     },
   });
@@ -233,7 +233,7 @@ async function reportExec(deps: AgentJobDeps, c: CaseRecord, job: AgentJobData, 
   ensureWritten(await deps.orchestrator.apply(c.id, {
     event: ok ? 'exec_result' : 'exec_failure', actor: 'executor', reason: summary,
     meta: { ok, rolled_back: rolledBack, steps: finals.length }, requireStatus: ['EXECUTING'], traceId: job.trace_id,
-    fact: { topic: ok ? 'evt.exec.done.v1' : 'evt.exec.failed.v1', data: { actor: 'executor', reason: summary, rolled_back: rolledBack, results: finals } },
+    fact: emit(ok ? 'evt.exec.done.v1' : 'evt.exec.failed.v1', { actor: 'executor', reason: summary, rolled_back: rolledBack, results: finals }),
   }, { idempotencyKey: key }), 'exec result');
 }
 
@@ -261,6 +261,6 @@ export async function verifyMeasureJob(deps: AgentJobDeps, job: AgentJobData): P
   ensureWritten(await deps.orchestrator.apply(c.id, {
     event: 'verify_report', actor: 'verifier', reason: report.summary,
     meta: { pass: report.pass, results: report.results }, requireStatus: ['VERIFYING'], traceId: job.trace_id,
-    fact: { topic: report.pass ? 'evt.verify.pass.v1' : 'evt.verify.failed.v1', data: { actor: 'verifier', reason: report.summary, results: report.results } },
+    fact: emit(report.pass ? 'evt.verify.pass.v1' : 'evt.verify.failed.v1', { actor: 'verifier', reason: report.summary, results: report.results }),
   }, { idempotencyKey: `verify:${job.message_id}:result` }), 'verify result');
 }

@@ -10,6 +10,7 @@ import {
 } from '../../core/analyst/signal-settings.js';
 import type { CaseStatus } from '../../core/fsm/states.js';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
+import { emit } from '../../core/events/typed-events.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { EvidenceRecord, EvidenceStore } from '../../core/ports/evidence-store.js';
@@ -155,7 +156,7 @@ async function passForSignal(
     actor: ANALYST_ACTOR,
     reason: findings.summary,
     meta: { findings: [findings], evidence_table: Boolean(deps.evidence) },
-    emit: [{ topic: 'evt.analysis.findings.v1', data: { service, signal: signal.name, source: 'analyst', findings: [findings] } }],
+    emit: [emit('evt.analysis.findings.v1', { service, signal: signal.name, source: 'analyst', findings: [findings] })],
   }, { idempotencyKey: `${episodeKey}:findings:${caseId}` });
   if (!recorded.ok && recorded.code !== 'OPS_IDEMPOTENCY_KEY_REUSED') {
     deps.logger?.warn({ case_id: caseId, code: recorded.code, message: recorded.message }, 'analyst: findings not recorded');

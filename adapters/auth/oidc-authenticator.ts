@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRemoteJWKSet, decodeProtectedHeader, importSPKI, jwtVerify, type CryptoKey, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ROLES, rolesUpTo, type Principal, type Role } from '../../core/auth/principal.js';
-import { ConfigError, parseOidcRoleMap, type Config, type OidcRoleMapEntry } from '../config.js';
+import { ConfigError, parseOidcRoleMap, type Config, type OidcRoleMapEntry } from '../config/env.js';
 import type { AuthResult, Authenticator } from './authenticator.js';
 
 /**

@@ -7,9 +7,10 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { ChangePlanSchema } from '../../core/schemas/plan.js';
 import {
   alertPost, caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, reportFilename, stepProgressPost, verificationReportPost,
-  type ChatLinks, type PlanView, type VerifyResultView,
-} from '../../bot/chat-model.js';
+  type ChatLinks, type PlanView,
+} from '../../core/chat/message-model.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
+import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
 import { scrubText, scrubValue } from '../secrets.js';
 
@@ -70,44 +71,42 @@ export class ThreadNotifier {
     relay.on('evt.', (msg) => this.handle(msg), this.consumerName);
   }
 
-  /** Handle one outbox message (idempotent; throws to have the relay retry it later). */
+  /**
+   * Handle one outbox message (idempotent; throws to have the relay retry it later). A topic this
+   * version does not know, or data that breaks its schema, has nothing to show: it is recorded as
+   * handled like the rest.
+   */
   async handle(msg: OutboxEnvelope): Promise<void> {
     if (await this.queries.inboxHas(this.consumerName, msg.id)) return;
-    await this.dispatch(msg);
+    const parsed = parseEvent(msg);
+    if (parsed.ok) await this.dispatch(parsed.event);
     await consumeOnce(this.store, this.consumerName, msg, async () => undefined);
   }
 
-  private async dispatch(msg: OutboxEnvelope): Promise<void> {
-    if (msg.topic === 'evt.case.created.v1') return this.postCard(msg.case_id);
-    const card = await this.chatStore.find(this.client.platform, cardKey(msg.case_id));
+  private async dispatch(event: KnownMessage): Promise<void> {
+    if (event.topic === 'evt.case.created.v1') return this.postCard(event.case_id);
+    const card = await this.chatStore.find(this.client.platform, cardKey(event.case_id));
     if (!card?.message_ref) return; // the case is not on this platform (or its card never posted)
-    const d = msg.data;
-    switch (msg.topic) {
-      case 'evt.case.transition.v1': return this.onTransition(msg, card);
-      case 'evt.analysis.done.v1':
-      case 'evt.analysis.findings.v1':
-        return this.postInThread(card, 'evidence', msgKey(msg), evidencePost(d));
-      case 'evt.plan.proposed.v1': {
-        const plan = asPlan(d.plan);
-        if (plan) await this.postInThread(card, 'plan', msgKey(msg), planPost(plan, { caseId: msg.case_id, ...(this.links ? { links: this.links } : {}) }));
-        return;
-      }
+    const key = msgKey(event);
+    switch (event.topic) {
+      case 'evt.case.transition.v1': return this.onTransition(event, card);
+      case 'evt.analysis.done.v1': return this.postInThread(card, 'evidence', key, evidencePost(event.data));
+      case 'evt.analysis.findings.v1': return this.postInThread(card, 'evidence', key, evidencePost(findingsView(event.data.findings)));
+      case 'evt.plan.proposed.v1':
+        return this.postInThread(card, 'plan', key, planPost(event.data.plan, { caseId: event.case_id, ...(this.links ? { links: this.links } : {}) }));
       case 'evt.alert.firing.v1':
       case 'evt.alert.resolved.v1':
-        return this.postInThread(card, 'evidence', msgKey(msg), alertPost(d, msg.topic === 'evt.alert.resolved.v1'));
+        return this.postInThread(card, 'evidence', key, alertPost(event.data, event.topic === 'evt.alert.resolved.v1'));
       case 'evt.plan.invalid.v1':
-        return this.postInThread(card, 'note', msgKey(msg), note(`📝 The planner could not produce a valid plan: ${String(d.reason ?? 'unknown reason')}. Try \`/ops plan <template>\`.`));
-      case 'evt.gate.needs_human.v1': return this.onNeedsHuman(msg, card);
-      case 'evt.exec.step_result.v1': return this.onStep(msg, card);
+        return this.postInThread(card, 'note', key, note(`📝 The planner could not produce a valid plan: ${event.data.reason}. Try \`/ops plan <template>\`.`));
+      case 'evt.gate.needs_human.v1': return this.onNeedsHuman(event, card);
+      case 'evt.exec.step_result.v1': return this.onStep(event, card);
       case 'evt.case.report_requested.v1':
-        if (d.platform === this.client.platform) await this.uploadReport(msg, card);
+        if (event.data.platform === this.client.platform) await this.uploadReport(event, card);
         return;
       case 'evt.verify.pass.v1':
       case 'evt.verify.failed.v1':
-        return this.postInThread(card, 'verify', msgKey(msg), verificationReportPost({
-          pass: msg.topic === 'evt.verify.pass.v1',
-          results: Array.isArray(d.results) ? (d.results as VerifyResultView[]) : [],
-        }));
+        return this.postInThread(card, 'verify', key, verificationReportPost({ pass: event.topic === 'evt.verify.pass.v1', results: event.data.results }));
       default: return;
     }
   }
@@ -138,14 +137,11 @@ export class ThreadNotifier {
     return platform ? c.labels.chat_channel ?? this.defaultChannel : this.defaultChannel;
   }
 
-  private async onTransition(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
+  private async onTransition(msg: KnownMessage<'evt.case.transition.v1'>, card: ChatMessageRow): Promise<void> {
     const c = await this.queries.getCase(msg.case_id);
     if (!c) return;
     await this.client.updateMessage({ channel: card.channel, id: card.message_ref! }, caseCard(caseView(c), this.links));
-    const from = String(msg.data.from);
-    const to = String(msg.data.to);
-    const actor = typeof msg.data.actor === 'string' ? msg.data.actor : null;
-    const reason = typeof msg.data.reason === 'string' ? msg.data.reason : null;
+    const { from, to, actor, reason } = msg.data;
     if (from === 'WAIT_GATE') {
       const approved = to === 'EXECUTING';
       const decision = { outcome: approved ? 'approved' as const : 'rejected' as const, actor, reasons: reason ? [reason] : [] };
@@ -166,9 +162,8 @@ export class ThreadNotifier {
     await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, planPost(plan, { caseId, decision, ...(this.links ? { links: this.links } : {}) }));
   }
 
-  private async onNeedsHuman(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
-    const decision = (msg.data.decision ?? {}) as { reasons?: string[] };
-    const reasons = Array.isArray(decision.reasons) ? decision.reasons.map(String) : [];
+  private async onNeedsHuman(msg: KnownMessage<'evt.gate.needs_human.v1'>, card: ChatMessageRow): Promise<void> {
+    const { reasons } = msg.data.decision;
     const plan = await this.currentPlan(msg.case_id);
     if (!plan) return;
     const withButtons = planPost(plan, { caseId: msg.case_id, decision: { outcome: 'needs_human', reasons }, buttons: { version: msg.version }, ...(this.links ? { links: this.links } : {}) });
@@ -191,19 +186,17 @@ export class ThreadNotifier {
     }
   }
 
-  private async onStep(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
+  private async onStep(msg: KnownMessage<'evt.exec.step_result.v1'>, card: ChatMessageRow): Promise<void> {
     const c = await this.queries.getCase(msg.case_id);
     if (!c) return;
     const d = msg.data;
-    const index = Number(d.index);
-    if (!Number.isInteger(index) || index < 0) return;
+    const { index } = d;
+    if (index < 0) return;
     const rollback = d.rollback === true;
     const plan = rollback ? null : await this.currentPlan(c.id);
     const message = stepProgressPost({
-      index, name: typeof d.name === 'string' ? d.name : null, action: String(d.action ?? 'step'), status: String(d.status ?? 'unknown'),
-      ...(typeof d.attempt === 'number' ? { attempt: d.attempt } : {}),
-      ...(typeof d.duration_ms === 'number' && d.status !== 'running' ? { duration_ms: d.duration_ms } : {}),
-      summary: typeof d.summary === 'string' ? d.summary : null,
+      index, name: d.name, action: d.action, status: d.status, attempt: d.attempt, summary: d.summary,
+      ...(d.status !== 'running' ? { duration_ms: d.duration_ms } : {}),
       ...(plan ? { total: plan.steps.length } : {}),
     });
     const labelled = rollback ? { ...message, text: `↩ rollback: ${message.text}`, blocks: message.blocks.map((b) => b.type === 'text' ? { ...b, text: `↩ rollback: ${b.text}` } : b) } : message;
@@ -249,11 +242,11 @@ export class ThreadNotifier {
   }
 
   /** The incident report as a Markdown file in the case's thread, built from the case as it is now. */
-  private async uploadReport(msg: OutboxEnvelope, card: ChatMessageRow): Promise<void> {
+  private async uploadReport(msg: KnownMessage<'evt.case.report_requested.v1'>, card: ChatMessageRow): Promise<void> {
     const markdown = await incidentReportMarkdown(this.queries, msg.case_id);
     if (markdown === null) return;
     const c = await this.queries.getCase(msg.case_id);
-    const requester = typeof msg.data.actor === 'string' ? msg.data.actor : 'someone';
+    const requester = msg.data.actor;
     await this.sendInThread(card, 'report', msgKey(msg), (opts) => this.client.uploadFile(card.channel, {
       filename: reportFilename(msg.case_id),
       title: `Incident report: ${c?.title ?? msg.case_id}`.slice(0, 200),
@@ -284,7 +277,7 @@ function scrubbingClient(client: ChatClient): ChatClient {
   };
 }
 
-function msgKey(msg: OutboxEnvelope): string {
+function msgKey(msg: Pick<OutboxEnvelope, 'id'>): string {
   return `msg:${msg.id}`;
 }
 function stepKey(c: CaseRecord, rollback: boolean, index: number): string {
@@ -292,6 +285,11 @@ function stepKey(c: CaseRecord, rollback: boolean, index: number): string {
 }
 function note(text: string): ChatMessage {
   return { text, blocks: [{ type: 'text', text }] };
+}
+/** What the evidence post shows of `findings`: the detector findings listed, or the LLM summary's text. */
+function findingsView(findings: MessageData<'evt.analysis.findings.v1'>['findings']): { summary?: string; findings?: unknown[] } {
+  if (findings === undefined) return {};
+  return Array.isArray(findings) ? { findings } : { summary: findings.summary };
 }
 function asPlan(value: unknown): PlanView | null {
   const parsed = ChangePlanSchema.safeParse(value);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { AGENT_TRIGGERS } from '../../core/schemas/agent-triggers.js';
+import { emit } from '../../core/events/typed-events.js';
 import { ErrorBodySchema, WriteHeadersSchema, dataOf } from '../../core/schemas/http.js';
 import type { HttpPlugin } from './server.js';
 import { principalOf } from './request-principal.js';
@@ -47,7 +48,7 @@ export function agentTriggerRoutes(orchestrator: Orchestrator): HttpPlugin {
           reason: `${trigger.path} requested${template ? ` (template ${template})` : ''}`,
           requireStatus: [trigger.status],
           traceId: traceIdOf(request),
-          emit: [{ topic: trigger.command, data: { case_id: input.case_id, requested_by: principal.id, ...(template ? { template } : {}) } }],
+          emit: [emit(trigger.command, { case_id: input.case_id, requested_by: principal.id, ...(template ? { template } : {}) })],
         }, { idempotencyKey });
         if (!result.ok) return sendOutcome(reply, result);
         const { message_ids: [jobId], case_id, status, version } = result.data;

@@ -1,34 +1,16 @@
 import { Agenda, type Job } from 'agenda';
-import { PostgresBackend } from '@agendajs/postgres-backend';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import type { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
-import type { Logger } from 'pino';
-import type { AgentJobData, AgentJobName, JobHandler, JobPriority, JobQueue } from '../../core/ports/job-queue.js';
+import type { AgentJobData, AgentJobName, JobHandler, JobLogger, JobPriority, JobQueue, JobQueueOptions } from '../../core/ports/job-queue.js';
 
 /** How far ahead of `normal` jobs due now a prioritised job is put (see `enqueue`). */
 const PRIORITY_HEAD_START_MS: Record<Exclude<JobPriority, 'normal'>, number> = { urgent: 2 * 3_600_000, high: 3_600_000 };
 
-export interface AgendaJobQueueOptions {
-  /** Name of this process in Agenda's lock columns. */
-  name: string;
-  /** How often to look for due jobs when no notification arrives (ms). */
-  processEveryMs?: number;
-  maxConcurrency?: number;
-  defaultLockLifetimeMs?: number;
-  /** How long `enqueue` waits for a queue that is still starting (default 60 s). */
-  startWaitMs?: number;
-  /** How often to requeue orphaned jobs (default 30 s; 0 = only at start). */
-  orphanSweepMs?: number;
-  /**
-   * How long `stop` waits for what still uses Agenda's connections — enqueues in flight and jobs
-   * running (they save their state when they finish) — before it closes them anyway (default 5 s).
-   */
-  stopWaitMs?: number;
-  logger?: Logger;
-}
+/** Agenda's tuning: the port's job-queue options (see core/ports/job-queue.ts). */
+export type AgendaJobQueueOptions = JobQueueOptions;
 
-/** The Agenda backend matching the case store, and how to close what we opened for it. */
+/**
+ * Agenda's backend on one database (built by that database's OpsloopBackend, adapters/store/*), and
+ * how to close what was opened for it.
+ */
 export interface AgendaBackendBinding {
   backend: ConstructorParameters<typeof Agenda>[0]['backend'];
   /**
@@ -49,89 +31,12 @@ export interface AgendaBackendBinding {
   close(): Promise<void>;
 }
 
-/** The statement behind `requeueOrphans` for Agenda's PostgreSQL table. */
-const REQUEUE_ORPHANS_SQL = `UPDATE agenda_jobs SET next_run_at = now()
-  WHERE next_run_at IS NULL AND locked_at IS NULL
-    AND (last_finished_at IS NULL OR last_run_at > last_finished_at)
-    AND repeat_interval IS NULL AND repeat_at IS NULL AND disabled = FALSE AND name LIKE 'opsloop.%'`;
-
-async function requeueOrphansOn(pool: pg.Pool): Promise<number> {
-  return (await pool.query(REQUEUE_ORPHANS_SQL)).rowCount ?? 0;
-}
-
-/**
- * `pool.end()`, failing the `connect()` calls still queued for a client. pg-pool 3.x stops serving
- * its wait queue once `end()` was called but never settles it either, so whoever waited there (an
- * enqueue, a job saving its state) waited forever — and with it whatever awaited them: that is how
- * a shutdown during an alert storm hung in the outbox relay's `stop()`.
- */
-function endPool(pool: pg.Pool): Promise<void> {
-  const waiting = (pool as unknown as { _pendingQueue?: Array<{ callback?: (err: Error) => void }> })._pendingQueue;
-  const ended = pool.end();
-  for (const item of Array.isArray(waiting) ? waiting.splice(0) : []) item.callback?.(new Error('the job queue is stopped'));
-  return ended;
-}
-
-async function connectUnderAdvisoryLock(pool: pg.Pool, backend: PostgresBackend): Promise<void> {
-  const client = await pool.connect();
-  try {
-    await client.query("SELECT pg_advisory_lock(hashtext('opsloop.agenda.schema'))");
-    try {
-      await backend.connect();
-    } finally {
-      await client.query("SELECT pg_advisory_unlock(hashtext('opsloop.agenda.schema'))");
-    }
-  } finally {
-    client.release();
-  }
-}
-
-/** Agenda on a PostgreSQL server: a small pool of its own on the same database. */
-export function postgresAgendaBackend(url: string): AgendaBackendBinding {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
-  pool.on('error', () => { /* idle client errors surface on the next query */ });
-  // Checked-out clients (Agenda's LISTEN connection, its transactions) have no pool listener; a
-  // server restart must not become an unhandled 'error' (the failing query reports it instead).
-  pool.on('connect', (client) => { client.on('error', () => undefined); });
-  const backend = new PostgresBackend({ pool });
-  return { backend, prepare: () => connectUnderAdvisoryLock(pool, backend), requeueOrphans: () => requeueOrphansOn(pool), close: () => endPool(pool) };
-}
-
-/**
- * Agenda on embedded PGlite: PGlite is served to `pg` through @electric-sql/pglite-socket on a
- * loopback port only this process knows, so the jobs live in the same database as the cases.
- */
-export async function pgliteAgendaBackend(db: PGlite): Promise<AgendaBackendBinding> {
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
-  await server.start();
-  const address = (server as unknown as { server?: { address(): { port: number } | string | null } }).server?.address();
-  if (!address || typeof address === 'string') throw new Error('pglite-socket did not report a TCP port');
-  const pool = new pg.Pool({ host: '127.0.0.1', port: address.port, user: 'postgres', database: 'postgres', max: 3 });
-  pool.on('error', () => {});
-  const backend = new PostgresBackend({ pool });
-  return {
-    backend,
-    prepare: () => backend.connect(),
-    requeueOrphans: () => requeueOrphansOn(pool),
-    async close() {
-      await endPool(pool);
-      await server.stop();
-    },
-  };
-}
-
-/** Agenda on MongoDB (same database as the case store). */
-export async function mongoAgendaBackend(db: unknown): Promise<AgendaBackendBinding> {
-  const { MongoBackend } = await import('@agendajs/mongo-backend');
-  return { backend: new MongoBackend({ mongo: db as never }), close: async () => {} };
-}
-
 /** JobQueue over Agenda 6. Agenda itself is created in `start`, after the backend's schema exists. */
 export class AgendaJobQueue implements JobQueue {
   private agenda: Agenda | null = null;
   private readonly binding: AgendaBackendBinding;
   private readonly options: AgendaJobQueueOptions;
-  private readonly logger: Logger | undefined;
+  private readonly logger: JobLogger | undefined;
   private readonly definitions: Array<{ name: AgentJobName; handler: JobHandler; concurrency: number; lockLifetimeMs: number }> = [];
   /** Resolves with Agenda once `start` finished (the relay may hand over commands before that). */
   private readonly started: Promise<Agenda>;
@@ -300,6 +205,14 @@ export class AgendaJobQueue implements JobQueue {
     }
     await this.binding.close();
   }
+}
+
+/**
+ * The `jobs` member of an OpsloopBackend: each call opens a new Agenda binding on the backend's
+ * database (its own connections, closed by the queue's `stop`) and an AgendaJobQueue on it.
+ */
+export function agendaJobs(bind: () => Promise<AgendaBackendBinding>): (options: JobQueueOptions) => Promise<JobQueue> {
+  return async (options) => new AgendaJobQueue(await bind(), options);
 }
 
 /** Retry an agent job that threw (store down, crash): 1 s, 2 s, 4 s … capped at 60 s, up to 8 attempts. */

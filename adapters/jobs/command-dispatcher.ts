@@ -5,6 +5,7 @@ import { JOB_FOR_COMMAND, type JobPriority, type JobQueue } from '../../core/por
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { OUTBOX_PRIORITY, outboxPriorityOf } from '../../core/outbox/priority.js';
+import { isCommand, parseEvent } from '../../core/events/typed-events.js';
 
 /**
  * The Agenda priority of a case's agent jobs: a case a person opened goes first (`urgent`), then
@@ -47,13 +48,20 @@ export interface CommandDispatcherDeps {
  */
 export function commandDispatcher(deps: CommandDispatcherDeps) {
   return async function dispatchCommand(msg: OutboxEnvelope): Promise<void> {
-    const job = JOB_FOR_COMMAND[msg.topic];
-    if (!job) return;
+    const parsed = parseEvent(msg);
+    if (!parsed.ok || !isCommand(parsed.event)) {
+      if (!parsed.ok && parsed.code === 'invalid_data') {
+        deps.logger?.error({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, issues: parsed.issues }, 'command does not match its schema; not dispatched');
+      }
+      return;
+    }
+    const command = parsed.event;
+    const job = JOB_FOR_COMMAND[command.topic];
     if (await deps.store.queries.inboxHas(DISPATCHER_INBOX, msg.id)) {
       deps.onDuplicate?.();
       return;
     }
-    const runAtMs = typeof msg.data.run_at === 'string' ? Date.parse(msg.data.run_at) : NaN;
+    const runAtMs = command.data.run_at !== undefined ? Date.parse(command.data.run_at) : NaN;
     const priority = await priorityOf(deps.store, msg);
     const jobId = await deps.queue.enqueue(job, {
       message_id: msg.id,

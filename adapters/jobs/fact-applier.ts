@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
+import { parseEvent } from '../../core/events/typed-events.js';
 
 export interface FactApplierDeps {
   orchestrator: Pick<Orchestrator, 'applyWrittenFact'>;
@@ -19,7 +20,14 @@ export function factApplier(deps: FactApplierDeps) {
   return async function applyFact(msg: OutboxEnvelope): Promise<void> {
     // A store that cannot be reached throws: the relay retries the delivery.
     const result = await deps.orchestrator.applyWrittenFact(msg);
-    if (result && !result.ok) {
+    if (result === null) {
+      const parsed = parseEvent(msg);
+      if (!parsed.ok && parsed.code === 'invalid_data') {
+        deps.logger?.error({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, issues: parsed.issues }, 'agent fact does not match its schema; not applied');
+      }
+      return;
+    }
+    if (!result.ok) {
       deps.logger?.info({ topic: msg.topic, case_id: msg.case_id, code: result.code, message: result.message }, 'agent fact not applied (case moved on)');
     }
   };

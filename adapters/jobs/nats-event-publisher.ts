@@ -4,6 +4,7 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import type { OutboxConsumer } from './outbox-relay.js';
 import { scrubValue } from '../secrets.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
+import { parseEvent } from '../../core/events/typed-events.js';
 
 export const DEFAULT_NATS_STREAM = 'OPSLOOP';
 /** Subjects are `opsloop.<topic>`, e.g. `opsloop.evt.case.transition.v1`. */
@@ -36,6 +37,7 @@ export class NatsEventPublisher {
   private streamReady = false;
   private published = 0;
   private failed = 0;
+  private offCatalogue = 0;
 
   constructor(private readonly options: NatsPublisherOptions) {
     this.stream = options.stream ?? DEFAULT_NATS_STREAM;
@@ -60,14 +62,26 @@ export class NatsEventPublisher {
     if (nc && !nc.isClosed()) await nc.drain().catch(() => nc.close());
   }
 
-  /** Counters for /healthz and metrics. */
-  stats(): { connected: boolean; stream: string; published: number; failed: number } {
-    return { connected: Boolean(this.nc && !this.nc.isClosed()), stream: this.stream, published: this.published, failed: this.failed };
+  /** Counters for /healthz and metrics; `off_catalogue`: events published that /schemas/events.json does not describe. */
+  stats(): { connected: boolean; stream: string; published: number; failed: number; off_catalogue: number } {
+    return {
+      connected: Boolean(this.nc && !this.nc.isClosed()), stream: this.stream, published: this.published, failed: this.failed,
+      off_catalogue: this.offCatalogue,
+    };
   }
 
-  /** The relay consumer: publish one message and wait for the server's ack. */
+  /**
+   * The relay consumer: publish one message and wait for the server's ack. Subscribers read the
+   * stream against the published catalogue: an event outside it (a topic it does not list, or data
+   * breaking its schema) is still published as written, so nothing is lost, and is counted and logged.
+   */
   consumer(): OutboxConsumer {
-    return async (msg) => {
+    return async (msg, info) => {
+      const parsed = parseEvent(msg);
+      if (!parsed.ok && info.attempts === 1) {
+        this.offCatalogue++;
+        this.options.logger?.warn({ topic: msg.topic, message_id: msg.id, code: parsed.code, issues: parsed.issues }, 'event outside the published catalogue (/schemas/events.json)');
+      }
       try {
         await this.publish(msg);
         this.published++;

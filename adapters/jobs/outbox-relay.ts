@@ -3,7 +3,7 @@ import type { CaseStore, CaseTx } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
 import { outboxBackoffMs, type BackoffPolicy } from '../../core/outbox/backoff.js';
 import { storedOutboxPriority } from '../../core/outbox/priority.js';
-import { defaultGroupOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
+import { CONSUMER_GROUPS, defaultGroupOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
 
 /** What the relay hands a consumer besides the message. */
 export interface DeliveryInfo {
@@ -67,7 +67,17 @@ export interface ConsumerOptions {
 /** A case (in one group) whose earlier message failed: its later messages wait until that one is retried. */
 interface CaseBlock {
   seq: number;
+  /** When the failed copy is due again (its lease is released until about then). */
   until: number;
+}
+
+/** One consumer group's delivery state: its own batches and its own poll loop. */
+interface GroupLane {
+  /** Batches of one group never overlap within one relay (that is what keeps per-case order). */
+  chain: Promise<unknown>;
+  loop: Promise<void> | null;
+  wakeUp: (() => void) | null;
+  woken: boolean;
 }
 
 const silentLogger: RelayLogger = { debug() {}, warn() {}, error() {} };
@@ -81,8 +91,9 @@ const noRelayMetrics: RelayMetrics = { published() {} };
  * therefore never marks a command published: it stays for a process that runs the agents.
  * A failing consumer gets the copy again later (exponential backoff): delivery is at-least-once,
  * so consumers with their own writes dedupe with `consumeOnce`. Within one relay, a case's copies
- * of one group are delivered in outbox order, and a failure holds up only that case in that group:
- * a failing chat client or NATS server never stalls the agent loop.
+ * of one group are delivered in outbox order, and a failure holds up only that case in that group.
+ * Each group has its own poll loop and its own batches: a slow or failing side consumer (a NATS
+ * server timing out, a chat API answering errors) never delays the agent loop's commands and facts.
  */
 export class OutboxRelay {
   readonly owner: string;
@@ -98,11 +109,9 @@ export class OutboxRelay {
   private readonly extraGroups: readonly ConsumerGroup[];
   private readonly blocked = new Map<string, CaseBlock>();
   private running = false;
-  private loop: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
-  private woken = false;
-  /** Batches never overlap within one relay (that is what keeps per-case order). */
-  private batchChain: Promise<unknown> = Promise.resolve();
+  private readonly lanes = new Map<ConsumerGroup, GroupLane>(
+    CONSUMER_GROUPS.map((group) => [group, { chain: Promise.resolve(), loop: null, wakeUp: null, woken: false }]),
+  );
 
   constructor(opts: OutboxRelayOptions) {
     this.store = opts.store;
@@ -131,26 +140,30 @@ export class OutboxRelay {
     return [...new Set([...this.registrations.map((r) => r.group), ...this.extraGroups])];
   }
 
-  /** Start polling in the background. Idempotent. */
+  /** Start polling in the background, one loop per consumer group. Idempotent. */
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loop = this.pollLoop();
+    for (const [group, lane] of this.lanes) lane.loop = this.pollLoop(group, lane);
   }
 
-  /** Stop polling; resolves once the batch in flight is finished. */
+  /** Stop polling; resolves once the batches in flight are finished. */
   async stop(): Promise<void> {
     this.running = false;
     this.wake();
-    await this.loop;
-    await this.batchChain.catch(() => undefined);
-    this.loop = null;
+    for (const lane of this.lanes.values()) {
+      await lane.loop;
+      await lane.chain.catch(() => undefined);
+      lane.loop = null;
+    }
   }
 
   /** Poll now instead of waiting for the idle interval (call after a commit in-process). */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    for (const lane of this.lanes.values()) {
+      lane.woken = true;
+      lane.wakeUp?.();
+    }
   }
 
   /**
@@ -174,48 +187,55 @@ export class OutboxRelay {
     }
   }
 
-  /** Claim and deliver one batch; returns how many messages were claimed and published. */
-  runBatch(): Promise<{ claimed: number; published: number }> {
-    const next = this.batchChain.then(() => this.deliverBatch(), () => this.deliverBatch());
-    this.batchChain = next.catch(() => undefined);
+  /**
+   * Claim and deliver one batch of every consumer group this relay serves, the groups side by side;
+   * returns how many messages were claimed and published in all.
+   */
+  async runBatch(): Promise<{ claimed: number; published: number }> {
+    const results = await Promise.all(this.groups.map((group) => this.runGroupBatch(group, this.lanes.get(group)!)));
+    return results.reduce((a, b) => ({ claimed: a.claimed + b.claimed, published: a.published + b.published }), { claimed: 0, published: 0 });
+  }
+
+  /** One batch of one group, after that group's batch in flight (never after another group's). */
+  private runGroupBatch(group: ConsumerGroup, lane: GroupLane): Promise<{ claimed: number; published: number }> {
+    const next = lane.chain.then(() => this.deliverBatch(group), () => this.deliverBatch(group));
+    lane.chain = next.catch(() => undefined);
     return next;
   }
 
-  private async pollLoop(): Promise<void> {
+  private async pollLoop(group: ConsumerGroup, lane: GroupLane): Promise<void> {
     while (this.running) {
       let claimed = 0;
       try {
-        claimed = (await this.runBatch()).claimed;
+        // A group without consumers here (yet) is not claimed: another relay serves it.
+        if (this.groups.includes(group)) claimed = (await this.runGroupBatch(group, lane)).claimed;
       } catch (err) {
-        this.logger.error({ err, owner: this.owner }, 'outbox relay batch failed; retrying after the poll interval');
+        this.logger.error({ err, owner: this.owner, group }, 'outbox relay batch failed; retrying after the poll interval');
       }
       if (!this.running) break;
-      if (claimed < this.batchSize) await this.idle();
+      if (claimed < this.batchSize) await this.idle(lane);
     }
   }
 
-  private idle(): Promise<void> {
-    if (this.woken) {
-      this.woken = false;
+  private idle(lane: GroupLane): Promise<void> {
+    if (lane.woken) {
+      lane.woken = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const timer = setTimeout(done, this.pollMs);
-      const self = this;
       function done(): void {
         clearTimeout(timer);
-        self.wakeUp = null;
-        self.woken = false;
+        lane.wakeUp = null;
+        lane.woken = false;
         resolve();
       }
-      this.wakeUp = done;
+      lane.wakeUp = done;
     });
   }
 
-  private async deliverBatch(): Promise<{ claimed: number; published: number }> {
-    const groups = this.groups;
-    if (groups.length === 0) return { claimed: 0, published: 0 };
-    const batch = await this.store.outbox.claim(this.owner, this.leaseMs, this.batchSize, groups);
+  private async deliverBatch(group: ConsumerGroup): Promise<{ claimed: number; published: number }> {
+    const batch = await this.store.outbox.claim(this.owner, this.leaseMs, this.batchSize, [group]);
     if (batch.length === 0) return { claimed: 0, published: 0 };
     const chains = groupByCase(batch);
     const published: number[] = [];
@@ -281,16 +301,21 @@ export class OutboxRelay {
     return null;
   }
 
-  /** Milliseconds a copy must still wait because an earlier copy of its case and group failed. */
+  /**
+   * Milliseconds a copy must still wait because an earlier copy of its case and group failed. Past
+   * the retry time, a later copy still waits (a poll interval at a time) until the failed copy
+   * itself comes round again, which lifts or renews the block: the failed copy's lease may end a
+   * little after the block, and a copy written meanwhile must not overtake it. After one lease
+   * more the block is dropped (another relay may have delivered the failed copy).
+   */
   private blockedFor(record: OutboxRecord): number {
     const block = this.blocked.get(chainKey(record));
-    if (!block) return 0;
+    if (!block || record.seq <= block.seq) return 0;
     const left = block.until - Date.now();
-    if (left <= 0 || record.seq <= block.seq) {
-      if (left <= 0) this.blocked.delete(chainKey(record));
-      return 0;
-    }
-    return left;
+    if (left > 0) return left;
+    if (-left < this.leaseMs) return this.pollMs;
+    this.blocked.delete(chainKey(record));
+    return 0;
   }
 
   private async releaseRest(records: OutboxRecord[], retryAfterMs: number): Promise<void> {

@@ -3,6 +3,7 @@ import type { EvidenceItem } from '../../core/agents/agent-contracts.js';
 import { caseDataBlock, dataBlock, evidenceDataBlock, PROMPT_DATA_RULE, type DataField } from '../../core/agents/prompt-data.js';
 import type { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseRecord, TimelineEntry } from '../../core/schemas/case.js';
+import { emit } from '../../core/events/typed-events.js';
 import { FindingsSchema, findingsJsonSchema, type Findings } from '../../core/schemas/findings.js';
 import { DEFAULT_OPENAI_MODEL } from './openai-planner.js';
 
@@ -145,7 +146,7 @@ export async function recordFindingsSummary(
     actor: 'analyst-llm',
     reason: result.ok ? result.findings.summary.slice(0, 500) : `LLM summary not used: ${result.error}`.slice(0, 500),
     meta,
-    ...(result.ok ? { emit: [{ topic: 'evt.analysis.findings.v1', data: { source: 'llm', findings: result.findings } }] } : {}),
+    ...(result.ok ? { emit: [emit('evt.analysis.findings.v1', { source: 'llm', findings: result.findings })] } : {}),
   }, { idempotencyKey });
   return result;
 }

@@ -1,36 +1,37 @@
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { createPgliteCaseStore } from './pglite-case-store.js';
-import { createPostgresCaseStore } from './postgres-case-store.js';
+import type { OpsloopBackend } from '../../core/ports/backend.js';
+import { openPgliteBackend } from './pglite/pglite-backend.js';
+import { openPostgresBackend } from './postgres/postgres-backend.js';
 
-export { createPgliteCaseStore, PgliteCaseStore, DEFAULT_PGLITE_DATA_DIR } from './pglite-case-store.js';
-export { createPostgresCaseStore, PostgresCaseStore } from './postgres-case-store.js';
-export { SqlCaseStore } from './sql-case-store.js';
-export { applySqlMigrations } from './sql-migrate.js';
-export { tokenStoreFor } from './token-store-factory.js';
+export { DEFAULT_PGLITE_DATA_DIR } from './pglite/pglite-case-store.js';
 
-export interface CaseStoreConfig {
-  /** PGlite data directory (used when no URL is set). */
-  dataDir?: string;
+/** Which database to open; opsloop's Config fits as it is. */
+export interface BackendConfig {
+  /** PGlite data directory (used when neither URL is set). */
+  dataDir?: string | undefined;
   /** PostgreSQL server URL (DATABASE_URL). */
-  databaseUrl?: string;
+  databaseUrl?: string | undefined;
   /** MongoDB URL (MONGODB_URI); wins over databaseUrl. */
-  mongodbUri?: string;
-  /** MongoDB database name (default: the one in the URI). */
-  mongodbDb?: string;
-  /** PGlite extensions to load (e.g. pgvector when semantic retrieval is configured). */
-  pgliteExtensions?: import('./pglite-case-store.js').PgliteCaseStoreOptions['extensions'];
+  mongodbUri?: string | undefined;
+  /** MongoDB database name (default: the one in the URI, else `opsloop`). */
+  mongodbDb?: string | undefined;
+  /** Set when semantic retrieval is configured (OPENAI_EMBEDDINGS_MODEL): embedded PGlite then loads pgvector. */
+  openaiEmbeddingsModel?: string | undefined;
 }
 
 /**
- * Pick the store from configuration: MongoDB when a Mongo URI is set, else the PostgreSQL
- * server when a database URL is set, else embedded PGlite. The store is not connected yet.
+ * THE place that picks the database: MongoDB when a Mongo URI is set, else the PostgreSQL server
+ * when a database URL is set, else embedded PGlite. Returns the backend not yet connected (PGlite's
+ * data directory is locked already). A new database is one more branch here and one folder in
+ * adapters/store/ exporting its OpsloopBackend (see README, "Stores").
  */
-export async function createCaseStore(config: CaseStoreConfig = {}): Promise<CaseStore> {
+export async function openBackend(config: BackendConfig = {}): Promise<OpsloopBackend> {
   if (config.mongodbUri) {
     // Loaded lazily: the mongo driver is only needed when MongoDB is configured.
-    const { createMongoCaseStore } = await import('./mongo-case-store.js');
-    return createMongoCaseStore({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
+    const { openMongoBackend } = await import('./mongo/mongo-backend.js');
+    return openMongoBackend({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
   }
-  if (config.databaseUrl) return createPostgresCaseStore({ url: config.databaseUrl });
-  return createPgliteCaseStore({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(config.pgliteExtensions ? { extensions: config.pgliteExtensions } : {}) });
+  if (config.databaseUrl) return openPostgresBackend({ url: config.databaseUrl });
+  // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
+  const extensions = config.openaiEmbeddingsModel ? { vector: (await import('@electric-sql/pglite-pgvector')).vector } : undefined;
+  return openPgliteBackend({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(extensions ? { extensions } : {}) });
 }

@@ -14,14 +14,16 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { createLogger, silentLogger } from '../../adapters/log.js';
-import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { openPostgresBackend } from '../../adapters/store/postgres/postgres-backend.js';
+import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import { dataOrThrow, type Outcome } from '../../core/orchestrator/outcome.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
 import { startRemoteFakeSlack, type SlackRecorder } from './remote-fake-slack.js';
-import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../../test/support/pglite.js';
 
 export * from './slack-requests.js';
@@ -97,28 +99,27 @@ export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promis
   await mkdir(join(dir, 'state'));
   process.env.OPSLOOP_SCRIPT_STATE_DIR = join(dir, 'state');
   const storeKind = options.store ?? benchStoreFromEnv();
-  let database: ThrowawayDatabase | null = null;
-  let store: CaseStore;
+  let backend: OpsloopBackend;
+  let closeStore: () => Promise<void>;
   if (storeKind === 'postgres') {
-    database = await createThrowawayDatabase('chat');
-    store = createPostgresCaseStore({ url: database.url, max: 20 });
-    await store.connect();
-  } else {
-    store = await createTestPgliteStore();
-  }
-  const closeStore = async () => {
-    if (database) {
-      await store.close();
+    const database: ThrowawayDatabase = await createThrowawayDatabase('chat');
+    backend = openPostgresBackend({ url: database.url, max: 20 });
+    await backend.connect();
+    closeStore = async () => {
+      await backend.disconnect();
       await database.drop();
-    } else {
-      await cleanupTestPgliteStore(store as Awaited<ReturnType<typeof createTestPgliteStore>>);
-    }
-  };
+    };
+  } else {
+    const store = await createTestPgliteStore();
+    backend = pgliteBackend(store);
+    closeStore = () => cleanupTestPgliteStore(store);
+  }
+  const store = backend.cases;
   let ops: RunningOpsloop;
   try {
     ops = await startOpsloop(loadConfig(env), {
       // BENCH_LOG_LEVEL=warn shows opsloop's own warnings and errors while a benchmark runs.
-      store, logger: process.env.BENCH_LOG_LEVEL ? createLogger({ level: process.env.BENCH_LOG_LEVEL as 'warn' }) : silentLogger(), print: () => {},
+      backend, logger: process.env.BENCH_LOG_LEVEL ? createLogger({ level: process.env.BENCH_LOG_LEVEL as 'warn' }) : silentLogger(), print: () => {},
       ...(options.extensions ? { extensions: options.extensions } : {}),
     });
   } catch (error) {
@@ -145,7 +146,7 @@ export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promis
 /** The needs_human decision the Gatekeeper would record, with the bench approver allowed. */
 export function benchNeedsHumanDecision() {
   return {
-    decision: 'needs_human', reasons: ['bench: a human approves'], matched_rules: ['bench'],
+    decision: 'needs_human' as const, reasons: ['bench: a human approves'], matched_rules: ['bench'],
     approvers: { slack_users: [BENCH_APPROVER.id], slack_groups: [], discord_roles: [], users: [], sim_users: [] },
   };
 }
@@ -177,7 +178,7 @@ export async function caseAtWaitGate(ops: RunningOpsloop, opts: { chat?: boolean
   const must = (r: Outcome<unknown>, what: string) => dataOrThrow(r, what);
   must(await o.transition(id, { event: 'start_analysis', actor: 'analyst@svc' }, { idempotencyKey: key('sa') }), 'start_analysis');
   must(await o.transition(id, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: key('ad') }), 'analysis_done');
-  must(await o.record(id, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: NOOP_PLAN } }] }, { idempotencyKey: key('pp') }), 'plan_proposed');
+  must(await o.record(id, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: NOOP_PLAN, source: 'template' as const, template: null } }] }, { idempotencyKey: key('pp') }), 'plan_proposed');
   must(await o.transition(id, { event: 'plan_ready', actor: 'planner', meta: { plan: NOOP_PLAN } }, { idempotencyKey: key('pr') }), 'plan_ready');
   const decision = benchNeedsHumanDecision();
   must(await o.record(id, {

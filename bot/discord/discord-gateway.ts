@@ -4,7 +4,7 @@ import type { ChatActor } from '../chat-handler.js';
 import {
   followUpBodyOf, REASON_INPUT_ID, type DiscordAnswer, type DiscordInteractions, type DiscordRequest,
 } from './discord-interactions.js';
-import { EPHEMERAL_FLAG, type DiscordMessageBody } from './discord-render.js';
+import { EPHEMERAL_FLAG, type DiscordMessageBody } from '../../adapters/chat/discord/discord-render.js';
 import { DEFAULT_ANSWER_WITHIN_MS } from './discord-http.js';
 
 function actorOf(i: Interaction): ChatActor {

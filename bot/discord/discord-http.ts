@@ -7,7 +7,7 @@ import type { HttpApi, HttpPlugin } from '../../adapters/http/server.js';
 import {
   CALLBACK, callbackOf, followUpBodyOf, parseRawInteraction, type DiscordAnswer, type DiscordInteractions,
 } from './discord-interactions.js';
-import { EPHEMERAL_FLAG } from './discord-render.js';
+import { EPHEMERAL_FLAG } from '../../adapters/chat/discord/discord-render.js';
 
 /** DER prefix that turns a raw 32-byte Ed25519 public key into an SPKI key node:crypto reads. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');

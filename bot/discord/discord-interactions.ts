@@ -6,12 +6,12 @@
  */
 import { z } from 'zod';
 import type { Logger } from 'pino';
-import { parseOpsCommand } from '../chat-command.js';
+import { parseOpsCommand } from '../../core/chat/command.js';
 import { ephemeral, type ChatActor, type ChatHandler, type ChatReply } from '../chat-handler.js';
-import { decodeAction } from '../chat-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { cleanText, unstorableInput } from '../../core/chat/escape.js';
-import { COMPONENT, toDiscordMessage, toDiscordText, type DiscordMessageBody } from './discord-render.js';
+import { COMPONENT, toDiscordMessage, toDiscordText, type DiscordMessageBody } from '../../adapters/chat/discord/discord-render.js';
 
 /** Interaction types (https://discord.com/developers/docs/interactions/receiving-and-responding). */
 export const INTERACTION = { ping: 1, command: 2, component: 3, autocomplete: 4, modalSubmit: 5 } as const;

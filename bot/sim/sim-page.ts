@@ -1,4 +1,4 @@
-import { escapeHtml } from './sim-render.js';
+import { escapeHtml } from '../../adapters/chat/sim/sim-render.js';
 
 /** Who the page's session is: the simulator user it acts as, the users it may choose, and its real principal. */
 export interface SimYou {

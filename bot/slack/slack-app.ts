@@ -1,10 +1,10 @@
 import bolt from '@slack/bolt';
 import type { App as BoltApp, RespondArguments } from '@slack/bolt';
 import type { Logger } from 'pino';
-import { parseOpsCommand } from '../chat-command.js';
+import { parseOpsCommand } from '../../core/chat/command.js';
 import { ephemeral, type ChatActor, type ChatHandler, type ChatReply, type ReasonModal } from '../chat-handler.js';
-import { decodeAction } from '../chat-model.js';
-import { slackEscape, toSlackMessage, SLACK_ACTION_IDS } from '../../adapters/chat/slack-blocks.js';
+import { decodeAction } from '../../core/chat/actions.js';
+import { slackEscape, toSlackMessage, SLACK_ACTION_IDS } from '../../adapters/chat/slack/slack-blocks.js';
 import { cleanText, unstorableInput } from '../../core/chat/escape.js';
 import { FastifySlackReceiver } from './slack-receiver.js';
 import type { HttpPlugin } from '../../adapters/http/server.js';

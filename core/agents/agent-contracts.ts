@@ -4,16 +4,19 @@ import type { ChangePlan } from '../schemas/plan.js';
 /**
  * What the agent jobs need from the Planner, Gatekeeper, Executor and Verifier. The composition
  * root adapts the concrete implementations to these narrow shapes, so the jobs stay thin.
+ * What an agent reports in an event (evidence, gate decision, step and check results) is a `type`,
+ * not an `interface`: the events' open objects (core/schemas/events.ts) have an index signature,
+ * which only object types, not interfaces, are assignable to.
  */
 
 /** One piece of evidence the analyze step gathered. */
-export interface EvidenceItem {
+export type EvidenceItem = {
   kind: 'text' | 'alert' | 'metric' | 'log' | 'dashboard' | 'finding';
   title: string;
   detail?: string;
   value?: number | null;
   url?: string;
-}
+};
 
 export interface EvidenceGatherer {
   /** Cheap evidence for a case: opening text, labels, current SLO values. Never throws for a missing source. */
@@ -34,18 +37,18 @@ export interface PlanProposer {
   propose(input: { case: CaseRecord; evidence: EvidenceItem[]; template?: string }): Promise<PlanProposal>;
 }
 
-export interface GateDecision {
+export type GateDecision = {
   decision: 'approve' | 'needs_human' | 'reject';
   reasons: string[];
   matched_rules: string[];
   approvers: Record<string, string[] | number>;
-}
+};
 export interface GateEvaluator {
   evaluate(input: { plan: ChangePlan; case: CaseRecord; now: Date }): GateDecision;
 }
 
 /** One step result, as posted to the timeline and the thread. */
-export interface StepReport {
+export type StepReport = {
   index: number;
   name: string;
   action: string;
@@ -56,7 +59,7 @@ export interface StepReport {
   output?: string;
   rollback?: boolean;
   locator?: string;
-}
+};
 export interface PlanRunResult {
   ok: boolean;
   rolledBack: boolean;
@@ -69,7 +72,7 @@ export interface PlanRunner {
   budgetSeconds(plan: ChangePlan): number;
 }
 
-export interface VerifyCheckResult {
+export type VerifyCheckResult = {
   name: string;
   query: string;
   op: string;
@@ -78,7 +81,7 @@ export interface VerifyCheckResult {
   value: number | null;
   pass: boolean;
   error?: string;
-}
+};
 export interface VerifyReport {
   pass: boolean;
   results: VerifyCheckResult[];

@@ -9,6 +9,7 @@ import type { IdGen } from '../ports/clock.js';
 import type { CaseTx } from '../ports/case-store.js';
 import { caseView, type CaseRecord } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
+import { emit, type Emit } from '../events/typed-events.js';
 import { outboxEnvelope, timelineEntry } from './records.js';
 
 /** What a writer says about a new case; the rest (status NEW, version 1, no plan) is the same for all. */
@@ -44,8 +45,8 @@ export async function openCase(tx: CaseTx, ids: IdGen, record: CaseRecord, c: Op
   await tx.appendTimeline(timelineEntry(record, now, {
     kind: 'created', event: 'case_created', actor: c.actor, reason: record.title, to_status: 'NEW', trace_id: c.traceId, meta: c.meta,
   }));
-  const message = (topic: string, data: Record<string, unknown>) => outboxEnvelope(ids.uuid(), record, now, topic, c.traceId, null, data);
-  const created = message('evt.case.created.v1', { case: caseView(record) });
+  const message = (m: Emit) => outboxEnvelope(ids.uuid(), record, now, m, c.traceId, null);
+  const created = message(emit('evt.case.created.v1', { case: caseView(record) }));
   const ask = c.requestAnalysis;
-  return { created, analysisRequest: ask ? message(ANALYSIS_REQUESTED_TOPIC, { ...ask.extra, actor: ask.actor, reason: ask.reason }) : null };
+  return { created, analysisRequest: ask ? message(emit(ANALYSIS_REQUESTED_TOPIC, { ...ask.extra, actor: ask.actor, reason: ask.reason })) : null };
 }

@@ -10,6 +10,7 @@ import { factTransition } from '../agents/facts.js';
 import { authorize } from '../auth/permissions.js';
 import { isAgent } from '../auth/principal.js';
 import { redactText, redactValue } from '../auth/redact.js';
+import type { Emit } from '../events/typed-events.js';
 import { newCaseRecord, openCase } from './case-creation.js';
 import { scopedIdempotencyKey, withAuthority, writerOf } from './write-authority.js';
 import { outcomeOf, succeeded, type FactData, type Outcome, type RecordData, type Settled, type TransitionData } from './outcome.js';
@@ -190,7 +191,7 @@ export class Orchestrator {
       ...request,
       ...(typeof request.reason === 'string' ? { reason: redactText(request.reason, secrets) } : {}),
       ...(request.meta ? { meta: redactValue(request.meta, secrets) } : {}),
-      ...(request.emit ? { emit: request.emit.map((m) => ({ topic: m.topic, data: redactValue(m.data, secrets) })) } : {}),
+      ...(request.emit ? { emit: request.emit.map((m) => ({ topic: m.topic, data: redactValue(m.data, secrets) }) as Emit) } : {}),
     };
   }
 

@@ -9,6 +9,7 @@ import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { authorize } from '../auth/permissions.js';
 import type { Principal } from '../auth/principal.js';
 import { requestFingerprint } from './fingerprint.js';
+import { checkMessage } from '../events/typed-events.js';
 import { outboxEnvelope, timelineEntry } from './records.js';
 import { namespacedMeta, scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
 import type { RecordData } from './outcome.js';
@@ -25,8 +26,12 @@ export interface PreparedRecord {
   hash: string;
 }
 
-/** Pure: `request` (already redacted) as the transaction needs it. */
+/**
+ * Pure: `request` (already redacted) as the transaction needs it. A message that breaks its
+ * topic's schema is a producer's bug: it throws here, before anything is written.
+ */
 export function prepareRecord(caseId: string, request: RecordRequest, idempotencyKey: string): PreparedRecord {
+  for (const message of request.emit ?? []) checkMessage(message);
   const { principal: _principal, ...fingerprinted } = request;
   const who = writerOf(request);
   const actor = timelineActorOf(request);
@@ -63,7 +68,7 @@ export async function recordLocked(
     kind: 'note', event: request.event, actor, reason: request.reason ?? null,
     correlation_id: correlationId, trace_id: traceId, meta: withAuthority(namespacedMeta(request.meta ?? {}, who), who),
   }));
-  const messages = (request.emit ?? []).map((m) => outboxEnvelope(env.ids.uuid(), current, now, m.topic, traceId, correlationId, m.data));
+  const messages = (request.emit ?? []).map((m) => outboxEnvelope(env.ids.uuid(), current, now, m, traceId, correlationId));
   if (messages.length) await tx.appendOutbox(messages);
   return {
     ok: true,

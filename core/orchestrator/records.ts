@@ -5,6 +5,8 @@
 import { outboxPriorityOf } from '../outbox/priority.js';
 import type { CaseRecord, NewTimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
+import { emit, type Emit, type MessageInput } from '../events/typed-events.js';
+import type { CommandTopic } from '../fsm/transitions.js';
 
 /** A timeline entry of case `c` at its current version, with the defaults filled in. */
 export function timelineEntry(c: CaseRecord, now: Date, e: Partial<NewTimelineEntry> & Pick<NewTimelineEntry, 'kind' | 'event' | 'actor'>): NewTimelineEntry {
@@ -14,11 +16,14 @@ export function timelineEntry(c: CaseRecord, now: Date, e: Partial<NewTimelineEn
   };
 }
 
-/** An outbox message of case `c` (its lane is the case's own, so a case's messages keep their order). */
-export function outboxEnvelope(id: string, c: CaseRecord, now: Date, topic: string, traceId: string | null, correlationId: string | null, data: Record<string, unknown>): OutboxEnvelope {
+/**
+ * An outbox message of case `c` (its lane is the case's own, so a case's messages keep their
+ * order); `message` comes from `emit`, which checked its data.
+ */
+export function outboxEnvelope(id: string, c: CaseRecord, now: Date, message: Emit, traceId: string | null, correlationId: string | null): OutboxEnvelope {
   return {
-    id, topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: correlationId, data,
-    priority: outboxPriorityOf(c),
+    id, topic: message.topic, occurred_at: now.toISOString(), case_id: c.id, version: c.version, trace_id: traceId, correlation_id: correlationId,
+    data: message.data as Record<string, unknown>, priority: outboxPriorityOf(c),
   };
 }
 
@@ -29,9 +34,9 @@ export function withoutPlan(meta: Record<string, unknown>, planId: string | null
   return { ...rest, plan_id: planId };
 }
 
-/** Data of the `cmd.*` a status entry enqueues: what the agent needs to find its work. */
-export function commandData(c: CaseRecord, meta: Record<string, unknown>): Record<string, unknown> {
-  const data: Record<string, unknown> = { case_id: c.id, plan_id: c.plan_id, status: c.status };
+/** The `cmd.*` a status entry enqueues, with what the agent needs to find its work. */
+export function commandMessage(topic: CommandTopic, c: CaseRecord, meta: Record<string, unknown>): Emit<CommandTopic> {
+  const data: MessageInput<CommandTopic> = { case_id: c.id, plan_id: c.plan_id, status: c.status };
   if (typeof meta.template === 'string') data.template = meta.template;
-  return data;
+  return emit(topic, data);
 }

@@ -1,6 +1,7 @@
 /** What callers ask the Orchestrator for: the requests and options of its writes. Types only. */
 import type { CaseEvent, CaseStatus } from '../fsm/states.js';
 import type { Principal } from '../auth/principal.js';
+import type { Emit } from '../events/typed-events.js';
 
 /** Who asks and why; written to the timeline. */
 export interface TransitionRequest {
@@ -41,8 +42,11 @@ export interface RecordRequest {
   actor: string;
   reason?: string | null;
   meta?: Record<string, unknown>;
-  /** Outbox messages to append (e.g. `evt.plan.proposed.v1`); their ids are returned. */
-  emit?: ReadonlyArray<{ topic: string; data: Record<string, unknown> }>;
+  /**
+   * Outbox messages to append (e.g. `emit('evt.plan.proposed.v1', …)`), typed and checked against
+   * their topic's schema (a mismatch throws before anything is written); their ids are returned.
+   */
+  emit?: readonly Emit[];
   /** Refuse (OPS_ILLEGAL_TRANSITION, nothing written) unless the case is in one of these statuses. */
   requireStatus?: readonly CaseStatus[];
   correlationId?: string | null;
@@ -68,5 +72,6 @@ export interface CreateOptions {
  * transaction. Agents only: the writer is the agent named by `actor`.
  */
 export interface FactRequest extends Omit<RecordRequest, 'principal' | 'emit'> {
-  fact: { topic: string; data: Record<string, unknown> };
+  /** The fact, built with `emit` (checked against its topic's schema like `RecordRequest.emit`). */
+  fact: Emit;
 }

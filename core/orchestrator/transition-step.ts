@@ -17,7 +17,8 @@ import { isAgent, type Principal } from '../auth/principal.js';
 import { requestFingerprint } from './fingerprint.js';
 import { runGuards } from './guards.js';
 import { gateNoteFor } from './gate-answer.js';
-import { commandData, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
+import { commandMessage, outboxEnvelope, timelineEntry, withoutPlan } from './records.js';
+import { emit, type Emit } from '../events/typed-events.js';
 import { namespacedMeta, scopedIdempotencyKey, timelineActorOf, withAuthority, writerOf } from './write-authority.js';
 import { failed, succeeded, type Settled, type TransitionData } from './outcome.js';
 import type { TransitionRequest, WriteOptions } from './requests.js';
@@ -105,7 +106,7 @@ export async function transitionLocked(
   const now = env.clock.now();
   const traceId = request.traceId ?? env.ids.uuid();
   const correlationId = request.correlationId ?? null;
-  const envelope = (c: CaseRecord, topic: string, data: Record<string, unknown>) => outboxEnvelope(env.ids.uuid(), c, now, topic, traceId, correlationId, data);
+  const envelope = (c: CaseRecord, message: Emit) => outboxEnvelope(env.ids.uuid(), c, now, message, traceId, correlationId);
   if (gateTimeline && (request.event === 'gate_approved' || request.event === 'gate_rejected')) {
     const { gate, approvedBy } = gateStateAt(gateTimeline, current.version);
     const check = checkGateDecision({ principal: who, event: request.event, requester: current.requester, gate, approvedBy });
@@ -125,7 +126,7 @@ export async function transitionLocked(
       trace_id: traceId, from_status: current.status, to_status: current.status,
       meta: { guard: guard.guard, issues: guard.issues },
     }));
-    await tx.appendOutbox([envelope(current, 'evt.case.rejected.v1', { event: request.event, actor, guard: guard.guard, issues: guard.issues })]);
+    await tx.appendOutbox([envelope(current, emit('evt.case.rejected.v1', { event: request.event, actor, guard: guard.guard, issues: guard.issues }))]);
     const settled = failed('OPS_GUARD_FAILED', `${guard.reason}; the case stays in ${current.status}`, {
       case_id: caseId, status: current.status, version: current.version, guard: guard.guard, issues: guard.issues,
     });
@@ -164,11 +165,11 @@ export async function transitionLocked(
       meta: withAuthority(withoutPlan(meta, planId), who, authz.override),
     }),
     messages: [
-      envelope(after, 'evt.case.transition.v1', {
+      envelope(after, emit('evt.case.transition.v1', {
         from: current.status, to: decision.next, event: request.event, actor,
         reason: request.reason ?? null, plan_id: planId, timeline_id: timelineId,
-      }),
-      ...decision.effects.map((topic) => envelope(after, topic, commandData(after, meta))),
+      })),
+      ...decision.effects.map((topic) => envelope(after, commandMessage(topic, after, meta))),
     ],
     response: settled,
   });

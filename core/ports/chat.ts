@@ -1,5 +1,5 @@
 /**
- * The platform-neutral message model. Renderers in bot/chat-model.ts build it; each platform
+ * The platform-neutral message model. Renderers in core/chat/message-model.ts build it; each platform
  * turns it into its own format (Slack blocks, Discord embeds/components, simulator HTML).
  * Text is plain: platforms escape it themselves. Only `code` spans (backticks) carry meaning.
  */

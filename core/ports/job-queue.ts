@@ -1,3 +1,5 @@
+import type { CommandTopic } from '../fsm/transitions.js';
+
 /** Names of the agent jobs. Typed constants, never strings built at run time. */
 export const AGENT_JOBS = {
   analyze: 'opsloop.agent.analyze',
@@ -12,7 +14,7 @@ export const AGENT_JOBS = {
 export type AgentJobName = (typeof AGENT_JOBS)[keyof typeof AGENT_JOBS];
 
 /** Which job a command topic starts. */
-export const JOB_FOR_COMMAND: Readonly<Record<string, AgentJobName>> = {
+export const JOB_FOR_COMMAND: Readonly<Record<CommandTopic, AgentJobName>> = {
   'cmd.analyze': AGENT_JOBS.analyze,
   'cmd.plan.generate': AGENT_JOBS.plan,
   'cmd.gate.eval': AGENT_JOBS.gate,
@@ -63,4 +65,29 @@ export interface JobQueue {
   start(): Promise<void>;
   /** Stop taking jobs and wait for running ones to finish (or to be unlocked for another process). */
   stop(): Promise<void>;
+}
+
+/** Where a job queue reports trouble (failed jobs, lost connections); pino's logger fits. */
+export interface JobLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+/** How a job queue on a backend is tuned (`OpsloopBackend.jobs`). */
+export interface JobQueueOptions {
+  /** Name of this process in the scheduler's locks (e.g. `opsloop-<pid>`). */
+  name: string;
+  /** How often to look for due jobs when no notification arrives (ms). */
+  processEveryMs?: number;
+  maxConcurrency?: number;
+  defaultLockLifetimeMs?: number;
+  /** How long `enqueue` waits for a queue that is still starting (default 60 s). */
+  startWaitMs?: number;
+  /** How often to requeue orphaned jobs (default 30 s; 0 = only at start). */
+  orphanSweepMs?: number;
+  /**
+   * How long `stop` waits for what still uses the queue's connections — enqueues in flight and
+   * jobs running (they save their state when they finish) — before it closes them anyway (default 5 s).
+   */
+  stopWaitMs?: number;
+  logger?: JobLogger;
 }

@@ -20,6 +20,8 @@ export const EVENT_TOPICS = [
   'evt.verify.failed.v1',
   'evt.case.note.v1',
   'evt.case.report_requested.v1',
+  'evt.alert.firing.v1',
+  'evt.alert.resolved.v1',
 ] as const;
 export type EventTopic = (typeof EVENT_TOPICS)[number];
 

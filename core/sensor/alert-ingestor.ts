@@ -8,12 +8,13 @@ import { jsonBytes, type CaseRecord } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { newCaseRecord, openCase, type NewCase } from '../orchestrator/case-creation.js';
 import { outboxEnvelope, timelineEntry } from '../orchestrator/records.js';
+import { emit } from '../events/typed-events.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
 
 /** Topics the Sensor emits besides `evt.case.created.v1`; the thread notifier posts both. */
-export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1';
-export const ALERT_RESOLVED_TOPIC = 'evt.alert.resolved.v1';
+export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1' as const;
+export const ALERT_RESOLVED_TOPIC = 'evt.alert.resolved.v1' as const;
 
 /** A case in one of these is no longer "open": new alerts open a new case. */
 export const CLOSED_STATUSES: readonly CaseStatus[] = ['CLOSED'];
@@ -253,10 +254,10 @@ export class AlertIngestor {
       reason: `${newFiring.length} new firing alert${newFiring.length === 1 ? '' : 's'}: ${summarize(newFiring)}`,
       meta: { source: n.source, group_key: n.groupKey, matched_by: matchedBy, alerts: alertsView, evidence_ids: inserted.map((e) => e.id), payload_id: payload.id },
     }));
-    messages.push(outboxEnvelope(this.deps.ids.uuid(), c, now, ALERT_FIRING_TOPIC, traceId, null, {
+    messages.push(outboxEnvelope(this.deps.ids.uuid(), c, now, emit(ALERT_FIRING_TOPIC, {
       source: n.source, group_key: n.groupKey, matched_by: matchedBy, summary: firingSummary(n, newFiring),
       alerts: alertsView, evidence: inserted.map(evidenceView),
-    }));
+    }), traceId, null));
     if (analysisRequest) messages.push(analysisRequest);
     await tx.appendOutbox(messages);
     result.case_id = c.id;
@@ -298,10 +299,10 @@ export class AlertIngestor {
         reason: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
         meta: { source: n.source, group_key: n.groupKey, alerts: alertsView, payload_id: payload.id },
       }));
-      await tx.appendOutbox([outboxEnvelope(this.deps.ids.uuid(), c, now, ALERT_RESOLVED_TOPIC, traceId, null, {
+      await tx.appendOutbox([outboxEnvelope(this.deps.ids.uuid(), c, now, emit(ALERT_RESOLVED_TOPIC, {
         source: n.source, group_key: n.groupKey, alerts: alertsView, status: c.status,
         summary: `${resolved.length} alert${resolved.length === 1 ? '' : 's'} resolved: ${summarize(resolved)}`,
-      })]);
+      }), traceId, null)]);
       result.resolved_case_ids.push(caseId);
       result.resolved_alerts += resolved.length;
     }

@@ -1,60 +1,41 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import {
-  AgendaJobQueue, pgliteAgendaBackend, postgresAgendaBackend, agentJobBackoff,
-} from '../../adapters/jobs/agenda-job-queue.js';
+import { agentJobBackoff } from '../../adapters/jobs/agenda-job-queue.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
 import { OutboxRelay } from '../../adapters/jobs/outbox-relay.js';
+import type { PgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
-import { AGENT_JOBS, type AgentJobData } from '../../core/ports/job-queue.js';
-import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { POSTGRES_SKIP_REASON, cleanupTestPostgresStore, createTestPostgresStore, testDatabaseUrl } from '../support/postgres.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { AGENT_JOBS, type AgentJobData, type JobQueue } from '../../core/ports/job-queue.js';
+import { cleanupTestPgliteBackend, createTestPgliteBackend } from '../support/pglite.js';
+import { pollFor } from '../support/wait.js';
 import { expectOk } from '../support/outcomes.js';
 
-async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/*
+ * Agenda wired to the outbox on embedded PGlite (served through pglite-socket). What every
+ * backend's job queue must do (run once, dedupe, schedule, share jobs between processes) is the
+ * job queue contract, run on every database by test/adapters/backend-contracts.test.ts.
+ */
 
-function commandMessage(caseId: string, topic = 'cmd.analyze'): OutboxEnvelope {
-  return { id: randomUUID(), topic, occurred_at: new Date().toISOString(), case_id: caseId, version: 2, trace_id: null, correlation_id: null, data: { case_id: caseId } };
-}
-
-describe('Agenda job queue on embedded PGlite (served through pglite-socket)', () => {
-  let store: PgliteCaseStore;
-  let queue: AgendaJobQueue;
+describe('Agenda job queue behind the outbox relay (PGlite)', () => {
+  let backend: PgliteBackend;
+  let queue: JobQueue;
   const ran: AgentJobData[] = [];
 
   before(async () => {
-    store = await createTestPgliteStore();
-    queue = new AgendaJobQueue(await pgliteAgendaBackend(store.db), { name: 'test-pglite', processEveryMs: 100 });
+    backend = await createTestPgliteBackend();
+    queue = await backend.jobs({ name: 'test-pglite', processEveryMs: 100 });
     queue.define(AGENT_JOBS.analyze, async (data) => { ran.push(data); });
     await queue.start();
   });
   after(async () => {
     await queue.stop();
-    await cleanupTestPgliteStore(store);
-  });
-
-  test('the same cmd.* message delivered twice becomes exactly one job', async () => {
-    const dispatch = commandDispatcher({ store, queue, clock: systemClock });
-    const msg = commandMessage(randomUUID());
-    await dispatch(msg);
-    await dispatch(msg);
-    await until(() => ran.some((r) => r.message_id === msg.id), 20_000, 'the job to run');
-    await new Promise((r) => setTimeout(r, 600));
-    assert.equal(ran.filter((r) => r.message_id === msg.id).length, 1);
-    assert.equal(await store.queries.inboxHas('jobs', msg.id), true);
+    await cleanupTestPgliteBackend(backend);
   });
 
   test('a transition into ANALYZING reaches the analyze job through the outbox relay', async () => {
+    const store = backend.cases;
     const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
     const relay = new OutboxRelay({ store, pollMs: 50 });
     relay.on('cmd.', commandDispatcher({ store, queue, clock: systemClock }), 'jobs');
@@ -64,45 +45,11 @@ describe('Agenda job queue on embedded PGlite (served through pglite-socket)', (
     expectOk(moved, 'applied');
     relay.start();
     try {
-      await until(() => ran.some((r) => r.case_id === caseId), 20_000, 'the analyze job');
-      const job = ran.find((r) => r.case_id === caseId)!;
+      const job = await pollFor('the analyze job', () => ran.find((r) => r.case_id === caseId), { timeoutMs: 20_000 });
       assert.equal(job.topic, 'cmd.analyze');
       assert.equal(job.version, 2);
     } finally {
       await relay.stop();
-    }
-  });
-
-  test('a job scheduled in the future waits for its time', async () => {
-    const msg = commandMessage(randomUUID());
-    const runAt = new Date(Date.now() + 1500);
-    await queue.enqueue(AGENT_JOBS.analyze, { message_id: msg.id, case_id: msg.case_id, topic: msg.topic, version: 2, trace_id: null, data: {} }, { runAt });
-    await until(() => ran.some((r) => r.message_id === msg.id), 20_000, 'the scheduled job');
-    assert.ok(Date.now() >= runAt.getTime() - 50, 'ran before its time');
-  });
-});
-
-describe('Agenda job queue on the PostgreSQL server, two processes sharing jobs', () => {
-  const url = testDatabaseUrl();
-  test('each of 30 jobs runs exactly once across two queues', { skip: url ? false : POSTGRES_SKIP_REASON }, async () => {
-    const store = await createTestPostgresStore();
-    assert.ok(store);
-    const dbUrl = (store.pool.options as { connectionString: string }).connectionString;
-    const counts = new Map<string, number>();
-    const queues = [0, 1].map((i) => new AgendaJobQueue(postgresAgendaBackend(dbUrl), { name: `proc-${i}`, processEveryMs: 100 }));
-    try {
-      for (const q of queues) {
-        q.define(AGENT_JOBS.plan, async (data) => { counts.set(data.message_id, (counts.get(data.message_id) ?? 0) + 1); });
-        await q.start();
-      }
-      const ids = Array.from({ length: 30 }, () => randomUUID());
-      await Promise.all(ids.map((id, i) => queues[i % 2]!.enqueue(AGENT_JOBS.plan, { message_id: id, case_id: randomUUID(), topic: 'cmd.plan.generate', version: 3, trace_id: null, data: {} })));
-      await until(() => ids.every((id) => counts.has(id)), 30_000, 'all jobs');
-      await new Promise((r) => setTimeout(r, 800));
-      assert.deepEqual([...counts.values()].filter((n) => n !== 1), []);
-    } finally {
-      for (const q of queues) await q.stop();
-      await cleanupTestPostgresStore(store);
     }
   });
 });

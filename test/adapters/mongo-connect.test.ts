@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { BSON, type Document } from 'mongodb';
 import { OpsError } from '../../core/errors.js';
-import { createMongoCaseStore } from '../../adapters/store/mongo-case-store.js';
-import { REPLICA_SET_REQUIRED } from '../../adapters/store/mongo-mapping.js';
+import { createMongoCaseStore } from '../../adapters/store/mongo/mongo-case-store.js';
+import { REPLICA_SET_REQUIRED } from '../../adapters/store/mongo/mongo-mapping.js';
 
 /**
  * Start-up checks of the Mongo store that need no MongoDB server: the real driver talks to a

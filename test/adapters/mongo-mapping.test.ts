@@ -24,7 +24,7 @@ import {
   timelineToDoc,
   toStoreError,
   toStoredJson,
-} from '../../adapters/store/mongo-mapping.js';
+} from '../../adapters/store/mongo/mongo-mapping.js';
 import { CASE_STATUS_ENUM, COUNTERS, INDEXES, TIMELINE_KIND_ENUM, VALIDATORS } from '../../migrations/mongo/0001_init.js';
 import { MONGO_MIGRATIONS } from '../../migrations/mongo/index.js';
 

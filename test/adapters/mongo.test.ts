@@ -1,11 +1,13 @@
 import { after, before, describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { applyMongoMigrations, createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo-case-store.js';
+import type { MongoBackend } from '../../adapters/store/mongo/mongo-backend.js';
+import { createMongoCaseStore, type MongoCaseStore } from '../../adapters/store/mongo/mongo-case-store.js';
+import { applyMongoMigrations } from '../../adapters/store/mongo/mongo-migrate.js';
 import { MONGO_MIGRATIONS } from '../../migrations/mongo/index.js';
 import { caseStoreContract } from '../contracts/case-store.contract.js';
 import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
+import { caseStoreFixture, cleanupTestMongoBackend, createTestMongoBackend, MONGO_SKIP_REASON, mongoFixture, testMongoUri } from '../support/backends.js';
 
 /**
  * The MongoDB store against a real replica set. No MongoDB server can be obtained on this
@@ -14,40 +16,23 @@ import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
  * test/adapters/mongo-mapping.test.ts and mongo-connect.test.ts cover what runs without a server.
  */
 
-const uri = process.env.TEST_MONGODB_URI;
-const SKIP_REASON = 'Mongo suite skipped: TEST_MONGODB_URI is not set (no MongoDB server can be obtained on this machine)';
-
-const runId = `${process.pid}_${Date.now().toString(36)}`;
-let databases = 0;
-
-async function freshStore(mongoUri: string): Promise<MongoCaseStore> {
-  const store = await createMongoCaseStore({ uri: mongoUri, dbName: `opsloop_test_${runId}_${++databases}` });
-  await store.connect();
-  return store;
-}
-
-async function dropAndClose(store: CaseStore): Promise<void> {
-  const mongo = store as MongoCaseStore;
-  try {
-    await mongo.db.dropDatabase();
-  } finally {
-    await mongo.close();
-  }
-}
+const uri = testMongoUri();
 
 if (!uri) {
-  test('MongoDB store', { skip: SKIP_REASON }, () => {});
+  test('MongoDB store', { skip: MONGO_SKIP_REASON }, () => {});
 } else {
-  caseStoreContract({ name: 'mongodb', create: () => freshStore(uri), cleanup: dropAndClose, skip: false });
-  evidenceStoreContract({ name: 'mongodb', create: () => freshStore(uri), cleanup: dropAndClose, skip: false });
+  caseStoreContract(caseStoreFixture(mongoFixture));
+  evidenceStoreContract(mongoFixture);
 
   describe('MongoDB store specifics', () => {
+    let backend: MongoBackend;
     let store: MongoCaseStore;
     before(async () => {
-      store = await freshStore(uri);
+      backend = await createTestMongoBackend(uri);
+      store = backend.cases;
     });
     after(async () => {
-      if (store) await dropAndClose(store);
+      if (backend) await cleanupTestMongoBackend(backend);
     });
 
     it('connect applies the migrations once; re-running them changes nothing', async () => {
@@ -63,7 +48,7 @@ if (!uri) {
 
     it('creates the collections and indexes the design names', async () => {
       const names = (await store.db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
-      for (const name of ['case_timeline', 'counters', 'idempotency', 'inbox', 'ops_case', 'outbox', 'plan_approved', 'plan_proposed', 'schema_migrations']) {
+      for (const name of ['case_timeline', 'chat_message', 'counters', 'idempotency', 'inbox', 'ops_case', 'outbox', 'plan_approved', 'plan_proposed', 'schema_migrations', 'sim_message']) {
         assert.ok(names.includes(name), `collection ${name} exists (have ${names.join(', ')})`);
       }
       const outboxIndexes = await store.db.collection('outbox').indexes();
@@ -71,6 +56,9 @@ if (!uri) {
       assert.ok(outboxIndexes.some((i) => i.name === 'outbox_unpublished' && i.partialFilterExpression));
       const inboxIndexes = await store.db.collection('inbox').indexes();
       assert.ok(inboxIndexes.some((i) => i.name === 'inbox_consumer_msg' && i.unique));
+      const chatIndexes = await store.db.collection('chat_message').indexes();
+      assert.ok(chatIndexes.some((i) => i.name === 'chat_message_platform_key' && i.unique));
+      assert.ok(chatIndexes.some((i) => i.name === 'chat_message_thread' && i.partialFilterExpression));
     });
 
     it('the validator refuses a case with an unknown status or a fractional version', async () => {

@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { OutboxRelay } from '../../adapters/jobs/outbox-relay.js';
-import { OUTBOX_CHANNEL, PgOutboxSignal, noOutboxSignal, outboxSignalFor } from '../../adapters/jobs/outbox-signal.js';
-import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { OUTBOX_CHANNEL, PgOutboxSignal } from '../../adapters/store/postgres/pg-outbox-signal.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { postgresBackend } from '../../adapters/store/postgres/postgres-backend.js';
+import { noOutboxSignal } from '../../core/ports/outbox-signal.js';
+import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
@@ -20,7 +23,7 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<number>
 test('embedded PGlite has no cross-process signal (its relays share one process)', async () => {
   const store = await createTestPgliteStore();
   try {
-    assert.equal(outboxSignalFor(store), noOutboxSignal);
+    assert.equal(pgliteBackend(store).outboxSignal(), noOutboxSignal);
   } finally {
     await cleanupTestPgliteStore(store);
   }
@@ -43,8 +46,8 @@ describe('LISTEN/NOTIFY outbox signal on the PostgreSQL server', { skip }, () =>
   });
 
   test("a commit in one process wakes another process's idle relay at once", async () => {
-    const writerSignal = outboxSignalFor(writerStore);
-    const relaySignal = outboxSignalFor(relayStore);
+    const writerSignal = postgresBackend(writerStore).outboxSignal();
+    const relaySignal = postgresBackend(relayStore).outboxSignal();
     assert.ok(writerSignal instanceof PgOutboxSignal);
     const relay = new OutboxRelay({ store: relayStore, pollMs: 60_000 });
     const seen: OutboxEnvelope[] = [];

@@ -7,10 +7,10 @@ import { isOpsError } from '../../core/errors.js';
 import type { CaseStore, CaseTx } from '../../core/ports/case-store.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
-import { createPgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
-import { pgliteSqlClient, pgPoolSqlClient, type SqlClient } from '../../adapters/store/sql-client.js';
-import { applySqlMigrations, readSqlMigrations } from '../../adapters/store/sql-migrate.js';
+import { createPgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { createPostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
+import { pgliteSqlClient, pgPoolSqlClient, type SqlClient } from '../../adapters/store/sql/sql-client.js';
+import { applySqlMigrations, readSqlMigrations } from '../../adapters/store/sql/sql-migrate.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import {
   POSTGRES_SKIP_REASON,

@@ -1,55 +1,43 @@
 import { describe, it } from 'node:test';
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { openPostgresBackend } from '../../adapters/store/postgres/postgres-backend.js';
 import { caseStoreContract } from '../contracts/case-store.contract.js';
 import { outboxRelayContract } from '../contracts/outbox-relay.contract.js';
 import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { cleanupTestPostgresStore, createTestPostgresStore, testDatabaseUrl } from '../support/postgres.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { caseStoreFixture, pgliteFixture, postgresFixture } from '../support/backends.js';
 
 /*
  * The store contracts on every SQL backend: embedded PGlite always, the PostgreSQL server when
  * TEST_DATABASE_URL is set (CI sets it). The Mongo suite runs from test/adapters/mongo.test.ts.
  */
 
-const pglite = {
-  name: 'pglite',
-  create: (): Promise<CaseStore> => createTestPgliteStore(),
-  cleanup: (store: CaseStore) => cleanupTestPgliteStore(store as PgliteCaseStore),
-};
+const pglite = caseStoreFixture(pgliteFixture);
 caseStoreContract(pglite);
 // PGlite has one connection per data dir: "two relays on one database" share the store instance.
 outboxRelayContract(pglite);
-evidenceStoreContract(pglite);
+evidenceStoreContract(pgliteFixture);
 
-const POSTGRES_SKIP = 'PostgreSQL suite skipped: TEST_DATABASE_URL is not set';
-
-async function createPostgres(): Promise<CaseStore> {
-  const store = await createTestPostgresStore({ max: 60 });
-  if (!store) throw new Error(POSTGRES_SKIP);
-  return store;
-}
-
-if (testDatabaseUrl()) {
-  const postgres = {
-    name: 'postgres',
-    create: createPostgres,
-    cleanup: (store: CaseStore) => cleanupTestPostgresStore(store as PostgresCaseStore),
-  };
+const postgresBackends = postgresFixture({ max: 60 });
+if (!postgresBackends.skip) {
+  const postgres = caseStoreFixture(postgresBackends);
   caseStoreContract(postgres);
-  evidenceStoreContract(postgres);
+  evidenceStoreContract(postgresBackends);
+  const urls = new Map<object, string>();
   outboxRelayContract({
     ...postgres,
+    create: async () => {
+      const store = await postgres.create();
+      urls.set(store, store.pool.options.connectionString!);
+      return store;
+    },
     // A second opsloop process: its own pool on the same database.
     openSibling: async (store) => {
-      const sibling = createPostgresCaseStore({ url: (store as PostgresCaseStore).pool.options.connectionString!, max: 10 });
+      const sibling = openPostgresBackend({ url: urls.get(store)!, max: 10 });
       await sibling.connect();
-      return { store: sibling, close: () => sibling.close() };
+      return { store: sibling.cases, close: () => sibling.disconnect() };
     },
   });
 } else {
   describe('store contracts: postgres', () => {
-    it('PostgreSQL suite', { skip: POSTGRES_SKIP }, () => {});
+    it('PostgreSQL suite', { skip: postgresBackends.skip }, () => {});
   });
 }

@@ -1,10 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SlackChatClient } from '../../adapters/chat/slack-chat-client.js';
-import { SqlChatStore } from '../../adapters/chat/sql-chat-store.js';
+import { SlackChatClient } from '../../adapters/chat/slack/slack-chat-client.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
-import { pgliteSqlClient } from '../../adapters/store/sql-client.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
@@ -23,7 +22,7 @@ before(async () => {
   orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
   notifier = new ThreadNotifier({
     client: new SlackChatClient({ token: 'xoxb-t', slackApiUrl: fake.apiUrl }),
-    chatStore: new SqlChatStore(pgliteSqlClient(store.db)),
+    chatStore: pgliteBackend(store).chat,
     store,
   });
 });

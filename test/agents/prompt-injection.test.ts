@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { findingsMessages } from '../../adapters/llm/openai-findings.js';
 import { OpenAiPlanner } from '../../adapters/llm/openai-planner.js';
 import { DEFAULT_PLANNER_PROMPT_FILE } from '../../adapters/planner/planner-service.js';
-import { createIngestExtension } from '../../bot/ingest-extension.js';
+import { createIngestExtension } from '../../app/extensions/ingest.js';
 import { buildPlannerMessages } from '../../core/agents/planner.js';
 import { caseDataBlock, PROMPT_DATA_RULE } from '../../core/agents/prompt-data.js';
 import { knowledgePromptSection } from '../../core/knowledge/plan-annotations.js';

@@ -2,8 +2,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { findingsForCase, runAnalystPass, type AnalystDeps, type SignalOutcome } from '../../adapters/agents/analyst.js';
 import { parseServices } from '../../adapters/config/services-loader.js';
-import type { SqlCaseStore } from '../../adapters/store/sql-case-store.js';
-import { SqlEvidenceStore } from '../../adapters/store/sql-evidence-store.js';
+import type { SqlCaseStore } from '../../adapters/store/sql/sql-case-store.js';
+import { SqlEvidenceStore } from '../../adapters/store/sql/sql-evidence-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
@@ -59,7 +59,7 @@ describe('Analyst on real Prometheus', { skip, timeout: 120_000 }, () => {
     const pgA = await createTestPostgresStore({ max: 5 });
     if (pgA) {
       const url = pgA.pool.options.connectionString!;
-      const { createPostgresCaseStore } = await import('../../adapters/store/postgres-case-store.js');
+      const { createPostgresCaseStore } = await import('../../adapters/store/postgres/postgres-case-store.js');
       const pgB = createPostgresCaseStore({ url, max: 5 });
       await pgB.connect();
       stores = [pgA, pgB];

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
  */
 
 const run = promisify(execFile);
-const CLI = join(process.cwd(), 'adapters/cli/detect.ts');
+const CLI = join(process.cwd(), 'cli/detect.ts');
 const TSX = join(process.cwd(), 'node_modules/.bin/tsx');
 const T0 = 1_714_557_600; // 2024-05-01T10:00:00Z
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { OpenAiFindingsSummarizer, recordFindingsSummary } from '../../adapters/llm/openai-findings.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import type { EvidenceItem } from '../../core/agents/agent-contracts.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';

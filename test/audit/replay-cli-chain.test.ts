@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Orchestrator } from '../../core/orchestrator/index.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { validPlan } from '../contracts/case-store.contract.js';
 import { createTestPgliteStore } from '../support/pglite.js';
@@ -52,7 +52,7 @@ async function replay(...args: string[]): Promise<{ code: number; stdout: string
   delete env.DATABASE_URL;
   delete env.MONGODB_URI;
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bot/replay-cli.ts', ...args], { cwd: ROOT, env });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/replay.ts', ...args], { cwd: ROOT, env });
     return { code: 0, stdout };
   } catch (error) {
     const failed = error as { code?: number; stdout?: string; stderr?: string };

@@ -6,45 +6,20 @@ import { after, before, describe, it } from 'node:test';
 import {
   ApiTokenAuthenticator, ADMIN_TOKEN_FILE, createApiToken, ensureAdminCredential, generateTokenSecret, hashTokenSecret, readAdminCredential,
 } from '../../adapters/auth/api-tokens.js';
-import type { MongoCaseStore } from '../../adapters/store/mongo-case-store.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import type { PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
-import { tokenStoreFor } from '../../adapters/store/token-store-factory.js';
+import type { PgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { TokenStore } from '../../core/ports/token-store.js';
 import { authorize } from '../../core/auth/permissions.js';
 import { tokenStoreContract } from '../contracts/token-store.contract.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { cleanupTestPostgresStore, createTestPostgresStore, POSTGRES_SKIP_REASON, testDatabaseUrl } from '../support/postgres.js';
+import { backendFixtures } from '../support/backends.js';
+import { cleanupTestPgliteBackend, createTestPgliteBackend } from '../support/pglite.js';
 
 /*
  * API tokens: the TokenStore contract on every backend (PGlite always; the PostgreSQL server with
  * TEST_DATABASE_URL; MongoDB with TEST_MONGODB_URI), the authenticator, and the admin credential file.
  */
 
-tokenStoreContract({ name: 'pglite', create: createTestPgliteStore, cleanup: cleanupTestPgliteStore });
-
-tokenStoreContract<PostgresCaseStore>({
-  name: 'postgres',
-  skip: testDatabaseUrl() ? false : POSTGRES_SKIP_REASON,
-  create: async () => (await createTestPostgresStore())!,
-  cleanup: cleanupTestPostgresStore,
-});
-
-const mongoUri = process.env.TEST_MONGODB_URI;
-tokenStoreContract<MongoCaseStore>({
-  name: 'mongodb',
-  skip: mongoUri ? false : 'TEST_MONGODB_URI is not set (no MongoDB server can be obtained on this machine); Mongo token store suite skipped',
-  create: async () => {
-    const { createMongoCaseStore } = await import('../../adapters/store/mongo-case-store.js');
-    const store = await createMongoCaseStore({ uri: mongoUri!, dbName: `opsloop_tok_${process.pid}_${Date.now().toString(36)}` });
-    await store.connect();
-    return store;
-  },
-  cleanup: async (store) => {
-    try { await store.db.dropDatabase(); } finally { await store.close(); }
-  },
-});
+for (const fixture of backendFixtures()) tokenStoreContract(fixture);
 
 class FakeClock implements Clock {
   constructor(public t = Date.parse('2030-01-01T00:00:00Z')) {}
@@ -52,16 +27,16 @@ class FakeClock implements Clock {
 }
 
 describe('ApiTokenAuthenticator', () => {
-  let store: PgliteCaseStore;
+  let backend: PgliteBackend;
   let tokens: TokenStore;
   const clock = new FakeClock();
   let auth: ApiTokenAuthenticator;
   before(async () => {
-    store = await createTestPgliteStore();
-    tokens = await tokenStoreFor(store);
+    backend = await createTestPgliteBackend();
+    tokens = backend.tokens;
     auth = new ApiTokenAuthenticator({ store: tokens, clock });
   });
-  after(async () => { await cleanupTestPgliteStore(store); });
+  after(async () => { await cleanupTestPgliteBackend(backend); });
 
   it('makes opsl_ secrets of 256 bits and stores only their SHA-256', async () => {
     const secret = generateTokenSecret();
@@ -159,16 +134,16 @@ describe('ApiTokenAuthenticator', () => {
 });
 
 describe('admin credential file', () => {
-  let store: PgliteCaseStore;
+  let backend: PgliteBackend;
   let tokens: TokenStore;
   let dir: string;
   before(async () => {
-    store = await createTestPgliteStore();
-    tokens = await tokenStoreFor(store);
+    backend = await createTestPgliteBackend();
+    tokens = backend.tokens;
     dir = await mkdtemp(join(tmpdir(), 'opsloop-admin-token-'));
   });
   after(async () => {
-    await cleanupTestPgliteStore(store);
+    await cleanupTestPgliteBackend(backend);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import { OidcAuthenticator, oidcAuthenticatorFromConfig, strongestMappedRole, type OidcAuthenticatorOptions } from '../../adapters/auth/oidc-authenticator.js';
 import type { AuthResult } from '../../adapters/auth/authenticator.js';
-import { ConfigError, ENV_VARS, envTableMarkdown, loadConfig, parseOidcRoleMap } from '../../adapters/config.js';
+import { ConfigError, ENV_VARS, envTableMarkdown, loadConfig, parseOidcRoleMap } from '../../adapters/config/env.js';
 import { rolesUpTo } from '../../core/auth/principal.js';
 
 const ISSUER = 'https://sso.example.com/realms/ops';
@@ -395,10 +395,11 @@ describe('configuration', () => {
 
 describe('OIDC wired into a running opsloop (real HTTP, real JWKS server)', () => {
   test('an SSO user acts as oidc:<email> with mapped roles; a viewer is refused writes; a bad token is 401', async () => {
-    const { startOpsloop } = await import('../../bot/start-opsloop.js');
-    const { loadConfig } = await import('../../adapters/config.js');
+    const { startOpsloop } = await import('../../app/start-opsloop.js');
+    const { loadConfig } = await import('../../adapters/config/env.js');
     const { silentLogger } = await import('../../adapters/log.js');
     const { cleanupTestPgliteStore, createTestPgliteStore } = await import('../support/pglite.js');
+    const { pgliteBackend } = await import('../../adapters/store/pglite/pglite-backend.js');
     const jwks = new JwksServer();
     await jwks.start();
     const key = await signer('ES256', 'wired-1');
@@ -407,7 +408,7 @@ describe('OIDC wired into a running opsloop (real HTTP, real JWKS server)', () =
     const ops = await startOpsloop(loadConfig({
       PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
       OPSLOOP_OIDC_ISSUER: ISSUER, OPSLOOP_OIDC_AUDIENCE: AUDIENCE, OPSLOOP_OIDC_JWKS_URL: jwks.url, OPSLOOP_OIDC_ROLE_MAP: ROLE_MAP,
-    }), { store, logger: silentLogger(), print: () => {}, extensions: [] });
+    }), { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, extensions: [] });
     try {
       const post = (token: string, body: unknown, idem: string) => fetch(`${ops.url}/case/create`, {
         method: 'POST', body: JSON.stringify(body),

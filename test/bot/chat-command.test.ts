@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseOpsCommand, tokenize, USAGE } from '../../bot/chat-command.js';
+import { parseOpsCommand, tokenize, USAGE } from '../../core/chat/command.js';
 
 const CASE = '3f2a9c1e-5b7d-4e2f-9a1b-0c8d7e6f5a4b';
 

@@ -11,14 +11,15 @@ import { slackViewSubmissionBody } from '../support/slack-payloads.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, sign as edSign, type KeyObject } from 'node:crypto';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { createSlackExtension } from '../../bot/slack/slack-extension.js';
-import { createDiscordExtension } from '../../bot/discord/discord-extension.js';
-import { createSimExtension } from '../../bot/sim/sim-extension.js';
-import { decodeAction } from '../../bot/chat-model.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { createSlackExtension } from '../../app/extensions/slack.js';
+import { createDiscordExtension } from '../../app/extensions/discord.js';
+import { createSimExtension } from '../../app/extensions/sim.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import { neutraliseDiscordMentions, slackEscape, unstorableText } from '../../core/chat/escape.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
@@ -155,13 +156,16 @@ async function toWaitGate(caseId: string, approvers: Record<string, string[]>): 
   expectOk(await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `e-ad-${caseId}` }), 'applied');
   await o.record(caseId, {
     event: 'alert_firing', actor: 'sensor',
-    emit: [{ topic: 'evt.alert.firing.v1', data: { summary: EVIL, evidence: [{ kind: 'alert', title: EVIL, url: null, locator: EVIL }] } }],
+    emit: [{ topic: 'evt.alert.firing.v1', data: {
+      source: 'alertmanager', group_key: '{}:{}', matched_by: null, summary: EVIL, alerts: [],
+      evidence: [{ id: 'ev-1', kind: 'alert', title: EVIL, url: null, locator: EVIL }],
+    } }],
   }, { idempotencyKey: `e-al-${caseId}` });
   const p = plan(EVIL);
-  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: p } }] }, { idempotencyKey: `e-pp-${caseId}` });
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan: p, source: 'template' as const, template: null } }] }, { idempotencyKey: `e-pp-${caseId}` });
   expectOk(await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan: p } }, { idempotencyKey: `e-pr-${caseId}` }), 'applied');
   const decision = {
-    decision: 'needs_human', reasons: [EVIL], matched_rules: ['prod'],
+    decision: 'needs_human' as const, reasons: [EVIL], matched_rules: ['prod'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: [], sim_users: [], ...approvers },
   };
   await o.record(caseId, {
@@ -184,7 +188,7 @@ before(async () => {
     DISCORD_BOT_TOKEN: 'test-bot-token', DISCORD_API_URL: discord.apiUrl,
   });
   ops = await startOpsloop(config, {
-    store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createSlackExtension(ctx), (ctx) => createDiscordExtension(ctx), (ctx) => createSimExtension(ctx)],
   });
 });

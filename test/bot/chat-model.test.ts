@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  caseCard, clickIdempotencyKey, decodeAction, encodeAction, messageToPlainText, planPost, stepProgressPost,
+  caseCard, messageToPlainText, planPost, stepProgressPost,
   timelinePost, verificationReportPost, outcomePost, gateDecisionPost, evidencePost, helpText, type CardCase,
-} from '../../bot/chat-model.js';
-import { toSlackMessage } from '../../adapters/chat/slack-blocks.js';
+} from '../../core/chat/message-model.js';
+import { clickIdempotencyKey, decodeAction, encodeAction } from '../../core/chat/actions.js';
+import { toSlackMessage } from '../../adapters/chat/slack/slack-blocks.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 
 const CASE = '3f2a9c1e-5b7d-4e2f-9a1b-0c8d7e6f5a4b';

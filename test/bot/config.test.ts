@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, ENV_VARS, envTableMarkdown, loadConfig } from '../../adapters/config.js';
+import { ConfigError, ENV_VARS, envTableMarkdown, loadConfig } from '../../adapters/config/env.js';
 import { pgliteTemplateDir } from '../support/pglite.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,7 +90,7 @@ test('every variable is documented in the README table', async () => {
 function run(args: string[], env: Record<string, string>): { child: ReturnType<typeof spawn>; out: { stdout: string; stderr: string }; exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } {
   const cleanEnv = { ...process.env };
   for (const v of ENV_VARS) delete cleanEnv[v.name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', ...args], {
     cwd: ROOT, env: { ...cleanEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const out = { stdout: '', stderr: '' };
@@ -100,7 +100,7 @@ function run(args: string[], env: Record<string, string>): { child: ReturnType<t
   return { child, out, exit };
 }
 
-test('tsx bot/main.ts --help exits 0 and lists every variable', async () => {
+test('tsx app/main.ts --help exits 0 and lists every variable', async () => {
   const { out, exit } = run(['--help'], {});
   const { code } = await exit;
   assert.equal(code, 0, out.stderr);

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENV_VARS } from '../../adapters/config.js';
-import { acquireDataDirLock, DATA_DIR_LOCK_FILE, DataDirLockedError } from '../../adapters/store/data-dir-lock.js';
+import { ENV_VARS } from '../../adapters/config/env.js';
+import { acquireDataDirLock, DATA_DIR_LOCK_FILE, DataDirLockedError } from '../../adapters/store/pglite/data-dir-lock.js';
 import { pgliteTemplateDir } from '../support/pglite.js';
 
 /*
@@ -68,14 +68,14 @@ test('a second opsloop on the same data directory exits 2 naming the holder; aft
   let second: Run | null = null;
   let third: Run | null = null;
   try {
-    first = run('bot/main.ts', [], env);
+    first = run('app/main.ts', [], env);
     const health = await healthUrlOf(first);
     const lock = JSON.parse(await readFile(join(dataDir, DATA_DIR_LOCK_FILE), 'utf8')) as { pid: number; host: string };
     assert.equal(lock.pid, first.child.pid);
     assert.equal(lock.host, hostname());
 
     // The second process: refused, one line, exit 2; the first keeps answering.
-    second = run('bot/main.ts', [], env);
+    second = run('app/main.ts', [], env);
     const refused = await second.exit;
     assert.equal(refused.code, 2, `stdout: ${second.out.stdout} stderr: ${second.out.stderr}`);
     const line = second.out.stderr.trim();
@@ -87,7 +87,7 @@ test('a second opsloop on the same data directory exits 2 naming the holder; aft
     assert.equal((await fetch(health)).status, 200);
 
     // The token CLI, with no server answering at its URL, must not open the directory either.
-    const cli = run('bot/token-cli.ts', ['list'], { OPSLOOP_DATA_DIR: dataDir, PORT: String(await unusedPort()) });
+    const cli = run('cli/token.ts', ['list'], { OPSLOOP_DATA_DIR: dataDir, PORT: String(await unusedPort()) });
     const cliExit = await cli.exit;
     assert.equal(cliExit.code, 2, `stdout: ${cli.out.stdout} stderr: ${cli.out.stderr}`);
     assert.ok(cli.out.stderr.includes(`locked by PID ${first.child.pid} on host ${hostname()}`), cli.out.stderr);
@@ -96,7 +96,7 @@ test('a second opsloop on the same data directory exits 2 naming the holder; aft
     first.child.kill('SIGKILL');
     await first.exit;
     assert.ok(existsSync(join(dataDir, DATA_DIR_LOCK_FILE)), 'SIGKILL leaves the lock file');
-    third = run('bot/main.ts', [], env);
+    third = run('app/main.ts', [], env);
     const health3 = await healthUrlOf(third);
     assert.match(third.out.stderr, new RegExp(`took over the stale lock on ${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: PID ${first.child.pid} on host `));
     assert.equal((await fetch(health3)).status, 200);

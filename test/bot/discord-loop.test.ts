@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAction } from '../../bot/chat-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import { FakeDiscordRest, type FakeDiscordCall, type FakeDiscordMessage } from '../support/fake-discord-rest.js';
 import { DiscordInteractionSigner, discordButtons, discordText, type DiscordAnswer, type InteractionPayload } from '../support/discord-interactions.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';

@@ -2,18 +2,20 @@ import { testAuth, ADMIN_HEADERS } from '../support/auth.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { createDiscordExtension } from '../../bot/discord/discord-extension.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { createDiscordExtension } from '../../app/extensions/discord.js';
 import { DiscordInteractions, commandLine, quoteArg } from '../../bot/discord/discord-interactions.js';
 import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/discord/discord-gateway.js';
-import { main as registerMain, OPS_COMMAND } from '../../bot/discord/register-commands.js';
-import { escapeDiscord, toDiscordMessage } from '../../bot/discord/discord-render.js';
+import { main as registerMain, OPS_COMMAND } from '../../cli/discord-register.js';
+import { escapeDiscord, toDiscordMessage } from '../../adapters/chat/discord/discord-render.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { decodeAction, planPost } from '../../bot/chat-model.js';
-import { parseOpsCommand, tokenize } from '../../bot/chat-command.js';
+import { planPost } from '../../core/chat/message-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
+import { parseOpsCommand, tokenize } from '../../core/chat/command.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeDiscordRest, type FakeDiscordCall } from '../support/fake-discord-rest.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
@@ -132,11 +134,11 @@ async function toWaitGate(caseId: string): Promise<number> {
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
   let r = await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `t-ad-${caseId}` });
   expectOk(r, 'applied');
-  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `t-pp-${caseId}` });
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan, source: 'template' as const, template: null } }] }, { idempotencyKey: `t-pp-${caseId}` });
   r = await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `t-pr-${caseId}` });
   expectOk(r, 'applied');
   const decision = {
-    decision: 'needs_human', reasons: ['prod changes need a human'], matched_rules: ['prod'],
+    decision: 'needs_human' as const, reasons: ['prod changes need a human'], matched_rules: ['prod'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [APPROVER_ROLE], users: [], sim_users: [] },
   };
   await o.record(caseId, {
@@ -187,7 +189,7 @@ before(async () => {
     DISCORD_PUBLIC_KEY: rawPublicKeyHex(pair.publicKey), DISCORD_BOT_TOKEN: 'test-bot-token', DISCORD_API_URL: fake.apiUrl,
   });
   ops = await startOpsloop(config, {
-    store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createDiscordExtension(ctx)],
   });
 });
@@ -348,7 +350,7 @@ describe('Discord HTTP interactions', () => {
     } } as unknown as ChatHandler });
     const { discordInteractionsPlugin } = await import('../../bot/discord/discord-http.js');
     const { buildServer } = await import('../../adapters/http/server.js');
-    const { createDiscordRest } = await import('../../adapters/chat/discord-chat-client.js');
+    const { createDiscordRest } = await import('../../adapters/chat/discord/discord-chat-client.js');
     const pair = generateKeyPairSync('ed25519');
     const app = buildServer({
       orchestrator: ops.orchestrator, store, metrics: ops.metrics, logger: silentLogger(), auth: testAuth(),

@@ -5,8 +5,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { loadConfig } from '../../adapters/config.js';
-import { startOpsloop } from '../../bot/start-opsloop.js';
+import { loadConfig } from '../../adapters/config/env.js';
+import { startOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { E2E_POLICY, E2E_SERVICES, E2E_TEMPLATES } from '../e2e/e2e-fixtures.js';
 import { startE2e } from '../e2e/e2e-harness.js';
 import { alertmanagerBody } from '../support/ingest-harness.js';
@@ -84,7 +85,7 @@ test('a shutdown step that never finishes is logged by name and skipped: close()
   let stuckStopCalled = false;
   try {
     const ops = await startOpsloop(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), {
-      store, logger, print: () => {}, shutdownStepMs: 300,
+      backend: pgliteBackend(store), logger, print: () => {}, shutdownStepMs: 300,
       extensions: [async () => ({ name: 'stuck', stop: () => { stuckStopCalled = true; return new Promise<void>(() => {}); } })],
     });
     const t0 = Date.now();

@@ -7,12 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import { createAgentsExtension } from '../../adapters/agents/agents-extension.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { createSimExtension } from '../../bot/sim/sim-extension.js';
+import { createAgentsExtension } from '../../app/extensions/agents.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { createSimExtension } from '../../app/extensions/sim.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
 /*
@@ -89,7 +90,7 @@ before(async () => {
     PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
   });
   ops = await startOpsloop(config, {
-    store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createAgentsExtension(ctx, { processEveryMs: 200 }), (ctx) => createSimExtension(ctx)],
   });
   browser = await chromium.launch({

@@ -1,14 +1,15 @@
 import { fetchWithHeaders } from '../support/auth.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { createSimExtension, SIM_CHANNEL } from '../../bot/sim/sim-extension.js';
-import { defaultExtensions } from '../../bot/extensions.js';
-import { decodeAction } from '../../bot/chat-model.js';
-import { channelHtml, inlineHtml } from '../../bot/sim/sim-render.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { createSimExtension, SIM_CHANNEL } from '../../app/extensions/sim.js';
+import { defaultExtensions } from '../../app/extensions.js';
+import { decodeAction } from '../../core/chat/actions.js';
+import { channelHtml, inlineHtml } from '../../adapters/chat/sim/sim-render.js';
 import type { ChatMessage } from '../../core/ports/chat.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
@@ -36,7 +37,7 @@ let ops: RunningOpsloop;
 
 async function start(): Promise<RunningOpsloop> {
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
-  return startOpsloop(config, { store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions: [(ctx) => createSimExtension(ctx)] });
+  return startOpsloop(config, { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions: [(ctx) => createSimExtension(ctx)] });
 }
 
 /** fetch as the admin of the running opsloop (the simulator's API needs a login like every route). */
@@ -99,10 +100,10 @@ async function toWaitGate(caseId: string): Promise<void> {
   const o = ops.orchestrator;
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
   expectOk(await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `s-ad-${caseId}` }), 'applied');
-  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `s-pp-${caseId}` });
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan, source: 'template' as const, template: null } }] }, { idempotencyKey: `s-pp-${caseId}` });
   expectOk(await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `s-pr-${caseId}` }), 'applied');
   const decision = {
-    decision: 'needs_human', reasons: ['production changes need a human'], matched_rules: ['prod-needs-human'],
+    decision: 'needs_human' as const, reasons: ['production changes need a human'], matched_rules: ['prod-needs-human'],
     approvers: { slack_users: [], slack_groups: [], discord_roles: [], users: [], sim_users: ['sim-approver'] },
   };
   await o.record(caseId, {

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { decodeAction } from '../../bot/chat-model.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import { describeTimeline, getTimeline, restartRuns, startE2e, transitionEvents, waitForStatus, type E2e } from '../e2e/e2e-harness.js';

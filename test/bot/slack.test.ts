@@ -2,12 +2,13 @@ import { slackViewSubmissionBody } from '../support/slack-payloads.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { createSlackExtension } from '../../bot/slack/slack-extension.js';
-import { decodeAction } from '../../bot/chat-model.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { createSlackExtension } from '../../app/extensions/slack.js';
+import { decodeAction } from '../../core/chat/actions.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
 import { FakeSlackApi, type FakeSlackCall } from '../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
@@ -107,11 +108,11 @@ async function toWaitGate(caseId: string): Promise<number> {
   await waitFor('ANALYZING', async () => (await store.queries.getCase(caseId))?.status === 'ANALYZING');
   let r = await o.transition(caseId, { event: 'analysis_done', actor: 'analyst' }, { idempotencyKey: `t-ad-${caseId}` });
   expectOk(r, 'applied');
-  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan } }] }, { idempotencyKey: `t-pp-${caseId}` });
+  await o.record(caseId, { event: 'plan_proposed', actor: 'planner', emit: [{ topic: 'evt.plan.proposed.v1', data: { actor: 'planner', plan, source: 'template' as const, template: null } }] }, { idempotencyKey: `t-pp-${caseId}` });
   r = await o.transition(caseId, { event: 'plan_ready', actor: 'planner', meta: { plan } }, { idempotencyKey: `t-pr-${caseId}` });
   expectOk(r, 'applied');
   const decision = {
-    decision: 'needs_human', reasons: ['prod changes need a human'], matched_rules: ['prod'],
+    decision: 'needs_human' as const, reasons: ['prod changes need a human'], matched_rules: ['prod'],
     approvers: { slack_users: [APPROVER.id, REQUESTER.id], slack_groups: [], discord_roles: [], users: [], sim_users: [] },
   };
   await o.record(caseId, {
@@ -145,7 +146,7 @@ before(async () => {
     SLACK_SIGNING_SECRET: SECRET, SLACK_BOT_TOKEN: 'xoxb-test-token', SLACK_API_URL: fake.apiUrl,
   });
   ops = await startOpsloop(config, {
-    store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createSlackExtension(ctx)],
   });
 });

@@ -12,9 +12,10 @@ import { buildServer } from '../../adapters/http/server.js';
 import { tokenRoutes } from '../../adapters/http/token-routes.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import type { PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
-import { tokenStoreFor } from '../../adapters/store/token-store-factory.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import type { PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { postgresBackend } from '../../adapters/store/postgres/postgres-backend.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { TokenStore } from '../../core/ports/token-store.js';
@@ -35,7 +36,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) =>
     !['DATABASE_URL', 'MONGODB_URI', 'OPSLOOP_URL', 'OPSLOOP_DATA_DIR', 'PORT', 'HOST'].includes(k) && !k.startsWith('TEST_')));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'bot/token-cli.ts', ...args], {
+    execFile(process.execPath, ['--import', 'tsx', 'cli/token.ts', ...args], {
       cwd: ROOT, env: { ...base, LOG_LEVEL: 'silent', ...env }, timeout: 60_000,
     }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -110,7 +111,7 @@ describe('token CLI on the PostgreSQL server (DATABASE_URL)', { skip: testDataba
   let tokens: TokenStore;
   before(async () => {
     store = (await createTestPostgresStore())!;
-    tokens = await tokenStoreFor(store);
+    tokens = postgresBackend(store).tokens;
   });
   after(async () => { await cleanupTestPostgresStore(store); });
 
@@ -129,7 +130,7 @@ describe('token CLI on embedded PGlite, through the running server', () => {
   let url: string;
   before(async () => {
     store = await createTestPgliteStore();
-    tokens = await tokenStoreFor(store);
+    tokens = pgliteBackend(store).tokens;
     const metrics = new PromMetrics();
     app = buildServer({
       orchestrator: new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics }), store, metrics, logger: silentLogger(),

@@ -7,15 +7,16 @@ import type { CaseStore } from '../../core/ports/case-store.js';
 import type { CaseEvent } from '../../core/fsm/index.js';
 import { auditStoredCase, sha256Hex } from '../../adapters/audit/audit-chain.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
-import { validPlan, type StoreContractOptions } from './case-store.contract.js';
+import { validPlan } from './case-store.contract.js';
+import type { CaseStoreFixture } from '../support/backends.js';
 import { expectOk } from '../support/outcomes.js';
 
 /** A change made behind the store's back, as someone with database access would. */
 export type TimelineTamper = { reason: string } | { meta: Record<string, unknown> } | 'delete';
 
-export interface AuditChainContractOptions extends StoreContractOptions {
+export interface AuditChainContractOptions<S extends CaseStore> extends CaseStoreFixture<S> {
   /** Change (or delete) one stored timeline entry directly in the database. */
-  tamper: (store: CaseStore, timelineId: number, change: TimelineTamper) => Promise<void>;
+  tamper(store: S, timelineId: number, change: TimelineTamper): Promise<void>;
 }
 
 const HAPPY: readonly CaseEvent[] = ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_done', 'verify_pass'];
@@ -24,9 +25,9 @@ const HAPPY: readonly CaseEvent[] = ['start_analysis', 'analysis_done', 'plan_re
  * The tamper-evident timeline on a backend: every write path chains its entry to the case's
  * previous one, direct edits are found at the right entry, and the export reads a time range.
  */
-export function auditChainContract(opts: AuditChainContractOptions): void {
+export function auditChainContract<S extends CaseStore>(opts: AuditChainContractOptions<S>): void {
   describe(`audit chain contract: ${opts.name}`, { skip: opts.skip || false }, () => {
-    let store: CaseStore;
+    let store: S;
     let orchestrator: Orchestrator;
     before(async () => {
       store = await opts.create();

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it, test } from 'node:test';
-import { evidenceStoreFor } from '../../adapters/store/evidence-store-factory.js';
+import { before, it } from 'node:test';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
+import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { EvidenceStore } from '../../core/ports/evidence-store.js';
 import { AlertmanagerWebhookSchema, normalizeAlertmanager } from '../../core/schemas/alert-webhook.js';
 import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
 import { defaultIngestConfig } from '../../core/sensor/ingest-config.js';
 import { alertmanagerBody, type AlertSpec } from '../support/ingest-harness.js';
+import { describeOnBackend, type BackendFixture } from '../support/backends.js';
 
-export interface EvidenceContractOptions<S extends CaseStore> {
-  name: string;
-  create: () => Promise<S>;
-  cleanup: (store: S) => Promise<void>;
-  skip?: string | false;
-}
 
 /**
  * The Sensor's write path on one store, through the store-independent EvidenceStore port only
@@ -23,21 +18,16 @@ export interface EvidenceContractOptions<S extends CaseStore> {
  * resolution is a timeline note that leaves the status alone. Runs on PGlite, the PostgreSQL
  * server and MongoDB alike.
  */
-export function evidenceStoreContract<S extends CaseStore>(opts: EvidenceContractOptions<S>): void {
-  if (opts.skip) {
-    test(`evidence contract on ${opts.name}`, { skip: opts.skip }, () => {});
-    return;
-  }
-  describe(`evidence contract on ${opts.name}`, () => {
-    let store: S;
+export function evidenceStoreContract<B extends OpsloopBackend>(opts: BackendFixture<B>): void {
+  describeOnBackend('evidence contract', opts, (backend) => {
+    let store: CaseStore;
     let evidence: EvidenceStore;
     let ingestor: AlertIngestor;
-    before(async () => {
-      store = await opts.create();
-      evidence = await evidenceStoreFor(store);
+    before(() => {
+      store = backend().cases;
+      evidence = backend().evidence;
       ingestor = new AlertIngestor({ store: evidence, clock: systemClock, ids: uuidGen, config: defaultIngestConfig(), singleFlight: false });
     });
-    after(async () => { await opts.cleanup(store); });
 
     let n = 0;
     const notification = (alerts: AlertSpec[], groupKey = `{}:{alertname="${alerts[0]!.alertname}"}`) => {

@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it, test } from 'node:test';
+import { before, it } from 'node:test';
 import { generateTokenSecret, hashTokenSecret } from '../../adapters/auth/api-tokens.js';
-import { tokenStoreFor } from '../../adapters/store/token-store-factory.js';
 import { isOpsError } from '../../core/errors.js';
-import type { CaseStore } from '../../core/ports/case-store.js';
+import type { OpsloopBackend } from '../../core/ports/backend.js';
 import type { ApiTokenRecord, TokenStore } from '../../core/ports/token-store.js';
+import { describeOnBackend, type BackendFixture } from '../support/backends.js';
 
-export interface TokenStoreContractOptions<S extends CaseStore> {
-  name: string;
-  /** A connected, migrated, empty store. */
-  create: () => Promise<S>;
-  cleanup: (store: S) => Promise<void>;
-  skip?: string | false;
-}
 
 /** A fresh token record (its secret alongside), created a second ago unless told otherwise. */
 export function tokenRecord(overrides: Partial<ApiTokenRecord> = {}): { secret: string; record: ApiTokenRecord } {
@@ -34,19 +27,10 @@ export function tokenRecord(overrides: Partial<ApiTokenRecord> = {}): { secret: 
  * round-trip), names unique among live tokens (reusable after revoke), expiry kept, revoke
  * idempotent, list in creation order, last-used time never moving backwards.
  */
-export function tokenStoreContract<S extends CaseStore>(opts: TokenStoreContractOptions<S>): void {
-  if (opts.skip) {
-    test(`token store contract on ${opts.name}`, { skip: opts.skip }, () => {});
-    return;
-  }
-  describe(`token store contract on ${opts.name}`, () => {
-    let store: S;
+export function tokenStoreContract<B extends OpsloopBackend>(opts: BackendFixture<B>): void {
+  describeOnBackend('token store contract', opts, (backend) => {
     let tokens: TokenStore;
-    before(async () => {
-      store = await opts.create();
-      tokens = await tokenStoreFor(store);
-    });
-    after(async () => { await opts.cleanup(store); });
+    before(() => { tokens = backend().tokens; });
 
     it('creates a token and finds it by the hash of its secret, every field intact', async () => {
       const { secret, record } = tokenRecord({

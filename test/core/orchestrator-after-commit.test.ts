@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { OutboxRelay } from '../../adapters/jobs/outbox-relay.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';

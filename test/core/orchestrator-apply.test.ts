@@ -3,10 +3,11 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { factApplier } from '../../adapters/jobs/fact-applier.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { CaseStatus } from '../../core/fsm/states.js';
+import { emit, type Emit } from '../../core/events/typed-events.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { validPlan } from '../contracts/case-store.contract.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
@@ -51,7 +52,7 @@ function counting(inner: CaseStore): { store: CaseStore; transactions: () => num
 
 const analysisDone = (caseId: string) => ({
   event: 'evidence', actor: 'analyst', reason: '2 piece(s) of evidence gathered', meta: { evidence: ['a', 'b'] },
-  requireStatus: ['ANALYZING' as const], fact: { topic: 'evt.analysis.done.v1', data: { actor: 'analyst', reason: 'evidence gathered', case: caseId } },
+  requireStatus: ['ANALYZING' as const], fact: emit('evt.analysis.done.v1', { actor: 'analyst', reason: 'evidence gathered', case: caseId }),
 });
 
 test('apply records the note and the fact and applies the transition in one transaction; the delivered fact is a replay', async () => {
@@ -101,28 +102,29 @@ test('a repeated apply replays the report; one whose case moved on writes nothin
   assert.equal((await store.queries.listTimeline(caseId)).length, timeline.length);
 });
 
-test('a fact whose transition a guard refuses: the report, the refusal note and the 422 are written together; the case stays', async () => {
+test('a fact that breaks its topic\'s schema is a producer\'s bug: apply throws and writes nothing; the case stays', async () => {
+  // The plan_ready guard checks the plan with the schema evt.plan.proposed.v1 carries it in, so a
+  // plan the guard would refuse never gets as far as a transition: the fact itself is refused.
   const caseId = await caseIn('PLANNING');
   const { steps: _steps, ...noSteps } = validPlan();
-  const reported = await orchestrator.apply(caseId, {
+  const timeline = await store.queries.listTimeline(caseId);
+  const outbox = await outboxOf(caseId);
+  await assert.rejects(orchestrator.apply(caseId, {
     event: 'plan_proposed', actor: 'planner', reason: 'half a plan', requireStatus: ['PLANNING'],
-    fact: { topic: 'evt.plan.proposed.v1', data: { actor: 'planner', reason: 'half a plan', plan: noSteps } },
-  }, { idempotencyKey: `plan:${randomUUID()}` });
-  const data = expectOk(reported, 'created');
-  assert.ok(data.transition && !data.transition.ok);
-  assert.equal(data.transition.code, 'OPS_GUARD_FAILED');
+    fact: { topic: 'evt.plan.proposed.v1', data: { actor: 'planner', reason: 'half a plan', plan: noSteps, source: 'template', template: null } } as unknown as Emit,
+  }, { idempotencyKey: `plan:${randomUUID()}` }), /evt\.plan\.proposed\.v1 does not match its schema/);
   const c = await store.queries.getCase(caseId);
   assert.equal(c!.status, 'PLANNING');
   assert.equal(c!.version, 3);
-  assert.deepEqual((await store.queries.listTimeline(caseId)).slice(-2).map((e) => [e.kind, e.event]), [['note', 'plan_proposed'], ['rejected', 'plan_ready']]);
-  assert.deepEqual((await outboxOf(caseId)).slice(-2).map((m) => m.topic), ['evt.plan.proposed.v1', 'evt.case.rejected.v1']);
+  assert.equal((await store.queries.listTimeline(caseId)).length, timeline.length);
+  assert.equal((await outboxOf(caseId)).length, outbox.length);
 });
 
 test('a fact the state machine does not act on is only recorded', async () => {
   const caseId = await caseIn('PLANNING');
   const data = expectOk(await orchestrator.apply(caseId, {
     event: 'plan_invalid', actor: 'planner', reason: 'no template fits', requireStatus: ['PLANNING'],
-    fact: { topic: 'evt.plan.invalid.v1', data: { actor: 'planner', reason: 'no template fits' } },
+    fact: emit('evt.plan.invalid.v1', { actor: 'planner', reason: 'no template fits', attempts: [] }),
   }, { idempotencyKey: `plan:${randomUUID()}:invalid` }), 'created');
   assert.equal(data.transition, null);
   assert.equal((await store.queries.getCase(caseId))!.status, 'PLANNING');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { factApplier } from '../../adapters/jobs/fact-applier.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { CaseStore } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createAgentsExtension } from '../../adapters/agents/agents-extension.js';
-import { AgendaJobQueue, pgliteAgendaBackend } from '../../adapters/jobs/agenda-job-queue.js';
+import { createAgentsExtension } from '../../app/extensions/agents.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { CaseStore } from '../../core/ports/case-store.js';
 import { systemClock } from '../../adapters/system-clock.js';
 import { AGENT_JOBS, type AgentJobData, type AgentJobName, type JobHandler, type JobQueue } from '../../core/ports/job-queue.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
@@ -68,7 +67,7 @@ const SCHEMA_VIOLATING_PLAN = {
 let openai: FakeOpenAi;
 let e2e: E2e;
 let queue: DuplicatingQueue;
-let store: PgliteCaseStore;
+let store: CaseStore;
 const execCommands: OutboxEnvelope[] = [];
 
 describe('agent loop: LLM planner and duplicate command delivery (PGlite, Agenda, fake OpenAI)', () => {
@@ -79,8 +78,8 @@ describe('agent loop: LLM planner and duplicate command delivery (PGlite, Agenda
       env: { OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: openai.baseURL, OPENAI_MODEL: 'fake-planner' },
       extensions: [
         async (ctx) => {
-          store = ctx.store as PgliteCaseStore;
-          queue = new DuplicatingQueue(new AgendaJobQueue(await pgliteAgendaBackend(store.db), { name: 'e2e-dup', processEveryMs: 200 }));
+          store = ctx.store;
+          queue = new DuplicatingQueue(await ctx.backend.jobs({ name: 'e2e-dup', processEveryMs: 200 }));
           return createAgentsExtension(ctx, { queue });
         },
         (ctx) => {

@@ -80,15 +80,46 @@ services:
   svc-llm-prose: { env: staging }
 `;
 
-const verifyBlock = `
+const verifyYaml = (settleS: number) => `
   verify:
-    settle_s: 0
+    settle_s: ${settleS}
     checks:
       - name: error ratio
         query: 'max(${ERROR_RATIO_METRIC}{service="{{service}}"})'
         op: "<"
         threshold: 0.05
 `;
+
+const verifyBlock = verifyYaml(0);
+
+/**
+ * A template that changes nothing (one noop step) and checks the error ratio: the policy approves
+ * it at once. `sleepS` (the step, at most 5) and `settleS` (before measuring) make it take a while.
+ */
+export function observeTemplateYaml(o: { name: string; keyword: string; priority: number; sleepS?: number; settleS?: number }): string {
+  return `
+name: ${o.name}
+description: Change nothing (fallback).
+match:
+  keywords: [${o.keyword}]
+  priority: ${o.priority}
+  fallback: true
+params:
+  service: { kind: name, description: The service of the case. }
+plan:
+  title: "Observe {{service}}"
+  risk_score: 0
+  steps:
+    - name: observe
+      action: noop
+      params:
+        message: "observing {{service}}"${o.sleepS ? `\n        sleep_s: ${o.sleepS}` : ''}
+      timeout_s: 30
+      retry: 0
+  rollback:
+    steps: []
+${verifyYaml(o.settleS ?? 0)}`;
+}
 
 /** Templates chosen by a keyword of the case title: restart, slowstep, risky; noop as fallback. */
 export const E2E_TEMPLATES: Record<string, string> = {
@@ -171,26 +202,5 @@ plan:
   rollback:
     steps: []
 ${verifyBlock}`,
-  'e2e.observe': `
-name: e2e.observe
-description: Change nothing (fallback).
-match:
-  keywords: [observe]
-  priority: 10
-  fallback: true
-params:
-  service: { kind: name, description: The service of the case. }
-plan:
-  title: "Observe {{service}}"
-  risk_score: 0
-  steps:
-    - name: observe
-      action: noop
-      params:
-        message: "observing {{service}}"
-      timeout_s: 30
-      retry: 0
-  rollback:
-    steps: []
-${verifyBlock}`,
+  'e2e.observe': observeTemplateYaml({ name: 'e2e.observe', keyword: 'observe', priority: 10 }),
 };

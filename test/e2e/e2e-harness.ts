@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import type { ExtensionFactory } from '../../bot/extensions.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop, type OpsloopOverrides } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import type { ExtensionFactory } from '../../app/extensions.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
 /**
@@ -26,6 +27,8 @@ export interface E2eOptions {
   env?: Record<string, string>;
   /** Replace the default extensions (e.g. the agents extension with an injected queue). */
   extensions?: ExtensionFactory[];
+  /** Relay tuning besides the harness's 50 ms poll (e.g. a short retry backoff). */
+  relay?: OpsloopOverrides['relay'];
 }
 
 export interface E2e {
@@ -69,7 +72,7 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
   let app: RunningOpsloop;
   try {
     app = await startOpsloop(loadConfig(env), {
-      store, logger: silentLogger(), relay: { pollMs: 50 }, print: () => {},
+      backend: pgliteBackend(store), logger: silentLogger(), relay: { pollMs: 50, ...opts.relay }, print: () => {},
       ...(opts.extensions ? { extensions: opts.extensions } : {}),
     });
   } catch (err) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { parseOpsCommand } from '../../bot/chat-command.js';
+import { parseOpsCommand } from '../../core/chat/command.js';
 import { describeTimeline, getCase, startE2e, waitForCase, type E2e } from './e2e-harness.js';
 
 /*

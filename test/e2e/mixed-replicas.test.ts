@@ -3,11 +3,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import { createPostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
-import type { CaseStore } from '../../core/ports/case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { openPostgresBackend, postgresBackend } from '../../adapters/store/postgres/postgres-backend.js';
+import type { OpsloopBackend } from '../../core/ports/backend.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, POSTGRES_SKIP_REASON } from '../support/postgres.js';
 import { openAndStart, rememberAdminToken, waitForCase, describeTimeline } from './e2e-harness.js';
@@ -24,12 +25,12 @@ const CASES = 6;
 
 interface Replica { app: RunningOpsloop; url: string }
 
-async function startReplica(store: CaseStore, dir: string, agents: 'on' | 'off', label: string): Promise<Replica> {
+async function startReplica(backend: OpsloopBackend, dir: string, agents: 'on' | 'off', label: string): Promise<Replica> {
   const app = await startOpsloop(loadConfig({
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', OPSLOOP_AGENTS: agents,
     OPSLOOP_POLICY_FILE: join(dir, 'policy.yml'), OPSLOOP_SERVICES_FILE: join(dir, 'services.yml'),
     OPSLOOP_SCRIPT_DIR: 'runbooks/scripts', OPSLOOP_DATA_DIR: join(dir, `data-${label}`),
-  }), { store, logger: silentLogger(), relay: { pollMs: 50 }, print: () => {} });
+  }), { backend, logger: silentLogger(), relay: { pollMs: 50 }, print: () => {} });
   rememberAdminToken(app.url, app.auth.adminToken);
   return { app, url: app.url };
 }
@@ -53,12 +54,12 @@ async function waitAllAtGate(url: string, ids: readonly string[]): Promise<void>
 function suite(backend: 'postgres' | 'pglite'): void {
   let dir: string;
   let skip: string | false = false;
-  let stores: CaseStore[] = [];
+  let backends: OpsloopBackend[] = [];
   let cleanup: () => Promise<void> = async () => {};
   const replicas: Replica[] = [];
 
-  /** A second store on the same database, as a second host would open it (PGlite: the same one). */
-  let sibling: () => CaseStore;
+  /** A second backend on the same database, as a second host would open it (PGlite: the same store). */
+  let sibling: () => OpsloopBackend;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'opsloop-mixed-'));
@@ -68,14 +69,14 @@ function suite(backend: 'postgres' | 'pglite'): void {
     if (backend === 'postgres') {
       const store = await createTestPostgresStore({ max: 5 });
       if (!store) { skip = POSTGRES_SKIP_REASON; return; }
-      stores = [store];
+      backends = [postgresBackend(store)];
       const url = store.pool.options.connectionString!;
-      sibling = () => { const s = createPostgresCaseStore({ url, max: 5 }); stores.push(s); return s; };
-      cleanup = async () => { for (const s of stores.slice(1)) await s.close(); await cleanupTestPostgresStore(store); };
+      sibling = () => { const b = openPostgresBackend({ url, max: 5 }); backends.push(b); return b; };
+      cleanup = async () => { for (const b of backends.slice(1)) await b.disconnect(); await cleanupTestPostgresStore(store); };
     } else {
       const store = await createTestPgliteStore();
-      stores = [store];
-      sibling = () => store;
+      backends = [pgliteBackend(store)];
+      sibling = () => pgliteBackend(store);
       cleanup = () => cleanupTestPgliteStore(store);
     }
   });
@@ -88,7 +89,7 @@ function suite(backend: 'postgres' | 'pglite'): void {
 
   test(`${backend}: cases opened through an agents-off replica are carried on by the agents-on replica`, async (t) => {
     if (skip) return t.skip(skip);
-    const off = await startReplica(stores[0]!, dir, 'off', 'off');
+    const off = await startReplica(backends[0]!, dir, 'off', 'off');
     replicas.push(off);
     const on = await startReplica(sibling(), dir, 'on', 'on');
     replicas.push(on);
@@ -99,11 +100,11 @@ function suite(backend: 'postgres' | 'pglite'): void {
   test(`${backend}: cases opened while every replica had agents off go on when a replica with agents starts`, async (t) => {
     if (skip) return t.skip(skip);
     for (const r of replicas.splice(0)) await r.app.close();
-    const off = await startReplica(stores[0]!, dir, 'off', 'off-2');
+    const off = await startReplica(backends[0]!, dir, 'off', 'off-2');
     replicas.push(off);
     const ids = await openCases(off);
     // The agents-off relay delivers the side group (chat, log) and leaves the loop's copies.
-    const outbox = stores[0]!.outbox;
+    const outbox = backends[0]!.cases.outbox;
     const deadline = Date.now() + 30_000;
     while ((await outbox.backlog(['side'])) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     assert.equal(await outbox.backlog(['side']), 0, 'the agents-off replica delivered the events');

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer, type HttpPlugin } from '../../adapters/http/server.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';

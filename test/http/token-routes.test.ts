@@ -6,8 +6,8 @@ import { buildServer } from '../../adapters/http/server.js';
 import { tokenRoutes } from '../../adapters/http/token-routes.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { tokenStoreFor } from '../../adapters/store/token-store-factory.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { TokenStore } from '../../core/ports/token-store.js';
@@ -29,7 +29,7 @@ describe('API token admin routes', () => {
 
   before(async () => {
     store = await createTestPgliteStore();
-    tokens = await tokenStoreFor(store);
+    tokens = pgliteBackend(store).tokens;
     auth = new ApiTokenAuthenticator({ store: tokens });
     const metrics = new PromMetrics();
     const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen, metrics });

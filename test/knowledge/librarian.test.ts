@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { kbRoutes } from '../../adapters/http/kb-routes.js';
-import { caseSummaryConsumer, LIBRARIAN_CONSUMER } from '../../adapters/knowledge/knowledge-extension.js';
+import { caseSummaryConsumer, LIBRARIAN_CONSUMER } from '../../app/extensions/knowledge.js';
 import { Librarian, type LibrarianLogger } from '../../adapters/knowledge/librarian.js';
 import { createOpenAiEmbedder } from '../../adapters/knowledge/openai-embedder.js';
-import { SqlKnowledgeStore } from '../../adapters/knowledge/sql-knowledge-store.js';
-import { createPgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import type { SqlCaseStore } from '../../adapters/store/sql-case-store.js';
+import { SqlKnowledgeStore } from '../../adapters/store/sql/sql-knowledge-store.js';
+import { createPgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import type { SqlCaseStore } from '../../adapters/store/sql/sql-case-store.js';
 import { buildServer } from '../../adapters/http/server.js';
 import { silentLogger } from '../../adapters/log.js';
 import { PromMetrics } from '../../adapters/metrics/prom-metrics.js';
@@ -22,18 +22,7 @@ import { pgliteTemplateDir } from '../support/pglite.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, POSTGRES_SKIP_REASON, testDatabaseUrl } from '../support/postgres.js';
 import { startFakeEmbeddings, type FakeEmbeddings } from '../support/fake-embeddings.js';
 import { expectOk } from '../support/outcomes.js';
-
-const REPO_RUNBOOKS = new URL('../../runbooks/', import.meta.url).pathname;
-const SAMPLE = ['checkout-latency.md', 'payments-5xx.md', 'pod-crashloop.md', 'oom-killed.md', 'postgres-connections.md', 'disk-full.md', 'tls-cert-expiry.md'];
-
-async function runbookDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'opsloop-runbooks-'));
-  for (const name of SAMPLE) await cp(join(REPO_RUNBOOKS, name), join(dir, name));
-  await mkdir(join(dir, 'scripts'));
-  await writeFile(join(dir, 'scripts', 'notes.md'), '# Script notes\nzebracorn restart helper\n');
-  await writeFile(join(dir, 'readme.txt'), 'zebracorn plain text is not a runbook\n');
-  return dir;
-}
+import { runbookDir, SAMPLE } from '../support/runbooks.js';
 
 async function pgliteVectorStore(): Promise<SqlCaseStore & { dataDir: string }> {
   const dataDir = join(await mkdtemp(join(tmpdir(), 'opsloop-kb-test-')), 'data');
@@ -77,24 +66,6 @@ function retrievalSuite(name: string, create: () => Promise<SqlCaseStore | null>
       if (dir) await rm(dir, { recursive: true, force: true });
     });
 
-    test('indexing: chunks by heading in kb_chunk; natural queries find the right runbook first', async () => {
-      const chunks = await store.runSql((q) => q.query<{ n: number }>(`SELECT count(*)::int AS n FROM kb_chunk WHERE doc_id = 'runbook:pod-crashloop.md'`));
-      assert.ok(chunks.rows[0]!.n >= 4, 'one chunk per section');
-      assert.deepEqual(docIds((await librarian.search('pod keeps restarting over and over')).hits).slice(0, 1), ['runbook:pod-crashloop.md']);
-      assert.deepEqual(docIds((await librarian.search('too many clients already')).hits).slice(0, 1), ['runbook:postgres-connections.md']);
-      assert.equal((await librarian.search('zebracorn')).hits.length, 0, 'scripts/ and .txt are not indexed');
-    });
-
-    test('top-K order and k; service filter', async () => {
-      const { hits } = await librarian.search('latency errors memory disk certificate', { k: 3 });
-      assert.equal(hits.length, 3);
-      for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1]!.score >= hits[i]!.score, 'scores descend');
-      assert.equal(new Set(docIds(hits)).size, 3, 'one hit per document');
-      const filtered = await librarian.search('rollback errors', { k: 5, service: 'payments-api' });
-      assert.deepEqual(docIds(filtered.hits), ['runbook:payments-5xx.md']);
-      assert.equal((await librarian.search('rollback', { service: 'no-such-service' })).hits.length, 0);
-    });
-
     test('a query whose words appear in no single document still finds the best partial match', async () => {
       // "pgbouncer" only in postgres-connections, "x509" only in tls-cert-expiry, "zzzq" nowhere.
       const words = ['pgbouncer', 'x509', 'zzzq'];
@@ -118,16 +89,6 @@ function retrievalSuite(name: string, create: () => Promise<SqlCaseStore | null>
       await eventually(async () => (await librarian.search('wombat')).hits.length === 0, 'deleted runbook gone');
       const rows = await store.runSql((q) => q.query(`SELECT 1 FROM kb_doc WHERE id = 'runbook:wombat-queue.md'`));
       assert.equal(rows.rows.length, 0, 'deleted from kb_doc too');
-    });
-
-    test('the index is rebuilt from the store at start-up (a second Librarian without a runbook dir sees the same)', async () => {
-      const reader = new Librarian({ kb: new SqlKnowledgeStore(store), scanIntervalMs: 60_000 });
-      await reader.start();
-      try {
-        assert.equal((await reader.search('x509 certificate has expired')).hits[0]?.doc_id, 'runbook:tls-cert-expiry.md');
-      } finally {
-        await reader.stop();
-      }
     });
 
     test('GET /kb/search: shape, empty and hostile queries (tsquery/SQL syntax, 10 kB → 400)', async () => {

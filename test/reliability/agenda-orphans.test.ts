@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { AgendaJobQueue, pgliteAgendaBackend } from '../../adapters/jobs/agenda-job-queue.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { AgendaJobQueue } from '../../adapters/jobs/agenda-job-queue.js';
+import { pgliteAgendaBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { AGENT_JOBS, type AgentJobData } from '../../core/ports/job-queue.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 

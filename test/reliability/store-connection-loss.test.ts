@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import type { PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import type { PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 import { isStoreUnavailable } from '../../adapters/http/http-errors.js';
 import { cleanupTestPostgresStore, createTestPostgresStore, POSTGRES_SKIP_REASON, testDatabaseUrl } from '../support/postgres.js';
 

@@ -5,14 +5,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, ConfigError } from '../../adapters/config.js';
+import { loadConfig, ConfigError } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { createSimExtension } from '../../bot/sim/sim-extension.js';
-import { createIngestExtension } from '../../bot/ingest-extension.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { createSimExtension } from '../../app/extensions/sim.js';
+import { createIngestExtension } from '../../app/extensions/ingest.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { clickIdempotencyKey } from '../../bot/chat-model.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import { clickIdempotencyKey } from '../../core/chat/actions.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { completePlan, key } from '../http/api-harness.js';
 import { expectOk } from '../support/outcomes.js';
@@ -26,7 +27,7 @@ before(async () => {
   store = await createTestPgliteStore();
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', OPSLOOP_INGEST_TOKEN: INGEST_TOKEN, OPSLOOP_RATE_LIMIT_WRITES: '0' });
   ops = await startOpsloop(config, {
-    store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createIngestExtension(ctx), (ctx) => createSimExtension(ctx)],
   });
   admin = { authorization: `Bearer ${ops.auth.adminToken}` };
@@ -156,7 +157,7 @@ describe('secure by default', () => {
     const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', LOG_LEVEL: 'silent', OPSLOOP_AUTH: 'off' });
     const other = await createTestPgliteStore();
     try {
-      await assert.rejects(startOpsloop(config, { store: other, logger: silentLogger(), print: () => {}, extensions: [] }),
+      await assert.rejects(startOpsloop(config, { backend: pgliteBackend(other), logger: silentLogger(), print: () => {}, extensions: [] }),
         (err: unknown) => err instanceof ConfigError && /loopback/.test(err.message));
     } finally {
       await cleanupTestPgliteStore(other);

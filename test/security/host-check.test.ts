@@ -6,11 +6,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
-import { createSimExtension } from '../../bot/sim/sim-extension.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { createSimExtension } from '../../app/extensions/sim.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
 let store: PgliteCaseStore;
@@ -22,7 +23,7 @@ before(async () => {
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PUBLIC_URL: 'https://ops.example.com', OPSLOOP_ALLOWED_HOSTS: 'opsloop.internal,.corp.example',
   });
-  ops = await startOpsloop(config, { store, logger: silentLogger(), print: () => {}, extensions: [(ctx) => createSimExtension(ctx)] });
+  ops = await startOpsloop(config, { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, extensions: [(ctx) => createSimExtension(ctx)] });
   port = Number(new URL(ops.url).port);
 });
 after(async () => {

@@ -4,10 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { createLogger } from '../../adapters/log.js';
 import { knownSecrets, registerConfigSecrets, registeredSecrets } from '../../adapters/secrets.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { FakeSlackApi } from '../support/fake-slack-api.js';
 import { startFakeOpenAi, type FakeOpenAi } from '../support/fake-openai.js';
@@ -115,11 +116,11 @@ describe('secrets never leave (issue 11 item 6)', { timeout: 180_000 }, () => {
       // Configured (so its password is a known secret), but the store below is PGlite.
       DATABASE_URL: `postgres://opsloop:${SECRETS.databasePassword}@db.invalid:5432/opsloop`,
     } as NodeJS.ProcessEnv);
-    // What start-up must do (reported to the lead for bot/start-opsloop.ts); harmless if it already does.
+    // What start-up must do (reported to the lead for app/start-opsloop.ts); harmless if it already does.
     registerConfigSecrets(config);
     store = await createTestPgliteStore();
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
-    app = await startOpsloop(config, { store, logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
+    app = await startOpsloop(config, { backend: pgliteBackend(store), logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
     adminToken = (app as unknown as { auth?: { adminToken?: string } }).auth?.adminToken;
     app.relay.on('evt.', async (msg) => void events.push(msg), 'secrets-test');
 

@@ -3,19 +3,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
+import { loadConfig } from '../../adapters/config/env.js';
 import { createLogger } from '../../adapters/log.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { call, freshKey, openAndStart, rememberAdminToken, waitForStatus } from '../e2e/e2e-harness.js';
 import { E2E_POLICY, E2E_SERVICES, E2E_TEMPLATES } from '../e2e/e2e-fixtures.js';
 import { FakeSlackApi } from '../support/fake-slack-api.js';
+import { FakePrometheusApi } from '../support/fake-prometheus-api.js';
 import { alertmanagerBody } from '../support/ingest-harness.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { pollFor } from '../support/wait.js';
@@ -46,51 +47,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A Prometheus HTTP API that answers only with the right basic auth; every series reads 0.01. */
-class BasicAuthPrometheus {
-  server: Server;
-  authorized = 0;
-  refused = 0;
-  url = '';
-  constructor(private readonly user: string, private readonly pass: string) {
-    this.server = createServer((req, res) => this.handle(req, res));
-  }
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as { port: number }).port}`;
-  }
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((r) => this.server.close(() => r()));
-  }
-  private handle(req: IncomingMessage, res: ServerResponse): void {
-    const expected = `Basic ${Buffer.from(`${this.user}:${this.pass}`).toString('base64')}`;
-    if (req.headers.authorization !== expected) {
-      this.refused += 1;
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="prometheus"', 'content-type': 'text/plain' }).end('Unauthorized\n');
-      return;
-    }
-    this.authorized += 1;
-    const url = new URL(req.url ?? '/', 'http://x');
-    const now = Date.now() / 1000;
-    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (url.pathname === '/-/ready') { res.writeHead(200).end('ready'); return; }
-    if (url.pathname === '/api/v1/query') {
-      json({ status: 'success', data: { resultType: 'vector', result: [{ metric: { service: SERVICE }, value: [now, '0.01'] }] } });
-      return;
-    }
-    if (url.pathname === '/api/v1/query_range') {
-      const start = Number(url.searchParams.get('start')); const end = Number(url.searchParams.get('end'));
-      const step = Math.max(1, Number(url.searchParams.get('step')) || 60);
-      const values: Array<[number, string]> = [];
-      for (let t = start; t <= end && values.length < 11000; t += step) values.push([t, '0.01']);
-      json({ status: 'success', data: { resultType: 'matrix', result: [{ metric: { service: SERVICE }, values }] } });
-      return;
-    }
-    res.writeHead(404).end();
-  }
-}
-
 interface Output { name: string; text: string }
 
 describe('no credentials from URLs in any output (issue 12 item 10)', { timeout: 240_000 }, () => {
@@ -99,7 +55,7 @@ describe('no credentials from URLs in any output (issue 12 item 10)', { timeout:
   const events: OutboxEnvelope[] = [];
   const outputs: Output[] = [];
   let app: RunningOpsloop;
-  let prom: BasicAuthPrometheus;
+  let prom: FakePrometheusApi;
   let slack: FakeSlackApi;
   let nats: ChildProcess | null = null;
   let dir: string;
@@ -110,8 +66,8 @@ describe('no credentials from URLs in any output (issue 12 item 10)', { timeout:
   let natsUrl = '';
 
   before(async () => {
-    prom = new BasicAuthPrometheus(PROM_USER, PROM_PASS);
-    await prom.start();
+    // A Prometheus HTTP API that answers only with the right basic auth; every series reads 0.01.
+    prom = await new FakePrometheusApi({ basicAuth: { user: PROM_USER, pass: PROM_PASS }, labels: { service: SERVICE } }).start();
     promUrl = prom.url.replace('http://', `http://${PROM_USER}:${PROM_PASS}@`);
     slack = new FakeSlackApi();
     await slack.start();
@@ -155,7 +111,7 @@ describe('no credentials from URLs in any output (issue 12 item 10)', { timeout:
     } as NodeJS.ProcessEnv);
     store = await createTestPgliteStore();
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logLines.push(line) } });
-    app = await startOpsloop(config, { store, logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
+    app = await startOpsloop(config, { backend: pgliteBackend(store), logger, relay: { pollMs: 50 }, print: (line) => void banner.push(line) });
     rememberAdminToken(app.url, app.auth.adminToken);
     app.relay.on('evt.', async (msg) => void events.push(msg), 'url-secrets-test');
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { loadConfig } from '../../adapters/config.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { SqlEvidenceStore } from '../../adapters/store/sql-evidence-store.js';
-import { createIngestExtension } from '../../bot/ingest-extension.js';
-import { startOpsloop, type RunningOpsloop } from '../../bot/start-opsloop.js';
+import { loadConfig } from '../../adapters/config/env.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { SqlEvidenceStore } from '../../adapters/store/sql/sql-evidence-store.js';
+import { createIngestExtension } from '../../app/extensions/ingest.js';
+import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { alertmanagerSkipReason, startAlertmanager, type AlertmanagerHarness } from '../support/alertmanager.js';
@@ -44,7 +45,7 @@ before(async () => {
   store = await createTestPgliteStore();
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', OPSLOOP_INGEST_TOKEN: TOKEN });
   app = await startOpsloop(config, {
-    store, print: () => {}, relay: { pollMs: 50 },
+    backend: pgliteBackend(store), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) })],
   });
   am = await startAlertmanager({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN });

@@ -2,7 +2,7 @@ import { TEST_USERS } from '../support/auth.js';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import type { PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { grafanaSignature } from '../../adapters/http/ingest-routes.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
 import { factApplier } from '../../adapters/jobs/fact-applier.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
-import { SqlEvidenceStore } from '../../adapters/store/sql-evidence-store.js';
+import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
+import { SqlEvidenceStore } from '../../adapters/store/sql/sql-evidence-store.js';
 import { uuidGen } from '../../adapters/system-clock.js';
 import { AlertmanagerWebhookSchema, normalizeAlertmanager } from '../../core/schemas/alert-webhook.js';
 import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseOpsCommand } from '../../bot/chat-command.js';
-import { alertPost, evidenceListPost, messageToPlainText } from '../../bot/chat-model.js';
+import { parseOpsCommand } from '../../core/chat/command.js';
+import { alertPost, evidenceListPost, messageToPlainText } from '../../core/chat/message-model.js';
 import { fillLogTemplate, logSelector, prometheusBaseOf, promqlOf } from '../../core/sensor/evidence-links.js';
 import { IngestConfigSchema, routeAlert } from '../../core/sensor/ingest-config.js';
 import { parseYamlConfig } from '../../adapters/config/yaml-file-loader.js';

@@ -45,6 +45,8 @@ export class FakeSlackApi {
   private tsCounter = 0;
   /** Methods made to fail (`{ok:false, error}`) the next N times. */
   private readonly failures = new Map<string, { error: string; times: number }>();
+  /** While set, every Web API call gets this answer: Slack is down. */
+  private outage: { status: number; error: string } | null = null;
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
@@ -61,6 +63,19 @@ export class FakeSlackApi {
 
   failNext(method: string, error: string, times = 1): void {
     this.failures.set(method, { error, times });
+  }
+
+  /**
+   * Every Web API call fails until `restore()`: HTTP `status` with `{ok:false, error}` (default 500
+   * `fatal_error`, what Slack answers when it is down; 200 makes it a plain platform error). The
+   * calls are still recorded, without a `ts`.
+   */
+  breakAll(answer: { status: number; error: string } = { status: 500, error: 'fatal_error' }): void {
+    this.outage = answer;
+  }
+
+  restore(): void {
+    this.outage = null;
   }
 
   private async receiveUpload(url: URL, contentType: string, raw: string, res: ServerResponse): Promise<void> {
@@ -105,6 +120,7 @@ export class FakeSlackApi {
     const call: FakeSlackCall = { method, body, token };
     this.calls.push(call);
     if (!token) return send(res, 200, { ok: false, error: 'not_authed' });
+    if (this.outage) return send(res, this.outage.status, { ok: false, error: this.outage.error });
     const failure = this.failures.get(method);
     if (failure && failure.times > 0) {
       failure.times--;

@@ -2,9 +2,10 @@ import { cp, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { createPgliteCaseStore, type PgliteCaseStore } from '../../adapters/store/pglite-case-store.js';
-import { pgliteSqlClient } from '../../adapters/store/sql-client.js';
-import { applySqlMigrations, sqlMigrationsFingerprint } from '../../adapters/store/sql-migrate.js';
+import { openPgliteBackend, type PgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { pgliteSqlClient } from '../../adapters/store/sql/sql-client.js';
+import { applySqlMigrations, sqlMigrationsFingerprint } from '../../adapters/store/sql/sql-migrate.js';
 
 /*
  * initdb in PGlite takes seconds and ~800 MB; reopening a data dir is fast. So each process
@@ -51,14 +52,24 @@ async function isReadyTemplate(dir: string): Promise<boolean> {
   return stat(join(dir, 'PG_VERSION')).then(() => true, () => false);
 }
 
-/** A fresh, migrated, connected PGlite store in its own temp data dir. */
-export async function createTestPgliteStore(): Promise<PgliteCaseStore> {
+/** A fresh, migrated, connected PGlite backend in its own temp data dir. */
+export async function createTestPgliteBackend(): Promise<PgliteBackend> {
   const template = await pgliteTemplateDir();
   const dataDir = join(await mkdtemp(join(tmpdir(), 'opsloop-pglite-test-')), 'data');
   await cp(template, dataDir, { recursive: true });
-  const store = createPgliteCaseStore({ dataDir });
-  await store.connect();
-  return store;
+  const backend = openPgliteBackend({ dataDir });
+  await backend.connect();
+  return backend;
+}
+
+/** The case store of a fresh test backend (`pgliteBackend(store)` gives the backend again). */
+export async function createTestPgliteStore(): Promise<PgliteCaseStore> {
+  return (await createTestPgliteBackend()).cases;
+}
+
+/** Disconnect the backend and delete its data dir. */
+export function cleanupTestPgliteBackend(backend: PgliteBackend): Promise<void> {
+  return cleanupTestPgliteStore(backend.cases);
 }
 
 /** Close the store and delete its data dir. */

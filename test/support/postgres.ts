@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createPostgresCaseStore, type PostgresCaseStore } from '../../adapters/store/postgres-case-store.js';
+import { openPostgresBackend, type PostgresServerBackend } from '../../adapters/store/postgres/postgres-backend.js';
+import type { PostgresCaseStore } from '../../adapters/store/postgres/postgres-case-store.js';
 
 /** Why server tests are skipped when TEST_DATABASE_URL is not set (print it with the skip). */
 export const POSTGRES_SKIP_REASON = 'TEST_DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test); PostgreSQL server tests skipped';
@@ -29,22 +30,32 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 }
 
 /**
- * A store on a fresh database of the TEST_DATABASE_URL server (created here, migrated by
+ * A backend on a fresh database of the TEST_DATABASE_URL server (created here, migrated by
  * `connect`), or null when TEST_DATABASE_URL is unset: the caller skips with POSTGRES_SKIP_REASON.
  */
-export async function createTestPostgresStore(options: { max?: number } = {}): Promise<PostgresCaseStore | null> {
+export async function createTestPostgresBackend(options: { max?: number } = {}): Promise<PostgresServerBackend | null> {
   const adminUrl = testDatabaseUrl();
   if (!adminUrl) return null;
   const database = `opsloop_t_${randomBytes(6).toString('hex')}`;
   await withAdmin((client) => client.query(`CREATE DATABASE ${database}`));
-  const store = createPostgresCaseStore({ url: withDatabase(adminUrl, database), max: options.max ?? 20 });
+  const backend = openPostgresBackend({ url: withDatabase(adminUrl, database), max: options.max ?? 20 });
   try {
-    await store.connect();
+    await backend.connect();
   } catch (error) {
-    await dropDatabase(database, store);
+    await dropDatabase(database, backend.cases);
     throw error;
   }
-  return store;
+  return backend;
+}
+
+/** The case store of a fresh test backend, or null when TEST_DATABASE_URL is unset. */
+export async function createTestPostgresStore(options: { max?: number } = {}): Promise<PostgresCaseStore | null> {
+  return (await createTestPostgresBackend(options))?.cases ?? null;
+}
+
+/** Disconnect the backend and drop its database. */
+export function cleanupTestPostgresBackend(backend: PostgresServerBackend | null): Promise<void> {
+  return cleanupTestPostgresStore(backend?.cases ?? null);
 }
 
 /** Close the store and drop its database. */

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { readAdminCredential } from '../../../adapters/auth/api-tokens.js';
 
 /**
- * One opsloop as a CHILD PROCESS (`node --import tsx bot/main.ts`), the way `npm start` runs it:
+ * One opsloop as a CHILD PROCESS (`node --import tsx app/main.ts`), the way `npm start` runs it:
  * configured only through environment variables, killed with real signals. Its stdout/stderr go to
  * a log file so a failing test can show what the process said.
  */
@@ -85,7 +85,7 @@ export class OpsloopProcess {
     this.log ??= createWriteStream(this.options.logFile, { flags: 'a' });
     this.starts += 1;
     this.log.write(`\n===== start #${this.starts} of ${this.label} at ${new Date().toISOString()} =====\n`);
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bot/main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts'], {
       cwd: process.cwd(),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'warn', ...this.options.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

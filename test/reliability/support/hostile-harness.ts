@@ -1,14 +1,15 @@
 import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
-import { loadConfig } from '../../../adapters/config.js';
-import type { AgentsExtensionOptions } from '../../../adapters/agents/agents-extension.js';
-import { createAgentsExtension } from '../../../adapters/agents/agents-extension.js';
+import { loadConfig } from '../../../adapters/config/env.js';
+import type { AgentsExtensionOptions } from '../../../app/extensions/agents.js';
+import { createAgentsExtension } from '../../../app/extensions/agents.js';
 import { silentLogger } from '../../../adapters/log.js';
-import type { PgliteCaseStore } from '../../../adapters/store/pglite-case-store.js';
-import { createDiscordExtension } from '../../../bot/discord/discord-extension.js';
-import type { ExtensionFactory } from '../../../bot/extensions.js';
-import { createSlackExtension } from '../../../bot/slack/slack-extension.js';
-import { startOpsloop, type RunningOpsloop } from '../../../bot/start-opsloop.js';
+import type { PgliteCaseStore } from '../../../adapters/store/pglite/pglite-case-store.js';
+import { createDiscordExtension } from '../../../app/extensions/discord.js';
+import type { ExtensionFactory } from '../../../app/extensions.js';
+import { createSlackExtension } from '../../../app/extensions/slack.js';
+import { startOpsloop, type RunningOpsloop } from '../../../app/start-opsloop.js';
+import { pgliteBackend } from '../../../adapters/store/pglite/pglite-backend.js';
 import { FakeDiscordRest } from '../../support/fake-discord-rest.js';
 import { FakeSlackApi } from '../../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../../support/pglite.js';
@@ -87,7 +88,7 @@ export async function startHostileHarness(options: HostileHarnessOptions = {}): 
   extensions.push(...(options.extraExtensions ?? []));
   let ops: RunningOpsloop;
   try {
-    ops = await startOpsloop(config, { store, logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions });
+    ops = await startOpsloop(config, { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 }, extensions });
   } catch (err) {
     await cleanupTestPgliteStore(store);
     await slack.close();

@@ -1,0 +1,356 @@
+import { z } from 'zod';
+import { ROLES, type Role } from '../../core/auth/principal.js';
+import { parseAllowedHostEntry } from '../../core/auth/allowed-hosts.js';
+
+/**
+ * opsloop's configuration: environment variables, parsed once at start-up with zod.
+ * The variables are a table (`ENV_VARS`), so `--help` and the README print the same list.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  mongodbUri?: string;
+  mongodbDb?: string;
+  logLevel: LogLevel;
+  /** `on`: every route but /healthz (and /metrics when public) needs a credential; `off` only on loopback. */
+  auth: 'on' | 'off';
+  /** Serve /metrics without a credential. */
+  metricsPublic: boolean;
+  bodyLimitBytes: number;
+  /** Write requests per minute per principal (0 = unlimited). */
+  rateLimitWrites: number;
+  /** Alert ingest requests per minute per principal (0 = unlimited). */
+  rateLimitIngest: number;
+  publicUrl?: string;
+  /** OPSLOOP_ALLOWED_HOSTS: more Host names answered (`.example.com`: the domain and its sub-domains). */
+  allowedHosts?: string[];
+  /** Whether the agent loop (Agenda jobs) runs in this process. */
+  agents: 'on' | 'off';
+  openaiApiKey?: string;
+  openaiBaseUrl?: string;
+  openaiModel?: string;
+  prometheusUrl?: string;
+  slackSigningSecret?: string;
+  slackBotToken?: string;
+  slackAppToken?: string;
+  slackApiUrl?: string;
+  discordPublicKey?: string;
+  discordBotToken?: string;
+  discordAppId?: string;
+  discordApiUrl?: string;
+  policyFile: string;
+  servicesFile: string;
+  templateDir: string;
+  scriptDir: string;
+  ingestToken?: string;
+  ingestFile: string;
+  grafanaHmacSecret?: string;
+  logUrlTemplate?: string;
+  runbookDir: string;
+  openaiEmbeddingsModel?: string;
+  natsUrl?: string;
+  natsStream: string;
+  /** SSO / OIDC (adapters/auth/oidc-authenticator.ts); all unset → off. */
+  oidcIssuer?: string;
+  oidcAudience?: string[];
+  oidcJwksUrl?: string;
+  oidcPublicKeyFile?: string;
+  oidcHs256Secret?: string;
+  oidcRolesClaim: string;
+  oidcRoleMap?: OidcRoleMapEntry[];
+  oidcIdClaim: string;
+  /** Step executors (adapters/executors/index.ts) read these from the environment they are given. */
+  kubeconfig?: string;
+  kubeContext?: string;
+  githubToken?: string;
+  githubApiUrl?: string;
+  githubRepos?: string[];
+  gateways?: string;
+  gatewaysFile?: string;
+}
+
+/** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(message);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+/** One environment variable: where it goes, how it is checked, and how it is documented. */
+export interface EnvVar<K extends keyof Config = keyof Config> {
+  name: string;
+  key: K;
+  /** Parses the raw string (never empty: an empty variable counts as unset). */
+  schema: z.ZodType<Config[K], string>;
+  /** Used when the variable is unset. */
+  default?: string;
+  /** What a valid value looks like, for error messages and docs. */
+  expected: string;
+  description: string;
+  /** Secrets are never echoed back in error messages. */
+  secret?: boolean;
+  group: 'core' | 'store' | 'agents' | 'executors' | 'chat';
+}
+
+function envVar<K extends keyof Config>(spec: EnvVar<K>): EnvVar<K> {
+  return spec;
+}
+
+const intInRange = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/).transform(Number).pipe(z.number().int().min(min).max(max));
+const httpUrl = z.string().trim().refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol));
+const urlWithScheme = (schemes: RegExp) => z.string().trim().refine((s) => URL.canParse(s) && schemes.test(new URL(s).protocol));
+const token = z.string().trim().regex(/^\S+$/);
+const path = z.string().trim().min(1);
+
+export const ENV_VARS: readonly EnvVar[] = [
+  envVar({ name: 'PORT', key: 'port', group: 'core', schema: intInRange(0, 65535), default: '8080',
+    expected: 'an integer 0-65535 (0 picks a free port)', description: 'HTTP port of the API.' }),
+  envVar({ name: 'HOST', key: 'host', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9.:_-]+$/), default: '127.0.0.1',
+    expected: 'a host name or IP address', description: 'Interface to listen on (0.0.0.0 for all).' }),
+  envVar({ name: 'OPSLOOP_AUTH', key: 'auth', group: 'core', schema: z.enum(['on', 'off']), default: 'on',
+    expected: 'on or off', description: 'Authentication of every REST/browser entry (see README "Security model"). off is refused unless HOST is a loopback address; every request then acts as one local user.' }),
+  envVar({ name: 'OPSLOOP_METRICS_PUBLIC', key: 'metricsPublic', group: 'core', schema: z.enum(['true', 'false']).transform((v) => v === 'true'), default: 'true',
+    expected: 'true or false', description: 'Serve /metrics without a credential (for Prometheus); false requires a viewer token.' }),
+  envVar({ name: 'LOG_LEVEL', key: 'logLevel', group: 'core', schema: z.enum(LOG_LEVELS), default: 'info',
+    expected: `one of ${LOG_LEVELS.join(', ')}`, description: 'pino log level (JSON logs on stdout).' }),
+  envVar({ name: 'OPSLOOP_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', group: 'core', schema: intInRange(1024, 100 * 1024 * 1024), default: String(1024 * 1024),
+    expected: 'an integer number of bytes 1024-104857600', description: 'Largest accepted request body; larger → 413.' }),
+  envVar({ name: 'OPSLOOP_RATE_LIMIT_WRITES', key: 'rateLimitWrites', group: 'core', schema: intInRange(0, 1_000_000), default: '600',
+    expected: 'an integer 0-1000000', description: 'Write requests (POST/PATCH/PUT/DELETE) per minute per principal (per client address before authentication); more → 429 with Retry-After. Chat receivers are not limited. 0 disables.' }),
+  envVar({ name: 'OPSLOOP_RATE_LIMIT_INGEST', key: 'rateLimitIngest', group: 'core', schema: intInRange(0, 1_000_000), default: '3000',
+    expected: 'an integer 0-1000000', description: 'Alert webhook requests (POST /ingest/*) per minute per principal; more → 429 with Retry-After. 0 disables.' }),
+  envVar({ name: 'PUBLIC_URL', key: 'publicUrl', group: 'core', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Base URL used in links (chat cards); defaults to the listening address.' }),
+  envVar({ name: 'OPSLOOP_ALLOWED_HOSTS', key: 'allowedHosts', group: 'core', schema: z.string().trim().refine((s) => hostList(s) !== null).transform((s) => hostList(s)!),
+    expected: 'host names separated by commas (.example.com: the domain and its sub-domains)', description: 'DNS rebinding protection: requests are answered only when their Host is localhost, an IP address, the host of PUBLIC_URL, HOST when it is a name, or one of these; any other → 421.' }),
+  envVar({ name: 'OPSLOOP_DATA_DIR', key: 'dataDir', group: 'store', schema: path, default: './.opsloop/data',
+    expected: 'a directory path', description: 'Embedded PGlite data directory (used when no DATABASE_URL/MONGODB_URI).' }),
+  envVar({ name: 'DATABASE_URL', key: 'databaseUrl', group: 'store', schema: urlWithScheme(/^postgres(ql)?:$/), secret: true,
+    expected: 'a postgres:// or postgresql:// URL', description: 'Use a PostgreSQL server instead of embedded PGlite.' }),
+  envVar({ name: 'MONGODB_URI', key: 'mongodbUri', group: 'store', schema: urlWithScheme(/^mongodb(\+srv)?:$/), secret: true,
+    expected: 'a mongodb:// or mongodb+srv:// URI (replica set)', description: 'Use MongoDB (replica set required) instead of embedded PGlite.' }),
+  envVar({ name: 'MONGODB_DB', key: 'mongodbDb', group: 'store', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,63}$/),
+    expected: 'a database name (letters, digits, _ and -)', description: 'MongoDB database name (default: from the URI, else "opsloop").' }),
+  envVar({ name: 'OPSLOOP_AGENTS', key: 'agents', group: 'agents', schema: z.enum(['on', 'off']), default: 'on',
+    expected: 'on or off', description: 'Run the agent loop (analyze, plan, gate, execute, verify) in this process; off leaves every transition to API callers.' }),
+  envVar({ name: 'OPENAI_API_KEY', key: 'openaiApiKey', group: 'agents', schema: token, secret: true,
+    expected: 'an API key without spaces', description: 'Enables the LLM planner (without it: templates only).' }),
+  envVar({ name: 'OPENAI_BASE_URL', key: 'openaiBaseUrl', group: 'agents', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'OpenAI-compatible endpoint (default: api.openai.com).' }),
+  envVar({ name: 'OPENAI_MODEL', key: 'openaiModel', group: 'agents', schema: z.string().trim().min(1).max(200),
+    expected: 'a model name', description: 'Model for the planner.' }),
+  envVar({ name: 'PROMETHEUS_URL', key: 'prometheusUrl', group: 'agents', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Prometheus HTTP API the Verifier queries.' }),
+  envVar({ name: 'OPSLOOP_POLICY_FILE', key: 'policyFile', group: 'agents', schema: path, default: 'config/policy.yml',
+    expected: 'a file path', description: 'Gatekeeper policy (YAML).' }),
+  envVar({ name: 'OPSLOOP_SERVICES_FILE', key: 'servicesFile', group: 'agents', schema: path, default: 'config/services.yml',
+    expected: 'a file path', description: 'Per-service defaults (SLO queries, thresholds, windows).' }),
+  envVar({ name: 'OPSLOOP_TEMPLATE_DIR', key: 'templateDir', group: 'agents', schema: path, default: 'config/templates',
+    expected: 'a directory path', description: 'ChangePlan templates (YAML).' }),
+  envVar({ name: 'OPSLOOP_SCRIPT_DIR', key: 'scriptDir', group: 'agents', schema: path, default: 'runbooks/scripts',
+    expected: 'a directory path', description: 'Registered runbook scripts the script.exec adapter may run.' }),
+  envVar({ name: 'SLACK_SIGNING_SECRET', key: 'slackSigningSecret', group: 'chat', schema: token, secret: true,
+    expected: 'a secret without spaces', description: 'Slack request signing secret (HTTP mode).' }),
+  envVar({ name: 'SLACK_BOT_TOKEN', key: 'slackBotToken', group: 'chat', schema: token, secret: true,
+    expected: 'a token without spaces (xoxb-…)', description: 'Slack bot token.' }),
+  envVar({ name: 'SLACK_APP_TOKEN', key: 'slackAppToken', group: 'chat', schema: token, secret: true,
+    expected: 'a token without spaces (xapp-…)', description: 'Slack app-level token; enables Socket Mode.' }),
+  envVar({ name: 'SLACK_API_URL', key: 'slackApiUrl', group: 'chat', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Slack Web API base URL (default https://slack.com/api/).' }),
+  envVar({ name: 'DISCORD_PUBLIC_KEY', key: 'discordPublicKey', group: 'chat', schema: z.string().trim().regex(/^[0-9a-fA-F]{64}$/),
+    expected: '64 hex characters (Ed25519 public key)', description: 'Discord application public key (HTTP interactions).' }),
+  envVar({ name: 'DISCORD_BOT_TOKEN', key: 'discordBotToken', group: 'chat', schema: token, secret: true,
+    expected: 'a token without spaces', description: 'Discord bot token.' }),
+  envVar({ name: 'DISCORD_APP_ID', key: 'discordAppId', group: 'chat', schema: z.string().trim().regex(/^\d{5,25}$/),
+    expected: 'a Discord application id (digits)', description: 'Discord application id.' }),
+  envVar({ name: 'DISCORD_API_URL', key: 'discordApiUrl', group: 'chat', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'Discord REST base URL (default https://discord.com/api).' }),
+  envVar({ name: 'KUBECONFIG', key: 'kubeconfig', group: 'executors', schema: path,
+    expected: 'kubeconfig file paths separated by the path delimiter', description: 'k8s.rollout steps: the cluster and credentials (first existing file); unset: the in-cluster service account, else ~/.kube/config.' }),
+  envVar({ name: 'OPSLOOP_KUBE_CONTEXT', key: 'kubeContext', group: 'executors', schema: z.string().trim().min(1).max(253),
+    expected: 'a context name from the kubeconfig', description: 'k8s.rollout steps: the kubeconfig context to use (default: its current-context).' }),
+  envVar({ name: 'GITHUB_TOKEN', key: 'githubToken', group: 'executors', schema: token, secret: true,
+    expected: 'a token without spaces', description: 'github.workflow steps: the token that dispatches workflows (without it the step says it is not configured).' }),
+  envVar({ name: 'GITHUB_API_URL', key: 'githubApiUrl', group: 'executors', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'github.workflow steps: the GitHub API base URL (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3).' }),
+  envVar({ name: 'OPSLOOP_GITHUB_REPOS', key: 'githubRepos', group: 'executors', schema: z.string().trim().regex(/^[\w.-]+\/[\w.-]+(\s*,\s*[\w.-]+\/[\w.-]+)*$/).transform((s) => s.split(',').map((r) => r.trim())),
+    expected: 'owner/repo names separated by commas', description: 'github.workflow steps: the only repositories a plan may dispatch workflows in (unset: any the token reaches).' }),
+  envVar({ name: 'OPSLOOP_GATEWAYS', key: 'gateways', group: 'executors', schema: z.string().trim().refine(isJsonObject),
+    expected: 'a JSON object of gateway name → {url, method, headers, token_env}', description: 'gateway.flip steps: the feature-flag / traffic gateways a plan may flip.' }),
+  envVar({ name: 'OPSLOOP_GATEWAYS_FILE', key: 'gatewaysFile', group: 'executors', schema: path,
+    expected: 'a YAML or JSON file path', description: 'gateway.flip steps: the same object in a file (used when OPSLOOP_GATEWAYS is unset).' }),
+  envVar({ name: 'OPSLOOP_INGEST_TOKEN', key: 'ingestToken', group: 'agents', schema: token, secret: true,
+    expected: 'a token without spaces', description: 'A shared bearer token accepted on POST /ingest/* only (principal token:ingest); API tokens with the responder role work there too.' }),
+  envVar({ name: 'OPSLOOP_INGEST_FILE', key: 'ingestFile', group: 'agents', schema: path, default: 'config/ingest.yml',
+    expected: 'a file path', description: 'Alert routing (labels → service/env/severity/tenant, chat channel, rules, correlation).' }),
+  envVar({ name: 'OPSLOOP_GRAFANA_HMAC_SECRET', key: 'grafanaHmacSecret', group: 'agents', schema: token, secret: true,
+    expected: 'a secret without spaces', description: 'When set, Grafana webhooks must carry a valid HMAC-SHA256 signature header.' }),
+  envVar({ name: 'OPSLOOP_LOG_URL_TEMPLATE', key: 'logUrlTemplate', group: 'agents', schema: z.string().trim().refine((s) => /^https?:\/\//.test(s)),
+    expected: 'an http(s) URL with {selector}, {from}/{to} (or _ms/_us/_s) placeholders', description: 'Log-query link for alert evidence (Loki/OpenObserve style).' }),
+  envVar({ name: 'OPSLOOP_RUNBOOK_DIR', key: 'runbookDir', group: 'agents', schema: path, default: './runbooks',
+    expected: 'a directory path', description: 'Markdown runbooks the Librarian indexes (the scripts/ subfolder is skipped).' }),
+  envVar({ name: 'OPENAI_EMBEDDINGS_MODEL', key: 'openaiEmbeddingsModel', group: 'agents', schema: z.string().trim().min(1).max(200),
+    expected: 'a model name', description: 'Embeddings model for semantic runbook retrieval (unset: lexical BM25 only).' }),
+  envVar({ name: 'NATS_URL', key: 'natsUrl', group: 'core', schema: urlWithScheme(/^(nats|tls|ws|wss):$/),
+    expected: 'a nats:// URL', description: 'Also publish every evt.* outbox message to NATS JetStream.' }),
+  envVar({ name: 'NATS_STREAM', key: 'natsStream', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/), default: 'OPSLOOP',
+    expected: 'a stream name (letters, digits, _ and -)', description: 'JetStream stream for events (subjects opsloop.evt.<topic>; created if missing).' }),
+  envVar({ name: 'OPSLOOP_OIDC_ISSUER', key: 'oidcIssuer', group: 'core', schema: token,
+    expected: 'the issuer (iss) without spaces', description: 'SSO/OIDC: accept JWT bearer tokens from this issuer (needs AUDIENCE, ROLE_MAP and one of JWKS_URL, PUBLIC_KEY, HS256_SECRET).' }),
+  envVar({ name: 'OPSLOOP_OIDC_AUDIENCE', key: 'oidcAudience', group: 'core', schema: token.transform((s) => s.split(',').filter(Boolean)),
+    expected: 'an audience (aud), or several separated by commas', description: 'SSO/OIDC: the token must name one of these audiences.' }),
+  envVar({ name: 'OPSLOOP_OIDC_JWKS_URL', key: 'oidcJwksUrl', group: 'core', schema: z.string().trim().refine((s) => URL.canParse(s) && isHttpsOrLoopback(new URL(s))),
+    expected: 'an https URL (http only on localhost)', description: 'SSO/OIDC: the IdP\'s signing keys (JWKS); refetched for an unknown kid at most every 30 s, cached 10 min.' }),
+  envVar({ name: 'OPSLOOP_OIDC_PUBLIC_KEY', key: 'oidcPublicKeyFile', group: 'core', schema: path,
+    expected: 'a path to a PEM public key file', description: 'SSO/OIDC: static signing key instead of a JWKS (RSA, EC or Ed25519, -----BEGIN PUBLIC KEY-----).' }),
+  envVar({ name: 'OPSLOOP_OIDC_HS256_SECRET', key: 'oidcHs256Secret', group: 'core', schema: z.string().trim().regex(/^\S{32,}$/), secret: true,
+    expected: 'a secret of at least 32 characters without spaces', description: 'SSO/OIDC: HS256 shared secret instead of a JWKS or public key.' }),
+  envVar({ name: 'OPSLOOP_OIDC_ROLES_CLAIM', key: 'oidcRolesClaim', group: 'core', schema: token, default: 'groups',
+    expected: 'a claim name (dotted path allowed)', description: 'SSO/OIDC: claim mapped to roles (an array or a space-separated string).' }),
+  envVar({ name: 'OPSLOOP_OIDC_ROLE_MAP', key: 'oidcRoleMap', group: 'core', schema: z.string().trim().refine((s) => tryParseOidcRoleMap(s) !== null).transform((s) => tryParseOidcRoleMap(s)!),
+    expected: `comma-separated value=role pairs, role one of ${ROLES.join(', ')}, * matches everyone`, description: 'SSO/OIDC: claim values to roles, e.g. sre-oncall=approver,sre=responder,*=viewer; the strongest match wins, none → refused.' }),
+  envVar({ name: 'OPSLOOP_OIDC_ID_CLAIM', key: 'oidcIdClaim', group: 'core', schema: token, default: 'email',
+    expected: 'a claim name (email, preferred_username, sub, …)', description: 'SSO/OIDC: claim that names the user (principal id oidc:<value>).' }),
+];
+
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
+/** OPSLOOP_ALLOWED_HOSTS as a list, or null when an entry is not a host name. */
+function hostList(text: string): string[] | null {
+  const entries = text.split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    entries.forEach(parseAllowedHostEntry);
+  } catch {
+    return null;
+  }
+  return entries.length > 0 ? entries : null;
+}
+
+/** One OPSLOOP_OIDC_ROLE_MAP entry: a claim value (or `*`, everyone) and the role it gives. */
+export interface OidcRoleMapEntry { match: string; role: Role }
+
+function tryParseOidcRoleMap(text: string): OidcRoleMapEntry[] | null {
+  const entries: OidcRoleMapEntry[] = [];
+  for (const pair of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const at = pair.lastIndexOf('=');
+    const match = pair.slice(0, at).trim();
+    const role = pair.slice(at + 1).trim();
+    if (at <= 0 || !match || !(ROLES as readonly string[]).includes(role)) return null;
+    entries.push({ match, role: role as Role });
+  }
+  return entries.length > 0 ? entries : null;
+}
+
+/** `sre-oncall=approver,sre=responder,*=viewer` → entries; throws on a malformed pair. Pure. */
+export function parseOidcRoleMap(text: string): OidcRoleMapEntry[] {
+  const entries = tryParseOidcRoleMap(text);
+  if (!entries) throw new Error(`role map must be comma-separated value=role pairs with role one of ${ROLES.join(', ')}`);
+  return entries;
+}
+
+function isHttpsOrLoopback(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
+}
+
+/** SSO/OIDC comes as a whole: issuer, audience, role map and exactly one key source, or none of them. */
+function checkOidc(config: Partial<Config>): void {
+  const sources = [['OPSLOOP_OIDC_JWKS_URL', config.oidcJwksUrl], ['OPSLOOP_OIDC_PUBLIC_KEY', config.oidcPublicKeyFile], ['OPSLOOP_OIDC_HS256_SECRET', config.oidcHs256Secret]] as const;
+  const required = [['OPSLOOP_OIDC_ISSUER', config.oidcIssuer], ['OPSLOOP_OIDC_AUDIENCE', config.oidcAudience], ['OPSLOOP_OIDC_ROLE_MAP', config.oidcRoleMap]] as const;
+  if (![...sources, ...required].some(([, v]) => v !== undefined)) return;
+  const missing = required.filter(([, v]) => v === undefined).map(([n]) => n);
+  if (missing.length > 0) {
+    throw new ConfigError(missing[0]!, `${missing.join(', ')}: expected to be set with the other OPSLOOP_OIDC_* variables (issuer, audience, role map and one key source), got unset`);
+  }
+  const given = sources.filter(([, v]) => v !== undefined).map(([n]) => n);
+  if (given.length !== 1) {
+    throw new ConfigError(given[0] ?? sources[0][0], `${sources.map(([n]) => n).join(', ')}: expected exactly one OIDC key source, got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+  }
+}
+
+function describeValue(raw: string, secret: boolean | undefined): string {
+  if (secret) return `a value of ${raw.length} characters`;
+  const shown = raw.length > 80 ? `${raw.slice(0, 77)}...` : raw;
+  return JSON.stringify(shown);
+}
+
+/**
+ * Read the configuration from `env` (default `process.env`). Unset and empty variables take
+ * their defaults. Throws `ConfigError` with one line naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const config: Record<string, unknown> = {};
+  for (const v of ENV_VARS) {
+    const given = env[v.name];
+    const raw = given !== undefined && given.trim() !== '' ? given : v.default;
+    if (raw === undefined) continue;
+    const parsed = v.schema.safeParse(raw);
+    if (!parsed.success) {
+      throw new ConfigError(v.name, `${v.name}: expected ${v.expected}, got ${describeValue(raw, v.secret)}`);
+    }
+    config[v.key] = parsed.data;
+  }
+  if (config.databaseUrl !== undefined && config.mongodbUri !== undefined) {
+    throw new ConfigError('DATABASE_URL', 'DATABASE_URL, MONGODB_URI: expected at most one of them to be set, got both');
+  }
+  checkOidc(config as Partial<Config>);
+  return config as unknown as Config;
+}
+
+/** Which store a configuration selects, for logs and the start-up banner. */
+export function storeKind(config: Config): 'pglite' | 'postgres' | 'mongodb' {
+  if (config.databaseUrl) return 'postgres';
+  if (config.mongodbUri) return 'mongodb';
+  return 'pglite';
+}
+
+/** The variable table as Markdown (README) — one row per variable. */
+export function envTableMarkdown(): string {
+  const rows = ENV_VARS.map((v) => `| \`${v.name}\` | ${v.default !== undefined ? `\`${v.default}\`` : '—'} | ${v.expected} | ${v.description} |`);
+  return ['| Variable | Default | Expected | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The variable table as plain text (`--help`). */
+export function envTableText(): string {
+  const width = Math.max(...ENV_VARS.map((v) => v.name.length));
+  const lines: string[] = [];
+  for (const group of ['core', 'store', 'agents', 'executors', 'chat'] as const) {
+    lines.push(`  ${group}:`);
+    for (const v of ENV_VARS.filter((x) => x.group === group)) {
+      const def = v.default !== undefined ? ` (default ${v.default})` : '';
+      lines.push(`    ${v.name.padEnd(width)}  ${v.description}${def}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/**
+ * For command-line entry points: the configuration, or null after printing the one-line
+ * `ConfigError` to stderr and setting exit code 2. Other errors propagate.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config | null {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 2;
+    return null;
+  }
+}

@@ -1,0 +1,74 @@
+import { reciprocalRankFusion } from '../../core/knowledge/rank-fusion.js';
+import type { KbHit } from '../../core/knowledge/search-query.js';
+import type { KbDoc, KnowledgeStore } from '../../core/ports/knowledge-store.js';
+import { bestChunkPerDoc, snippetOf, type Bm25Index } from './bm25-index.js';
+import type { LibrarianEmbeddings } from './librarian-embeddings.js';
+import { CANDIDATES, type LibrarianLogger, type SearchAnswer, type SearchOptions } from './librarian-types.js';
+import { analyzeQuery } from './text-analyzer.js';
+
+/**
+ * Reads of the Librarian's index: top-K search (BM25, fused by reciprocal rank with pgvector
+ * neighbours when embeddings are available), chunk text and whole documents as Markdown.
+ */
+export class LibrarianSearch {
+  constructor(
+    private readonly kb: KnowledgeStore,
+    private readonly index: Bm25Index,
+    private readonly docs: ReadonlyMap<string, KbDoc>,
+    private readonly embeddings: LibrarianEmbeddings,
+    private readonly logger: LibrarianLogger,
+  ) {}
+
+  /** Top-K chunks (one per document) for a free-text query. Never throws for embedding trouble. */
+  async search(query: string, opts: SearchOptions = {}): Promise<SearchAnswer> {
+    const k = opts.k ?? 5;
+    const lexical = this.index.search(query, { limit: CANDIDATES, ...(opts.service ? { service: opts.service } : {}) });
+    let ranked: Array<{ chunk_id: string; score: number }> = lexical;
+    let mode: SearchAnswer['mode'] = 'lexical';
+    let warning: string | undefined;
+    const embedder = this.embeddings.embedder;
+    if (embedder && this.kb.vectors) {
+      try {
+        const neighbours = await this.embeddings.vectorCandidates(query, embedder, opts.service);
+        if (neighbours) {
+          ranked = reciprocalRankFusion([lexical.map((h) => h.chunk_id), neighbours]).map((f) => ({ chunk_id: f.id, score: f.score }));
+          mode = 'hybrid';
+        } else {
+          warning = 'vector search is not available on this database (no pgvector); lexical results only';
+        }
+      } catch (err) {
+        warning = `embeddings failed (${err instanceof Error ? err.message : String(err)}); lexical results only`;
+        this.logger.warn({ err, model: embedder.model }, 'embeddings endpoint failed or was slow; answering with lexical (BM25) results only');
+      }
+    }
+    const terms = analyzeQuery(query).original;
+    const withDocs = ranked
+      .map((r) => ({ ...r, data: this.index.chunk(r.chunk_id) }))
+      .filter((r): r is typeof r & { data: NonNullable<typeof r.data> } => r.data !== undefined)
+      .map((r) => ({ ...r, doc_id: r.data.doc_id }));
+    const hits = bestChunkPerDoc(withDocs).slice(0, k).map((r): KbHit => ({
+      doc_id: r.doc_id, chunk_id: r.chunk_id, title: r.data.heading || r.data.title, source: r.data.source,
+      score: Math.round(r.score * 10_000) / 10_000, snippet: snippetOf(r.data.body, terms),
+    }));
+    return { hits, mode, ...(warning ? { warning } : {}) };
+  }
+
+  /** Chunk text (for the Planner's prompt). */
+  chunkText(chunkId: string): { title: string; heading: string; body: string; source: string } | null {
+    const data = this.index.chunk(chunkId);
+    return data ? { title: data.title, heading: data.heading, body: data.body, source: data.source } : null;
+  }
+
+  /** A document rebuilt from its chunks as Markdown, or null when unknown. */
+  documentMarkdown(docId: string): string | null {
+    const doc = this.docs.get(docId);
+    if (!doc) return null;
+    const parts = [`# ${doc.title}`, '', `Source: ${doc.source}${doc.services.length ? ` · services: ${doc.services.join(', ')}` : ''}`];
+    let heading = '';
+    for (const c of this.index.docChunks(docId)) {
+      if (c.heading !== heading) { heading = c.heading; parts.push('', `## ${c.heading}`); }
+      parts.push('', c.body);
+    }
+    return parts.join('\n') + '\n';
+  }
+}

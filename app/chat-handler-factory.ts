@@ -1,0 +1,17 @@
+import type { ChatStore } from '../core/ports/chat-store.js';
+import { ChatHandler } from '../bot/chat-handler.js';
+import type { ChatLinks } from '../core/chat/message-model.js';
+import type { OpsloopContext } from './extension-context.js';
+
+/**
+ * The ChatHandler every chat surface (Slack, Discord, the simulator) uses, with the same reads:
+ * cases, timelines and the evidence of `/ops evidence`, all from the backend.
+ */
+export function chatHandlerFor(ctx: Pick<OpsloopContext, 'orchestrator' | 'backend' | 'services'>, links?: ChatLinks, chatStore?: Pick<ChatStore, 'find'> | null): ChatHandler {
+  const librarian = ctx.services.get('librarian');
+  return new ChatHandler({
+    orchestrator: ctx.orchestrator, queries: ctx.backend.cases.queries, evidence: ctx.backend.evidence.evidence, ...(links ? { links } : {}),
+    ...(librarian ? { knowledge: librarian } : {}),
+    ...(chatStore ? { cards: chatStore } : {}),
+  });
+}

@@ -1,0 +1,45 @@
+import type { Config } from '../adapters/config/env.js';
+import { createKnowledgeExtension } from './extensions/knowledge.js';
+import { createNatsExtension } from './extensions/nats.js';
+import { createAgentsExtension } from './extensions/agents.js';
+import { createSlackExtension } from './extensions/slack.js';
+import { createDiscordExtension, discordConfigured } from './extensions/discord.js';
+import { createSimExtension } from './extensions/sim.js';
+import { createIngestExtension } from './extensions/ingest.js';
+import { orderExtensions, type ExtensionDeclaration } from './extension-order.js';
+import type { ExtensionFactory } from './extension-context.js';
+
+export type { ExtensionFactory, OpsloopContext, OpsloopExtension } from './extension-context.js';
+
+
+/** An extension as registered: its factory, and the services it provides to and needs from the others. */
+export type Extension = ExtensionDeclaration<ExtensionFactory>;
+
+/** A registration as callers may pass it: a bare factory provides and needs nothing. */
+export type ExtensionEntry = Extension | ExtensionFactory;
+
+/** Pure: the build order of `entries` (providers before those that need them, else as given). */
+export function extensionBuildOrder(entries: readonly ExtensionEntry[]): Extension[] {
+  return orderExtensions(entries.map((e, i) => (typeof e === 'function' ? { name: `extension-${i + 1}`, create: e } : e)));
+}
+
+/**
+ * THE place to register features: add a declaration here and `npm start` runs it. Extensions are
+ * built so that a provider comes before those that need its service (`extensionBuildOrder`),
+ * otherwise in this order; they start in build order and stop in reverse.
+ */
+export function defaultExtensions(config: Config): Extension[] {
+  const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
+  const chat = { needs: ['librarian'] } as const;
+  const extensions: Array<Extension | false> = [
+    config.agents === 'on' && { name: 'agents', needs: ['librarian'], create: (ctx) => createAgentsExtension(ctx) },
+    { name: 'knowledge', provides: ['librarian'], create: (ctx) => createKnowledgeExtension(ctx) },
+    { name: 'ingest', create: (ctx) => createIngestExtension(ctx) },
+    Boolean(config.natsUrl) && { name: 'nats', create: (ctx) => createNatsExtension(ctx) },
+    slackConfigured && { name: 'slack', ...chat, create: (ctx) => createSlackExtension(ctx) },
+    discordConfigured(config) && { name: 'discord', ...chat, create: (ctx) => createDiscordExtension(ctx) },
+    // No chat platform configured: the local simulator at /sim is the chat surface.
+    !slackConfigured && !discordConfigured(config) && { name: 'sim', ...chat, create: (ctx) => createSimExtension(ctx) },
+  ];
+  return extensions.filter((e): e is Extension => e !== false);
+}

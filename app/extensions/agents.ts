@@ -1,0 +1,197 @@
+import path from 'node:path';
+import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
+import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
+import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
+import { withoutUserinfo } from '../../core/auth/redact.js';
+import { inventoryTargetFor } from '../../core/agents/inventory.js';
+import type { JobQueue } from '../../core/ports/job-queue.js';
+import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
+import type { ChangePlan } from '../../core/schemas/plan.js';
+import { loadServices } from '../../adapters/config/services-loader.js';
+import { createStepExecutorsFromEnv, runPlan, type ExecutorRegistry } from '../../adapters/executors/index.js';
+import { agentTriggerRoutes } from '../../adapters/http/agent-routes.js';
+import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
+import { factApplier } from '../../adapters/jobs/fact-applier.js';
+import { OpenAiPlanner } from '../../adapters/llm/openai-planner.js';
+import type { PlanModel } from '../../core/ports/plan-model.js';
+import { PrometheusClient } from '../../adapters/metrics-source/prometheus-client.js';
+import { DEFAULT_PLANNER_PROMPT_FILE, PlannerService } from '../../adapters/planner/planner-service.js';
+import { librarianPlannerKnowledge } from '../../adapters/knowledge/planner-knowledge.js';
+import { TemplateStore } from '../../adapters/planner/template-store.js';
+import { loadPolicy } from '../../adapters/policy/policy-loader.js';
+import { createEvidenceGatherer } from '../../adapters/agents/evidence-gatherer.js';
+import { defineAgentJobs } from '../../adapters/agents/agent-jobs.js';
+import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
+import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
+
+export interface AgentsExtensionOptions {
+  /** Replace the job queue (tests). */
+  queue?: JobQueue;
+  /** Replace the step adapters (tests point k8s/GitHub at local fakes). */
+  executors?: ExecutorRegistry;
+  /** Agenda poll interval (ms). */
+  processEveryMs?: number;
+  /** Replace the planner's language model (tests: an OpenAiPlanner with a short timeout on a local fake). */
+  llm?: PlanModel;
+}
+
+/**
+ * The agent loop as an opsloop extension: Agenda on the backend's database (`backend.jobs`), the relay consumers that
+ * turn `cmd.*` into jobs and agent facts into transitions, the Planner/Gatekeeper/Executor/Verifier
+ * behind the jobs, and the REST triggers. Configuration files are read and validated here, at
+ * start-up: a bad policy, services file, template or script manifest stops opsloop with the file
+ * and field named.
+ */
+export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExtensionOptions = {}): Promise<OpsloopExtension> {
+  const { config, logger, backend, store, orchestrator, relay, clock, metrics } = ctx;
+  const log = logger.child({ component: 'agents' });
+
+  const [policy, services, templates] = await Promise.all([
+    loadPolicy(config.policyFile),
+    loadServices(config.servicesFile),
+    TemplateStore.load(config.templateDir),
+  ]);
+  const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_SCRIPT_DIR: config.scriptDir } });
+  const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
+  const llm = opts.llm ?? (config.openaiApiKey
+    ? new OpenAiPlanner({ apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}) })
+    : undefined);
+
+  const planner = plannerFor(new PlannerService({
+    templates, ...(llm ? { llm } : {}),
+    promptFile: path.resolve(DEFAULT_PLANNER_PROMPT_FILE),
+    serviceDefaults: (service) => serviceVars(services, service),
+    ...knowledgeFor(ctx),
+  }));
+  // The target's env/namespace come from the service inventory, never from the case or the plan.
+  const gatekeeper: GateEvaluator = { evaluate: (input) => evaluatePolicy(policy, { ...input, inventory: inventoryTargetFor(services, input.case.service) }) };
+  const verifier = verifierFor(services, prometheus, (s) => metrics.verifyLatency(s));
+  const executor = runnerFor(executors, (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds));
+
+  const queue = opts.queue ?? await backend.jobs({
+    name: `opsloop-${process.pid}`, logger: log, ...(opts.processEveryMs ? { processEveryMs: opts.processEveryMs } : {}),
+  });
+  defineAgentJobs({
+    orchestrator, queries: store.queries, queue, clock, logger: log,
+    evidence: createEvidenceGatherer({ services, clock, ...(prometheus ? { prometheus } : {}) }),
+    planner, gatekeeper, executor, verifier,
+  });
+  if (prometheus) {
+    defineAnalystJob(queue, {
+      services, prometheus, orchestrator, store, clock, logger: log,
+      evidence: backend.evidence, prometheusUrl: withoutUserinfo(config.prometheusUrl!),
+    });
+  }
+  relay.on('cmd.', commandDispatcher({ store, queue, clock, logger: log, onDuplicate: () => metrics.inboxDedup() }), 'agent-jobs');
+  relay.on('evt.', factApplier({ orchestrator, logger: log }), 'agent-facts', { group: 'loop' });
+
+  log.info({ llm: Boolean(llm), prometheus: config.prometheusUrl ? withoutUserinfo(config.prometheusUrl) : null, templates: templates.list().length }, 'agents configured');
+  return {
+    name: 'agents',
+    http: [agentTriggerRoutes(orchestrator)],
+    async start() {
+      await queue.start();
+      // The Analyst's repeating pass needs Prometheus and at least one configured signal.
+      const hasSignals = Object.keys(services.services).some((name) => serviceDefaultsFor(services, name).signals.length > 0);
+      if (prometheus && hasSignals) await scheduleAnalyst(queue);
+    },
+    stop: () => queue.stop(),
+  };
+}
+
+function serviceVars(services: ServicesFile, service: string): Record<string, string> | undefined {
+  const d = serviceDefaultsFor(services, service);
+  const vars: Record<string, string> = {};
+  if (d.namespace) vars.namespace = d.namespace;
+  if (d.deployment) vars.deployment = d.deployment;
+  if (d.env) vars.env = d.env;
+  return Object.keys(vars).length ? vars : undefined;
+}
+
+/** The Librarian's runbook excerpts for the Planner, when the knowledge extension runs. */
+function knowledgeFor(ctx: OpsloopContext): { knowledge?: ReturnType<typeof librarianPlannerKnowledge> } {
+  const librarian = ctx.services.get('librarian');
+  return librarian ? { knowledge: librarianPlannerKnowledge(librarian) } : {};
+}
+
+function plannerFor(service: PlannerService): PlanProposer {
+  return {
+    async propose(input) {
+      const result = await service.propose({
+        case: input.case,
+        evidence: input.evidence.map((e) => ({ title: e.title, ...(e.detail ? { detail: e.detail } : {}) })),
+        ...(input.template ? { template: input.template } : {}),
+      });
+      if (!result.ok) return { ok: false, reason: result.reason, attempts: result.attempts };
+      return {
+        ok: true, plan: result.plan, source: result.source, attempts: result.attempts,
+        ...(result.template ? { template: result.template } : {}),
+        ...(result.provenance.prompt_version ? { prompt_version: result.provenance.prompt_version } : {}),
+      };
+    },
+  };
+}
+
+function verifierFor(services: ServicesFile, prometheus: PrometheusClient | undefined, observe: (s: number) => void): PlanVerifier {
+  if (!prometheus) {
+    return {
+      settleSeconds: () => 0,
+      verify: async (plan) => {
+        const checks = plan.verify.checks ?? [];
+        return {
+          pass: false,
+          summary: `cannot verify: PROMETHEUS_URL is not set (${checks.length} check(s) unmeasured)`,
+          results: checks.map((c) => ({ name: c.name ?? c.query, query: c.query, op: c.op, threshold: c.threshold, window: c.window ?? null, value: null, pass: false, error: 'PROMETHEUS_URL is not set' })),
+        };
+      },
+    };
+  }
+  const v = createPrometheusVerifier({ prometheus, services, observeLatency: observe });
+  return {
+    settleSeconds: (plan, c) => v.settleSeconds(plan, c),
+    async verify(plan, c) {
+      const report = await v.verify(plan, c);
+      return {
+        pass: report.pass, summary: report.summary,
+        results: report.results.map((r) => ({ ...r, name: r.name ?? r.query, window: r.window ?? null, value: r.value ?? null })),
+      };
+    },
+  };
+}
+
+function runnerFor(executors: ExecutorRegistry, observe: (action: string, outcome: string, seconds: number) => void): PlanRunner {
+  return {
+    budgetSeconds(plan: ChangePlan): number {
+      const steps = [...plan.steps, ...(plan.rollback.steps ?? [])];
+      return steps.reduce((sum, s) => sum + s.timeout_s * (1 + s.retry) + 10 * s.retry, 0);
+    },
+    async run({ plan, case: c, onStep, touch }) {
+      const run = await runPlan(plan, executors, {
+        caseId: c.id,
+        observeStep: observe,
+        onStepResult: async (r) => {
+          await touch();
+          const report: StepReport = {
+            index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status,
+            attempt: r.attempt, duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
+            ...(r.output ? { output: r.output } : {}), ...(r.locator ? { locator: r.locator } : {}),
+          };
+          await onStep(report);
+        },
+      });
+      const finals = run.results;
+      const failed = run.failedIndex !== undefined ? plan.steps[run.failedIndex] : undefined;
+      const summary = run.ok
+        ? `all ${plan.steps.length} step(s) succeeded`
+        : `step ${(run.failedIndex ?? 0) + 1}${failed?.name ? ` (${failed.name})` : ''} failed; ` +
+          (run.rollbackAttempted ? (run.rolledBack ? 'rollback succeeded' : 'rollback FAILED — check the target by hand') : 'no rollback steps');
+      return {
+        ok: run.ok, rolledBack: run.rolledBack, summary,
+        results: finals.map((r) => ({
+          index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status, attempt: r.attempt,
+          duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
+        })),
+      };
+    },
+  };
+}
