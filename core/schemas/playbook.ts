@@ -9,8 +9,8 @@ import { HypothesisSchema, Lookback } from './investigation.js';
  */
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a name like error-ratio');
-/** An object name, or a placeholder such as `$deployment`. */
-const ObjectName = z.string().regex(/^(\$[a-z]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)$/, 'an object name or $deployment');
+/** An object name, which may hold placeholders such as `$deployment` (e.g. `$deployment-config`). */
+const ObjectName = z.string().regex(/^[a-z0-9$][a-z0-9.$-]{0,252}$/, 'an object name, may hold $deployment or $service');
 
 export const PlaybookQuerySchema = z.object({
   name: Name,

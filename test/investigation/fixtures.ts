@@ -45,10 +45,11 @@ export function seedCheckoutCluster(k8s: FakeK8s): void {
   k8s.objects.add({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'checkout', namespace: 'shop' }, spec: { minReplicas: 2, maxReplicas: 2 }, status: { currentReplicas: 2, desiredReplicas: 2 } });
 }
 
-/** acme/checkout: a deploy 20 minutes before the case, an older one, and commits. */
-export function seedCheckoutHistory(gh: FakeGithub): void {
-  gh.history.addDeployment('acme', 'checkout', { sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', ref: 'v2.4.1', environment: 'prod', created_at: '2026-12-05T09:30:00Z', statuses: [{ state: 'in_progress', created_at: '2026-12-05T09:30:10Z' }, { state: 'success', created_at: '2026-12-05T09:32:00Z' }] });
-  gh.history.addDeployment('acme', 'checkout', { sha: '0f0e0d0c0b0a09080706050403020100ffeeddcc', ref: 'v2.4.0', environment: 'prod', created_at: '2026-12-01T08:00:00Z', statuses: [{ state: 'success', created_at: '2026-12-01T08:02:00Z' }] });
-  gh.history.addCommit('acme', 'checkout', { sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', message: 'Lower JVM heap to 256m\n\nSaves memory', author: 'dev1', date: '2026-12-05T09:10:00Z' });
-  gh.history.addCommit('acme', 'checkout', { sha: 'ffff0000ffff0000ffff0000ffff0000ffff0000', message: 'Old change', author: 'dev2', date: '2026-11-20T09:10:00Z' });
+/** acme/checkout: a deploy 30 minutes before `now`, one 4 days before, a commit 50 minutes and one 15 days before. */
+export function seedCheckoutHistory(gh: FakeGithub, now = new Date('2026-12-05T10:00:00Z')): void {
+  const ago = (minutes: number) => new Date(now.getTime() - minutes * 60_000).toISOString().replace('.000', '');
+  gh.history.addDeployment('acme', 'checkout', { sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', ref: 'v2.4.1', environment: 'prod', created_at: ago(30), statuses: [{ state: 'in_progress', created_at: ago(29) }, { state: 'success', created_at: ago(28) }] });
+  gh.history.addDeployment('acme', 'checkout', { sha: '0f0e0d0c0b0a09080706050403020100ffeeddcc', ref: 'v2.4.0', environment: 'prod', created_at: ago(4 * 1440), statuses: [{ state: 'success', created_at: ago(4 * 1440 - 2) }] });
+  gh.history.addCommit('acme', 'checkout', { sha: 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678', message: 'Lower JVM heap to 256m\n\nSaves memory', author: 'dev1', date: ago(50) });
+  gh.history.addCommit('acme', 'checkout', { sha: 'ffff0000ffff0000ffff0000ffff0000ffff0000', message: 'Old change', author: 'dev2', date: ago(15 * 1440) });
 }
