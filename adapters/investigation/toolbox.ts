@@ -74,12 +74,13 @@ export function createToolbox(tools: readonly InvestigationTool<unknown>[], opts
     const evidence_id = nextEvidenceId();
     const tool = byName.get(name);
     const base = { evidence_id, tool: name, input: redactValue(asRecord(rawInput ?? {}), known) };
+    const fallbackSource: ToolCallRecord['source'] = name.startsWith('mcp_') ? 'mcp' : 'case';
     const finish = (r: { ok: boolean; output: string; truncated?: boolean; error?: string; source?: ToolCallRecord['source']; input?: Record<string, unknown> }): ToolCallRecord => {
       const cut = truncateText(redactText(r.output, known), cap);
       return {
         ...base,
         ...(r.input ? { input: redactValue(r.input, known) } : {}),
-        source: r.source ?? tool?.source ?? 'case',
+        source: r.source ?? tool?.source ?? fallbackSource,
         ok: r.ok,
         output: cut.text,
         truncated: cut.truncated || r.truncated === true,
