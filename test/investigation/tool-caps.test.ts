@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { z } from 'zod';
+import { parseServices } from '../../adapters/config/services-loader.js';
+import { investigationTools } from '../../adapters/investigation/investigation-setup.js';
 import { createToolbox } from '../../adapters/investigation/toolbox.js';
 import type { InvestigationTool, ToolContext } from '../../core/investigation/contracts.js';
 import { checkNamespace, namespacesForService } from '../../core/investigation/namespace-scope.js';
 import { capCount, capLookback, capRange, durationSeconds, TOOL_CAPS, truncateText } from '../../core/investigation/tool-caps.js';
+import { TOOL_NAME } from '../../core/investigation/tool-descriptor.js';
 import { testCase } from './fixtures.js';
 
 const ctx = (signal = new AbortController().signal): ToolContext => ({ case: testCase(), now: new Date('2026-12-05T10:00:00Z'), signal });
@@ -128,5 +131,40 @@ describe('toolbox', () => {
     setTimeout(() => ac.abort(), 50);
     const rec = await tb.call('slow', {}, ctx(ac.signal));
     assert.match(rec.error ?? '', /ran out of time/);
+  });
+});
+
+describe('descriptors and the services schema', () => {
+  test('every built-in tool is offered with an OpenAI-valid name and a closed object schema', () => {
+    const never = async () => { throw new Error('not called'); };
+    const tools = investigationTools({
+      services: parseServices('services: {}'),
+      sources: {
+        metrics: { queryInstant: never, queryRange: never },
+        k8s: { get: never, list: never, events: never, podLogs: never },
+        deploys: { deploys: never, commits: never },
+      },
+      knowledge: { search: never },
+    });
+    const tb = createToolbox(tools);
+    assert.equal(tb.tools.length, 11);
+    for (const d of tb.tools) {
+      assert.match(d.name, TOOL_NAME);
+      assert.ok(d.description.length > 20, d.name);
+      assert.equal(d.parameters.type, 'object', d.name);
+      assert.equal(d.parameters.additionalProperties, false, `${d.name} accepts no unknown fields`);
+      assert.equal(d.parameters.$schema, undefined);
+    }
+  });
+
+  test('services.yml: namespaces, repo and investigate are validated with the field named', () => {
+    const ok = parseServices('services:\n  a: { namespace: x, namespaces: [y], repo: acme/a, investigate: { deploy_lookback: 2h } }\n');
+    assert.deepEqual(ok.services.a?.investigate, { queries: [], deploy_lookback: '2h', knowledge: true, hypotheses: [] });
+    assert.throws(() => parseServices('services:\n  a: { repo: not-a-repo }\n'), /services\.a\.repo/);
+    assert.throws(
+      () => parseServices('services:\n  a:\n    investigate:\n      hypotheses:\n        - { statement: s, category: deploy, component: c, claims: [{ kind: log, namespace: n, pattern: p, min_count: 1 }] }\n'),
+      /services\.a\.investigate\.hypotheses\.0\.claims\.0/,
+    );
+    assert.throws(() => parseServices('services:\n  a: { investigate: { k8s: { pod_logs: { tail: 5000 } } } }\n'), /services\.a\.investigate\.k8s\.pod_logs\.tail/);
   });
 });
