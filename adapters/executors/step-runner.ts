@@ -133,7 +133,7 @@ export async function runPlan(
   const undo = main.trip ? { undo: { source, steps: backSteps.length } } : {};
   if (main.cancelled || backSteps.length === 0) return { ...main, rolledBack: false, rollbackAttempted: false, ...undo };
   opts.log?.(main.trip
-    ? `step ${main.failedIndex} tripped ${describeTrip(main.trip)}; running ${backSteps.length} ${source === 'step' ? 'undo' : 'rollback'} step(s)`
+    ? `step ${main.failedIndex}: ${describeTrip(main.trip)}; running ${backSteps.length} ${source === 'step' ? 'undo' : 'rollback'} step(s)`
     : `step ${main.failedIndex ?? '?'} failed; running ${backSteps.length} rollback step(s)`);
   const back = await runPlanSteps(backSteps, executors, opts,
     { rollback: true, ...(source === 'step' && main.failedIndex !== undefined ? { undoOf: main.failedIndex } : {}) });
@@ -193,7 +193,7 @@ async function runStep(
       if (signal?.aborted) break;
       await report({ ...base, status: 'running', attempt, duration_ms: 0, summary: `running (attempt ${attempt} of ${maxAttempts})` });
       const started = clock.now().getTime();
-      const { outcome, timedOut } = await runAttempt(executor, checked.params, step, { index, attempt }, attemptOpts);
+      const { outcome, timedOut } = await runAttempt(executor, checked.params, step, { index, attempt, rollback: marks.rollback }, attemptOpts);
       const trip = watch?.trip() ?? null;
       const status: FinalStepStatus = outcome.ok && !trip ? 'ok' : timedOut ? 'timeout' : 'failed';
       await report({
@@ -248,7 +248,7 @@ async function runAttempt(
   executor: StepExecutor,
   params: unknown,
   step: PlanStep,
-  at: { index: number; attempt: number },
+  at: { index: number; attempt: number; rollback: boolean },
   opts: RunStepsOptions,
 ): Promise<{ outcome: StepOutcome; timedOut: boolean }> {
   const ac = new AbortController();
@@ -268,7 +268,7 @@ async function runAttempt(
       );
     });
   });
-  const ctx = { signal: ac.signal, caseId: opts.caseId, stepIndex: at.index, attempt: at.attempt, log: opts.log ?? (() => {}) };
+  const ctx = { signal: ac.signal, caseId: opts.caseId, stepIndex: at.index, attempt: at.attempt, ...(at.rollback ? { rollback: true } : {}), log: opts.log ?? (() => {}) };
   try {
     const running = Promise.resolve()
       .then(() => executor.run(params, ctx))
