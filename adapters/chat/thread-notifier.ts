@@ -9,6 +9,7 @@ import {
   alertPost, caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, reportFilename, stepProgressPost, verificationReportPost,
   type ChatLinks, type PlanView,
 } from '../../core/chat/message-model.js';
+import { investigationPost } from '../../core/chat/investigation-post.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
 import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
@@ -91,7 +92,9 @@ export class ThreadNotifier {
     switch (event.topic) {
       case 'evt.case.transition.v1': return this.onTransition(event, card);
       case 'evt.analysis.done.v1': return this.postInThread(card, 'evidence', key, evidencePost(event.data));
-      case 'evt.analysis.findings.v1': return this.postInThread(card, 'evidence', key, evidencePost(findingsView(event.data.findings)));
+      case 'evt.analysis.findings.v1':
+        if (event.data.investigation) return this.postInThread(card, 'evidence', key, investigationPost(event.data.investigation));
+        return this.postInThread(card, 'evidence', key, evidencePost(findingsView(event.data.findings)));
       case 'evt.plan.proposed.v1':
         return this.postInThread(card, 'plan', key, planPost(event.data.plan, { caseId: event.case_id, ...(this.links ? { links: this.links } : {}) }));
       case 'evt.alert.firing.v1':
@@ -196,10 +199,11 @@ export class ThreadNotifier {
     const plan = rollback ? null : await this.currentPlan(c.id);
     const message = stepProgressPost({
       index, name: d.name, action: d.action, status: d.status, attempt: d.attempt, summary: d.summary,
-      ...(d.status !== 'running' ? { duration_ms: d.duration_ms } : {}),
+      ...(d.status !== 'running' ? { duration_ms: d.duration_ms } : {}), ...(d.guard ? { guard: d.guard } : {}),
       ...(plan ? { total: plan.steps.length } : {}),
     });
-    const labelled = rollback ? { ...message, text: `↩ rollback: ${message.text}`, blocks: message.blocks.map((b) => b.type === 'text' ? { ...b, text: `↩ rollback: ${b.text}` } : b) } : message;
+    const label = d.undo_of !== undefined ? `↩ undo of step ${d.undo_of + 1}: ` : '↩ rollback: ';
+    const labelled = rollback ? { ...message, text: `${label}${message.text}`, blocks: message.blocks.map((b, i) => i === 0 && b.type === 'text' ? { ...b, text: `${label}${b.text}` } : b) } : message;
     const key = stepKey(c, rollback, index);
     const row = await this.chatStore.find(this.client.platform, key);
     if (row?.message_ref) {

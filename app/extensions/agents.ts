@@ -1,14 +1,14 @@
 import path from 'node:path';
 import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
-import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
+import type { GateEvaluator, PlanProposer, PlanVerifier } from '../../core/agents/agent-contracts.js';
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import { inventoryTargetFor } from '../../core/agents/inventory.js';
 import type { JobQueue } from '../../core/ports/job-queue.js';
 import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
-import type { ChangePlan } from '../../core/schemas/plan.js';
 import { loadServices } from '../../adapters/config/services-loader.js';
-import { createStepExecutorsFromEnv, runPlan, type ExecutorRegistry } from '../../adapters/executors/index.js';
+import { createStepExecutorsFromEnv, type ExecutorRegistry } from '../../adapters/executors/index.js';
+import { createPlanRunner } from '../../adapters/agents/plan-runner.js';
 import { agentTriggerRoutes } from '../../adapters/http/agent-routes.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
 import { factApplier } from '../../adapters/jobs/fact-applier.js';
@@ -21,6 +21,8 @@ import { TemplateStore } from '../../adapters/planner/template-store.js';
 import { loadPolicy } from '../../adapters/policy/policy-loader.js';
 import { createEvidenceGatherer } from '../../adapters/agents/evidence-gatherer.js';
 import { defineAgentJobs } from '../../adapters/agents/agent-jobs.js';
+import type { InvestigationDeps } from '../../adapters/agents/investigation.js';
+import { OpenAiInvestigator } from '../../adapters/llm/openai-investigator.js';
 import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
 import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
 
@@ -33,6 +35,14 @@ export interface AgentsExtensionOptions {
   processEveryMs?: number;
   /** Replace the planner's language model (tests: an OpenAiPlanner with a short timeout on a local fake). */
   llm?: PlanModel;
+  /** Between polls of step guards (default 5 s; tests shrink it). */
+  guardIntervalMs?: number;
+  /**
+   * The investigation of the analyze step (issue 14): the playbook investigator, the Toolbox factory and
+   * the ClaimChecker. The LLM investigator is built from OPENAI_API_KEY/OPENAI_BASE_URL/OPENAI_MODEL
+   * unless given. Without this option the analysis is the cheap evidence only.
+   */
+  investigation?: Pick<InvestigationDeps, 'llm' | 'playbook' | 'toolbox' | 'checker' | 'budget'>;
 }
 
 /**
@@ -66,7 +76,11 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   // The target's env/namespace come from the service inventory, never from the case or the plan.
   const gatekeeper: GateEvaluator = { evaluate: (input) => evaluatePolicy(policy, { ...input, inventory: inventoryTargetFor(services, input.case.service) }) };
   const verifier = verifierFor(services, prometheus, (s) => metrics.verifyLatency(s));
-  const executor = runnerFor(executors, (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds));
+  const executor = createPlanRunner({
+    executors, observe: (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds),
+    ...(prometheus ? { metrics: prometheus } : {}), guardWindow: (service) => (service ? serviceDefaultsFor(services, service).verify.window : undefined),
+    ...(opts.guardIntervalMs ? { guardIntervalMs: opts.guardIntervalMs } : {}),
+  });
 
   const queue = opts.queue ?? await backend.jobs({
     name: `opsloop-${process.pid}`, logger: log, ...(opts.processEveryMs ? { processEveryMs: opts.processEveryMs } : {}),
@@ -75,6 +89,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     orchestrator, queries: store.queries, queue, clock, logger: log,
     evidence: createEvidenceGatherer({ services, clock, ...(prometheus ? { prometheus } : {}) }),
     planner, gatekeeper, executor, verifier,
+    ...(opts.investigation ? { investigation: investigationFor(ctx, opts.investigation, log) } : {}),
   });
   if (prometheus) {
     defineAnalystJob(queue, {
@@ -99,6 +114,14 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   };
 }
 
+function investigationFor(ctx: OpsloopContext, given: NonNullable<AgentsExtensionOptions['investigation']>, logger: OpsloopContext['logger']): InvestigationDeps {
+  const { config } = ctx;
+  const llm = given.llm ?? (config.openaiApiKey ? new OpenAiInvestigator({
+    apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}),
+  }) : undefined);
+  return { ...given, ...(llm ? { llm } : {}), orchestrator: ctx.orchestrator, queries: ctx.store.queries, clock: ctx.clock, logger };
+}
+
 function serviceVars(services: ServicesFile, service: string): Record<string, string> | undefined {
   const d = serviceDefaultsFor(services, service);
   const vars: Record<string, string> = {};
@@ -114,13 +137,15 @@ function knowledgeFor(ctx: OpsloopContext): { knowledge?: ReturnType<typeof libr
   return librarian ? { knowledge: librarianPlannerKnowledge(librarian) } : {};
 }
 
-function plannerFor(service: PlannerService): PlanProposer {
+/** The PlannerService as the plan job's PlanProposer. */
+export function plannerFor(service: PlannerService): PlanProposer {
   return {
     async propose(input) {
       const result = await service.propose({
         case: input.case,
         evidence: input.evidence.map((e) => ({ title: e.title, ...(e.detail ? { detail: e.detail } : {}) })),
         ...(input.template ? { template: input.template } : {}),
+        ...(input.investigation ? { investigation: input.investigation } : {}),
       });
       if (!result.ok) return { ok: false, reason: result.reason, attempts: result.attempts };
       return {
@@ -154,43 +179,6 @@ function verifierFor(services: ServicesFile, prometheus: PrometheusClient | unde
       return {
         pass: report.pass, summary: report.summary,
         results: report.results.map((r) => ({ ...r, name: r.name ?? r.query, window: r.window ?? null, value: r.value ?? null })),
-      };
-    },
-  };
-}
-
-function runnerFor(executors: ExecutorRegistry, observe: (action: string, outcome: string, seconds: number) => void): PlanRunner {
-  return {
-    budgetSeconds(plan: ChangePlan): number {
-      const steps = [...plan.steps, ...(plan.rollback.steps ?? [])];
-      return steps.reduce((sum, s) => sum + s.timeout_s * (1 + s.retry) + 10 * s.retry, 0);
-    },
-    async run({ plan, case: c, onStep, touch }) {
-      const run = await runPlan(plan, executors, {
-        caseId: c.id,
-        observeStep: observe,
-        onStepResult: async (r) => {
-          await touch();
-          const report: StepReport = {
-            index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status,
-            attempt: r.attempt, duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
-            ...(r.output ? { output: r.output } : {}), ...(r.locator ? { locator: r.locator } : {}),
-          };
-          await onStep(report);
-        },
-      });
-      const finals = run.results;
-      const failed = run.failedIndex !== undefined ? plan.steps[run.failedIndex] : undefined;
-      const summary = run.ok
-        ? `all ${plan.steps.length} step(s) succeeded`
-        : `step ${(run.failedIndex ?? 0) + 1}${failed?.name ? ` (${failed.name})` : ''} failed; ` +
-          (run.rollbackAttempted ? (run.rolledBack ? 'rollback succeeded' : 'rollback FAILED — check the target by hand') : 'no rollback steps');
-      return {
-        ok: run.ok, rolledBack: run.rolledBack, summary,
-        results: finals.map((r) => ({
-          index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status, attempt: r.attempt,
-          duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
-        })),
       };
     },
   };

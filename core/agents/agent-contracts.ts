@@ -1,5 +1,7 @@
 import type { CaseRecord, PlanRecord } from '../schemas/case.js';
 import type { ChangePlan } from '../schemas/plan.js';
+import type { GuardTrip } from '../executor/step-guards.js';
+import type { CheckedHypothesis } from '../schemas/investigation.js';
 
 /**
  * What the agent jobs need from the Planner, Gatekeeper, Executor and Verifier. The composition
@@ -11,6 +13,8 @@ import type { ChangePlan } from '../schemas/plan.js';
 
 /** One piece of evidence the analyze step gathered. */
 export type EvidenceItem = {
+  /** The evidence id (`ev-<n>`) a finding from the investigation rests on; plans cite it. */
+  id?: string;
   kind: 'text' | 'alert' | 'metric' | 'log' | 'dashboard' | 'finding';
   title: string;
   detail?: string;
@@ -33,8 +37,11 @@ export type PlanProposal =
   | { ok: true; plan: ChangePlan; source: 'template' | 'llm'; template?: string; prompt_version?: string; attempts: PlanAttempt[] }
   | { ok: false; reason: string; attempts: PlanAttempt[] };
 
+/** What the Planner gets of an investigation (issue 14): only verified findings, and whether there were none. */
+export type PlanInvestigation = { insufficient_evidence: boolean; findings: CheckedHypothesis[] };
+
 export interface PlanProposer {
-  propose(input: { case: CaseRecord; evidence: EvidenceItem[]; template?: string }): Promise<PlanProposal>;
+  propose(input: { case: CaseRecord; evidence: EvidenceItem[]; template?: string; investigation?: PlanInvestigation }): Promise<PlanProposal>;
 }
 
 export type GateDecision = {
@@ -59,6 +66,10 @@ export type StepReport = {
   output?: string;
   rollback?: boolean;
   locator?: string;
+  /** Undo steps: the index of the plan step they undo. */
+  undo_of?: number;
+  /** The guard that tripped on this step: what it saw, what it wanted, after how many polls. */
+  guard?: GuardTrip;
 };
 export interface PlanRunResult {
   ok: boolean;

@@ -3,7 +3,7 @@
  * into a validated ChangePlan, and build the chat messages for a language model. No I/O here; the
  * adapters in adapters/planner and adapters/llm load files and talk to the model.
  */
-import { ChangePlanSchema, PLAN_LIMITS, STEP_ACTIONS, VERIFY_OPERATORS, type ChangePlan } from '../schemas/plan.js';
+import { ChangePlanSchema, GUARD_LIMITS, PLAN_LIMITS, STEP_ACTIONS, VERIFY_OPERATORS, type ChangePlan } from '../schemas/plan.js';
 import { toFieldIssues, type FieldIssue } from '../schemas/issues.js';
 import {
   TEMPLATE_MAX_INTEGER,
@@ -12,6 +12,7 @@ import {
   type TemplateParam,
 } from '../schemas/plan-template.js';
 import type { CaseRecord } from '../schemas/case.js';
+import type { CauseCategory } from '../schemas/investigation.js';
 import { validateStepParams } from '../executor/params.js';
 import type { ChatMessage } from '../ports/plan-model.js';
 import { dataBlock, evidenceDataBlock, PROMPT_DATA_RULE } from './prompt-data.js';
@@ -105,14 +106,15 @@ export function instantiateTemplate(template: PlanTemplate, vars: PlanVars): Ins
   return checked;
 }
 
-/** Each step's (and rollback step's) params checked against its action's params schema. Pure. */
+/** Each step's (undo step's and rollback step's) params checked against its action's params schema. Pure. */
 export function checkPlanParams(plan: ChangePlan): FieldIssue[] {
   const stepIssues = (steps: ChangePlan['steps'], at: string): FieldIssue[] =>
     steps.flatMap((step, index) => {
       const result = validateStepParams(step.action, step.params);
       return result.ok ? [] : result.issues.map((i) => ({ path: `${at}.${index}.params.${i.path}`, message: i.message }));
     });
-  return [...stepIssues(plan.steps, 'steps'), ...stepIssues(plan.rollback.steps ?? [], 'rollback.steps')];
+  const undoIssues = plan.steps.flatMap((step, index) => stepIssues(step.undo ?? [], `steps.${index}.undo`));
+  return [...stepIssues(plan.steps, 'steps'), ...undoIssues, ...stepIssues(plan.rollback.steps ?? [], 'rollback.steps')];
 }
 
 /**
@@ -212,17 +214,37 @@ export function templateScore(template: PlanTemplate, c: PlanCaseInfo): { score:
   return { score, hits };
 }
 
+/** What the investigation says about the choice (issue 14): the top verified finding's category, or that nothing was verified. */
+export type TemplateEvidence = { category?: CauseCategory; insufficient?: boolean };
+
+/** The best of some templates for a case: highest hint score, then priority, then name. */
+function bestOf(templates: readonly PlanTemplate[], c: PlanCaseInfo): PlanTemplate | undefined {
+  return templates
+    .map((template) => ({ template, score: templateScore(template, c).score }))
+    .sort((a, b) => b.score - a.score || b.template.match.priority - a.template.match.priority || a.template.name.localeCompare(b.template.name))[0]?.template;
+}
+
 /**
- * Pick the template for a case: the requested one when named (unknown name → not ok), else the
- * best-scoring template by its `match` hints (ties: higher priority, then name), else the fallback
+ * Pick the template for a case: the requested one when named (unknown name → not ok); with
+ * insufficient evidence the observe-only template (`match.categories` lists `none`, else the
+ * fallback); else one listing the top verified finding's category; else the best-scoring template by its `match` hints (ties: higher priority, then name), else the fallback
  * template. Pure and deterministic.
  */
-export function chooseTemplate(templates: readonly PlanTemplate[], c: PlanCaseInfo, requested?: string): ChooseResult {
+export function chooseTemplate(templates: readonly PlanTemplate[], c: PlanCaseInfo, requested?: string, evidence: TemplateEvidence = {}): ChooseResult {
   if (requested !== undefined) {
     const named = templates.find((t) => t.name === requested);
     if (named) return { ok: true, template: named, why: `template ${requested} was requested` };
     const known = templates.map((t) => t.name).sort().join(', ');
     return { ok: false, reason: `no template named ${JSON.stringify(truncate(requested, 100))}; known: ${known}` };
+  }
+  if (evidence.insufficient) {
+    const observe = bestOf(templates.filter((t) => t.match.categories.includes('none')), c) ?? bestOf(templates.filter((t) => t.match.fallback), c);
+    if (observe) return { ok: true, template: observe, why: 'the investigation verified nothing (insufficient evidence): observe only, no change on a guess' };
+    return { ok: false, reason: 'the investigation verified nothing and no observe-only template (match.categories: [none]) or fallback exists' };
+  }
+  if (evidence.category) {
+    const fits = bestOf(templates.filter((t) => t.match.categories.includes(evidence.category!)), c);
+    if (fits) return { ok: true, template: fits, why: `the top verified finding's category is ${evidence.category}` };
   }
   const ranked = templates
     .map((template) => ({ template, ...templateScore(template, c) }))
@@ -325,6 +347,7 @@ export function planConstraintsText(): string {
     `- steps: 1 to ${PLAN_LIMITS.maxSteps}; each step has "action" (one of ${STEP_ACTIONS.join(', ')}), "params" (object), "timeout_s" (integer ${10}..${PLAN_LIMITS.maxTimeoutS}) and "retry" (integer 0..3).`,
     `- "rollback" is an object (optional "steps" with the same shape, optional "note"); "verify" is an object with optional "settle_s" (0..3600) and "checks".`,
     `- each verify check: "query" (PromQL, may use $window), "op" (one of ${VERIFY_OPERATORS.join(' ')}), "threshold" (number), optional "window" like "5m".`,
+    `- a step may add "guards" (1..${GUARD_LIMITS.maxGuardsPerStep}): {"kind":"promql","query","op","threshold"} (the limit beyond which the step made things worse, may use $service $env $window) or {"kind":"http","url" (http/https),"expect_status"?}; "guard_settle_s" (0..${GUARD_LIMITS.maxSettleS}), "trip_after" (1..${GUARD_LIMITS.maxTripAfter}) and "undo" (up to ${GUARD_LIMITS.maxUndoSteps} plain steps that put the change back).`,
     `- "title" at most ${PLAN_LIMITS.maxTitle} characters; "risk_score" between 0 and 1.`,
   ].join('\n');
 }
