@@ -74,6 +74,8 @@ export interface Config {
   githubRepos?: string[];
   gateways?: string;
   gatewaysFile?: string;
+  /** Run the read-only investigation in the analyze step with opsloop's own tools (issue 14). */
+  investigation: 'on' | 'off';
   /** Investigation budgets (issue 14); defaults = DEFAULT_INVESTIGATION_BUDGET. */
   investigationMaxToolCalls: number;
   investigationMaxTokens: number;
@@ -196,6 +198,8 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a JSON object of gateway name → {url, method, headers, token_env}', description: 'gateway.flip steps: the feature-flag / traffic gateways a plan may flip.' }),
   envVar({ name: 'OPSLOOP_GATEWAYS_FILE', key: 'gatewaysFile', group: 'executors', schema: path,
     expected: 'a YAML or JSON file path', description: 'gateway.flip steps: the same object in a file (used when OPSLOOP_GATEWAYS is unset).' }),
+  envVar({ name: 'OPSLOOP_INVESTIGATION', key: 'investigation', group: 'agents', schema: z.enum(['on', 'off']), default: 'off',
+    expected: 'on or off', description: 'Investigate in the analyze step with read-only tools (Prometheus, Kubernetes, GitHub, the Librarian, MCP): the LLM loop with OPENAI_API_KEY, else the service\'s playbook; every claim is re-checked.' }),
   envVar({ name: 'OPSLOOP_INVESTIGATION_MAX_TOOL_CALLS', key: 'investigationMaxToolCalls', group: 'agents', schema: intInRange(1, 200), default: String(DEFAULT_INVESTIGATION_BUDGET.maxToolCalls),
     expected: 'an integer 1-200', description: 'Investigation budget: most tool calls per case (the LLM loop and the playbook); when it runs out the investigation reports what it has.' }),
   envVar({ name: 'OPSLOOP_INVESTIGATION_MAX_TOKENS', key: 'investigationMaxTokens', group: 'agents', schema: intInRange(1000, 2_000_000), default: String(DEFAULT_INVESTIGATION_BUDGET.maxTokens),

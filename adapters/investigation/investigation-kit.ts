@@ -5,11 +5,12 @@
  * (connects the MCP servers) and stops it on shutdown.
  */
 import type { Config } from '../config/env.js';
-import type { InvestigationBudget, Investigator, InvestigationTool } from '../../core/investigation/contracts.js';
+import type { ClaimChecker, InvestigationBudget, Investigator, InvestigationTool } from '../../core/investigation/contracts.js';
 import type { EvidenceQueries } from '../../core/ports/evidence-store.js';
 import type { InvestigationSources } from '../../core/ports/investigation-sources.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { ServicesFile } from '../../core/schemas/services.js';
+import { createClaimChecker, servicesClaimScope } from './claim-checker.js';
 import { investigationSourcesFromConfig, toolboxFor } from './investigation-setup.js';
 import { connectMcpTools, loadMcpFile, type McpToolSet } from './mcp-tools.js';
 import { investigationBudgetFromConfig, PlaybookInvestigator } from './playbook-investigator.js';
@@ -23,8 +24,10 @@ export interface InvestigationKit {
   readonly playbook: Investigator;
   /** Why a source or an MCP server is off (for the start-up log). */
   readonly warnings: string[];
-  /** A fresh Toolbox (evidence ids from ev-1) for one investigation of `c`. */
-  toolboxFor(c: CaseRecord): InvestigationToolbox;
+  /** A fresh Toolbox for one investigation (the analyze job's `toolbox` factory); ids from `nextEvidenceId`, else ev-1. */
+  toolboxFor(input: { case: CaseRecord; nextEvidenceId?: () => string }): InvestigationToolbox;
+  /** Re-checks claims against the same sources, within the same namespace scope. */
+  readonly checker: ClaimChecker;
   /** Load OPSLOOP_MCP_FILE and connect its servers (a bad file throws ConfigFileError; an unreachable server is a warning). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -49,12 +52,13 @@ export function createInvestigationKit(opts: InvestigationKitOptions): Investiga
     budget: investigationBudgetFromConfig(opts.config),
     playbook: new PlaybookInvestigator({ services: opts.services }),
     warnings,
-    toolboxFor: (c) => toolboxFor(c, {
+    checker: createClaimChecker(sources, servicesClaimScope(opts.services)),
+    toolboxFor: (input) => toolboxFor(input.case, {
       sources, services: opts.services, mcpTools,
       ...(opts.knowledge ? { knowledge: opts.knowledge } : {}),
       ...(opts.evidence ? { evidence: opts.evidence } : {}),
       ...(opts.knownSecrets ? { knownSecrets: opts.knownSecrets } : {}),
-    }),
+    }, input.nextEvidenceId),
     async start() {
       const file = await loadMcpFile(opts.config.mcpFile);
       if (Object.keys(file.servers).length === 0) return;

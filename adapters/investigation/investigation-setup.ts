@@ -7,7 +7,7 @@
  */
 import type { Config } from '../config/env.js';
 import type { InvestigationTool } from '../../core/investigation/contracts.js';
-import { namespacesForService } from '../../core/investigation/namespace-scope.js';
+import { investigationNamespaces } from '../../core/investigation/findings.js';
 import type { EvidenceQueries } from '../../core/ports/evidence-store.js';
 import type { InvestigationSources } from '../../core/ports/investigation-sources.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
@@ -71,7 +71,7 @@ export interface ToolboxDeps {
 
 /** The namespaces services.yml names for the case's service; none without a service. */
 export function namespaceScopeFor(services: ServicesFile): NamespaceScope {
-  return (c: CaseRecord) => (c.service ? namespacesForService(serviceDefaultsFor(services, c.service)) : []);
+  return (c: CaseRecord) => investigationNamespaces(services, c.service);
 }
 
 /** Every tool the sources allow, in a stable order. */
@@ -87,8 +87,14 @@ export function investigationTools(deps: ToolboxDeps): InvestigationTool<unknown
   return tools;
 }
 
-/** A fresh Toolbox for one investigation of `c` (evidence ids start at ev-1). */
-export function toolboxFor(c: CaseRecord, deps: ToolboxDeps): InvestigationToolbox {
-  void c; // the case reaches the tools through ToolContext; the scope is computed from it per call
-  return createToolbox(investigationTools(deps), { ...(deps.knownSecrets ? { knownSecrets: deps.knownSecrets } : {}), ...deps.toolbox });
+/**
+ * A fresh Toolbox for one investigation of `c`: evidence ids from `nextEvidenceId` when given (the
+ * analyze job shares one generator with the claim checks), else from ev-1. The case reaches the
+ * tools through ToolContext; the namespace scope is computed from it on every call.
+ */
+export function toolboxFor(c: CaseRecord, deps: ToolboxDeps, nextEvidenceId?: () => string): InvestigationToolbox {
+  void c;
+  return createToolbox(investigationTools(deps), {
+    ...(deps.knownSecrets ? { knownSecrets: deps.knownSecrets } : {}), ...deps.toolbox, ...(nextEvidenceId ? { nextEvidenceId } : {}),
+  });
 }

@@ -19,6 +19,8 @@ export interface ToolboxOptions {
   knownSecrets?: readonly string[];
   /** Evidence ids continue after this number (default 0: the first call is ev-1). */
   firstEvidenceNumber?: number;
+  /** Hand out evidence ids from this generator instead (shared with the claim checks of the same investigation). */
+  nextEvidenceId?: () => string;
   clock?: () => number;
 }
 
@@ -42,7 +44,7 @@ export function createToolbox(tools: readonly InvestigationTool<unknown>[], opts
   const known = opts.knownSecrets ?? [];
   const now = opts.clock ?? (() => Date.now());
   let counter = opts.firstEvidenceNumber ?? 0;
-  const nextEvidenceId = () => `ev-${++counter}`;
+  const nextEvidenceId = opts.nextEvidenceId ?? (() => `ev-${++counter}`);
   const descriptors: ToolDescriptor[] = tools.map((t) => toolDescriptor(t));
 
   async function runWithTimeout(tool: InvestigationTool<unknown>, input: unknown, ctx: ToolContext): Promise<ToolResult> {

@@ -22,6 +22,8 @@ import { loadPolicy } from '../../adapters/policy/policy-loader.js';
 import { createEvidenceGatherer } from '../../adapters/agents/evidence-gatherer.js';
 import { defineAgentJobs } from '../../adapters/agents/agent-jobs.js';
 import type { InvestigationDeps } from '../../adapters/agents/investigation.js';
+import { createInvestigationKit, type InvestigationKit } from '../../adapters/investigation/investigation-kit.js';
+import { knownSecrets } from '../../adapters/secrets.js';
 import { OpenAiInvestigator } from '../../adapters/llm/openai-investigator.js';
 import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
 import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
@@ -85,11 +87,14 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   const queue = opts.queue ?? await backend.jobs({
     name: `opsloop-${process.pid}`, logger: log, ...(opts.processEveryMs ? { processEveryMs: opts.processEveryMs } : {}),
   });
+  // With OPSLOOP_INVESTIGATION=on (and no investigation given by a test), opsloop's own read-only tools.
+  const kit = !opts.investigation && config.investigation === 'on' ? investigationKitFor(ctx, services) : undefined;
+  const investigation = opts.investigation ?? (kit ? { playbook: kit.playbook, toolbox: kit.toolboxFor, checker: kit.checker, budget: kit.budget } : undefined);
   defineAgentJobs({
     orchestrator, queries: store.queries, queue, clock, logger: log,
     evidence: createEvidenceGatherer({ services, clock, ...(prometheus ? { prometheus } : {}) }),
     planner, gatekeeper, executor, verifier,
-    ...(opts.investigation ? { investigation: investigationFor(ctx, opts.investigation, log) } : {}),
+    ...(investigation ? { investigation: investigationFor(ctx, investigation, log) } : {}),
   });
   if (prometheus) {
     defineAnalystJob(queue, {
@@ -105,13 +110,28 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     name: 'agents',
     http: [agentTriggerRoutes(orchestrator)],
     async start() {
+      if (kit) {
+        await kit.start();
+        for (const warning of kit.warnings) log.warn({ warning }, 'investigation source unavailable');
+      }
       await queue.start();
       // The Analyst's repeating pass needs Prometheus and at least one configured signal.
       const hasSignals = Object.keys(services.services).some((name) => serviceDefaultsFor(services, name).signals.length > 0);
       if (prometheus && hasSignals) await scheduleAnalyst(queue);
     },
-    stop: () => queue.stop(),
+    async stop() {
+      await queue.stop();
+      await kit?.stop();
+    },
   };
+}
+
+function investigationKitFor(ctx: OpsloopContext, services: ServicesFile): InvestigationKit {
+  const librarian = ctx.services.get('librarian');
+  return createInvestigationKit({
+    config: ctx.config, services, evidence: ctx.backend.evidence.evidence, knownSecrets: knownSecrets(ctx.config),
+    ...(librarian ? { knowledge: librarian } : {}),
+  });
 }
 
 function investigationFor(ctx: OpsloopContext, given: NonNullable<AgentsExtensionOptions['investigation']>, logger: OpsloopContext['logger']): InvestigationDeps {

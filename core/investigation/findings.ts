@@ -1,3 +1,4 @@
+import { namespacesForService } from './namespace-scope.js';
 import type { EvidenceItem } from '../agents/agent-contracts.js';
 import { dataBlock, type DataField } from '../agents/prompt-data.js';
 import { serviceDefaultsFor, type ServicesFile } from '../schemas/services.js';
@@ -48,11 +49,7 @@ export function findingEvidenceItems(findings: InvestigationFindings): EvidenceI
 
 /** The k8s namespaces an investigation of `service` may read: its `namespace` plus an optional `namespaces` list. */
 export function investigationNamespaces(file: ServicesFile, service: string | null | undefined): string[] {
-  if (!service) return [];
-  const own = file.services[service] as { namespaces?: unknown } | undefined;
-  const extra = Array.isArray(own?.namespaces) ? own!.namespaces.filter((n): n is string => typeof n === 'string') : [];
-  const main = serviceDefaultsFor(file, service).namespace;
-  return [...new Set([...(main ? [main] : []), ...extra])];
+  return service ? namespacesForService(serviceDefaultsFor(file, service)) : [];
 }
 
 const EVIDENCE_ID = /\bev-\d{1,6}\b/g;

@@ -30,7 +30,7 @@ test('the kit from configuration: sources, budget env vars, MCP tools after star
     assert.deepEqual(kit.budget, { ...DEFAULT_INVESTIGATION_BUDGET, maxToolCalls: 4 });
     await kit.start();
     assert.deepEqual(kit.warnings, []);
-    const tb = kit.toolboxFor(testCase());
+    const tb = kit.toolboxFor({ case: testCase() });
     assert.deepEqual(tb.tools.map((t) => t.name), [
       'case_evidence', 'prom_query', 'prom_query_range', 'k8s_get', 'k8s_describe', 'k8s_events', 'k8s_pod_logs', 'deploys_recent', 'commits_recent', 'mcp_remote_get_pod_status',
     ]);
@@ -38,8 +38,13 @@ test('the kit from configuration: sources, budget env vars, MCP tools after star
     const ctx = { case: testCase(), now, signal: new AbortController().signal };
     assert.equal((await tb.call('deploys_recent', { lookback: '2h' }, ctx)).ok, true);
     assert.equal((await tb.call('mcp_remote_get_pod_status', { pod: 'p' }, ctx)).ok, true);
-    assert.equal(kit.toolboxFor(testCase()).nextEvidenceId(), 'ev-1', 'each case gets its own numbering');
-    const run = await kit.playbook.investigate({ case: testCase(), toolbox: kit.toolboxFor(testCase()), budget: kit.budget, now });
+    assert.equal(kit.toolboxFor({ case: testCase() }).nextEvidenceId(), 'ev-1', 'each case gets its own numbering');
+    let n = 40;
+    const shared = kit.toolboxFor({ case: testCase(), nextEvidenceId: () => `ev-${++n}` });
+    assert.equal((await shared.call('case_evidence', {}, ctx)).evidence_id, 'ev-41', 'ids from the analyze job\'s generator');
+    const [checked] = await kit.checker.check([{ statement: 's', category: 'deploy', component: 'c', claims: [{ kind: 'deploy', service: 'checkout', window: { lookback: '2h' } }] }], { case: testCase(), now, nextEvidenceId: () => `ev-${++n}` });
+    assert.equal(checked?.status, 'verified', 'the checker reads the same GitHub stand-in');
+    const run = await kit.playbook.investigate({ case: testCase(), toolbox: kit.toolboxFor({ case: testCase() }), budget: kit.budget, now });
     assert.equal(run.stopped, 'budget_tool_calls');
     assert.deepEqual(run.calls.map((c) => c.tool), ['case_evidence', 'k8s_describe', 'k8s_events', 'deploys_recent'], 'the built-in playbook');
     await kit.stop();
