@@ -13,7 +13,7 @@ import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
 import { emit } from '../core/events/typed-events.js';
-import type { ApprovalPlatform } from '../core/agents/gatekeeper.js';
+import type { ApprovalPlatform } from '../core/agents/approvers.js';
 import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
 import type { Principal } from '../core/auth/principal.js';
 import { actingThrough } from '../core/auth/sim-identity.js';
