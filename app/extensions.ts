@@ -9,9 +9,6 @@ import { createIngestExtension } from './extensions/ingest.js';
 import { orderExtensions, type ExtensionDeclaration } from './extension-order.js';
 import type { ExtensionFactory } from './extension-context.js';
 
-export type { ExtensionFactory, OpsloopContext, OpsloopExtension } from './extension-context.js';
-
-
 /** An extension as registered: its factory, and the services it provides to and needs from the others. */
 export type Extension = ExtensionDeclaration<ExtensionFactory>;
 

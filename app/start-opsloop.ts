@@ -17,7 +17,8 @@ import type { OpsloopBackend } from '../core/ports/backend.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import { setUpAuth, type OpsloopAuth } from './auth-setup.js';
 import { registerConfigSecrets, registeredSecrets, registerKnownSecrets } from '../adapters/secrets.js';
-import { defaultExtensions, extensionBuildOrder, type ExtensionEntry, type OpsloopContext, type OpsloopExtension } from './extensions.js';
+import type { OpsloopContext, OpsloopExtension } from './extension-context.js';
+import { defaultExtensions, extensionBuildOrder, type ExtensionEntry } from './extensions.js';
 import { ServiceRegistry } from './extension-order.js';
 
 /** Replace parts of the app (tests, benchmarks, later features). */

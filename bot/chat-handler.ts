@@ -13,11 +13,11 @@ import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
 import { emit } from '../core/events/typed-events.js';
-import type { ApprovalPlatform } from '../core/agents/gatekeeper.js';
+import type { ApprovalPlatform } from '../core/agents/approvers.js';
 import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
 import type { Principal } from '../core/auth/principal.js';
 import { actingThrough } from '../core/auth/sim-identity.js';
-import { clickIdempotencyKey, encodeAction, type ChatAction } from '../core/chat/actions.js';
+import { clickIdempotencyKey, decodeAction, encodeAction, type ChatAction } from '../core/chat/actions.js';
 import type { ChatCommand } from '../core/chat/command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import type { ChatBlock } from '../core/ports/chat.js';
@@ -103,6 +103,9 @@ export interface ChatKnowledge {
 const REPORT_BLOCK_CHARS = 2_800;
 
 const MAX_REASON = 500;
+
+/** The answer to a click whose button value does not decode (an old message's, or a forged one). */
+export const INVALID_BUTTON = 'This button is not valid (it may come from an old message).';
 
 export function ephemeral(text: string, message?: ChatMessage): ChatReply {
   return message ? { kind: 'ephemeral', ephemeral: true, text, message } : { kind: 'ephemeral', ephemeral: true, text };
@@ -231,6 +234,12 @@ export class ChatHandler {
       };
     }
     return this.decide(c, action, actor, null);
+  }
+
+  /** A click as a platform delivers it: the button's encoded value (`encodeAction`). */
+  handleButton(value: string, actor: ChatActor): Promise<ChatReply> {
+    const action = decodeAction(value);
+    return action ? this.handleAction(action, actor) : Promise.resolve(ephemeral(INVALID_BUTTON));
   }
 
   /** The reason form of a Reject was submitted. */

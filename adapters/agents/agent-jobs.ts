@@ -8,7 +8,7 @@ import { AGENT_JOBS, type AgentJobData, type JobContext, type JobQueue } from '.
 import type { CaseStatus } from '../../core/fsm/states.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { ChangePlanSchema, type ChangePlan } from '../../core/schemas/plan.js';
-import { emit } from '../../core/events/typed-events.js';
+import { emit, readCommandData } from '../../core/events/typed-events.js';
 import type {
   EvidenceGatherer, GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport,
 } from '../../core/agents/agent-contracts.js';
@@ -113,7 +113,7 @@ export const PLAN_CLAIM_MS = 120_000;
 export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
   const c = await caseInStatus(deps, job, 'PLANNING');
   if (!c) return;
-  const template = typeof job.data.template === 'string' ? job.data.template : undefined;
+  const template = readCommandData(job.data)?.template;
   // Claim the command before asking the planner: a duplicate job (the same cmd delivered twice)
   // must not call the model again, nor write a contradicting plan_invalid next to a proposal.
   const claim = ensureWritten(await deps.orchestrator.record(c.id, {

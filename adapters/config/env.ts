@@ -57,6 +57,8 @@ export interface Config {
   openaiEmbeddingsModel?: string;
   natsUrl?: string;
   natsStream: string;
+  /** NATS_ACK_TIMEOUT_MS: how long one publish waits for JetStream's ack before the relay retries it. */
+  natsAckTimeoutMs: number;
   /** SSO / OIDC (adapters/auth/oidc-authenticator.ts); all unset → off. */
   oidcIssuer?: string;
   oidcAudience?: string[];
@@ -224,6 +226,8 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a nats:// URL', description: 'Also publish every evt.* outbox message to NATS JetStream.' }),
   envVar({ name: 'NATS_STREAM', key: 'natsStream', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/), default: 'OPSLOOP',
     expected: 'a stream name (letters, digits, _ and -)', description: 'JetStream stream for events (subjects opsloop.evt.<topic>; created if missing).' }),
+  envVar({ name: 'NATS_ACK_TIMEOUT_MS', key: 'natsAckTimeoutMs', group: 'core', schema: intInRange(100, 120_000), default: '5000',
+    expected: 'milliseconds 100-120000', description: 'How long one publish waits for JetStream\'s ack; then the relay retries it later (side consumers only: the agent loop never waits for it).' }),
   envVar({ name: 'OPSLOOP_OIDC_ISSUER', key: 'oidcIssuer', group: 'core', schema: token,
     expected: 'the issuer (iss) without spaces', description: 'SSO/OIDC: accept JWT bearer tokens from this issuer (needs AUDIENCE, ROLE_MAP and one of JWKS_URL, PUBLIC_KEY, HS256_SECRET).' }),
   envVar({ name: 'OPSLOOP_OIDC_AUDIENCE', key: 'oidcAudience', group: 'core', schema: token.transform((s) => s.split(',').filter(Boolean)),

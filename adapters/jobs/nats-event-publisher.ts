@@ -13,7 +13,7 @@ export const NATS_SUBJECT_PREFIX = 'opsloop.';
 export interface NatsPublisherOptions {
   url: string;
   stream?: string;
-  /** How long one publish may wait for the server's ack (default 5 s); longer → the relay retries. */
+  /** How long one publish may wait for the server's ack (NATS_ACK_TIMEOUT_MS, default 5 s); longer → the relay retries. */
   ackTimeoutMs?: number;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
 }

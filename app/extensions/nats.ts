@@ -13,7 +13,7 @@ export const NATS_PUBLISHER_CONSUMER = 'nats-jetstream';
 export function createNatsExtension(ctx: OpsloopContext): OpsloopExtension {
   const { config, relay, logger } = ctx;
   const log = logger.child({ component: 'nats' });
-  const publisher = new NatsEventPublisher({ url: config.natsUrl!, stream: config.natsStream, logger: log });
+  const publisher = new NatsEventPublisher({ url: config.natsUrl!, stream: config.natsStream, ackTimeoutMs: config.natsAckTimeoutMs, logger: log });
   relay.on('evt.', publisher.consumer(), NATS_PUBLISHER_CONSUMER);
   return {
     name: 'nats',

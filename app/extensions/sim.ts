@@ -169,9 +169,7 @@ function simPlugin(d: SimPluginDeps) {
       summary: 'Click Approve or Reject (value = the button\'s encoded action); Reject answers with a modal asking for a reason',
       responses: { 200: { description: '{reply}' }, 400: { description: 'Invalid body' } },
     }, async (request) => {
-      const action = decodeAction(simBody(ActionBody, request.body).value);
-      if (!action) return replyJson(ephemeral('This button is not valid (it may come from an old message).'));
-      return replyJson(await d.handler.handleAction(action, actor(request))
+      return replyJson(await d.handler.handleButton(simBody(ActionBody, request.body).value, actor(request))
         .catch((error: unknown) => { request.log.error({ err: error }, 'sim action failed'); return FAILED; }));
     });
 

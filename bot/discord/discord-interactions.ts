@@ -207,9 +207,7 @@ export class DiscordInteractions {
   }
 
   private async button(request: Extract<DiscordRequest, { kind: 'button' }>): Promise<DiscordAnswer> {
-    const action = decodeAction(request.customId);
-    if (!action) return message(ephemeral('This button is not valid (it may come from an old message).'));
-    const reply = await this.deps.handler.handleAction(action, request.actor);
+    const reply = await this.deps.handler.handleButton(request.customId, request.actor);
     if (reply.kind !== 'modal') return message(reply);
     return {
       kind: 'modal',

@@ -2,7 +2,7 @@ import bolt from '@slack/bolt';
 import type { App as BoltApp, RespondArguments } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { parseOpsCommand } from '../../core/chat/command.js';
-import { ephemeral, type ChatActor, type ChatHandler, type ChatReply, type ReasonModal } from '../chat-handler.js';
+import { ephemeral, INVALID_BUTTON, type ChatActor, type ChatHandler, type ChatReply, type ReasonModal } from '../chat-handler.js';
 import { decodeAction } from '../../core/chat/actions.js';
 import { slackEscape, toSlackMessage, SLACK_ACTION_IDS } from '../../adapters/chat/slack/slack-blocks.js';
 import { cleanText, unstorableInput } from '../../core/chat/escape.js';
@@ -167,7 +167,7 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
     const value = 'value' in action ? action.value : undefined;
     const decoded = decodeAction(value);
     if (!decoded) {
-      await respondWithRetry(respond, toSlackResponse(ephemeral('This button is not valid (it may come from an old message).')), log);
+      await respondWithRetry(respond, toSlackResponse(ephemeral(INVALID_BUTTON)), log);
       return;
     }
     const actor = actorOf(body.user as { id: string; name?: string; username?: string });

@@ -1,7 +1,9 @@
 import type { ChangePlan, PlanStep } from '../schemas/plan.js';
 import type { InventoryTarget } from './inventory.js';
 import { computeRisk, type RiskAssessment } from './risk.js';
-import { GATE_DECISIONS, WEEKDAYS, type ApproverGroup, type ChangeWindow, type Freeze, type GateDecision, type Policy, type TargetMatch, type Weekday } from './policy-schema.js';
+import type { GateApprovers } from './approvers.js';
+import { inFreeze, insideWindow, pad, wallClock } from './gate-clock.js';
+import { GATE_DECISIONS, type ApproverGroup, type ChangeWindow, type Freeze, type GateDecision, type Policy, type TargetMatch } from './policy-schema.js';
 
 /**
  * The Gatekeeper: a pure, deterministic function from (policy, plan, case, time) to a decision.
@@ -34,19 +36,6 @@ export interface GateInput {
   inventory: InventoryTarget | null;
   now: Date;
 }
-
-/** Who may approve: the union of the approver groups the firing rules named (or `default`). */
-export type GateApprovers = {
-  slack_users: string[];
-  slack_groups: string[];
-  discord_roles: string[];
-  /** REST identities (e.g. e-mail addresses). */
-  users: string[];
-  /** Users of the local chat simulator. */
-  sim_users: string[];
-  /** Distinct approvers needed (the largest of the groups asked); absent means 1. */
-  min_approvals?: number;
-};
 
 export interface GateResult {
   decision: GateDecision;
@@ -313,115 +302,12 @@ function globsMatch(globs: readonly string[], value: string): boolean {
   return globs.some((g) => globMatch(g, value));
 }
 
-// ---- time ----------------------------------------------------------------------------------
-
-interface WallClock {
-  weekday: Weekday;
-  /** YYYY-MM-DD */
-  date: string;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-/** The wall-clock time at `now` in an IANA zone (Intl, no I/O). */
-export function wallClock(now: Date, timeZone: string): WallClock {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone, weekday: 'short', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).formatToParts(now);
-  const get = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
-  const weekday = get('weekday').slice(0, 3).toLowerCase() as Weekday;
-  return { weekday, date: `${get('year')}-${get('month')}-${get('day')}`, hour: Number(get('hour')) % 24, minute: Number(get('minute')), second: Number(get('second')) };
-}
-
-function minutesOf(hhmm: string): number {
-  const [h, m] = hhmm.split(':').map(Number);
-  return (h ?? 0) * 60 + (m ?? 0);
-}
-
-function insideWindow(w: ChangeWindow, local: WallClock): boolean {
-  const now = local.hour * 60 + local.minute;
-  const previousDay = WEEKDAYS[(WEEKDAYS.indexOf(local.weekday) + 6) % 7] as Weekday;
-  return w.slots.some((slot) => {
-    const start = minutesOf(slot.start);
-    const end = minutesOf(slot.end);
-    if (start < end) return slot.days.includes(local.weekday) && now >= start && now < end;
-    return (slot.days.includes(local.weekday) && now >= start) || (slot.days.includes(previousDay) && now < end);
-  });
-}
-
-const HAS_OFFSET = /(Z|[+-]\d{2}:\d{2})$/;
-
-/** Compare either instants (bounds with an offset) or wall-clock strings in the freeze's zone. */
-function inFreeze(f: Freeze, now: Date): boolean {
-  const local = wallClock(now, f.time_zone);
-  const localNow = `${local.date}T${pad(local.hour)}:${pad(local.minute)}:${pad(local.second)}`;
-  const after = (bound: string, isEnd: boolean): boolean => {
-    if (HAS_OFFSET.test(bound)) return isEnd ? now.getTime() <= Date.parse(bound) : now.getTime() >= Date.parse(bound);
-    const norm = bound.length === 10 ? `${bound}T${isEnd ? '23:59:59' : '00:00:00'}` : `${bound}:00`.slice(0, 19);
-    return isEnd ? localNow <= norm : localNow >= norm;
-  };
-  return after(f.from, false) && after(f.to, true);
-}
-
-function pad(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
 function capitalise(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function unique<T>(items: T[]): T[] {
   return [...new Set(items)];
-}
-
-// ---- approval ------------------------------------------------------------------------------
-
-export type ApprovalPlatform = 'slack' | 'discord' | 'sim' | 'api';
-
-export interface ApprovalActor {
-  id: string;
-  platform: ApprovalPlatform;
-  /** Slack user-group ids the actor belongs to (resolved by the chat edge). */
-  groups?: string[];
-  /** Discord role ids the actor holds. */
-  roles?: string[];
-}
-
-export type CanApproveResult = { ok: true } | { ok: false; reason: 'requester' | 'not_an_approver'; message: string };
-
-/**
- * May `actor` approve (or reject) a plan waiting for a human? The 4-eyes rule comes first:
- * the case's requester never approves their own case, whatever lists they are on.
- * Pure. Accepts the approver lists or a whole `GateResult`.
- */
-export function canApprove(who: GateApprovers | Pick<GateResult, 'approvers'>, actor: ApprovalActor, requester: string | null | undefined): CanApproveResult {
-  const approvers = 'approvers' in who ? who.approvers : who;
-  if (requester && isSamePerson(requester, actor)) {
-    return { ok: false, reason: 'requester', message: `${actor.id} opened this case and cannot approve it: a second person must (4-eyes rule)` };
-  }
-  if (isListed(approvers, actor)) return { ok: true };
-  return { ok: false, reason: 'not_an_approver', message: `${actor.id} is not an approver for this plan (${actor.platform})` };
-}
-
-function isSamePerson(requester: string, actor: ApprovalActor): boolean {
-  const norm = (s: string) => s.trim().toLowerCase();
-  const r = norm(requester);
-  return r === norm(actor.id) || r === norm(`${actor.platform}:${actor.id}`);
-}
-
-function isListed(a: GateApprovers, actor: ApprovalActor): boolean {
-  switch (actor.platform) {
-    case 'slack':
-      return a.slack_users.includes(actor.id) || (actor.groups ?? []).some((g) => a.slack_groups.includes(g));
-    case 'discord':
-      return (actor.roles ?? []).some((r) => a.discord_roles.includes(r));
-    case 'sim':
-      return a.sim_users.includes(actor.id);
-    case 'api':
-      return a.users.includes(actor.id);
-  }
 }
 
 /** All decisions, most permissive first (for UIs and tests). */

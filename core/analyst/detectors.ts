@@ -8,7 +8,9 @@ import {
   type RobustZSettings,
   type StaticSettings,
 } from '../schemas/detectors.js';
+import { episodesFromFlags, type Episode } from './episodes.js';
 import { regularise, type Point, type RegularSeries } from './series.js';
+import { SortedWindow, sortedMedian } from './sorted-window.js';
 
 /**
  * The Analyst's anomaly detectors (issue 7). Pure functions over a regular series (any step;
@@ -27,25 +29,7 @@ import { regularise, type Point, type RegularSeries } from './series.js';
  */
 
 export type { Direction, DetectSettings, DetectorSettings } from '../schemas/detectors.js';
-
-/** One anomaly episode of one detector. Times are Unix seconds of grid points. */
-export interface Episode {
-  detector: string;
-  kind: DetectorSettings['kind'];
-  direction: 'up' | 'down';
-  /** First anomalous point of the run that fired. */
-  start: number;
-  /** Last anomalous point seen (so far, when `open`). */
-  end: number;
-  /** The point at which the run reached `consecutive` (when a case would open). */
-  fired_at: number;
-  /** Anomalous points in the episode. */
-  points: number;
-  /** The most extreme point (largest |score|; for static, furthest past the threshold). */
-  peak: { t: number; value: number; score: number };
-  /** Still anomalous at the end of the series (no `clear` normal points since). */
-  open: boolean;
-}
+export type { Episode } from './episodes.js';
 
 export interface DetectorOutput {
   name: string;
@@ -274,177 +258,4 @@ export function flagsFromScores(scores: readonly number[], threshold: number, di
     if (direction === 'down') return z < -threshold;
     return Math.abs(z) > threshold;
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Runs and episodes
-
-interface RunOptions {
-  consecutive: number;
-  clear: number;
-  maxGap: number;
-  /** Which way point i deviates (+1 up, −1 down). */
-  signOf: (i: number) => number;
-  /** How extreme point i is (for the peak). */
-  peakOf: (i: number) => number;
-}
-
-type RawEpisode = Omit<Episode, 'detector' | 'kind' | 'peak'> & { peakIndex: number };
-
-/**
- * Turn per-point levels into episodes. Level 2 = beyond the threshold, 1 = beyond the continue
- * threshold only (hysteresis), 0 = normal, null = missing or unscored. A run starts on a level-2
- * point and `consecutive` points of level ≥ 1 and one sign in a row open an episode (at the
- * run's first point); inside an episode level ≥ 1 keeps it going, and `clear` normal points or a
- * gap longer than `maxGap` close it. Missing points neither count nor break a run unless the
- * gap is too long.
- */
-export function episodesFromFlags(series: RegularSeries, levels: ReadonlyArray<0 | 1 | 2 | null>, o: RunOptions): RawEpisode[] {
-  const at = (i: number) => series.start + i * series.step;
-  const episodes: RawEpisode[] = [];
-  let runStart = -1;
-  let runCount = 0;
-  let runSign = 0;
-  let gap = 0;
-  let normals = 0;
-  let current: RawEpisode | null = null;
-  let lastFlagged = -1;
-
-  const close = () => {
-    if (current) {
-      current.end = at(lastFlagged);
-      current.open = false;
-      episodes.push(current);
-    }
-    current = null;
-    runCount = 0;
-    runStart = -1;
-    normals = 0;
-  };
-
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i];
-    if (level === null || level === undefined) {
-      gap += 1;
-      if (gap > o.maxGap) {
-        if (current) close();
-        runCount = 0;
-        runStart = -1;
-      }
-      continue;
-    }
-    gap = 0;
-    if (level === 0 || (level === 1 && !current && runCount === 0)) {
-      runCount = 0;
-      runStart = -1;
-      if (current) {
-        normals += 1;
-        if (normals >= o.clear) close();
-      }
-      continue;
-    }
-    const sign = o.signOf(i);
-    lastFlagged = i;
-    if (current) {
-      const ep: RawEpisode = current;
-      normals = 0;
-      ep.points += 1;
-      ep.end = at(i);
-      if (o.peakOf(i) > o.peakOf(ep.peakIndex)) ep.peakIndex = i;
-      continue;
-    }
-    if (runCount > 0 && sign !== runSign) {
-      runCount = 0;
-      runStart = -1;
-      if (level < 2) continue;
-    }
-    if (runCount === 0) {
-      runStart = i;
-      runSign = sign;
-    }
-    runCount += 1;
-    if (runCount >= o.consecutive) {
-      let peakIndex = runStart;
-      for (let k = runStart; k <= i; k++) if ((levels[k] ?? 0) > 0 && o.peakOf(k) > o.peakOf(peakIndex)) peakIndex = k;
-      current = {
-        direction: runSign > 0 ? 'up' : 'down',
-        start: at(runStart), end: at(i), fired_at: at(i), points: runCount, peakIndex, open: true,
-      };
-      normals = 0;
-    }
-  }
-  if (current) {
-    const ep: RawEpisode = current;
-    ep.end = at(lastFlagged);
-    episodes.push(ep);
-  }
-  return episodes;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sliding window with O(log n) search and O(n) median absolute deviation (no re-sorting).
-
-class SortedWindow {
-  private readonly xs: number[] = [];
-
-  get size(): number {
-    return this.xs.length;
-  }
-
-  add(x: number): void {
-    this.xs.splice(lowerBound(this.xs, x), 0, x);
-  }
-
-  remove(x: number): void {
-    const i = lowerBound(this.xs, x);
-    if (this.xs[i] === x) this.xs.splice(i, 1);
-  }
-
-  median(): number {
-    return sortedMedian(this.xs);
-  }
-
-  /** Median of |x − m| by merging the two sorted sides around m. */
-  mad(m: number): number {
-    const xs = this.xs;
-    const n = xs.length;
-    if (n === 0) return Number.NaN;
-    let left = lowerBound(xs, m) - 1; // walks down: m − xs[left] grows
-    let right = left + 1; // walks up: xs[right] − m grows
-    const want = n % 2 ? [(n - 1) / 2] : [n / 2 - 1, n / 2];
-    let k = 0;
-    let sum = 0;
-    let taken = 0;
-    while (taken < want.length) {
-      const dl = left >= 0 ? m - xs[left]! : Infinity;
-      const dr = right < n ? xs[right]! - m : Infinity;
-      const d = dl <= dr ? dl : dr;
-      if (dl <= dr) left -= 1;
-      else right += 1;
-      if (k === want[taken]) {
-        sum += d;
-        taken += 1;
-      }
-      k += 1;
-    }
-    return sum / want.length;
-  }
-}
-
-function lowerBound(xs: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (xs[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function sortedMedian(xs: readonly number[]): number {
-  const n = xs.length;
-  if (n === 0) return Number.NaN;
-  const mid = n >> 1;
-  return n % 2 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
 }

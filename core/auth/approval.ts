@@ -3,7 +3,7 @@
  * Orchestrator runs it for every gate_approved / gate_rejected, whatever entry sent it, so the
  * chat buttons, the simulator and REST obey the same rule.
  */
-import { canApprove, type ApprovalActor, type GateApprovers } from '../agents/gatekeeper.js';
+import { canApprove, type ApprovalActor, type GateApprovers } from '../agents/approvers.js';
 import type { TimelineEntry } from '../schemas/case.js';
 import { isAgent, type Principal } from './principal.js';
 

@@ -84,3 +84,16 @@ export function parseEvent(envelope: OutboxEnvelope): ParseEventResult {
   if (!parsed.success) return { ok: false, code: 'invalid_data', topic, issues: toFieldIssues(parsed.error) };
   return { ok: true, event: { ...envelope, topic, data: parsed.data } as KnownMessage };
 }
+
+/** What an agent command carries (every `cmd.*` topic has this shape). */
+export type CommandData = MessageData<CommandTopic>;
+
+/**
+ * Read an agent job's command payload (the `data` of its `cmd.*` message) through the command
+ * schema, typed. Null when it breaks the schema: the Orchestrator and the REST triggers write
+ * commands with `emit`, so only a hand-made or foreign job gets there. Never throws; pure.
+ */
+export function readCommandData(data: unknown): CommandData | null {
+  const parsed = COMMAND_DATA_SCHEMAS['cmd.plan.generate'].safeParse(data);
+  return parsed.success ? parsed.data : null;
+}

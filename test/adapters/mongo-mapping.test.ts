@@ -19,6 +19,7 @@ import {
   isDuplicateKeyError,
   isStoreUnavailableError,
   outboxToDoc,
+  pendingInGroups,
   planToDoc,
   replicaSetProblem,
   timelineToDoc,
@@ -194,4 +195,12 @@ test('Mongo migrations are in ascending order with distinct versions', () => {
   const versions = MONGO_MIGRATIONS.map((m) => m.version);
   assert.ok(versions.length >= 1);
   assert.deepEqual(versions, [...new Set(versions)].sort((a, b) => a - b));
+});
+
+test('claim and backlog select pending copies of the wanted groups; unknown groups are dropped, none left matches nothing', () => {
+  assert.deepEqual(pendingInGroups(['loop']), { pending: true, group: { $in: ['loop'] } });
+  assert.deepEqual(pendingInGroups(['loop', 'side']), { pending: true, group: { $in: ['loop', 'side'] } });
+  assert.deepEqual(pendingInGroups(['side', 'nope' as never]), { pending: true, group: { $in: ['side'] } });
+  assert.equal(pendingInGroups([]), null);
+  assert.equal(pendingInGroups(['nope' as never]), null);
 });

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { detect, episodesFromFlags, ewmaScores, robustZScores, seasonalResiduals } from '../../core/analyst/detectors.js';
+import { detect, ewmaScores, robustZScores, seasonalResiduals } from '../../core/analyst/detectors.js';
+import { episodesFromFlags } from '../../core/analyst/episodes.js';
 import { inferStep, median, parseSeriesCsv, parseTimestamp, regularise, type RegularSeries } from '../../core/analyst/series.js';
 import { DetectSettingsSchema } from '../../core/schemas/detectors.js';
 import { parseServices } from '../../adapters/config/services-loader.js';

@@ -7,7 +7,7 @@ import { silentLogger } from '../../adapters/log.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { startOpsloop, type RunningOpsloop, type OpsloopOverrides } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
-import type { ExtensionFactory } from '../../app/extensions.js';
+import type { ExtensionFactory } from '../../app/extension-context.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
 /**

@@ -20,7 +20,10 @@ export interface ApiHarness {
 }
 
 /** The real HTTP API on a fresh PGlite store (not listening; use inject, or listen for fetch). */
-export async function startApi(options: { bodyLimit?: number; plugins?: HttpPlugin[]; auth?: HttpAuthConfig; defaultHeaders?: Record<string, string> } = {}): Promise<ApiHarness> {
+/** Plugins to mount, or a function building them on the harness's store and Orchestrator (an extension's `http`). */
+export type HarnessPlugins = HttpPlugin[] | ((parts: { store: PgliteCaseStore; orchestrator: Orchestrator; metrics: PromMetrics }) => Promise<HttpPlugin[]>);
+
+export async function startApi(options: { bodyLimit?: number; plugins?: HarnessPlugins; auth?: HttpAuthConfig; defaultHeaders?: Record<string, string> } = {}): Promise<ApiHarness> {
   const store = await createTestPgliteStore();
   const metrics = new PromMetrics();
   metrics.trackBacklog(() => store.outbox.backlog());
@@ -28,7 +31,7 @@ export async function startApi(options: { bodyLimit?: number; plugins?: HttpPlug
   const app = buildServer({
     orchestrator, store, metrics, logger: silentLogger(), auth: options.auth ?? testAuth(),
     ...(options.bodyLimit ? { bodyLimit: options.bodyLimit } : {}),
-    ...(options.plugins ? { plugins: options.plugins } : {}),
+    ...(options.plugins ? { plugins: typeof options.plugins === 'function' ? await options.plugins({ store, orchestrator, metrics }) : options.plugins } : {}),
   });
   await app.ready();
   orchestrators.set(app, orchestrator);

@@ -15,6 +15,14 @@ import { completePlan, key, startApi, transition, writeGateNote, type ApiHarness
 import { ChatHandler, chatPrincipal, type ChatActor } from '../../bot/chat-handler.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { expectOk } from '../support/outcomes.js';
+import { loadConfig } from '../../adapters/config/env.js';
+import { OutboxRelay } from '../../adapters/jobs/outbox-relay.js';
+import { silentLogger } from '../../adapters/log.js';
+import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
+import { systemClock, uuidGen } from '../../adapters/system-clock.js';
+import type { OpsloopContext } from '../../app/extension-context.js';
+import { ServiceRegistry } from '../../app/extension-order.js';
+import { createSimExtension, SIM_REQUESTER } from '../../app/extensions/sim.js';
 
 let h: ApiHarness;
 const SCOPED: TestUser = {
@@ -258,4 +266,79 @@ describe('chat entries (Slack, Discord, simulator) obey the same gate guard', ()
       assert.equal((await h.store.queries.getCase(c.id))!.status, 'EXECUTING');
     });
   }
+});
+
+/**
+ * The simulator's routes (app/extensions/sim.ts) × every role. `POST /sim/api/as` chooses who the
+ * session acts as: a requester needs responder, a policy approver (config/policy.yml `sim_users`)
+ * approver; an unknown user is 400. The other POSTs act as the chosen user and need responder.
+ */
+describe('REST: the simulator routes × every role', () => {
+  let sim: ApiHarness;
+  const APPROVER = 'sim-approver';
+  before(async () => {
+    sim = await startApi({
+      plugins: async ({ store, orchestrator, metrics }) => {
+        const ctx: OpsloopContext = {
+          config: loadConfig({}), services: new ServiceRegistry(), logger: silentLogger(), metrics, backend: pgliteBackend(store), store, orchestrator,
+          relay: new OutboxRelay({ store }), outboxWritten: () => {}, clock: systemClock, ids: uuidGen,
+        };
+        return (await createSimExtension(ctx)).http ?? [];
+      },
+    });
+  });
+  after(async () => { await sim?.close(); });
+
+  const headersOf = (who: Who) => (who === 'nobody' ? { authorization: '' } : WHO[who].headers);
+  const youOf = async (who: Exclude<Who, 'nobody'>) => (await sim.app.inject({ method: 'GET', url: '/sim/api/state', headers: WHO[who].headers })).json().you.user as string;
+
+  /** POST /sim/api/as: what the rules say for `who` choosing `user`. */
+  function expectedAs(who: Who, user: string): number {
+    if (who === 'nobody') return 401;
+    if (who === 'victor') return 403; // a viewer may not write at all (case.create)
+    if (user !== SIM_REQUESTER && user !== APPROVER) return 400;
+    if (user === APPROVER) return who === 'alice' ? 403 : 200;
+    return 200;
+  }
+
+  for (const who of ['nobody', 'victor', 'alice', 'bob', 'admin'] as Who[]) {
+    for (const user of [SIM_REQUESTER, APPROVER, 'mallory']) {
+      const want = expectedAs(who, user);
+      test(`POST /sim/api/as {user: ${user}} by ${who} → ${want}`, async () => {
+        const before = who === 'nobody' ? null : await youOf(who);
+        const res = await sim.app.inject({ method: 'POST', url: '/sim/api/as', headers: headersOf(who), payload: { user } });
+        assert.equal(res.statusCode, want, res.body);
+        if (who === 'nobody') return;
+        if (want === 200) {
+          assert.equal(res.json().you.user, user);
+          assert.equal(await youOf(who), user, 'the session now acts as the chosen user');
+          assert.equal(res.json().you.via, `token:${who}`);
+        } else {
+          assert.equal(await youOf(who), before, 'a refused choice changes nothing');
+        }
+      });
+    }
+  }
+
+  for (const [path, payload] of [
+    ['/sim/api/command', { text: 'help' }],
+    ['/sim/api/action', { value: 'garbage' }],
+    ['/sim/api/reject', { value: 'garbage', reason: 'no' }],
+  ] as const) {
+    test(`POST ${path}: nobody → 401, a viewer → 403, a responder → 200; a body naming a user → 400`, async () => {
+      for (const [who, want] of [['nobody', 401], ['victor', 403], ['alice', 200]] as const) {
+        const res = await sim.app.inject({ method: 'POST', url: path, headers: headersOf(who), payload });
+        assert.equal(res.statusCode, want, `${who}: ${res.body}`);
+      }
+      const named = await sim.app.inject({ method: 'POST', url: path, headers: WHO.admin.headers, payload: { ...payload, user: APPROVER } });
+      assert.equal(named.statusCode, 400, named.body);
+    });
+  }
+
+  test('GET /sim and /sim/api/state: nobody → 401, a viewer reads', async () => {
+    for (const url of ['/sim/api/state', '/sim']) {
+      assert.equal((await sim.app.inject({ method: 'GET', url, headers: { authorization: '' } })).statusCode, 401, url);
+      assert.equal((await sim.app.inject({ method: 'GET', url, headers: WHO.victor.headers })).statusCode, 200, url);
+    }
+  });
 });

@@ -238,6 +238,16 @@ export function outboxToDoc({ envelope, group }: OutboxDelivery, seq: number): O
   };
 }
 
+/**
+ * The filter for the pending outbox copies of `groups` (claim and backlog share it); unknown group
+ * names are dropped, and null means no group is left, so nothing can match. Every document has
+ * its `group` (migrations/mongo/0090_outbox_consumer_group.ts set the older ones).
+ */
+export function pendingInGroups(groups: readonly ConsumerGroup[]): { pending: true; group: { $in: ConsumerGroup[] } } | null {
+  const wanted = groups.filter(isConsumerGroup);
+  return wanted.length === 0 ? null : { pending: true, group: { $in: wanted } };
+}
+
 export function docToOutboxRecord(doc: OutboxDoc): OutboxRecord {
   return { seq: doc.seq, group: isConsumerGroup(doc.group) ? doc.group : 'side', envelope: doc.envelope, attempts: doc.attempts };
 }

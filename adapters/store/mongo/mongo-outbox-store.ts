@@ -1,8 +1,8 @@
-import { isConsumerGroup, type ConsumerGroup } from '../../../core/outbox/consumer-groups.js';
+import type { ConsumerGroup } from '../../../core/outbox/consumer-groups.js';
 import type { OutboxStore } from '../../../core/ports/case-store.js';
 import type { OutboxRecord } from '../../../core/schemas/outbox.js';
 import type { MongoCollections } from './mongo-collections.js';
-import { docToOutboxRecord, guarded } from './mongo-mapping.js';
+import { docToOutboxRecord, guarded, pendingInGroups } from './mongo-mapping.js';
 
 /**
  * Leases use the server's clock (`$$NOW`), so relays on machines with skewed clocks agree on
@@ -17,10 +17,8 @@ export class MongoOutboxStore implements OutboxStore {
    * so no message is handed to two owners at once.
    */
   claim(owner: string, leaseMs: number, limit: number, groups: readonly ConsumerGroup[]): Promise<OutboxRecord[]> {
-    const wanted = groups.filter(isConsumerGroup);
-    // Every document has its `group` (migrations/mongo/0090_outbox_consumer_group.ts set the older ones).
-    const groupFilter = { group: { $in: wanted } };
-    if (wanted.length === 0) return Promise.resolve([]);
+    const inGroups = pendingInGroups(groups);
+    if (!inGroups) return Promise.resolve([]);
     return guarded(async () => {
       const claimed: OutboxRecord[] = [];
       while (claimed.length < limit) {
@@ -28,7 +26,7 @@ export class MongoOutboxStore implements OutboxStore {
           // Aggregation order puts null (and a missing field) below every date, so this also
           // matches messages that were never leased. `$lte`: a lease ends at `lease_until`, and
           // `release(…, 0)` makes a message claimable within the same millisecond.
-          { pending: true, published_at: null, ...groupFilter, $expr: { $lte: ['$lease_until', '$$NOW'] } },
+          { ...inGroups, published_at: null, $expr: { $lte: ['$lease_until', '$$NOW'] } },
           [{
             $set: {
               lease_owner: owner,
@@ -70,6 +68,7 @@ export class MongoOutboxStore implements OutboxStore {
 
   backlog(groups?: readonly ConsumerGroup[]): Promise<number> {
     if (!groups) return guarded(() => this.c.outbox.countDocuments({ pending: true }));
-    return guarded(() => this.c.outbox.countDocuments({ pending: true, group: { $in: groups.filter(isConsumerGroup) } }));
+    const inGroups = pendingInGroups(groups);
+    return inGroups ? guarded(() => this.c.outbox.countDocuments(inGroups)) : Promise.resolve(0);
   }
 }

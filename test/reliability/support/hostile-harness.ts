@@ -6,7 +6,7 @@ import { createAgentsExtension } from '../../../app/extensions/agents.js';
 import { silentLogger } from '../../../adapters/log.js';
 import type { PgliteCaseStore } from '../../../adapters/store/pglite/pglite-case-store.js';
 import { createDiscordExtension } from '../../../app/extensions/discord.js';
-import type { ExtensionFactory } from '../../../app/extensions.js';
+import type { ExtensionFactory } from '../../../app/extension-context.js';
 import { createSlackExtension } from '../../../app/extensions/slack.js';
 import { startOpsloop, type RunningOpsloop } from '../../../app/start-opsloop.js';
 import { pgliteBackend } from '../../../adapters/store/pglite/pglite-backend.js';
