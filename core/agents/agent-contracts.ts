@@ -11,6 +11,8 @@ import type { ChangePlan } from '../schemas/plan.js';
 
 /** One piece of evidence the analyze step gathered. */
 export type EvidenceItem = {
+  /** The evidence id (`ev-<n>`) a finding from the investigation rests on; plans cite it. */
+  id?: string;
   kind: 'text' | 'alert' | 'metric' | 'log' | 'dashboard' | 'finding';
   title: string;
   detail?: string;

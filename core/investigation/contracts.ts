@@ -37,6 +37,11 @@ export interface InvestigationTool<I = unknown> {
   source: ToolSource;
   /** Validates (and caps) the input before `run`; a rejected input never reaches a source. */
   input: z.ZodType<I>;
+  /**
+   * JSON Schema offered to the model instead of the one derived from `input` (optional; MCP tools
+   * pass the schema their server published, while `input` only checks the shape).
+   */
+  parameters?: Record<string, unknown>;
   run(input: I, ctx: ToolContext): Promise<ToolResult>;
 }
 

@@ -34,11 +34,20 @@ const CheckResult = z.object({
   value: z.number().nullable(), pass: z.boolean(), error: z.string().optional(),
 }).passthrough();
 
-const Evidence = z.object({ kind: z.string(), title: z.string(), detail: z.string().optional(), value: z.number().nullable().optional(), url: z.string().optional() }).passthrough();
+const Evidence = z.object({ id: z.string().optional().describe('the evidence id (ev-<n>) a finding rests on'), kind: z.string(), title: z.string(), detail: z.string().optional(), value: z.number().nullable().optional(), url: z.string().optional() }).passthrough();
 
 /** The Analyst's LLM summary of a case's evidence (core/schemas/findings.ts), as the event carries it. */
 const FindingsSummary = z.object({
   summary: z.string(), suspected_causes: z.array(z.unknown()), next_checks: z.array(z.string()),
+}).passthrough();
+
+/** An investigation's result (core/schemas/investigation.ts InvestigationFindings) plus the tool calls it made. */
+const InvestigationResult = z.object({
+  mode: z.enum(['llm', 'playbook']), summary: z.string(),
+  findings: z.array(z.unknown()), refuted: z.array(z.unknown()), unsupported: z.array(z.unknown()),
+  insufficient_evidence: z.boolean(), tool_calls: z.number().int(), stopped: z.string(),
+  calls: z.array(z.object({ evidence_id: z.string(), tool: z.string(), ok: z.boolean() }).passthrough()).optional()
+    .describe('the tool calls (ToolCallRecord without output), for the thread'),
 }).passthrough();
 
 const AlertView = z.object({
@@ -64,9 +73,11 @@ export const EVENT_DATA_SCHEMAS = {
   'evt.analysis.done.v1': z.object({ actor: Actor, reason: z.string().optional(), evidence: z.array(Evidence).optional() }).passthrough(),
   'evt.analysis.findings.v1': z.object({
     actor: Actor.optional(),
-    source: z.string().optional().describe('analyst (a detector fired) or llm (the LLM summary of the evidence)'),
+    source: z.string().optional().describe('analyst (a detector fired), llm (the LLM summary of the evidence) or investigation (re-checked hypotheses)'),
     findings: z.union([z.array(z.unknown()), FindingsSummary]).optional()
       .describe('the detector findings (a list), or the LLM summary (summary, suspected_causes, next_checks)'),
+    investigation: InvestigationResult.optional()
+      .describe('source investigation: the hypotheses after opsloop re-checked their claims, and the tool calls made'),
   }).passthrough(),
   'evt.plan.proposed.v1': z.object({ actor: Actor, reason: z.string().optional(), plan: ChangePlanSchema, source: z.enum(['template', 'llm']), template: z.string().nullable() }).passthrough(),
   'evt.plan.invalid.v1': z.object({ actor: Actor, reason: z.string(), attempts: z.array(z.unknown()) }).passthrough(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { VerifyCheckSchema } from './plan.js';
 import { DetectorSettingsSchema } from './detectors.js';
+import { PlaybookSchema } from './playbook.js';
 
 /**
  * Per-service defaults (config/services.yml): where a service runs, how the Verifier checks it
@@ -53,10 +54,16 @@ export type Signal = z.infer<typeof SignalSchema>;
 export const ServiceDefaultsSchema = z
   .object({
     namespace: z.string().min(1).max(63).optional(),
+    /** More namespaces the investigation may read for this service (besides `namespace`). */
+    namespaces: z.array(z.string().min(1).max(63)).max(10).optional(),
+    /** The GitHub repository (owner/name) whose deploys and commits belong to this service. */
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'owner/name').optional(),
     deployment: z.string().min(1).max(253).optional(),
     env: Name.optional(),
     verify: VerifyDefaultsSchema.default({ checks: [] }),
     signals: z.array(SignalSchema).default([]),
+    /** The deterministic investigation's playbook (core/schemas/playbook.ts). */
+    investigate: PlaybookSchema.optional(),
   })
   .strict();
 export type ServiceDefaults = z.infer<typeof ServiceDefaultsSchema>;
@@ -86,6 +93,8 @@ export function serviceDefaultsFor(file: ServicesFile, service: string | null | 
   };
   return {
     namespace: own?.namespace ?? base.namespace,
+    namespaces: own?.namespaces ?? base.namespaces,
+    repo: own?.repo ?? base.repo,
     deployment: own?.deployment ?? base.deployment,
     env: own?.env ?? base.env,
     verify: {
@@ -94,5 +103,6 @@ export function serviceDefaultsFor(file: ServicesFile, service: string | null | 
       checks: byName(base.verify?.checks, own?.verify.checks),
     },
     signals: byName(base.signals, own?.signals),
+    investigate: own?.investigate ?? base.investigate,
   };
 }

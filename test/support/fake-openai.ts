@@ -9,12 +9,22 @@ import type { AddressInfo } from 'node:net';
  * request body the client sent.
  */
 
+/** Token counts reported in an answer's `usage` (default: 100 prompt tokens, content length / 4 completion tokens). */
+export type ScriptedUsage = { prompt_tokens: number; completion_tokens: number };
+
+/** One function call of a `tool_calls` answer; `arguments` is sent as given when a string, else JSON-encoded. */
+export type ScriptedToolCall = { name: string; arguments: unknown; id?: string };
+
 /** One scripted answer to a chat completion request. */
 export type ScriptedAnswer =
   /** A normal answer whose message content is this text (valid plan JSON, prose, anything). */
-  | { kind: 'content'; content: string; finishReason?: 'stop' | 'length' }
+  | { kind: 'content'; content: string; finishReason?: 'stop' | 'length'; usage?: ScriptedUsage }
   /** A normal answer whose content is `JSON.stringify(value)`. */
-  | { kind: 'json'; value: unknown }
+  | { kind: 'json'; value: unknown; usage?: ScriptedUsage }
+  /** The model calls tools (`finish_reason: "tool_calls"`, `message.tool_calls`), optionally with some content. */
+  | { kind: 'tool_calls'; calls: ScriptedToolCall[]; content?: string | null; usage?: ScriptedUsage }
+  /** Decide the answer from the request body (multi-turn conversations that react to tool results). */
+  | { kind: 'dynamic'; answer: (body: any) => ScriptedAnswer }
   /** A normal answer whose content is `bytes` characters long (a runaway model). */
   | { kind: 'huge'; bytes: number }
   /** Wait `delayMs` before answering with `content` (to exceed the client's timeout). */
@@ -74,8 +84,13 @@ function openAiError(res: ServerResponse, status: number, message: string, type 
 
 let completionCounter = 0;
 
-function chatCompletion(model: string, content: string | null, options: { refusal?: string; finishReason?: string } = {}) {
+type ToolCallWire = { id: string; type: 'function'; function: { name: string; arguments: string } };
+
+function chatCompletion(model: string, content: string | null,
+  options: { refusal?: string; finishReason?: string; usage?: ScriptedUsage; toolCalls?: ToolCallWire[] } = {}) {
   completionCounter += 1;
+  const completionTokens = options.usage?.completion_tokens ?? (content ? Math.ceil(content.length / 4) : 0);
+  const promptTokens = options.usage?.prompt_tokens ?? 100;
   return {
     id: `chatcmpl-fake-${completionCounter}`,
     object: 'chat.completion',
@@ -84,12 +99,15 @@ function chatCompletion(model: string, content: string | null, options: { refusa
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content, refusal: options.refusal ?? null, annotations: [] },
+        message: {
+          role: 'assistant', content, refusal: options.refusal ?? null, annotations: [],
+          ...(options.toolCalls ? { tool_calls: options.toolCalls } : {}),
+        },
         logprobs: null,
         finish_reason: options.finishReason ?? 'stop',
       },
     ],
-    usage: { prompt_tokens: 100, completion_tokens: content ? Math.ceil(content.length / 4) : 0, total_tokens: 100 + (content ? Math.ceil(content.length / 4) : 0) },
+    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     system_fingerprint: 'fp_fake',
   };
 }
@@ -108,13 +126,21 @@ export async function startFakeOpenAi(options: { apiKey?: string } = {}): Promis
 
   const answerChat = (req: IncomingMessage, res: ServerResponse, body: any): void => {
     const model = typeof body?.model === 'string' ? body.model : 'unknown-model';
-    const next = queue.shift();
+    let next = queue.shift();
+    while (next?.kind === 'dynamic') next = next.answer(body);
     if (!next) return openAiError(res, 500, 'fake-openai: no scripted answer left for this request', 'server_error');
     switch (next.kind) {
       case 'content':
-        return sendJson(res, 200, chatCompletion(model, next.content, { finishReason: next.finishReason ?? 'stop' }));
+        return sendJson(res, 200, chatCompletion(model, next.content, { finishReason: next.finishReason ?? 'stop', ...(next.usage ? { usage: next.usage } : {}) }));
       case 'json':
-        return sendJson(res, 200, chatCompletion(model, JSON.stringify(next.value)));
+        return sendJson(res, 200, chatCompletion(model, JSON.stringify(next.value), next.usage ? { usage: next.usage } : {}));
+      case 'tool_calls': {
+        const toolCalls = next.calls.map((c, i): ToolCallWire => ({
+          id: c.id ?? `call_fake_${completionCounter + 1}_${i}`, type: 'function',
+          function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) },
+        }));
+        return sendJson(res, 200, chatCompletion(model, next.content ?? null, { finishReason: 'tool_calls', toolCalls, ...(next.usage ? { usage: next.usage } : {}) }));
+      }
       case 'huge':
         return sendJson(res, 200, chatCompletion(model, 'x'.repeat(next.bytes)));
       case 'refusal':
