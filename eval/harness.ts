@@ -25,8 +25,6 @@ export interface HarnessOptions {
   model?: ModelEnv;
   /** Progress lines (stderr). */
   log?: (line: string) => void;
-  /** Called once the world runs (scripted mode starts its model on it). */
-  onWorld?: (world: World) => Promise<ModelEnv | undefined>;
 }
 
 export type ScenarioResult = {
@@ -84,8 +82,7 @@ export async function runScenario(scenario: Scenario, opts: HarnessOptions): Pro
   let ops: EvalOpsloop | null = null;
   try {
     world = await startWorld(scenario);
-    const model = opts.onWorld ? (await opts.onWorld(world)) ?? opts.model : opts.model;
-    ops = await startEvalOpsloop(scenario, world, { settleS: opts.settleS ?? 2, ...(model ? { model } : {}) });
+    ops = await startEvalOpsloop(scenario, world, { settleS: opts.settleS ?? 2, ...(opts.model ? { model: opts.model } : {}) });
     const notes = [...world.notes];
     if (!ops.playbook) notes.push('this opsloop has no playbook investigation (services.yml `investigate:` unknown); the playbook was left out');
     const score = await drive(scenario, world, ops, opts, log);

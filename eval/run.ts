@@ -76,7 +76,7 @@ export async function runEvalCli(argv: string[], io: Io, env: Record<string, str
   const results: ScenarioResult[] = [];
   for (const [i, scenario] of scenarios.entries()) {
     io.err(`[${i + 1}/${scenarios.length}] ${scenario.id}: ${scenario.title}`);
-    const scripted = mode === 'scripted' ? await startScriptedModel(scenario) : null;
+    const scripted = mode === 'scripted' ? await startScriptedModel(scenario, { settleS }) : null;
     try {
       const result = await runScenario(scenario, {
         mode, settleS, timeoutMs: timeoutS * 1000, log: io.err,
