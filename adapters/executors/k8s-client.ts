@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { httpRequest, type TlsOptions } from './executor-support.js';
+import { httpRequest, type HttpResponse, type TlsOptions } from './executor-support.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -145,17 +145,27 @@ export interface K8sApi {
   listReplicaSets(ns: string, labelSelector: string, signal: AbortSignal): Promise<KubeResult<{ items: ReplicaSet[] }>>;
 }
 
+/** One request to the API server with the target's credentials and TLS; the raw answer. Rejects on network errors/abort. */
+export function kubeRequest(target: KubeTarget, req: { method: string; path: string; signal?: AbortSignal; body?: unknown; contentType?: string; accept?: string }): Promise<HttpResponse> {
+  const headers: Record<string, string> = {};
+  const auth = target.authorization();
+  if (auth) headers.authorization = auth;
+  if (req.contentType) headers['content-type'] = req.contentType;
+  if (req.accept) headers.accept = req.accept;
+  return httpRequest(`${target.server}${req.path}`, { method: req.method, headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}), tls: target.tls });
+}
+
+/** The API server's failure message (its Status object's `message`), or the start of the body. */
+export function kubeFailureMessage(res: HttpResponse): string {
+  return str(asDict(res.json).message) ?? (res.text.slice(0, 200) || `HTTP ${res.status}`);
+}
+
 /** A client bound to one API server. Names are encoded; callers pass validated names anyway. */
 export function createK8sApi(target: KubeTarget): K8sApi {
   async function call<T>(method: string, apiPath: string, signal: AbortSignal, body?: unknown, contentType?: string): Promise<KubeResult<T>> {
-    const headers: Record<string, string> = {};
-    const auth = target.authorization();
-    if (auth) headers.authorization = auth;
-    if (contentType) headers['content-type'] = contentType;
-    const res = await httpRequest(`${target.server}${apiPath}`, { method, headers, body, signal, tls: target.tls });
+    const res = await kubeRequest(target, { method, path: apiPath, signal, body, ...(contentType ? { contentType } : {}) });
     if (res.status >= 200 && res.status < 300 && res.json !== undefined) return { ok: true, value: res.json as T };
-    const message = str(asDict(res.json).message) ?? (res.text.slice(0, 200) || `HTTP ${res.status}`);
-    return { ok: false, status: res.status, message };
+    return { ok: false, status: res.status, message: kubeFailureMessage(res) };
   }
   const deploymentPath = (ns: string, name: string) =>
     `/apis/apps/v1/namespaces/${encodeURIComponent(ns)}/deployments/${encodeURIComponent(name)}`;
