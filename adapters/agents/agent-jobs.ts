@@ -12,6 +12,7 @@ import { emit } from '../../core/events/typed-events.js';
 import type {
   EvidenceGatherer, GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport,
 } from '../../core/agents/agent-contracts.js';
+import { analysisEvidence, latestInvestigation, plannerInvestigation, type InvestigationDeps } from './investigation.js';
 
 export interface AgentJobDeps {
   orchestrator: Orchestrator;
@@ -24,6 +25,8 @@ export interface AgentJobDeps {
   gatekeeper: GateEvaluator;
   executor: PlanRunner;
   verifier: PlanVerifier;
+  /** The investigation of the analyze step (issue 14); without it the analysis is the cheap evidence only. */
+  investigation?: InvestigationDeps;
 }
 
 /** Thrown when a job must be retried later by Agenda (store down, another worker busy). */
@@ -87,15 +90,17 @@ async function loadPlan(deps: AgentJobDeps, c: CaseRecord): Promise<ChangePlan |
 export async function analyzeJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
   const c = await caseInStatus(deps, job, 'ANALYZING');
   if (!c) return;
-  const evidence = await deps.evidence.gather(c);
+  const { evidence, findings } = await analysisEvidence(deps.investigation, c, job, await deps.evidence.gather(c));
+  const investigated = findings
+    ? `; investigation: ${findings.insufficient_evidence ? 'insufficient evidence' : `${findings.findings.length} verified finding(s)`}` : '';
   ensureWritten(await deps.orchestrator.apply(c.id, {
     event: 'evidence',
     actor: 'analyst',
-    reason: `${evidence.length} piece(s) of evidence gathered`,
-    meta: { evidence },
+    reason: `${evidence.length} piece(s) of evidence gathered${investigated}`,
+    meta: { evidence, ...(findings ? { insufficient_evidence: findings.insufficient_evidence } : {}) },
     requireStatus: ['ANALYZING'],
     traceId: job.trace_id,
-    fact: emit('evt.analysis.done.v1', { actor: 'analyst', reason: 'cheap evidence gathered', evidence }),
+    fact: emit('evt.analysis.done.v1', { actor: 'analyst', reason: findings ? `evidence gathered${investigated}` : 'cheap evidence gathered', evidence }),
   }, { idempotencyKey: `analyze:${job.message_id}` }), 'analysis');
 }
 
@@ -126,8 +131,11 @@ export async function planJob(deps: AgentJobDeps, job: AgentJobData): Promise<vo
     }
     // The run that claimed the command died before reporting: plan again (same report keys, so one report lands).
   }
+  // Only verified findings reach the Planner: the analysis evidence holds no other (refuted and
+  // unsupported hypotheses stay in the investigation's own note).
   const evidence = timeline.filter((e) => e.event === 'evidence').flatMap((e) => (Array.isArray(e.meta.evidence) ? e.meta.evidence : []));
-  const proposal = await deps.planner.propose({ case: c, evidence, ...(template ? { template } : {}) });
+  const investigation = plannerInvestigation(latestInvestigation(timeline));
+  const proposal = await deps.planner.propose({ case: c, evidence, ...(template ? { template } : {}), ...(investigation ? { investigation } : {}) });
   if (proposal.ok) {
     ensureWritten(await deps.orchestrator.apply(c.id, {
       event: 'plan_proposed',

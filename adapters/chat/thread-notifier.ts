@@ -9,6 +9,7 @@ import {
   alertPost, caseCard, evidencePost, gateDecisionPost, outcomePost, planPost, reportFilename, stepProgressPost, verificationReportPost,
   type ChatLinks, type PlanView,
 } from '../../core/chat/message-model.js';
+import { investigationPost } from '../../core/chat/investigation-post.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
 import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
@@ -91,7 +92,9 @@ export class ThreadNotifier {
     switch (event.topic) {
       case 'evt.case.transition.v1': return this.onTransition(event, card);
       case 'evt.analysis.done.v1': return this.postInThread(card, 'evidence', key, evidencePost(event.data));
-      case 'evt.analysis.findings.v1': return this.postInThread(card, 'evidence', key, evidencePost(findingsView(event.data.findings)));
+      case 'evt.analysis.findings.v1':
+        if (event.data.investigation) return this.postInThread(card, 'evidence', key, investigationPost(event.data.investigation));
+        return this.postInThread(card, 'evidence', key, evidencePost(findingsView(event.data.findings)));
       case 'evt.plan.proposed.v1':
         return this.postInThread(card, 'plan', key, planPost(event.data.plan, { caseId: event.case_id, ...(this.links ? { links: this.links } : {}) }));
       case 'evt.alert.firing.v1':

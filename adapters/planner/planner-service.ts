@@ -18,6 +18,9 @@ import type { PlanTemplate } from '../../core/schemas/plan-template.js';
 import type { AttemptReport, PlanModel } from '../../core/ports/plan-model.js';
 import type { TemplateStore } from './template-store.js';
 import { groundPlanNotes, knowledgePromptSection, type RetrievedChunk } from '../../core/knowledge/plan-annotations.js';
+import { citedEvidenceIds, findingsPromptSection, groundEvidenceNotes } from '../../core/investigation/findings.js';
+import type { PlanInvestigation } from '../../core/agents/agent-contracts.js';
+import type { TemplateEvidence } from '../../core/agents/planner.js';
 
 /** Where the Planner gets runbook excerpts for a case (the Librarian). Must not throw; [] when nothing fits. */
 export interface PlannerKnowledge {
@@ -50,6 +53,12 @@ export interface ProposeInput {
   evidence?: PlannerEvidence[];
   /** A template the operator asked for by name. */
   template?: string;
+  /**
+   * The investigation (issue 14): verified findings only. With insufficient evidence the plan is the
+   * observe-only template (no change on a guess); otherwise a template for the top finding's category
+   * is preferred, and the plan's notes cite the evidence ids they rest on.
+   */
+  investigation?: PlanInvestigation;
 }
 
 export interface PlannerServiceOptions {
@@ -110,9 +119,22 @@ export class PlannerService {
    */
   async propose(input: ProposeInput): Promise<ProposeResult> {
     const chunks = this.knowledge ? await this.knowledge.retrieve({ case: input.case, evidence: input.evidence ?? [] }).catch(() => []) : [];
-    const result = await this.proposePlan(input, knowledgePromptSection(chunks));
-    if (!result.ok || chunks.length === 0) return result;
-    return { ...result, plan: groundPlanNotes(result.plan, chunks).plan };
+    const findings = input.investigation?.findings ?? [];
+    const result = await this.proposePlan(input, [findingsPromptSection(findings), knowledgePromptSection(chunks)].filter(Boolean).join('\n'));
+    if (!result.ok) return result;
+    let plan = result.plan;
+    if (chunks.length) {
+      // Notes citing evidence ids are grounded against the findings below, not against runbook chunks.
+      const evidenceNotes = (plan.notes ?? []).filter((n) => citedEvidenceIds(n).length > 0);
+      const grounded = groundPlanNotes({ ...plan, notes: (plan.notes ?? []).filter((n) => !evidenceNotes.includes(n)) }, chunks).plan;
+      plan = { ...grounded, notes: [...evidenceNotes, ...(grounded.notes ?? [])].slice(0, 20) };
+    }
+    if (findings.length) plan = { ...plan, notes: groundEvidenceNotes(plan.notes ?? [], findings).notes };
+    if (plan.notes?.length === 0) {
+      const { notes: _empty, ...rest } = plan;
+      plan = rest;
+    }
+    return { ...result, plan };
   }
 
   private async proposePlan(input: ProposeInput, knowledgeText: string): Promise<ProposeResult> {
@@ -123,7 +145,11 @@ export class PlannerService {
       const requested = chooseTemplate(templates, c, input.template);
       if (!requested.ok) return { ok: false, attempts: [{ source: 'template', ok: false, errors: [requested.reason] }], reason: requested.reason };
     }
-    if (!this.llm) return this.fromTemplate(templates, c, vars, input.template, []);
+    const investigation = input.investigation;
+    const top = investigation?.findings[0]?.category;
+    const evidence: TemplateEvidence = investigation?.insufficient_evidence ? { insufficient: true } : top ? { category: top } : {};
+    // Nothing verified: observe only, whatever the model would say (an operator's named template still wins).
+    if (!this.llm || (evidence.insufficient && input.template === undefined)) return this.fromTemplate(templates, c, vars, input.template, [], evidence);
 
     const summaries: TemplateSummary[] = templates.map((t) => {
       const filled = instantiateTemplate(t, vars);
@@ -171,8 +197,9 @@ export class PlannerService {
     vars: Record<string, string | number>,
     requested: string | undefined,
     earlier: AttemptReport[],
+    evidence: TemplateEvidence = {},
   ): ProposeResult {
-    const chosen = chooseTemplate(templates, c, requested);
+    const chosen = chooseTemplate(templates, c, requested, evidence);
     if (!chosen.ok) {
       return { ok: false, attempts: [...earlier, { source: 'template', ok: false, errors: [chosen.reason] }], reason: chosen.reason };
     }

@@ -21,6 +21,8 @@ import { TemplateStore } from '../../adapters/planner/template-store.js';
 import { loadPolicy } from '../../adapters/policy/policy-loader.js';
 import { createEvidenceGatherer } from '../../adapters/agents/evidence-gatherer.js';
 import { defineAgentJobs } from '../../adapters/agents/agent-jobs.js';
+import type { InvestigationDeps } from '../../adapters/agents/investigation.js';
+import { OpenAiInvestigator } from '../../adapters/llm/openai-investigator.js';
 import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
 import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
 
@@ -33,6 +35,12 @@ export interface AgentsExtensionOptions {
   processEveryMs?: number;
   /** Replace the planner's language model (tests: an OpenAiPlanner with a short timeout on a local fake). */
   llm?: PlanModel;
+  /**
+   * The investigation of the analyze step (issue 14): the playbook investigator, the Toolbox factory and
+   * the ClaimChecker. The LLM investigator is built from OPENAI_API_KEY/OPENAI_BASE_URL/OPENAI_MODEL
+   * unless given. Without this option the analysis is the cheap evidence only.
+   */
+  investigation?: Pick<InvestigationDeps, 'llm' | 'playbook' | 'toolbox' | 'checker' | 'budget'>;
 }
 
 /**
@@ -75,6 +83,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     orchestrator, queries: store.queries, queue, clock, logger: log,
     evidence: createEvidenceGatherer({ services, clock, ...(prometheus ? { prometheus } : {}) }),
     planner, gatekeeper, executor, verifier,
+    ...(opts.investigation ? { investigation: investigationFor(ctx, opts.investigation, log) } : {}),
   });
   if (prometheus) {
     defineAnalystJob(queue, {
@@ -99,6 +108,14 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   };
 }
 
+function investigationFor(ctx: OpsloopContext, given: NonNullable<AgentsExtensionOptions['investigation']>, logger: OpsloopContext['logger']): InvestigationDeps {
+  const { config } = ctx;
+  const llm = given.llm ?? (config.openaiApiKey ? new OpenAiInvestigator({
+    apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}),
+  }) : undefined);
+  return { ...given, ...(llm ? { llm } : {}), orchestrator: ctx.orchestrator, queries: ctx.store.queries, clock: ctx.clock, logger };
+}
+
 function serviceVars(services: ServicesFile, service: string): Record<string, string> | undefined {
   const d = serviceDefaultsFor(services, service);
   const vars: Record<string, string> = {};
@@ -121,6 +138,7 @@ function plannerFor(service: PlannerService): PlanProposer {
         case: input.case,
         evidence: input.evidence.map((e) => ({ title: e.title, ...(e.detail ? { detail: e.detail } : {}) })),
         ...(input.template ? { template: input.template } : {}),
+        ...(input.investigation ? { investigation: input.investigation } : {}),
       });
       if (!result.ok) return { ok: false, reason: result.reason, attempts: result.attempts };
       return {

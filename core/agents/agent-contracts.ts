@@ -1,5 +1,6 @@
 import type { CaseRecord, PlanRecord } from '../schemas/case.js';
 import type { ChangePlan } from '../schemas/plan.js';
+import type { CheckedHypothesis } from '../schemas/investigation.js';
 
 /**
  * What the agent jobs need from the Planner, Gatekeeper, Executor and Verifier. The composition
@@ -35,8 +36,11 @@ export type PlanProposal =
   | { ok: true; plan: ChangePlan; source: 'template' | 'llm'; template?: string; prompt_version?: string; attempts: PlanAttempt[] }
   | { ok: false; reason: string; attempts: PlanAttempt[] };
 
+/** What the Planner gets of an investigation (issue 14): only verified findings, and whether there were none. */
+export type PlanInvestigation = { insufficient_evidence: boolean; findings: CheckedHypothesis[] };
+
 export interface PlanProposer {
-  propose(input: { case: CaseRecord; evidence: EvidenceItem[]; template?: string }): Promise<PlanProposal>;
+  propose(input: { case: CaseRecord; evidence: EvidenceItem[]; template?: string; investigation?: PlanInvestigation }): Promise<PlanProposal>;
 }
 
 export type GateDecision = {

@@ -12,6 +12,7 @@ import {
   type TemplateParam,
 } from '../schemas/plan-template.js';
 import type { CaseRecord } from '../schemas/case.js';
+import type { CauseCategory } from '../schemas/investigation.js';
 import { validateStepParams } from '../executor/params.js';
 import type { ChatMessage } from '../ports/plan-model.js';
 import { dataBlock, evidenceDataBlock, PROMPT_DATA_RULE } from './prompt-data.js';
@@ -212,17 +213,37 @@ export function templateScore(template: PlanTemplate, c: PlanCaseInfo): { score:
   return { score, hits };
 }
 
+/** What the investigation says about the choice (issue 14): the top verified finding's category, or that nothing was verified. */
+export type TemplateEvidence = { category?: CauseCategory; insufficient?: boolean };
+
+/** The best of some templates for a case: highest hint score, then priority, then name. */
+function bestOf(templates: readonly PlanTemplate[], c: PlanCaseInfo): PlanTemplate | undefined {
+  return templates
+    .map((template) => ({ template, score: templateScore(template, c).score }))
+    .sort((a, b) => b.score - a.score || b.template.match.priority - a.template.match.priority || a.template.name.localeCompare(b.template.name))[0]?.template;
+}
+
 /**
- * Pick the template for a case: the requested one when named (unknown name → not ok), else the
- * best-scoring template by its `match` hints (ties: higher priority, then name), else the fallback
+ * Pick the template for a case: the requested one when named (unknown name → not ok); with
+ * insufficient evidence the observe-only template (`match.categories` lists `none`, else the
+ * fallback); else one listing the top verified finding's category; else the best-scoring template by its `match` hints (ties: higher priority, then name), else the fallback
  * template. Pure and deterministic.
  */
-export function chooseTemplate(templates: readonly PlanTemplate[], c: PlanCaseInfo, requested?: string): ChooseResult {
+export function chooseTemplate(templates: readonly PlanTemplate[], c: PlanCaseInfo, requested?: string, evidence: TemplateEvidence = {}): ChooseResult {
   if (requested !== undefined) {
     const named = templates.find((t) => t.name === requested);
     if (named) return { ok: true, template: named, why: `template ${requested} was requested` };
     const known = templates.map((t) => t.name).sort().join(', ');
     return { ok: false, reason: `no template named ${JSON.stringify(truncate(requested, 100))}; known: ${known}` };
+  }
+  if (evidence.insufficient) {
+    const observe = bestOf(templates.filter((t) => t.match.categories.includes('none')), c) ?? bestOf(templates.filter((t) => t.match.fallback), c);
+    if (observe) return { ok: true, template: observe, why: 'the investigation verified nothing (insufficient evidence): observe only, no change on a guess' };
+    return { ok: false, reason: 'the investigation verified nothing and no observe-only template (match.categories: [none]) or fallback exists' };
+  }
+  if (evidence.category) {
+    const fits = bestOf(templates.filter((t) => t.match.categories.includes(evidence.category!)), c);
+    if (fits) return { ok: true, template: fits, why: `the top verified finding's category is ${evidence.category}` };
   }
   const ranked = templates
     .map((template) => ({ template, ...templateScore(template, c) }))

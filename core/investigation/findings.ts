@@ -1,4 +1,5 @@
 import type { EvidenceItem } from '../agents/agent-contracts.js';
+import { dataBlock, type DataField } from '../agents/prompt-data.js';
 import { serviceDefaultsFor, type ServicesFile } from '../schemas/services.js';
 import type { CheckedHypothesis, InvestigationFindings } from '../schemas/investigation.js';
 import type { InvestigationRun } from './contracts.js';
@@ -83,4 +84,18 @@ export function groundEvidenceNotes(notes: readonly string[], findings: readonly
   const citesSome = kept.some((n) => citedEvidenceIds(n).length > 0);
   const top = findings[0];
   return { notes: (!citesSome && top ? [findingNote(top), ...kept] : kept).slice(0, 20), dropped };
+}
+
+/**
+ * The verified findings for the Planner's prompt: a quoted data block keyed by evidence id, and the
+ * instruction to cite those ids in the plan's notes. Empty text without findings.
+ */
+export function findingsPromptSection(findings: readonly CheckedHypothesis[]): string {
+  if (findings.length === 0) return '';
+  const block = dataBlock('findings', findings.slice(0, 5).map((h): DataField => [findingEvidenceIds(h)[0] ?? 'unverified', {
+    statement: h.statement, category: h.category, component: h.component, confidence: h.confidence,
+    evidence: findingEvidenceIds(h), observed: h.checks.filter((c) => c.status === 'verified').map((c) => c.observed),
+  }]), { maxChars: 500 });
+  return '\nVerified findings (opsloop re-ran their claims itself; only these are established). In the plan\'s "notes", cite the '
+    + 'evidence ids a note rests on, like "rests on ev-3: <statement>"; cite no other ids:\n' + block;
 }

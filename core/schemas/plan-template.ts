@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CAUSE_CATEGORIES } from './investigation.js';
 
 /**
  * Kinds of value a template parameter accepts. Every value substituted into a plan is checked
@@ -41,6 +42,11 @@ export const TemplateMatchSchema = z.object({
   priority: z.number().int().min(0).max(100).default(50),
   /** Chosen when no template's hints match the case. */
   fallback: z.boolean().default(false),
+  /**
+   * Root-cause categories this template remedies (issue 14): a template listing the top verified
+   * finding's category is preferred; one listing `none` is the observe-only plan for insufficient evidence.
+   */
+  categories: z.array(z.enum(CAUSE_CATEGORIES)).max(CAUSE_CATEGORIES.length).default([]),
 }).strict();
 export type TemplateMatch = z.infer<typeof TemplateMatchSchema>;
 
@@ -52,7 +58,7 @@ export type TemplateMatch = z.infer<typeof TemplateMatchSchema>;
 export const PlanTemplateSchema = z.object({
   name: z.string().regex(TEMPLATE_NAME, 'name must be dotted lowercase words like k8s.rollout.restart').max(100),
   description: z.string().trim().min(1).max(1000),
-  match: TemplateMatchSchema.default({ keywords: [], labels: {}, priority: 50, fallback: false }),
+  match: TemplateMatchSchema.default({ keywords: [], labels: {}, priority: 50, fallback: false, categories: [] }),
   params: z.record(z.string().regex(PARAM_NAME, 'parameter names are lowercase words like namespace or to_revision'), TemplateParamSchema).default({}),
   plan: z.record(z.string(), z.unknown()),
 }).strict();
