@@ -7,7 +7,8 @@
  *   OPSLOOP_GATEWAYS_FILE  the same object in a YAML or JSON file (used when OPSLOOP_GATEWAYS is unset)
  *
  * The call is `<method> <url>` with JSON `{state, case_id}`, an `Idempotency-Key` of
- * case/step, and `Authorization: Bearer $<token_env>` when configured. A 2xx answer is success.
+ * case/step (`…:rollback` for rollback and undo steps, so a gateway does not take an undo for a
+ * replay of the step it undoes), and `Authorization: Bearer $<token_env>` when configured. A 2xx answer is success.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -68,7 +69,7 @@ export function createGatewayFlipExecutor(opts: GatewayFlipExecutorOptions): Ste
     if (!checked.ok) return { ok: false, summary: `refused: ${describeIssues(checked.issues)}` };
     const gateway = opts.gateways[params.target] as z.infer<typeof GatewaySchema>;
     const what = `gateway ${params.target} → ${JSON.stringify(params.state)}`;
-    const headers: Record<string, string> = { ...gateway.headers, 'idempotency-key': `${ctx.caseId}:${ctx.stepIndex}:gateway.flip` };
+    const headers: Record<string, string> = { ...gateway.headers, 'idempotency-key': `${ctx.caseId}:${ctx.stepIndex}:gateway.flip${ctx.rollback ? ':rollback' : ''}` };
     const token = gateway.token_env ? env[gateway.token_env] : undefined;
     if (gateway.token_env && !token) return { ok: false, summary: `${what}: ${gateway.token_env} is not set` };
     if (token) headers.authorization = `Bearer ${token}`;

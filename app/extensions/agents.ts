@@ -1,14 +1,14 @@
 import path from 'node:path';
 import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
-import type { GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport } from '../../core/agents/agent-contracts.js';
+import type { GateEvaluator, PlanProposer, PlanVerifier } from '../../core/agents/agent-contracts.js';
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import { inventoryTargetFor } from '../../core/agents/inventory.js';
 import type { JobQueue } from '../../core/ports/job-queue.js';
 import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
-import type { ChangePlan } from '../../core/schemas/plan.js';
 import { loadServices } from '../../adapters/config/services-loader.js';
-import { createStepExecutorsFromEnv, runPlan, type ExecutorRegistry } from '../../adapters/executors/index.js';
+import { createStepExecutorsFromEnv, type ExecutorRegistry } from '../../adapters/executors/index.js';
+import { createPlanRunner } from '../../adapters/agents/plan-runner.js';
 import { agentTriggerRoutes } from '../../adapters/http/agent-routes.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
 import { factApplier } from '../../adapters/jobs/fact-applier.js';
@@ -41,6 +41,8 @@ export interface AgentsExtensionOptions {
    * unless given. Without this option the analysis is the cheap evidence only.
    */
   investigation?: Pick<InvestigationDeps, 'llm' | 'playbook' | 'toolbox' | 'checker' | 'budget'>;
+  /** Between polls of step guards (default 5 s; tests shrink it). */
+  guardIntervalMs?: number;
 }
 
 /**
@@ -74,7 +76,11 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   // The target's env/namespace come from the service inventory, never from the case or the plan.
   const gatekeeper: GateEvaluator = { evaluate: (input) => evaluatePolicy(policy, { ...input, inventory: inventoryTargetFor(services, input.case.service) }) };
   const verifier = verifierFor(services, prometheus, (s) => metrics.verifyLatency(s));
-  const executor = runnerFor(executors, (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds));
+  const executor = createPlanRunner({
+    executors, observe: (action, outcome, seconds) => metrics.adapterStep(action, outcome, seconds),
+    ...(prometheus ? { metrics: prometheus } : {}), guardWindow: (service) => (service ? serviceDefaultsFor(services, service).verify.window : undefined),
+    ...(opts.guardIntervalMs ? { guardIntervalMs: opts.guardIntervalMs } : {}),
+  });
 
   const queue = opts.queue ?? await backend.jobs({
     name: `opsloop-${process.pid}`, logger: log, ...(opts.processEveryMs ? { processEveryMs: opts.processEveryMs } : {}),
@@ -172,43 +178,6 @@ function verifierFor(services: ServicesFile, prometheus: PrometheusClient | unde
       return {
         pass: report.pass, summary: report.summary,
         results: report.results.map((r) => ({ ...r, name: r.name ?? r.query, window: r.window ?? null, value: r.value ?? null })),
-      };
-    },
-  };
-}
-
-function runnerFor(executors: ExecutorRegistry, observe: (action: string, outcome: string, seconds: number) => void): PlanRunner {
-  return {
-    budgetSeconds(plan: ChangePlan): number {
-      const steps = [...plan.steps, ...(plan.rollback.steps ?? [])];
-      return steps.reduce((sum, s) => sum + s.timeout_s * (1 + s.retry) + 10 * s.retry, 0);
-    },
-    async run({ plan, case: c, onStep, touch }) {
-      const run = await runPlan(plan, executors, {
-        caseId: c.id,
-        observeStep: observe,
-        onStepResult: async (r) => {
-          await touch();
-          const report: StepReport = {
-            index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status,
-            attempt: r.attempt, duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
-            ...(r.output ? { output: r.output } : {}), ...(r.locator ? { locator: r.locator } : {}),
-          };
-          await onStep(report);
-        },
-      });
-      const finals = run.results;
-      const failed = run.failedIndex !== undefined ? plan.steps[run.failedIndex] : undefined;
-      const summary = run.ok
-        ? `all ${plan.steps.length} step(s) succeeded`
-        : `step ${(run.failedIndex ?? 0) + 1}${failed?.name ? ` (${failed.name})` : ''} failed; ` +
-          (run.rollbackAttempted ? (run.rolledBack ? 'rollback succeeded' : 'rollback FAILED — check the target by hand') : 'no rollback steps');
-      return {
-        ok: run.ok, rolledBack: run.rolledBack, summary,
-        results: finals.map((r) => ({
-          index: r.index, name: r.name ?? `${r.action} step ${r.index + 1}`, action: r.action, status: r.status, attempt: r.attempt,
-          duration_ms: r.duration_ms, summary: r.summary, rollback: r.rollback,
-        })),
       };
     },
   };

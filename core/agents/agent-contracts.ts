@@ -1,6 +1,7 @@
 import type { CaseRecord, PlanRecord } from '../schemas/case.js';
 import type { ChangePlan } from '../schemas/plan.js';
 import type { CheckedHypothesis } from '../schemas/investigation.js';
+import type { GuardTrip } from '../executor/step-guards.js';
 
 /**
  * What the agent jobs need from the Planner, Gatekeeper, Executor and Verifier. The composition
@@ -65,6 +66,10 @@ export type StepReport = {
   output?: string;
   rollback?: boolean;
   locator?: string;
+  /** Undo steps: the index of the plan step they undo. */
+  undo_of?: number;
+  /** The guard that tripped on this step: what it saw, what it wanted, after how many polls. */
+  guard?: GuardTrip;
 };
 export interface PlanRunResult {
   ok: boolean;

@@ -25,6 +25,8 @@ export interface StepContext {
   stepIndex: number;
   /** Attempt number, 1 for the first try, up to 1 + the step's `retry`. */
   attempt: number;
+  /** True for rollback and undo steps (their indexes restart at 0: keep them apart in idempotency keys). */
+  rollback?: boolean;
   /** Progress line sink (structured logs); lines must not contain secrets. */
   log: (line: string) => void;
 }

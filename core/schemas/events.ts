@@ -23,10 +23,20 @@ const GateDecision = z.object({
     .describe('who may approve, per kind (slack_users, slack_groups, discord_roles, users, sim_users), and min_approvals'),
 }).passthrough();
 
+const GuardTrip = z.object({
+  name: z.string(), kind: z.enum(['promql', 'http']),
+  observed: z.number().nullable().describe('the last measured value (PromQL) or HTTP status; null when there was none'),
+  threshold: z.number().nullable(), op: z.string().nullable(), expect_status: z.string().optional(),
+  target: z.string().describe('the rendered query or the probed URL'),
+  polls: z.number().int(), consecutive: z.number().int().describe('consecutive failing polls of this guard'), why: z.string(),
+}).passthrough().describe('a step guard that tripped: the step was stopped and undone (or the run says why not)');
+
 const StepResult = z.object({
   index: z.number().int(), name: z.string(), action: z.string(),
   status: z.enum(['running', 'ok', 'failed', 'timeout', 'refused']), attempt: z.number().int(), duration_ms: z.number(),
   summary: z.string(), output: z.string().optional(), rollback: z.boolean().optional(), locator: z.string().optional(),
+  undo_of: z.number().int().optional().describe('undo steps: the index of the plan step they undo'),
+  guard: GuardTrip.optional(),
 }).passthrough();
 
 const CheckResult = z.object({

@@ -7,14 +7,14 @@ export type StepAction = (typeof STEP_ACTIONS)[number];
 /** Upper bounds that keep a plan reviewable by a human at 3 a.m. */
 export const PLAN_LIMITS = { maxSteps: 20, maxTimeoutS: 3600, maxTitle: 200 } as const;
 
-export const PlanStepSchema = z.object({
+/** The fields every step has: what to run, how long it may take, how often to retry. */
+export const PlanStepBaseSchema = z.object({
   name: z.string().min(1).max(200).optional(),
   action: z.enum(STEP_ACTIONS),
   params: z.record(z.string(), z.unknown()).default({}),
   timeout_s: z.number().int().min(10).max(PLAN_LIMITS.maxTimeoutS),
   retry: z.number().int().min(0).max(3),
 });
-export type PlanStep = z.infer<typeof PlanStepSchema>;
 
 export const VERIFY_OPERATORS = ['<', '<=', '>', '>=', '==', '!='] as const;
 export type VerifyOperator = (typeof VERIFY_OPERATORS)[number];
@@ -37,8 +37,95 @@ export const VerifySpecSchema = z.object({
 });
 export type VerifySpec = z.infer<typeof VerifySpecSchema>;
 
+/** Caps and defaults of step guards (watched while a step runs and for a settle time after it). */
+export const GUARD_LIMITS = {
+  maxGuardsPerStep: 5,
+  defaultSettleS: 30,
+  maxSettleS: 600,
+  defaultTripAfter: 2,
+  maxTripAfter: 10,
+  maxUndoSteps: 5,
+  defaultHttpTimeoutMs: 2_000,
+  maxHttpTimeoutMs: 10_000,
+} as const;
+
+const GuardName = z.string().min(1).max(100).regex(/^[^\n\r]+$/, 'one line').optional();
+
+/** A PromQL guard: the step has made things worse when `query op threshold` no longer holds. */
+export const PromqlGuardSchema = z.object({
+  name: GuardName,
+  kind: z.literal('promql'),
+  /** May use `$service`, `$env`, `$window` (rendered like the Verifier's checks). */
+  query: z.string().min(1).max(4000),
+  op: z.enum(VERIFY_OPERATORS),
+  threshold: z.number(),
+  /** Substituted for `$window`; default the service's verify window. */
+  window: z.string().regex(/^\d+[smhd]$/).optional(),
+});
+export type PromqlGuard = z.infer<typeof PromqlGuardSchema>;
+
+/** http:// or https:// only, and no credentials in the URL (plans are shown in chat). */
+export function guardUrlIssue(text: string): string | null {
+  if (!URL.canParse(text)) return 'must be an absolute http:// or https:// URL';
+  const url = new URL(text);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be http:// or https://, not ${url.protocol}`;
+  if (url.username !== '' || url.password !== '') return 'must not carry credentials (user:password@)';
+  return null;
+}
+
+const HttpStatus = z.number().int().min(100).max(599);
+
+/** An HTTP probe guard: a GET whose status (and latency) must stay acceptable. */
+export const HttpGuardSchema = z.object({
+  name: GuardName,
+  kind: z.literal('http'),
+  url: z.string().max(2000).superRefine((text, ctx) => {
+    const issue = guardUrlIssue(text);
+    if (issue) ctx.addIssue({ code: 'custom', message: issue });
+  }),
+  /** Acceptable status codes; default any of 200..399 (redirects are not followed). */
+  expect_status: z.union([HttpStatus, z.array(HttpStatus).min(1).max(20)]).optional(),
+  /** Per probe; default 2000 ms. A probe with no answer in time fails. */
+  timeout_ms: z.number().int().min(100).max(GUARD_LIMITS.maxHttpTimeoutMs).optional(),
+  /** A slower answer fails the probe. */
+  max_latency_ms: z.number().int().min(1).max(GUARD_LIMITS.maxHttpTimeoutMs).optional(),
+});
+export type HttpGuard = z.infer<typeof HttpGuardSchema>;
+
+export const StepGuardSchema = z.discriminatedUnion('kind', [PromqlGuardSchema, HttpGuardSchema]);
+export type StepGuard = z.infer<typeof StepGuardSchema>;
+
+const GUARD_KEYS = ['guards', 'guard_settle_s', 'trip_after', 'undo'] as const;
+
+/** An undo or rollback step: a plain step; guards or a nested undo are refused, not dropped. */
+export const UndoStepSchema = z.preprocess((raw, ctx) => {
+  if (raw !== null && typeof raw === 'object') {
+    for (const key of GUARD_KEYS) {
+      if (key in raw) ctx.addIssue({ code: 'custom', path: [key], message: 'undo and rollback steps cannot carry guards or undo steps of their own', input: raw });
+    }
+  }
+  return raw;
+}, PlanStepBaseSchema);
+export type UndoStep = z.infer<typeof PlanStepBaseSchema>;
+
+/**
+ * A plan step. With `guards`, the Executor watches them while the step runs and for
+ * `guard_settle_s` after; `trip_after` consecutive failing polls of one guard trip it, and then
+ * the step is stopped and its `undo` steps (or, without any, the plan's rollback) run.
+ */
+export const PlanStepSchema = PlanStepBaseSchema.extend({
+  guards: z.array(StepGuardSchema).min(1).max(GUARD_LIMITS.maxGuardsPerStep).optional(),
+  /** Seconds to keep watching after the step returned (default 30). */
+  guard_settle_s: z.number().int().min(0).max(GUARD_LIMITS.maxSettleS).optional(),
+  /** Consecutive failing polls of one guard that trip it (default 2). */
+  trip_after: z.number().int().min(1).max(GUARD_LIMITS.maxTripAfter).optional(),
+  /** What puts this step's change back when one of its guards trips. */
+  undo: z.array(UndoStepSchema).min(1).max(GUARD_LIMITS.maxUndoSteps).optional(),
+});
+export type PlanStep = z.infer<typeof PlanStepSchema>;
+
 export const RollbackSpecSchema = z.object({
-  steps: z.array(PlanStepSchema).max(PLAN_LIMITS.maxSteps).optional(),
+  steps: z.array(UndoStepSchema).max(PLAN_LIMITS.maxSteps).optional(),
   note: z.string().max(2000).optional(),
 });
 export type RollbackSpec = z.infer<typeof RollbackSpecSchema>;
