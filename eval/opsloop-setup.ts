@@ -34,15 +34,29 @@ export interface EvalOpsloop {
   close(): Promise<void>;
 }
 
-/** The shipped templates with the scenario's verify block (everything else, match rules included, kept). */
+type TemplateDoc = { name: string; plan: { verify: unknown; steps: Array<Record<string, unknown>> } };
+
+/**
+ * The shipped templates with the scenario's verify block and, when the scenario's service declares
+ * a guard, that guard on every Kubernetes rollout step with an undo of the rollout (everything
+ * else, match rules included, kept).
+ */
 export async function evalTemplates(scenario: Scenario, settleS: number, sourceDir = 'config/templates'): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
+  const toTemplate = (query: string) => query.replaceAll('$service', '{{service}}');
+  const guard = scenario.service.guard;
   for (const file of (await readdir(sourceDir)).filter((f) => /\.ya?ml$/.test(f)).sort()) {
-    const doc = parse(await readFile(join(sourceDir, file), 'utf8')) as { name: string; plan: { verify: unknown } };
-    doc.plan.verify = {
-      settle_s: settleS,
-      checks: scenario.service.verify.map((c) => ({ ...c, query: c.query.replaceAll('$service', '{{service}}'), window: '1m' })),
-    };
+    const doc = parse(await readFile(join(sourceDir, file), 'utf8')) as TemplateDoc;
+    doc.plan.verify = { settle_s: settleS, checks: scenario.service.verify.map((c) => ({ ...c, query: toTemplate(c.query), window: '1m' })) };
+    if (guard) {
+      for (const step of doc.plan.steps.filter((s) => s.action === 'k8s.rollout' && !s.guards)) {
+        const params = step.params as Record<string, unknown>;
+        step.guards = [{ kind: 'promql', ...guard, query: toTemplate(guard.query) }];
+        step.guard_settle_s = Math.max(settleS, 3);
+        step.trip_after = 2;
+        step.undo = [{ name: 'undo the rollout', action: 'k8s.rollout', params: { operation: 'undo', namespace: params.namespace, deployment: params.deployment }, timeout_s: 120, retry: 0 }];
+      }
+    }
     out[file] = stringify(doc);
   }
   return out;
@@ -83,7 +97,7 @@ export async function startEvalOpsloop(scenario: Scenario, world: World, opts: {
   const config = loadConfig(env);
   const executors = await createStepExecutorsFromEnv({ env: { ...env, OPSLOOP_SCRIPT_STATE_DIR: world.stateDir }, pollIntervalMs: 150 });
   const extensions: Extension[] = defaultExtensions(config).map((e) => e.name === 'agents'
-    ? { ...e, create: (ctx) => createAgentsExtension(ctx, { executors, processEveryMs: 100 }) }
+    ? { ...e, create: (ctx) => createAgentsExtension(ctx, { executors, processEveryMs: 100, guardIntervalMs: 500 }) }
     : e);
   const store = await createTestPgliteStore();
   let app: RunningOpsloop;

@@ -171,6 +171,11 @@ export const ScenarioServiceSchema = z.object({
   playbook: Name.optional(),
   /** Verify checks for every plan (services.yml `verify.checks`); `$service` is substituted. */
   verify: z.array(z.object({ name: z.string().min(1).max(100), query: z.string().min(1).max(2000), op: z.enum(['<', '<=', '>', '>=']), threshold: z.number() }).strict()).min(1).max(5),
+  /**
+   * A PromQL guard the operator declares for this service: every changing step of every template
+   * carries it (with an undo of the Deployment's rollout), so a step that makes things worse is undone.
+   */
+  guard: z.object({ name: z.string().min(1).max(100), query: z.string().min(1).max(2000), op: z.enum(['<', '<=', '>', '>=']), threshold: z.number() }).strict().optional(),
 }).strict();
 
 export const ScenarioSchema = z.object({

@@ -43,6 +43,7 @@ export type ScenarioScore = {
   abstained: boolean | null;
   /** A step that made things worse is still in place (must be false). */
   harmful_left: boolean;
+  /** Step results that carry a tripped guard (the step was stopped and undone). */
   guard_trips: number;
   approvals: number;
   tool_calls: number;
@@ -116,7 +117,7 @@ export function scoreRun(f: RunFacts): ScenarioScore {
     unsupported_findings: shown.filter((h) => !isSupported(h)).length,
     abstained: f.truth.right_action === 'none' ? !changed : null,
     harmful_left: f.world_harmful,
-    guard_trips: f.timeline.filter((e) => e.event === 'step_result' && JSON.stringify(e.meta).includes('guard_tripped')).length,
+    guard_trips: f.timeline.filter((e) => e.event === 'step_result' && e.meta?.step?.guard !== undefined).length,
     approvals: f.approvals,
     tool_calls: Math.max(toolEntries, findings?.tool_calls ?? 0),
     tokens: findings ? findings.tokens.prompt + findings.tokens.completion : 0,

@@ -119,6 +119,11 @@ describe('scoring', () => {
     assert.equal(changed.harmful_left, true);
   });
 
+  test('a step result carrying a tripped guard counts as a guard trip', () => {
+    const trip = entry('step_result', { step: { index: 0, status: 'failed', guard: { name: 'g', kind: 'promql', observed: 0.2, threshold: 0.1, op: '<', target: 'q', polls: 2, consecutive: 2, why: 'x' } } });
+    assert.equal(scoreRun(facts({ timeline: [trip, entry('step_result', { step: { index: 0, status: 'ok' } })] })).guard_trips, 1);
+  });
+
   test('totals and the table', () => {
     const ok = { id: 'a', title: 'a', tags: [], truth: { category: 'deploy', component: 'x', right_action: 'none' }, notes: [], score: scoreRun(facts({})) };
     const broken = { ...ok, id: 'b', score: null, error: 'world failed' };

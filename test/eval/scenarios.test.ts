@@ -46,6 +46,20 @@ describe('evaluation scenarios (eval/scenarios/*.yaml)', async () => {
     }
   });
 
+  test("a service's guard goes on every rollout step with an undo; services without one get none", async () => {
+    const guarded = scenarios.find((s) => s.service.guard)!;
+    const plain = scenarios.find((s) => !s.service.guard)!;
+    const stepsOf = async (s: typeof guarded) => Object.values(await evalTemplates(s, 2)).flatMap((t) => PlanTemplateSchema.parse(parse(t)).plan.steps as Array<Record<string, any>>);
+    const rollouts = (await stepsOf(guarded)).filter((st) => st.action === 'k8s.rollout');
+    assert.ok(rollouts.length >= 2);
+    for (const st of rollouts) {
+      assert.equal(st.guards[0].kind, 'promql');
+      assert.equal(st.guards[0].query, guarded.service.guard!.query.replaceAll('$service', '{{service}}'));
+      assert.equal(st.undo[0].params.operation, 'undo');
+    }
+    assert.ok((await stepsOf(plain)).every((st) => st.guards === undefined));
+  });
+
   test('the file must be named after its id, and a bad field is named', async () => {
     const file = join(SCENARIO_DIR, 'bad-deploy-checkout.yaml');
     const text = await readFile(file, 'utf8');
