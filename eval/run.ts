@@ -27,7 +27,7 @@ tool calls, tokens and wall time.
   --scenario GLOB     only scenarios whose id matches (e.g. 'bad-deploy-*'); repeatable
   --json FILE         write the full report as JSON
   --settle SECONDS    verification settle delay of every plan (default 2)
-  --timeout SECONDS   give up on a case after this long (default 90)
+  --timeout SECONDS   give up on a case after this long (default 120)
   --help              this text
 
 Exit codes: 0 every scenario ran (whatever its score), 1 a scenario could not run, 2 bad usage.`;
@@ -43,7 +43,7 @@ export async function runEvalCli(argv: string[], io: Io, env: Record<string, str
       args: argv, allowPositionals: false,
       options: {
         mode: { type: 'string', default: 'none' }, scenario: { type: 'string', multiple: true }, json: { type: 'string' },
-        settle: { type: 'string', default: '2' }, timeout: { type: 'string', default: '90' }, help: { type: 'boolean', default: false },
+        settle: { type: 'string', default: '2' }, timeout: { type: 'string', default: '120' }, help: { type: 'boolean', default: false },
       },
     }).values;
   } catch (err) {
@@ -99,6 +99,8 @@ export async function runEvalCli(argv: string[], io: Io, env: Record<string, str
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  // Ctrl+C: exit through process.exit, so the Prometheus children are killed by their exit hook.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   runEvalCli(process.argv.slice(2), { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) })
     .then((code) => process.exit(code), (err: unknown) => {
       process.stderr.write(`eval failed: ${err instanceof Error ? err.stack : String(err)}\n`);
