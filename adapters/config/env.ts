@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ROLES, type Role } from '../../core/auth/principal.js';
 import { parseAllowedHostEntry } from '../../core/auth/allowed-hosts.js';
+import { DEFAULT_INVESTIGATION_BUDGET } from '../../core/investigation/contracts.js';
 
 /**
  * opsloop's configuration: environment variables, parsed once at start-up with zod.
@@ -73,6 +74,12 @@ export interface Config {
   githubRepos?: string[];
   gateways?: string;
   gatewaysFile?: string;
+  /** Investigation budgets (issue 14); defaults = DEFAULT_INVESTIGATION_BUDGET. */
+  investigationMaxToolCalls: number;
+  investigationMaxTokens: number;
+  investigationMaxWallMs: number;
+  /** MCP servers whose allowlisted read-only tools the investigation may use (a missing file: none). */
+  mcpFile: string;
 }
 
 /** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
@@ -189,6 +196,14 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a JSON object of gateway name → {url, method, headers, token_env}', description: 'gateway.flip steps: the feature-flag / traffic gateways a plan may flip.' }),
   envVar({ name: 'OPSLOOP_GATEWAYS_FILE', key: 'gatewaysFile', group: 'executors', schema: path,
     expected: 'a YAML or JSON file path', description: 'gateway.flip steps: the same object in a file (used when OPSLOOP_GATEWAYS is unset).' }),
+  envVar({ name: 'OPSLOOP_INVESTIGATION_MAX_TOOL_CALLS', key: 'investigationMaxToolCalls', group: 'agents', schema: intInRange(1, 200), default: String(DEFAULT_INVESTIGATION_BUDGET.maxToolCalls),
+    expected: 'an integer 1-200', description: 'Investigation budget: most tool calls per case (the LLM loop and the playbook); when it runs out the investigation reports what it has.' }),
+  envVar({ name: 'OPSLOOP_INVESTIGATION_MAX_TOKENS', key: 'investigationMaxTokens', group: 'agents', schema: intInRange(1000, 2_000_000), default: String(DEFAULT_INVESTIGATION_BUDGET.maxTokens),
+    expected: 'an integer 1000-2000000', description: 'Investigation budget: most LLM tokens (prompt + completion) per case.' }),
+  envVar({ name: 'OPSLOOP_INVESTIGATION_MAX_WALL_MS', key: 'investigationMaxWallMs', group: 'agents', schema: intInRange(1000, 600_000), default: String(DEFAULT_INVESTIGATION_BUDGET.maxWallMs),
+    expected: 'an integer number of milliseconds 1000-600000', description: 'Investigation budget: wall time per case.' }),
+  envVar({ name: 'OPSLOOP_MCP_FILE', key: 'mcpFile', group: 'agents', schema: path, default: 'config/mcp.yml',
+    expected: 'a file path', description: 'MCP servers (stdio or streamable HTTP) and, per server, the tools allowlisted as read-only for investigations; a missing file means none.' }),
   envVar({ name: 'OPSLOOP_INGEST_TOKEN', key: 'ingestToken', group: 'agents', schema: token, secret: true,
     expected: 'a token without spaces', description: 'A shared bearer token accepted on POST /ingest/* only (principal token:ingest); API tokens with the responder role work there too.' }),
   envVar({ name: 'OPSLOOP_INGEST_FILE', key: 'ingestFile', group: 'agents', schema: path, default: 'config/ingest.yml',

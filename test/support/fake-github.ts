@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createGithubHistory, type GithubHistory } from './fake-github-history.js';
 
 export interface WorkflowBehaviour {
   /** Conclusion once completed; 'never' keeps the run in_progress forever. */
@@ -52,6 +53,8 @@ export interface FakeGithub {
   setWorkflow(owner: string, repo: string, file: string, behaviour: WorkflowBehaviour): void;
   /** Add an earlier run (e.g. someone else's) that must not be mistaken for ours. */
   addPastRun(owner: string, repo: string, file: string, ref: string, conclusion: string): FakeRun;
+  /** Deployments, deployment statuses and commits (fake-github-history.ts). */
+  history: GithubHistory;
   close(): Promise<void>;
 }
 
@@ -59,6 +62,7 @@ export async function startFakeGithub(opts: { token: string }): Promise<FakeGith
   const workflows = new Map<string, { id: number; file: string; behaviour: WorkflowBehaviour }>();
   const runs: FakeRun[] = [];
   const requests: RecordedGithubRequest[] = [];
+  const history = createGithubHistory();
   let nextRunId = 9001;
   let nextWorkflowId = 161335;
   let baseUrl = '';
@@ -157,7 +161,7 @@ export async function startFakeGithub(opts: { token: string }): Promise<FakeGith
       readRun(run);
       return [200, view(run)];
     }
-    return notFound;
+    return history.handle(method, url, baseUrl) ?? notFound;
   }
 
   const server = http.createServer((req, res) => {
@@ -204,6 +208,7 @@ export async function startFakeGithub(opts: { token: string }): Promise<FakeGith
       Object.assign(run, { status: 'completed', conclusion, listsUntilVisible: 0 });
       return run;
     },
+    history,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

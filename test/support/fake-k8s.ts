@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createK8sObjectStore, type K8sObjectStore } from './fake-k8s-objects.js';
 
 type Json = Record<string, unknown>;
 type Container = { name: string; image: string };
@@ -36,6 +37,8 @@ export interface FakeK8s {
   setMode(namespace: string, name: string, mode: RolloutMode): void;
   deployment(namespace: string, name: string): Json | undefined;
   replicaSets(namespace: string): Json[];
+  /** Pods, events, logs, services, configmaps… for the investigation's reads (fake-k8s-objects.ts). */
+  objects: K8sObjectStore;
   close(): Promise<void>;
 }
 
@@ -114,6 +117,7 @@ export async function startFakeK8s(opts: { token?: string } = {}): Promise<FakeK
   const deployments = new Map<string, DeploymentState>();
   const replicaSets = new Map<string, Json[]>();
   const requests: RecordedRequest[] = [];
+  const objects = createK8sObjectStore();
   const key = (ns: string, name: string) => `${ns}/${name}`;
 
   function rsList(ns: string): Json[] {
@@ -219,7 +223,7 @@ export async function startFakeK8s(opts: { token?: string } = {}): Promise<FakeK
     return d.object;
   }
 
-  function handle(req: http.IncomingMessage, rawBody: string): [number, Json] {
+  function handle(req: http.IncomingMessage, rawBody: string): [number, Json | string] {
     const url = new URL(req.url ?? '/', 'http://fake');
     const contentType = req.headers['content-type']?.split(';')[0];
     let body: unknown;
@@ -255,6 +259,14 @@ export async function startFakeK8s(opts: { token?: string } = {}): Promise<FakeK
       );
       return [200, { apiVersion: 'apps/v1', kind: 'ReplicaSetList', metadata: { resourceVersion: '1' }, items: clone(items) }];
     }
+    const depList = url.pathname.match(/^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments$/);
+    if (depList && req.method === 'GET') {
+      const ns = decodeURIComponent(depList[1] ?? '');
+      const items = [...deployments.values()].map((d) => d.object).filter((o) => o.metadata.namespace === ns);
+      return [200, { apiVersion: 'apps/v1', kind: 'DeploymentList', metadata: { resourceVersion: '1' }, items: clone(items) }];
+    }
+    const served = objects.handle(req.method ?? '', url);
+    if (served) return served;
     return [404, status(404, 'NotFound', 'the server could not find the requested resource')];
   }
 
@@ -264,14 +276,15 @@ export async function startFakeK8s(opts: { token?: string } = {}): Promise<FakeK
     req.on('data', (c: string) => (raw += c));
     req.on('end', () => {
       let code: number;
-      let body: Json;
+      let body: Json | string;
       try {
         [code, body] = handle(req, raw);
       } catch (e) {
         [code, body] = [422, status(422, 'Invalid', e instanceof Error ? e.message : String(e))];
       }
-      res.writeHead(code, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
+      const text = typeof body === 'string';
+      res.writeHead(code, { 'content-type': text ? 'text/plain' : 'application/json' });
+      res.end(text ? body : JSON.stringify(body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -287,6 +300,7 @@ export async function startFakeK8s(opts: { token?: string } = {}): Promise<FakeK
     },
     deployment: (ns, name) => (deployments.has(key(ns, name)) ? clone(deployments.get(key(ns, name))?.object) : undefined),
     replicaSets: (ns) => clone(rsList(ns)),
+    objects,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
