@@ -83,7 +83,7 @@ export async function runScenario(scenario: Scenario, opts: HarnessOptions): Pro
   try {
     world = await startWorld(scenario);
     ops = await startEvalOpsloop(scenario, world, { settleS: opts.settleS ?? 2, ...(opts.model ? { model: opts.model } : {}) });
-    const notes = [...world.notes];
+    const notes = [...world.notes, ...ops.warnings];
     if (!ops.playbook) notes.push('this opsloop has no playbook investigation (services.yml `investigate:` unknown); the playbook was left out');
     const score = await drive(scenario, world, ops, opts, log);
     return { ...base, score, notes };

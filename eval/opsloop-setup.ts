@@ -13,6 +13,7 @@ import { cleanupTestPgliteStore, createTestPgliteStore } from '../test/support/p
 import type { Scenario } from './scenario-schema.js';
 import { servicesYaml } from './scenarios.js';
 import type { World } from './world.js';
+import { evalInvestigation } from './investigation-wiring.js';
 
 /**
  * opsloop as the evaluation runs it: the real app (`startOpsloop`, agents on Agenda, the Sensor's
@@ -31,6 +32,8 @@ export interface EvalOpsloop {
   store: PgliteCaseStore;
   /** Whether the services file carries the playbook (this opsloop knows `investigate:`). */
   playbook: boolean;
+  /** Investigation sources that could not be set up. */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -96,8 +99,16 @@ export async function startEvalOpsloop(scenario: Scenario, world: World, opts: {
   process.env.OPSLOOP_SCRIPT_STATE_DIR = world.stateDir;
   const config = loadConfig(env);
   const executors = await createStepExecutorsFromEnv({ env: { ...env, OPSLOOP_SCRIPT_STATE_DIR: world.stateDir }, pollIntervalMs: 150 });
+  const warnings: string[] = [];
   const extensions: Extension[] = defaultExtensions(config).map((e) => e.name === 'agents'
-    ? { ...e, create: (ctx) => createAgentsExtension(ctx, { executors, processEveryMs: 100, guardIntervalMs: 500 }) }
+    ? {
+      ...e,
+      create: async (ctx) => {
+        const investigation = await evalInvestigation(ctx, config);
+        warnings.push(...investigation.warnings);
+        return createAgentsExtension(ctx, { executors, processEveryMs: 100, guardIntervalMs: 500, investigation: investigation.option });
+      },
+    }
     : e);
   const store = await createTestPgliteStore();
   let app: RunningOpsloop;
@@ -110,7 +121,7 @@ export async function startEvalOpsloop(scenario: Scenario, world: World, opts: {
     throw err;
   }
   return {
-    app, store, playbook: services.playbook,
+    app, store, playbook: services.playbook, warnings,
     async close() {
       await app.close();
       await cleanupTestPgliteStore(store);

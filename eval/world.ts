@@ -38,7 +38,7 @@ export interface World {
   /** Tokens the stand-ins require. */
   k8sToken: string;
   githubToken: string;
-  /** What the stand-ins could not serve (older stand-ins lack pods, events, logs, deploys…). */
+  /** Remarks about the world for the report. */
   notes: string[];
   close(): Promise<void>;
 }
@@ -102,7 +102,9 @@ export async function startWorld(scenario: Scenario, opts: { watchMs?: number } 
     closers.push(() => k8s.close());
     const github = await startFakeGithub({ token: githubToken });
     closers.push(() => github.close());
-    const notes = [...seedKubernetes(k8s, scenario, nowS), ...seedGithub(github, scenario, nowS)];
+    seedKubernetes(k8s, scenario, nowS);
+    seedGithub(github, scenario, nowS);
+    const notes: string[] = [];
 
     const kubeconfig = join(dir, 'kubeconfig');
     await writeFile(kubeconfig, kubeconfigYaml(k8s.url, k8sToken));
