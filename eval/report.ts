@@ -68,19 +68,19 @@ const yes = (b: boolean | null) => (b === null ? '-' : b ? 'yes' : 'no');
 
 /** The per-scenario table with a totals row, as text. */
 export function renderTable(report: EvalReport): string {
-  const head = ['scenario', 'truth', 'top finding', 'hit@1', 'hit@3', 'action', 'right', 'unsup', 'abstain', 'harm', 'tools', 'tokens', 'wall s', 'final'];
+  const head = ['scenario', 'truth', 'top finding', 'hit@1', 'hit@3', 'action', 'right', 'unsup', 'abstain', 'harm', 'guard', 'tools', 'tokens', 'wall s', 'final'];
   const rows = report.scenarios.map((r) => {
     const s = r.score;
-    if (!s) return [r.id, `${r.truth.category}/${r.truth.component}`, `ERROR: ${r.error ?? ''}`.slice(0, 60), '', '', '', '', '', '', '', '', '', '', ''];
+    if (!s) return [r.id, `${r.truth.category}/${r.truth.component}`, `ERROR: ${r.error ?? ''}`.slice(0, 60), ...new Array<string>(12).fill('')];
     const top = s.top[0] ? `${s.top[0].category}/${s.top[0].component}` : s.investigation === 'absent' ? '(no investigation)' : '(insufficient evidence)';
     return [r.id, `${r.truth.category}/${r.truth.component}`, top, yes(s.hit_at_1), yes(s.hit_at_3), s.action_chosen ?? '-',
-      yes(s.action_right), String(s.unsupported_findings), yes(s.abstained), s.harmful_left ? 'LEFT' : '0', String(s.tool_calls),
+      yes(s.action_right), String(s.unsupported_findings), yes(s.abstained), s.harmful_left ? 'LEFT' : '0', String(s.guard_trips), String(s.tool_calls),
       String(s.tokens), (s.wall_ms / 1000).toFixed(1), s.final_state];
   });
   const t = report.totals;
   const n = t.scored;
   rows.push([`TOTAL (${t.scenarios}, ${t.errors} errors)`, '', '', `${t.hit_at_1}/${n}`, `${t.hit_at_3}/${n}`, '', `${t.action_right}/${n}`,
-    String(t.unsupported_findings), `${t.abstention.abstained}/${t.abstention.cases}`, String(t.harmful_left), String(t.tool_calls),
+    String(t.unsupported_findings), `${t.abstention.abstained}/${t.abstention.cases}`, String(t.harmful_left), String(t.guard_trips), String(t.tool_calls),
     String(t.tokens), (t.wall_ms / 1000).toFixed(1), Object.entries(t.final_states).map(([k, v]) => `${k} ${v}`).join(', ')]);
   return `opsloop closed-loop evaluation — ${report.label}\n${formatTable(head, rows)}`;
 }
