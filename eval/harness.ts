@@ -17,7 +17,7 @@ export type EvalMode = 'none' | 'scripted' | 'endpoint';
 
 export interface HarnessOptions {
   mode: EvalMode;
-  /** Settle delay of every plan's verification (s); default 2. */
+  /** Settle delay of every plan's verification (s); default 4 (two scrapes of the live exporter). */
   settleS?: number;
   /** Give up on a case after this long (ms); default 90 s. */
   timeoutMs?: number;
@@ -82,7 +82,7 @@ export async function runScenario(scenario: Scenario, opts: HarnessOptions): Pro
   let ops: EvalOpsloop | null = null;
   try {
     world = await startWorld(scenario);
-    ops = await startEvalOpsloop(scenario, world, { settleS: opts.settleS ?? 2, ...(opts.model ? { model: opts.model } : {}) });
+    ops = await startEvalOpsloop(scenario, world, { settleS: opts.settleS ?? 4, ...(opts.model ? { model: opts.model } : {}) });
     const notes = [...world.notes, ...ops.warnings];
     if (!ops.playbook) notes.push('this opsloop has no playbook investigation (services.yml `investigate:` unknown); the playbook was left out');
     const score = await drive(scenario, world, ops, opts, log);

@@ -26,7 +26,7 @@ tool calls, tokens and wall time.
                       endpoint  the model at OPENAI_BASE_URL / OPENAI_MODEL / OPENAI_API_KEY
   --scenario GLOB     only scenarios whose id matches (e.g. 'bad-deploy-*'); repeatable
   --json FILE         write the full report as JSON
-  --settle SECONDS    verification settle delay of every plan (default 2)
+  --settle SECONDS    verification settle delay of every plan (default 4)
   --timeout SECONDS   give up on a case after this long (default 120)
   --help              this text
 
@@ -43,7 +43,7 @@ export async function runEvalCli(argv: string[], io: Io, env: Record<string, str
       args: argv, allowPositionals: false,
       options: {
         mode: { type: 'string', default: 'none' }, scenario: { type: 'string', multiple: true }, json: { type: 'string' },
-        settle: { type: 'string', default: '2' }, timeout: { type: 'string', default: '120' }, help: { type: 'boolean', default: false },
+        settle: { type: 'string', default: '4' }, timeout: { type: 'string', default: '120' }, help: { type: 'boolean', default: false },
       },
     }).values;
   } catch (err) {

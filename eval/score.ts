@@ -27,6 +27,8 @@ export type RunFacts = {
 
 export type ScenarioScore = {
   final_state: string;
+  /** The reason of the case's last transition (why it closed or parked). */
+  end_reason: string | null;
   timed_out: boolean;
   /** `absent`: this opsloop wrote no investigation findings. */
   investigation: 'absent' | InvestigationFindings['mode'];
@@ -104,8 +106,10 @@ export function scoreRun(f: RunFacts): ScenarioScore {
     ? !changed
     : action === f.truth.right_action && executed;
   const toolEntries = f.timeline.filter((e) => e.event === 'investigation_tool').length;
+  const lastTransition = [...f.timeline].reverse().find((e) => e.kind === 'transition');
   return {
     final_state: f.final_state,
+    end_reason: lastTransition?.reason ?? null,
     timed_out: f.timed_out,
     investigation: findings?.mode ?? 'absent',
     top: top3.map((h) => ({ category: h.category, component: h.component, confidence: h.confidence })),

@@ -90,7 +90,8 @@ export async function startWorld(scenario: Scenario, opts: { watchMs?: number } 
       }
     };
     publish();
-    const prometheus = await startPrometheus({ target, tsdbPath: tsdbDir, retention: '30d' });
+    // A 2 s scrape (and timeout): a scrape that times out on a loaded machine would mark the series stale.
+    const prometheus = await startPrometheus({ target, tsdbPath: tsdbDir, retention: '30d', intervalSeconds: 2 });
     if (!prometheus) throw new WorldUnavailable(prometheusSkipReason());
     closers.push(() => prometheus.close());
     const first = scenario.telemetry.series[0]!;
