@@ -137,7 +137,8 @@ function knowledgeFor(ctx: OpsloopContext): { knowledge?: ReturnType<typeof libr
   return librarian ? { knowledge: librarianPlannerKnowledge(librarian) } : {};
 }
 
-function plannerFor(service: PlannerService): PlanProposer {
+/** The PlannerService as the plan job's PlanProposer. */
+export function plannerFor(service: PlannerService): PlanProposer {
   return {
     async propose(input) {
       const result = await service.propose({

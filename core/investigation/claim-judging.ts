@@ -31,7 +31,7 @@ export function resolveWindow(window: ClaimWindow, now: Date): { start: Date; en
 }
 
 export function formatValue(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
 }
 
 type MetricClaim = Extract<Claim, { kind: 'metric' }>;

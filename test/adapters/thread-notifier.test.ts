@@ -10,6 +10,8 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { FakeSlackApi } from '../support/fake-slack-api.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { expectOk } from '../support/outcomes.js';
+import { emit } from '../../core/events/typed-events.js';
+import { cardKey } from '../../core/ports/chat-store.js';
 
 let fake: FakeSlackApi;
 let store: PgliteCaseStore;
@@ -68,4 +70,32 @@ test('a redelivered message (crash before the inbox write) posts nothing twice; 
   const otherMsg = (await pendingMessages()).find((m) => m.topic === 'evt.case.created.v1' && m.case_id === otherId);
   await notifier.handle(otherMsg!);
   assert.equal(fake.callsOf('chat.postMessage').length, 2);
+});
+
+test('an investigation\'s findings are posted in the case thread: tool lines, verified findings with evidence, refuted marked', async () => {
+  const caseId = expectOk(await orchestrator.createCase({ title: 'investigated', labels: { chat_platform: 'slack', chat_channel: 'C1' } }, { idempotencyKey: 'nt-inv-1' })).case_id;
+  await notifier.handle((await pendingMessages()).find((m) => m.topic === 'evt.case.created.v1' && m.case_id === caseId)!);
+  const check = (id: string, status: string, observed: string) => ({ claim: { kind: 'metric', query: 'up', op: '>', value: 0 }, status, observed, evidence_id: id });
+  expectOk(await orchestrator.record(caseId, {
+    event: 'investigation_findings', actor: 'analyst',
+    emit: [emit('evt.analysis.findings.v1', { actor: 'analyst', source: 'investigation', investigation: {
+      mode: 'playbook', summary: 'memory pressure', insufficient_evidence: false, tool_calls: 1, stopped: 'done',
+      calls: [{ evidence_id: 'ev-1', tool: 'prometheus_query', input: { query: 'up' }, ok: true }],
+      findings: [{ statement: 'pods run out of memory', category: 'resource_exhaustion', confidence: 1, checks: [check('ev-2', 'verified', 'max 0.97, claimed > 0.9')] }],
+      refuted: [{ statement: 'a deploy broke it', category: 'deploy', confidence: 0, checks: [check('ev-3', 'refuted', 'no deploy in the window')] }],
+      unsupported: [],
+    } })],
+  }, { idempotencyKey: 'nt-inv-2' }));
+  const posted = (await pendingMessages()).find((m) => m.topic === 'evt.analysis.findings.v1' && m.case_id === caseId)!;
+  await notifier.handle(posted);
+  const post = fake.callsOf('chat.postMessage').find((c) => String(c.body.text).startsWith('Investigation'));
+  assert.ok(post, 'the investigation was posted');
+  const card = await pgliteBackend(store).chat.find('slack', cardKey(caseId));
+  assert.ok(card?.thread_ref);
+  assert.equal(post.body.thread_ts, card.thread_ref, 'in the case thread');
+  const blocks = JSON.stringify(post.body.blocks);
+  assert.match(blocks, /prometheus_query\(query=up\) — ok \(ev-1\)/);
+  assert.match(blocks, /pods run out of memory — confidence 1\.00/);
+  assert.match(blocks, /ev-2 verified: max 0\.97/);
+  assert.match(blocks, /refuted: \[deploy\] a deploy broke it/);
 });
