@@ -199,10 +199,11 @@ export class ThreadNotifier {
     const plan = rollback ? null : await this.currentPlan(c.id);
     const message = stepProgressPost({
       index, name: d.name, action: d.action, status: d.status, attempt: d.attempt, summary: d.summary,
-      ...(d.status !== 'running' ? { duration_ms: d.duration_ms } : {}),
+      ...(d.status !== 'running' ? { duration_ms: d.duration_ms } : {}), ...(d.guard ? { guard: d.guard } : {}),
       ...(plan ? { total: plan.steps.length } : {}),
     });
-    const labelled = rollback ? { ...message, text: `↩ rollback: ${message.text}`, blocks: message.blocks.map((b) => b.type === 'text' ? { ...b, text: `↩ rollback: ${b.text}` } : b) } : message;
+    const label = d.undo_of !== undefined ? `↩ undo of step ${d.undo_of + 1}: ` : '↩ rollback: ';
+    const labelled = rollback ? { ...message, text: `${label}${message.text}`, blocks: message.blocks.map((b, i) => i === 0 && b.type === 'text' ? { ...b, text: `${label}${b.text}` } : b) } : message;
     const key = stepKey(c, rollback, index);
     const row = await this.chatStore.find(this.client.platform, key);
     if (row?.message_ref) {

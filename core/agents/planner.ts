@@ -3,7 +3,7 @@
  * into a validated ChangePlan, and build the chat messages for a language model. No I/O here; the
  * adapters in adapters/planner and adapters/llm load files and talk to the model.
  */
-import { ChangePlanSchema, PLAN_LIMITS, STEP_ACTIONS, VERIFY_OPERATORS, type ChangePlan } from '../schemas/plan.js';
+import { ChangePlanSchema, GUARD_LIMITS, PLAN_LIMITS, STEP_ACTIONS, VERIFY_OPERATORS, type ChangePlan } from '../schemas/plan.js';
 import { toFieldIssues, type FieldIssue } from '../schemas/issues.js';
 import {
   TEMPLATE_MAX_INTEGER,
@@ -106,14 +106,15 @@ export function instantiateTemplate(template: PlanTemplate, vars: PlanVars): Ins
   return checked;
 }
 
-/** Each step's (and rollback step's) params checked against its action's params schema. Pure. */
+/** Each step's (undo step's and rollback step's) params checked against its action's params schema. Pure. */
 export function checkPlanParams(plan: ChangePlan): FieldIssue[] {
   const stepIssues = (steps: ChangePlan['steps'], at: string): FieldIssue[] =>
     steps.flatMap((step, index) => {
       const result = validateStepParams(step.action, step.params);
       return result.ok ? [] : result.issues.map((i) => ({ path: `${at}.${index}.params.${i.path}`, message: i.message }));
     });
-  return [...stepIssues(plan.steps, 'steps'), ...stepIssues(plan.rollback.steps ?? [], 'rollback.steps')];
+  const undoIssues = plan.steps.flatMap((step, index) => stepIssues(step.undo ?? [], `steps.${index}.undo`));
+  return [...stepIssues(plan.steps, 'steps'), ...undoIssues, ...stepIssues(plan.rollback.steps ?? [], 'rollback.steps')];
 }
 
 /**
@@ -346,6 +347,7 @@ export function planConstraintsText(): string {
     `- steps: 1 to ${PLAN_LIMITS.maxSteps}; each step has "action" (one of ${STEP_ACTIONS.join(', ')}), "params" (object), "timeout_s" (integer ${10}..${PLAN_LIMITS.maxTimeoutS}) and "retry" (integer 0..3).`,
     `- "rollback" is an object (optional "steps" with the same shape, optional "note"); "verify" is an object with optional "settle_s" (0..3600) and "checks".`,
     `- each verify check: "query" (PromQL, may use $window), "op" (one of ${VERIFY_OPERATORS.join(' ')}), "threshold" (number), optional "window" like "5m".`,
+    `- a step may add "guards" (1..${GUARD_LIMITS.maxGuardsPerStep}): {"kind":"promql","query","op","threshold"} (the limit beyond which the step made things worse, may use $service $env $window) or {"kind":"http","url" (http/https),"expect_status"?}; "guard_settle_s" (0..${GUARD_LIMITS.maxSettleS}), "trip_after" (1..${GUARD_LIMITS.maxTripAfter}) and "undo" (up to ${GUARD_LIMITS.maxUndoSteps} plain steps that put the change back).`,
     `- "title" at most ${PLAN_LIMITS.maxTitle} characters; "risk_score" between 0 and 1.`,
   ].join('\n');
 }

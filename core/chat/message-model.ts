@@ -208,6 +208,8 @@ export interface StepProgressView {
   duration_ms?: number;
   summary?: string | null;
   total?: number;
+  /** The step guard that tripped on this step (what it saw, what it wanted). */
+  guard?: { name: string; why: string; polls: number; consecutive: number } | null;
 }
 
 const STEP_ICON: Record<string, string> = { pending: '⏳', running: '▶️', ok: '✓', succeeded: '✓', success: '✓', done: '✓', failed: '✗', error: '✗', timeout: '✗', timed_out: '✗', skipped: '↷', rolled_back: '↩' };
@@ -220,6 +222,9 @@ export function stepProgressPost(step: StepProgressView): ChatMessage {
   const line = `${icon} Step ${position} ${step.name ?? step.action} \`${step.action}\` — ${step.status}${duration}${attempt}`;
   const blocks: ChatBlock[] = [{ type: 'text', text: line }];
   if (step.summary) blocks.push({ type: 'context', text: step.summary.slice(0, 500) });
+  if (step.guard) {
+    blocks.push({ type: 'text', text: `🛡 guard ${step.guard.name} tripped: ${step.guard.why} (${step.guard.consecutive} failing poll(s) in a row, ${step.guard.polls} poll(s))`.slice(0, 500) });
+  }
   return message(line, blocks);
 }
 
@@ -261,6 +266,9 @@ export function outcomePost(c: CardCase, reason?: string | null): ChatMessage {
   const text = reason ? `${head}: ${reason}` : head;
   const blocks: ChatBlock[] = [{ type: 'header', text: head }];
   if (reason) blocks.push({ type: 'text', text: reason });
+  if (!closed && reason && /\b(undo|rollback) FAILED\b/.test(reason)) {
+    blocks.push({ type: 'text', text: '🚨 The change is still in place: check the target by hand before resuming.' });
+  }
   if (!closed) blocks.push({ type: 'context', text: `Resume with \`/ops plan [template]\` in this thread.` });
   return message(`${text} (case ${shortId(c.case_id)})`, blocks);
 }

@@ -86,6 +86,21 @@ test('step progress: pending → running → ✓/✗ with duration', () => {
   assert.match(stepProgressPost({ index: 1, action: 'noop', status: 'failed', duration_ms: 20, attempt: 2 }).text, /✗ .* failed in 20 ms \(attempt 2\)/);
 });
 
+test('a step stopped by its guard shows the guard, what it saw and what it wanted; a failed undo is loud', () => {
+  const post = stepProgressPost({
+    index: 0, name: 'flip', action: 'gateway.flip', status: 'failed', duration_ms: 0,
+    summary: 'guard error-ratio tripped (0.31 > 0.05) within 30 s after the step: 0.31 > 0.05, want < 0.05',
+    guard: { name: 'error-ratio', why: '0.31 > 0.05, want < 0.05', polls: 4, consecutive: 2 },
+  });
+  assert.match(messageToPlainText(post), /🛡 guard error-ratio tripped: 0\.31 > 0\.05, want < 0\.05 \(2 failing poll\(s\) in a row, 4 poll\(s\)\)/);
+  const parked = outcomePost({ case_id: 'c1', status: 'PARKED', title: 't' } as CardCase,
+    'step 1 (flip): guard error-ratio tripped (0.31 > 0.05) — undo FAILED — the change is still in place (1 step attempted); check the target by hand');
+  assert.match(messageToPlainText(parked), /undo FAILED — the change is still in place/);
+  assert.match(messageToPlainText(parked), /🚨 The change is still in place/);
+  const undone = outcomePost({ case_id: 'c1', status: 'PARKED', title: 't' } as CardCase, 'step 1: guard x tripped (1 > 0) — undone by 1 step');
+  assert.doesNotMatch(messageToPlainText(undone), /🚨/);
+});
+
 test('verification report: query, threshold, measured value, pass/fail, window', () => {
   const m = verificationReportPost({ pass: false, results: [
     { name: 'p95', query: 'q1', op: '<', threshold: 0.3, window: '5m', value: 0.42, pass: false },
