@@ -94,3 +94,17 @@ export function k8sReaderFromEnv(env: Record<string, string | undefined> = proce
   const target = loadKubeTarget(env);
   return target ? createK8sReader(target, opts) : undefined;
 }
+
+/**
+ * The pods of a Deployment (by its `spec.selector.matchLabels`), at most `limit` names; null when
+ * the Deployment does not exist. Used by `k8s_pod_logs` and by log claims that name a deployment.
+ */
+export async function podsOfDeployment(k8s: K8sReader, namespace: string, deployment: string, limit = 20): Promise<{ selector: string; pods: string[] } | null> {
+  const dep = await k8s.get({ namespace, kind: 'Deployment', name: deployment });
+  if (!dep) return null;
+  const labels = asDict(asDict(asDict(dep.spec).selector).matchLabels);
+  const selector = Object.entries(labels).map(([k, v]) => `${k}=${String(v)}`).join(',');
+  if (!selector) throw new Error(`Deployment ${namespace}/${deployment} has no matchLabels selector`);
+  const found = await k8s.list(namespace, 'Pod', { labelSelector: selector, limit });
+  return { selector, pods: found.map((p) => String(asDict(p.metadata).name ?? '')).filter(Boolean) };
+}

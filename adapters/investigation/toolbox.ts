@@ -46,23 +46,25 @@ export function createToolbox(tools: readonly InvestigationTool<unknown>[], opts
   const descriptors: ToolDescriptor[] = tools.map((t) => toolDescriptor(t));
 
   async function runWithTimeout(tool: InvestigationTool<unknown>, input: unknown, ctx: ToolContext): Promise<ToolResult> {
+    const outOfTime: ToolResult = { ok: false, text: '', truncated: false, error: 'the investigation ran out of time' };
+    if (ctx.signal.aborted) return outOfTime;
     const controller = new AbortController();
-    const onOuterAbort = () => controller.abort(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<ToolResult>((resolve) => {
+    let onOuterAbort: () => void = () => {};
+    const stopped = new Promise<ToolResult>((resolve) => {
       timer = setTimeout(() => {
         controller.abort(new Error('timed out'));
         resolve({ ok: false, text: '', truncated: false, error: `${tool.name} timed out after ${timeoutMs} ms` });
       }, timeoutMs);
-    });
-    const aborted = new Promise<ToolResult>((resolve) => {
-      if (ctx.signal.aborted) resolve({ ok: false, text: '', truncated: false, error: 'the investigation ran out of time' });
-      else ctx.signal.addEventListener('abort', () => resolve({ ok: false, text: '', truncated: false, error: 'the investigation ran out of time' }), { once: true });
+      onOuterAbort = () => {
+        controller.abort(ctx.signal.reason);
+        resolve(outOfTime);
+      };
+      ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
     });
     try {
       const running = Promise.resolve().then(() => tool.run(input, { ...ctx, signal: controller.signal }));
-      return await Promise.race([running, timedOut, aborted]);
+      return await Promise.race([running, stopped]);
     } finally {
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onOuterAbort);
@@ -74,12 +76,13 @@ export function createToolbox(tools: readonly InvestigationTool<unknown>[], opts
     const evidence_id = nextEvidenceId();
     const tool = byName.get(name);
     const base = { evidence_id, tool: name, input: redactValue(asRecord(rawInput ?? {}), known) };
+    const fallbackSource: ToolCallRecord['source'] = name.startsWith('mcp_') ? 'mcp' : 'case';
     const finish = (r: { ok: boolean; output: string; truncated?: boolean; error?: string; source?: ToolCallRecord['source']; input?: Record<string, unknown> }): ToolCallRecord => {
       const cut = truncateText(redactText(r.output, known), cap);
       return {
         ...base,
         ...(r.input ? { input: redactValue(r.input, known) } : {}),
-        source: r.source ?? tool?.source ?? 'case',
+        source: r.source ?? tool?.source ?? fallbackSource,
         ok: r.ok,
         output: cut.text,
         truncated: cut.truncated || r.truncated === true,

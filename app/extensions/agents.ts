@@ -35,14 +35,14 @@ export interface AgentsExtensionOptions {
   processEveryMs?: number;
   /** Replace the planner's language model (tests: an OpenAiPlanner with a short timeout on a local fake). */
   llm?: PlanModel;
+  /** Between polls of step guards (default 5 s; tests shrink it). */
+  guardIntervalMs?: number;
   /**
    * The investigation of the analyze step (issue 14): the playbook investigator, the Toolbox factory and
    * the ClaimChecker. The LLM investigator is built from OPENAI_API_KEY/OPENAI_BASE_URL/OPENAI_MODEL
    * unless given. Without this option the analysis is the cheap evidence only.
    */
   investigation?: Pick<InvestigationDeps, 'llm' | 'playbook' | 'toolbox' | 'checker' | 'budget'>;
-  /** Between polls of step guards (default 5 s; tests shrink it). */
-  guardIntervalMs?: number;
 }
 
 /**

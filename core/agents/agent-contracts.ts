@@ -1,7 +1,7 @@
 import type { CaseRecord, PlanRecord } from '../schemas/case.js';
 import type { ChangePlan } from '../schemas/plan.js';
-import type { CheckedHypothesis } from '../schemas/investigation.js';
 import type { GuardTrip } from '../executor/step-guards.js';
+import type { CheckedHypothesis } from '../schemas/investigation.js';
 
 /**
  * What the agent jobs need from the Planner, Gatekeeper, Executor and Verifier. The composition

@@ -67,7 +67,7 @@ export function playbookCalls(playbook: Playbook, vars: PlaybookVars, caseTitle:
   const skipped: string[] = [];
   for (const q of playbook.queries) {
     try {
-      const query = renderQuery(q.query, { service: vars.service ?? null, env: vars.env ?? null, window: q.window ?? '5m' });
+      const query = renderQuery(fillPlaceholders(q.query, vars), { service: vars.service ?? null, env: vars.env ?? null, window: q.window ?? '5m' });
       calls.push(q.type === 'range'
         ? { tool: 'prom_query_range', input: { query, lookback: q.lookback ?? '1h', ...(q.step_s ? { step_s: q.step_s } : {}) }, why: `query ${q.name}` }
         : { tool: 'prom_query', input: { query }, why: `query ${q.name}` });

@@ -4,17 +4,17 @@ import { HypothesisSchema, Lookback } from './investigation.js';
 /**
  * A service's investigation playbook (config/services.yml `investigate:`, issue 14): what the
  * deterministic investigation looks at without an LLM, and the candidate hypotheses it hands to
- * the claim checker. Placeholders: `$service`, `$env`, `$window` in queries; `$service`,
- * `$namespace`, `$deployment`, `$env` in object names and hypotheses.
+ * the claim checker. Placeholders: `$service`, `$env`, `$namespace`, `$deployment` everywhere;
+ * `$window` in queries only (a hypothesis's claims name their windows themselves).
  */
 
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'a name like error-ratio');
-/** An object name, or a placeholder such as `$deployment`. */
-const ObjectName = z.string().regex(/^(\$[a-z]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?)$/, 'an object name or $deployment');
+/** An object name, which may hold placeholders such as `$deployment` (e.g. `$deployment-config`). */
+const ObjectName = z.string().regex(/^[a-z0-9$][a-z0-9.$-]{0,252}$/, 'an object name, may hold $deployment or $service');
 
 export const PlaybookQuerySchema = z.object({
   name: Name,
-  /** PromQL; `$service`, `$env`, `$window` are substituted. */
+  /** PromQL; `$service`, `$env`, `$namespace`, `$deployment`, `$window` are substituted. */
   query: z.string().min(1).max(4000),
   /** `instant` (default) evaluates at the case's time; `range` reads the last `lookback`. */
   type: z.enum(['instant', 'range']).default('instant'),

@@ -308,3 +308,15 @@ export async function startFakeK8s(opts: { token?: string } = {}): Promise<FakeK
       }),
   };
 }
+
+/** A kubeconfig document whose current context points at `url` with a bearer `token`. */
+export function kubeconfigText(url: string, token: string): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'current-context: fake',
+    `clusters: [{name: fake, cluster: {server: "${url}"}}]`,
+    `users: [{name: bot, user: {token: ${token}}}]`,
+    'contexts: [{name: fake, context: {cluster: fake, user: bot}}]',
+  ].join('\n');
+}

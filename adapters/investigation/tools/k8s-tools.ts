@@ -11,6 +11,7 @@ import { checkNamespace } from '../../../core/investigation/namespace-scope.js';
 import { capCount, TOOL_CAPS } from '../../../core/investigation/tool-caps.js';
 import { eventsText } from '../../../core/investigation/tool-format.js';
 import type { K8sReader } from '../../../core/ports/investigation-sources.js';
+import { podsOfDeployment } from '../k8s-reader.js';
 import { errorMessage, failResult, okResult } from './tool-result.js';
 
 /** The namespaces a case may read (from config/services.yml, for its service). */
@@ -44,8 +45,6 @@ const LogsInput = z.object({
   tail_lines: z.number().int().min(1).max(100_000).optional().describe('last lines per pod (default 100, capped to 200)'),
 }).strict().refine((i) => i.pod !== undefined || i.deployment !== undefined, { message: 'name a pod or a deployment' });
 
-type Dict = Record<string, unknown>;
-const asDict = (v: unknown): Dict => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Dict) : {});
 const json = (v: unknown) => JSON.stringify(v, null, 1);
 
 /** Run `body` only when the input's namespace is in scope; refuse with the reason otherwise. */
@@ -124,16 +123,11 @@ export function k8sPodLogsTool(k8s: K8sReader, scope: NamespaceScope): Investiga
       const notes = tail.note ? [tail.note] : [];
       let pods: string[] = input.pod ? [input.pod] : [];
       if (input.deployment) {
-        const dep = await k8s.get({ namespace: input.namespace, kind: 'Deployment', name: input.deployment });
-        if (!dep) return okResult(`Deployment ${input.namespace}/${input.deployment} not found`);
-        const labels = asDict(asDict(asDict(dep.spec).selector).matchLabels);
-        const selector = Object.entries(labels).map(([k, v]) => `${k}=${String(v)}`).join(',');
-        if (!selector) return failResult(`Deployment ${input.namespace}/${input.deployment} has no matchLabels selector`);
-        const found = await k8s.list(input.namespace, 'Pod', { labelSelector: selector, limit: 20 });
-        const names = found.map((p) => String(asDict(p.metadata).name ?? '')).filter(Boolean);
-        if (names.length > TOOL_CAPS.maxLogPods) notes.push(`${names.length} pods, logs of the first ${TOOL_CAPS.maxLogPods} only`);
-        pods = [...pods, ...names.slice(0, TOOL_CAPS.maxLogPods)];
-        if (pods.length === 0) return okResult(`no pods match ${selector} in ${input.namespace}`, notes);
+        const found = await podsOfDeployment(k8s, input.namespace, input.deployment);
+        if (!found) return okResult(`Deployment ${input.namespace}/${input.deployment} not found`);
+        if (found.pods.length > TOOL_CAPS.maxLogPods) notes.push(`${found.pods.length} pods, logs of the first ${TOOL_CAPS.maxLogPods} only`);
+        pods = [...pods, ...found.pods.slice(0, TOOL_CAPS.maxLogPods)];
+        if (pods.length === 0) return okResult(`no pods match ${found.selector} in ${input.namespace}`, notes);
       }
       const parts: string[] = [];
       for (const pod of pods) {
