@@ -40,9 +40,11 @@ export interface EvalOpsloop {
 type TemplateDoc = { name: string; plan: { verify: unknown; steps: Array<Record<string, unknown>> } };
 
 /**
- * The shipped templates with the scenario's verify block and, when the scenario's service declares
- * a guard, that guard on every Kubernetes rollout step with an undo of the rollout (everything
- * else, match rules included, kept).
+ * The shipped templates with the scenario's checks instead of their own: the verify block becomes
+ * the scenario's checks with the harness's settle delay, and every Kubernetes rollout step watches
+ * the service's guard when the scenario declares one (with the template's undo, or an undo of the
+ * rollout) — or no guard when it does not, since the world does not serve the series the shipped
+ * guards query. Everything else, match rules included, is kept.
  */
 export async function evalTemplates(scenario: Scenario, settleS: number, sourceDir = 'config/templates'): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -51,14 +53,16 @@ export async function evalTemplates(scenario: Scenario, settleS: number, sourceD
   for (const file of (await readdir(sourceDir)).filter((f) => /\.ya?ml$/.test(f)).sort()) {
     const doc = parse(await readFile(join(sourceDir, file), 'utf8')) as TemplateDoc;
     doc.plan.verify = { settle_s: settleS, checks: scenario.service.verify.map((c) => ({ ...c, query: toTemplate(c.query), window: '1m' })) };
-    if (guard) {
-      for (const step of doc.plan.steps.filter((s) => s.action === 'k8s.rollout' && !s.guards)) {
-        const params = step.params as Record<string, unknown>;
-        step.guards = [{ kind: 'promql', ...guard, query: toTemplate(guard.query) }];
-        step.guard_settle_s = Math.max(settleS, 3);
-        step.trip_after = 2;
-        step.undo = [{ name: 'undo the rollout', action: 'k8s.rollout', params: { operation: 'undo', namespace: params.namespace, deployment: params.deployment }, timeout_s: 120, retry: 0 }];
+    for (const step of doc.plan.steps.filter((s) => s.action === 'k8s.rollout')) {
+      const params = step.params as Record<string, unknown>;
+      if (!guard) {
+        for (const key of ['guards', 'guard_settle_s', 'trip_after', 'undo']) delete step[key];
+        continue;
       }
+      step.guards = [{ kind: 'promql', ...guard, query: toTemplate(guard.query) }];
+      step.guard_settle_s = Math.max(settleS, 4);
+      step.trip_after = 2;
+      step.undo ??= [{ name: 'undo the rollout', action: 'k8s.rollout', params: { operation: 'undo', namespace: params.namespace, deployment: params.deployment }, timeout_s: 120, retry: 0 }];
     }
     out[file] = stringify(doc);
   }
@@ -105,8 +109,9 @@ export async function startEvalOpsloop(scenario: Scenario, world: World, opts: {
       ...e,
       create: async (ctx) => {
         const investigation = await evalInvestigation(ctx, config);
-        warnings.push(...investigation.warnings);
-        return createAgentsExtension(ctx, { executors, processEveryMs: 100, guardIntervalMs: 500, investigation: investigation.option });
+        warnings.push(...investigation.kit.warnings);
+        const agents = await createAgentsExtension(ctx, { executors, processEveryMs: 100, guardIntervalMs: 500, investigation: investigation.option });
+        return { ...agents, stop: async () => { await agents.stop?.(); await investigation.kit.stop(); } };
       },
     }
     : e);
