@@ -13,10 +13,10 @@ import { assertRanCleanly } from './harness-support.js';
 const REPRESENTATIVE = ['bad-deploy-checkout', 'false-alarm-checkout', 'fix-makes-worse-restart-catalog'];
 
 for (const id of REPRESENTATIVE) {
-  test(`eval harness, mode none: ${id} runs through the loop and is scored`, { timeout: 180_000 }, async (t) => {
+  test(`eval harness, mode none: ${id} runs through the loop and is scored`, { timeout: 240_000 }, async (t) => {
     if (!prometheusBinary()) return t.skip(prometheusSkipReason());
     const [scenario] = await loadScenarios(undefined, id);
-    const result = await runScenario(scenario!, { mode: 'none', settleS: 4, timeoutMs: 90_000 });
+    const result = await runScenario(scenario!, { mode: 'none', settleS: 4, timeoutMs: 150_000 });
     t.diagnostic(JSON.stringify({ final: result.score?.final_state, action: result.score?.action_chosen, changes: result.score?.world_changes }));
     assertRanCleanly(result);
   });
