@@ -9,12 +9,13 @@ import { test } from 'node:test';
  * - adapters/ never imports bot/, app/ or cli/;
  * - bot/ (chat receivers) never imports app/ or cli/;
  * - nothing imports cli/ (command-line tools are entry points, not libraries);
+ * - nothing outside eval/ imports eval/ (the closed-loop evaluation is a dev tool, like bench/);
  * - chat arrows run one way: adapters/chat never imports bot/, core/chat never imports adapters/.
  * Imports are read as text (static `import … from`, `export … from`, dynamic `import('…')`).
  */
 
 const ROOT = process.cwd();
-const ROOMS = ['core', 'adapters', 'bot', 'app', 'cli'] as const;
+const ROOMS = ['core', 'adapters', 'bot', 'app', 'cli', 'eval'] as const;
 type Room = (typeof ROOMS)[number];
 
 interface ImportEdge { file: string; spec: string; target: string | null }
@@ -58,12 +59,13 @@ function violation(edge: ImportEdge): string | null {
     if (to !== 'core') return `core imports only core, not ${edge.target}`;
   }
   if (to === 'cli') return `nothing imports cli/ (${edge.target})`;
+  if (to === 'eval' && from !== 'eval') return `nothing imports eval/ (${edge.target})`;
   if (from === 'adapters' && (to === 'bot' || to === 'app')) return `adapters never import ${to}/ (${edge.target})`;
   if (from === 'bot' && to === 'app') return `bot/ never imports app/ (${edge.target})`;
   return null;
 }
 
-test('the dependency rule holds: core → zod only; adapters ↛ bot, app; bot ↛ app; nothing → cli', () => {
+test('the dependency rule holds: core → zod only; adapters ↛ bot, app; bot ↛ app; nothing → cli, eval', () => {
   const broken: string[] = [];
   for (const room of ROOMS) {
     for (const file of sourceFiles(join(ROOT, room))) {
@@ -95,5 +97,7 @@ test('the rule checker sees every kind of import (it cannot pass by reading noth
   ]);
   assert.equal(violation({ file: 'adapters/chat/t.ts', spec: '../../bot/chat-model.js', target: 'bot/chat-model.js' }), 'adapters never import bot/ (bot/chat-model.js)');
   assert.equal(violation({ file: 'app/start.ts', spec: '../cli/x.js', target: 'cli/x.js' }), 'nothing imports cli/ (cli/x.js)');
+  assert.equal(violation({ file: 'app/start.ts', spec: '../eval/run.js', target: 'eval/run.js' }), 'nothing imports eval/ (eval/run.js)');
+  assert.equal(violation({ file: 'eval/run.ts', spec: './harness.js', target: 'eval/harness.js' }), null);
   assert.equal(violation({ file: 'bot/slack/app.ts', spec: '../../app/extensions.js', target: 'app/extensions.js' }), 'bot/ never imports app/ (app/extensions.js)');
 });

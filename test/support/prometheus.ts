@@ -40,9 +40,18 @@ export interface PrometheusHarnessOptions {
   target?: MetricsTarget;
   /** How long to wait for /-/ready; default 30 s. */
   startTimeoutMs?: number;
+  /**
+   * Serve this TSDB directory (e.g. blocks backfilled by `promtool tsdb create-blocks-from
+   * openmetrics`) instead of a fresh one; the caller owns it (close() leaves it).
+   */
+  tsdbPath?: string;
+  /** `--storage.tsdb.retention.time` (backfilled blocks older than this are dropped); default Prometheus's 15d. */
+  retention?: string;
 }
 
 const DEFAULT_BINARY = '/usr/bin/prometheus';
+/** The `job` label of the scraped target (backfilled series carry it too, to continue as the same series). */
+export const PROMETHEUS_TEST_JOB = 'opsloop-test-target';
 
 /** Path of the Prometheus binary (env PROMETHEUS_BIN or /usr/bin/prometheus), or null when not installed. */
 export function prometheusBinary(): string | null {
@@ -82,7 +91,7 @@ export async function startPrometheus(options: PrometheusHarnessOptions = {}): P
       await writeFile(file, content);
       ruleFiles.push(file);
     }
-    const job = 'opsloop-test-target';
+    const job = PROMETHEUS_TEST_JOB;
     const interval = `${options.intervalSeconds ?? 1}s`;
     await writeFile(join(dir, 'prometheus.yml'), prometheusConfig({ job, interval, target: target.hostPort, ruleFiles, alertmanagers: options.alertmanagers ?? [] }));
 
@@ -90,7 +99,7 @@ export async function startPrometheus(options: PrometheusHarnessOptions = {}): P
     for (let attempt = 0; attempt < 3; attempt += 1) {
       const port = await freePort();
       try {
-        const started = await launch(binary, dir, port, options.startTimeoutMs ?? 30_000);
+        const started = await launch(binary, dir, port, options.startTimeoutMs ?? 30_000, options);
         return harness({ ...started, port, dir, target, ownsTarget, job });
       } catch (err) {
         lastError = err as Error;
@@ -126,10 +135,12 @@ interface Started {
   url: string;
 }
 
-async function launch(binary: string, dir: string, port: number, startTimeoutMs: number): Promise<Started> {
+async function launch(binary: string, dir: string, port: number, startTimeoutMs: number,
+  storage: Pick<PrometheusHarnessOptions, 'tsdbPath' | 'retention'>): Promise<Started> {
   const args = [
     `--config.file=${join(dir, 'prometheus.yml')}`,
-    `--storage.tsdb.path=${join(dir, 'data')}`,
+    `--storage.tsdb.path=${storage.tsdbPath ?? join(dir, 'data')}`,
+    ...(storage.retention ? [`--storage.tsdb.retention.time=${storage.retention}`] : []),
     `--web.listen-address=127.0.0.1:${port}`,
     // Debian's defaults point at /etc/prometheus/console*, which may be absent; nothing here uses consoles.
     `--web.console.templates=${dir}`,
