@@ -27,7 +27,7 @@ export async function evalInvestigation(ctx: OpsloopContext, config: Config): Pr
     kit,
     option: {
       playbook: kit.playbook,
-      toolbox: ({ case: c }) => kit.toolboxFor(c),
+      toolbox: kit.toolboxFor,
       checker: createClaimChecker(kit.sources, servicesClaimScope(services)),
       budget: kit.budget,
     },
