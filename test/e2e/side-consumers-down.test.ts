@@ -26,11 +26,15 @@ const CHANNEL = 'C_SIDE_DOWN';
 const STREAM = 'OPSLOOP_SIDE';
 const SERVICE = 'svc-good'; // staging in the e2e inventory: the policy's noop rule approves its plan
 const LOOP_DEADLINE_MS = 60_000;
-/** How long the NATS publisher waits for the server's ack (its default): a side attempt while NATS is down. */
-const NATS_ACK_TIMEOUT_MS = 5_000;
+/**
+ * How long the NATS publisher waits for the server's ack (NATS_ACK_TIMEOUT_MS): a side attempt while
+ * NATS is down. Longer than the default 5 s, so a loop copy stuck behind one stands out from a loaded
+ * machine's ordinary delay.
+ */
+const NATS_ACK_TIMEOUT_MS = 15_000;
 /**
  * A plan the policy approves at once (noop in staging) that takes a while (a 3 s step, a 4 s settle):
- * the side consumers' first failures (NATS answers nothing for 5 s) come while the loop still runs.
+ * the side consumers' first attempts (NATS answers nothing for NATS_ACK_TIMEOUT_MS) are still waiting while the loop runs.
  */
 const TEMPLATE = observeTemplateYaml({ name: 'side.observe', keyword: 'sidecheck', priority: 60, sleepS: 3, settleS: 4 });
 /** What every case's thread must show once Slack is back (besides the card). */
@@ -56,7 +60,7 @@ describe('side consumers down: the loop closes cases, chat and NATS catch up lat
     e2e = await startE2e({
       policy: E2E_POLICY, services: E2E_SERVICES, templates: { 'side.observe': TEMPLATE },
       env: {
-        PROMETHEUS_URL: prom.url, NATS_URL: nats.url, NATS_STREAM: STREAM,
+        PROMETHEUS_URL: prom.url, NATS_URL: nats.url, NATS_STREAM: STREAM, NATS_ACK_TIMEOUT_MS: String(NATS_ACK_TIMEOUT_MS),
         SLACK_SIGNING_SECRET: 'side-down-signing-secret', SLACK_BOT_TOKEN: 'xoxb-side-down', SLACK_API_URL: slack.apiUrl,
       },
       // Failed deliveries come back within 2 s, so the catch-up is quick once the consumers heal.
@@ -90,7 +94,7 @@ describe('side consumers down: the loop closes cases, chat and NATS catch up lat
     const closedMs = Date.now() - started;
     await pollFor('the loop group\'s backlog to empty', async () => (await e2e.store.outbox.backlog(['loop'])) === 0, { timeoutMs: 10_000 });
 
-    // A side copy's attempt waits up to 5 s for NATS's ack; no loop copy waited behind one.
+    // A side copy's attempt waits up to NATS_ACK_TIMEOUT_MS for NATS's ack; no loop copy waited behind one.
     const [lag] = await query<{ ms: number; topic: string }>(
       `SELECT (extract(epoch FROM published_at - created_at) * 1000)::float8 AS ms, topic FROM outbox WHERE consumer_group = 'loop' ORDER BY 1 DESC LIMIT 1`);
     assert.ok(lag!.ms < NATS_ACK_TIMEOUT_MS - 1_000, `the slowest loop copy (${lag!.topic}) waited ${lag!.ms} ms, as long as a NATS publish`);
