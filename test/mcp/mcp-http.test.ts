@@ -19,12 +19,12 @@ import { createKnowledgeExtension } from '../../app/extensions/knowledge.js';
 import { createMcpExtension } from '../../app/extensions/mcp.js';
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { responderWalk, viewerRefused } from '../support/mcp-opsloop-walk.js';
+import { callTool, responderWalk, viewerRefused } from '../support/mcp-opsloop-walk.js';
 
 let store: PgliteCaseStore;
 let ops: RunningOpsloop;
 let dir: string;
-const secrets: Record<'responder' | 'viewer', string> = { responder: '', viewer: '' };
+const secrets: Record<'responder' | 'viewer' | 'scoped', string> = { responder: '', viewer: '', scoped: '' };
 const clients: Client[] = [];
 
 before(async () => {
@@ -40,6 +40,7 @@ before(async () => {
   for (const role of ['responder', 'viewer'] as const) {
     secrets[role] = (await createApiToken(ops.backend.tokens, { name: `mcp-${role}`, role, createdBy: 'mcp-http-test' })).secret;
   }
+  secrets.scoped = (await createApiToken(ops.backend.tokens, { name: 'mcp-payments', role: 'responder', scope: { service: ['payments'] }, createdBy: 'mcp-http-test' })).secret;
 });
 after(async () => {
   for (const c of clients) await c.close().catch(() => undefined);
@@ -86,6 +87,32 @@ describe('MCP over streamable HTTP at /mcp', () => {
     const before = await store.queries.listCases({ limit: 500 });
     await viewerRefused(await connect(secrets.viewer), caseId);
     assert.equal((await store.queries.listCases({ limit: 500 })).length, before.length);
+  });
+
+  test('request_plan on a case in PLANNING writes the Planner\'s command, as POST /plan/generate does', async () => {
+    // The Analyst's report, as the agents would send it (they are off here).
+    const analysed = await ops.orchestrator.transition(caseId, { event: 'analysis_done', actor: 'analyst', reason: 'test' }, { idempotencyKey: `analysis:${caseId}` });
+    assert.equal(analysed.ok, true);
+    const client = await connect(secrets.responder);
+    const asked = await callTool(client, 'request_plan', { case_id: caseId, template: 'k8s.rollout.restart' });
+    assert.equal(asked.isError, false, asked.text);
+    assert.equal(asked.json!.status, 'PLANNING');
+    const last = (await store.queries.listTimeline(caseId)).at(-1)!;
+    assert.equal(last.event, 'plan.generate_requested');
+    assert.equal(last.actor, 'token:mcp-responder');
+    assert.match(last.reason ?? '', /template k8s\.rollout\.restart/);
+  });
+
+  test('a scoped token sees and touches only the cases in its scope', async () => {
+    const client = await connect(secrets.scoped);
+    const listed = await callTool(client, 'list_cases', {});
+    assert.deepEqual(listed.json!.cases, [], 'the checkout case is outside service=payments');
+    const read = await callTool(client, 'get_case', { case_id: caseId });
+    assert.match(read.text, /^OPS_FORBIDDEN: token:mcp-payments is scoped to/);
+    const opened = await callTool(client, 'open_case', { title: 'checkout is down', service: 'checkout' });
+    assert.match(opened.text, /^OPS_FORBIDDEN: /);
+    const own = await callTool(client, 'open_case', { title: 'payments 502s', service: 'payments' });
+    assert.equal(own.isError, false, own.text);
   });
 
   test('GET and DELETE /mcp answer 405 to an authenticated caller (stateless server), 401 without one', async () => {
