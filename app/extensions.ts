@@ -6,6 +6,7 @@ import { createSlackExtension } from './extensions/slack.js';
 import { createDiscordExtension, discordConfigured } from './extensions/discord.js';
 import { createSimExtension } from './extensions/sim.js';
 import { createIngestExtension } from './extensions/ingest.js';
+import { createMcpExtension } from './extensions/mcp.js';
 import { orderExtensions, type ExtensionDeclaration } from './extension-order.js';
 import type { ExtensionFactory } from './extension-context.js';
 
@@ -32,6 +33,7 @@ export function defaultExtensions(config: Config): Extension[] {
     config.agents === 'on' && { name: 'agents', needs: ['librarian'], create: (ctx) => createAgentsExtension(ctx) },
     { name: 'knowledge', provides: ['librarian'], create: (ctx) => createKnowledgeExtension(ctx) },
     { name: 'ingest', create: (ctx) => createIngestExtension(ctx) },
+    config.mcpHttp === 'on' && { name: 'mcp', needs: ['librarian'], create: (ctx) => createMcpExtension(ctx) },
     Boolean(config.natsUrl) && { name: 'nats', create: (ctx) => createNatsExtension(ctx) },
     slackConfigured && { name: 'slack', ...chat, create: (ctx) => createSlackExtension(ctx) },
     discordConfigured(config) && { name: 'discord', ...chat, create: (ctx) => createDiscordExtension(ctx) },

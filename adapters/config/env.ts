@@ -84,6 +84,10 @@ export interface Config {
   investigationMaxWallMs: number;
   /** MCP servers whose allowlisted read-only tools the investigation may use (a missing file: none). */
   mcpFile: string;
+  /** OPSLOOP_MCP_TOKEN: the API token `npm run mcp` (stdio) acts as. */
+  mcpToken?: string;
+  /** OPSLOOP_MCP_HTTP: serve the MCP server at /mcp on the main HTTP server. */
+  mcpHttp: 'on' | 'off';
 }
 
 /** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
@@ -210,6 +214,10 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'an integer number of milliseconds 1000-600000', description: 'Investigation budget: wall time per case.' }),
   envVar({ name: 'OPSLOOP_MCP_FILE', key: 'mcpFile', group: 'agents', schema: path, default: 'config/mcp.yml',
     expected: 'a file path', description: 'MCP servers (stdio or streamable HTTP) and, per server, the tools allowlisted as read-only for investigations; a missing file means none.' }),
+  envVar({ name: 'OPSLOOP_MCP_HTTP', key: 'mcpHttp', group: 'core', schema: z.enum(['on', 'off']), default: 'on',
+    expected: 'on or off', description: 'Serve opsloop as an MCP server (streamable HTTP) at /mcp, behind the same authentication as the REST API.' }),
+  envVar({ name: 'OPSLOOP_MCP_TOKEN', key: 'mcpToken', group: 'core', schema: token, secret: true,
+    expected: 'an opsloop API token (opsl_…)', description: '`npm run mcp` (MCP over stdio): the API token the AI client acts as (or --token); its role decides what the tools may do.' }),
   envVar({ name: 'OPSLOOP_INGEST_TOKEN', key: 'ingestToken', group: 'agents', schema: token, secret: true,
     expected: 'a token without spaces', description: 'A shared bearer token accepted on POST /ingest/* only (principal token:ingest); API tokens with the responder role work there too.' }),
   envVar({ name: 'OPSLOOP_INGEST_FILE', key: 'ingestFile', group: 'agents', schema: path, default: 'config/ingest.yml',

@@ -58,6 +58,10 @@ const ROUTES: Record<string, Need> = {
   'POST /sim/api/command': 'responder',
   'POST /sim/api/action': 'responder',
   'POST /sim/api/reject': 'responder',
+  // MCP: reading needs a viewer; each tool that writes is checked again by the Orchestrator (test/mcp).
+  'POST /mcp': 'viewer',
+  'GET /mcp': 'viewer',
+  'DELETE /mcp': 'viewer',
 };
 
 let store: PgliteCaseStore;
