@@ -12,6 +12,13 @@ Configuration comes from environment variables:
 ${envTableText()}
 `;
 
+/** One line (the message, on one line) — and the stack below it only when LOG_LEVEL asks for debug detail. */
+function startErrorText(err: unknown, logLevel: string): string {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+  const debug = logLevel === 'debug' || logLevel === 'trace';
+  return debug && err instanceof Error && err.stack ? `${message}\n${err.stack}` : message;
+}
+
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
@@ -38,9 +45,10 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    process.stderr.write(`opsloop: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
-    return;
+    process.stderr.write(`opsloop: failed to start: ${startErrorText(err, config.logLevel)}\n`);
+    // Everything opened was closed again, but work started before the failure (a runbook index,
+    // a client's retry timer) may still hold the event loop: a failed start ends the process.
+    process.exit(1);
   }
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -7,7 +7,7 @@ import type { Config } from '../adapters/config/env.js';
 import { buildServer } from '../adapters/http/server.js';
 import { allowedHostsFor, describeAllowedHosts } from '../core/auth/allowed-hosts.js';
 import { OutboxRelay, type OutboxRelayOptions } from '../adapters/jobs/outbox-relay.js';
-import { createLogger } from '../adapters/log.js';
+import { createLogger, LogHold, resolveLogFormat } from '../adapters/log.js';
 import { PromMetrics } from '../adapters/metrics/prom-metrics.js';
 import { openBackend } from '../adapters/store/index.js';
 import { systemClock, uuidGen } from '../adapters/system-clock.js';
@@ -36,7 +36,10 @@ export interface OpsloopOverrides {
   extensions?: ExtensionEntry[];
   /** Relay tuning (tests poll faster, and retry failed deliveries sooner). */
   relay?: Pick<OutboxRelayOptions, 'pollMs' | 'leaseMs' | 'backoff'>;
-  /** Where the start-up banner goes (default: stdout). Pass `() => {}` to silence it. */
+  /**
+   * Where the start-up banner goes (default: stdout with readable logs, stderr with JSON logs so
+   * stdout stays one JSON object per line). Pass `() => {}` to silence it.
+   */
   print?: (line: string) => void;
   /**
    * How long `close()` waits for each shutdown step (an extension's stop, the relay, the server …)
@@ -79,8 +82,13 @@ const CORE_URLS: Array<{ label: string; path: string; browser?: boolean }> = [
 export async function startOpsloop(config: Config, overrides: OpsloopOverrides = {}): Promise<RunningOpsloop> {
   // Configured secrets are redacted wherever output leaves (logs, errors, events, chat, reports, timeline).
   registerConfigSecrets(config);
-  const logger = overrides.logger ?? createLogger({ level: config.logLevel });
-  const print = overrides.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const logFormat = resolveLogFormat(config.logFormat, process.stdout.isTTY === true);
+  // Our own logger holds its info lines until the banner is out: the first thing a person reads
+  // is where opsloop runs; warnings and errors still show at once.
+  const hold = overrides.logger ? null : new LogHold();
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, format: logFormat, hold: hold! });
+  const bannerOut = logFormat === 'json' ? process.stderr : process.stdout;
+  const print = overrides.print ?? ((line: string) => bannerOut.write(`${line}\n`));
   const metrics = overrides.metrics ?? new PromMetrics();
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? uuidGen;
@@ -164,6 +172,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     cleanups.push(stopRelay);
 
     printBanner(print, config, backend, url, extensions, auth);
+    hold?.release();
     logger.info({ url, store: store.name, extensions: extensions.map((e) => e.name) }, 'opsloop started');
 
     let closing: Promise<void> | null = null;
@@ -175,6 +184,10 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       },
     };
   } catch (err) {
+    // A failed start is reported in one line by the caller; the held progress lines would bury it
+    // (LOG_LEVEL=debug shows them, for the detail).
+    if (config.logLevel === 'debug' || config.logLevel === 'trace') hold?.release();
+    else hold?.discard();
     await runCleanups();
     throw err;
   }

@@ -1,12 +1,12 @@
 /**
  * Backtest a detector on a CSV before enabling it (issue 7):
  *
- *   npm run detect -- --csv FILE [--signal NAME | --config FILE] [--services FILE] [--direction up|down|both]
+ *   npm run detect -- --csv FILE [--signal NAME | --config FILE] [--services FILE] [--direction up|down|both] [--quiet]
  *
  * Reads `timestamp,value` lines (a header line; Unix seconds, ISO 8601 or `YYYY-MM-DD HH:MM:SS`;
  * any order; gaps allowed; the step is inferred) and prints JSON lines: every anomalous point
  * (`type: "point"`), every episode that would have opened a case (`type: "episode"`), then a
- * `type: "summary"` line. Bad CSV or usage → a message on stderr naming the line, exit code 2.
+ * `type: "summary"` line; on big files the stages are announced on stderr. Bad CSV or usage → a message on stderr naming the line, exit code 2.
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,11 @@ the anomalous points and the episodes that would have opened a case.
   --services FILE     services file for --signal (default $OPSLOOP_SERVICES_FILE or config/services.yml)
   --config FILE       YAML/JSON detector settings: {direction, detectors: [...], baseline_points}
   --direction DIR     up, down or both (overrides the signal's/config's direction)
+  --quiet             no progress lines
   --help              this text
+
+On a big file (100,000 lines or more) each stage is announced on stderr as it starts
+("detect: step 2/4: filling 1000000 points into a regular series"); stdout carries the JSON only.
 
 Without --signal/--config one robust z-score detector with its defaults watches both directions.
 Exit codes: 0 done (anomalies or not), 2 bad CSV, settings or usage.`;
@@ -43,7 +47,12 @@ export class DetectUsageError extends Error {}
 export interface DetectCliIo {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Progress lines from this many CSV lines on (default 100,000). */
+  progressMinLines?: number;
 }
+
+/** The stages of a detect run, announced on big inputs. */
+const STAGES = 4;
 
 /** Run the CLI; returns the exit code. */
 export async function runDetectCli(argv: string[], io: DetectCliIo): Promise<number> {
@@ -83,15 +92,29 @@ async function detectCommand(argv: string[], io: DetectCliIo): Promise<void> {
   } catch (err) {
     throw new DetectUsageError(`cannot read ${values.csv}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+  const lineCount = countLines(text);
+  const big = !values.quiet && lineCount >= (io.progressMinLines ?? 100_000);
+  const stage = (n: number, what: string) => { if (big) io.err(`detect: step ${n}/${STAGES}: ${what}`); };
+  stage(1, `parsing ${lineCount} lines of ${values.csv}`);
   const parsed = parseSeriesCsv(text);
   if (!parsed.ok) throw new DetectUsageError(`${values.csv} line ${parsed.line}: ${parsed.message}`);
+  stage(2, `filling ${parsed.points.length} points into a regular series`);
   const series = regularise(parsed.points);
   if (series.values.length > 5_000_000) throw new DetectUsageError(`${values.csv}: the inferred step of ${series.step} s spreads the points over more than 5,000,000 slots`);
 
   let settings = await settingsFrom(values, series.step);
   if (values.direction) settings = { ...settings, direction: values.direction as Direction };
+  stage(3, `running ${settings.detectors.length} detector(s) over ${series.values.length} slots of ${series.step} s`);
   const detection = detect(series, settings);
-  for (const line of outputLines(detection)) io.out(JSON.stringify(line));
+  const lines = outputLines(detection);
+  stage(4, `writing ${lines.length} result lines`);
+  for (const line of lines) io.out(JSON.stringify(line));
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return text.length > 0 && !text.endsWith('\n') ? n + 1 : n;
 }
 
 function parseArgsStrict(argv: string[]) {
@@ -105,6 +128,7 @@ function parseArgsStrict(argv: string[]) {
       services: { type: 'string' },
       config: { type: 'string' },
       direction: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;

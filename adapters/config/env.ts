@@ -10,6 +10,9 @@ import { DEFAULT_INVESTIGATION_BUDGET } from '../../core/investigation/contracts
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** `auto`: readable lines on a terminal, JSON otherwise (adapters/log.ts `resolveLogFormat`). */
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface Config {
   port: number;
@@ -19,6 +22,7 @@ export interface Config {
   mongodbUri?: string;
   mongodbDb?: string;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   /** `on`: every route but /healthz (and /metrics when public) needs a credential; `off` only on loopback. */
   auth: 'on' | 'off';
   /** Serve /metrics without a credential. */
@@ -137,7 +141,9 @@ export const ENV_VARS: readonly EnvVar[] = [
   envVar({ name: 'OPSLOOP_METRICS_PUBLIC', key: 'metricsPublic', group: 'core', schema: z.enum(['true', 'false']).transform((v) => v === 'true'), default: 'true',
     expected: 'true or false', description: 'Serve /metrics without a credential (for Prometheus); false requires a viewer token.' }),
   envVar({ name: 'LOG_LEVEL', key: 'logLevel', group: 'core', schema: z.enum(LOG_LEVELS), default: 'info',
-    expected: `one of ${LOG_LEVELS.join(', ')}`, description: 'pino log level (JSON logs on stdout).' }),
+    expected: `one of ${LOG_LEVELS.join(', ')}`, description: 'pino log level (logs on stdout; debug also shows the stack of a start-up error).' }),
+  envVar({ name: 'LOG_FORMAT', key: 'logFormat', group: 'core', schema: z.enum(LOG_FORMATS), default: 'auto',
+    expected: `one of ${LOG_FORMATS.join(', ')}`, description: 'Log lines: pretty (readable, after the start-up banner), json (one JSON object per line on stdout; the banner goes to stderr), auto (pretty on a terminal, else json).' }),
   envVar({ name: 'OPSLOOP_BODY_LIMIT_BYTES', key: 'bodyLimitBytes', group: 'core', schema: intInRange(1024, 100 * 1024 * 1024), default: String(1024 * 1024),
     expected: 'an integer number of bytes 1024-104857600', description: 'Largest accepted request body; larger → 413.' }),
   envVar({ name: 'OPSLOOP_RATE_LIMIT_WRITES', key: 'rateLimitWrites', group: 'core', schema: intInRange(0, 1_000_000), default: '600',

@@ -70,21 +70,24 @@ export class IndexSync {
     await this.chain.catch(() => undefined);
   }
 
-  /** Compare the runbook folder with the store: index new and changed files, drop deleted ones. */
-  syncRunbooks(): Promise<SyncReport> {
+  /**
+   * Compare the runbook folder with the store: index new and changed files, drop deleted ones.
+   * `onProgress` hears (files looked at, files in the folder) after each file.
+   */
+  syncRunbooks(onProgress?: (done: number, total: number) => void): Promise<SyncReport> {
     return this.serial(async () => {
       const report: SyncReport = { added: 0, updated: 0, removed: 0, unchanged: 0 };
       if (!this.runbookDir) return report;
       const files = await listRunbookFiles(this.runbookDir);
       const seen = new Set<string>();
-      for (const file of files) {
+      for (const [i, file] of files.entries()) {
         const id = `runbook:${file.rel}`;
         seen.add(id);
         const known = this.docs.get(id);
         const stat = this.fileStats.get(id);
-        if (known && stat && stat.mtimeMs === file.mtimeMs && stat.size === file.size) { report.unchanged++; continue; }
-        const outcome = await this.indexRunbookFile(file, known);
-        report[outcome]++;
+        if (known && stat && stat.mtimeMs === file.mtimeMs && stat.size === file.size) report.unchanged++;
+        else report[await this.indexRunbookFile(file, known)]++;
+        onProgress?.(i + 1, files.length);
       }
       for (const [id, doc] of this.docs) {
         if (doc.kind !== 'runbook' || seen.has(id)) continue;
@@ -103,13 +106,13 @@ export class IndexSync {
   }
 
   /** Drop everything the store holds for runbooks and index the folder again (npm run kb:reindex). */
-  async reindex(): Promise<SyncReport> {
+  async reindex(onProgress?: (done: number, total: number) => void): Promise<SyncReport> {
     await this.serial(async () => {
       for (const doc of await this.kb.listDocs()) if (doc.kind === 'runbook') await this.kb.deleteDoc(doc.id);
       this.fileStats.clear();
       await this.reloadFromStore(true);
     });
-    return this.syncRunbooks();
+    return this.syncRunbooks(onProgress);
   }
 
   private async indexRunbookFile(file: RunbookFile, known: KbDoc | undefined): Promise<'added' | 'updated' | 'unchanged'> {

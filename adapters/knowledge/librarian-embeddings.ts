@@ -21,14 +21,18 @@ export class LibrarianEmbeddings {
     private readonly queryEmbedTimeoutMs: number | undefined,
   ) {}
 
-  /** Embed every chunk without a vector (batches); resolves when done. Errors are logged, not thrown. */
-  async embedPending(): Promise<number> {
+  /**
+   * Embed every chunk without a vector (batches); resolves when done. Errors are logged, not thrown.
+   * `onProgress` hears (chunks embedded, chunks that had no vector) after each batch.
+   */
+  async embedPending(onProgress?: (done: number, total: number) => void): Promise<number> {
     const embedder = this.embedder;
     const vectors = this.kb.vectors;
     if (!embedder || !vectors) return 0;
     let done = 0;
     try {
       let missing = this.vectorsReady === false ? [] : await this.ensureVectors(embedder).then((ok) => (ok ? vectors.missing(embedder.model) : []));
+      const total = missing.length;
       while (missing.length) {
         const batch = missing.slice(0, EMBED_BATCH);
         missing = missing.slice(EMBED_BATCH);
@@ -40,6 +44,7 @@ export class LibrarianEmbeddings {
         const embeddings = await embedder.embed(keep.map((x) => x.text));
         await vectors.upsert(embedder.model, keep.map((x, i) => ({ chunk_id: x.id, embedding: embeddings[i]! })));
         done += keep.length;
+        onProgress?.(total - missing.length, total);
       }
     } catch (err) {
       this.logger.warn({ err, model: embedder.model }, 'could not embed chunks; semantic search covers fewer documents until the next attempt');

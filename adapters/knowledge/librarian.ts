@@ -60,8 +60,8 @@ export class Librarian {
   }
 
   /** Drop everything the store holds for runbooks and index the folder again (npm run kb:reindex). */
-  reindex(): Promise<SyncReport> {
-    return this.sync.reindex();
+  reindex(onProgress?: (done: number, total: number) => void): Promise<SyncReport> {
+    return this.sync.reindex(onProgress);
   }
 
   /**
@@ -93,8 +93,8 @@ export class Librarian {
   }
 
   /** Embed every chunk without a vector (batches); resolves when done. Errors are logged, not thrown. */
-  embedPending(): Promise<number> {
-    return this.embeddings.embedPending();
+  embedPending(onProgress?: (done: number, total: number) => void): Promise<number> {
+    return this.embeddings.embedPending(onProgress);
   }
 
   /** Wait until background embedding is finished (tests, kb:reindex). */

@@ -7,6 +7,7 @@
  */
 import type { ChatBlock, ChatButton, ChatMessage } from '../ports/chat.js';
 import type { CaseStatus } from '../fsm/states.js';
+import { pastCaseIdOf, splitKnowledgeRefs } from '../knowledge/plan-annotations.js';
 import { encodeAction } from './actions.js';
 import { helpLines } from './command.js';
 
@@ -121,7 +122,7 @@ export interface PlanView {
   template?: string;
   /** Hints grounded in retrieved runbook chunks (the Librarian). */
   notes?: readonly string[];
-  /** Runbooks the plan cites. */
+  /** Runbooks (paths) and past cases (`/case/<id>`) the plan cites; shown apart. */
   runbook_refs?: readonly string[];
 }
 
@@ -160,9 +161,14 @@ export function planPost(plan: PlanView, opts: { caseId: string; decision?: Gate
       : 'Verify: no checks',
   });
   if (plan.notes?.length) blocks.push({ type: 'list', items: plan.notes.slice(0, 5).map((n) => `💡 ${n}`) });
-  if (plan.runbook_refs?.length) {
-    const url = opts.links?.runbookUrl;
-    blocks.push({ type: 'context', text: `📚 Runbooks: ${plan.runbook_refs.map((r) => (url ? `<${url(r)}|${r}>` : `\`${r}\``)).join(', ')}` });
+  const refs = splitKnowledgeRefs(plan.runbook_refs ?? []);
+  const url = opts.links?.runbookUrl;
+  if (refs.runbooks.length) {
+    blocks.push({ type: 'context', text: `📚 Runbooks: ${refs.runbooks.map((r) => (url ? `<${url(r)}|${r}>` : `\`${r}\``)).join(', ')}` });
+  }
+  if (refs.pastCases.length) {
+    const label = (r: string) => `case ${shortId(pastCaseIdOf(r)!)}`;
+    blocks.push({ type: 'context', text: `🗂️ Past cases: ${refs.pastCases.map((r) => (url ? `<${url(r)}|${label(r)}>` : `\`${label(r)}\``)).join(', ')}` });
   }
   if (opts.decision) blocks.push({ type: 'context', text: decisionLine(opts.decision) });
   if (opts.buttons) {

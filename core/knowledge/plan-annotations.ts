@@ -11,6 +11,19 @@ export interface RetrievedChunk {
   text: string;
 }
 
+/** Past cases the Librarian indexed are cited as `/case/<id>`; everything else is a runbook. */
+const PAST_CASE_REF = /^\/case\/([^/\s]+)$/;
+
+/** The case id of a past-case reference, or null for a runbook reference. */
+export function pastCaseIdOf(ref: string): string | null {
+  return PAST_CASE_REF.exec(ref)?.[1] ?? null;
+}
+
+/** A plan's `runbook_refs` split the way people read them: runbooks apart from past cases. Pure. */
+export function splitKnowledgeRefs(refs: readonly string[]): { runbooks: string[]; pastCases: string[] } {
+  return { runbooks: refs.filter((r) => pastCaseIdOf(r) === null), pastCases: refs.filter((r) => pastCaseIdOf(r) !== null) };
+}
+
 /** Characters of each chunk put into the prompt. */
 export const CHUNK_PROMPT_CHARS = 800;
 
@@ -59,7 +72,9 @@ export function groundPlanNotes(plan: ChangePlan, chunks: readonly RetrievedChun
   }
   const sources = [...new Set([...cited, ...chunks.map((c) => c.source)])].slice(0, 5);
   if (kept.length === 0) {
-    for (const c of bestPerSource(chunks).slice(0, 3)) kept.push(`[${c.chunk_id}] see runbook "${c.title}" (${c.source})`);
+    for (const c of bestPerSource(chunks).slice(0, 3)) {
+      kept.push(`[${c.chunk_id}] see ${pastCaseIdOf(c.source) ? 'past case' : 'runbook'} "${c.title}" (${c.source})`);
+    }
   }
   const { notes: _n, runbook_refs: _r, ...rest } = plan;
   const next: ChangePlan = { ...rest, ...(kept.length ? { notes: kept.slice(0, 20) } : {}), ...(sources.length ? { runbook_refs: sources } : {}) };

@@ -1,4 +1,5 @@
 import { redactText } from '../auth/redact.js';
+import { splitKnowledgeRefs } from '../knowledge/plan-annotations.js';
 import type { CaseRecord, DecisionRecord, PlanRecord, TimelineEntry } from '../schemas/case.js';
 
 /** Everything the report is rendered from; the route loads it, the renderer does no I/O. */
@@ -115,7 +116,9 @@ function planSection(plan: PlanRecord | null): string[] {
   const notes = Array.isArray(p.notes) ? p.notes.filter((n): n is string => typeof n === 'string') : [];
   if (notes.length) out.push('', 'Notes:', ...notes.map((n) => `- ${inline(n, 400)}`));
   const refs = Array.isArray(p.runbook_refs) ? p.runbook_refs.filter((n): n is string => typeof n === 'string') : [];
-  if (refs.length) out.push('', `Runbooks: ${refs.map((r) => `\`${inline(r, 200)}\``).join(', ')}`);
+  const { runbooks, pastCases } = splitKnowledgeRefs(refs);
+  if (runbooks.length) out.push('', `Runbooks: ${runbooks.map((r) => `\`${inline(r, 200)}\``).join(', ')}`);
+  if (pastCases.length) out.push('', `Past cases: ${pastCases.map((r) => `\`${inline(r, 200)}\``).join(', ')}`);
   return out;
 }
 

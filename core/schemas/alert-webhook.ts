@@ -11,7 +11,8 @@ const Timestamp = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must b
 const AlertStatus = z.enum(['firing', 'resolved']);
 
 const AlertBaseShape = {
-  status: AlertStatus,
+  /** Absent in bodies some receivers build (prometheus-msteams style): the notification's status holds. */
+  status: AlertStatus.optional(),
   labels: LabelSetSchema,
   annotations: LabelSetSchema.default({}),
   startsAt: Timestamp,
@@ -74,7 +75,7 @@ export interface NormalizedAlert {
   /** null while firing. */
   endsAt: Date | null;
   generatorURL: string;
-  /** The sender's fingerprint, or a hash of the sorted label set when it sent none. */
+  /** The sender's fingerprint, or Alertmanager's hash of the label set when it sent none. */
   fingerprint: string;
   dashboardURL: string;
   panelURL: string;
@@ -118,10 +119,27 @@ export function fnv64(text: string): string {
   return hash.toString(16).padStart(16, '0');
 }
 
-/** A fingerprint for a label set: the same labels always give the same value. */
+const FNV64_OFFSET = 0xcbf29ce484222325n;
+const FNV64_PRIME = 0x100000001b3n;
+const LABEL_SEPARATOR = 0xff;
+
+/**
+ * A label set's fingerprint as Alertmanager computes it (prometheus/common model
+ * `LabelSet.Fingerprint`): FNV-1a 64 over the UTF-8 bytes of each name and value, names sorted,
+ * each followed by the byte 0xff; 16 hex digits. A body without fingerprints gets the ids
+ * Alertmanager itself would have sent for the same alerts.
+ */
 export function labelsFingerprint(labels: Record<string, string>): string {
-  const canonical = Object.keys(labels).sort().map((k) => `${k}\u0000${labels[k]}`).join('\u0001');
-  return fnv64(canonical);
+  const utf8 = new TextEncoder();
+  let hash = FNV64_OFFSET;
+  const add = (byte: number) => { hash = ((hash ^ BigInt(byte)) * FNV64_PRIME) & 0xffffffffffffffffn; };
+  for (const name of Object.keys(labels).sort()) {
+    for (const byte of utf8.encode(name)) add(byte);
+    add(LABEL_SEPARATOR);
+    for (const byte of utf8.encode(labels[name]!)) add(byte);
+    add(LABEL_SEPARATOR);
+  }
+  return hash.toString(16).padStart(16, '0');
 }
 
 /**
@@ -192,13 +210,14 @@ function capNotification(n: NormalizedNotification): NormalizedNotification {
 
 type AnyAlert = z.output<typeof AlertmanagerAlertSchema> & Partial<Pick<z.output<typeof GrafanaAlertSchema>, 'values' | 'dashboardURL' | 'panelURL'>>;
 
-function normalizeAlert(a: AnyAlert): NormalizedAlert {
+function normalizeAlert(a: AnyAlert, groupStatus: 'firing' | 'resolved'): NormalizedAlert {
+  const status = a.status ?? groupStatus;
   return {
-    status: a.status,
+    status,
     labels: a.labels,
     annotations: a.annotations,
     startsAt: new Date(a.startsAt),
-    endsAt: endsAtOf(a.status, a.endsAt),
+    endsAt: endsAtOf(status, a.endsAt),
     generatorURL: a.generatorURL,
     fingerprint: a.fingerprint ?? labelsFingerprint(a.labels),
     dashboardURL: a.dashboardURL ?? '',
@@ -212,7 +231,7 @@ export function normalizeAlertmanager(body: AlertmanagerWebhook): NormalizedNoti
     source: 'alertmanager', receiver: body.receiver, status: body.status, groupKey: body.groupKey,
     groupLabels: body.groupLabels, commonLabels: body.commonLabels, commonAnnotations: body.commonAnnotations,
     externalURL: body.externalURL, truncatedAlerts: body.truncatedAlerts, title: '',
-    alerts: body.alerts.map(normalizeAlert),
+    alerts: body.alerts.map((a) => normalizeAlert(a, body.status)),
   });
 }
 
@@ -221,6 +240,6 @@ export function normalizeGrafana(body: GrafanaWebhook): NormalizedNotification {
     source: 'grafana', receiver: body.receiver, status: body.status, groupKey: body.groupKey,
     groupLabels: body.groupLabels, commonLabels: body.commonLabels, commonAnnotations: body.commonAnnotations,
     externalURL: body.externalURL, truncatedAlerts: body.truncatedAlerts, title: body.title,
-    alerts: body.alerts.map(normalizeAlert),
+    alerts: body.alerts.map((a) => normalizeAlert(a, body.status)),
   });
 }

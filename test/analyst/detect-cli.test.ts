@@ -142,4 +142,27 @@ describe('npm run detect', { timeout: 180_000 }, () => {
     const unknown = await cli(['--csv', 'x.csv', '--frobnicate']);
     assert.equal(unknown.code, 2);
   });
+
+  it('a big file (100,000 lines): the stages are announced on stderr in order, stdout stays JSON; --quiet and small files print none', async () => {
+    const n = 100_000;
+    const values = noisy(n, 90_000, 5);
+    const file = await csv('big.csv', ['timestamp,value', ...values.map((v, i) => `${T0 + i * 60},${v.toFixed(3)}`)]);
+    const out = await cli(['--csv', file]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(out.stderr.trim().split('\n'), [
+      `detect: step 1/4: parsing ${n + 1} lines of ${file}`,
+      `detect: step 2/4: filling ${n} points into a regular series`,
+      `detect: step 3/4: running 1 detector(s) over ${n} slots of 60 s`,
+      `detect: step 4/4: writing ${parse(out.stdout).length} result lines`,
+    ]);
+    assert.equal(parse(out.stdout).at(-1)!.points, n);
+    const quiet = await cli(['--csv', file, '--quiet']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, '');
+    assert.equal(quiet.stdout, out.stdout, 'same results without the progress');
+    const small = await cli(['--csv', await csv('small.csv', ['timestamp,value', ...noisy(300, 200).map((v, i) => `${T0 + i * 60},${v}`)])]);
+    assert.equal(small.code, 0, small.stderr);
+    assert.equal(small.stderr, '');
+    assert.match((await cli(['--help'])).stdout, /--quiet +no progress lines/);
+  });
 });

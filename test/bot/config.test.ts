@@ -114,7 +114,7 @@ test('a bad PORT exits 2 with the one line on stderr', async () => {
   assert.equal(out.stderr.trim(), 'PORT: expected an integer 0-65535 (0 picks a free port), got "abc"');
 });
 
-test('main with PORT=0 prints its URLs, /healthz answers, SIGTERM exits cleanly', { timeout: 180_000 }, async () => {
+test('main with PORT=0 prints its URLs (on stderr: stdout is not a terminal, so it carries JSON logs), /healthz answers, SIGTERM exits cleanly', { timeout: 180_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'opsloop-main-'));
   const dataDir = join(dir, 'data');
   await cp(await pgliteTemplateDir(), dataDir, { recursive: true });
@@ -123,12 +123,12 @@ test('main with PORT=0 prints its URLs, /healthz answers, SIGTERM exits cleanly'
     const deadline = Date.now() + 150_000;
     let healthUrl: string | undefined;
     while (!healthUrl && Date.now() < deadline) {
-      healthUrl = /^\s+health\s+(http:\/\/127\.0\.0\.1:\d+\/healthz)$/m.exec(out.stdout)?.[1];
+      healthUrl = /^\s+health\s+(http:\/\/127\.0\.0\.1:\d+\/healthz)$/m.exec(out.stderr)?.[1];
       if (child.exitCode !== null) assert.fail(`main exited early (${child.exitCode}): ${out.stderr}`);
       if (!healthUrl) await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(healthUrl, `no health URL printed; stdout: ${out.stdout} stderr: ${out.stderr}`);
-    for (const path of ['/metrics', '/openapi.json']) assert.ok(out.stdout.includes(healthUrl.replace('/healthz', path)), `prints ${path}`);
+    for (const path of ['/metrics', '/openapi.json']) assert.ok(out.stderr.includes(healthUrl.replace('/healthz', path)), `prints ${path}`);
     const res = await fetch(healthUrl);
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { status: 'ok', store: 'pglite', outbox_backlog: 0 });

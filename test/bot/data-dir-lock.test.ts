@@ -63,7 +63,8 @@ test('a second opsloop on the same data directory exits 2 naming the holder; aft
   const dir = await mkdtemp(join(tmpdir(), 'opsloop-lock-'));
   const dataDir = join(dir, 'data');
   await cp(await pgliteTemplateDir(), dataDir, { recursive: true });
-  const env = { PORT: '0', OPSLOOP_DATA_DIR: dataDir, LOG_LEVEL: 'warn' };
+  // Readable logs: the banner (and its health URL) is on stdout.
+  const env = { PORT: '0', OPSLOOP_DATA_DIR: dataDir, LOG_LEVEL: 'warn', LOG_FORMAT: 'pretty' };
   let first: Run | null = null;
   let second: Run | null = null;
   let third: Run | null = null;
