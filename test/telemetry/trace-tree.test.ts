@@ -5,6 +5,7 @@ import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { tracingRegistered } from '../../adapters/telemetry/spans.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import { call, describeTimeline, freshKey, getTimeline, startE2e, waitForStatus, type E2e, type TimelineItem } from '../e2e/e2e-harness.js';
 import { E2E_POLICY, ERROR_RATIO_METRIC, observeTemplateYaml } from '../e2e/e2e-fixtures.js';
@@ -126,5 +127,20 @@ describe('OpenTelemetry: one trace from the REST request to the agent\'s Prometh
     assert.equal(parentOf(createSpan), undefined);
     const createdEntry = (await getTimeline(e2e.url, caseId)).find((e) => e.event === 'case_created');
     assert.equal((createdEntry as { trace_id?: unknown } | undefined)?.trace_id, createSpan.spanContext().traceId);
+  });
+
+  test('a chat command is the root of its trace: chat.command → store write, and the case names that trace', async (t) => {
+    if (!prom) return t.skip(prometheusSkipReason());
+    const chat = new ChatHandler({ orchestrator: e2e.app.orchestrator, queries: e2e.store.queries, startAnalysis: false });
+    const reply = await chat.handleCommand({ kind: 'open', title: 'opened from a traced chat' }, { platform: 'sim', id: 'sim-user' }, { channel: 'sim-ops' });
+    const caseId = /`([0-9a-f-]{36})`/.exec(JSON.stringify(reply))?.[1] ?? (await e2e.store.queries.listCases({ limit: 50 })).find((c) => c.title === 'opened from a traced chat')?.id;
+    assert.ok(caseId, JSON.stringify(reply));
+    const spans = exporter.getFinishedSpans();
+    const command = spans.find((s) => s.name === 'chat.command open');
+    assert.ok(command);
+    assert.equal(command.attributes['opsloop.chat.platform'], 'sim');
+    assert.ok(spans.some((s) => s.name === 'opsloop.store.transact' && parentOf(s) === command.spanContext().spanId), 'the write is a child of the chat span');
+    const created = (await getTimeline(e2e.url, caseId)).find((e) => e.event === 'case_created') as { trace_id?: string } | undefined;
+    assert.equal(created?.trace_id, command.spanContext().traceId);
   });
 });
