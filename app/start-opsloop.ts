@@ -20,6 +20,9 @@ import { registerConfigSecrets, registeredSecrets, registerKnownSecrets } from '
 import type { OpsloopContext, OpsloopExtension } from './extension-context.js';
 import { defaultExtensions, extensionBuildOrder, type ExtensionEntry } from './extensions.js';
 import { ServiceRegistry } from './extension-order.js';
+import { startTracing } from '../adapters/telemetry/tracing-setup.js';
+import { tracingRegistered } from '../adapters/telemetry/spans.js';
+import { traceAwareIds, tracedCaseStore } from '../adapters/telemetry/traced-store.js';
 
 /** Replace parts of the app (tests, benchmarks, later features). */
 export interface OpsloopOverrides {
@@ -91,7 +94,12 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
   const print = overrides.print ?? ((line: string) => bannerOut.write(`${line}\n`));
   const metrics = overrides.metrics ?? new PromMetrics();
   const clock = overrides.clock ?? systemClock;
-  const ids = overrides.ids ?? uuidGen;
+  // OpenTelemetry traces (OTEL_* variables): a tracer provider only when configured; with one
+  // registered (here or by the embedding process), writes take the active span's trace id and the
+  // store's transactions and outbox messages carry its traceparent (adapters/telemetry).
+  const tracing = startTracing(config);
+  const traced = tracingRegistered();
+  const ids = traced ? traceAwareIds(overrides.ids ?? uuidGen) : (overrides.ids ?? uuidGen);
   const ownsStore = !overrides.backend;
   // Shutdown steps, run in reverse order. Each gets `shutdownStepMs`: a step that never finishes
   // (a library waiting on something already closed) is logged by name and left behind, so close()
@@ -113,11 +121,13 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     }
   };
 
+  // Pushed first, so it runs last: the spans of the whole shutdown are flushed.
+  cleanups.push({ step: 'tracing', run: () => tracing.shutdown() });
   try {
     const backend = overrides.backend ?? (await openBackend(config));
     if (ownsStore) cleanups.push({ step: 'store', run: () => backend.disconnect() });
     await backend.connect();
-    const store = backend.cases;
+    const store = traced ? tracedCaseStore(backend.cases) : backend.cases;
     metrics.trackBacklog(() => store.outbox.backlog());
 
     const relay = new OutboxRelay({ store, logger: logger.child({ component: 'relay' }), metrics, ...overrides.relay });

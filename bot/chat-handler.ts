@@ -20,6 +20,7 @@ import { actingThrough } from '../core/auth/sim-identity.js';
 import { clickIdempotencyKey, decodeAction, encodeAction, type ChatAction } from '../core/chat/actions.js';
 import type { ChatCommand } from '../core/chat/command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
+import { withSpan } from '../adapters/telemetry/spans.js';
 import type { ChatBlock } from '../core/ports/chat.js';
 import { cardKey, type ChatStore } from '../core/ports/chat-store.js';
 import {
@@ -164,7 +165,12 @@ export class ChatHandler {
   }
 
   /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
-  async handleCommand(cmd: ChatCommand, actor: ChatActor, ctx: CommandContext): Promise<ChatReply> {
+  handleCommand(cmd: ChatCommand, actor: ChatActor, ctx: CommandContext): Promise<ChatReply> {
+    return withSpan(`chat.command ${cmd.kind}`, { 'opsloop.chat.platform': actor.platform, 'opsloop.chat.command': cmd.kind },
+      () => this.runCommand(cmd, actor, ctx));
+  }
+
+  private async runCommand(cmd: ChatCommand, actor: ChatActor, ctx: CommandContext): Promise<ChatReply> {
     switch (cmd.kind) {
       case 'help': return ephemeral(helpText().text, helpText());
       case 'open': return this.open(cmd, actor, ctx);
@@ -221,7 +227,12 @@ export class ChatHandler {
    * A button click. Approve becomes the transition (If-Match = the version the button was
    * rendered for, key from `clickIdempotencyKey`); Reject first asks for a reason (modal).
    */
-  async handleAction(action: ChatAction, actor: ChatActor): Promise<ChatReply> {
+  handleAction(action: ChatAction, actor: ChatActor): Promise<ChatReply> {
+    return withSpan(`chat.action ${action.event}`, { 'opsloop.chat.platform': actor.platform, 'opsloop.case_id': action.case_id },
+      () => this.runAction(action, actor));
+  }
+
+  private async runAction(action: ChatAction, actor: ChatActor): Promise<ChatReply> {
     const c = await this.queries.getCase(action.case_id);
     if (!c) return ephemeral(`No case has id ${action.case_id}.`);
     if (c.status !== 'WAIT_GATE' || c.version !== action.version) return this.movedOn(c, action, actor);
@@ -243,7 +254,12 @@ export class ChatHandler {
   }
 
   /** The reason form of a Reject was submitted. */
-  async handleRejectReason(action: ChatAction, reason: string, actor: ChatActor): Promise<ChatReply> {
+  handleRejectReason(action: ChatAction, reason: string, actor: ChatActor): Promise<ChatReply> {
+    return withSpan('chat.reject_reason', { 'opsloop.chat.platform': actor.platform, 'opsloop.case_id': action.case_id },
+      () => this.runRejectReason(action, reason, actor));
+  }
+
+  private async runRejectReason(action: ChatAction, reason: string, actor: ChatActor): Promise<ChatReply> {
     const text = reason.trim();
     if (!text) return ephemeral('A reason is required to reject a plan.');
     if (text.length > MAX_REASON) return ephemeral(`The reason is too long (at most ${MAX_REASON} characters).`);

@@ -92,6 +92,16 @@ export interface Config {
   mcpToken?: string;
   /** OPSLOOP_MCP_HTTP: serve the MCP server at /mcp on the main HTTP server. */
   mcpHttp: 'on' | 'off';
+  /** OpenTelemetry traces (adapters/telemetry/tracing-setup.ts): off unless `otlp` or an endpoint is set. */
+  otelTracesExporter?: 'otlp' | 'none';
+  otelEndpoint?: string;
+  otelTracesEndpoint?: string;
+  otelProtocol?: 'http/json';
+  otelHeaders?: string;
+  otelServiceName?: string;
+  otelResourceAttributes?: string;
+  otelTracesSampler?: string;
+  otelTracesSamplerArg?: string;
 }
 
 /** A bad configuration value. `message` is one line: `NAME: expected …, got …`. */
@@ -258,6 +268,24 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: `comma-separated value=role pairs, role one of ${ROLES.join(', ')}, * matches everyone`, description: 'SSO/OIDC: claim values to roles, e.g. sre-oncall=approver,sre=responder,*=viewer; the strongest match wins, none → refused.' }),
   envVar({ name: 'OPSLOOP_OIDC_ID_CLAIM', key: 'oidcIdClaim', group: 'core', schema: token, default: 'email',
     expected: 'a claim name (email, preferred_username, sub, …)', description: 'SSO/OIDC: claim that names the user (principal id oidc:<value>).' }),
+  envVar({ name: 'OTEL_TRACES_EXPORTER', key: 'otelTracesExporter', group: 'core', schema: z.enum(['otlp', 'none']),
+    expected: 'otlp or none', description: 'OpenTelemetry traces: otlp turns them on (also on when an OTLP endpoint is set), none keeps them off. Off by default: no tracer provider, no cost.' }),
+  envVar({ name: 'OTEL_EXPORTER_OTLP_ENDPOINT', key: 'otelEndpoint', group: 'core', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'OTLP/HTTP base URL (a collector, e.g. http://localhost:4318); traces go to <url>/v1/traces. Setting it turns traces on.' }),
+  envVar({ name: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', key: 'otelTracesEndpoint', group: 'core', schema: httpUrl,
+    expected: 'an http(s) URL', description: 'OTLP/HTTP traces URL used as given (wins over OTEL_EXPORTER_OTLP_ENDPOINT). Setting it turns traces on.' }),
+  envVar({ name: 'OTEL_EXPORTER_OTLP_PROTOCOL', key: 'otelProtocol', group: 'core', schema: z.enum(['http/json']),
+    expected: 'http/json (the protocol opsloop\'s exporter speaks)', description: 'OTLP protocol; opsloop exports OTLP/HTTP with JSON bodies (any collector\'s :4318 receiver accepts them).' }),
+  envVar({ name: 'OTEL_EXPORTER_OTLP_HEADERS', key: 'otelHeaders', group: 'core', schema: z.string().trim().regex(/^[^=,\s]+=[^,]*(,[^=,\s]+=[^,]*)*$/), secret: true,
+    expected: 'comma-separated key=value pairs (values URL-encoded)', description: 'Headers sent with every OTLP export (e.g. authorization=Bearer%20…).' }),
+  envVar({ name: 'OTEL_SERVICE_NAME', key: 'otelServiceName', group: 'core', schema: z.string().trim().min(1).max(200), default: 'opsloop',
+    expected: 'a service name', description: 'service.name of the traces\' resource.' }),
+  envVar({ name: 'OTEL_RESOURCE_ATTRIBUTES', key: 'otelResourceAttributes', group: 'core', schema: z.string().trim().min(1),
+    expected: 'comma-separated key=value pairs', description: 'More resource attributes of the traces (e.g. deployment.environment.name=prod); read by the SDK.' }),
+  envVar({ name: 'OTEL_TRACES_SAMPLER', key: 'otelTracesSampler', group: 'core', schema: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']),
+    expected: 'always_on, always_off, traceidratio or parentbased_* (default parentbased_always_on)', description: 'Trace sampler; read by the SDK.' }),
+  envVar({ name: 'OTEL_TRACES_SAMPLER_ARG', key: 'otelTracesSamplerArg', group: 'core', schema: z.string().trim().regex(/^(0(\.\d+)?|1(\.0+)?)$/),
+    expected: 'a ratio 0..1', description: 'Argument of the ratio samplers (the share of traces kept).' }),
 ];
 
 function isJsonObject(text: string): boolean {

@@ -12,6 +12,7 @@ import { Octokit } from '@octokit/rest';
 import { GithubWorkflowParamsSchema, parseParams, type GithubWorkflowParams } from '../../core/executor/params.js';
 import type { StepContext, StepExecutor, StepOutcome, StepParamsCheck } from '../../core/ports/step-executor.js';
 import { abortReason, errorText, pollUntil } from './executor-support.js';
+import { tracedFetch } from '../telemetry/spans.js';
 
 export interface GithubWorkflowExecutorOptions {
   octokit: Octokit;
@@ -28,6 +29,7 @@ export function octokitFromEnv(env: Record<string, string | undefined> = process
     auth: env.GITHUB_TOKEN,
     baseUrl: (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, ''),
     userAgent: 'opsloop-executor',
+    request: { fetch: tracedFetch('github') },
   });
 }
 

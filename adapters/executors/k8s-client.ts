@@ -15,6 +15,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { httpRequest, type HttpResponse, type TlsOptions } from './executor-support.js';
+import { formatTraceparent, withClientSpan } from '../telemetry/spans.js';
 
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -152,7 +153,13 @@ export function kubeRequest(target: KubeTarget, req: { method: string; path: str
   if (auth) headers.authorization = auth;
   if (req.contentType) headers['content-type'] = req.contentType;
   if (req.accept) headers.accept = req.accept;
-  return httpRequest(`${target.server}${req.path}`, { method: req.method, headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}), tls: target.tls });
+  return withClientSpan(`k8s ${req.method}`, { 'http.request.method': req.method, 'url.path': req.path.split('?')[0] ?? '', 'server.address': URL.canParse(target.server) ? new URL(target.server).hostname : '' }, async (span) => {
+    const traceparent = formatTraceparent(span.spanContext());
+    if (traceparent) headers.traceparent = traceparent;
+    const res = await httpRequest(`${target.server}${req.path}`, { method: req.method, headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}), tls: target.tls });
+    span.setAttribute('http.response.status_code', res.status);
+    return res;
+  });
 }
 
 /** The API server's failure message (its Status object's `message`), or the start of the body. */

@@ -11,6 +11,8 @@ import { installAuth, type HttpAuthConfig } from './auth-plugin.js';
 import { installRateLimits, type RateLimitSettings } from './rate-limits.js';
 import { installHostCheck } from './host-check.js';
 import { allowedHostsFor, type AllowedHosts } from '../../core/auth/allowed-hosts.js';
+import { installHttpTracing } from '../telemetry/http-tracing.js';
+import { tracingRegistered } from '../telemetry/spans.js';
 
 export type { ApiRouteDoc } from './openapi.js';
 
@@ -75,6 +77,8 @@ export function buildServer(deps: ServerDeps): FastifyInstance {
     },
   }) as unknown as FastifyInstance;
 
+  // A server span per request, only when tracing runs (adapters/telemetry): no hooks otherwise.
+  if (tracingRegistered()) installHttpTracing(app);
   installJsonParser(app, bodyLimit);
   installErrorHandling(app);
   // The Host check before anything else: a request for another host is answered by nobody.

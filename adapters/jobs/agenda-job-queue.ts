@@ -1,5 +1,6 @@
 import { Agenda, type Job } from 'agenda';
 import type { AgentJobData, AgentJobName, JobHandler, JobLogger, JobPriority, JobQueue, JobQueueOptions } from '../../core/ports/job-queue.js';
+import { SpanKind, contextFromTraceparent, withSpan } from '../telemetry/spans.js';
 
 /** How far ahead of `normal` jobs due now a prioritised job is put (see `enqueue`). */
 const PRIORITY_HEAD_START_MS: Record<Exclude<JobPriority, 'normal'>, number> = { urgent: 2 * 3_600_000, high: 3_600_000 };
@@ -128,7 +129,12 @@ export class AgendaJobQueue implements JobQueue {
       this.logger?.warn({ err: String(err), job: job.attrs.name }, 'agent job failed; agenda retries it'));
     for (const d of this.definitions) {
       agenda.define<AgentJobData>(d.name, async (job: Job<AgentJobData>) => {
-        await d.handler(job.attrs.data, { jobId: String(job.attrs._id), touch: async () => { await job.touch(); } });
+        const data = job.attrs.data;
+        // One span per job run, continuing the trace of the command that started it.
+        await withSpan(`agent.job ${d.name}`, {
+          'opsloop.job': d.name, 'opsloop.case_id': data.case_id ?? '', 'messaging.message.id': data.message_id ?? '',
+        }, () => d.handler(data, { jobId: String(job.attrs._id), touch: async () => { await job.touch(); } }),
+        { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(data.traceparent) });
       }, { concurrency: d.concurrency, lockLifetime: d.lockLifetimeMs, backoff: (ctx) => agentJobBackoff(ctx.attempt) });
     }
     await agenda.start();

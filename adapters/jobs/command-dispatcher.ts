@@ -6,6 +6,7 @@ import type { CaseRecord } from '../../core/schemas/case.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { OUTBOX_PRIORITY, outboxPriorityOf } from '../../core/outbox/priority.js';
 import { isCommand, parseEvent } from '../../core/events/typed-events.js';
+import { activeTraceparent } from '../telemetry/spans.js';
 
 /**
  * The Agenda priority of a case's agent jobs: a case a person opened goes first (`urgent`), then
@@ -69,6 +70,8 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
       topic: msg.topic,
       version: msg.version,
       trace_id: msg.trace_id,
+      // The relay's delivery span (when tracing runs): the job continues this trace.
+      traceparent: activeTraceparent() ?? msg.traceparent ?? null,
       data: msg.data,
     }, { ...(Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {}), priority });
     await deps.store.transact(async (tx) => {

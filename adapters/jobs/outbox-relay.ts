@@ -4,6 +4,7 @@ import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js'
 import { outboxBackoffMs, type BackoffPolicy } from '../../core/outbox/backoff.js';
 import { storedOutboxPriority } from '../../core/outbox/priority.js';
 import { CONSUMER_GROUPS, defaultGroupOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
+import { SpanKind, contextFromTraceparent, markFailed, withSpan } from '../telemetry/spans.js';
 
 /** What the relay hands a consumer besides the message. */
 export interface DeliveryInfo {
@@ -284,8 +285,23 @@ export class OutboxRelay {
     }
   }
 
-  /** Hand a copy to every matching consumer of its group, in registration order; the first failure wins. */
-  private async deliverOne(record: OutboxRecord): Promise<{ name: string; err: unknown } | null> {
+  /**
+   * Hand a copy to every matching consumer of its group, in registration order; the first failure
+   * wins. The delivery is a span continuing the trace of the write (the envelope's `traceparent`).
+   */
+  private deliverOne(record: OutboxRecord): Promise<{ name: string; err: unknown } | null> {
+    const { envelope } = record;
+    return withSpan(`outbox.deliver ${envelope.topic}`, {
+      'messaging.system': 'opsloop.outbox', 'messaging.operation.type': 'process', 'messaging.destination.name': envelope.topic,
+      'messaging.message.id': envelope.id, 'opsloop.case_id': envelope.case_id, 'opsloop.consumer_group': record.group, 'opsloop.attempts': record.attempts,
+    }, async (span) => {
+      const failure = await this.deliverToConsumers(record);
+      if (failure) markFailed(span, failure.err);
+      return failure;
+    }, { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(envelope.traceparent) });
+  }
+
+  private async deliverToConsumers(record: OutboxRecord): Promise<{ name: string; err: unknown } | null> {
     const { envelope } = record;
     for (const reg of this.registrations) {
       if (reg.group !== record.group || !envelope.topic.startsWith(reg.prefix)) continue;

@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { tracedFetch } from '../telemetry/spans.js';
 
 /** Turns texts into vectors (an OpenAI-compatible `embeddings.create`). */
 export interface Embedder {
@@ -21,6 +22,7 @@ export function createOpenAiEmbedder(options: OpenAiEmbedderOptions): Embedder {
     ...(options.baseURL ? { baseURL: options.baseURL } : {}),
     timeout: options.timeoutMs ?? 5_000,
     maxRetries: 0,
+    fetch: tracedFetch('openai'),
   });
   return {
     model: options.model,

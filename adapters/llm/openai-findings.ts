@@ -6,6 +6,7 @@ import type { CaseRecord, TimelineEntry } from '../../core/schemas/case.js';
 import { emit } from '../../core/events/typed-events.js';
 import { FindingsSchema, findingsJsonSchema, type Findings } from '../../core/schemas/findings.js';
 import { DEFAULT_OPENAI_MODEL } from './openai-planner.js';
+import { tracedFetch } from '../telemetry/spans.js';
 
 /**
  * Optional LLM summary of a case's evidence (issue 7) over the OpenAI chat completions API (or
@@ -47,7 +48,7 @@ export class OpenAiFindingsSummarizer {
   constructor(options: OpenAiFindingsOptions) {
     this.model = options.model ?? DEFAULT_OPENAI_MODEL;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_FINDINGS_TIMEOUT_MS;
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, timeout: this.timeoutMs, maxRetries: 0 });
+    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, timeout: this.timeoutMs, maxRetries: 0, fetch: tracedFetch('openai') });
   }
 
   /** A summariser from OPENAI_API_KEY / OPENAI_BASE_URL / OPENAI_MODEL, or undefined without a key. */

@@ -9,6 +9,7 @@ import { investigationAnswerJsonSchema, type InvestigationAnswer } from '../../c
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { scrubText } from '../secrets.js';
 import { DEFAULT_OPENAI_MODEL } from './openai-planner.js';
+import { tracedFetch } from '../telemetry/spans.js';
 
 export const DEFAULT_INVESTIGATOR_PROMPT_FILE = 'config/prompts/investigator.v1.md';
 /** One request's deadline (the wall-time budget bounds the whole investigation). */
@@ -55,7 +56,7 @@ export class OpenAiInvestigator implements Investigator {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_INVESTIGATOR_REQUEST_TIMEOUT_MS;
     this.maxCompletionTokens = options.maxCompletionTokens ?? 2048;
     this.temperature = options.temperature === undefined ? 0 : options.temperature;
-    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, timeout: this.requestTimeoutMs, maxRetries: 0 });
+    this.client = new OpenAI({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, timeout: this.requestTimeoutMs, maxRetries: 0, fetch: tracedFetch('openai') });
     this.promptText = readFileSync(options.promptFile ?? DEFAULT_INVESTIGATOR_PROMPT_FILE, 'utf8');
     this.promptVersion = buildInvestigatorMessages(this.promptText, { case: { title: 'check', labels: {} }, now: new Date(0) }).version;
   }

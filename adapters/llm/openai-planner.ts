@@ -5,6 +5,7 @@ import { changePlanJsonSchema } from '../../core/schemas/plan.js';
 import { validatePlanCandidate, truncate, PROMPT_LIMITS } from '../../core/agents/planner.js';
 import type { AttemptReport, ChatMessage, PlanModel, PlanModelResult, PreviousAttempt } from '../../core/ports/plan-model.js';
 import type { ChangePlan } from '../../core/schemas/plan.js';
+import { tracedFetch } from '../telemetry/spans.js';
 
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
 export const DEFAULT_OPENAI_TIMEOUT_MS = 30_000;
@@ -101,7 +102,7 @@ export class OpenAiPlanner implements PlanModel {
       baseURL: options.baseURL ?? null,
       timeout: this.timeoutMs,
       maxRetries: 0,
-      fetch: sizeLimitedFetch(this.maxAnswerBytes),
+      fetch: tracedFetch('openai', sizeLimitedFetch(this.maxAnswerBytes)),
     });
   }
 

@@ -1,5 +1,6 @@
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import type { InstantResult, MetricsSource, RangeSeries } from '../../core/ports/metrics-source.js';
+import { activeTraceparent, withClientSpan } from '../telemetry/spans.js';
 
 /** Why a Prometheus call failed: the server said no (`api`), or we never got a usable answer. */
 export type PrometheusErrorKind = 'api' | 'unreachable' | 'timeout' | 'bad_response';
@@ -90,12 +91,20 @@ export class PrometheusClient implements MetricsSource {
     return this.#authorization ? { ...headers, authorization: this.#authorization } : headers;
   }
 
-  private async get(path: string, params: URLSearchParams): Promise<NonNullable<ApiEnvelope['data']>> {
+  /** One API call as a client span (`prometheus <path>`) that sends its traceparent along. */
+  private get(path: string, params: URLSearchParams): Promise<NonNullable<ApiEnvelope['data']>> {
+    const query = params.get('query');
+    return withClientSpan(`prometheus ${path}`, { 'url.path': path, 'server.address': new URL(this.baseUrl).hostname, ...(query ? { 'db.query.text': query.slice(0, 500) } : {}) },
+      () => this.getUntraced(path, params));
+  }
+
+  private async getUntraced(path: string, params: URLSearchParams): Promise<NonNullable<ApiEnvelope['data']>> {
     const url = new URL(path, this.baseUrl);
     url.search = params.toString();
     let res: Response;
     try {
-      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers: this.#headers({ accept: 'application/json' }) });
+      const traceparent = activeTraceparent();
+      res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), headers: this.#headers({ accept: 'application/json', ...(traceparent ? { traceparent } : {}) }) });
     } catch (err) {
       throw transportError(err, this.baseUrl, this.timeoutMs);
     }

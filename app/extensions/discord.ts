@@ -8,6 +8,7 @@ import type { ChatStore } from '../../core/ports/chat-store.js';
 import { discordInteractionsPlugin } from '../../bot/discord/discord-http.js';
 import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/discord/discord-gateway.js';
 import { DiscordInteractions } from '../../bot/discord/discord-interactions.js';
+import { tracedChatClient } from '../../adapters/telemetry/traced-chat-client.js';
 
 export interface DiscordExtensionOptions {
   /** Channel id for cases opened outside Discord (REST, alerts); without it they are not posted. */
@@ -46,7 +47,7 @@ export function createDiscordExtension(ctx: OpsloopContext, options: DiscordExte
     log.warn('DISCORD_BOT_TOKEN is not set: commands and buttons work, but case cards and thread posts are disabled');
   } else {
     new ThreadNotifier({
-      client: new DiscordChatClient({ rest }), chatStore, store: ctx.store, clock: ctx.clock,
+      client: tracedChatClient(new DiscordChatClient({ rest }), 'discord'), chatStore, store: ctx.store, clock: ctx.clock,
       ...(links ? { links } : {}), ...(options.defaultChannel ? { defaultChannel: options.defaultChannel } : {}),
     }).register(ctx.relay);
   }

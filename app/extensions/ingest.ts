@@ -4,6 +4,8 @@ import { ingestRoutes } from '../../adapters/http/ingest-routes.js';
 import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
 import { IngestConfigSchema, defaultIngestConfig, type IngestConfig } from '../../core/sensor/ingest-config.js';
 import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
+import { tracingRegistered } from '../../adapters/telemetry/spans.js';
+import { tracedTransactor } from '../../adapters/telemetry/traced-store.js';
 
 const DEFAULT_INGEST_FILE = 'config/ingest.yml';
 
@@ -27,7 +29,8 @@ export interface IngestExtensionOptions {
  */
 export async function createIngestExtension(ctx: OpsloopContext, options: IngestExtensionOptions = {}): Promise<OpsloopExtension> {
   const ingestConfig = options.ingestConfig ?? (await loadIngestConfig(ctx.config.ingestFile));
-  const evidenceStore = ctx.backend.evidence;
+  // Traced like the case store when tracing runs: alert cases' messages carry the ingest's traceparent.
+  const evidenceStore = tracingRegistered() ? tracedTransactor(ctx.backend.evidence, 'opsloop.sensor.transact') : ctx.backend.evidence;
   const ingestor = new AlertIngestor({
     store: evidenceStore, clock: ctx.clock, ids: ctx.ids, config: ingestConfig, orchestrator: ctx.orchestrator,
     afterCommit: ctx.outboxWritten,

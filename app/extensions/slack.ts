@@ -6,6 +6,7 @@ import { SlackChatClient } from '../../adapters/chat/slack/slack-chat-client.js'
 import { ThreadNotifier } from '../../adapters/chat/thread-notifier.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { createSlackHttpApp, createSlackSocketApp } from '../../bot/slack/slack-app.js';
+import { tracedChatClient } from '../../adapters/telemetry/traced-chat-client.js';
 
 export interface SlackExtensionOptions {
   /** Channel for cases opened outside Slack (REST, alerts); without it they are not posted. */
@@ -35,7 +36,7 @@ export function createSlackExtension(ctx: OpsloopContext, options: SlackExtensio
     ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
   };
   // Its own WebClient with the token: Bolt's app.client has none when `authorize` supplies it per event.
-  const slackClient = () => new SlackChatClient({ token: config.slackBotToken!, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}) });
+  const slackClient = () => tracedChatClient(new SlackChatClient({ token: config.slackBotToken!, ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}) }), 'slack');
   const register = (client: SlackChatClient) => {
     new ThreadNotifier({
       client, chatStore, store: ctx.store, clock: ctx.clock,

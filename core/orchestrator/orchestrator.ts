@@ -1,5 +1,5 @@
 import { httpStatusOf } from '../errors.js';
-import type { Clock, IdGen } from '../ports/clock.js';
+import { newTraceId, type Clock, type IdGen } from '../ports/clock.js';
 import type { CaseStore, CaseTx, IdempotencyClaim } from '../ports/case-store.js';
 import { noMetrics, type CoreMetrics } from '../ports/metrics.js';
 import { CreateCaseInputSchema, caseView, type CaseRecord, type CaseView, type CreateCaseInput } from '../schemas/case.js';
@@ -92,7 +92,7 @@ export class Orchestrator {
         requester, labels: body.labels ?? {},
       });
       const { created, analysisRequest } = await openCase(tx, this.ids, record, {
-        actor, traceId: opts.traceId ?? this.ids.uuid(),
+        actor, traceId: opts.traceId ?? newTraceId(this.ids),
         meta: withAuthority({ severity: record.severity, service: record.service, env: record.env }, who),
         ...(opts.requestAnalysis ? { requestAnalysis: opts.requestAnalysis } : {}),
       });

@@ -1,3 +1,4 @@
+import { newTraceId } from '../ports/clock.js';
 /**
  * A timeline note with its outbox messages, inside a transaction that already claimed the write's
  * Idempotency-Key and locked the case. `Orchestrator.record` stores its answer as is;
@@ -62,7 +63,7 @@ export async function recordLocked(
     };
   }
   const now = env.clock.now();
-  const traceId = request.traceId ?? env.ids.uuid();
+  const traceId = request.traceId ?? newTraceId(env.ids);
   const correlationId = request.correlationId ?? null;
   const timelineId = await tx.appendTimeline(timelineEntry(current, now, {
     kind: 'note', event: request.event, actor, reason: request.reason ?? null,

@@ -6,7 +6,7 @@
  */
 import { decide } from '../fsm/decide.js';
 import type { OpsErrorCode } from '../errors.js';
-import type { Clock, IdGen } from '../ports/clock.js';
+import { newTraceId, type Clock, type IdGen } from '../ports/clock.js';
 import type { CaseTx } from '../ports/case-store.js';
 import { caseView, type CaseRecord, type TimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
@@ -104,7 +104,7 @@ export async function transitionLocked(
     return reject('OPS_FORBIDDEN', authz.message, { case_id: caseId, event: request.event, rule: authz.rule, principal: who.id });
   }
   const now = env.clock.now();
-  const traceId = request.traceId ?? env.ids.uuid();
+  const traceId = request.traceId ?? newTraceId(env.ids);
   const correlationId = request.correlationId ?? null;
   const envelope = (c: CaseRecord, message: Emit) => outboxEnvelope(env.ids.uuid(), c, now, message, traceId, correlationId);
   if (gateTimeline && (request.event === 'gate_approved' || request.event === 'gate_rejected')) {

@@ -31,6 +31,8 @@ export interface AgentJobData {
   /** Case version the command was written at. */
   version: number;
   trace_id: string | null;
+  /** W3C `traceparent` of the relay's delivery span: the job's span continues the trace. */
+  traceparent?: string | null;
   data: Record<string, unknown>;
 }
 

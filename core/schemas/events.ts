@@ -155,7 +155,7 @@ export function eventsJsonSchema(): Record<string, unknown> {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'opsloop/events.json',
     title: 'opsloop fact events',
-    description: 'Every message is an envelope (id, topic, occurred_at, case_id, version, trace_id, correlation_id, data). '
+    description: 'Every message is an envelope (id, topic, occurred_at, case_id, version, trace_id, traceparent when tracing runs, correlation_id, data). '
       + 'Dedupe by id: delivery is at least once. On NATS JetStream the subject is opsloop.<topic> and Nats-Msg-Id is the id. '
       + 'Commands (cmd.*) are internal: delivered to the agents only, never published on NATS; listed so the catalogue is complete.',
     envelope: convert(OutboxEnvelopeSchema),

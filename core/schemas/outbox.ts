@@ -49,6 +49,11 @@ export const OutboxEnvelopeSchema = z.object({
   case_id: z.string(),
   version: z.number().int(),
   trace_id: z.string().nullable(),
+  /**
+   * W3C `traceparent` of the span that wrote the message (absent when tracing is off): the relay
+   * and the agent job continue that trace, in this process or another.
+   */
+  traceparent: z.string().max(55).optional(),
   correlation_id: z.string().nullable(),
   data: z.record(z.string(), z.unknown()),
   /**

@@ -1,7 +1,7 @@
 import type { CaseStatus } from '../fsm/states.js';
 import type { Orchestrator } from '../orchestrator/orchestrator.js';
 import type { CaseTx } from '../ports/case-store.js';
-import type { Clock, IdGen } from '../ports/clock.js';
+import { newTraceId, type Clock, type IdGen } from '../ports/clock.js';
 import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } from '../ports/evidence-store.js';
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
 import { jsonBytes, type CaseRecord } from '../schemas/case.js';
@@ -198,7 +198,7 @@ export class AlertIngestor {
     }, CLOSED_STATUSES);
     let matchedBy: IngestResult['matched_by'] = found?.matched_by ?? null;
     let record: CaseRecord | null = null;
-    const traceId = this.deps.ids.uuid();
+    const traceId = newTraceId(this.deps.ids);
     const messages: OutboxEnvelope[] = [];
     let analysisRequest: OutboxEnvelope | null = null;
     if (found) {
@@ -292,7 +292,7 @@ export class AlertIngestor {
     for (const [caseId, resolved] of byCase) {
       const c = await tx.lockCase(caseId);
       if (!c) continue;
-      const traceId = this.deps.ids.uuid();
+      const traceId = newTraceId(this.deps.ids);
       const alertsView = resolved.map(alertView);
       await tx.appendTimeline(timelineEntry(c, now, {
         kind: 'note', event: 'alert_resolved', actor: `sensor:${n.source}`, trace_id: traceId,
