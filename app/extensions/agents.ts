@@ -26,6 +26,9 @@ import { createInvestigationKit, type InvestigationKit } from '../../adapters/in
 import { knownSecrets } from '../../adapters/secrets.js';
 import { OpenAiInvestigator } from '../../adapters/llm/openai-investigator.js';
 import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
+import { resolveVerifySpec } from '../../core/agents/verifier.js';
+import { checkTarget, isHttpProbeCheck, type ChangePlan } from '../../core/schemas/plan.js';
+import type { CaseRecord } from '../../core/schemas/case.js';
 import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
 
 export interface AgentsExtensionOptions {
@@ -178,15 +181,19 @@ export function plannerFor(service: PlannerService): PlanProposer {
 }
 
 function verifierFor(services: ServicesFile, prometheus: PrometheusClient | undefined, observe: (s: number) => void): PlanVerifier {
+  const probesOnly = (plan: ChangePlan, c: CaseRecord) => resolveVerifySpec(plan.verify, serviceDefaultsFor(services, c.service).verify).checks.some((check) => check.kind === 'http');
   if (!prometheus) {
+    // HTTP probe checks need no Prometheus: a plan (or service) with one is verified for real.
+    const probing = createPrometheusVerifier({ services, observeLatency: observe });
     return {
-      settleSeconds: () => 0,
-      verify: async (plan) => {
+      settleSeconds: (plan, c) => (probesOnly(plan, c) ? probing.settleSeconds(plan, c) : 0),
+      verify: async (plan, c) => {
+        if (probesOnly(plan, c)) return probing.verify(plan, c);
         const checks = plan.verify.checks ?? [];
         return {
           pass: false,
           summary: `cannot verify: PROMETHEUS_URL is not set (${checks.length} check(s) unmeasured)`,
-          results: checks.map((c) => ({ name: c.name ?? c.query, query: c.query, op: c.op, threshold: c.threshold, window: c.window ?? null, value: null, pass: false, error: 'PROMETHEUS_URL is not set' })),
+          results: checks.map((check) => ({ name: check.name ?? checkTarget(check), query: checkTarget(check), op: isHttpProbeCheck(check) ? '<=' : check.op, threshold: isHttpProbeCheck(check) ? 0 : check.threshold, window: isHttpProbeCheck(check) ? null : check.window ?? null, value: null, pass: false, error: 'PROMETHEUS_URL is not set' })),
         };
       },
     };
