@@ -26,6 +26,8 @@ import { createInvestigationKit, type InvestigationKit } from '../../adapters/in
 import { knownSecrets } from '../../adapters/secrets.js';
 import { OpenAiInvestigator } from '../../adapters/llm/openai-investigator.js';
 import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
+import { demoServiceEntry } from '../../adapters/demo/demo-service.js';
+import type { DemoWorld } from './demo.js';
 import { resolveVerifySpec } from '../../core/agents/verifier.js';
 import { checkTarget, isHttpProbeCheck, type ChangePlan } from '../../core/schemas/plan.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
@@ -61,11 +63,13 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   const { config, logger, backend, store, orchestrator, relay, clock, metrics } = ctx;
   const log = logger.child({ component: 'agents' });
 
-  const [policy, services, templates] = await Promise.all([
+  const [policy, loadedServices, templates] = await Promise.all([
     loadPolicy(config.policyFile),
     loadServices(config.servicesFile),
     TemplateStore.load(config.templateDir),
   ]);
+  const demo = ctx.services.get('demo');
+  const services = demo ? withDemoService(loadedServices, demo) : loadedServices;
   const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_SCRIPT_DIR: config.scriptDir } });
   const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
   const llm = opts.llm ?? (config.openaiApiKey
@@ -75,7 +79,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   const planner = plannerFor(new PlannerService({
     templates, ...(llm ? { llm } : {}),
     promptFile: path.resolve(DEFAULT_PLANNER_PROMPT_FILE),
-    serviceDefaults: (service) => serviceVars(services, service),
+    serviceDefaults: (service) => ({ ...serviceVars(services, service), ...(demo && service === demo.name ? { demo_port: String(demo.service.port) } : {}) }),
     ...knowledgeFor(ctx),
   }));
   // The target's env/namespace come from the service inventory, never from the case or the plan.
@@ -127,6 +131,12 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
       await kit?.stop();
     },
   };
+}
+
+/** The inventory with the demo world's service (its loopback URL is known only at start-up); a configured `demo` entry wins. */
+export function withDemoService(services: ServicesFile, demo: DemoWorld): ServicesFile {
+  if (services.services[demo.name]) return services;
+  return { ...services, services: { ...services.services, [demo.name]: demoServiceEntry(demo.service.url) } };
 }
 
 function investigationKitFor(ctx: OpsloopContext, services: ServicesFile): InvestigationKit {
