@@ -72,6 +72,14 @@ export async function startDemoService(opts: { port?: number; brokenDelayMs?: nu
   };
 }
 
+/** The demo world as opsloop's parts see it: the running service, its inventory name and env, its probe checks. */
+export interface DemoWorld {
+  service: DemoService;
+  name: typeof DEMO_SERVICE;
+  env: typeof DEMO_ENV;
+  checks: HttpProbeCheck[];
+}
+
 /** The demo's verify checks: its health endpoint and its request latency/errors, as HTTP probes. */
 export function demoChecks(url: string): HttpProbeCheck[] {
   return [

@@ -70,6 +70,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   ]);
   const demo = ctx.services.get('demo');
   const services = demo ? withDemoService(loadedServices, demo) : loadedServices;
+  if (demo && loadedServices.services[demo.name]) log.info({ service: demo.name, file: config.servicesFile }, 'the demo world replaces the configured entry of its service while it runs');
   const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_SCRIPT_DIR: config.scriptDir } });
   const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
   const llm = opts.llm ?? (config.openaiApiKey
@@ -133,9 +134,12 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   };
 }
 
-/** The inventory with the demo world's service (its loopback URL is known only at start-up); a configured `demo` entry wins. */
+/**
+ * The inventory with the demo world's service (its loopback URL is known only at start-up). It
+ * replaces a configured entry of the same name (the shipped `demo` example is Prometheus-backed,
+ * and the demo world runs only when asked to or when Prometheus is not configured).
+ */
 export function withDemoService(services: ServicesFile, demo: DemoWorld): ServicesFile {
-  if (services.services[demo.name]) return services;
   return { ...services, services: { ...services.services, [demo.name]: demoServiceEntry(demo.service.url) } };
 }
 

@@ -1,15 +1,8 @@
 import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 import type { Config } from '../../adapters/config/env.js';
-import { demoChecks, startDemoService, DEMO_ENV, DEMO_SERVICE, type DemoService } from '../../adapters/demo/demo-service.js';
-import type { HttpProbeCheck } from '../../core/schemas/plan.js';
+import { demoChecks, startDemoService, DEMO_ENV, DEMO_SERVICE, type DemoWorld } from '../../adapters/demo/demo-service.js';
 
-/** What the other extensions get from the demo world (`provides: ['demo']`). */
-export interface DemoWorld {
-  service: DemoService;
-  name: typeof DEMO_SERVICE;
-  env: typeof DEMO_ENV;
-  checks: HttpProbeCheck[];
-}
+export type { DemoWorld } from '../../adapters/demo/demo-service.js';
 
 /** Whether the demo world runs: OPSLOOP_DEMO=on/off, or auto — agents on, the simulator is the chat, no Prometheus. */
 export function demoEnabled(config: Pick<Config, 'demo' | 'agents' | 'prometheusUrl'>, simulatorIsChat: boolean): boolean {
