@@ -251,6 +251,7 @@ export function helpLines(): string[] {
     `${USAGE.plan} — ask for a new plan for a PARKED case`,
     `${USAGE.runbook} — the runbooks and past cases that match, best first`,
     `${USAGE.report} — upload the case's incident report (a Markdown file) into its thread`,
+    `${USAGE.demo} — break the built-in demo service (opens a case the agents fix) or heal it (when the demo world runs)`,
     `${USAGE.help} — this help`,
     'Approve and Reject are buttons on the plan message when the gate asks for a human.',
   ];
