@@ -9,9 +9,11 @@ import type { OpsloopContext } from './extension-context.js';
  */
 export function chatHandlerFor(ctx: Pick<OpsloopContext, 'orchestrator' | 'backend' | 'services'>, links?: ChatLinks, chatStore?: Pick<ChatStore, 'find'> | null): ChatHandler {
   const librarian = ctx.services.get('librarian');
+  const demo = ctx.services.get('demo');
   return new ChatHandler({
     orchestrator: ctx.orchestrator, queries: ctx.backend.cases.queries, evidence: ctx.backend.evidence.evidence, ...(links ? { links } : {}),
     ...(librarian ? { knowledge: librarian } : {}),
     ...(chatStore ? { cards: chatStore } : {}),
+    ...(demo ? { demo } : {}),
   });
 }

@@ -1,9 +1,12 @@
 import type { Librarian } from '../adapters/knowledge/librarian.js';
+import type { DemoWorld } from './extensions/demo.js';
 
 /** What extensions hand each other, by name: declared by the provider, asked for by the others. */
 export interface ProvidedServices {
   /** The knowledge extension's Librarian (the Planner's runbook retrieval, `/ops kb` in chat). */
   librarian: Librarian;
+  /** The demo world's loopback service (`/ops demo break|heal`, the `demo` service of the inventory). */
+  demo: DemoWorld;
 }
 export type ServiceName = keyof ProvidedServices;
 

@@ -7,6 +7,7 @@ import { createDiscordExtension, discordConfigured } from './extensions/discord.
 import { createSimExtension } from './extensions/sim.js';
 import { createIngestExtension } from './extensions/ingest.js';
 import { createMcpExtension } from './extensions/mcp.js';
+import { createDemoExtension, demoEnabled } from './extensions/demo.js';
 import { orderExtensions, type ExtensionDeclaration } from './extension-order.js';
 import type { ExtensionFactory } from './extension-context.js';
 
@@ -28,9 +29,11 @@ export function extensionBuildOrder(entries: readonly ExtensionEntry[]): Extensi
  */
 export function defaultExtensions(config: Config): Extension[] {
   const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
-  const chat = { needs: ['librarian'] } as const;
+  const chat = { needs: ['librarian', 'demo'] } as const;
+  const simulatorIsChat = !slackConfigured && !discordConfigured(config);
   const extensions: Array<Extension | false> = [
-    config.agents === 'on' && { name: 'agents', needs: ['librarian'], create: (ctx) => createAgentsExtension(ctx) },
+    demoEnabled(config, simulatorIsChat) && { name: 'demo', provides: ['demo'], create: (ctx) => createDemoExtension(ctx) },
+    config.agents === 'on' && { name: 'agents', needs: ['librarian', 'demo'], create: (ctx) => createAgentsExtension(ctx) },
     { name: 'knowledge', provides: ['librarian'], create: (ctx) => createKnowledgeExtension(ctx) },
     { name: 'ingest', create: (ctx) => createIngestExtension(ctx) },
     config.mcpHttp === 'on' && { name: 'mcp', needs: ['librarian'], create: (ctx) => createMcpExtension(ctx) },
@@ -38,7 +41,7 @@ export function defaultExtensions(config: Config): Extension[] {
     slackConfigured && { name: 'slack', ...chat, create: (ctx) => createSlackExtension(ctx) },
     discordConfigured(config) && { name: 'discord', ...chat, create: (ctx) => createDiscordExtension(ctx) },
     // No chat platform configured: the local simulator at /sim is the chat surface.
-    !slackConfigured && !discordConfigured(config) && { name: 'sim', ...chat, create: (ctx) => createSimExtension(ctx) },
+    simulatorIsChat && { name: 'sim', ...chat, create: (ctx) => createSimExtension(ctx) },
   ];
   return extensions.filter((e): e is Extension => e !== false);
 }

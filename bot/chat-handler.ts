@@ -22,6 +22,8 @@ import type { ChatCommand } from '../core/chat/command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import { withSpan } from '../adapters/telemetry/spans.js';
 import type { ChatBlock } from '../core/ports/chat.js';
+import type { DemoWorld } from '../adapters/demo/demo-service.js';
+import { runDemoCommand } from './demo-command.js';
 import { cardKey, type ChatStore } from '../core/ports/chat-store.js';
 import {
   caseListPost, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost, type ChatLinks, type ChatMessage,
@@ -93,6 +95,8 @@ export interface ChatHandlerDeps {
    * thread when the case has a card on the requester's platform; without one it answers in place.
    */
   cards?: Pick<ChatStore, 'find'>;
+  /** The demo world (`/ops demo break|heal`); absent when it is off. */
+  demo?: DemoWorld;
 }
 
 /** What `/ops runbook` needs from the Librarian. */
@@ -152,6 +156,7 @@ export class ChatHandler {
   private readonly evidence: Pick<EvidenceQueries, 'listEvidence'> | undefined;
   private readonly knowledge: ChatKnowledge | undefined;
   private readonly cards: Pick<ChatStore, 'find'> | undefined;
+  private readonly demo: DemoWorld | undefined;
 
   constructor(deps: ChatHandlerDeps) {
     this.orchestrator = deps.orchestrator;
@@ -162,6 +167,7 @@ export class ChatHandler {
     this.evidence = deps.evidence;
     this.knowledge = deps.knowledge;
     this.cards = deps.cards;
+    this.demo = deps.demo;
   }
 
   /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
@@ -180,6 +186,7 @@ export class ChatHandler {
       case 'plan': return this.resume(cmd.caseRef, cmd.template, actor);
       case 'runbook': return this.runbook(cmd.query, cmd.service);
       case 'report': return this.report(cmd.caseRef, actor, ctx);
+      case 'demo': return runDemoCommand({ orchestrator: this.orchestrator, demo: this.demo, tenant: this.tenant }, cmd, actor, ctx);
     }
   }
 

@@ -1,5 +1,8 @@
 import type { EvidenceGatherer, EvidenceItem } from '../../core/agents/agent-contracts.js';
 import { renderQuery } from '../../core/agents/verifier.js';
+import { judgeProbeCheck } from '../../core/agents/http-probe-check.js';
+import { checkTarget, isHttpProbeCheck } from '../../core/schemas/plan.js';
+import { runProbes } from '../executors/http-probe.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { MetricsSource } from '../../core/ports/metrics-source.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
@@ -41,11 +44,17 @@ function openingEvidence(c: CaseRecord): EvidenceItem[] {
 }
 
 async function sloValues(deps: EvidenceGathererDeps, c: CaseRecord): Promise<EvidenceItem[]> {
-  const checks = serviceDefaultsFor(deps.services, c.service).verify.checks ?? [];
-  if (!checks.length) return [];
-  if (!deps.prometheus) return [{ kind: 'metric', title: 'SLO values not read', detail: 'PROMETHEUS_URL is not set' }];
+  const all = serviceDefaultsFor(deps.services, c.service).verify.checks ?? [];
   const items: EvidenceItem[] = [];
+  for (const check of all.filter(isHttpProbeCheck)) {
+    const j = judgeProbeCheck(check, await runProbes(check));
+    items.push({ kind: 'metric', title: check.name ?? checkTarget(check), value: j.value, detail: `${checkTarget(check)}: ${j.detail}${j.error ? ` — ${j.error}` : ''}` });
+  }
+  const checks = all.filter((check) => !isHttpProbeCheck(check));
+  if (!checks.length) return items;
+  if (!deps.prometheus) return [...items, { kind: 'metric', title: 'SLO values not read', detail: 'PROMETHEUS_URL is not set' }];
   for (const check of checks) {
+    if (isHttpProbeCheck(check)) continue;
     const name = check.name ?? check.query;
     try {
       const query = renderQuery(check.query, { service: c.service ?? '', env: c.env ?? '', window: check.window ?? '5m' });

@@ -37,6 +37,7 @@ export interface Config {
   allowedHosts?: string[];
   /** Whether the agent loop (Agenda jobs) runs in this process. */
   agents: 'on' | 'off';
+  demo: 'on' | 'off' | 'auto';
   openaiApiKey?: string;
   openaiBaseUrl?: string;
   openaiModel?: string;
@@ -174,6 +175,8 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'a database name (letters, digits, _ and -)', description: 'MongoDB database name (default: from the URI, else "opsloop").' }),
   envVar({ name: 'OPSLOOP_AGENTS', key: 'agents', group: 'agents', schema: z.enum(['on', 'off']), default: 'on',
     expected: 'on or off', description: 'Run the agent loop (analyze, plan, gate, execute, verify) in this process; off leaves every transition to API callers.' }),
+  envVar({ name: 'OPSLOOP_DEMO', key: 'demo', group: 'agents', schema: z.enum(['on', 'off', 'auto']), default: 'auto',
+    expected: 'on, off or auto', description: 'The demo world: a small service on loopback registered as `demo`, broken and healed with `/ops demo break` and `/ops demo heal`. auto: on when the agents run, no chat platform is configured (the simulator is on) and PROMETHEUS_URL is not set.' }),
   envVar({ name: 'OPENAI_API_KEY', key: 'openaiApiKey', group: 'agents', schema: token, secret: true,
     expected: 'an API key without spaces', description: 'Enables the LLM planner (without it: templates only).' }),
   envVar({ name: 'OPENAI_BASE_URL', key: 'openaiBaseUrl', group: 'agents', schema: httpUrl,

@@ -8,10 +8,12 @@ import { renderQuery, type QueryVars } from '../../core/agents/verifier.js';
 import type { MetricsSource } from '../../core/ports/metrics-source.js';
 import {
   emptyTally, judgeHttpGuard, judgePromqlGuard, recordGuardPolls,
-  type GuardObservation, type GuardTrip, type HttpProbeResult, type StepGuardPlan,
+  type GuardObservation, type GuardTrip, type StepGuardPlan,
 } from '../../core/executor/step-guards.js';
-import { GUARD_LIMITS, type HttpGuard } from '../../core/schemas/plan.js';
 import { errorText, sleep } from './executor-support.js';
+import { probeHttp } from './http-probe.js';
+
+export { probeHttp } from './http-probe.js';
 
 /** What a runner needs to watch guards. */
 export interface GuardWatchOptions {
@@ -107,27 +109,6 @@ async function measure(metrics: GuardWatchOptions['metrics'], query: string): Pr
   } catch (err) {
     return { value: null, error: errorText(err) };
   }
-}
-
-/** GET the guard's URL (redirects not followed, body discarded) within its timeout. */
-export async function probeHttp(guard: Pick<HttpGuard, 'url' | 'timeout_ms'>, stop?: AbortSignal): Promise<HttpProbeResult> {
-  const timeoutMs = Math.min(guard.timeout_ms ?? GUARD_LIMITS.defaultHttpTimeoutMs, GUARD_LIMITS.maxHttpTimeoutMs);
-  const signal = stop ? AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]) : AbortSignal.timeout(timeoutMs);
-  const started = performance.now();
-  try {
-    const res = await fetch(guard.url, { method: 'GET', redirect: 'manual', signal, headers: { 'user-agent': 'opsloop-guard' } });
-    await res.body?.cancel().catch(() => {});
-    return { status: res.status, latency_ms: performance.now() - started };
-  } catch (err) {
-    const name = (err as { name?: string })?.name;
-    const error = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${timeoutMs} ms` : causeText(err);
-    return { latency_ms: performance.now() - started, error };
-  }
-}
-
-function causeText(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
-  return cause?.code ?? cause?.message ?? errorText(err);
 }
 
 /** The promise's value, or undefined as soon as `signal` aborts. */

@@ -26,6 +26,11 @@ import { createInvestigationKit, type InvestigationKit } from '../../adapters/in
 import { knownSecrets } from '../../adapters/secrets.js';
 import { OpenAiInvestigator } from '../../adapters/llm/openai-investigator.js';
 import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
+import { demoServiceEntry } from '../../adapters/demo/demo-service.js';
+import type { DemoWorld } from './demo.js';
+import { resolveVerifySpec } from '../../core/agents/verifier.js';
+import { checkTarget, isHttpProbeCheck, type ChangePlan } from '../../core/schemas/plan.js';
+import type { CaseRecord } from '../../core/schemas/case.js';
 import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
 
 export interface AgentsExtensionOptions {
@@ -58,11 +63,14 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   const { config, logger, backend, store, orchestrator, relay, clock, metrics } = ctx;
   const log = logger.child({ component: 'agents' });
 
-  const [policy, services, templates] = await Promise.all([
+  const [policy, loadedServices, templates] = await Promise.all([
     loadPolicy(config.policyFile),
     loadServices(config.servicesFile),
     TemplateStore.load(config.templateDir),
   ]);
+  const demo = ctx.services.get('demo');
+  const services = demo ? withDemoService(loadedServices, demo) : loadedServices;
+  if (demo && loadedServices.services[demo.name]) log.info({ service: demo.name, file: config.servicesFile }, 'the demo world replaces the configured entry of its service while it runs');
   const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_SCRIPT_DIR: config.scriptDir } });
   const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
   const llm = opts.llm ?? (config.openaiApiKey
@@ -72,7 +80,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   const planner = plannerFor(new PlannerService({
     templates, ...(llm ? { llm } : {}),
     promptFile: path.resolve(DEFAULT_PLANNER_PROMPT_FILE),
-    serviceDefaults: (service) => serviceVars(services, service),
+    serviceDefaults: (service) => ({ ...serviceVars(services, service), ...(demo && service === demo.name ? { demo_port: String(demo.service.port) } : {}) }),
     ...knowledgeFor(ctx),
   }));
   // The target's env/namespace come from the service inventory, never from the case or the plan.
@@ -124,6 +132,15 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
       await kit?.stop();
     },
   };
+}
+
+/**
+ * The inventory with the demo world's service (its loopback URL is known only at start-up). It
+ * replaces a configured entry of the same name (the shipped `demo` example is Prometheus-backed,
+ * and the demo world runs only when asked to or when Prometheus is not configured).
+ */
+export function withDemoService(services: ServicesFile, demo: DemoWorld): ServicesFile {
+  return { ...services, services: { ...services.services, [demo.name]: demoServiceEntry(demo.service.url) } };
 }
 
 function investigationKitFor(ctx: OpsloopContext, services: ServicesFile): InvestigationKit {
@@ -178,15 +195,19 @@ export function plannerFor(service: PlannerService): PlanProposer {
 }
 
 function verifierFor(services: ServicesFile, prometheus: PrometheusClient | undefined, observe: (s: number) => void): PlanVerifier {
+  const probesOnly = (plan: ChangePlan, c: CaseRecord) => resolveVerifySpec(plan.verify, serviceDefaultsFor(services, c.service).verify).checks.some((check) => check.kind === 'http');
   if (!prometheus) {
+    // HTTP probe checks need no Prometheus: a plan (or service) with one is verified for real.
+    const probing = createPrometheusVerifier({ services, observeLatency: observe });
     return {
-      settleSeconds: () => 0,
-      verify: async (plan) => {
+      settleSeconds: (plan, c) => (probesOnly(plan, c) ? probing.settleSeconds(plan, c) : 0),
+      verify: async (plan, c) => {
+        if (probesOnly(plan, c)) return probing.verify(plan, c);
         const checks = plan.verify.checks ?? [];
         return {
           pass: false,
           summary: `cannot verify: PROMETHEUS_URL is not set (${checks.length} check(s) unmeasured)`,
-          results: checks.map((c) => ({ name: c.name ?? c.query, query: c.query, op: c.op, threshold: c.threshold, window: c.window ?? null, value: null, pass: false, error: 'PROMETHEUS_URL is not set' })),
+          results: checks.map((check) => ({ name: check.name ?? checkTarget(check), query: checkTarget(check), op: isHttpProbeCheck(check) ? '<=' : check.op, threshold: isHttpProbeCheck(check) ? 0 : check.threshold, window: isHttpProbeCheck(check) ? null : check.window ?? null, value: null, pass: false, error: 'PROMETHEUS_URL is not set' })),
         };
       },
     };

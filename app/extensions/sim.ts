@@ -92,7 +92,7 @@ export async function createSimExtension(ctx: OpsloopContext, options: SimExtens
   }).register(ctx.relay);
   return {
     name: 'sim',
-    http: [simPlugin({ handler, chatStore, messages, users, approvers, choices: new SimUserChoices({ users, approvers }, SIM_REQUESTER) })],
+    http: [simPlugin({ handler, chatStore, messages, users, approvers, choices: new SimUserChoices({ users, approvers }, SIM_REQUESTER), demo: ctx.services.get('demo') !== null })],
     urls: [{ label: 'simulator', path: '/sim', browser: true }],
   };
 }
@@ -104,6 +104,8 @@ interface SimPluginDeps {
   users: readonly string[];
   approvers: readonly string[];
   choices: SimUserChoices;
+  /** The demo world is on: the empty channel offers "Break the demo". */
+  demo: boolean;
 }
 
 const FAILED = ephemeral('Something went wrong; it has been logged. Try again in a moment.');
@@ -116,7 +118,7 @@ function simPlugin(d: SimPluginDeps) {
   };
   const snapshot = async () => {
     const [rev, list] = await Promise.all([d.messages.revision(), d.messages.listChannel(SIM_CHANNEL)]);
-    return { rev, messages: list, html: channelHtml(list) };
+    return { rev, messages: list, html: channelHtml(list, { demo: d.demo }) };
   };
 
   return async (app: FastifyInstance, api: HttpApi): Promise<void> => {

@@ -39,7 +39,7 @@ code{background:#eee;border-radius:3px;padding:0 3px}
 footer{position:fixed;bottom:0;left:0;right:0;background:#fff;border-top:1px solid #ddd;padding:8px 16px}
 #replies{max-height:120px;overflow:auto;font-size:13px}.ephemeral{background:#fffbe6;border-left:3px solid #e8b500;padding:4px 8px;margin:4px 0}
 form{display:flex;gap:8px}#command{flex:1;padding:6px;font:inherit}#where{color:#666;font-size:12px}
-.empty{color:#666}dialog textarea{width:320px;height:80px}
+.empty{color:#666}.empty.demo{background:#fff;border:1px dashed #bbb;border-radius:6px;padding:8px 16px;color:#1d1c1d}dialog textarea{width:320px;height:80px}
 </style></head>
 <body>
 <header><h1>opsloop simulator</h1><span>#${escapeHtml(opts.channel)}</span>
@@ -120,6 +120,10 @@ form{display:flex;gap:8px}#command{flex:1;padding:6px;font:inherit}#where{color:
     if (t.dataset.thread) {
       thread = thread === t.dataset.thread ? null : t.dataset.thread;
       document.getElementById('where').textContent = thread ? 'posting in the thread of message ' + thread + ' (click "reply in thread" again to leave)' : 'posting in the channel';
+      return;
+    }
+    if (t.dataset.command) {
+      post('/sim/api/command', { text: t.dataset.command }).then(function (reply) { if (reply) showReply(reply); });
       return;
     }
     if (!t.dataset.action) return;

@@ -1,5 +1,7 @@
 import { OpsError } from '../errors.js';
-import type { VerifyCheck, VerifyOperator, VerifySpec } from '../schemas/plan.js';
+import { checkTarget, isHttpProbeCheck, type HttpProbeCheck, type PromqlCheck, type VerifyCheck, type VerifyOperator, type VerifySpec } from '../schemas/plan.js';
+import type { HttpProbeResult } from '../executor/step-guards.js';
+import { judgeProbeCheck, type ProbeCheckJudgement } from './http-probe-check.js';
 import type { VerifyDefaults } from '../schemas/services.js';
 
 /**
@@ -11,21 +13,27 @@ import type { VerifyDefaults } from '../schemas/services.js';
 export const DEFAULT_SETTLE_S = 60;
 export const DEFAULT_WINDOW = '5m';
 
-/** The verify spec after defaults: every check has a window. */
+/** A check after defaults: every PromQL check has a window. */
+export type ResolvedCheck = (PromqlCheck & { window: string }) | HttpProbeCheck;
+
 export interface ResolvedVerifySpec {
   settle_s: number;
   window: string;
-  checks: Array<VerifyCheck & { window: string }>;
+  checks: ResolvedCheck[];
 }
 
-/** One measurement per check, in the same order: a value, or why there is none. */
+/** One measurement per check, in the same order: a value, or why there is none; HTTP probe checks carry their probes. */
 export interface Measurement {
   value: number | null;
   error?: string;
+  probes?: readonly HttpProbeResult[];
 }
 
 export interface CheckResult {
   name: string;
+  /** Present for HTTP probe checks; PromQL checks leave it out. */
+  kind?: 'http';
+  /** The PromQL query, or "GET <url>" for an HTTP probe. */
   query: string;
   op: VerifyOperator;
   threshold: number;
@@ -33,6 +41,9 @@ export interface CheckResult {
   value: number | null;
   pass: boolean;
   error?: string;
+  /** HTTP probe checks: what the probes saw, in one line, and the tally. */
+  detail?: string;
+  probe?: ProbeCheckJudgement['probe'];
 }
 
 export interface VerifyEvaluation {
@@ -48,14 +59,14 @@ export interface VerifyEvaluation {
  */
 export function resolveVerifySpec(planVerify: VerifySpec | undefined, serviceDefaults: Partial<VerifyDefaults> | undefined): ResolvedVerifySpec {
   const window = serviceDefaults?.window ?? DEFAULT_WINDOW;
-  const key = (c: VerifyCheck) => c.name ?? c.query;
+  const key = (c: VerifyCheck) => c.name ?? checkTarget(c);
   const merged = new Map<string, VerifyCheck>();
   for (const c of serviceDefaults?.checks ?? []) merged.set(key(c), c);
   for (const c of planVerify?.checks ?? []) merged.set(key(c), c);
   return {
     settle_s: planVerify?.settle_s ?? serviceDefaults?.settle_s ?? DEFAULT_SETTLE_S,
     window,
-    checks: [...merged.values()].map((c) => ({ ...c, window: c.window ?? window })),
+    checks: [...merged.values()].map((c): ResolvedCheck => (isHttpProbeCheck(c) ? c : { ...c, window: c.window ?? window })),
   };
 }
 
@@ -124,6 +135,7 @@ export function evaluateChecks(checks: readonly VerifyCheck[], measurements: rea
 }
 
 function judge(check: VerifyCheck, m: Measurement, index: number): CheckResult {
+  if (isHttpProbeCheck(check)) return judgeProbe(check, m, index);
   const base = { name: check.name ?? `check ${index + 1}`, query: check.query, op: check.op, threshold: check.threshold, window: check.window ?? null };
   if (m.error) return { ...base, value: null, pass: false, error: m.error };
   if (m.value === null || m.value === undefined) return { ...base, value: null, pass: false, error: 'the query returned no value' };
@@ -131,7 +143,15 @@ function judge(check: VerifyCheck, m: Measurement, index: number): CheckResult {
   return { ...base, value: m.value, pass: compare(m.value, check.op, check.threshold) };
 }
 
+function judgeProbe(check: HttpProbeCheck, m: Measurement, index: number): CheckResult {
+  const base = { name: check.name ?? `check ${index + 1}`, kind: 'http' as const, query: checkTarget(check), window: null };
+  if (m.error || !m.probes) return { ...base, op: '<=', threshold: check.max_latency_ms ?? 0, value: null, pass: false, error: m.error ?? 'no probes were made' };
+  const j = judgeProbeCheck(check, m.probes);
+  return { ...base, op: j.op, threshold: j.threshold, value: j.value, pass: j.pass, ...(j.error ? { error: j.error } : {}), detail: j.detail, probe: j.probe };
+}
+
 function describe(r: CheckResult): string {
+  if (r.kind === 'http') return `${r.name} ${r.pass ? 'ok' : 'FAILED'} (${r.error ?? r.detail ?? ''})`;
   if (r.error) return `${r.name} failed (${r.error})`;
   return `${r.name} ${r.value} ${r.op} ${r.threshold} ${r.pass ? 'ok' : 'FAILED'}`;
 }

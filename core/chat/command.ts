@@ -17,6 +17,8 @@ export type ChatCommand =
   | { kind: 'plan'; caseRef?: CaseRef; template?: string }
   | { kind: 'runbook'; query: string; service?: string }
   | { kind: 'report'; caseRef?: CaseRef }
+  /** The demo world (OPSLOOP_DEMO): break the demo service (opens a case) or heal it. */
+  | { kind: 'demo'; action: 'break' | 'heal' }
   | { kind: 'help' };
 
 export type ParseResult = { ok: true; command: ChatCommand } | { ok: false; message: string };
@@ -35,6 +37,7 @@ export const USAGE = {
   plan: '/ops plan [template] [case=<id>]',
   runbook: '/ops runbook <what is happening> [service=<name>]',
   report: '/ops report [case]',
+  demo: '/ops demo break|heal',
   help: '/ops help',
 } as const;
 
@@ -53,6 +56,7 @@ const KEYS_BY_KIND: Record<ChatCommand['kind'], readonly string[]> = {
   plan: ['case', 'template'],
   runbook: ['service'],
   report: ['case'],
+  demo: [],
   help: [],
 };
 
@@ -150,8 +154,15 @@ export function parseOpsCommand(text: string, ctx: ParseContext = {}): ParseResu
     case 'plan': return parsePlan(words, args, ctx);
     case 'runbook': return parseRunbook(words, args);
     case 'report': return parseReport(words, args, ctx);
+    case 'demo': return parseDemo(words);
     case 'help': return { ok: true, command: { kind: 'help' } };
   }
+}
+
+function parseDemo(words: Token[]): ParseResult {
+  const action = words.length === 1 ? words[0]!.text.toLowerCase() : '';
+  if (action !== 'break' && action !== 'heal') return fail(`Say what to do with the demo service. ${usageOf('demo')}`);
+  return { ok: true, command: { kind: 'demo', action } };
 }
 
 function parseOpen(words: Token[], args: Record<string, string>): ParseResult {
@@ -240,6 +251,7 @@ export function helpLines(): string[] {
     `${USAGE.plan} — ask for a new plan for a PARKED case`,
     `${USAGE.runbook} — the runbooks and past cases that match, best first`,
     `${USAGE.report} — upload the case's incident report (a Markdown file) into its thread`,
+    `${USAGE.demo} — break the built-in demo service (opens a case the agents fix) or heal it (when the demo world runs)`,
     `${USAGE.help} — this help`,
     'Approve and Reject are buttons on the plan message when the gate asks for a human.',
   ];

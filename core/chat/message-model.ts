@@ -118,12 +118,26 @@ export interface PlanView {
   risk_score?: number;
   steps: ReadonlyArray<{ name?: string; action: string; timeout_s: number; retry: number; params?: Record<string, unknown> }>;
   rollback?: { steps?: ReadonlyArray<{ name?: string; action: string }>; note?: string };
-  verify?: { settle_s?: number; checks?: ReadonlyArray<{ name?: string; query: string; op: string; threshold: number; window?: string }> };
+  verify?: { settle_s?: number; checks?: ReadonlyArray<VerifyCheckView> };
   template?: string;
   /** Hints grounded in retrieved runbook chunks (the Librarian). */
   notes?: readonly string[];
   /** Runbooks (paths) and past cases (`/case/<id>`) the plan cites; shown apart. */
   runbook_refs?: readonly string[];
+}
+
+/** A plan's verify check: PromQL (query, op, threshold) or an HTTP probe (kind http, url). */
+export type VerifyCheckView =
+  | { name?: string; kind?: 'promql'; query: string; op: string; threshold: number; window?: string }
+  | { name?: string; kind: 'http'; url: string; probes?: number; latency_percentile?: number; max_latency_ms?: number; expect_status?: number | readonly number[] | string };
+
+/** One verify check in a line of the plan message. */
+export function verifyCheckText(c: VerifyCheckView): string {
+  if (c.kind === 'http') {
+    const latency = c.max_latency_ms !== undefined ? `, p${c.latency_percentile ?? 95} ≤ ${c.max_latency_ms} ms` : '';
+    return `${c.name ?? c.url}: GET ${c.url} ×${c.probes ?? 5}${latency}`;
+  }
+  return `${c.name ?? c.query} ${c.op} ${c.threshold}${c.window ? ` over ${c.window}` : ''}`;
 }
 
 /** How the gate decided on a plan. */
@@ -157,7 +171,7 @@ export function planPost(plan: PlanView, opts: { caseId: string; decision?: Gate
   blocks.push({
     type: 'text',
     text: checks.length
-      ? `Verify${plan.verify?.settle_s ? ` after ${plan.verify.settle_s}s` : ''}: ${checks.map((c) => `${c.name ?? c.query} ${c.op} ${c.threshold}${c.window ? ` over ${c.window}` : ''}`).join('; ')}`
+      ? `Verify${plan.verify?.settle_s ? ` after ${plan.verify.settle_s}s` : ''}: ${checks.map(verifyCheckText).join('; ')}`
       : 'Verify: no checks',
   });
   if (plan.notes?.length) blocks.push({ type: 'list', items: plan.notes.slice(0, 5).map((n) => `💡 ${n}`) });
@@ -249,12 +263,21 @@ export interface VerifyResultView {
   window?: string | null;
   value: number | null;
   pass: boolean;
+  /** HTTP probe checks: kind http and what the probes saw. */
+  kind?: string;
+  detail?: string;
+  error?: string;
+}
+
+function verifyResultText(r: VerifyResultView): string {
+  const verdict = r.pass ? 'pass' : 'FAIL';
+  if (r.kind === 'http') return `${r.pass ? '✓' : '✗'} ${r.name ?? 'probe'}: \`${r.query}\` — ${r.detail ?? r.error ?? 'no probes'}${!r.pass && r.error && r.detail ? ` — ${r.error}` : ''} — ${verdict}`;
+  return `${r.pass ? '✓' : '✗'} ${r.name ?? 'check'}: \`${r.query}\` = ${r.value === null ? 'no data' : formatNumber(r.value)} (want ${r.op} ${r.threshold}${r.window ? `, window ${r.window}` : ''}) — ${verdict}`;
 }
 
 /** The verification report: each query, its threshold, the measured value, pass/fail and window. */
 export function verificationReportPost(report: { pass: boolean; results: readonly VerifyResultView[] }): ChatMessage {
-  const items = report.results.map((r) =>
-    `${r.pass ? '✓' : '✗'} ${r.name ?? 'check'}: \`${r.query}\` = ${r.value === null ? 'no data' : formatNumber(r.value)} (want ${r.op} ${r.threshold}${r.window ? `, window ${r.window}` : ''}) — ${r.pass ? 'pass' : 'FAIL'}`);
+  const items = report.results.map(verifyResultText);
   const verdict = report.pass ? '✅ Verification passed' : '❌ Verification failed';
   const blocks: ChatBlock[] = [{ type: 'header', text: verdict }];
   blocks.push(items.length ? { type: 'list', items } : { type: 'text', text: 'No checks were run.' });

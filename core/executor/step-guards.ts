@@ -38,6 +38,8 @@ export interface HttpProbeResult {
   status?: number;
   latency_ms: number;
   error?: string;
+  /** The answer's body (capped), when the prober was asked to read it. */
+  body?: string;
 }
 
 /** Judge a PromQL guard's measurement: the value must exist, be finite and satisfy `op threshold`. */
@@ -56,9 +58,11 @@ export function expectedStatusText(guard: Pick<HttpGuard, 'expect_status'>): str
   return Array.isArray(e) ? e.join(', ') : String(e);
 }
 
-function statusAccepted(guard: Pick<HttpGuard, 'expect_status'>, status: number): boolean {
+/** Whether `status` is one the guard (or probe check) accepts: default 200..399; a code, a list or "200..299". */
+export function statusAccepted(guard: Pick<HttpGuard, 'expect_status'>, status: number): boolean {
   const e = guard.expect_status;
   if (e === undefined) return status >= 200 && status <= 399;
+  if (typeof e === 'string') return status >= Number(e.slice(0, 3)) && status <= Number(e.slice(5));
   return Array.isArray(e) ? e.includes(status) : e === status;
 }
 

@@ -19,24 +19,6 @@ export const PlanStepBaseSchema = z.object({
 export const VERIFY_OPERATORS = ['<', '<=', '>', '>=', '==', '!='] as const;
 export type VerifyOperator = (typeof VERIFY_OPERATORS)[number];
 
-/** One SLO check: a PromQL instant query compared with a threshold. */
-export const VerifyCheckSchema = z.object({
-  name: z.string().min(1).max(200).optional(),
-  query: z.string().min(1).max(4000),
-  op: z.enum(VERIFY_OPERATORS),
-  threshold: z.number(),
-  /** Range the query is meant to cover, e.g. "5m"; informative, substituted for `$window` in the query. */
-  window: z.string().regex(/^\d+[smhd]$/).optional(),
-});
-export type VerifyCheck = z.infer<typeof VerifyCheckSchema>;
-
-export const VerifySpecSchema = z.object({
-  /** Seconds to wait after execution before measuring. */
-  settle_s: z.number().int().min(0).max(3600).optional(),
-  checks: z.array(VerifyCheckSchema).max(20).optional(),
-});
-export type VerifySpec = z.infer<typeof VerifySpecSchema>;
-
 /** Caps and defaults of step guards (watched while a step runs and for a settle time after it). */
 export const GUARD_LIMITS = {
   maxGuardsPerStep: 5,
@@ -75,22 +57,94 @@ export function guardUrlIssue(text: string): string | null {
 
 const HttpStatus = z.number().int().min(100).max(599);
 
+/** Accepted statuses: one code, a list, or an inclusive range "200..299". */
+export const ExpectStatusSchema = z.union([
+  HttpStatus,
+  z.array(HttpStatus).min(1).max(20),
+  z.string().regex(/^[1-5]\d\d\.\.[1-5]\d\d$/, 'a range like 200..299').refine((r) => Number(r.slice(0, 3)) <= Number(r.slice(5)), 'the range must run upwards'),
+]);
+export type ExpectStatus = z.infer<typeof ExpectStatusSchema>;
+
+const HttpUrl = z.string().max(2000).superRefine((text, ctx) => {
+  const issue = guardUrlIssue(text);
+  if (issue) ctx.addIssue({ code: 'custom', message: issue });
+});
+
 /** An HTTP probe guard: a GET whose status (and latency) must stay acceptable. */
 export const HttpGuardSchema = z.object({
   name: GuardName,
   kind: z.literal('http'),
-  url: z.string().max(2000).superRefine((text, ctx) => {
-    const issue = guardUrlIssue(text);
-    if (issue) ctx.addIssue({ code: 'custom', message: issue });
-  }),
+  url: HttpUrl,
   /** Acceptable status codes; default any of 200..399 (redirects are not followed). */
-  expect_status: z.union([HttpStatus, z.array(HttpStatus).min(1).max(20)]).optional(),
+  expect_status: ExpectStatusSchema.optional(),
   /** Per probe; default 2000 ms. A probe with no answer in time fails. */
   timeout_ms: z.number().int().min(100).max(GUARD_LIMITS.maxHttpTimeoutMs).optional(),
   /** A slower answer fails the probe. */
   max_latency_ms: z.number().int().min(1).max(GUARD_LIMITS.maxHttpTimeoutMs).optional(),
 });
 export type HttpGuard = z.infer<typeof HttpGuardSchema>;
+
+/** One SLO check: a PromQL instant query compared with a threshold (`kind` may be left out). */
+export const PromqlCheckSchema = z.object({
+  name: z.string().min(1).max(200).optional(),
+  kind: z.literal('promql').optional(),
+  query: z.string().min(1).max(4000),
+  op: z.enum(VERIFY_OPERATORS),
+  threshold: z.number(),
+  /** Range the query is meant to cover, e.g. "5m"; informative, substituted for `$window` in the query. */
+  window: z.string().regex(/^\d+[smhd]$/).optional(),
+});
+export type PromqlCheck = z.infer<typeof PromqlCheckSchema>;
+
+/** Caps and defaults of HTTP probe checks (the Verifier's blackbox probe). */
+export const PROBE_LIMITS = { defaultProbes: 5, maxProbes: 20, defaultIntervalMs: 200, maxIntervalMs: 5_000, defaultPercentile: 95, maxBodyMatch: 500 } as const;
+
+/**
+ * An HTTP probe check, like Prometheus' blackbox exporter: `probes` GETs of `url`, `interval_ms`
+ * apart; it passes when at least `min_success_ratio` of them answer an accepted status (and match
+ * `body_match`), and the `latency_percentile` of their latencies is within `max_latency_ms`.
+ * Needs no Prometheus.
+ */
+export const HttpProbeCheckSchema = z.object({
+  name: z.string().min(1).max(200).optional(),
+  kind: z.literal('http'),
+  url: HttpUrl,
+  probes: z.number().int().min(1).max(PROBE_LIMITS.maxProbes).optional(),
+  interval_ms: z.number().int().min(0).max(PROBE_LIMITS.maxIntervalMs).optional(),
+  expect_status: ExpectStatusSchema.optional(),
+  timeout_ms: z.number().int().min(100).max(GUARD_LIMITS.maxHttpTimeoutMs).optional(),
+  /** Which percentile of the probes' latencies `max_latency_ms` bounds; default 95. */
+  latency_percentile: z.number().min(1).max(100).optional(),
+  max_latency_ms: z.number().int().min(1).max(GUARD_LIMITS.maxHttpTimeoutMs).optional(),
+  /** A regular expression every successful answer's body must match. */
+  body_match: z.string().min(1).max(PROBE_LIMITS.maxBodyMatch).superRefine((text, ctx) => {
+    try { new RegExp(text); } catch (err) { ctx.addIssue({ code: 'custom', message: `not a regular expression: ${(err as Error).message}` }); }
+  }).optional(),
+  /** The share of probes that must succeed; default 1 (all). */
+  min_success_ratio: z.number().min(0).max(1).optional(),
+});
+export type HttpProbeCheck = z.infer<typeof HttpProbeCheckSchema>;
+
+/** A verify check: PromQL (the default kind) or an HTTP probe. */
+export const VerifyCheckSchema = z.discriminatedUnion('kind', [HttpProbeCheckSchema, PromqlCheckSchema]);
+export type VerifyCheck = z.infer<typeof VerifyCheckSchema>;
+
+/** Whether a check is an HTTP probe (otherwise it is PromQL). */
+export function isHttpProbeCheck(check: VerifyCheck): check is HttpProbeCheck {
+  return check.kind === 'http';
+}
+
+/** What a check measures, in one line: its query, or "GET <url>". */
+export function checkTarget(check: VerifyCheck): string {
+  return isHttpProbeCheck(check) ? `GET ${check.url}` : check.query;
+}
+
+export const VerifySpecSchema = z.object({
+  /** Seconds to wait after execution before measuring. */
+  settle_s: z.number().int().min(0).max(3600).optional(),
+  checks: z.array(VerifyCheckSchema).max(20).optional(),
+});
+export type VerifySpec = z.infer<typeof VerifySpecSchema>;
 
 export const StepGuardSchema = z.discriminatedUnion('kind', [PromqlGuardSchema, HttpGuardSchema]);
 export type StepGuard = z.infer<typeof StepGuardSchema>;

@@ -343,7 +343,7 @@ describe('shipped config/policy.yml with the shipped templates', async () => {
   const shipped = await loadPolicy('config/policy.yml');
   const values: Record<string, string> = {
     service: 'checkout', namespace: 'shop', deployment: 'checkout', env: 'staging', script: 'restart-service',
-    owner: 'acme', repo: 'checkout', workflow: 'rollback.yml', ref: 'main',
+    owner: 'acme', repo: 'checkout', workflow: 'rollback.yml', ref: 'main', demo_port: '41234',
   };
   const render = (node: unknown): unknown => {
     if (typeof node === 'string') return node.replace(/\{\{(\w+)\}\}/g, (_m, k: string) => values[k] ?? `{{${k}}}`);

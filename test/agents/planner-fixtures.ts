@@ -22,7 +22,7 @@ export function sampleCase(overrides: Partial<CaseRecord> = {}): CaseRecord {
 }
 
 /** Per-service settings a services file would give (GitHub repository for the rollback workflow). */
-export const SAMPLE_SERVICE_DEFAULTS = { owner: 'acme', repo: 'checkout' } as const;
+export const SAMPLE_SERVICE_DEFAULTS = { owner: 'acme', repo: 'checkout', demo_port: 41234 } as const;
 
 /** A plan a model could answer with for the sample case. */
 export const VALID_LLM_PLAN = {

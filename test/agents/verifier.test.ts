@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { compare, evaluateChecks, renderQuery, resolveVerifySpec, DEFAULT_SETTLE_S, DEFAULT_WINDOW } from '../../core/agents/verifier.js';
 import { isOpsError } from '../../core/errors.js';
-import type { VerifyCheck } from '../../core/schemas/plan.js';
+import type { PromqlCheck as VerifyCheck } from '../../core/schemas/plan.js';
 import { serviceDefaultsFor } from '../../core/schemas/services.js';
 import { loadServices, parseServices, ConfigFileError } from '../../adapters/config/services-loader.js';
 import { settleSeconds } from '../../adapters/agents/verifier-runner.js';
@@ -70,7 +70,7 @@ describe('verifier: resolveVerifySpec', () => {
   it('uses the defaults when the plan says nothing', () => {
     const r = resolveVerifySpec({}, defaults);
     assert.equal(r.settle_s, 120);
-    assert.deepEqual(r.checks.map((c) => [c.name, c.threshold, c.window]), [['error-ratio', 0.02, '10m'], ['p95', 0.5, '15m']]);
+    assert.deepEqual(r.checks.map((c) => [c.name, 'threshold' in c ? c.threshold : null, 'window' in c ? c.window : null]), [['error-ratio', 0.02, '10m'], ['p95', 0.5, '15m']]);
     assert.deepEqual(resolveVerifySpec(undefined, undefined), { settle_s: DEFAULT_SETTLE_S, window: DEFAULT_WINDOW, checks: [] });
   });
   it('the plan wins: settle, a same-named check, and its own extra checks', () => {
@@ -79,7 +79,7 @@ describe('verifier: resolveVerifySpec', () => {
       defaults,
     );
     assert.equal(r.settle_s, 0);
-    assert.deepEqual(r.checks.map((c) => [c.name, c.threshold, c.window]), [['error-ratio', 0.05, '2m'], ['p95', 0.5, '15m'], ['extra', 1, '10m']]);
+    assert.deepEqual(r.checks.map((c) => [c.name, 'threshold' in c ? c.threshold : null, 'window' in c ? c.window : null]), [['error-ratio', 0.05, '2m'], ['p95', 0.5, '15m'], ['extra', 1, '10m']]);
     assert.equal(settleSeconds({ settle_s: 7 }, defaults), 7);
     assert.equal(settleSeconds({}, defaults), 120);
     assert.equal(settleSeconds({}, undefined), DEFAULT_SETTLE_S);
@@ -116,7 +116,7 @@ describe('services file', () => {
     assert.deepEqual(unknown.verify.checks, []);
     // every shipped query renders for its service
     for (const [name, svc] of Object.entries(file.services)) {
-      for (const c of svc.verify.checks) renderQuery(c.query, { service: name, env: svc.env ?? 'prod', window: c.window ?? '5m' });
+      for (const c of svc.verify.checks) if (c.kind !== 'http') renderQuery(c.query, { service: name, env: svc.env ?? 'prod', window: c.window ?? '5m' });
     }
   });
   it('names the file and the field of a bad entry; keeps unknown detector settings', () => {

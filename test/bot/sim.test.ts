@@ -289,11 +289,13 @@ describe('simulator HTTP API', () => {
   });
 
   test('npm start without chat credentials serves the simulator; with Discord it does not', () => {
-    const names = (env: Record<string, string>) => defaultExtensions(loadConfig(env)).length;
-    const plainCount = names({});
+    const names = (env: Record<string, string>) => defaultExtensions(loadConfig(env)).map((e) => e.name);
+    const plain = names({});
+    assert.ok(plain.includes('sim') && plain.includes('demo'));
+    // A chat platform replaces the simulator, and (OPSLOOP_DEMO=auto) the demo world goes with it.
     const withDiscord = names({ DISCORD_PUBLIC_KEY: 'a'.repeat(64) });
-    assert.equal(withDiscord, plainCount, 'Discord replaces the simulator');
+    assert.deepEqual(withDiscord, [...plain.filter((n) => n !== 'sim' && n !== 'demo'), 'discord'], 'Discord replaces the simulator');
     const withSlack = names({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' });
-    assert.equal(withSlack, plainCount, 'Slack replaces the simulator');
+    assert.deepEqual(withSlack, [...plain.filter((n) => n !== 'sim' && n !== 'demo'), 'slack'], 'Slack replaces the simulator');
   });
 });

@@ -42,7 +42,7 @@ describe('evaluation scenarios (eval/scenarios/*.yaml)', async () => {
       if (s.truth.right_action !== 'none') assert.ok(names.has(s.truth.right_action), `${s.id}: ${s.truth.right_action} is a template`);
       const plan = ChangePlanSchema.parse(await scriptedPlan(s, 2));
       assert.equal(plan.verify.settle_s, 2);
-      assert.deepEqual(plan.verify.checks?.map((c) => c.query), s.service.verify.map((c) => c.query.replaceAll('$service', s.service.name)));
+      assert.deepEqual(plan.verify.checks?.map((c) => ('query' in c ? c.query : c.url)), s.service.verify.map((c) => c.query.replaceAll('$service', s.service.name)));
     }
   });
 

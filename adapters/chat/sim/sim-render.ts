@@ -36,10 +36,19 @@ function time(d: Date): string {
   return d.toISOString().slice(11, 19);
 }
 
+/** The empty channel's invitation: with the demo world on, a button that breaks the demo service. */
+function emptyChannelHtml(opts: { demo?: boolean }): string {
+  const typeOne = 'Type <code>/ops open "p95 spike" sev=2 service=checkout-api env=prod</code> below.';
+  if (!opts.demo) return `<p class="empty">No cases yet. ${typeOne}</p>`;
+  return `<div class="empty demo"><p><b>No cases yet.</b> See the whole loop in a minute: break the built-in demo service and watch opsloop open a case, gather evidence, propose a plan, pass the gate, run the registered restart script and verify the fix with HTTP probes.</p>
+<p><button type="button" class="btn primary" data-command="/ops demo break">Break the demo</button> <button type="button" class="btn" data-command="/ops demo heal">Heal it</button></p>
+<p>Or ${typeOne.charAt(0).toLowerCase()}${typeOne.slice(1)}</p></div>`;
+}
+
 /** The channel: each card, then its thread. */
-export function channelHtml(messages: readonly SimMessage[]): string {
+export function channelHtml(messages: readonly SimMessage[], opts: { demo?: boolean } = {}): string {
   const cards = messages.filter((m) => m.thread_ref === null);
-  if (!cards.length) return '<p class="empty">No cases yet. Type <code>/ops open "p95 spike" sev=2 service=checkout-api env=prod</code> below.</p>';
+  if (!cards.length) return emptyChannelHtml(opts);
   return cards.map((card) => {
     const replies = messages.filter((m) => m.thread_ref === card.id);
     return `<article class="case" data-message-id="${escapeHtml(card.id)}">
