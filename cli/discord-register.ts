@@ -43,13 +43,18 @@ export const OPS_COMMAND = {
       ],
     },
     { type: SUB_COMMAND, name: 'report', description: 'Post the incident report of a case into its thread', options: [caseOption] },
+    {
+      type: SUB_COMMAND, name: 'demo', description: 'Break or heal the built-in demo service (when opsloop runs its demo world)',
+      options: [{ type: STRING, name: 'action', description: 'break opens a case from its failing probe; heal resets it', required: true,
+        choices: [{ name: 'break', value: 'break' }, { name: 'heal', value: 'heal' }] }],
+    },
     { type: SUB_COMMAND, name: 'help', description: 'How to use /ops' },
   ],
 } as const;
 
 export const REGISTER_HELP = `Usage: npm run discord:register [-- --help]
 
-Registers the /ops slash command (subcommands open, status, timeline, plan, evidence, runbook, report, help) for the
+Registers the /ops slash command (subcommands open, status, timeline, plan, evidence, runbook, report, demo, help) for the
 Discord application, replacing the application's commands (bulk overwrite).
 
 Environment:

@@ -161,7 +161,7 @@ export function quoteArg(value: string): string {
 export function commandLine(subcommand: string, options: Record<string, string | number | boolean>): string {
   if (typeof options.text === 'string' && !subcommand) return options.text;
   const parts: string[] = [subcommand || 'help'];
-  const positional: Record<string, string> = { open: 'title', plan: 'template', runbook: 'query' };
+  const positional: Record<string, string> = { open: 'title', plan: 'template', runbook: 'query', demo: 'action' };
   const first = positional[subcommand];
   if (first && options[first] !== undefined) parts.push(quoteArg(String(options[first])));
   for (const [name, value] of Object.entries(options)) {

@@ -389,6 +389,7 @@ describe('Discord pieces', () => {
     assert.deepEqual(parseOpsCommand(commandLine('', { text: 'status' })), { ok: true, command: { kind: 'status' } });
     assert.deepEqual(parseOpsCommand(commandLine('runbook', { query: 'pods keep restarting', service: 'checkout' })), { ok: true, command: { kind: 'runbook', query: 'pods keep restarting', service: 'checkout' } });
     assert.deepEqual(parseOpsCommand(commandLine('report', { case: 'abcd1234' })), { ok: true, command: { kind: 'report', caseRef: 'abcd1234' } });
+    assert.deepEqual(parseOpsCommand(commandLine('demo', { action: 'break' })), { ok: true, command: { kind: 'demo', action: 'break' } });
     assert.deepEqual(parseOpsCommand(commandLine('evidence', { case: 'abcd1234' })), { ok: true, command: { kind: 'evidence', caseRef: 'abcd1234' } });
   });
 
@@ -414,7 +415,7 @@ describe('Discord pieces', () => {
     assert.deepEqual(puts.slice(-2).map((c) => c.path), [`/applications/${APP_ID}/commands`, `/applications/${APP_ID}/guilds/${GUILD}/commands`]);
     assert.equal(puts.at(-1)!.auth, 'Bot reg-token');
     assert.deepEqual((puts.at(-1)!.body as Array<{ name: string }>).map((c) => c.name), ['ops']);
-    assert.deepEqual(OPS_COMMAND.options.map((o) => o.name), ['open', 'status', 'timeline', 'plan', 'evidence', 'runbook', 'report', 'help']);
+    assert.deepEqual(OPS_COMMAND.options.map((o) => o.name), ['open', 'status', 'timeline', 'plan', 'evidence', 'runbook', 'report', 'demo', 'help']);
   });
 
   test('gateway wiring: a discord.js interactionCreate reaches the same handler and replies via the callback route', async () => {
