@@ -1,4 +1,4 @@
-import type { OpsloopBackend } from '../../core/ports/backend.js';
+import type { MigrationProgress, OpsloopBackend } from '../../core/ports/backend.js';
 import { openPgliteBackend } from './pglite/pglite-backend.js';
 import { openPostgresBackend } from './postgres/postgres-backend.js';
 
@@ -16,6 +16,8 @@ export interface BackendConfig {
   mongodbDb?: string | undefined;
   /** Set when semantic retrieval is configured (OPENAI_EMBEDDINGS_MODEL): embedded PGlite then loads pgvector. */
   openaiEmbeddingsModel?: string | undefined;
+  /** Told before and after each pending migration runs (`npm run migrate` prints progress from it). */
+  onMigration?: MigrationProgress | undefined;
 }
 
 /**
@@ -25,13 +27,14 @@ export interface BackendConfig {
  * adapters/store/ exporting its OpsloopBackend (see README, "Stores").
  */
 export async function openBackend(config: BackendConfig = {}): Promise<OpsloopBackend> {
+  const progress = config.onMigration ? { onMigration: config.onMigration } : {};
   if (config.mongodbUri) {
     // Loaded lazily: the mongo driver is only needed when MongoDB is configured.
     const { openMongoBackend } = await import('./mongo/mongo-backend.js');
-    return openMongoBackend({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}) });
+    return openMongoBackend({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}), ...progress });
   }
-  if (config.databaseUrl) return openPostgresBackend({ url: config.databaseUrl });
+  if (config.databaseUrl) return openPostgresBackend({ url: config.databaseUrl, ...progress });
   // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
   const extensions = config.openaiEmbeddingsModel ? { vector: (await import('@electric-sql/pglite-pgvector')).vector } : undefined;
-  return openPgliteBackend({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(extensions ? { extensions } : {}) });
+  return openPgliteBackend({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(extensions ? { extensions } : {}), ...progress });
 }

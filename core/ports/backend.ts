@@ -54,3 +54,18 @@ export interface OpsloopBackend<Cases extends CaseStore = CaseStore> {
    */
   jobs(options: JobQueueOptions): Promise<JobQueue>;
 }
+
+/**
+ * One step of applying migrations, for progress output (`npm run migrate`, start-up logs):
+ * `start` before a pending migration runs, `done` after it committed (with its duration).
+ * Migrations already recorded produce no event.
+ */
+export type MigrationEvent = {
+  version: string;
+  /** 1-based position among all migrations of the store, and how many there are. */
+  index: number;
+  total: number;
+  phase: 'start' | 'done';
+  ms?: number;
+};
+export type MigrationProgress = (event: MigrationEvent) => void;

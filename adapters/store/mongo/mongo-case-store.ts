@@ -1,3 +1,4 @@
+import type { MigrationProgress } from '../../../core/ports/backend.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { MongoClient, MongoServerError, type ClientSession, type Db, type Document, type TransactionOptions } from 'mongodb';
 import type { CaseQueries, CaseStore, CaseTx, OutboxStore } from '../../../core/ports/case-store.js';
@@ -28,6 +29,8 @@ export interface MongoCaseStoreOptions {
   dbName?: string;
   /** An already-built client to use; the store then does not close it (`ownsConnection` false). */
   client?: MongoClient;
+  /** Told before and after each pending migration runs (progress output). */
+  onMigration?: MigrationProgress;
 }
 
 /** Majority reads and writes: a committed transition survives a primary failover. */
@@ -54,8 +57,10 @@ export class MongoCaseStore implements CaseStore {
   private connecting: Promise<void> | null = null;
   /** Migration versions the last `connect` applied (see `migrate`). */
   private appliedOnOpen: string[] = [];
+  private readonly onMigration: MigrationProgress | undefined;
 
   constructor(opts: MongoCaseStoreOptions) {
+    this.onMigration = opts.onMigration;
     this.ownsConnection = !opts.client;
     this.client = opts.client ?? new MongoClient(opts.uri);
     this.db = this.client.db(opts.dbName ?? databaseNameFromUri(opts.uri) ?? DEFAULT_DB_NAME);
@@ -139,7 +144,7 @@ export class MongoCaseStore implements CaseStore {
     await this.client.connect();
     const problem = replicaSetProblem(await this.hello());
     if (problem) throw new Error(problem);
-    this.appliedOnOpen = (await applyMongoMigrations(this.db)).map(String);
+    this.appliedOnOpen = (await applyMongoMigrations(this.db, undefined, this.onMigration)).map(String);
   }
 
   /** The server's `hello` answer; `isMaster` on servers older than 4.4.2 that lack `hello`. */

@@ -1,3 +1,4 @@
+import type { MigrationProgress } from '../../../core/ports/backend.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
@@ -8,6 +9,8 @@ import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';
 
 export interface PgliteCaseStoreOptions {
+  /** Told before and after each pending migration runs (progress output). */
+  onMigration?: MigrationProgress;
   /** Data directory (created if missing); `memory://` keeps everything in memory. Default `./.opsloop/data`. */
   dataDir?: string;
   /** An instance the caller opened (and will close); the store then does not close it. */
@@ -57,6 +60,7 @@ export class PgliteCaseStore extends SqlCaseStore {
         }
       },
       ...(options.migrationsDir ? { migrationsDir: options.migrationsDir } : {}),
+      ...(options.onMigration ? { onMigration: options.onMigration } : {}),
     });
     this.db = db;
     this.dataDir = options.db ? (options.db.dataDir ?? dataDir) : dataDir;

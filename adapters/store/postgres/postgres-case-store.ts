@@ -1,8 +1,11 @@
+import type { MigrationProgress } from '../../../core/ports/backend.js';
 import pg from 'pg';
 import { pgPoolSqlClient } from '../sql/sql-client.js';
 import { SqlCaseStore } from '../sql/sql-case-store.js';
 
 export interface PostgresCaseStoreOptions {
+  /** Told before and after each pending migration runs (progress output). */
+  onMigration?: MigrationProgress;
   /** postgres://user@host:port/db */
   url: string;
   /** A pool the caller owns (and will end); `url` and `max` are then ignored. */
@@ -41,6 +44,7 @@ export class PostgresCaseStore extends SqlCaseStore {
       open: async () => { await pool.query('SELECT 1'); },
       shutdown: () => pool.end(),
       ...(options.migrationsDir ? { migrationsDir: options.migrationsDir } : {}),
+      ...(options.onMigration ? { onMigration: options.onMigration } : {}),
     });
     this.pool = pool;
   }

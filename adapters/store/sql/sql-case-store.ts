@@ -1,4 +1,5 @@
 import { OpsError, isOpsError } from '../../../core/errors.js';
+import type { MigrationProgress } from '../../../core/ports/backend.js';
 import type { CaseQueries, CaseStore, CaseTx, OutboxStore } from '../../../core/ports/case-store.js';
 import { SqlCaseQueries } from './sql-case-queries.js';
 import { SqlCaseTx } from './sql-case-tx.js';
@@ -17,6 +18,8 @@ export interface SqlCaseStoreOptions {
   shutdown?: () => Promise<void>;
   /** Folder of migration files; defaults to `<repo>/migrations`. */
   migrationsDir?: string;
+  /** Told before and after each pending migration runs (progress output). */
+  onMigration?: MigrationProgress;
 }
 
 /**
@@ -112,7 +115,7 @@ export class SqlCaseStore implements CaseStore {
 
   private async open(): Promise<void> {
     await this.options.open?.();
-    this.appliedOnOpen = await applySqlMigrations(this.client, this.options.migrationsDir);
+    this.appliedOnOpen = await applySqlMigrations(this.client, this.options.migrationsDir, this.options.onMigration);
   }
 
   /** Run one autocommit statement (or a few) after connecting, mapping connection errors. */

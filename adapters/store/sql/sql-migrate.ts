@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { MigrationProgress } from '../../../core/ports/backend.js';
 import type { SqlClient } from './sql-client.js';
 
 /** `<repo>/migrations`, found from this file so it works from any working directory. */
@@ -39,9 +40,12 @@ export async function sqlMigrationsFingerprint(dir = DEFAULT_MIGRATIONS_DIR): Pr
  * at once apply each file exactly once (the second waits, then sees it recorded).
  * Returns the versions this call applied.
  */
-export async function applySqlMigrations(client: SqlClient, dir = DEFAULT_MIGRATIONS_DIR): Promise<string[]> {
+export async function applySqlMigrations(client: SqlClient, dir = DEFAULT_MIGRATIONS_DIR, onProgress?: MigrationProgress): Promise<string[]> {
   const applied: string[] = [];
-  for (const migration of await readSqlMigrations(dir)) {
+  const migrations = await readSqlMigrations(dir);
+  for (const [i, migration] of migrations.entries()) {
+    const step = { version: migration.version, index: i + 1, total: migrations.length };
+    const started = Date.now();
     const didApply = await client.transaction(async (q) => {
       await q.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
       await q.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -50,11 +54,15 @@ export async function applySqlMigrations(client: SqlClient, dir = DEFAULT_MIGRAT
       )`);
       const done = await q.query('SELECT 1 FROM schema_migrations WHERE version = $1', [migration.version]);
       if (done.rows.length > 0) return false;
+      onProgress?.({ ...step, phase: 'start' });
       await q.exec(migration.sql);
       await q.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
       return true;
     });
-    if (didApply) applied.push(migration.version);
+    if (didApply) {
+      applied.push(migration.version);
+      onProgress?.({ ...step, phase: 'done', ms: Date.now() - started });
+    }
   }
   return applied;
 }
