@@ -7,7 +7,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { tracingRegistered } from '../../adapters/telemetry/spans.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
-import { call, describeTimeline, freshKey, getTimeline, startE2e, waitForStatus, type E2e, type TimelineItem } from '../e2e/e2e-harness.js';
+import { call, describeTimeline, freshKey, getTimeline, openAndStart, startE2e, waitForCase, waitForStatus, type E2e, type TimelineItem } from '../e2e/e2e-harness.js';
 import { E2E_POLICY, ERROR_RATIO_METRIC, observeTemplateYaml } from '../e2e/e2e-fixtures.js';
 
 /*
@@ -33,6 +33,36 @@ services:
           query: 'max(${ERROR_RATIO_METRIC}{service="{{service}}"})'
           op: "<"
           threshold: 0.05
+  svc-gated:
+    env: prod
+`;
+
+/** A production restart: the policy's prod-needs-human rule sends it to the oncall group's sim users. */
+const GATED_TEMPLATE = `
+name: e2e.gated
+description: Restart the service with the registered runbook script (a human approves in prod).
+match:
+  keywords: [gated]
+  priority: 60
+params:
+  service: { kind: name, description: The service of the case. }
+plan:
+  title: "Restart {{service}} (approved by a human)"
+  risk_score: 0.1
+  steps:
+    - name: restart via runbook
+      action: script.exec
+      params:
+        script: restart-service
+        args:
+          service: "{{service}}"
+      timeout_s: 30
+      retry: 0
+  rollback:
+    steps: []
+  verify:
+    settle_s: 0
+    checks: []
 `;
 
 const exporter = new InMemorySpanExporter();
@@ -60,7 +90,7 @@ describe('OpenTelemetry: one trace from the REST request to the agent\'s Prometh
     await prom.waitForValue(`count(${ERROR_RATIO_METRIC})`, (v) => v === 1, 60_000);
     e2e = await startE2e({
       policy: E2E_POLICY, services: SERVICES, env: { PROMETHEUS_URL: prom.url },
-      templates: { 'e2e.observe': observeTemplateYaml({ name: 'e2e.observe', keyword: 'observe', priority: 10 }) },
+      templates: { 'e2e.observe': observeTemplateYaml({ name: 'e2e.observe', keyword: 'observe', priority: 10 }), 'e2e.gated': GATED_TEMPLATE },
     });
   });
   after(async () => {
@@ -143,4 +173,39 @@ describe('OpenTelemetry: one trace from the REST request to the agent\'s Prometh
     const created = (await getTimeline(e2e.url, caseId)).find((e) => e.event === 'case_created') as { trace_id?: string } | undefined;
     assert.equal(created?.trace_id, command.spanContext().traceId);
   });
+
+  test('a button click is one trace: chat.action → store write → relay → the exec job, and the timeline names it', async (t) => {
+    if (!prom) return t.skip(prometheusSkipReason());
+    const caseId = await openAndStart(e2e.url, { title: 'gated restart of svc-gated', tenant: 't-001', service: 'svc-gated', env: 'prod' });
+    // At the gate, once the Gatekeeper has asked a human (prod-needs-human).
+    const atGate = await waitForCase(e2e.url, caseId, (c, timeline) => c.status === 'WAIT_GATE' && timeline.some((e) => e.event === 'gate_decision'), 'a gate decision', 60_000);
+    const chat = new ChatHandler({ orchestrator: e2e.app.orchestrator, queries: e2e.store.queries, startAnalysis: false });
+    const reply = await chat.handleAction({ case_id: caseId, event: 'gate_approved', version: atGate.case.version }, { platform: 'sim', id: 'sim-approver' });
+    assert.match(reply.text, /approved/i, JSON.stringify(reply));
+    const click = exporter.getFinishedSpans().find((s) => s.name === 'chat.action gate_approved' && s.attributes['opsloop.case_id'] === caseId);
+    assert.ok(click, 'the click has a span');
+    assert.equal(parentOf(click), undefined, 'the click roots its trace');
+    const traceId = click.spanContext().traceId;
+
+    const execSpan = await pollSpan((s) => s.name === 'agent.job opsloop.agent.exec' && s.spanContext().traceId === traceId);
+    const spans = exporter.getFinishedSpans();
+    const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
+    const chain = ancestry(execSpan, byId).map((s) => s.name);
+    assert.deepEqual([chain[0], chain.at(-1)], ['agent.job opsloop.agent.exec', 'chat.action gate_approved'], JSON.stringify(chain));
+    assert.ok(chain.includes('outbox.deliver cmd.exec.run') || chain.some((n) => n.startsWith('outbox.deliver cmd.exec')), JSON.stringify(chain));
+    assert.ok(chain.includes('opsloop.store.transact'), JSON.stringify(chain));
+    const approved = (await getTimeline(e2e.url, caseId)).find((e) => e.event === 'gate_approved') as { trace_id?: string } | undefined;
+    assert.equal(approved?.trace_id, traceId, 'the approval in the timeline names the click\'s trace');
+  });
 });
+
+/** Wait (up to 30 s) for a finished span matching `match`. */
+async function pollSpan(match: (s: ReadableSpan) => boolean): Promise<ReadableSpan> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const found = exporter.getFinishedSpans().find(match);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no such span; finished: ${exporter.getFinishedSpans().map((s) => s.name).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
