@@ -12,6 +12,7 @@
  */
 import { detect, type DetectSettings, type DetectorSettings } from '../core/analyst/detectors.js';
 import type { RegularSeries } from '../core/analyst/series.js';
+import { seededRandom } from './lib/seeded-random.js';
 
 interface LabelledEvent {
   kind: 'step' | 'spike' | 'drift' | 'seasonal-step' | 'gappy-step';
@@ -36,17 +37,7 @@ const SEED = argValue('seed', 20261125);
 const PER_KIND = argValue('series', 40);
 const JSON_OUT = args.includes('--json');
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = mulberry32(SEED);
+const rand = seededRandom(SEED);
 const gauss = (): number => {
   const u = Math.max(rand(), 1e-12);
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rand());

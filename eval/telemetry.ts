@@ -1,4 +1,5 @@
 import { offsetSeconds, type Scenario, type SeriesSpec } from './scenario-schema.js';
+import { seededRandom } from '../bench/lib/seeded-random.js';
 
 /**
  * A scenario's telemetry as samples: each series is its baseline, moved by its changes (linear
@@ -8,18 +9,6 @@ import { offsetSeconds, type Scenario, type SeriesSpec } from './scenario-schema
 
 export type Sample = { t: number; v: number };
 export type GeneratedSeries = { id: string; metric: string; labels: Record<string, string>; help: string; samples: Sample[] };
-
-/** mulberry32: a tiny seeded PRNG, so a scenario's noise is the same on every run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The noiseless value of a series at `offset` seconds from now. */
 export function levelAt(spec: SeriesSpec, offset: number): number {
