@@ -5,6 +5,7 @@ import {
 } from '../../core/investigation/claim-judging.js';
 import { investigationNamespaces } from '../../core/investigation/findings.js';
 import type { InvestigationSources } from '../../core/ports/investigation-sources.js';
+import { podsOfDeployment } from './k8s-reader.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import type { Claim, ClaimCheck } from '../../core/schemas/investigation.js';
 import type { ServicesFile } from '../../core/schemas/services.js';
@@ -105,13 +106,8 @@ export function createClaimChecker(sources: InvestigationSources, scope: ClaimSc
 
   /** Pod names of a deployment (by its selector's matchLabels); null when the deployment is missing. */
   async function podsOf(namespace: string, deployment: string): Promise<string[] | null> {
-    const object = await sources.k8s!.get({ namespace, kind: 'Deployment', name: deployment });
-    if (!object) return null;
-    const labels = ((object.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels) ?? {};
-    const selector = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
-    if (!selector) return [];
-    const pods = await sources.k8s!.list(namespace, 'Pod', { labelSelector: selector, limit: maxLogPods });
-    return pods.map((p) => (p.metadata as { name?: string } | undefined)?.name).filter((n): n is string => typeof n === 'string').slice(0, maxLogPods);
+    const found = await podsOfDeployment(sources.k8s!, namespace, deployment, maxLogPods);
+    return found ? found.pods.slice(0, maxLogPods) : null;
   }
 
   async function judge(claim: Claim, ctx: Ctx): Promise<Judgement> {
