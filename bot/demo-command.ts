@@ -6,6 +6,7 @@
  * script, HTTP-probe verification). Heal resets the service by hand.
  */
 import { randomUUID } from 'node:crypto';
+import { authorize } from '../core/auth/permissions.js';
 import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
 import type { ChatCommand } from '../core/chat/command.js';
 import { judgeProbeCheck } from '../core/agents/http-probe-check.js';
@@ -26,6 +27,9 @@ const OFF = 'The demo world is off on this opsloop (OPSLOOP_DEMO=off, or a chat 
 export async function runDemoCommand(deps: DemoCommandDeps, cmd: Extract<ChatCommand, { kind: 'demo' }>, actor: ChatActor, ctx: CommandContext): Promise<ChatReply> {
   const demo = deps.demo;
   if (!demo) return ephemeral(OFF);
+  // Both break and heal change the world a case is opened about: only someone who may open that case may.
+  const allowed = authorize(chatPrincipal(actor), 'case.create', { tenant: deps.tenant, service: demo.name, env: demo.env });
+  if (!allowed.ok) return ephemeral(`You cannot ${cmd.action} the demo service: ${allowed.message}`);
   if (cmd.action === 'heal') {
     const was = demo.service.broken();
     demo.service.heal();

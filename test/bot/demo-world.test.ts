@@ -78,6 +78,18 @@ describe('the demo service: a real loopback HTTP server', () => {
     assert.ok(d.verify.checks.every((c) => c.kind === 'http'));
     assert.ok(merged.services.checkout, 'other services stay');
   });
+  it('/ops demo from someone who may not open a case (a viewer session): refused, the service untouched, nothing opened', async () => {
+    let opened = 0;
+    const world = { service: svc, name: 'demo' as const, env: 'demo' as const, checks: demoChecks(svc.url) };
+    const viewer = { id: 'sim-session', auth: 'sim' as const, roles: ['viewer' as const] };
+    for (const action of ['break', 'heal'] as const) {
+      const reply = await runDemoCommand({ orchestrator: { createCase: async () => { opened++; throw new Error('no'); } }, demo: world, tenant: 'default' },
+        { kind: 'demo', action }, { platform: 'sim', id: 'alice', via: viewer }, { channel: 'incidents' });
+      assert.match(reply.text, new RegExp(`You cannot ${action} the demo service: .*responder role`));
+    }
+    assert.equal(svc.broken(), false, 'the demo service was not broken');
+    assert.equal(opened, 0);
+  });
   it('/ops demo without the demo world says it is off, and opens nothing', async () => {
     let opened = 0;
     const reply = await runDemoCommand({ orchestrator: { createCase: async () => { opened++; throw new Error('no'); } }, tenant: 'default' },
