@@ -97,7 +97,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   });
   // With OPSLOOP_INVESTIGATION=on (and no investigation given by a test), opsloop's own read-only tools.
   const kit = !opts.investigation && config.investigation === 'on' ? investigationKitFor(ctx, services) : undefined;
-  const investigation = opts.investigation ?? (kit ? { playbook: kit.playbook, toolbox: kit.toolboxFor, checker: kit.checker, budget: kit.budget } : undefined);
+  const investigation = opts.investigation ?? (kit ? investigationOptionOf(kit) : undefined);
   defineAgentJobs({
     orchestrator, queries: store.queries, queue, clock, logger: log,
     evidence: createEvidenceGatherer({ services, clock, ...(prometheus ? { prometheus } : {}) }),
@@ -143,7 +143,13 @@ export function withDemoService(services: ServicesFile, demo: DemoWorld): Servic
   return { ...services, services: { ...services.services, [demo.name]: demoServiceEntry(demo.service.url) } };
 }
 
-function investigationKitFor(ctx: OpsloopContext, services: ServicesFile): InvestigationKit {
+/** The analyze step's investigation from a kit: its playbook investigator, Toolbox per case, claim checker and budget. */
+export function investigationOptionOf(kit: InvestigationKit): NonNullable<AgentsExtensionOptions['investigation']> {
+  return { playbook: kit.playbook, toolbox: kit.toolboxFor, checker: kit.checker, budget: kit.budget };
+}
+
+/** opsloop's own read-only investigation tools, from the configuration (call `start()` before use). */
+export function investigationKitFor(ctx: OpsloopContext, services: ServicesFile): InvestigationKit {
   const librarian = ctx.services.get('librarian');
   return createInvestigationKit({
     config: ctx.config, services, evidence: ctx.backend.evidence.evidence, knownSecrets: knownSecrets(ctx.config),
