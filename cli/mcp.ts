@@ -11,6 +11,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { loadConfigOrExit, type Config } from '../adapters/config/env.js';
 import { ApiTokenAuthenticator } from '../adapters/auth/api-tokens.js';
 import { Librarian } from '../adapters/knowledge/librarian.js';
+import { wordVectorOption } from '../adapters/knowledge/word-vector-cache.js';
 import { createOpenAiEmbedder } from '../adapters/knowledge/openai-embedder.js';
 import { createLogger } from '../adapters/log.js';
 import { buildOpsloopMcpServer } from '../adapters/mcp/opsloop-mcp-server.js';
@@ -106,7 +107,7 @@ async function startLibrarian(config: Config, backend: OpsloopBackend, logger: R
   }) : null;
   const librarian = new Librarian({
     kb: backend.knowledge, runbookDir: config.runbookDir, queries: backend.cases.queries, embedder,
-    logger: logger.child({ component: 'librarian' }), watchFiles: false,
+    logger: logger.child({ component: 'librarian' }), watchFiles: false, wordVectors: wordVectorOption(config),
   });
   await librarian.start();
   return librarian;

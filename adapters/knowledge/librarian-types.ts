@@ -2,6 +2,7 @@ import type { KbHit } from '../../core/knowledge/search-query.js';
 import type { CaseQueries } from '../../core/ports/case-store.js';
 import type { KnowledgeStore } from '../../core/ports/knowledge-store.js';
 import type { Embedder } from './openai-embedder.js';
+import type { WordVectorLocation } from './word-vector-cache.js';
 
 /** The subset of a pino logger the Librarian uses. */
 export interface LibrarianLogger {
@@ -17,8 +18,13 @@ export interface LibrarianOptions {
   runbookDir?: string;
   /** Needed to summarise cases (`indexCase`). */
   queries?: CaseQueries;
-  /** Semantic retrieval; absent → lexical BM25 only. */
+  /** Semantic retrieval through an embeddings endpoint (an upgrade: replaces the offline vectors). */
   embedder?: Embedder | null;
+  /**
+   * Offline word vectors fused with BM25 when no embedder is set (default on, at the default cache
+   * location). false: BM25 only. A location: that cache and source (tests, benchmarks).
+   */
+  wordVectors?: boolean | WordVectorLocation;
   logger?: LibrarianLogger;
   /** Period of the runbook mtime scan and the store refresh (default 5 s). */
   scanIntervalMs?: number;
@@ -36,7 +42,8 @@ export interface SearchOptions {
 
 export interface SearchAnswer {
   hits: KbHit[];
-  mode: 'lexical' | 'hybrid';
+  /** lexical: BM25; offline-hybrid: BM25 + offline word vectors; hybrid: BM25 + the embeddings endpoint. */
+  mode: 'lexical' | 'offline-hybrid' | 'hybrid';
   /** Why the search is lexical although embeddings are configured. */
   warning?: string;
 }

@@ -6,12 +6,16 @@ import { LibrarianEmbeddings } from './librarian-embeddings.js';
 import { LibrarianSearch } from './librarian-search.js';
 import { quiet, type LibrarianOptions, type SearchAnswer, type SearchOptions, type SyncReport } from './librarian-types.js';
 import type { Embedder } from './openai-embedder.js';
+import { defaultCachePath, loadWordVectors, wordVectorSourcePath } from './word-vector-cache.js';
+import { WordVectorIndex } from './word-vector-index.js';
+import { WordVectors } from './word-vectors.js';
 
 export type { LibrarianLogger, LibrarianOptions, SearchAnswer, SearchOptions, SyncReport } from './librarian-types.js';
 
 /**
  * The Librarian: keeps runbooks and case summaries in the knowledge store, ranks them with
- * in-process BM25 (and pgvector neighbours fused by reciprocal rank when an embedder is set),
+ * in-process BM25 fused by reciprocal rank with offline word vectors (GloVe, on disk) by default,
+ * or with pgvector neighbours when an embeddings endpoint is set,
  * and answers top-K searches. The index is rebuilt from the store at start-up and kept
  * current by file scans, case events and a periodic store refresh (other processes' writes).
  *
@@ -24,6 +28,8 @@ export class Librarian {
   private readonly embeddings: LibrarianEmbeddings;
   private readonly reader: LibrarianSearch;
   private readonly cases: CaseIndexer;
+  private offline: WordVectorIndex | null = null;
+  private offlineLoading: Promise<unknown> | null = null;
 
   constructor(private readonly options: LibrarianOptions) {
     const logger = options.logger ?? quiet;
@@ -34,7 +40,7 @@ export class Librarian {
       kb: options.kb, index: this.index, runbookDir: options.runbookDir, logger,
       scanIntervalMs: options.scanIntervalMs ?? 5_000, watchFiles: options.watchFiles, now, onIndexed,
     });
-    this.reader = new LibrarianSearch(options.kb, this.index, this.sync.docs, this.embeddings, logger);
+    this.reader = new LibrarianSearch(options.kb, this.index, this.sync.docs, this.embeddings, logger, () => this.offline);
     this.cases = new CaseIndexer(options.kb, options.queries, this.sync, now, onIndexed);
   }
 
@@ -42,16 +48,40 @@ export class Librarian {
     return this.options.embedder ?? null;
   }
 
-  /** Build the index from the store, sync the runbook folder, then keep watching it. */
+  /**
+   * Build the index from the store, sync the runbook folder, then keep watching it. Opens the
+   * offline word vectors (a missing cache is built in the background; BM25 answers meanwhile).
+   */
   async start(): Promise<SyncReport> {
     const report = await this.sync.start();
     this.embeddings.embedPendingInBackground();
+    this.startWordVectors();
     return report;
   }
 
   async stop(): Promise<void> {
     await this.sync.stop();
     await this.embeddings.stop();
+  }
+
+  /** The offline ranking in use: 'ready', 'building' (BM25 until then) or 'off' (disabled, replaced by an embedder, or unavailable). */
+  get wordVectorState(): 'ready' | 'building' | 'off' {
+    return this.offline ? 'ready' : this.offlineLoading ? 'building' : 'off';
+  }
+
+  private startWordVectors(): void {
+    const setting = this.options.wordVectors ?? true;
+    if (setting === false || this.options.embedder || this.offline || this.offlineLoading) return;
+    const where = setting === true ? { cachePath: defaultCachePath(), source: wordVectorSourcePath() } : setting;
+    const loaded = loadWordVectors(this.options.logger ?? quiet, where);
+    const use = (vectors: WordVectors | null) => {
+      if (!vectors) return;
+      const offline = new WordVectorIndex(this.index, vectors);
+      offline.refresh();
+      this.offline = offline;
+    };
+    if (loaded instanceof WordVectors) use(loaded);
+    else this.offlineLoading = loaded.then(use).finally(() => { this.offlineLoading = null; });
   }
 
   /** Compare the runbook folder with the store: index new and changed files, drop deleted ones. */
@@ -101,5 +131,6 @@ export class Librarian {
   async settled(): Promise<void> {
     await this.sync.idle();
     await this.embeddings.settled();
+    await this.offlineLoading;
   }
 }

@@ -29,6 +29,11 @@ export function splitWords(text: string): string[] {
   return words.map((w) => w.toLowerCase());
 }
 
+/** True for words too common to rank by (English function words and on-call filler). */
+export function isStopword(word: string): boolean {
+  return STOPWORDS.has(word.toLowerCase());
+}
+
 /** One word → its index term (lower case, stemmed), or null for stopwords and noise. */
 export function indexTerm(word: string): string | null {
   const w = word.toLowerCase();

@@ -6,6 +6,7 @@ import { eventSchemaRoutes, kbRoutes } from '../../adapters/http/kb-routes.js';
 import { consumeOnce } from '../../adapters/jobs/outbox-relay.js';
 import { Librarian, type LibrarianOptions } from '../../adapters/knowledge/librarian.js';
 import { createOpenAiEmbedder, type Embedder } from '../../adapters/knowledge/openai-embedder.js';
+import { wordVectorOption } from '../../adapters/knowledge/word-vector-cache.js';
 
 /** Inbox consumer name of the case summariser. */
 export const LIBRARIAN_CONSUMER = 'librarian.case-summary';
@@ -48,7 +49,7 @@ export async function createKnowledgeExtension(ctx: OpsloopContext, opts: Knowle
     })
     : null;
   const librarian = new Librarian({
-    kb, runbookDir: config.runbookDir, queries: store.queries, embedder, logger: log, ...opts.librarian,
+    kb, runbookDir: config.runbookDir, queries: store.queries, embedder, logger: log, wordVectors: wordVectorOption(config), ...opts.librarian,
   });
   ctx.services.provide('librarian', librarian);
   relay.on('evt.case.transition.v1', caseSummaryConsumer(store, librarian), LIBRARIAN_CONSUMER);
@@ -58,7 +59,7 @@ export async function createKnowledgeExtension(ctx: OpsloopContext, opts: Knowle
     http: [kbRoutes(librarian), eventSchemaRoutes()],
     async start() {
       const report = await librarian.start();
-      log.info({ ...report, documents: librarian.documents().length, semantic: Boolean(embedder) }, 'librarian ready');
+      log.info({ ...report, documents: librarian.documents().length, semantic: embedder ? embedder.model : `word vectors ${librarian.wordVectorState}` }, 'librarian ready');
     },
     async stop() {
       await librarian.stop();
