@@ -64,7 +64,7 @@ export async function runKbReindex(argv: string[], io: KbReindexIo, env: NodeJS.
         model: config.openaiEmbeddingsModel, timeoutMs: 30_000,
         ...(config.openaiApiKey ? { apiKey: config.openaiApiKey } : {}), ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}),
       }) : null;
-      const librarian = new Librarian({ kb: backend.knowledge, runbookDir: config.runbookDir, embedder, logger, watchFiles: false, scanIntervalMs: 3_600_000 });
+      const librarian = new Librarian({ kb: backend.knowledge, runbookDir: config.runbookDir, embedder, logger, watchFiles: false, scanIntervalMs: 3_600_000, wordVectors: false });
       const indexing = progress('indexed', 'runbooks');
       const report = await librarian.reindex(indexing.update);
       indexing.finish();
