@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { parseTimestamp } from '../../core/analyst/series.js';
+import { inferStep, parseTimestamp, type Point } from '../../core/analyst/series.js';
 import { REPO_ROOT } from './results.js';
 
 /** A labelled anomaly window, Unix seconds, both ends inclusive. */
@@ -55,6 +55,16 @@ export function loadNab(opts: { dir?: string; categories?: readonly string[] } =
   if (unknown.length) throw new Error(`unknown NAB categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')} (known: ${NAB_CATEGORIES.join(', ')})`);
   const all = opts.dir ? loadCheckout(opts.dir, categories) : loadCopy(NAB_COPY_DIR);
   return all.filter((s) => categories.includes(s.category));
+}
+
+/** A series' rows as points. */
+export function nabPoints(series: Pick<NabSeries, 'times' | 'values'>): Point[] {
+  return series.times.map((t, i) => ({ t, v: series.values[i]! }));
+}
+
+/** The step opsloop would query the series at: the median spacing of its distinct timestamps. */
+export function nabStepSeconds(series: Pick<NabSeries, 'times' | 'values'>): number {
+  return inferStep(nabPoints(series)) ?? 300;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,12 +8,13 @@
  *   scoreDetections(s, mine)                         // { windows, windowsHit, falseAlarmEpisodes, detections }
  */
 import { detect, type DetectSettings } from '../../core/analyst/detectors.js';
-import { inferStep, regularise, type Point } from '../../core/analyst/series.js';
+import { regularise } from '../../core/analyst/series.js';
 import { detectSettingsFor } from '../../core/analyst/signal-settings.js';
 import { SignalSchema, type Signal } from '../../core/schemas/services.js';
-import { PUBLISHED_DETECTORS, type NabSeries } from './nab-data.js';
+import { analystPassDetectionTimes } from './nab-analyst.js';
+import { nabPoints, nabStepSeconds, PUBLISHED_DETECTORS, type NabSeries } from './nab-data.js';
 
-export { loadNab, NAB_CATEGORIES, PUBLISHED_DETECTORS, probationRows, type NabSeries, type NabWindow } from './nab-data.js';
+export { loadNab, NAB_CATEGORIES, nabPoints, nabStepSeconds, PUBLISHED_DETECTORS, probationRows, type NabSeries, type NabWindow } from './nab-data.js';
 export { FALSE_ALARM_MERGE_SECONDS, scoreDetections, sumScores, type NabScore } from './nab-score.js';
 
 /** The NAB result names as a reader knows them. */
@@ -26,16 +27,6 @@ export function publishedDetectionTimes(detector: string, series: NabSeries): nu
   const times = series.published[detector];
   if (!times) throw new Error(`no published results for ${JSON.stringify(detector)} (known: ${PUBLISHED_DETECTORS.join(', ')})`);
   return [...times];
-}
-
-/** A series' points (NaN-free rows as they are in the file). */
-export function nabPoints(series: Pick<NabSeries, 'times' | 'values'>): Point[] {
-  return series.times.map((t, i) => ({ t, v: series.values[i]! }));
-}
-
-/** The step opsloop would query the series at: the median spacing of its distinct timestamps. */
-export function nabStepSeconds(series: Pick<NabSeries, 'times' | 'values'>): number {
-  return inferStep(nabPoints(series)) ?? 300;
 }
 
 /** What a signal configured with only its name and query gets (direction, detectors, baseline). */
@@ -61,14 +52,22 @@ export function signalSettingsForNab(fields: SignalDetectFields, series: Pick<Na
 export type PageTime = 'fired_at' | 'start';
 
 /**
- * What opsloop would page on: the series put on the grid the Analyst queries (the file's inferred
- * step; duplicate rows: the later wins; missing slots are gaps), `detect()` run over it, and one
- * detection per episode at the time it fired (`at: 'start'` gives the episode's first point).
- * detect() is causal — an episode's start and fired_at depend only on points up to fired_at
- * (test/bench/nab.test.ts checks this on prefixes of NAB series) — so one pass over the whole
- * series gives the episodes a pass every step would have seen.
+ * What opsloop would page on. The series goes on the grid the Analyst queries (the file's
+ * inferred step; of duplicate rows the later wins; missing slots are gaps).
+ *
+ * - `via: 'series'` (default, fast): detect() once over the whole series, one detection per
+ *   episode at the time it fired (`at: 'start'`: its first point). detect() is causal — an
+ *   episode's start and fired_at depend only on points up to fired_at (test/bench/nab.test.ts
+ *   checks this on prefixes) — so this is what a process that kept every point since the start
+ *   would page on.
+ * - `via: 'analyst'`: the Analyst's passes replayed (bench/lib/nab-analyst.ts): each pass sees only
+ *   the last `pointsToQuery` slots, so an episode longer than that window loses its start and
+ *   comes back under a new one. Slower (one detect() per slot).
  */
-export function opsloopDetectionTimes(series: Pick<NabSeries, 'times' | 'values'>, settings: DetectSettings, opts: { at?: PageTime } = {}): number[] {
+export function opsloopDetectionTimes(
+  series: Pick<NabSeries, 'times' | 'values'>, settings: DetectSettings, opts: { at?: PageTime; via?: 'series' | 'analyst' } = {},
+): number[] {
+  if (opts.via === 'analyst') return analystPassDetectionTimes(series, settings);
   const grid = regularise(nabPoints(series), nabStepSeconds(series));
   const at = opts.at ?? 'fired_at';
   return detect(grid, settings).episodes.map((e) => (at === 'start' ? e.start : e.fired_at)).sort((a, b) => a - b);
