@@ -6,6 +6,7 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-st
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import type { MetricsSource, RangeSeries } from '../../core/ports/metrics-source.js';
+import { analystPassDetectionTimes } from '../../bench/lib/nab-analyst.js';
 import { defaultNabSettings, loadNab, opsloopDetectionTimes, type NabSeries } from '../../bench/lib/nab.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
@@ -73,4 +74,19 @@ test('the replay of the Analyst pages where the Analyst acts on a new episode', 
   assert.deepEqual(replay, pages);
   // And the whole-series run sees fewer: one long episode where the Analyst's window sees several.
   assert.ok(opsloopDetectionTimes(series, defaultNabSettings(HOUR)).length < pages.length);
+});
+
+test('the replay skips only passes that cannot page: same pages as running every pass', { timeout: 600_000 }, () => {
+  const aws = loadNab({ categories: ['realAWSCloudwatch'] }).find((s) => s.file === 'ec2_cpu_utilization_fe7f93.csv')!;
+  const slice = { times: aws.times.slice(0, 1400), values: aws.values.slice(0, 1400) };
+  const cases: Array<[string, Parameters<typeof analystPassDetectionTimes>[1]]> = [
+    ['defaults', defaultNabSettings(300)],
+    ['daily seasonal, up, threshold 4', { direction: 'up', baseline_points: 24, detectors: [{ kind: 'robust_z', seasonal: 'daily', seasonal_days: 2, threshold: 4 }] }],
+    ['static above + robust_z', { direction: 'both', baseline_points: 24, detectors: [{ kind: 'static', above: 60 }, { kind: 'robust_z', consecutive: 2, max_gap: 0 }] }],
+  ];
+  for (const [label, settings] of cases) {
+    const every = analystPassDetectionTimes(slice, settings, { everyPass: true });
+    assert.ok(every.length >= 3, `${label}: several pages to compare (${every.length})`);
+    assert.deepEqual(analystPassDetectionTimes(slice, settings), every, label);
+  }
 });
