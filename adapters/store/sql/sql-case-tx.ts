@@ -23,7 +23,7 @@ const PREPARED_OUTBOX_ROWS = 4;
  * The last line of `writeTransition`'s statement: 1 when the update matched, else an error. The
  * cast fails only when it runs (it depends on the row count, so the planner cannot fold it).
  */
-export const UPDATED_OR_FAIL = "SELECT CASE WHEN count(*) = 1 THEN 1 ELSE ('writeTransition: the case was not at the locked version; rows ' || count(*))::int END AS updated FROM u";
+export const UPDATED_OR_FAIL = "SELECT CASE WHEN count(*) = 1 THEN 1 ELSE ('writeTransition found the case not at the version it locked, rows updated ' || count(*))::int END AS updated FROM u";
 
 /** One `CaseStore.transact` unit of work on the transaction's own connection. */
 export class SqlCaseTx implements CaseTx {
