@@ -180,8 +180,34 @@ export async function runTransitionsBench(config: TransitionsConfig = configFrom
   const file = writeResults('transitions', { ...config, server: config.postgres ? redact(benchServerUrl()) : null }, rows);
   const ratios = rows.filter((r) => r.ratio !== null).map((r) => `${r.concurrency}: ${percent(r.ratio)}${r.other_modes.map((o) => ` (${percent(o.ratio)} vs -M ${o.mode})`).join('')}`);
   const pglite = rows.filter((r) => r.backend === 'pglite').map((r) => `${r.concurrency}: ${r.opsloop.tps}`);
+  if (config.postgres) process.stdout.write(`\n${transitionsGoalLine(rows)}`);
   process.stdout.write(`\nsummary: transitions opsloop/pgbench -M ${firstMode ?? 'n/a'} by clients ${ratios.join(', ') || 'n/a'}; pglite tps ${pglite.join(', ') || 'n/a'} (${machineLine(machineInfo())}) → ${file}\n`);
   return { rows, file };
+}
+
+/** The goal of issue 17: opsloop at least this share of pgbench `-M prepared`, at each of these client counts, on the server. */
+export const TRANSITIONS_GOAL = { ratio: 0.8, mode: 'prepared' as PgbenchMode, clients: [1, 8, 32] };
+
+/**
+ * The goal line: each goal client count's ratio to pgbench `-M prepared` beside the goal, with its
+ * gap in percentage points; "met" only when every goal client count was measured and reached it.
+ */
+export function transitionsGoalLine(rows: readonly TransitionsRow[], goal = TRANSITIONS_GOAL): string {
+  const ratioAt = (clients: number): number | null => {
+    const row = rows.find((r) => r.backend === 'postgres' && r.concurrency === clients);
+    if (!row) return null;
+    if (row.pgbench?.mode === goal.mode) return row.ratio;
+    return row.other_modes.find((o) => o.mode === goal.mode)?.ratio ?? null;
+  };
+  const target = Math.round(goal.ratio * 100);
+  const parts = goal.clients.map((clients) => {
+    const ratio = ratioAt(clients);
+    if (ratio === null) return { clients, met: false, text: `${clients}: not measured` };
+    const percent = Math.round(ratio * 100);
+    return { clients, met: percent >= target, text: `${clients}: ${percent} % (${percent >= target ? 'met' : `gap ${target - percent} pts`})` };
+  });
+  const verdict = parts.every((p) => p.met) ? 'met' : 'not met';
+  return `goal: opsloop ≥ ${target} % of pgbench -M ${goal.mode} at ${goal.clients.join(', ')} clients on the server — ${parts.map((p) => p.text).join(', ')} → ${verdict}`;
 }
 
 function redact(url: string): string {

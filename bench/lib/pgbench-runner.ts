@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { storedOutboxPriority } from '../../core/outbox/priority.js';
+import { UPDATED_OR_FAIL } from '../../adapters/store/sql/sql-case-tx.js';
 
 /** Sample values of one real `resume` transition (PARKED → PLANNING), copied into the script. */
 export interface TransitionSample {
@@ -96,7 +97,7 @@ export function pgbenchScript(sample: TransitionSample, casesPerClient: number):
       + `t AS (INSERT INTO case_timeline (id, case_id, kind, event, actor, reason, correlation_id, trace_id, from_status, to_status, version, meta, created_at) SELECT :c_next_timeline_id::bigint, :c_id::uuid, 'transition', 'resume', 'oncall@example.com', 'freeze lifted', NULL, gen_random_uuid()::text, :c_status, ${nextStatus}, :c_version::int + 1, ${jsonLiteral(sample.timelineMeta, 'jsonb')}, now() FROM u), `
       + `r AS (UPDATE idempotency SET response = ${jsonLiteral(sample.response, 'json')} WHERE key = :c_idem_key AND EXISTS (SELECT 1 FROM u)), `
       + `o AS (INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority) SELECT v.msg_id, v.topic, v.key, v.payload, v.created_at, v.priority FROM (VALUES (gen_random_uuid(), 'evt.case.transition.v1', :c_id, ${jsonLiteral(sample.outboxEvent, 'jsonb')}, now(), ${lane}::smallint, 0), (gen_random_uuid(), 'cmd.plan.generate', :c_id, ${jsonLiteral(sample.outboxCommand, 'jsonb')}, now(), ${lane}::smallint, 1)) AS v (msg_id, topic, key, payload, created_at, priority, ord) WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord) `
-      + 'SELECT count(*) AS updated FROM u;',
+      + `${UPDATED_OR_FAIL};`,
     'COMMIT;',
     '',
   ].join('\n');

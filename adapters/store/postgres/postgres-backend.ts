@@ -13,7 +13,8 @@ export type PostgresServerBackend = OpsloopBackend<PostgresCaseStore>;
  * processes, and Agenda gets a small pool of its own on the same database.
  */
 export function postgresBackend(store: PostgresCaseStore): PostgresServerBackend {
-  const connection: pg.ClientConfig = store.pool.options;
+  // The LISTEN connection and Agenda's pool are not pipelined (Agenda's queries never are).
+  const { pipeline: _pipeline, ...connection }: pg.ClientConfig = store.pool.options;
   return sqlBackend(store, {
     location: `postgres at ${serverLocation(connection)}`,
     outboxSignal: (logger) => new PgOutboxSignal(store.pool, connection, logger),

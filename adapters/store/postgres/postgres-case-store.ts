@@ -8,7 +8,7 @@ export interface PostgresCaseStoreOptions {
   onMigration?: MigrationProgress;
   /** postgres://user@host:port/db */
   url: string;
-  /** A pool the caller owns (and will end); `url` and `max` are then ignored. */
+  /** A pool the caller owns (and will end); `url` and `max` are then ignored. Its transactions pipeline only if its clients are in pipeline mode. */
   pool?: pg.Pool;
   /** Pool size (default 10). */
   max?: number;
@@ -28,6 +28,9 @@ export class PostgresCaseStore extends SqlCaseStore {
       connectionString: options.url,
       max: options.max ?? 10,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // A transaction pipelines its statements (sql-client.ts `pipelinedTransaction`); a client
+      // used by one caller at a time, as pool clients are, behaves as without it.
+      pipeline: true,
     });
     // An idle client losing its server (restart, admin shutdown) emits 'error' on the pool;
     // unhandled it would crash the process. The next query reports it as OPS_STORE_UNAVAILABLE.

@@ -55,6 +55,8 @@ export class SqlCaseStore implements CaseStore {
     this.outbox = new SqlOutboxStore(run);
     this.sql = {
       query: (text, params, options) => this.run((q) => q.query(text, params, options)),
+      send: (text, params, options) => this.run((q) => q.send(text, params, options)),
+      pipelines: false,
       exec: (text) => this.run((q) => q.exec(text)),
     };
   }

@@ -19,6 +19,11 @@ import { storedAnswerOf } from '../stored-answer.js';
 const OUTBOX_ROWS_PER_INSERT = 1000;
 /** Multi-row outbox INSERTs up to this many rows are prepared statements (one per size). */
 const PREPARED_OUTBOX_ROWS = 4;
+/**
+ * The last line of `writeTransition`'s statement: 1 when the update matched, else an error. The
+ * cast fails only when it runs (it depends on the row count, so the planner cannot fold it).
+ */
+export const UPDATED_OR_FAIL = "SELECT CASE WHEN count(*) = 1 THEN 1 ELSE ('writeTransition found the case not at the version it locked, rows updated ' || count(*))::int END AS updated FROM u";
 
 /** One `CaseStore.transact` unit of work on the transaction's own connection. */
 export class SqlCaseTx implements CaseTx {
@@ -92,7 +97,7 @@ export class SqlCaseTx implements CaseTx {
   }
 
   async saveIdempotentResponse(key: string, response: StoredResponse): Promise<void> {
-    await this.q.query('UPDATE idempotency SET response = $2::json WHERE key = $1', [key, JSON.stringify(response)], { name: 'opsloop_save_response' });
+    await this.q.send('UPDATE idempotency SET response = $2::json WHERE key = $1', [key, JSON.stringify(response)], { name: 'opsloop_save_response' });
   }
 
   /** Also reserves the new case's first timeline id (as `lockCase` does) in the same statement. */
@@ -143,7 +148,7 @@ export class SqlCaseTx implements CaseTx {
   async appendTimeline(e: NewTimelineEntry, reservedId?: number): Promise<number> {
     const { id, prevHash } = await this.nextLink(e.case_id, reservedId);
     const hash = chainHash(e, id, prevHash);
-    await this.q.query(
+    await this.q.send(
       `WITH t AS (INSERT INTO case_timeline (${TIMELINE_COLUMNS})
                   VALUES ($1::bigint, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15) RETURNING case_id)
        UPDATE ops_case SET timeline_head = $15 WHERE id = (SELECT case_id FROM t)`,
@@ -178,8 +183,13 @@ export class SqlCaseTx implements CaseTx {
   /**
    * One statement when this transaction locked the case (it knows the chain head): the case
    * update, the timeline entry, the outbox rows and the stored response are data-modifying CTEs
-   * gated on the update having matched (a version mismatch writes nothing). Otherwise, or with
-   * more outbox rows than one insert takes, four statements.
+   * gated on the update having matched. Otherwise, or with more outbox rows than one insert
+   * takes, four statements.
+   *
+   * The case is locked here at the version it is updated from, so the update always matches; the
+   * statement fails (invalid integer) if it ever does not, instead of committing the key's claim
+   * without its answer. That lets a pipelining connection `send` it without waiting for the
+   * answer: it leaves together with the COMMIT.
    */
   async writeTransition(w: TransitionWrite): Promise<boolean> {
     if (!UUID.test(w.caseId)) return false;
@@ -201,18 +211,21 @@ export class SqlCaseTx implements CaseTx {
                    FROM (VALUES ${rows.join(', ')}) AS v (msg_id, topic, key, payload, created_at, priority, consumer_group, ord)
                   WHERE EXISTS (SELECT 1 FROM u) ORDER BY v.ord)`
       : '';
-    const result = await this.q.query<{ updated: number | string }>(
+    const sql =
       `WITH u AS (UPDATE ops_case SET status = $3, version = $4, updated_at = $5,
                          plan_id = CASE WHEN $6::boolean THEN plan_id ELSE $7::uuid END, timeline_head = $24
                    WHERE id = $1 AND version = $2 RETURNING id),
             t AS (INSERT INTO case_timeline (${TIMELINE_COLUMNS})
                   SELECT $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20, $23, $24 FROM u),
             r AS (UPDATE idempotency SET response = $22::json WHERE key = $21 AND EXISTS (SELECT 1 FROM u))${outbox}
-       SELECT count(*) AS updated FROM u`,
-      params,
-      rows.length <= PREPARED_OUTBOX_ROWS ? { name: `opsloop_write_transition_${rows.length}` } : undefined,
-    );
-    if (Number(result.rows[0]?.updated ?? 0) !== 1) return false;
+       ${UPDATED_OR_FAIL}`;
+    const options = rows.length <= PREPARED_OUTBOX_ROWS ? { name: `opsloop_write_transition_${rows.length}` } : undefined;
+    if (this.q.pipelines) {
+      await this.q.send(sql, params, options);
+    } else {
+      const result = await this.q.query<{ updated: number | string }>(sql, params, options);
+      if (Number(result.rows[0]?.updated ?? 0) !== 1) return false;
+    }
     this.heads.set(w.caseId, hash);
     return true;
   }
@@ -227,19 +240,19 @@ export class SqlCaseTx implements CaseTx {
       const rows = outboxValues(copies.slice(start, start + OUTBOX_ROWS_PER_INSERT), params);
       // The common sizes (a transition writes 1–3 messages) are prepared statements.
       const name = rows.length <= PREPARED_OUTBOX_ROWS ? `opsloop_append_outbox_${rows.length}` : undefined;
-      await this.q.query(`INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority, consumer_group) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
+      await this.q.send(`INSERT INTO outbox (msg_id, topic, key, payload, created_at, priority, consumer_group) VALUES ${rows.join(', ')}`, params, name ? { name } : undefined);
     }
   }
 
   async insertPlanProposed(p: PlanRecord): Promise<void> {
-    await this.q.query(
+    await this.q.send(
       'INSERT INTO plan_proposed (id, case_id, plan, source, created_at) VALUES ($1, $2, $3::jsonb, $4, $5)',
       [p.id, p.case_id, JSON.stringify(p.plan), p.source, p.created_at],
     );
   }
 
   async insertPlanApproved(d: DecisionRecord): Promise<void> {
-    await this.q.query(
+    await this.q.send(
       'INSERT INTO plan_approved (id, case_id, plan_id, decision, created_at) VALUES ($1, $2, $3, $4::jsonb, $5)',
       [d.id, d.case_id, d.plan_id, JSON.stringify(d.decision), d.created_at],
     );

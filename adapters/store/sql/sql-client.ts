@@ -20,6 +20,15 @@ export interface SqlQueryable {
    * give one only to hot statements whose text never changes. PGlite ignores it.
    */
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<T>>;
+  /**
+   * A write whose result the caller does not need. When `pipelines`, it is sent at once and not
+   * waited for: it travels with the statements after it (and the COMMIT), and its failure is
+   * reported by the next `query` or by the commit, which then rolls back. Otherwise it runs like
+   * `query`.
+   */
+  send(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<void>;
+  /** Whether `send` returns before the server answered (a transaction on a pg client in pipeline mode). */
+  readonly pipelines: boolean;
   /** Several statements separated by `;`, no parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -41,6 +50,8 @@ export interface SqlClient extends SqlQueryable {
 export function pgliteSqlClient(db: PGlite): SqlClient {
   return {
     query: (sql, params) => pgliteQuery(db, sql, params),
+    send: async (sql, params) => { await pgliteQuery(db, sql, params); },
+    pipelines: false,
     exec: async (sql) => { await db.exec(sql); },
     // PGlite runs every statement on this thread, and a transaction's statements follow each other
     // in one microtask chain: yield once before each transaction so waiting I/O (an HTTP request
@@ -49,6 +60,8 @@ export function pgliteSqlClient(db: PGlite): SqlClient {
       await new Promise((resolve) => setImmediate(resolve));
       return db.transaction((tx) => fn({
         query: (sql, params) => pgliteQuery(tx, sql, params),
+        send: async (sql, params) => { await pgliteQuery(tx, sql, params); },
+        pipelines: false,
         exec: async (sql) => { await tx.exec(sql); },
       }));
     },
@@ -63,30 +76,21 @@ async function pgliteQuery<T>(target: PGlite | Transaction, sql: string, params?
 /**
  * A SqlClient over a `pg.Pool`. A transaction checks out one client, sends BEGIN/COMMIT (or
  * ROLLBACK) on it and always releases it; a client whose connection broke is destroyed, not
- * returned to the pool.
+ * returned to the pool. On clients in pipeline mode (`pipeline: true`, as `PostgresCaseStore`
+ * makes its pool) the transaction pipelines: see `pipelinedTransaction`.
  */
 export function pgPoolSqlClient(pool: pg.Pool): SqlClient {
   return {
     query: (sql, params, options) => pgQuery(pool, sql, params, options),
+    send: async (sql, params, options) => { await pgQuery(pool, sql, params, options); },
+    pipelines: false,
     exec: async (sql) => { await pool.query(sql); },
     transaction: async (fn) => {
       const client = await pool.connect();
       let broken: Error | undefined;
+      const rollback = (error: unknown) => rollbackAfter(client, error, (rollbackError) => { broken = rollbackError; });
       try {
-        await client.query('BEGIN');
-        try {
-          const value = await fn({
-            query: (sql, params, options) => pgQuery(client, sql, params, options),
-            exec: async (sql) => { await client.query(sql); },
-          });
-          await client.query('COMMIT');
-          return value;
-        } catch (error) {
-          await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-            broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-          });
-          throw error;
-        }
+        return await (client.pipeline ? pipelinedTransaction(client, fn, rollback) : awaitedTransaction(client, fn, rollback));
       } catch (error) {
         broken ??= isBrokenConnection(error) ? (error as Error) : undefined;
         throw error;
@@ -94,6 +98,100 @@ export function pgPoolSqlClient(pool: pg.Pool): SqlClient {
         client.release(broken);
       }
     },
+  };
+}
+
+/** Rolls back after `error` and rethrows it. */
+type Rollback = (error: unknown) => Promise<never>;
+
+/** ROLLBACK, then rethrow `error`; a ROLLBACK that fails too is told to `onFailure` (the client is not fit for the pool). */
+async function rollbackAfter(client: pg.PoolClient, error: unknown, onFailure: (rollbackError: Error) => void): Promise<never> {
+  await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+    onFailure(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)));
+  });
+  throw error;
+}
+
+/** BEGIN, then each statement after the one before it answered, then COMMIT. */
+async function awaitedTransaction<T>(client: pg.PoolClient, fn: (q: SqlQueryable) => Promise<T>, rollback: Rollback): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const value = await fn({
+      query: (sql, params, options) => pgQuery(client, sql, params, options),
+      send: async (sql, params, options) => { await pgQuery(client, sql, params, options); },
+      pipelines: false,
+      exec: async (sql) => { await client.query(sql); },
+    });
+    await client.query('COMMIT');
+    return value;
+  } catch (error) {
+    return rollback(error);
+  }
+}
+
+/**
+ * A transaction on a client in pipeline mode: BEGIN is sent with the first statement, `send`
+ * writes go out without waiting, and COMMIT follows the last of them, so a transition (claim and
+ * lock, then its one write) takes two round trips instead of four. The statements a tick sends
+ * leave in one socket write. The server runs them in order; after a failed one it refuses the
+ * rest (25P02) and COMMIT answers ROLLBACK, so the first failure, in the order sent, is the one
+ * reported.
+ */
+async function pipelinedTransaction<T>(client: pg.PoolClient, fn: (q: SqlQueryable) => Promise<T>, rollback: Rollback): Promise<T> {
+  const inFlight: Promise<unknown>[] = [];
+  const corked = corkEachTick(client);
+  const track = <R>(statement: () => Promise<R>): Promise<R> => {
+    corked();
+    const sent = statement();
+    sent.catch(() => undefined); // reported by `settle`, in order
+    inFlight.push(sent);
+    return sent;
+  };
+  /** Wait for everything sent so far; throw the first failure. */
+  const settle = async (): Promise<void> => {
+    for (const sent of inFlight.splice(0)) await sent;
+  };
+  track(() => client.query('BEGIN'));
+  try {
+    const value = await fn({
+      query: async <R>(sql: string, params?: readonly unknown[], options?: QueryOptions) => {
+        const result = track(() => pgQuery<R>(client, sql, params, options));
+        await settle();
+        return result;
+      },
+      send: async (sql, params, options) => { track(() => pgQuery(client, sql, params, options)); },
+      pipelines: true,
+      exec: async (sql) => {
+        track(() => client.query(sql));
+        await settle();
+      },
+    });
+    const commit = track(() => client.query('COMMIT'));
+    await settle();
+    const { command } = await commit;
+    if (command !== 'COMMIT') throw new Error(`COMMIT answered ${command}: the transaction was rolled back`);
+    return value;
+  } catch (error) {
+    await settle().catch(() => undefined);
+    return rollback(error);
+  }
+}
+
+/**
+ * Cork the client's socket until the end of the current tick (once per tick), so the statements
+ * sent in it leave in one write instead of one `writev` each.
+ */
+function corkEachTick(client: pg.PoolClient): () => void {
+  const stream = (client as unknown as { connection?: { stream?: { cork?: () => void; uncork?: () => void } } }).connection?.stream;
+  let corked = false;
+  return () => {
+    if (corked || !stream?.cork || !stream.uncork) return;
+    corked = true;
+    stream.cork();
+    process.nextTick(() => {
+      corked = false;
+      stream.uncork!();
+    });
   };
 }
 
