@@ -12,7 +12,7 @@ export function parseDurationMs(text: string): number | null {
 }
 
 /** `2h`, `1h30m`, `3d4h`: a duration in its largest whole units (seconds dropped above a minute). */
-export function formatDuration(ms: number): string {
+export function durationText(ms: number): string {
   let rest = Math.max(0, Math.round(ms / 1000));
   if (rest < 60) return `${rest}s`;
   rest = Math.round(rest / 60);

@@ -4,7 +4,7 @@ import {
   MAX_MATCHERS, MAX_SILENCE_MS, MAX_SILENCE_REASON,
   type Matcher, type SilenceOrigin, type SilenceRecord, type SilenceView,
 } from '../schemas/silence.js';
-import { formatDuration } from './duration.js';
+import { durationText } from './duration.js';
 import { compileMatchers, matchersText } from './matchers.js';
 import { silenceState } from './suppression.js';
 
@@ -45,7 +45,7 @@ export function newSilence(id: string, request: SilenceRequest, createdBy: strin
   if (Number.isNaN(startsAt.getTime()) || Number.isNaN(endsAt.getTime())) return fail('the start or end is not a time');
   if (endsAt.getTime() <= startsAt.getTime()) return fail('the end must be after the start');
   if (endsAt.getTime() <= now.getTime()) return fail('the end is in the past');
-  if (endsAt.getTime() - startsAt.getTime() > MAX_SILENCE_MS) return fail(`a silence lasts at most ${formatDuration(MAX_SILENCE_MS)}; use a maintenance window in config/services.yml for recurring quiet times`);
+  if (endsAt.getTime() - startsAt.getTime() > MAX_SILENCE_MS) return fail(`a silence lasts at most ${durationText(MAX_SILENCE_MS)}; use a maintenance window in config/services.yml for recurring quiet times`);
   return {
     ok: true,
     record: {
