@@ -8,6 +8,7 @@ import type { SilenceStore } from '../../core/ports/silence-store.js';
 import type { SilenceRecord, SilenceState } from '../../core/schemas/silence.js';
 import { newSilence, silenceCreatedMessage, silenceEndedMessage, type SilenceRequest } from '../../core/silences/silence-records.js';
 import { silenceState } from '../../core/silences/suppression.js';
+import { matchersText } from '../../core/silences/matchers.js';
 
 /** An expected failure, as a value (REST turns it into its error body, chat into an ephemeral answer). */
 export type SilenceFailure = { ok: false; code: Extract<OpsErrorCode, 'OPS_FORBIDDEN' | 'OPS_VALIDATION' | 'OPS_NOT_FOUND' | 'OPS_IDEMPOTENCY_KEY_REUSED'>; message: string };
@@ -36,7 +37,7 @@ export function keyedId(principalId: string, key: string): string {
 
 /** The earlier silence of a key, or a refusal when the key came with a different silence. */
 function replayOf(earlier: SilenceRecord, asked: SilenceRecord): SilenceOutcome<SilenceRecord> & { replayed?: boolean } {
-  const same = JSON.stringify(earlier.matchers) === JSON.stringify(asked.matchers) && earlier.reason === asked.reason;
+  const same = matchersText(earlier.matchers) === matchersText(asked.matchers) && earlier.reason === asked.reason;
   if (!same) return { ok: false, code: 'OPS_IDEMPOTENCY_KEY_REUSED', message: 'this idempotency key already made a different silence' };
   return { ok: true, value: earlier, replayed: true };
 }
