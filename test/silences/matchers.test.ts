@@ -112,3 +112,13 @@ describe('/ops silence parsing', () => {
     }
   });
 });
+
+describe('/ops silence on Discord', () => {
+  test('the slash command\'s args option reaches the shared parser as typed', async () => {
+    const { commandLine } = await import('../../bot/discord/discord-interactions.js');
+    const p = parseOpsCommand(commandLine('silence', { args: 'service=checkout alertname=~"High .*" for 90m "db migration"' }));
+    assert.ok(p.ok && p.command.kind === 'silence' && p.command.action === 'create');
+    assert.deepEqual(p.command.matchers[1], { name: 'alertname', op: '=~', value: 'High .*' });
+    assert.equal(p.command.durationMs, 5_400_000);
+  });
+});
