@@ -4,6 +4,8 @@ import { nextOpening, openingAt, zonedInstant } from '../../core/silences/mainte
 import { MaintenanceWindowSchema, type MaintenanceWindow } from '../../core/schemas/maintenance.js';
 import { parseServices } from '../../adapters/config/services-loader.js';
 import { serviceDefaultsFor } from '../../core/schemas/services.js';
+import { inventoryTargetFor } from '../../core/agents/inventory.js';
+import { PolicySchema } from '../../core/agents/policy-schema.js';
 
 const window = (w: Partial<MaintenanceWindow>): MaintenanceWindow => MaintenanceWindowSchema.parse({ name: 'w', time_zone: 'Europe/Berlin', days: ['sun'], start: '02:00', duration: '2h', ...w });
 const at = (iso: string) => new Date(iso);
@@ -50,5 +52,19 @@ services:
     assert.equal(serviceDefaultsFor(services, 'checkout').maintenance?.[0]?.name, 'sunday-patching');
     assert.throws(() => parseServices(`services:\n  checkout:\n    maintenance:\n      - { name: x, time_zone: Mars/Base, days: [sun], start: "02:00", duration: 2h }\n`), /time_zone/);
     assert.throws(() => parseServices(`services:\n  checkout:\n    maintenance:\n      - { name: x, time_zone: UTC, days: [sun], start: "25:00", duration: 2h }\n`), /start/);
+  });
+});
+
+describe('maintenance windows and the Gatekeeper\'s change windows stay apart', () => {
+  test('the Gatekeeper\'s inventory of a service is the same with or without a maintenance window', () => {
+    const base = 'version: 1\nservices:\n  checkout:\n    env: prod\n    namespace: shop\n    deployment: checkout\n';
+    const withWindow = parseServices(`${base}    maintenance:\n      - { name: always, time_zone: UTC, days: [mon, tue, wed, thu, fri, sat, sun], start: "00:00", duration: 24h }\n`);
+    assert.deepEqual(inventoryTargetFor(withWindow, 'checkout'), inventoryTargetFor(parseServices(base), 'checkout'));
+  });
+
+  test('policy.yml knows change_windows, not maintenance; services.yml knows maintenance, not change_windows', () => {
+    const policy = PolicySchema.safeParse({ version: 1, maintenance: [] });
+    assert.ok(!policy.success && policy.error.issues.some((i) => i.code === 'unrecognized_keys' && i.keys.includes('maintenance')));
+    assert.throws(() => parseServices('services:\n  checkout:\n    change_windows: []\n'), /change_windows/);
   });
 });
