@@ -8,10 +8,11 @@ import { createSilencesExtension } from '../../app/extensions/silences.js';
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';
 import type { SilenceView } from '../../core/schemas/silence.js';
-import { alertmanagerBinary, alertmanagerSkipReason, startAlertmanager, type AlertmanagerHarness } from '../support/alertmanager.js';
+import { alertmanagerBinary, alertmanagerSkipReason } from '../support/alertmanager.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { prometheusBinary, prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
-import { pollFor, type Probe } from '../support/wait.js';
+import { prometheusBinary, prometheusSkipReason } from '../support/prometheus.js';
+import type { Probe } from '../support/wait.js';
+import { startAlertChain, type AlertChain } from '../support/alert-chain.js';
 
 /*
  * The real chain with a silence: a controlled target → real Prometheus (rule evaluation) → real
@@ -38,8 +39,7 @@ const skip = !prometheusBinary() ? prometheusSkipReason() : !alertmanagerBinary(
 
 let store: PgliteCaseStore;
 let app: RunningOpsloop;
-let am: AlertmanagerHarness | null = null;
-let prom: PrometheusHarness | null = null;
+let chain: AlertChain | null = null;
 
 before(async () => {
   if (skip) return;
@@ -52,22 +52,17 @@ before(async () => {
       { name: 'ingest', needs: ['silences'], create: (ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) }) },
     ],
   });
-  am = await startAlertmanager({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN });
-  prom = await startPrometheus({ ruleFiles: [RULE], alertmanagers: [am!.hostPort] });
+  chain = await startAlertChain({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN, ruleFiles: [RULE] });
 });
 
 after(async () => {
-  await prom?.close();
-  await am?.close();
+  await chain?.close();
   await app?.close();
   if (store) await cleanupTestPgliteStore(store);
 });
 
 function waitFor<T>(what: string, fn: Probe<T>, timeoutMs = 60_000): Promise<T> {
-  return pollFor(what, fn, {
-    timeoutMs, intervalMs: 250,
-    describe: () => `alertmanager: ${am?.logs().slice(-1500)}\nprometheus: ${prom?.logs().slice(-1500)}`,
-  });
+  return chain!.waitFor(what, fn, timeoutMs);
 }
 
 async function suppressedTotal(): Promise<number> {
@@ -85,11 +80,11 @@ test('Prometheus → Alertmanager → opsloop: the silenced service opens no cas
   const silence = ((await made.json()) as { data: SilenceView }).data;
   assert.equal(await suppressedTotal(), 0);
 
-  prom!.target.set('errors_now', { service: 'checkout-api' }, 12);
+  chain!.prom.target.set('errors_now', { service: 'checkout-api' }, 12);
   await waitFor('the silenced alert to reach opsloop', async () => ((await suppressedTotal()) >= 1 ? true : undefined));
   assert.equal((await store.queries.listCases()).length, 0, 'no case for the silenced alert');
 
-  prom!.target.set('errors_now', { service: 'payments-api' }, 9);
+  chain!.prom.target.set('errors_now', { service: 'payments-api' }, 9);
   const opened = await waitFor('a case for the unsilenced alert', async () => (await store.queries.listCases()).find((c) => c.labels.alertname === 'ErrorsHigh'));
   // One Alertmanager group (by alertname) holds both alerts: only the unsilenced one became evidence.
   const evidence = await app.backend.evidence.evidence.listEvidence(opened.id);
