@@ -1,5 +1,6 @@
 import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
-import { loadServices } from '../../adapters/config/services-loader.js';
+import { access } from 'node:fs/promises';
+import { DEFAULT_SERVICES_FILE, loadServices, servicesFilePath } from '../../adapters/config/services-loader.js';
 import { silenceRoutes } from '../../adapters/http/silence-routes.js';
 import { defineSilenceJobs, scheduleSilenceEnd, scheduleSilenceSweep, SILENCE_SWEEP_MS } from '../../adapters/silences/silence-jobs.js';
 import { SilenceService } from '../../adapters/silences/silence-service.js';
@@ -24,6 +25,13 @@ export interface SilencesExtensionOptions {
   processEveryMs?: number;
 }
 
+/** The services file for its maintenance windows; only the default path may be absent (then there are none). */
+async function maintenanceSource(file: string | undefined): Promise<ServicesFile> {
+  const path = servicesFilePath(file);
+  if (path === DEFAULT_SERVICES_FILE && !(await access(path).then(() => true, () => false))) return { version: 1, services: {} };
+  return loadServices(path);
+}
+
 /**
  * Silences and maintenance windows as an opsloop feature: the REST routes (`/silences`), the
  * suppressor the Sensor and the Analyst ask before opening a case, the service chat uses, and the
@@ -32,7 +40,7 @@ export interface SilencesExtensionOptions {
  */
 export async function createSilencesExtension(ctx: OpsloopContext, options: SilencesExtensionOptions = {}): Promise<OpsloopExtension> {
   const log = ctx.logger.child({ component: 'silences' });
-  const services = options.services ?? await loadServices(ctx.config.servicesFile);
+  const services = options.services ?? await maintenanceSource(ctx.config.servicesFile);
   const suppressor = new StoreSuppressor({
     store: ctx.backend.silences, clock: ctx.clock, registry: ctx.metrics.registry, logger: log,
     maintenance: (service) => serviceDefaultsFor(services, service).maintenance ?? [],
