@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
@@ -10,14 +9,14 @@ import { createSilencesExtension } from '../../app/extensions/silences.js';
 import { createSimExtension } from '../../app/extensions/sim.js';
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { CHROMIUM_SKIP, launchChromium } from '../support/chromium.js';
 
 /*
  * The browser simulator speaks the same /ops silence commands: typed in the page's command box in
  * Chromium, the answer is shown to the user only, the announcement and the end appear in the channel.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
+const SKIP = CHROMIUM_SKIP;
 
 let store: PgliteCaseStore;
 let ops: RunningOpsloop;
@@ -33,7 +32,7 @@ before(async () => {
       { name: 'sim', needs: ['silences'], create: (ctx) => createSimExtension(ctx) },
     ],
   });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
