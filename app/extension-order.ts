@@ -1,5 +1,6 @@
 import type { Librarian } from '../adapters/knowledge/librarian.js';
 import type { DemoWorld } from './extensions/demo.js';
+import type { SilencesFeature } from './extensions/silences.js';
 
 /** What extensions hand each other, by name: declared by the provider, asked for by the others. */
 export interface ProvidedServices {
@@ -7,6 +8,8 @@ export interface ProvidedServices {
   librarian: Librarian;
   /** The demo world's loopback service (`/ops demo break|heal`, the `demo` service of the inventory). */
   demo: DemoWorld;
+  /** Silences and maintenance windows: the suppressor the Sensor and the Analyst ask, the service chat and REST use. */
+  silences: SilencesFeature;
 }
 export type ServiceName = keyof ProvidedServices;
 

@@ -8,6 +8,7 @@ import { createSimExtension } from './extensions/sim.js';
 import { createIngestExtension } from './extensions/ingest.js';
 import { createMcpExtension } from './extensions/mcp.js';
 import { createDemoExtension, demoEnabled } from './extensions/demo.js';
+import { createSilencesExtension } from './extensions/silences.js';
 import { orderExtensions, type ExtensionDeclaration } from './extension-order.js';
 import type { ExtensionFactory } from './extension-context.js';
 
@@ -29,13 +30,14 @@ export function extensionBuildOrder(entries: readonly ExtensionEntry[]): Extensi
  */
 export function defaultExtensions(config: Config): Extension[] {
   const slackConfigured = Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
-  const chat = { needs: ['librarian', 'demo'] } as const;
+  const chat = { needs: ['librarian', 'demo', 'silences'] } as const;
   const simulatorIsChat = !slackConfigured && !discordConfigured(config);
   const extensions: Array<Extension | false> = [
     demoEnabled(config, simulatorIsChat) && { name: 'demo', provides: ['demo'], create: (ctx) => createDemoExtension(ctx) },
-    config.agents === 'on' && { name: 'agents', needs: ['librarian', 'demo'], create: (ctx) => createAgentsExtension(ctx) },
+    { name: 'silences', provides: ['silences'], create: (ctx) => createSilencesExtension(ctx) },
+    config.agents === 'on' && { name: 'agents', needs: ['librarian', 'demo', 'silences'], create: (ctx) => createAgentsExtension(ctx) },
     { name: 'knowledge', provides: ['librarian'], create: (ctx) => createKnowledgeExtension(ctx) },
-    { name: 'ingest', create: (ctx) => createIngestExtension(ctx) },
+    { name: 'ingest', needs: ['silences'], create: (ctx) => createIngestExtension(ctx) },
     config.mcpHttp === 'on' && { name: 'mcp', needs: ['librarian'], create: (ctx) => createMcpExtension(ctx) },
     Boolean(config.natsUrl) && { name: 'nats', create: (ctx) => createNatsExtension(ctx) },
     slackConfigured && { name: 'slack', ...chat, create: (ctx) => createSlackExtension(ctx) },

@@ -24,6 +24,7 @@ import { withSpan } from '../adapters/telemetry/spans.js';
 import type { ChatBlock } from '../core/ports/chat.js';
 import type { DemoWorld } from '../adapters/demo/demo-service.js';
 import { runDemoCommand } from './demo-command.js';
+import { runSilenceCommand, type SilenceCommandDeps } from './silence-command.js';
 import { cardKey, type ChatStore } from '../core/ports/chat-store.js';
 import {
   caseListPost, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost, type ChatLinks, type ChatMessage,
@@ -57,6 +58,8 @@ export interface CommandContext {
    * creation's idempotency key is derived from it, so a retried delivery opens one case.
    */
   requestId?: string;
+  /** The thread the command was typed in (Slack `thread_ts`, the simulator's thread), if any: silences announce and end there. */
+  threadRef?: string;
 }
 
 /** A form asking for a reason (Slack modal, Discord modal, simulator prompt). */
@@ -97,6 +100,8 @@ export interface ChatHandlerDeps {
   cards?: Pick<ChatStore, 'find'>;
   /** The demo world (`/ops demo break|heal`); absent when it is off. */
   demo?: DemoWorld;
+  /** Silences (`/ops silence …`) and the clock they are judged by; absent when they are not set up. */
+  silences?: SilenceCommandDeps;
 }
 
 /** What `/ops runbook` needs from the Librarian. */
@@ -157,6 +162,7 @@ export class ChatHandler {
   private readonly knowledge: ChatKnowledge | undefined;
   private readonly cards: Pick<ChatStore, 'find'> | undefined;
   private readonly demo: DemoWorld | undefined;
+  private readonly silences: SilenceCommandDeps;
 
   constructor(deps: ChatHandlerDeps) {
     this.orchestrator = deps.orchestrator;
@@ -168,6 +174,7 @@ export class ChatHandler {
     this.knowledge = deps.knowledge;
     this.cards = deps.cards;
     this.demo = deps.demo;
+    this.silences = deps.silences ?? { clock: { now: () => new Date() } };
   }
 
   /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
@@ -187,6 +194,7 @@ export class ChatHandler {
       case 'runbook': return this.runbook(cmd.query, cmd.service);
       case 'report': return this.report(cmd.caseRef, actor, ctx);
       case 'demo': return runDemoCommand({ orchestrator: this.orchestrator, demo: this.demo, tenant: this.tenant }, cmd, actor, ctx);
+      case 'silence': return runSilenceCommand(this.silences, cmd, actor, ctx);
     }
   }
 

@@ -48,13 +48,17 @@ export const OPS_COMMAND = {
       options: [{ type: STRING, name: 'action', description: 'break opens a case from its failing probe; heal resets it', required: true,
         choices: [{ name: 'break', value: 'break' }, { name: 'heal', value: 'heal' }] }],
     },
+    {
+      type: SUB_COMMAND, name: 'silence', description: 'Silence alerts and detector episodes, list silences, or expire one',
+      options: [{ type: STRING, name: 'args', description: 'service=checkout alertname=~"High.*" for 2h "reason" · list · expire <id>', required: true, max_length: 1500 }],
+    },
     { type: SUB_COMMAND, name: 'help', description: 'How to use /ops' },
   ],
 } as const;
 
 export const REGISTER_HELP = `Usage: npm run discord:register [-- --help]
 
-Registers the /ops slash command (subcommands open, status, timeline, plan, evidence, runbook, report, demo, help) for the
+Registers the /ops slash command (subcommands open, status, timeline, plan, evidence, runbook, report, demo, silence, help) for the
 Discord application, replacing the application's commands (bulk overwrite).
 
 Environment:

@@ -18,6 +18,8 @@ import { AGENT_JOBS, type JobQueue } from '../../core/ports/job-queue.js';
 import type { MetricsSource, RangeSeries } from '../../core/ports/metrics-source.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { serviceDefaultsFor, type ServicesFile, type Signal } from '../../core/schemas/services.js';
+import type { Suppressor } from '../../core/ports/suppressor.js';
+import type { Suppression } from '../../core/silences/suppression.js';
 
 /**
  * The Analyst agent (issue 7): every pass reads each configured signal of each service from
@@ -50,11 +52,14 @@ export interface AnalystDeps {
   prometheusUrl?: string;
   /** Tenant of the cases the Analyst opens; default `default`. */
   tenant?: string;
+  /** Silences and maintenance windows: an episode they match opens no case (it still attaches to an open one). */
+  suppressor?: Suppressor;
 }
 
 export type SignalOutcome =
   | { service: string; signal: string; status: 'quiet' | 'no_data'; points: number }
   | { service: string; signal: string; status: 'opened' | 'attached'; case_id: string; episode: Episode; replayed: boolean }
+  | { service: string; signal: string; status: 'suppressed'; episode: Episode; suppression: Suppression }
   | { service: string; signal: string; status: 'error'; error: string };
 
 /** One pass over every service (or the named ones). Never throws for one signal's failure. */
@@ -131,6 +136,8 @@ async function passForSignal(
   if (open) {
     caseId = open.id;
   } else {
+    const suppression = await suppressionOfEpisode(deps, { service, env, signal: signal.name, episode, key: episodeKey });
+    if (suppression) return { service, signal: signal.name, status: 'suppressed', episode, suppression };
     const created = await deps.orchestrator.createCase({
       title: `Anomaly: ${signal.name} ${episode.direction} on ${service}`.slice(0, 200),
       tenant: deps.tenant ?? 'default',
@@ -163,6 +170,16 @@ async function passForSignal(
   }
   if (!replayed) deps.logger?.info({ case_id: caseId, service, signal: signal.name, episode_start: startIso, attached: !opened }, 'analyst: anomaly');
   return { service, signal: signal.name, status: opened ? 'opened' : 'attached', case_id: caseId, episode, replayed };
+}
+
+/** What silences or maintenance windows say about an episode that would open a case (a detector episode's alertname is its signal). */
+async function suppressionOfEpisode(
+  deps: AnalystDeps, e: { service: string; env: string | null; signal: string; episode: Episode; key: string },
+): Promise<Suppression | null> {
+  if (!deps.suppressor) return null;
+  const labels: Record<string, string> = { source: 'analyst', signal: e.signal, detector: e.episode.detector, direction: e.episode.direction };
+  const [verdict] = await deps.suppressor.check([{ target: { service: e.service, env: e.env, alertname: e.signal, labels }, key: e.key }], 'detector');
+  return verdict ?? null;
 }
 
 async function listOpenAnalystCases(store: Pick<CaseStore, 'queries'>): Promise<CaseRecord[]> {

@@ -10,6 +10,7 @@ import {
   type ChatLinks, type PlanView,
 } from '../../core/chat/message-model.js';
 import { investigationPost } from '../../core/chat/investigation-post.js';
+import { silenceCreatedPost, silenceEndedPost } from '../../core/chat/silence-posts.js';
 import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
 import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
@@ -86,6 +87,7 @@ export class ThreadNotifier {
 
   private async dispatch(event: KnownMessage): Promise<void> {
     if (event.topic === 'evt.case.created.v1') return this.postCard(event.case_id);
+    if (event.topic === 'evt.silence.created.v1' || event.topic === 'evt.silence.ended.v1') return this.onSilence(event);
     const card = await this.chatStore.find(this.client.platform, cardKey(event.case_id));
     if (!card?.message_ref) return; // the case is not on this platform (or its card never posted)
     const key = msgKey(event);
@@ -132,6 +134,17 @@ export class ThreadNotifier {
       await this.chatStore.release(this.client.platform, key);
       throw error;
     }
+  }
+
+  /** A silence's announcement and its end go where it was made (its `origin`), on that platform only. */
+  private async onSilence(event: KnownMessage<'evt.silence.created.v1' | 'evt.silence.ended.v1'>): Promise<void> {
+    const origin = event.data.silence.origin;
+    if (!origin || origin.platform !== this.client.platform) return;
+    const post = event.topic === 'evt.silence.created.v1'
+      ? silenceCreatedPost(event.data.silence, this.clock.now())
+      : silenceEndedPost(event.data.silence, event.data.end_reason, event.data.actor);
+    const place = { case_id: event.case_id, platform: this.client.platform, channel: origin.channel, message_ref: null, thread_ref: origin.thread_ref, kind: 'note' as const, key: msgKey(event), created_at: this.clock.now() };
+    await this.postInThread(place, 'note', msgKey(event), post);
   }
 
   private channelFor(c: CaseRecord): string | undefined {

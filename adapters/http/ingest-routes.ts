@@ -23,7 +23,7 @@ import { parseInput } from './request-helpers.js';
 import type { HttpPlugin } from './server.js';
 
 export interface IngestRoutesDeps {
-  ingestor: AlertIngestor;
+  ingestor: Pick<AlertIngestor, 'ingest'>;
   queries: Pick<CaseQueries, 'getCase'>;
   evidence: EvidenceQueries;
   config: IngestConfig;
@@ -40,7 +40,7 @@ export interface IngestRoutesDeps {
 const err = (description: string) => ({ description, schema: ErrorBodySchema });
 
 export const IngestResultSchema = z.object({
-  action: z.enum(['opened', 'attached', 'held', 'resolved', 'duplicate']),
+  action: z.enum(['opened', 'attached', 'held', 'resolved', 'duplicate', 'suppressed']),
   case_id: z.string().nullable(),
   matched_by: z.enum(['group', 'correlation']).nullable(),
   new_alerts: z.number().int(),
@@ -52,6 +52,8 @@ export const IngestResultSchema = z.object({
   message: z.string().optional(),
   resolved_case_ids: z.array(z.string()),
   analysis_started: z.boolean(),
+  suppressed_alerts: z.number().int().optional().describe('firing alerts an active silence or maintenance window kept out (they open no case)'),
+  suppressed_by: z.array(z.string()).optional().describe('silence:<id> or maintenance:<service>:<window>'),
 });
 
 export const EvidenceViewSchema = z.object({
@@ -75,7 +77,7 @@ export function evidenceView(e: EvidenceRecord): z.infer<typeof EvidenceViewSche
 }
 
 const INGEST_RESPONSES = {
-  200: { description: 'Accepted: attached, held (below min_firing), resolved, or a duplicate (nothing written).', schema: dataOf(IngestResultSchema) },
+  200: { description: 'Accepted: attached, held (below min_firing), resolved, a duplicate, or suppressed by a silence or maintenance window (nothing written).', schema: dataOf(IngestResultSchema) },
   201: { description: 'A case was opened.', schema: dataOf(IngestResultSchema) },
   400: err('Malformed body (validation errors in details); nothing written.'),
   401: err('Missing or wrong bearer token (or Grafana signature).'),

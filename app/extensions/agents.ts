@@ -108,6 +108,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     defineAnalystJob(queue, {
       services, prometheus, orchestrator, store, clock, logger: log,
       evidence: backend.evidence, prometheusUrl: withoutUserinfo(config.prometheusUrl!),
+      ...(ctx.services.get('silences') ? { suppressor: ctx.services.get('silences')!.suppressor } : {}),
     });
   }
   relay.on('cmd.', commandDispatcher({ store, queue, clock, logger: log, onDuplicate: () => metrics.inboxDedup() }), 'agent-jobs');

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { loadYamlConfig } from '../../adapters/config/yaml-file-loader.js';
 import { ingestRoutes } from '../../adapters/http/ingest-routes.js';
 import { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
+import { silencingIngestor } from '../../core/sensor/alert-silencing.js';
 import { IngestConfigSchema, defaultIngestConfig, type IngestConfig } from '../../core/sensor/ingest-config.js';
 import type { OpsloopContext, OpsloopExtension } from '../extension-context.js';
 import { tracingRegistered } from '../../adapters/telemetry/spans.js';
@@ -31,12 +32,15 @@ export async function createIngestExtension(ctx: OpsloopContext, options: Ingest
   const ingestConfig = options.ingestConfig ?? (await loadIngestConfig(ctx.config.ingestFile));
   // Traced like the case store when tracing runs: alert cases' messages carry the ingest's traceparent.
   const evidenceStore = tracingRegistered() ? tracedTransactor(ctx.backend.evidence, 'opsloop.sensor.transact') : ctx.backend.evidence;
-  const ingestor = new AlertIngestor({
+  const sensor = new AlertIngestor({
     store: evidenceStore, clock: ctx.clock, ids: ctx.ids, config: ingestConfig, orchestrator: ctx.orchestrator,
     afterCommit: ctx.outboxWritten,
     ...(ctx.config.logUrlTemplate ? { logUrlTemplate: ctx.config.logUrlTemplate } : {}),
     ...(ctx.config.prometheusUrl ? { prometheusUrl: ctx.config.prometheusUrl } : {}),
   });
+  // Alerts matching an active silence or an open maintenance window open no case.
+  const silences = ctx.services.get('silences');
+  const ingestor = silences ? silencingIngestor(sensor, ingestConfig, silences.suppressor) : sensor;
   return {
     name: 'ingest',
     http: [ingestRoutes({

@@ -161,7 +161,7 @@ function simPlugin(d: SimPluginDeps) {
       const parsed = parseOpsCommand(body.text, threadCaseId ? { threadCaseId } : {});
       if (!parsed.ok) return replyJson(ephemeral(parsed.message));
       const answer = await d.handler.handleCommand(parsed.command, actor(request), {
-        channel: SIM_CHANNEL, requestId: String(request.id), ...(threadCaseId ? { threadCaseId } : {}),
+        channel: SIM_CHANNEL, requestId: String(request.id), ...(threadCaseId ? { threadCaseId } : {}), ...(body.thread ? { threadRef: body.thread } : {}),
       }).catch((error: unknown) => { request.log.error({ err: error }, 'sim command failed'); return FAILED; });
       return replyJson(answer);
     });

@@ -160,6 +160,8 @@ export function quoteArg(value: string): string {
 /** The subcommand and its options as an `/ops …` line. */
 export function commandLine(subcommand: string, options: Record<string, string | number | boolean>): string {
   if (typeof options.text === 'string' && !subcommand) return options.text;
+  // Silences keep their own syntax (matchers, quotes): the option is the text after `/ops silence`.
+  if (subcommand === 'silence' && typeof options.args === 'string') return `silence ${options.args}`;
   const parts: string[] = [subcommand || 'help'];
   const positional: Record<string, string> = { open: 'title', plan: 'template', runbook: 'query', demo: 'action' };
   const first = positional[subcommand];

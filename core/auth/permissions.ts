@@ -16,12 +16,29 @@ export const ACTION_ROLES = {
   'case.note': 'responder',
   /** Send alerts to the Sensor (Alertmanager, Grafana). */
   'ingest.write': 'responder',
+  /** List silences (REST, `/ops silence list`). */
+  'silence.read': 'viewer',
+  /**
+   * Make and expire silences: the on-call responder's job (the one who is woken). Scoped
+   * credentials may only silence inside their scope: the silence's `service=`/`env=` matchers
+   * (`silenceScopeTarget`) must name a service and env they cover.
+   */
+  'silence.manage': 'responder',
   /** The audit trail of a case and the SIEM export. */
   'audit.read': 'viewer',
   /** Create, list and revoke API tokens; re-index the knowledge base. */
   'admin.manage': 'admin',
 } as const satisfies Record<string, Role>;
 export type Action = keyof typeof ACTION_ROLES;
+
+/**
+ * What a silence touches, for scoped credentials: the service and env its equality matchers name
+ * (null when it names none, so only an unscoped principal may make a silence that wide).
+ */
+export function silenceScopeTarget(matchers: ReadonlyArray<{ name: string; op: string; value: string }>): AuthzTarget {
+  const equal = (name: string) => matchers.find((m) => m.name === name && m.op === '=')?.value ?? null;
+  return { service: equal('service'), env: equal('env') };
+}
 
 /**
  * Who may send each FSM event. `agent` events are opsloop's own jobs reporting results: people

@@ -8,6 +8,7 @@
 export type CaseRef = string;
 
 import { unstorableInput } from './escape.js';
+import { parseSilenceCommand, SILENCE_USAGE, type SilenceCommand } from './silence-command.js';
 
 export type ChatCommand =
   | { kind: 'open'; title: string; severity?: number; service?: string; env?: string }
@@ -19,6 +20,8 @@ export type ChatCommand =
   | { kind: 'report'; caseRef?: CaseRef }
   /** The demo world (OPSLOOP_DEMO): break the demo service (opens a case) or heal it. */
   | { kind: 'demo'; action: 'break' | 'heal' }
+  /** Silences (core/chat/silence-command.ts): make one, list them, expire one. */
+  | SilenceCommand
   | { kind: 'help' };
 
 export type ParseResult = { ok: true; command: ChatCommand } | { ok: false; message: string };
@@ -38,6 +41,7 @@ export const USAGE = {
   runbook: '/ops runbook <what is happening> [service=<name>]',
   report: '/ops report [case]',
   demo: '/ops demo break|heal',
+  silence: SILENCE_USAGE.join(' · '),
   help: '/ops help',
 } as const;
 
@@ -57,6 +61,7 @@ const KEYS_BY_KIND: Record<ChatCommand['kind'], readonly string[]> = {
   runbook: ['service'],
   report: ['case'],
   demo: [],
+  silence: [],
   help: [],
 };
 
@@ -123,7 +128,10 @@ export function parseOpsCommand(text: string, ctx: ParseContext = {}): ParseResu
   // The database cannot store NUL or lone surrogates: refuse them here, as the REST body parser does.
   const unstorable = unstorableInput({ command: text });
   if (unstorable) return fail(unstorable);
-  const tokens = tokenize(text.trim().replace(/^\/ops\b/i, ''));
+  const line = text.trim().replace(/^\/ops\b/i, '').trimStart();
+  // Silences read matchers (`name!=value`, `name=~regex`, case-sensitive names) their own way.
+  if (/^silence(\s|$)/i.test(line)) return parseSilenceCommand(line.slice('silence'.length));
+  const tokens = tokenize(line);
   if (typeof tokens === 'string') return fail(`Cannot read the command: ${tokens}.`);
   const [first, ...rest] = tokens;
   if (!first || (first.key === undefined && first.text.toLowerCase() === 'help')) return { ok: true, command: { kind: 'help' } };
@@ -155,6 +163,7 @@ export function parseOpsCommand(text: string, ctx: ParseContext = {}): ParseResu
     case 'runbook': return parseRunbook(words, args);
     case 'report': return parseReport(words, args, ctx);
     case 'demo': return parseDemo(words);
+    case 'silence': return parseSilenceCommand(rest.map((t) => t.text).join(' '));
     case 'help': return { ok: true, command: { kind: 'help' } };
   }
 }
@@ -252,6 +261,9 @@ export function helpLines(): string[] {
     `${USAGE.runbook} — the runbooks and past cases that match, best first`,
     `${USAGE.report} — upload the case's incident report (a Markdown file) into its thread`,
     `${USAGE.demo} — break the built-in demo service (opens a case the agents fix) or heal it (when the demo world runs)`,
+    `${SILENCE_USAGE[0]} — silence matching alerts and detector episodes: they open no case until it ends (announced in this thread)`,
+    `${SILENCE_USAGE[1]} — active and pending silences, with how much each suppressed`,
+    `${SILENCE_USAGE[2]} — end a silence now`,
     `${USAGE.help} — this help`,
     'Approve and Reject are buttons on the plan message when the gate asks for a human.',
   ];

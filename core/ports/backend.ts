@@ -4,6 +4,7 @@ import type { EvidenceStore } from './evidence-store.js';
 import type { JobQueue, JobQueueOptions } from './job-queue.js';
 import type { KnowledgeStore } from './knowledge-store.js';
 import type { OutboxSignal, SignalLogger } from './outbox-signal.js';
+import type { SilenceStore } from './silence-store.js';
 import type { SimMessageStore } from './sim-message-store.js';
 import type { TokenStore } from './token-store.js';
 
@@ -42,6 +43,8 @@ export interface OpsloopBackend<Cases extends CaseStore = CaseStore> {
   readonly chat: ChatStore;
   /** The local chat simulator's channel (/sim). */
   readonly simMessages: SimMessageStore;
+  /** Silences (`/ops silence`, `/silences`): matchers, start, end, reason, who made them, how often they suppressed. */
+  readonly silences: SilenceStore;
   /**
    * A new signal that wakes the outbox relays of other processes on this database after a commit
    * (LISTEN/NOTIFY on a PostgreSQL server; a no-op where all relays share one process or there is

@@ -10,6 +10,10 @@ export const AGENT_JOBS = {
   verifyMeasure: 'opsloop.agent.verify.measure',
   /** The Analyst's repeating pass over every service's signals (not about one case). */
   analyst: 'opsloop.agent.analyst',
+  /** Ends the silences whose time ran out: one job at each silence's end time … */
+  silenceExpiry: 'opsloop.silence.expire',
+  /** … and a repeating sweep for ends whose job was lost (a silence made while the queue was down). */
+  silenceSweep: 'opsloop.silence.sweep',
 } as const;
 export type AgentJobName = (typeof AGENT_JOBS)[keyof typeof AGENT_JOBS];
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CASE_EVENTS, CASE_STATUSES } from '../fsm/states.js';
 import type { CommandTopic } from '../fsm/transitions.js';
 import { ChangePlanSchema } from './plan.js';
+import { SilenceViewSchema } from './silence.js';
 import { OutboxEnvelopeSchema, type EventTopic } from './outbox.js';
 
 /**
@@ -112,6 +113,10 @@ export const EVENT_DATA_SCHEMAS = {
     source: AlertSource, group_key: z.string(), summary: z.string(), alerts: z.array(AlertView),
     status: Status.describe('the case status when they resolved: a resolution never changes it'),
   }).passthrough().describe('alerts of the case resolved (the Sensor)'),
+  'evt.silence.created.v1': z.object({ actor: Actor, silence: SilenceViewSchema })
+    .passthrough().describe('a silence was made (the envelope\'s case_id carries the silence id)'),
+  'evt.silence.ended.v1': z.object({ actor: Actor, end_reason: z.enum(['time', 'hand']), silence: SilenceViewSchema })
+    .passthrough().describe('a silence ended: its time ran out or someone expired it; the thread it was made in is told'),
 } as const satisfies Record<EventTopic, z.ZodType>;
 
 export type EventDataTopic = keyof typeof EVENT_DATA_SCHEMAS;

@@ -22,6 +22,8 @@ export const EVENT_TOPICS = [
   'evt.case.report_requested.v1',
   'evt.alert.firing.v1',
   'evt.alert.resolved.v1',
+  'evt.silence.created.v1',
+  'evt.silence.ended.v1',
 ] as const;
 export type EventTopic = (typeof EVENT_TOPICS)[number];
 

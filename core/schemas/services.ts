@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { VerifyCheckSchema } from './plan.js';
 import { DetectorSettingsSchema } from './detectors.js';
 import { PlaybookSchema } from './playbook.js';
+import { MaintenanceWindowSchema } from './maintenance.js';
 
 /**
  * Per-service defaults (config/services.yml): where a service runs, how the Verifier checks it
@@ -64,6 +65,8 @@ export const ServiceDefaultsSchema = z
     signals: z.array(SignalSchema).default([]),
     /** The deterministic investigation's playbook (core/schemas/playbook.ts). */
     investigate: PlaybookSchema.optional(),
+    /** Recurring maintenance windows (core/schemas/maintenance.ts): while one is open, the service's alerts and detector episodes open no case. */
+    maintenance: z.array(MaintenanceWindowSchema).max(50).optional(),
   })
   .strict();
 export type ServiceDefaults = z.infer<typeof ServiceDefaultsSchema>;
@@ -104,5 +107,6 @@ export function serviceDefaultsFor(file: ServicesFile, service: string | null | 
     },
     signals: byName(base.signals, own?.signals),
     investigate: own?.investigate ?? base.investigate,
+    maintenance: own?.maintenance ?? base.maintenance,
   };
 }

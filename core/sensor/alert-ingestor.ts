@@ -59,7 +59,9 @@ export type IngestAction =
   /** Only resolutions were recorded. */
   | 'resolved'
   /** Nothing new (a re-send). */
-  | 'duplicate';
+  | 'duplicate'
+  /** Every firing alert matched an active silence or maintenance window (core/sensor/alert-silencing.ts): nothing written. */
+  | 'suppressed';
 
 export interface IngestResult {
   action: IngestAction;
@@ -80,6 +82,8 @@ export interface IngestResult {
   resolved_case_ids: string[];
   /** Whether start_analysis was applied to the new case before the answer. */
   analysis_started: boolean;
+  /** Firing alerts a silence or maintenance window kept out, and what (`silence:<id>`, `maintenance:<service>:<window>`). */
+  suppressed_alerts?: number; suppressed_by?: string[];
 }
 
 /** What one ingest transaction returns: the result, and the start-analysis fact it wrote. */

@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM_SKIP, launchChromium } from '../support/chromium.js';
 import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
@@ -19,8 +19,7 @@ import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite
  * loopback admin endpoint, and the HTTP probe checks verify it: CLOSED in under 15 s.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
+const SKIP = CHROMIUM_SKIP;
 if (SKIP) console.log(`# skipping the demo browser test: ${SKIP}`);
 
 let store: PgliteCaseStore;
@@ -34,10 +33,7 @@ before(async () => {
   assert.equal(config.demo, 'auto');
   ops = await startOpsloop(config, { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 } });
   assert.ok(ops.extensions.some((e) => e.name === 'demo'), 'the demo world runs with nothing configured');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -415,7 +415,7 @@ describe('Discord pieces', () => {
     assert.deepEqual(puts.slice(-2).map((c) => c.path), [`/applications/${APP_ID}/commands`, `/applications/${APP_ID}/guilds/${GUILD}/commands`]);
     assert.equal(puts.at(-1)!.auth, 'Bot reg-token');
     assert.deepEqual((puts.at(-1)!.body as Array<{ name: string }>).map((c) => c.name), ['ops']);
-    assert.deepEqual(OPS_COMMAND.options.map((o) => o.name), ['open', 'status', 'timeline', 'plan', 'evidence', 'runbook', 'report', 'demo', 'help']);
+    assert.deepEqual(OPS_COMMAND.options.map((o) => o.name), ['open', 'status', 'timeline', 'plan', 'evidence', 'runbook', 'report', 'demo', 'silence', 'help']);
   });
 
   test('gateway wiring: a discord.js interactionCreate reaches the same handler and replies via the callback route', async () => {

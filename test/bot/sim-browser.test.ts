@@ -1,12 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM_SKIP, launchChromium } from '../support/chromium.js';
 import { loadConfig } from '../../adapters/config/env.js';
 import { silentLogger } from '../../adapters/log.js';
 import { createAgentsExtension } from '../../app/extensions/agents.js';
@@ -24,8 +24,7 @@ import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite
  * local server speaking the HTTP query API with a healthy error ratio.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`;
+const SKIP = CHROMIUM_SKIP;
 if (SKIP) console.log(`# skipping the simulator browser test: ${SKIP}`);
 
 const TEMPLATE = `name: sim.echo
@@ -93,10 +92,7 @@ before(async () => {
     backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createAgentsExtension(ctx, { processEveryMs: 200 }), (ctx) => createSimExtension(ctx)],
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

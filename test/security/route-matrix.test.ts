@@ -58,6 +58,9 @@ const ROUTES: Record<string, Need> = {
   'POST /sim/api/command': 'responder',
   'POST /sim/api/action': 'responder',
   'POST /sim/api/reject': 'responder',
+  'POST /silences': 'responder',
+  'GET /silences': 'viewer',
+  'POST /silences/{id}/expire': 'responder',
   // MCP: reading needs a viewer; each tool that writes is checked again by the Orchestrator (test/mcp).
   'POST /mcp': 'viewer',
   'GET /mcp': 'viewer',

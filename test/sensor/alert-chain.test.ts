@@ -8,11 +8,12 @@ import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
-import { alertmanagerSkipReason, startAlertmanager, type AlertmanagerHarness } from '../support/alertmanager.js';
+import { alertmanagerSkipReason } from '../support/alertmanager.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { prometheusBinary, prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
+import { prometheusBinary, prometheusSkipReason } from '../support/prometheus.js';
 import { alertmanagerBinary } from '../support/alertmanager.js';
-import { pollFor, type Probe } from '../support/wait.js';
+import type { Probe } from '../support/wait.js';
+import { startAlertChain, type AlertChain } from '../support/alert-chain.js';
 
 /*
  * The real chain on loopback: a controlled target → real Prometheus (rule evaluation) → real
@@ -37,8 +38,7 @@ const skip = !prometheusBinary() ? prometheusSkipReason() : !alertmanagerBinary(
 
 let store: PgliteCaseStore;
 let app: RunningOpsloop;
-let am: AlertmanagerHarness | null = null;
-let prom: PrometheusHarness | null = null;
+let chain: AlertChain | null = null;
 
 before(async () => {
   if (skip) return;
@@ -48,27 +48,22 @@ before(async () => {
     backend: pgliteBackend(store), print: () => {}, relay: { pollMs: 50 },
     extensions: [(ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) })],
   });
-  am = await startAlertmanager({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN });
-  prom = await startPrometheus({ ruleFiles: [RULE], alertmanagers: [am!.hostPort] });
+  chain = await startAlertChain({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN, ruleFiles: [RULE] });
 });
 
 after(async () => {
-  await prom?.close();
-  await am?.close();
+  await chain?.close();
   await app?.close();
   if (store) await cleanupTestPgliteStore(store);
 });
 
 function waitFor<T>(what: string, fn: Probe<T>, timeoutMs = 60_000): Promise<T> {
-  return pollFor(what, fn, {
-    timeoutMs, intervalMs: 250,
-    describe: () => `alertmanager: ${am?.logs().slice(-1500)}\nprometheus: ${prom?.logs().slice(-1500)}`,
-  });
+  return chain!.waitFor(what, fn, timeoutMs);
 }
 
 test('Prometheus → Alertmanager → opsloop: a case opens with evidence and starts analysis; the resolution lands on the timeline', { skip }, async (t) => {
   const t0 = Date.now();
-  prom!.target.set('checkout_errors', { service: 'checkout-api' }, 12);
+  chain!.prom.target.set('checkout_errors', { service: 'checkout-api' }, 12);
   const opened = await waitFor<CaseRecord>('a case from the alert', async () =>
     (await store.queries.listCases()).find((c) => c.labels.alertname === 'CheckoutErrorsHigh'));
   t.diagnostic(`case opened after ${Date.now() - t0} ms`);
@@ -92,7 +87,7 @@ test('Prometheus → Alertmanager → opsloop: a case opens with evidence and st
   assert.equal(viaApi.data.length, evidence.length);
 
   const t1 = Date.now();
-  prom!.target.set('checkout_errors', { service: 'checkout-api' }, 0);
+  chain!.prom.target.set('checkout_errors', { service: 'checkout-api' }, 0);
   const resolved = await waitFor('the resolution note', async () =>
     (await store.queries.listTimeline(opened.id)).find((e) => e.event === 'alert_resolved'));
   t.diagnostic(`resolution after ${Date.now() - t1} ms`);

@@ -7,6 +7,7 @@ import { createMongoCaseStore, type MongoCaseStore, type MongoCaseStoreOptions }
 import { MongoChatStore } from './mongo-chat-store.js';
 import { MongoEvidenceStore } from './mongo-evidence-store.js';
 import { MongoKnowledgeStore } from './mongo-knowledge-store.js';
+import { MongoSilenceStore } from './mongo-silence-store.js';
 import { MongoSimMessageStore } from './mongo-sim-message-store.js';
 import { MongoTokenStore } from './mongo-token-store.js';
 
@@ -24,6 +25,7 @@ export function mongoBackend(store: MongoCaseStore): MongoBackend {
     tokens: new MongoTokenStore(store),
     chat: new MongoChatStore(store),
     simMessages: new MongoSimMessageStore(store),
+    silences: new MongoSilenceStore(store),
     outboxSignal: () => noOutboxSignal,
     jobs: agendaJobs(() => mongoAgendaBackend(store.db)),
   });

@@ -6,6 +6,7 @@ import type { SqlCaseStore } from './sql-case-store.js';
 import { SqlChatStore } from './sql-chat-store.js';
 import { SqlEvidenceStore } from './sql-evidence-store.js';
 import { SqlKnowledgeStore } from './sql-knowledge-store.js';
+import { SqlSilenceStore } from './sql-silence-store.js';
 import { SqlSimMessageStore } from './sql-sim-message-store.js';
 import { SqlTokenStore } from './sql-token-store.js';
 
@@ -29,6 +30,7 @@ export function sqlBackend<S extends SqlCaseStore>(store: S, parts: SqlBackendPa
     tokens: new SqlTokenStore(store),
     chat: new SqlChatStore(store.sql),
     simMessages: new SqlSimMessageStore(store.sql),
+    silences: new SqlSilenceStore(store),
     outboxSignal: (logger) => parts.outboxSignal(logger),
     jobs: agendaJobs(() => parts.agenda()),
   });
