@@ -115,7 +115,7 @@ async function runScenario(name: string, store: MemoryStore, dataDir: string, co
 export function goalRows(scenarios: readonly MemoryScenario[], check?: number): GoalRow[] {
   const rows: GoalRow[] = [];
   const add = (figure: string, measured: number, goal: number, unit: GoalRow['unit']) => {
-    rows.push({ figure, measured, goal, unit, met: measured <= goal, within_check: check === undefined || measured <= goal * check });
+    rows.push({ figure, measured, goal, unit, met: measured <= goal, within_check: check === undefined || measured <= round(goal * check, 3) });
   };
   const idleGoal: Record<string, number> = {
     'PGlite, first start': MEMORY_GOALS.pgliteFirstIdle,
