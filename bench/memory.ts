@@ -2,14 +2,15 @@
  * Resident memory of `npm start` (PORT=0, a temp data dir), each figure beside its goal (issue 17):
  *   - embedded PGlite, first start (a new data directory): idle ≤ 400 MB;
  *   - embedded PGlite, later start (the same directory again): idle ≤ 300 MB, then N cases driven
- *     through the REST API, after which RSS stays within 1.2× of that idle figure;
+ *     through the REST API, after which RSS (sampled once the load has stopped BENCH_MEMORY_SETTLE_S,
+ *     default 10 s) stays within 1.2× of that idle figure;
  *   - PostgreSQL server (DATABASE_URL, a throwaway database): idle ≤ 150 MB, and after N cases
  *     within 1.2× of idle.
  * The figure held against a goal is the tree: every process the start script runs (npm's own
  * process is printed apart). The app's heap / external / other split comes from its /metrics.
  *
  *   npm run bench:memory
- *   BENCH_MEMORY_CASES=1000 BENCH_MEMORY_STORES=pglite,postgres BENCH_MEMORY_SAMPLE_S=5 npm run bench:memory
+ *   BENCH_MEMORY_CASES=1000 BENCH_MEMORY_STORES=pglite,postgres BENCH_MEMORY_SAMPLE_S=5 BENCH_MEMORY_SETTLE_S=10 npm run bench:memory
  *   BENCH_MEMORY_CHECK=1.5 npm run bench:memory   # exit 1 when a figure exceeds 1.5× its goal (CI)
  *
  * Authentication is on, as after a newcomer's `npm start`: cases are driven as the admin whose token
@@ -25,7 +26,7 @@ import { type MemoryPhase, samplePhase, startApp, type StartedApp, stopApp } fro
 import { createThrowawayDatabase, type ThrowawayDatabase } from './lib/bench-database.js';
 import { driveCases, type DriveResult } from './lib/drive-cases.js';
 import { envInt, machineInfo, machineLine, writeResults } from './lib/results.js';
-import { round } from './lib/stats.js';
+import { round, sleep } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 
 export type MemoryStore = 'pglite' | 'postgres';
@@ -34,6 +35,8 @@ export interface MemoryConfig {
   cases: number;
   parallel: number;
   sampleSeconds: number;
+  /** Seconds between the last case and the sample after the cases (V8 shrinks its heap once the load stops). */
+  settleSeconds: number;
   startTimeoutS: number;
   stores: MemoryStore[];
   /** When set, a figure above `check ×` its goal fails the run (the CI memory check). */
@@ -73,6 +76,11 @@ export interface MemoryResult {
   skipped: string[];
 }
 
+function envNonNegative(name: string, fallback: number): number {
+  const raw = process.env[name]?.trim();
+  return raw === '0' ? 0 : envInt(name, fallback);
+}
+
 function configFromEnv(): MemoryConfig {
   const stores = (process.env.BENCH_MEMORY_STORES?.trim() || 'pglite,postgres').split(',').map((s) => s.trim());
   for (const s of stores) if (s !== 'pglite' && s !== 'postgres') throw new Error(`BENCH_MEMORY_STORES: unknown store ${JSON.stringify(s)} (pglite, postgres)`);
@@ -81,6 +89,7 @@ function configFromEnv(): MemoryConfig {
     cases: envInt('BENCH_MEMORY_CASES', 1000),
     parallel: envInt('BENCH_MEMORY_PARALLEL', 8),
     sampleSeconds: envInt('BENCH_MEMORY_SAMPLE_S', 5),
+    settleSeconds: envNonNegative('BENCH_MEMORY_SETTLE_S', 10),
     startTimeoutS: envInt('BENCH_MEMORY_START_TIMEOUT_S', 300),
     stores: stores as MemoryStore[],
     ...(check ? { check: Number(check) } : {}),
@@ -103,6 +112,8 @@ async function runScenario(name: string, store: MemoryStore, dataDir: string, co
       const driveStart = Date.now();
       const result = await driveCases(app.url, app.adminToken, config.cases, config.parallel);
       driven = { ...result, cases: config.cases, seconds: round((Date.now() - driveStart) / 1000, 1) };
+      log(`memory: ${name}: ${config.cases} cases driven; sampling after ${config.settleSeconds} s without load`);
+      await sleep(config.settleSeconds * 1000);
       phases.push(await samplePhase(`after ${config.cases} cases`, app, config.sampleSeconds));
     }
     return { name, store, start_seconds: round(startSeconds, 1), phases, drive: driven };

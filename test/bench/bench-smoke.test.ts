@@ -88,7 +88,7 @@ describe('bench smoke', { timeout: 900_000 }, () => {
   });
 
   it('memory: npm start answers on a new and a reopened data dir, RSS is sampled idle and after driving cases, each figure beside its goal', async () => {
-    const { result, file } = await runMemoryBench({ cases: 3, parallel: 3, sampleSeconds: 1, startTimeoutS: 600, stores: ['pglite'] }, quiet);
+    const { result, file } = await runMemoryBench({ cases: 3, parallel: 3, sampleSeconds: 1, settleSeconds: 0, startTimeoutS: 600, stores: ['pglite'] }, quiet);
     assert.deepEqual(result.scenarios.map((s) => [s.name, s.phases.length]), [['PGlite, first start', 1], ['PGlite, later start', 2]]);
     for (const phase of result.scenarios.flatMap((s) => s.phases)) {
       assert.ok(phase.rss.app_mb > 20, `${phase.phase}: app RSS ${phase.rss.app_mb} MB`);
