@@ -1,9 +1,7 @@
 import type { Config } from '../adapters/config/env.js';
 import { createKnowledgeExtension } from './extensions/knowledge.js';
-import { createNatsExtension } from './extensions/nats.js';
 import { createAgentsExtension } from './extensions/agents.js';
-import { createSlackExtension } from './extensions/slack.js';
-import { createDiscordExtension, discordConfigured } from './extensions/discord.js';
+import { discordConfigured } from './extensions/discord-configured.js';
 import { createSimExtension } from './extensions/sim.js';
 import { createIngestExtension } from './extensions/ingest.js';
 import { createMcpExtension } from './extensions/mcp.js';
@@ -39,9 +37,11 @@ export function defaultExtensions(config: Config): Extension[] {
     { name: 'knowledge', provides: ['librarian'], create: (ctx) => createKnowledgeExtension(ctx) },
     { name: 'ingest', needs: ['silences'], create: (ctx) => createIngestExtension(ctx) },
     config.mcpHttp === 'on' && { name: 'mcp', needs: ['librarian'], create: (ctx) => createMcpExtension(ctx) },
-    Boolean(config.natsUrl) && { name: 'nats', create: (ctx) => createNatsExtension(ctx) },
-    slackConfigured && { name: 'slack', ...chat, create: (ctx) => createSlackExtension(ctx) },
-    discordConfigured(config) && { name: 'discord', ...chat, create: (ctx) => createDiscordExtension(ctx) },
+    // Loaded only when configured: their client libraries (NATS, @slack/bolt, discord.js) cost
+    // tens of MB of heap each in a process that does not use them (bench:memory).
+    Boolean(config.natsUrl) && { name: 'nats', create: async (ctx) => (await import('./extensions/nats.js')).createNatsExtension(ctx) },
+    slackConfigured && { name: 'slack', ...chat, create: async (ctx) => (await import('./extensions/slack.js')).createSlackExtension(ctx) },
+    discordConfigured(config) && { name: 'discord', ...chat, create: async (ctx) => (await import('./extensions/discord.js')).createDiscordExtension(ctx) },
     // No chat platform configured: the local simulator at /sim is the chat surface.
     simulatorIsChat && { name: 'sim', ...chat, create: (ctx) => createSimExtension(ctx) },
   ];

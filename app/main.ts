@@ -4,7 +4,7 @@ import { startOpsloop } from './start-opsloop.js';
 
 const USAGE = `opsloop: a ChatOps incident bot (case → plan → gate → execute → verify).
 
-Usage: npm start            (or: tsx app/main.ts)
+Usage: npm start            (or: node --import tsx app/main.ts)
        npm start -- --help  (this text)
        npm start -- --env-markdown  (the variable table as Markdown, for README.md)
 

@@ -20,7 +20,7 @@ import { registerConfigSecrets, registeredSecrets, registerKnownSecrets } from '
 import type { OpsloopContext, OpsloopExtension } from './extension-context.js';
 import { defaultExtensions, extensionBuildOrder, type ExtensionEntry } from './extensions.js';
 import { ServiceRegistry } from './extension-order.js';
-import { startTracing } from '../adapters/telemetry/tracing-setup.js';
+import { startConfiguredTracing } from '../adapters/telemetry/tracing-config.js';
 import { tracingRegistered } from '../adapters/telemetry/spans.js';
 import { traceAwareIds, tracedCaseStore } from '../adapters/telemetry/traced-store.js';
 
@@ -97,7 +97,7 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
   // OpenTelemetry traces (OTEL_* variables): a tracer provider only when configured; with one
   // registered (here or by the embedding process), writes take the active span's trace id and the
   // store's transactions and outbox messages carry its traceparent (adapters/telemetry).
-  const tracing = startTracing(config);
+  const tracing = await startConfiguredTracing(config);
   const traced = tracingRegistered();
   const ids = traced ? traceAwareIds(overrides.ids ?? uuidGen) : (overrides.ids ?? uuidGen);
   const ownsStore = !overrides.backend;

@@ -12,7 +12,8 @@ import type { CaseRecord } from '../../core/schemas/case.js';
 import type { ServicesFile } from '../../core/schemas/services.js';
 import { createClaimChecker, servicesClaimScope } from './claim-checker.js';
 import { investigationSourcesFromConfig, toolboxFor } from './investigation-setup.js';
-import { connectMcpTools, loadMcpFile, type McpToolSet } from './mcp-tools.js';
+import { loadMcpFile } from './mcp-file.js';
+import type { McpToolSet } from './mcp-tools.js';
 import { investigationBudgetFromConfig, PlaybookInvestigator } from './playbook-investigator.js';
 import type { InvestigationToolbox } from './toolbox.js';
 import type { KnowledgeSearch } from './tools/knowledge-tools.js';
@@ -62,6 +63,8 @@ export function createInvestigationKit(opts: InvestigationKitOptions): Investiga
     async start() {
       const file = await loadMcpFile(opts.config.mcpFile);
       if (Object.keys(file.servers).length === 0) return;
+      // The MCP client SDK is loaded only when config/mcp.yml names servers.
+      const { connectMcpTools } = await import('./mcp-tools.js');
       mcp = await connectMcpTools(file, opts.env ?? process.env);
       mcpTools = mcp.tools;
       for (const f of mcp.failed) warnings.push(`MCP server ${f.server} unavailable: ${f.error}`);

@@ -16,11 +16,7 @@ import { McpFileSchema, mcpToolName, type McpFile, type McpServerConfig } from '
 import { loadYamlConfig } from '../config/yaml-file-loader.js';
 import { errorMessage, failResult, okResult } from './tools/tool-result.js';
 
-/** Load config/mcp.yml (throws ConfigFileError on a bad field); a missing file means no servers. */
-export async function loadMcpFile(file: string): Promise<McpFile> {
-  if (!existsSync(file)) return McpFileSchema.parse({});
-  return loadYamlConfig(file, McpFileSchema);
-}
+export { loadMcpFile } from './mcp-file.js';
 
 /** One connected server: its allowlist is enforced here, on every call. */
 export interface McpServerConnection {

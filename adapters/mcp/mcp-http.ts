@@ -5,15 +5,32 @@
  * server acting as that principal (stateless mode: no MCP session to hijack, every POST carries
  * its credential). Writes are checked again by the Orchestrator for the principal's role and scope.
  */
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { z } from 'zod';
 import { ErrorBodySchema } from '../../core/schemas/http.js';
 import { principalOf } from '../http/request-principal.js';
 import type { HttpPlugin } from '../http/server.js';
 import type { OpsloopMcpDeps } from './mcp-deps.js';
-import { buildOpsloopMcpServer } from './opsloop-mcp-server.js';
 
 export const MCP_PATH = '/mcp';
+
+/**
+ * The MCP SDK's server and opsloop's tools on it, loaded on the first request to /mcp rather than at
+ * start: the SDK costs ~25 MB of heap in a process no assistant talks to (bench:memory).
+ */
+let mcpServerModules: Promise<{
+  StreamableHTTPServerTransport: typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js').StreamableHTTPServerTransport;
+  buildOpsloopMcpServer: typeof import('./opsloop-mcp-server.js').buildOpsloopMcpServer;
+}> | null = null;
+
+function loadMcpServerModules(): NonNullable<typeof mcpServerModules> {
+  mcpServerModules ??= Promise.all([import('@modelcontextprotocol/sdk/server/streamableHttp.js'), import('./opsloop-mcp-server.js')])
+    .then(([transport, server]) => ({ StreamableHTTPServerTransport: transport.StreamableHTTPServerTransport, buildOpsloopMcpServer: server.buildOpsloopMcpServer }))
+    .catch((error: unknown) => {
+      mcpServerModules = null;
+      throw error;
+    });
+  return mcpServerModules;
+}
 
 const JsonRpcSchema = z.record(z.string(), z.unknown()).describe('A JSON-RPC 2.0 message (or batch) of the Model Context Protocol.');
 const err = (description: string) => ({ description, schema: ErrorBodySchema });
@@ -34,6 +51,7 @@ export function mcpHttpPlugin(deps: OpsloopMcpDeps | (() => OpsloopMcpDeps)): Ht
         406: { description: 'The Accept header lacks application/json and text/event-stream.' },
       },
     }, async (request, reply) => {
+      const { StreamableHTTPServerTransport, buildOpsloopMcpServer } = await loadMcpServerModules();
       const server = buildOpsloopMcpServer(depsOf(), principalOf(request));
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       reply.hijack();

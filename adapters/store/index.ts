@@ -1,8 +1,5 @@
 import type { MigrationProgress, OpsloopBackend } from '../../core/ports/backend.js';
-import { openPgliteBackend } from './pglite/pglite-backend.js';
 import { openPostgresBackend } from './postgres/postgres-backend.js';
-
-export { DEFAULT_PGLITE_DATA_DIR } from './pglite/pglite-case-store.js';
 
 /** Which database to open; opsloop's Config fits as it is. */
 export interface BackendConfig {
@@ -34,6 +31,8 @@ export async function openBackend(config: BackendConfig = {}): Promise<OpsloopBa
     return openMongoBackend({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}), ...progress });
   }
   if (config.databaseUrl) return openPostgresBackend({ url: config.databaseUrl, ...progress });
+  // Loaded lazily too: PGlite's module costs ~40 MB RSS in a process that uses a server (bench:memory).
+  const { openPgliteBackend } = await import('./pglite/pglite-backend.js');
   // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
   const extensions = config.openaiEmbeddingsModel ? { vector: (await import('@electric-sql/pglite-pgvector')).vector } : undefined;
   return openPgliteBackend({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(extensions ? { extensions } : {}), ...progress });

@@ -12,7 +12,6 @@ import { createPlanRunner } from '../../adapters/agents/plan-runner.js';
 import { agentTriggerRoutes } from '../../adapters/http/agent-routes.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
 import { factApplier } from '../../adapters/jobs/fact-applier.js';
-import { OpenAiPlanner } from '../../adapters/llm/openai-planner.js';
 import type { PlanModel } from '../../core/ports/plan-model.js';
 import { PrometheusClient } from '../../adapters/metrics-source/prometheus-client.js';
 import { DEFAULT_PLANNER_PROMPT_FILE, PlannerService } from '../../adapters/planner/planner-service.js';
@@ -24,7 +23,6 @@ import { defineAgentJobs } from '../../adapters/agents/agent-jobs.js';
 import type { InvestigationDeps } from '../../adapters/agents/investigation.js';
 import { createInvestigationKit, type InvestigationKit } from '../../adapters/investigation/investigation-kit.js';
 import { knownSecrets } from '../../adapters/secrets.js';
-import { OpenAiInvestigator } from '../../adapters/llm/openai-investigator.js';
 import { createPrometheusVerifier } from '../../adapters/agents/verifier-runner.js';
 import { demoServiceEntry } from '../../adapters/demo/demo-service.js';
 import type { DemoWorld } from './demo.js';
@@ -74,7 +72,8 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
   const executors = opts.executors ?? await createStepExecutorsFromEnv({ env: { ...process.env, OPSLOOP_SCRIPT_DIR: config.scriptDir } });
   const prometheus = config.prometheusUrl ? new PrometheusClient({ baseUrl: config.prometheusUrl }) : undefined;
   const llm = opts.llm ?? (config.openaiApiKey
-    ? new OpenAiPlanner({ apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}) })
+    // The openai client library is loaded only when an API key is configured (bench:memory).
+    ? new (await import('../../adapters/llm/openai-planner.js')).OpenAiPlanner({ apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}) })
     : undefined);
 
   const planner = plannerFor(new PlannerService({
@@ -102,7 +101,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     orchestrator, queries: store.queries, queue, clock, logger: log,
     evidence: createEvidenceGatherer({ services, clock, ...(prometheus ? { prometheus } : {}) }),
     planner, gatekeeper, executor, verifier,
-    ...(investigation ? { investigation: investigationFor(ctx, investigation, log) } : {}),
+    ...(investigation ? { investigation: await investigationFor(ctx, investigation, log) } : {}),
   });
   if (prometheus) {
     defineAnalystJob(queue, {
@@ -158,9 +157,9 @@ export function investigationKitFor(ctx: OpsloopContext, services: ServicesFile)
   });
 }
 
-function investigationFor(ctx: OpsloopContext, given: NonNullable<AgentsExtensionOptions['investigation']>, logger: OpsloopContext['logger']): InvestigationDeps {
+async function investigationFor(ctx: OpsloopContext, given: NonNullable<AgentsExtensionOptions['investigation']>, logger: OpsloopContext['logger']): Promise<InvestigationDeps> {
   const { config } = ctx;
-  const llm = given.llm ?? (config.openaiApiKey ? new OpenAiInvestigator({
+  const llm = given.llm ?? (config.openaiApiKey ? new (await import('../../adapters/llm/openai-investigator.js')).OpenAiInvestigator({
     apiKey: config.openaiApiKey, ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}), ...(config.openaiModel ? { model: config.openaiModel } : {}),
   }) : undefined);
   return { ...given, ...(llm ? { llm } : {}), orchestrator: ctx.orchestrator, queries: ctx.store.queries, clock: ctx.clock, logger };

@@ -9,6 +9,9 @@ import { discordInteractionsPlugin } from '../../bot/discord/discord-http.js';
 import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/discord/discord-gateway.js';
 import { DiscordInteractions } from '../../bot/discord/discord-interactions.js';
 import { tracedChatClient } from '../../adapters/telemetry/traced-chat-client.js';
+import { discordConfigured } from './discord-configured.js';
+
+export { discordConfigured } from './discord-configured.js';
 
 export interface DiscordExtensionOptions {
   /** Channel id for cases opened outside Discord (REST, alerts); without it they are not posted. */
@@ -22,10 +25,6 @@ export interface DiscordExtensionOptions {
   nowSeconds?: () => number;
 }
 
-/** Is Discord configured at all? */
-export function discordConfigured(config: { discordPublicKey?: string | undefined; discordBotToken?: string | undefined }): boolean {
-  return Boolean(config.discordPublicKey || config.discordBotToken);
-}
 
 /**
  * The Discord surface as an opsloop extension. DISCORD_PUBLIC_KEY selects HTTP interactions

@@ -5,7 +5,7 @@ import { parseEvent } from '../../core/events/typed-events.js';
 import { eventSchemaRoutes, kbRoutes } from '../../adapters/http/kb-routes.js';
 import { consumeOnce } from '../../adapters/jobs/outbox-relay.js';
 import { Librarian, type LibrarianOptions } from '../../adapters/knowledge/librarian.js';
-import { createOpenAiEmbedder, type Embedder } from '../../adapters/knowledge/openai-embedder.js';
+import type { Embedder } from '../../adapters/knowledge/openai-embedder.js';
 import { wordVectorOption } from '../../adapters/knowledge/word-vector-cache.js';
 
 /** Inbox consumer name of the case summariser. */
@@ -42,7 +42,8 @@ export async function createKnowledgeExtension(ctx: OpsloopContext, opts: Knowle
   const log = logger.child({ component: 'librarian' });
   const kb = ctx.backend.knowledge;
   const embedder = opts.embedder !== undefined ? opts.embedder : config.openaiEmbeddingsModel
-    ? createOpenAiEmbedder({
+    // The openai client library is loaded only when embeddings are configured (bench:memory).
+    ? (await import('../../adapters/knowledge/openai-embedder.js')).createOpenAiEmbedder({
       model: config.openaiEmbeddingsModel,
       ...(config.openaiApiKey ? { apiKey: config.openaiApiKey } : {}),
       ...(config.openaiBaseUrl ? { baseURL: config.openaiBaseUrl } : {}),

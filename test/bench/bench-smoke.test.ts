@@ -87,14 +87,16 @@ describe('bench smoke', { timeout: 900_000 }, () => {
     assert.equal((await readResults(file)).benchmark, 'outbox');
   });
 
-  it('memory: npm start answers, RSS is sampled idle and after driving cases', async () => {
-    const { result, file } = await runMemoryBench({ cases: 3, parallel: 3, sampleSeconds: 1, startTimeoutS: 600 }, quiet);
-    assert.equal(result.phases.length, 2);
-    for (const phase of result.phases) {
+  it('memory: npm start answers on a new and a reopened data dir, RSS is sampled idle and after driving cases, each figure beside its goal', async () => {
+    const { result, file } = await runMemoryBench({ cases: 3, parallel: 3, sampleSeconds: 1, settleSeconds: 0, startTimeoutS: 600, stores: ['pglite'] }, quiet);
+    assert.deepEqual(result.scenarios.map((s) => [s.name, s.phases.length]), [['PGlite, first start', 1], ['PGlite, later start', 2]]);
+    for (const phase of result.scenarios.flatMap((s) => s.phases)) {
       assert.ok(phase.rss.app_mb > 20, `${phase.phase}: app RSS ${phase.rss.app_mb} MB`);
       assert.ok(phase.rss.tree_mb >= phase.rss.app_mb);
+      assert.ok(phase.breakdown && phase.breakdown.heap_used_mb > 0 && phase.breakdown.external_mb > 0, 'the app reports its heap and external memory');
     }
-    assert.equal(result.statuses['201'], 3, 'three cases created');
+    assert.equal(result.scenarios[1]!.drive?.statuses['201'], 3, 'three cases created');
+    assert.deepEqual(result.goals.map((g) => g.figure), ['PGlite, first start: idle', 'PGlite, later start: idle', 'PGlite, later start: after 3 cases / idle']);
     assert.equal((await readResults(file)).benchmark, 'memory');
   });
 });

@@ -5,6 +5,8 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { pgliteSqlClient } from '../sql/sql-client.js';
 import { SqlCaseStore } from '../sql/sql-case-store.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
+import { createDataDirInChild } from './data-dir-create.js';
+import { pgliteOptions } from './pglite-settings.js';
 
 export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';
 
@@ -80,9 +82,11 @@ function resolveDataDir(dataDir: string): string {
   return isUrl(dataDir) ? dataDir : resolve(dataDir);
 }
 
+/** Open PGlite with opsloop's settings (pglite-settings.ts); a new data directory is made in a child process first (data-dir-create.ts). */
 function openPglite(dataDir: string, extensions?: PGliteOptions['extensions']): PGlite {
-  const options = extensions ? { extensions } : {};
+  const options = pgliteOptions(extensions);
   if (isUrl(dataDir)) return new PGlite(dataDir, options);
   mkdirSync(dataDir, { recursive: true });
+  createDataDirInChild(dataDir, options.startParams!);
   return new PGlite(dataDir, options);
 }

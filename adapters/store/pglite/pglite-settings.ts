@@ -1,0 +1,23 @@
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+
+/**
+ * PostgreSQL settings embedded PGlite starts with, beyond PGlite's own defaults. PGlite's WASM
+ * memory only grows, so every buffer PostgreSQL touches stays resident for the life of the process.
+ * `shared_buffers` is 128 MB in the data directory's postgresql.conf (initdb's default); opsloop's
+ * working set is a few MB of cases and timeline rows, and a page not in the buffer pool is one read
+ * of the data directory's file (the OS page cache) away. 16 MB keeps idle RSS ~130 MB lower
+ * (bench:memory) without costing transitions (bench:transitions, README "Memory").
+ */
+export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '16MB',
+};
+
+/** PGlite's start parameters: its defaults, then `-c name=value` for each of `settings`. Pure but for PGlite's static list. */
+export function pgliteStartParams(settings: Readonly<Record<string, string>> = PGLITE_SETTINGS): string[] {
+  return [...PGlite.defaultStartParams, ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+}
+
+/** The options every embedded PGlite opsloop opens gets (the settings above), with `extensions` when given. */
+export function pgliteOptions(extensions?: PGliteOptions['extensions']): PGliteOptions {
+  return { startParams: pgliteStartParams(), ...(extensions ? { extensions } : {}) };
+}
