@@ -25,11 +25,14 @@ export function baselinePoints(signal: Pick<Signal, 'baseline'>, stepSeconds: nu
   return Math.max(3, Math.round(seconds / stepSeconds));
 }
 
-/** `detect` settings for a signal; a signal without detectors gets one robust z-score with defaults. */
+/** What a signal without detectors gets: the fusion detector with its defaults (issue 16). */
+export const DEFAULT_DETECTORS: DetectSettings['detectors'] = [{ kind: 'fusion' }];
+
+/** `detect` settings for a signal; a signal without detectors gets `DEFAULT_DETECTORS`. */
 export function detectSettingsFor(signal: Pick<Signal, 'direction' | 'detectors' | 'baseline'>, stepSeconds: number): DetectSettings {
   return {
     direction: signal.direction,
-    detectors: signal.detectors.length ? signal.detectors : [{ kind: 'robust_z' }],
+    detectors: signal.detectors.length ? signal.detectors : DEFAULT_DETECTORS,
     baseline_points: baselinePoints(signal, stepSeconds),
   };
 }
