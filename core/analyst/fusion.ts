@@ -50,9 +50,10 @@ export interface FusionResult {
 /** The effective settings: the configured values, else the defaults (baseline from the signal). */
 export function fusionParameters(s: FusionSettings, defaultBaseline?: number) {
   const D = DETECTOR_DEFAULTS.fusion;
-  const baseline = s.baseline_points ?? Math.max(defaultBaseline ?? D.baseline_points, D.baseline_points);
+  const baseline = s.baseline_points ?? Math.max(defaultBaseline ?? 0, D.baseline_points);
   return {
     members: s.members ?? [...D.members],
+    transform: s.transform ?? D.transform,
     seasonal: s.seasonal ?? D.seasonal,
     seasonalDays: s.seasonal_days ?? D.seasonal_days,
     seasonalWindow: s.seasonal_window ?? D.seasonal_window,
@@ -67,7 +68,7 @@ export function fusionParameters(s: FusionSettings, defaultBaseline?: number) {
     driftThreshold: s.drift_threshold ?? D.drift_threshold,
     votes: s.votes ?? D.votes,
     alone: s.alone ?? D.alone,
-    learning: s.learning_points ?? Math.max(D.learning_points, baseline),
+    learning: s.learning_points ?? D.learning_points,
     quiet: s.quiet_points ?? D.quiet_points,
     noveltyPoints: s.novelty_points ?? D.novelty_points,
     noveltyQuantile: s.novelty_quantile ?? D.novelty_quantile,
@@ -88,7 +89,7 @@ export function seasonalPeriod(mode: FusionParameters['seasonal'], step: number)
 
 /** Residual z-scores with a per-point choice of the seasonal residual (step 1–2 above). */
 export function fusionZ(series: RegularSeries, p: FusionParameters): { z: number[]; seasonal: boolean[]; deseasoned: number[] | null } {
-  const x = series.values;
+  const x = transformed(series.values, p.transform);
   const minPoints = Math.max(5, Math.floor(p.baseline / 4));
   const plain = trailingStats(x, p.baseline, 1, minPoints);
   const period = seasonalPeriod(p.seasonal === 'auto' ? 'daily' : p.seasonal, series.step);
@@ -124,11 +125,17 @@ function preferSeasonal(x: readonly number[], plain: TrailingStats, deseasoned: 
   return x.map((_, i) => s[i]! < p[i]!);
 }
 
+/** `log`: log(1 + x) for x ≥ 0 (multiplicative bursts become additive); negative values stay missing. */
+export function transformed(values: readonly number[], transform: FusionParameters['transform']): number[] {
+  if (transform === 'none') return [...values];
+  return values.map((v) => (v >= 0 ? Math.log1p(v) : Number.NaN));
+}
+
 /** Drift of the value (or of the seasonal residual where that is used), floored like z. */
 function fusionDrift(series: RegularSeries, p: FusionParameters, seasonal: readonly boolean[], deseasoned: number[] | null): number[] {
-  const level = trailingStats(series.values, p.driftReference, p.driftPoints, 5).median;
+  const level = trailingStats(transformed(series.values, p.transform), p.driftReference, p.driftPoints, 5).median;
   const floor = (i: number) => flooredScale(0, level[i]!, p.minScale, p.minScaleRatio);
-  const plain = driftScores(series.values, p.driftPoints, p.driftReference, floor);
+  const plain = driftScores(transformed(series.values, p.transform), p.driftPoints, p.driftReference, floor);
   const seasonalDrift = deseasoned ? driftScores(deseasoned, p.driftPoints, p.driftReference, floor) : null;
   return plain.map((v, i) => (seasonal[i] && seasonalDrift ? seasonalDrift[i]! : v));
 }
@@ -140,7 +147,7 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
   const members: Partial<Record<FusionMember, number[]>> = {};
   for (const m of p.members) {
     if (m === 'spike') members.spike = z.map((v) => v / p.threshold);
-    if (m === 'shift') members.shift = cusum(z, p.cusumSlack, Math.max(p.threshold, 2 * p.cusumSlack), 2 * p.cusumThreshold).map((v) => v / p.cusumThreshold);
+    if (m === 'shift') members.shift = cusum(z, p.cusumSlack, Math.max(p.threshold, 2 * p.cusumSlack), (p.alone + 0.5) * p.cusumThreshold).map((v) => v / p.cusumThreshold);
     if (m === 'drift') members.drift = fusionDrift(series, p, seasonal, deseasoned).map((v) => v / p.driftThreshold);
   }
   const lists = p.members.map((m) => members[m]!);

@@ -88,6 +88,8 @@ export const FusionSettingsSchema = z
     kind: z.literal('fusion'),
     ...Common,
     members: z.array(z.enum(FUSION_MEMBERS)).min(1).max(3).optional(),
+    /** `log`: score log(1 + x) (counts, rates, bytes, latencies: bursts are multiplicative); needs x ≥ 0. */
+    transform: z.enum(['none', 'log']).optional(),
     /** `auto`: use the seasonal residual when it is steadier than the plain one. */
     seasonal: z.enum(['auto', 'none', 'daily', 'weekly']).optional(),
     /** Previous days (weeks) with data whose same-time median is the expectation; missing ones are skipped. */
@@ -158,8 +160,9 @@ export const DETECTOR_DEFAULTS = {
   robust_z: { threshold: 3, baseline_points: 120, min_points: 20, seasonal_days: 7, seasonal_window: 2 },
   ewma: { alpha: 0.05, band: 2.75, warmup: 30 },
   fusion: {
-    members: FUSION_MEMBERS, seasonal: 'auto', seasonal_days: 7, seasonal_window: 1, baseline_points: 120, min_scale_ratio: 0.01,
-    threshold: 5, cusum_slack: 1, cusum_threshold: 12, drift_points: 30, drift_reference_points: 720, drift_threshold: 4,
-    votes: 2, alone: 1.6, learning_points: 120, quiet_points: 60, consecutive: 2, novelty_points: 1440, novelty_quantile: 0.995,
+    members: FUSION_MEMBERS, transform: 'none', seasonal: 'auto', seasonal_days: 5, seasonal_window: 1, baseline_points: 288,
+    min_scale_ratio: 0.01, threshold: 5, cusum_slack: 1, cusum_threshold: 8, drift_points: 30, drift_reference_points: 720,
+    drift_threshold: 4, votes: 2, alone: 2.5, learning_points: 120, quiet_points: 60, consecutive: 2,
+    novelty_points: 0, novelty_quantile: 0.98,
   },
 } as const;
