@@ -175,13 +175,30 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
   const raw = episodesFromFlags(series, levels, {
     consecutive: p.consecutive, clear: p.clear, maxGap: p.maxGap,
     signOf: (i) => (scores[i]! >= 0 ? 1 : -1), peakOf: (i) => Math.abs(scores[i]!),
-  });
+  }).map((e) => withExcursionStart(series, e, levels, scores));
   const { pages, candidates } = pagesOf(series, raw, p, (i) => p.members.map((m) => {
     const v = members[m]![i]!;
     return { member: m, score: v, vote: Number.isFinite(v) && bad(v) >= 1 };
   }));
+  // Anomalous: beyond the vote, or still deviating inside a candidate episode.
   const flags = levels.map((l) => (l === null ? null : l === 2));
+  for (const e of raw) {
+    const from = Math.round((e.start - series.start) / series.step);
+    const to = Math.round((e.end - series.start) / series.step);
+    for (let i = from; i <= to; i++) if (levels[i] === 1) flags[i] = true;
+  }
   return { scores, flags, members, seasonal, pages, candidates };
+}
+
+/**
+ * An episode starts where its excursion began: the level-1 points of the same sign just before
+ * the run that fired (a step's first point often votes once, the CUSUM a point later).
+ */
+function withExcursionStart(series: RegularSeries, e: RawEpisode, levels: ReadonlyArray<0 | 1 | 2 | null>, scores: readonly number[]): RawEpisode {
+  let i = Math.round((e.start - series.start) / series.step);
+  const sign = e.direction === 'up' ? 1 : -1;
+  while (i > 0 && levels[i - 1] === 1 && Math.sign(scores[i - 1]!) === sign) i--;
+  return { ...e, start: series.start + i * series.step };
 }
 
 /**
