@@ -97,7 +97,7 @@ export function fusionZ(series: RegularSeries, p: FusionParameters): { z: number
   const deseasoned = expected ? x.map((v, i) => v - expected[i]!) : null;
   const seasonalStats = deseasoned ? trailingStats(deseasoned, p.baseline, 1, minPoints) : null;
   // auto: the seasonal residual where its typical one-step error over the last period is smaller.
-  const choice = p.seasonal === 'auto' && seasonalStats ? preferSeasonal(x, plain, deseasoned!, seasonalStats, period) : null;
+  const choice = p.seasonal === 'auto' && seasonalStats ? preferSeasonal(x, plain, deseasoned!, seasonalStats, p.baseline) : null;
   const z = new Array<number>(x.length).fill(Number.NaN);
   const seasonal = new Array<boolean>(x.length).fill(false);
   for (let i = 0; i < x.length; i++) {
@@ -115,13 +115,13 @@ export function fusionZ(series: RegularSeries, p: FusionParameters): { z: number
   return { z, seasonal, deseasoned };
 }
 
-/** Per point: the seasonal residual's median absolute error over the previous period is below the plain one's. */
-function preferSeasonal(x: readonly number[], plain: TrailingStats, deseasoned: readonly number[], seasonal: TrailingStats, period: number): boolean[] {
+/** Per point: the seasonal residual's median absolute error over the previous `length` points is below the plain one's. */
+function preferSeasonal(x: readonly number[], plain: TrailingStats, deseasoned: readonly number[], seasonal: TrailingStats, length: number): boolean[] {
   const plainError = x.map((v, i) => Math.abs(v - plain.median[i]!));
   const seasonalError = deseasoned.map((v, i) => Math.abs(v - seasonal.median[i]!));
-  const minPoints = Math.ceil(period / 2);
-  const p = trailingStats(plainError, period, 1, minPoints).median;
-  const s = trailingStats(seasonalError, period, 1, minPoints).median;
+  const minPoints = Math.ceil(length / 2);
+  const p = trailingStats(plainError, length, 1, minPoints, false).median;
+  const s = trailingStats(seasonalError, length, 1, minPoints, false).median;
   return x.map((_, i) => s[i]! < p[i]!);
 }
 
@@ -133,7 +133,7 @@ export function transformed(values: readonly number[], transform: FusionParamete
 
 /** Drift of the value (or of the seasonal residual where that is used), floored like z. */
 function fusionDrift(series: RegularSeries, p: FusionParameters, seasonal: readonly boolean[], deseasoned: number[] | null): number[] {
-  const level = trailingStats(transformed(series.values, p.transform), p.driftReference, p.driftPoints, 5).median;
+  const level = trailingStats(transformed(series.values, p.transform), p.driftReference, p.driftPoints, 5, false).median;
   const floor = (i: number) => flooredScale(0, level[i]!, p.minScale, p.minScaleRatio);
   const plain = driftScores(transformed(series.values, p.transform), p.driftPoints, p.driftReference, floor);
   const seasonalDrift = deseasoned ? driftScores(deseasoned, p.driftPoints, p.driftReference, floor) : null;
