@@ -33,7 +33,8 @@ window, merged while under 30 minutes apart); detections in NAB's probationary p
                        as in config/services.yml (baseline → points at each file's step), or
                        {direction, detectors, baseline_points} used as written
   --settings-json TEXT the same, inline
-  --fast               skip replaying the Analyst's passes (one detect() per slot; slower)
+  --fast               skip replaying the Analyst's passes (a detect() per slot that may page:
+                       seconds for the defaults, many minutes with week-long seasonal baselines)
   --per-file           a table per file as well
   --json               print the results as JSON instead of tables
   --plot-dir DIR       write one PNG per file: the series, opsloop's episodes and pages, the windows

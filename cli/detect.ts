@@ -1,24 +1,30 @@
 /**
  * Backtest a detector on a CSV before enabling it (issue 7):
  *
- *   npm run detect -- --csv FILE [--signal NAME | --config FILE] [--services FILE] [--direction up|down|both] [--explain] [--quiet]
+ *   npm run detect -- --csv FILE [--signal NAME | --config FILE] [--services FILE] [--direction up|down|both]
+ *                     [--plot OUT.svg|OUT.png [--windows FILE]] [--explain] [--quiet]
  *
  * Reads `timestamp,value` lines (a header line; Unix seconds, ISO 8601 or `YYYY-MM-DD HH:MM:SS`;
  * any order; gaps allowed; the step is inferred) and prints JSON lines: every anomalous point
  * (`type: "point"`), every episode that would have opened a case (`type: "episode"`), then a
  * `type: "summary"` line; on big files the stages are announced on stderr. Bad CSV or usage → a message on stderr naming the line, exit code 2.
+ * `--plot` also draws the series, its episodes and (with `--windows`) labelled windows to an SVG or PNG.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { anomalousPoints, detect, type Detection } from '../core/analyst/detectors.js';
-import { parseSeriesCsv, regularise } from '../core/analyst/series.js';
+import { parseSeriesCsv, parseTimestamp, regularise, type Point } from '../core/analyst/series.js';
 import { detectSettingsFor } from '../core/analyst/signal-settings.js';
 import { DetectSettingsSchema, DIRECTIONS, type DetectSettings, type Direction } from '../core/schemas/detectors.js';
 import type { Signal } from '../core/schemas/services.js';
+import { z } from 'zod';
 import { serviceDefaultsFor } from '../core/schemas/services.js';
 import { loadServices } from '../adapters/config/services-loader.js';
 import { loadYamlConfig } from '../adapters/config/yaml-file-loader.js';
+import { pngSize, svgToPng } from '../adapters/plot/png.js';
+import { seriesPlotSvg, type PlotSpan } from '../adapters/plot/series-plot.js';
 import { explainLines } from './detect-explain.js';
 
 export const DETECT_HELP = `Usage: npm run detect -- --csv FILE [--signal NAME | --config FILE] [options]
@@ -33,6 +39,10 @@ the anomalous points and the episodes that would have opened a case.
   --services FILE     services file for --signal (default $OPSLOOP_SERVICES_FILE or config/services.yml)
   --config FILE       YAML/JSON detector settings: {direction, detectors: [...], baseline_points}
   --direction DIR     up, down or both (overrides the signal's/config's direction)
+  --plot OUT          also draw the series to OUT.svg or OUT.png: the line, each episode as a red
+                      band with a ▼ where it fired, labelled windows (--windows) as green bands
+  --windows FILE      labelled windows for --plot: JSON [{"start": …, "end": …}], each end
+                      Unix seconds or ISO 8601
   --explain           also print, per detection, each detector's score/vote and why a candidate
                       did not page (learning period, re-alert suppressed) as "type":"explain" lines
   --quiet             no progress lines
@@ -84,6 +94,11 @@ async function detectCommand(argv: string[], io: DetectCliIo): Promise<void> {
     return;
   }
   if (!values.csv) throw new DetectUsageError(`--csv FILE is required\n${DETECT_HELP}`);
+  if (values.windows && !values.plot) throw new DetectUsageError('--windows goes with --plot');
+  if (values.plot && !['.svg', '.png'].includes(extname(values.plot).toLowerCase())) {
+    throw new DetectUsageError(`--plot wants a file ending in .svg or .png, not ${JSON.stringify(values.plot)}`);
+  }
+  const windows = values.windows ? await readWindows(values.windows) : [];
   if (values.signal && values.config) throw new DetectUsageError('give --signal or --config, not both');
   if (values.direction && !(DIRECTIONS as readonly string[]).includes(values.direction)) {
     throw new DetectUsageError(`--direction must be up, down or both, not ${JSON.stringify(values.direction)}`);
@@ -113,6 +128,64 @@ async function detectCommand(argv: string[], io: DetectCliIo): Promise<void> {
   if (values.explain) lines.splice(lines.length - 1, 0, ...explainLines(detection));
   stage(4, `writing ${lines.length} result lines`);
   for (const line of lines) io.out(JSON.stringify(line));
+  if (values.plot) {
+    const written = await writePlot(values.plot, parsed.points, detection, windows, basename(values.csv));
+    if (!values.quiet) io.err(`detect: wrote ${values.plot} (${written})`);
+  }
+}
+
+const WindowEnd = z.union([z.number(), z.string()]);
+const WindowsSchema = z.array(z.object({ start: WindowEnd, end: WindowEnd }));
+
+/** Labelled windows from a JSON file: [{start, end}], Unix seconds or ISO 8601. */
+async function readWindows(file: string): Promise<PlotSpan[]> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new DetectUsageError(`cannot read windows from ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const parsed = WindowsSchema.safeParse(raw);
+  if (!parsed.success) throw new DetectUsageError(`${file}: want a JSON array of {"start": …, "end": …} (${parsed.error.issues[0]?.message})`);
+  return parsed.data.map((w, i) => {
+    const start = typeof w.start === 'number' ? w.start : parseTimestamp(w.start);
+    const end = typeof w.end === 'number' ? w.end : parseTimestamp(w.end);
+    if (start === null || end === null || !(end >= start)) {
+      throw new DetectUsageError(`${file}: window ${i + 1} needs start ≤ end, each Unix seconds or ISO 8601 (got ${JSON.stringify(w)})`);
+    }
+    return { start, end };
+  });
+}
+
+async function writePlot(out: string, points: readonly Point[], d: Detection, windows: PlotSpan[], name: string): Promise<string> {
+  const ext = extname(out).toLowerCase();
+  const hit = windows.filter((w) => d.episodes.some((e) => e.fired_at >= w.start && e.fired_at <= w.end)).length;
+  const svg = seriesPlotSvg({
+    title: `${name}: ${d.detectors.map((x) => x.name).join(' + ')}, direction ${d.direction}`,
+    subtitle: [
+      `${d.episodes.length} episode(s)`,
+      windows.length ? `${hit} of ${windows.length} labelled window(s) with an episode firing inside` : null,
+      `step ${d.step >= 60 ? `${d.step / 60} min` : `${d.step} s`}`,
+      `${points.length} points`,
+    ].filter(Boolean).join('   ·   '),
+    times: points.map((p) => p.t),
+    values: points.map((p) => p.v),
+    detections: d.episodes.map((e) => ({ start: e.start, end: e.end })),
+    pages: d.episodes.map((e) => e.fired_at),
+    windows,
+  });
+  try {
+    if (ext === '.svg') {
+      await writeFile(out, svg);
+      return `SVG, ${d.episodes.length} episode band(s)`;
+    }
+    const png = svgToPng(svg);
+    await writeFile(out, png);
+    const size = pngSize(png);
+    return `PNG ${size.width}×${size.height}`;
+  } catch (err) {
+    throw new DetectUsageError(`cannot write ${out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
 }
 
 function countLines(text: string): number {
@@ -132,6 +205,8 @@ function parseArgsStrict(argv: string[]) {
       services: { type: 'string' },
       config: { type: 'string' },
       direction: { type: 'string' },
+      plot: { type: 'string' },
+      windows: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       explain: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },

@@ -77,7 +77,10 @@ export function seriesPlotSvg(p: SeriesPlotInput): string {
     parts.push(band(p.muted, 'muted', PLOT_COLOURS.muted, 0.18));
     parts.push(`<text x="${f(clampX(p.muted.start) + 4)}" y="${plot.y + plot.h - 6}" font-size="10.5" fill="#666666">${esc(p.muted.label)}</text>`);
   }
-  for (const w of (p.windows ?? []).filter(visible)) parts.push(band(w, 'window', PLOT_COLOURS.window, 0.22));
+  for (const w of (p.windows ?? []).filter(visible)) {
+    // Outlined, so a window stays visible where a detection band covers it.
+    parts.push(band(w, 'window', PLOT_COLOURS.window, 0.22).replace('/>', ` stroke="${PLOT_COLOURS.window}" stroke-width="1.5"/>`));
+  }
   for (const d of p.detections.filter(visible)) parts.push(band(d, 'detection', PLOT_COLOURS.detection, 0.28));
 
   parts.push(`<path class="series" d="${linePath(p, x, y)}" fill="none" stroke="${PLOT_COLOURS.line}" stroke-width="1.1" stroke-linejoin="round"/>`);
@@ -107,7 +110,7 @@ function legend(right: number, top: number, withWindows: boolean): string {
     { label: 'detection episode', swatch: (x, y) => `<rect x="${x}" y="${y - 6}" width="18" height="12" fill="${PLOT_COLOURS.detection}" fill-opacity="0.28"/>` },
     { label: 'page', swatch: (x, y) => `<path d="M${x + 4},${y - 5}L${x + 14},${y - 5}L${x + 9},${y + 4}Z" fill="${PLOT_COLOURS.detection}"/>` },
   ];
-  if (withWindows) items.push({ label: 'labelled window', swatch: (x, y) => `<rect x="${x}" y="${y - 6}" width="18" height="12" fill="${PLOT_COLOURS.window}" fill-opacity="0.22"/>` });
+  if (withWindows) items.push({ label: 'labelled window', swatch: (x, y) => `<rect x="${x}" y="${y - 6}" width="18" height="12" fill="${PLOT_COLOURS.window}" fill-opacity="0.22" stroke="${PLOT_COLOURS.window}" stroke-width="1.5"/>` });
   const widths = items.map((i) => 26 + i.label.length * 6.6 + 14);
   let x = right - widths.reduce((a, b) => a + b, 0);
   const out = ['<g class="legend">'];

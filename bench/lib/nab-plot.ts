@@ -19,7 +19,7 @@ export function nabPlotSvg(series: NabSeries, settings: DetectSettings, pages: r
   const subtitle = [line('opsloop', scores.opsloop), htm ? line(PUBLISHED_LABELS.numenta!, htm) : null].filter(Boolean).join('   ·   ');
   return seriesPlotSvg({
     title: `${series.category}/${series.file}`,
-    subtitle: `${subtitle}   ·   step ${step / 60} min`,
+    subtitle: `${subtitle}   ·   step ${step % 3600 === 0 ? `${step / 3600} h` : `${step / 60} min`}`,
     times: series.times,
     values: series.values,
     detections: episodes.map((e) => ({ start: e.start, end: e.end })),
