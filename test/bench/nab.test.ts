@@ -105,7 +105,7 @@ test('detect() is causal: an episode fired by time T is found the same from the 
   const step = nabStepSeconds(series);
   const settings = defaultNabSettings(step);
   const full = detect(regularise(nabPoints(series), step), settings).episodes;
-  assert.ok(full.length >= 3, `want several episodes to compare, got ${full.length}`);
+  assert.ok(full.length >= 2, `want several episodes to compare, got ${full.length}`);
   const key = (e: { start: number; fired_at: number; direction: string }) => `${e.start}/${e.fired_at}/${e.direction}`;
   for (const e of full.slice(0, 8)) {
     const prefix = { times: series.times.filter((t) => t <= e.fired_at), values: series.values.slice(0, series.times.filter((t) => t <= e.fired_at).length) };
