@@ -25,7 +25,7 @@ import { loadServices } from '../adapters/config/services-loader.js';
 import { loadYamlConfig } from '../adapters/config/yaml-file-loader.js';
 import { pngSize, svgToPng } from '../adapters/plot/png.js';
 import { seriesPlotSvg, type PlotSpan } from '../adapters/plot/series-plot.js';
-import { explainLines } from './detect-explain.js';
+import { explainLines } from '../core/analyst/explain.js';
 
 export const DETECT_HELP = `Usage: npm run detect -- --csv FILE [--signal NAME | --config FILE] [options]
 

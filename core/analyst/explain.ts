@@ -1,11 +1,11 @@
 /**
- * `npm run detect -- --explain` (issue 16): one JSON line per detection a detector considered —
+ * What `npm run detect -- --explain` prints (issue 16; pure): one JSON line per detection a detector considered —
  * for the fusion detector every candidate episode, with each member's normalised score (1 = its
  * threshold) and vote at the point it fired, and whether it paged or why not (learning period,
  * suppressed into an earlier page); for other detectors every episode. Each line also gives every
  * configured detector's score at that point, so a reader sees who agreed.
  */
-import type { Detection } from '../core/analyst/detectors.js';
+import type { Detection } from './detectors.js';
 
 const iso = (t: number) => new Date(t * 1000).toISOString();
 const num = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : String(x));
