@@ -109,7 +109,7 @@ function main(args: string[]): number {
 
 function printReport(r: NabBenchResult, settingsLabel: string, perFile: boolean): void {
   process.stdout.write(`bench:detect on NAB: ${r.source}, ${r.files} files, ${(r.ms / 1000).toFixed(1)} s\n`);
-  process.stdout.write(`opsloop settings: ${settingsLabel === 'defaults' ? "the defaults a signal with nothing configured gets (robust_z, direction both, 2 h baseline at each file's step)" : settingsLabel}\n`);
+  process.stdout.write(`opsloop settings: ${settingsLabel === 'defaults' ? "the defaults a signal with nothing configured gets (fusion, direction both, 2 h baseline at each file's step)" : settingsLabel}\n`);
   const headers = ['detector', 'windows hit', 'windows', 'hit %', 'false-alarm episodes', 'detections'];
   for (const category of [...new Set(r.rows.map((x) => x.category))]) {
     const rows: Cell[][] = r.rows.filter((x) => x.category === category).map((x) => [

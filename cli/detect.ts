@@ -2,7 +2,7 @@
  * Backtest a detector on a CSV before enabling it (issue 7):
  *
  *   npm run detect -- --csv FILE [--signal NAME | --config FILE] [--services FILE] [--direction up|down|both]
- *                     [--plot OUT.svg|OUT.png [--windows FILE]] [--quiet]
+ *                     [--plot OUT.svg|OUT.png [--windows FILE]] [--explain] [--quiet]
  *
  * Reads `timestamp,value` lines (a header line; Unix seconds, ISO 8601 or `YYYY-MM-DD HH:MM:SS`;
  * any order; gaps allowed; the step is inferred) and prints JSON lines: every anomalous point
@@ -25,6 +25,7 @@ import { loadServices } from '../adapters/config/services-loader.js';
 import { loadYamlConfig } from '../adapters/config/yaml-file-loader.js';
 import { pngSize, svgToPng } from '../adapters/plot/png.js';
 import { seriesPlotSvg, type PlotSpan } from '../adapters/plot/series-plot.js';
+import { explainLines } from '../core/analyst/explain.js';
 
 export const DETECT_HELP = `Usage: npm run detect -- --csv FILE [--signal NAME | --config FILE] [options]
 
@@ -42,13 +43,15 @@ the anomalous points and the episodes that would have opened a case.
                       band with a ▼ where it fired, labelled windows (--windows) as green bands
   --windows FILE      labelled windows for --plot: JSON [{"start": …, "end": …}], each end
                       Unix seconds or ISO 8601
+  --explain           also print, per detection, each detector's score/vote and why a candidate
+                      did not page (learning period, re-alert suppressed) as "type":"explain" lines
   --quiet             no progress lines
   --help              this text
 
 On a big file (100,000 lines or more) each stage is announced on stderr as it starts
 ("detect: step 2/4: filling 1000000 points into a regular series"); stdout carries the JSON only.
 
-Without --signal/--config one robust z-score detector with its defaults watches both directions.
+Without --signal/--config the defaults a signal with no detectors gets (the fusion detector) watch both directions.
 Exit codes: 0 done (anomalies or not), 2 bad CSV, settings or usage.`;
 
 /** A problem the user must fix (exit code 2). */
@@ -122,6 +125,7 @@ async function detectCommand(argv: string[], io: DetectCliIo): Promise<void> {
   stage(3, `running ${settings.detectors.length} detector(s) over ${series.values.length} slots of ${series.step} s`);
   const detection = detect(series, settings);
   const lines = outputLines(detection);
+  if (values.explain) lines.splice(lines.length - 1, 0, ...explainLines(detection));
   stage(4, `writing ${lines.length} result lines`);
   for (const line of lines) io.out(JSON.stringify(line));
   if (values.plot) {
@@ -204,6 +208,7 @@ function parseArgsStrict(argv: string[]) {
       plot: { type: 'string' },
       windows: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      explain: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -221,7 +226,7 @@ async function settingsFrom(values: { signal?: string | undefined; services?: st
     const signal = await findSignal(values.signal, values.services);
     return detectSettingsFor(signal, step);
   }
-  return { direction: 'both', detectors: [{ kind: 'robust_z' }] };
+  return detectSettingsFor({ direction: 'both', detectors: [] }, step);
 }
 
 async function findSignal(name: string, servicesFile: string | undefined): Promise<Signal> {

@@ -12,6 +12,7 @@
  */
 import { detect, type DetectSettings, type DetectorSettings } from '../../core/analyst/detectors.js';
 import type { RegularSeries } from '../../core/analyst/series.js';
+import { detectSettingsFor } from '../../core/analyst/signal-settings.js';
 import { seededRandom } from './seeded-random.js';
 
 interface LabelledEvent {
@@ -115,6 +116,8 @@ interface Contender {
 }
 const up = (...detectors: DetectorSettings[]): DetectSettings => ({ direction: 'up', detectors });
 const CONTENDERS: Contender[] = [
+  // What a signal with no detectors configured gets (issue 16: the fusion detector).
+  { name: 'defaults (fusion)', settings: () => ({ ...detectSettingsFor({ direction: 'up', detectors: [] }, 60), direction: 'up' }) },
   { name: 'robust_z', settings: () => up({ kind: 'robust_z' }) },
   { name: 'robust_z daily', settings: () => up({ kind: 'robust_z', seasonal: 'daily' }) },
   { name: 'ewma', settings: () => up({ kind: 'ewma' }) },

@@ -8,7 +8,8 @@ import {
   type RobustZSettings,
   type StaticSettings,
 } from '../schemas/detectors.js';
-import { episodesFromFlags, type Episode } from './episodes.js';
+import { episodesFromFlags, type Episode, type RawEpisode } from './episodes.js';
+import { runFusion, type FusionCandidate } from './fusion.js';
 import { regularise, type Point, type RegularSeries } from './series.js';
 import { SortedWindow, sortedMedian } from './sorted-window.js';
 
@@ -39,6 +40,10 @@ export interface DetectorOutput {
   /** Per point: anomalous or not; null when the point is missing or could not be scored. */
   flags: Array<boolean | null>;
   episodes: Episode[];
+  /** Fusion only: every candidate episode with its members' scores and verdict (paged, learning, suppressed). */
+  candidates?: Array<Omit<FusionCandidate, 'raw' | 'firedIndex' | 'joinedIndex'> & { fired_at: number; joined?: number; start: number; direction: 'up' | 'down' }>;
+  /** Fusion only: per member, normalised scores per point (1 = its threshold). */
+  members?: Partial<Record<string, number[]>>;
 }
 
 export interface Detection {
@@ -97,6 +102,7 @@ export function detectorNames(detectors: readonly DetectorSettings[]): string[] 
 }
 
 function runDetector(series: RegularSeries, d: DetectorSettings, name: string, direction: Direction, baselinePoints?: number): DetectorOutput {
+  if (d.kind === 'fusion') return fusionOutput(series, d, name, direction, baselinePoints);
   let scores: number[];
   let flags: Array<boolean | null>;
   let weak: Array<boolean | null>;
@@ -116,8 +122,9 @@ function runDetector(series: RegularSeries, d: DetectorSettings, name: string, d
       weak = flags;
       break;
   }
-  const signOf = d.kind === 'static' ? staticSign(d, series.values) : (i: number) => (scores[i]! >= 0 ? 1 : -1);
-  const peakOf = d.kind === 'static' ? staticExcess(d, series.values) : (i: number) => Math.abs(scores[i]!);
+  const staticSettings = d.kind === 'static' ? d : null;
+  const signOf = staticSettings ? staticSign(staticSettings, series.values) : (i: number) => (scores[i]! >= 0 ? 1 : -1);
+  const peakOf = staticSettings ? staticExcess(staticSettings, series.values) : (i: number) => Math.abs(scores[i]!);
   const levels = flags.map((f, i): 0 | 1 | 2 | null => (f === null ? null : f ? 2 : weak[i] ? 1 : 0));
   const episodes = episodesFromFlags(series, levels, {
     consecutive: d.consecutive ?? DETECTOR_DEFAULTS.consecutive,
@@ -125,13 +132,27 @@ function runDetector(series: RegularSeries, d: DetectorSettings, name: string, d
     maxGap: d.max_gap ?? DETECTOR_DEFAULTS.max_gap,
     signOf,
     peakOf,
-  }).map((e) => ({
-    detector: name,
-    kind: d.kind,
-    ...e,
-    peak: { t: series.start + e.peakIndex * series.step, value: series.values[e.peakIndex]!, score: scores[e.peakIndex]! },
-  })).map(({ peakIndex: _p, ...rest }) => rest);
+  }).map((e) => episodeOf(series, e, name, d.kind, scores));
   return { name, kind: d.kind, scores, flags, episodes };
+}
+
+function episodeOf(series: RegularSeries, e: RawEpisode, name: string, kind: DetectorSettings['kind'], scores: readonly number[]): Episode {
+  const { peakIndex, ...rest } = e;
+  return { detector: name, kind, ...rest, peak: { t: series.start + peakIndex * series.step, value: series.values[peakIndex]!, score: scores[peakIndex]! } };
+}
+
+/** The fusion detector's pages as episodes, with its candidates for `--explain`. */
+function fusionOutput(series: RegularSeries, d: Extract<DetectorSettings, { kind: 'fusion' }>, name: string, direction: Direction, baselinePoints?: number): DetectorOutput {
+  const r = runFusion(series, d, direction, baselinePoints);
+  const at = (i: number) => series.start + i * series.step;
+  return {
+    name, kind: 'fusion', scores: r.scores, flags: r.flags, members: r.members,
+    episodes: r.pages.map((e) => episodeOf(series, e, name, 'fusion', r.scores)),
+    candidates: r.candidates.map((c) => ({
+      verdict: c.verdict, fired_at: at(c.firedIndex), start: c.raw.start, direction: c.raw.direction, members: c.members,
+      ...(c.joinedIndex !== undefined ? { joined: at(c.joinedIndex) } : {}),
+    })),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

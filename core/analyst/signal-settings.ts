@@ -1,4 +1,5 @@
-import type { DetectSettings } from '../schemas/detectors.js';
+import type { DetectSettings, FusionSettings } from '../schemas/detectors.js';
+import { fusionParameters, seasonalPeriod } from './fusion.js';
 import type { Signal } from '../schemas/services.js';
 import { durationSeconds } from './series.js';
 
@@ -25,11 +26,14 @@ export function baselinePoints(signal: Pick<Signal, 'baseline'>, stepSeconds: nu
   return Math.max(3, Math.round(seconds / stepSeconds));
 }
 
-/** `detect` settings for a signal; a signal without detectors gets one robust z-score with defaults. */
+/** What a signal without detectors gets: the fusion detector with its defaults (issue 16). */
+export const DEFAULT_DETECTORS: DetectSettings['detectors'] = [{ kind: 'fusion' }];
+
+/** `detect` settings for a signal; a signal without detectors gets `DEFAULT_DETECTORS`. */
 export function detectSettingsFor(signal: Pick<Signal, 'direction' | 'detectors' | 'baseline'>, stepSeconds: number): DetectSettings {
   return {
     direction: signal.direction,
-    detectors: signal.detectors.length ? signal.detectors : [{ kind: 'robust_z' }],
+    detectors: signal.detectors.length ? signal.detectors : DEFAULT_DETECTORS,
     baseline_points: baselinePoints(signal, stepSeconds),
   };
 }
@@ -49,6 +53,26 @@ export function pointsToQuery(signal: Pick<Signal, 'direction' | 'detectors' | '
       longest = Math.max(longest, need);
     }
     if (d.kind === 'ewma') longest = Math.max(longest, (d.warmup ?? 30) + Math.ceil(3 / (d.alpha ?? 0.05)));
+    if (d.kind === 'fusion') longest = Math.max(longest, fusionHistoryPoints(d, stepSeconds, settings.baseline_points));
   }
-  return longest + lookback;
+  return Math.min(MAX_POINTS_PER_QUERY, longest + lookback);
+}
+
+/** Prometheus refuses a range query of more than 11,000 points per series. */
+export const MAX_POINTS_PER_QUERY = 11_000;
+
+/**
+ * History a fusion detector needs before its verdict on the newest point is the one a run over
+ * all history would give: the learning period, or the seasonal days (plus the baseline of the
+ * seasonal residual and the baseline over which the residuals are compared), or the drift reference,
+ * or the novelty window plus the baseline its scores stand on — whichever is longest — plus the
+ * re-alert quiet period (so the page an episode would join is still in view).
+ */
+export function fusionHistoryPoints(d: FusionSettings, stepSeconds: number, defaultBaseline?: number): number {
+  const p = fusionParameters(d, defaultBaseline);
+  const period = seasonalPeriod(p.seasonal === 'auto' ? 'daily' : p.seasonal, stepSeconds);
+  const seasonal = period >= 4 ? p.seasonalDays * period + p.seasonalWindow + 2 * p.baseline : 0;
+  const members = p.members.includes('drift') ? p.driftPoints + p.driftReference : p.baseline;
+  const novelty = p.noveltyPoints > 0 ? p.noveltyPoints + p.baseline : 0;
+  return Math.max(p.learning, p.baseline, seasonal, members, novelty) + p.quiet;
 }

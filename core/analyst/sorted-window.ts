@@ -24,6 +24,11 @@ export class SortedWindow {
     return sortedMedian(this.xs);
   }
 
+  /** The q-quantile (nearest rank). */
+  quantile(q: number): number {
+    return sortedQuantile(this.xs, q);
+  }
+
   /** Median of |x − m| by merging the two sorted sides around m. */
   mad(m: number): number {
     const xs = this.xs;
@@ -67,4 +72,10 @@ export function sortedMedian(xs: readonly number[]): number {
   if (n === 0) return Number.NaN;
   const mid = n >> 1;
   return n % 2 ? xs[mid]! : (xs[mid - 1]! + xs[mid]!) / 2;
+}
+
+/** The q-quantile (0..1, nearest rank) of a sorted array; NaN when empty. */
+export function sortedQuantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) return Number.NaN;
+  return xs[Math.min(xs.length - 1, Math.max(0, Math.round(q * (xs.length - 1))))]!;
 }

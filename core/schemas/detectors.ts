@@ -73,11 +73,67 @@ export const StaticSettingsSchema = z
   .strict()
   .refine((s) => s.above !== undefined || s.below !== undefined, { message: 'a static detector needs `above` or `below`' });
 
-export const DetectorSettingsSchema = z.discriminatedUnion('kind', [RobustZSettingsSchema, EwmaSettingsSchema, StaticSettingsSchema]);
+/** The members a fusion detector can combine (core/analyst/ops-detectors.ts). */
+export const FUSION_MEMBERS = ['spike', 'shift', 'drift'] as const;
+export type FusionMember = (typeof FUSION_MEMBERS)[number];
+
+/**
+ * Fusion (issue 16, the default): a robust, seasonality-aware residual scored by several small
+ * detectors — `spike` (robust z with a MAD floor), `shift` (CUSUM), `drift` (recent vs long-run
+ * median) — that vote; a page needs `votes` of them (or one beyond `alone` × its threshold), a
+ * learning period of history, and a quiet spell after the previous page.
+ */
+export const FusionSettingsSchema = z
+  .object({
+    kind: z.literal('fusion'),
+    ...Common,
+    members: z.array(z.enum(FUSION_MEMBERS)).min(1).max(3).optional(),
+    /** `log`: score log(1 + x) (counts, rates, bytes, latencies: bursts are multiplicative); needs x ≥ 0. */
+    transform: z.enum(['none', 'log']).optional(),
+    /** `auto`: use the seasonal residual when it is steadier than the plain one. */
+    seasonal: z.enum(['auto', 'none', 'daily', 'weekly']).optional(),
+    /** Previous days (weeks) with data whose same-time median is the expectation; missing ones are skipped. */
+    seasonal_days: z.number().int().min(3).max(28).optional(),
+    /** Points either side of the same time that count as "the same time". */
+    seasonal_window: z.number().int().min(0).max(60).optional(),
+    /** Trailing window (points) of the residual's median and scale. */
+    baseline_points: z.number().int().min(10).max(100_000).optional(),
+    /** Floor for the scale, absolute (series unit) … */
+    min_scale: z.number().min(0).optional(),
+    /** … and relative to the level (0.05 = a 5 % change is one unit of scale at most). */
+    min_scale_ratio: z.number().min(0).max(10).optional(),
+    /** spike: |z| beyond this votes. */
+    threshold: z.number().positive().max(1000).optional(),
+    /** shift: CUSUM slack (σ) and decision threshold (σ). */
+    cusum_slack: z.number().min(0).max(10).optional(),
+    cusum_threshold: z.number().positive().max(1000).optional(),
+    /** drift: points of the recent median and of the long-run reference before it; votes beyond `drift_threshold` σ. */
+    drift_points: z.number().int().min(3).max(100_000).optional(),
+    drift_reference_points: z.number().int().min(10).max(100_000).optional(),
+    drift_threshold: z.number().positive().max(1000).optional(),
+    /** Members that must vote at one point for it to count as anomalous. */
+    votes: z.number().int().min(1).max(3).optional(),
+    /** One member alone suffices beyond `alone` × its threshold. */
+    alone: z.number().min(1).max(100).optional(),
+    /** Valid points of history before anything can page (learning period). */
+    learning_points: z.number().int().min(0).max(100_000).optional(),
+    /**
+     * Novelty: a point pages only when its strongest member score is beyond the
+     * `novelty_quantile` of those scores over the previous `novelty_points` (0 turns it off).
+     */
+    novelty_points: z.number().int().min(0).max(100_000).optional(),
+    novelty_quantile: z.number().min(0).max(1).optional(),
+    /** Re-alert suppression: an episode starting within this many points of the last page's end joins it. */
+    quiet_points: z.number().int().min(0).max(100_000).optional(),
+  })
+  .strict();
+
+export const DetectorSettingsSchema = z.discriminatedUnion('kind', [RobustZSettingsSchema, EwmaSettingsSchema, StaticSettingsSchema, FusionSettingsSchema]);
 export type DetectorSettings = z.infer<typeof DetectorSettingsSchema>;
 export type RobustZSettings = z.infer<typeof RobustZSettingsSchema>;
 export type EwmaSettings = z.infer<typeof EwmaSettingsSchema>;
 export type StaticSettings = z.infer<typeof StaticSettingsSchema>;
+export type FusionSettings = z.infer<typeof FusionSettingsSchema>;
 
 export const DIRECTIONS = ['up', 'down', 'both'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
@@ -103,4 +159,10 @@ export const DETECTOR_DEFAULTS = {
   continue_ratio: 0.4,
   robust_z: { threshold: 3, baseline_points: 120, min_points: 20, seasonal_days: 7, seasonal_window: 2 },
   ewma: { alpha: 0.05, band: 2.75, warmup: 30 },
+  fusion: {
+    members: FUSION_MEMBERS, transform: 'none', seasonal: 'auto', seasonal_days: 5, seasonal_window: 1, baseline_points: 288,
+    min_scale_ratio: 0.01, threshold: 5, cusum_slack: 1, cusum_threshold: 8, drift_points: 30, drift_reference_points: 720,
+    drift_threshold: 4, votes: 2, alone: 2.5, learning_points: 120, quiet_points: 60, consecutive: 2,
+    novelty_points: 0, novelty_quantile: 0.98,
+  },
 } as const;

@@ -67,7 +67,7 @@ describe('npm run detect -- --plot', { timeout: 240_000 }, () => {
     assert.equal((svg.match(/<path class="page"/g) ?? []).length, 2);
     assert.equal((svg.match(/<rect class="window"/g) ?? []).length, 2);
     assert.match(svg, /class="series" d="M/);
-    assert.match(svg, /latency\.csv: robust_z, direction up/);
+    assert.match(svg, /latency\.csv: fusion, direction up/); // the default detector since issue 16
     assert.match(svg, /1 of 2 labelled window\(s\) with an episode firing inside/);
     assert.match(r.stderr, /detect: wrote .*plot\.svg \(SVG, 2 episode band\(s\)\)/);
   });

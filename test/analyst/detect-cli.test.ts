@@ -165,4 +165,29 @@ describe('npm run detect', { timeout: 180_000 }, () => {
     assert.equal(small.stderr, '');
     assert.match((await cli(['--help'])).stdout, /--quiet +no progress lines/);
   });
+
+  it('--explain: each candidate with its members\' scores and votes, and why it did not page (learning, suppressed)', async () => {
+    const values = noisy(800, 999_999, 31); // no step: bursts below
+    for (const from of [100, 300, 340, 600]) for (let i = from; i < from + 8; i++) values[i]! += 15;
+    const file = await csv('explain.csv', ['timestamp,value', ...values.map((v, i) => `${T0 + i * 60},${v.toFixed(4)}`)]);
+    const out = await cli(['--csv', file, '--explain']);
+    assert.equal(out.code, 0, out.stderr);
+    const lines = parse(out.stdout);
+    assert.equal(lines.at(-1)!.type, 'summary');
+    const explain = lines.filter((l) => l.type === 'explain');
+    const minute = (iso: string) => (Date.parse(iso) / 1000 - T0) / 60;
+    assert.deepEqual(explain.map((l) => [minute(l.start), l.verdict]), [[100, 'learning'], [300, 'paged'], [340, 'suppressed'], [600, 'paged']], out.stdout);
+    assert.match(explain[0]!.reason, /learning period/);
+    assert.match(explain[2]!.reason, /re-alert suppressed/);
+    for (const l of explain) {
+      assert.equal(l.detector, 'fusion');
+      assert.deepEqual(l.members.map((m: { member: string }) => m.member), ['spike', 'shift', 'drift']);
+      assert.ok(l.members.filter((m: { vote: boolean }) => m.vote).length >= 1, JSON.stringify(l.members));
+      assert.equal(l.detectors[0].name, 'fusion');
+    }
+    // Only the pages are episodes (what would open a case).
+    assert.deepEqual(lines.filter((l) => l.type === 'episode').map((l) => minute(l.start)), [300, 600]);
+    const plain = parse((await cli(['--csv', file])).stdout);
+    assert.equal(plain.filter((l) => l.type === 'explain').length, 0, 'no explain lines without --explain');
+  });
 });

@@ -1,0 +1,120 @@
+import { SortedWindow, sortedMedian } from './sorted-window.js';
+
+/**
+ * The small detectors the fusion detector combines (issue 16). Pure functions over a series of
+ * values on a regular grid (NaN = missing); every output at index i uses only points ≤ i (the
+ * baseline statistics only points < i), so detection stays causal.
+ *
+ * - `seasonalExpectation`: the same-time median over previous periods, skipping periods with no
+ *   data at that time (a missing day) and robust to one odd period (a holiday) by the median.
+ * - `trailingStats`: median and robust scale of a trailing window.
+ * - `robustZ`: the residual standardised by the trailing median and a floored scale (spike).
+ * - `cusum`: two-sided CUSUM of the clipped z (level shift / change point).
+ * - `driftScores`: recent median against a long-run reference before it (slow drift).
+ */
+
+/** (P75 − P25) / 1.349 estimates σ for normal noise (O(1) on a sorted window, unlike the MAD); (P90 − P10) / 2.563 likewise. */
+const IQR_TO_SIGMA = 1 / 1.349;
+const IDR_TO_SIGMA = 1 / 2.563;
+
+/**
+ * Expected value of each point from the same time on previous periods: for up to `periods`
+ * previous periods that have data within ± `halfWidth` points of the same time (looking back at
+ * most 2 × `periods`, so missing days are skipped), the median of each period's points; the
+ * expectation is the median of those (NaN with fewer than 3 periods).
+ */
+export function seasonalExpectation(values: readonly number[], period: number, periods: number, halfWidth: number): number[] {
+  const out = new Array<number>(values.length).fill(Number.NaN);
+  if (period < 2) return out;
+  const perPeriod: number[] = [];
+  const slot: number[] = [];
+  for (let i = 0; i < values.length; i++) {
+    perPeriod.length = 0;
+    for (let p = 1; p <= 2 * periods && perPeriod.length < periods; p++) {
+      const centre = i - p * period;
+      if (centre + halfWidth < 0) break;
+      slot.length = 0;
+      for (let k = Math.max(0, centre - halfWidth); k <= centre + halfWidth; k++) if (Number.isFinite(values[k]!)) slot.push(values[k]!);
+      if (slot.length) perPeriod.push(sortedMedian(slot.sort((a, b) => a - b)));
+    }
+    if (perPeriod.length >= 3) out[i] = sortedMedian(perPeriod.sort((a, b) => a - b));
+  }
+  return out;
+}
+
+export interface TrailingStats {
+  median: number[];
+  /** Robust σ: from the interquartile range, or the inter-decile range when that is 0; NaN when too few points. */
+  scale: number[];
+}
+
+/**
+ * Median and robust scale of the valid points among indices [i − lag − length + 1, i − lag] for
+ * each i (lag 1 = the `length` points before i). NaN with fewer than `minPoints` valid points;
+ * `withScale: false` leaves the scale NaN.
+ */
+export function trailingStats(values: readonly number[], length: number, lag: number, minPoints: number, withScale = true): TrailingStats {
+  const n = values.length;
+  const median = new Array<number>(n).fill(Number.NaN);
+  const scale = new Array<number>(n).fill(Number.NaN);
+  const window = new SortedWindow();
+  for (let i = 0; i < n; i++) {
+    const entering = i - lag;
+    if (entering >= 0 && Number.isFinite(values[entering]!)) window.add(values[entering]!);
+    const leaving = i - lag - length;
+    if (leaving >= 0 && Number.isFinite(values[leaving]!)) window.remove(values[leaving]!);
+    if (window.size < minPoints) continue;
+    const m = window.median();
+    median[i] = m;
+    if (!withScale) continue;
+    let s = (window.quantile(0.75) - window.quantile(0.25)) * IQR_TO_SIGMA;
+    if (s === 0) s = (window.quantile(0.9) - window.quantile(0.1)) * IDR_TO_SIGMA;
+    scale[i] = s;
+  }
+  return { median, scale };
+}
+
+/** The larger of the scale and its floors (absolute, and relative to the level). */
+export function flooredScale(scale: number, level: number, minScale: number, minRatio: number): number {
+  return Math.max(scale, minScale, minRatio * Math.abs(level));
+}
+
+/** (x − median) / scale, capped; 0 / 0 is 0 and x / 0 is ± the cap. */
+export function cappedZ(diff: number, scale: number, cap = 1e9): number {
+  if (!Number.isFinite(diff) || !Number.isFinite(scale)) return Number.NaN;
+  if (scale > 0) return Math.max(-cap, Math.min(cap, diff / scale));
+  if (diff === 0) return 0;
+  return diff > 0 ? cap : -cap;
+}
+
+/**
+ * Two-sided CUSUM of z clipped to ± `clip`: up = max(0, up + z − slack), down likewise, each
+ * capped at `cap` so it drains within cap / slack points once z is normal again. The score is
+ * +up or −down, whichever is larger; missing z holds the sums.
+ */
+export function cusum(z: readonly number[], slack: number, clip: number, cap: number): number[] {
+  const out = new Array<number>(z.length).fill(Number.NaN);
+  let up = 0;
+  let down = 0;
+  for (let i = 0; i < z.length; i++) {
+    const x = z[i]!;
+    if (!Number.isFinite(x)) continue;
+    const c = Math.max(-clip, Math.min(clip, x));
+    up = Math.min(cap, Math.max(0, up + c - slack));
+    down = Math.min(cap, Math.max(0, down - c - slack));
+    out[i] = up >= down ? up : -down;
+  }
+  return out;
+}
+
+/**
+ * Slow drift: the median of the last `recent` points (including i) against the median of the
+ * `reference` points before them, in units of the reference's floored scale.
+ */
+export function driftScores(values: readonly number[], recent: number, reference: number, floor: (i: number) => number): number[] {
+  const now = trailingStats(values, recent, 0, Math.max(2, Math.ceil(recent / 2)), false);
+  const before = trailingStats(values, reference, recent, Math.max(5, Math.ceil(reference / 4)));
+  return values.map((x, i) => (Number.isFinite(x)
+    ? cappedZ(now.median[i]! - before.median[i]!, Math.max(before.scale[i]!, floor(i)))
+    : Number.NaN));
+}
