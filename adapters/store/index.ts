@@ -1,13 +1,18 @@
 import type { MigrationProgress, OpsloopBackend } from '../../core/ports/backend.js';
 import { openPgliteBackend } from './pglite/pglite-backend.js';
 import { openPostgresBackend } from './postgres/postgres-backend.js';
+import { openPgliteWorkerBackend } from './pglite/pglite-worker-store.js';
 
-export { DEFAULT_PGLITE_DATA_DIR } from './pglite/pglite-case-store.js';
+import { DEFAULT_PGLITE_DATA_DIR } from './pglite/pglite-case-store.js';
+
+export { DEFAULT_PGLITE_DATA_DIR };
 
 /** Which database to open; opsloop's Config fits as it is. */
 export interface BackendConfig {
   /** PGlite data directory (used when neither URL is set). */
   dataDir?: string | undefined;
+  /** Where PGlite runs: `worker` (a worker thread, the default) or `main` (in-process). */
+  pgliteThread?: 'worker' | 'main' | undefined;
   /** PostgreSQL server URL (DATABASE_URL). */
   databaseUrl?: string | undefined;
   /** MongoDB URL (MONGODB_URI); wins over databaseUrl. */
@@ -35,6 +40,11 @@ export async function openBackend(config: BackendConfig = {}): Promise<OpsloopBa
   }
   if (config.databaseUrl) return openPostgresBackend({ url: config.databaseUrl, ...progress });
   // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
+  if ((config.pgliteThread ?? 'worker') === 'worker') {
+    return openPgliteWorkerBackend({
+      dataDir: config.dataDir ?? DEFAULT_PGLITE_DATA_DIR, ...(config.openaiEmbeddingsModel ? { extensions: ['vector'] } : {}), ...progress,
+    });
+  }
   const extensions = config.openaiEmbeddingsModel ? { vector: (await import('@electric-sql/pglite-pgvector')).vector } : undefined;
   return openPgliteBackend({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(extensions ? { extensions } : {}), ...progress });
 }
