@@ -135,7 +135,8 @@ export async function runClicksBench(config: ClicksConfig = configFromEnv(), log
       return approveClickBody(encodeAction({ case_id: c.id, event: 'gate_approved', version: c.version }), BENCH_APPROVER, chat.fake.responseUrl(id), `trig.${id}`);
     });
     log('clicks: waiting for the relay to deliver the preparation\'s outbox messages');
-    await quiet(chat);
+    // Thousands of cases' posts: on a loaded machine this takes minutes (the 300 s default is per burst).
+    await quiet(chat, 1_800_000);
     for (const concurrency of config.concurrency) {
       const rounds = roundsAt(concurrency);
       log(`clicks: ${rounds} bursts of ${concurrency} concurrent clicks on each app`);
