@@ -86,7 +86,12 @@ export async function createTestPgliteWorkerBackend(): Promise<PgliteWorkerBacke
   const dataDir = join(await mkdtemp(join(tmpdir(), 'opsloop-pglite-worker-test-')), 'data');
   await cp(await pgliteTemplateDir(), dataDir, { recursive: true });
   const backend = openPgliteWorkerBackend({ dataDir });
-  await backend.connect();
+  try {
+    await backend.connect();
+  } catch (error) {
+    await cleanupTestPgliteWorkerBackend(backend).catch(() => undefined);
+    throw error;
+  }
   return backend;
 }
 
