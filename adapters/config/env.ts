@@ -18,6 +18,8 @@ export interface Config {
   port: number;
   host: string;
   dataDir: string;
+  /** Where embedded PGlite runs its queries: a worker thread (default) or the main event loop. */
+  pgliteThread: 'worker' | 'main';
   databaseUrl?: string;
   mongodbUri?: string;
   mongodbDb?: string;
@@ -171,6 +173,8 @@ export const ENV_VARS: readonly EnvVar[] = [
     expected: 'host names separated by commas (.example.com: the domain and its sub-domains)', description: 'DNS rebinding protection: requests are answered only when their Host is localhost, an IP address, the host of PUBLIC_URL, HOST when it is a name, or one of these; any other → 421.' }),
   envVar({ name: 'OPSLOOP_DATA_DIR', key: 'dataDir', group: 'store', schema: path, default: './.opsloop/data',
     expected: 'a directory path', description: 'Embedded PGlite data directory (used when no DATABASE_URL/MONGODB_URI).' }),
+  envVar({ name: 'OPSLOOP_PGLITE_THREAD', key: 'pgliteThread', group: 'store', schema: z.enum(['worker', 'main']), default: 'worker',
+    expected: 'worker or main', description: 'Where embedded PGlite runs: in a worker thread, so its queries never hold the event loop that acks chat clicks, or on the main thread.' }),
   envVar({ name: 'DATABASE_URL', key: 'databaseUrl', group: 'store', schema: urlWithScheme(/^postgres(ql)?:$/), secret: true,
     expected: 'a postgres:// or postgresql:// URL', description: 'Use a PostgreSQL server instead of embedded PGlite.' }),
   envVar({ name: 'MONGODB_URI', key: 'mongodbUri', group: 'store', schema: urlWithScheme(/^mongodb(\+srv)?:$/), secret: true,

@@ -1,10 +1,17 @@
 import type { MigrationProgress, OpsloopBackend } from '../../core/ports/backend.js';
 import { openPostgresBackend } from './postgres/postgres-backend.js';
+import { openPgliteWorkerBackend } from './pglite/pglite-worker-store.js';
+
+import { DEFAULT_PGLITE_DATA_DIR } from './pglite/data-dir-create.js';
+
+export { DEFAULT_PGLITE_DATA_DIR };
 
 /** Which database to open; opsloop's Config fits as it is. */
 export interface BackendConfig {
   /** PGlite data directory (used when neither URL is set). */
   dataDir?: string | undefined;
+  /** Where PGlite runs: `worker` (a worker thread, the default) or `main` (in-process). */
+  pgliteThread?: 'worker' | 'main' | undefined;
   /** PostgreSQL server URL (DATABASE_URL). */
   databaseUrl?: string | undefined;
   /** MongoDB URL (MONGODB_URI); wins over databaseUrl. */
@@ -31,9 +38,14 @@ export async function openBackend(config: BackendConfig = {}): Promise<OpsloopBa
     return openMongoBackend({ uri: config.mongodbUri, ...(config.mongodbDb ? { dbName: config.mongodbDb } : {}), ...progress });
   }
   if (config.databaseUrl) return openPostgresBackend({ url: config.databaseUrl, ...progress });
-  // Loaded lazily too: PGlite's module costs ~40 MB RSS in a process that uses a server (bench:memory).
-  const { openPgliteBackend } = await import('./pglite/pglite-backend.js');
   // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
+  if ((config.pgliteThread ?? 'worker') === 'worker') {
+    return openPgliteWorkerBackend({
+      dataDir: config.dataDir ?? DEFAULT_PGLITE_DATA_DIR, ...(config.openaiEmbeddingsModel ? { extensions: ['vector'] } : {}), ...progress,
+    });
+  }
+  // Loaded lazily: PGlite's module costs ~40 MB RSS in a process that uses a server or the worker (bench:memory).
+  const { openPgliteBackend } = await import('./pglite/pglite-backend.js');
   const extensions = config.openaiEmbeddingsModel ? { vector: (await import('@electric-sql/pglite-pgvector')).vector } : undefined;
   return openPgliteBackend({ ...(config.dataDir ? { dataDir: config.dataDir } : {}), ...(extensions ? { extensions } : {}), ...progress });
 }

@@ -24,7 +24,7 @@ import { dataOrThrow, type Outcome } from '../../core/orchestrator/outcome.js';
 import { createThrowawayDatabase, type ThrowawayDatabase } from './bench-database.js';
 import { startRemoteFakeSlack, type SlackRecorder } from './remote-fake-slack.js';
 import { startOpsloop, type OpsloopOverrides, type RunningOpsloop } from '../../app/start-opsloop.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../../test/support/pglite.js';
+import { cleanupTestPgliteStore, cleanupTestPgliteWorkerBackend, createTestPgliteStore, createTestPgliteWorkerBackend } from '../../test/support/pglite.js';
 
 export * from './slack-requests.js';
 import { BENCH_APPROVER, BENCH_CHANNEL, BENCH_REQUESTER, BENCH_SLACK_SECRET, BENCH_SLACK_TOKEN } from './slack-requests.js';
@@ -32,7 +32,7 @@ import { BENCH_APPROVER, BENCH_CHANNEL, BENCH_REQUESTER, BENCH_SLACK_SECRET, BEN
 export interface ChatOpsloop {
   ops: RunningOpsloop;
   store: CaseStore;
-  /** `pglite` (embedded, the default) or `postgres` (a throwaway database on the bench server). */
+  /** `pglite` (embedded, the default), `pglite-worker` (embedded, in a worker thread) or `postgres` (a throwaway database on the bench server). */
   storeKind: BenchStoreKind;
   /** The fake Slack Web API, in its own process (bench/lib/remote-fake-slack.ts). */
   fake: SlackRecorder;
@@ -43,12 +43,12 @@ export interface ChatOpsloop {
   close(): Promise<void>;
 }
 
-export type BenchStoreKind = 'pglite' | 'postgres';
+export type BenchStoreKind = 'pglite' | 'pglite-worker' | 'postgres';
 
-/** BENCH_STORE=pglite|postgres (default pglite); postgres uses BENCH_DATABASE_URL (bench/lib/bench-database.ts). */
+/** BENCH_STORE=pglite|pglite-worker|postgres (default pglite); postgres uses BENCH_DATABASE_URL (bench/lib/bench-database.ts). */
 export function benchStoreFromEnv(): BenchStoreKind {
   const raw = process.env.BENCH_STORE?.trim() || 'pglite';
-  if (raw !== 'pglite' && raw !== 'postgres') throw new Error(`BENCH_STORE must be pglite or postgres, got ${JSON.stringify(raw)}`);
+  if (raw !== 'pglite' && raw !== 'pglite-worker' && raw !== 'postgres') throw new Error(`BENCH_STORE must be pglite, pglite-worker or postgres, got ${JSON.stringify(raw)}`);
   return raw;
 }
 
@@ -109,6 +109,10 @@ export async function startChatOpsloop(options: ChatOpsloopOptions = {}): Promis
       await backend.disconnect();
       await database.drop();
     };
+  } else if (storeKind === 'pglite-worker') {
+    const worker = await createTestPgliteWorkerBackend();
+    backend = worker;
+    closeStore = () => cleanupTestPgliteWorkerBackend(worker);
   } else {
     const store = await createTestPgliteStore();
     backend = pgliteBackend(store);

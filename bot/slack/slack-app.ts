@@ -8,6 +8,7 @@ import { slackEscape, toSlackMessage, SLACK_ACTION_IDS } from '../../adapters/ch
 import { cleanText, unstorableInput } from '../../core/chat/escape.js';
 import { FastifySlackReceiver } from './slack-receiver.js';
 import type { HttpPlugin } from '../../adapters/http/server.js';
+import { createFollowUpScheduler, type FollowUpScheduler } from '../../adapters/chat/follow-up-scheduler.js';
 
 const { App, LogLevel } = bolt;
 
@@ -31,6 +32,8 @@ export interface SlackAppOptions {
   /** The slash command (default `/ops`). */
   command?: string;
   logger?: Pick<Logger, 'warn' | 'error' | 'info' | 'debug'>;
+  /** Where the listeners' work after the ack runs (default: a scheduler of their own, 4 at a time). */
+  followUps?: FollowUpScheduler;
 }
 
 export interface SlackHttpOptions extends SlackAppOptions {
@@ -58,13 +61,15 @@ function boltOptions(o: SlackAppOptions) {
  * `/slack/events` (commands, interactivity and events share it; point all three URLs there).
  */
 export function createSlackHttpApp(o: SlackHttpOptions): { app: BoltApp; receiver: FastifySlackReceiver; plugin: HttpPlugin } {
+  // The receiver tells the scheduler which requests still wait for their ack; follow-ups wait for them.
+  const followUps = o.followUps ?? createFollowUpScheduler();
   const receiver = new FastifySlackReceiver({
-    signingSecret: o.signingSecret,
+    signingSecret: o.signingSecret, followUps,
     ...(o.path ? { path: o.path } : {}),
     ...(o.logger ? { logger: o.logger } : {}),
   });
   const app = new App({ receiver, ...boltOptions(o) });
-  registerSlackListeners(app, o);
+  registerSlackListeners(app, { ...o, followUps });
   return { app, receiver, plugin: receiver.plugin() };
 }
 
@@ -111,15 +116,6 @@ export function rejectModalView(modal: ReasonModal, channel: string | undefined)
 }
 
 /**
- * Let the event loop answer every request already waiting before this one's slow work starts.
- * On the embedded store a query runs on this thread; started right after an ack, the work of the
- * first clicks of a burst would hold back the acks of the others (bench:clicks).
- */
-function afterPendingAcks(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/**
  * `respond()` once more after a network failure (a reused keep-alive connection reset under load
  * lost the winner's "You approved" answer in bench:storm). Gives up quietly after the second try:
  * the answer is ephemeral and the thread shows the outcome anyway.
@@ -139,10 +135,16 @@ async function respondWithRetry(respond: (message: RespondArguments) => Promise<
   }
 }
 
-/** The same listeners in HTTP and Socket Mode. Each acks first; slow work runs after the ack. */
+/**
+ * The same listeners in HTTP and Socket Mode. Each acks first; the slow work runs after the ack on
+ * the follow-up scheduler, behind the acks still pending: on the embedded store a query runs on this
+ * thread, and started right after an ack, the work of the first clicks of a burst would hold back
+ * the acks of the others (bench:clicks).
+ */
 export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
   const handler = o.handler;
   const log = o.logger;
+  const followUps = o.followUps ?? createFollowUpScheduler();
 
   app.command(o.command ?? '/ops', async ({ command, ack, respond }) => {
     const parsed = parseOpsCommand(command.text ?? '');
@@ -151,35 +153,38 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
       return;
     }
     await ack();
-    const actor = actorOf({ id: command.user_id, name: command.user_name }, undefined, command.team_id);
-    const reply = await handler.handleCommand(parsed.command, actor, { channel: command.channel_id, requestId: command.trigger_id })
-      .catch((error: unknown) => {
-        log?.error({ err: error }, 'slack command failed');
-        return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
-      });
-    await respondWithRetry(respond, toSlackResponse(reply), log);
+    await followUps.schedule(async () => {
+      const actor = actorOf({ id: command.user_id, name: command.user_name }, undefined, command.team_id);
+      const reply = await handler.handleCommand(parsed.command, actor, { channel: command.channel_id, requestId: command.trigger_id })
+        .catch((error: unknown) => {
+          log?.error({ err: error }, 'slack command failed');
+          return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+        });
+      await respondWithRetry(respond, toSlackResponse(reply), log);
+    });
   });
 
   const actionIds = new RegExp(`^(${SLACK_ACTION_IDS.approve}|${SLACK_ACTION_IDS.reject})$`);
   app.action({ type: 'block_actions', action_id: actionIds }, async ({ ack, body, action, respond, client }) => {
     await ack();
-    await afterPendingAcks();
-    const value = 'value' in action ? action.value : undefined;
-    const decoded = decodeAction(value);
-    if (!decoded) {
-      await respondWithRetry(respond, toSlackResponse(ephemeral(INVALID_BUTTON)), log);
-      return;
-    }
-    const actor = actorOf(body.user as { id: string; name?: string; username?: string });
-    const reply = await handler.handleAction(decoded, actor).catch((error: unknown) => {
-      log?.error({ err: error }, 'slack action failed');
-      return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+    await followUps.schedule(async () => {
+      const value = 'value' in action ? action.value : undefined;
+      const decoded = decodeAction(value);
+      if (!decoded) {
+        await respondWithRetry(respond, toSlackResponse(ephemeral(INVALID_BUTTON)), log);
+        return;
+      }
+      const actor = actorOf(body.user as { id: string; name?: string; username?: string });
+      const reply = await handler.handleAction(decoded, actor).catch((error: unknown) => {
+        log?.error({ err: error }, 'slack action failed');
+        return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+      });
+      if (reply.kind === 'modal') {
+        await client.views.open({ trigger_id: body.trigger_id, view: rejectModalView(reply.modal, body.channel?.id) as never });
+        return;
+      }
+      await respondWithRetry(respond, toSlackResponse(reply), log);
     });
-    if (reply.kind === 'modal') {
-      await client.views.open({ trigger_id: body.trigger_id, view: rejectModalView(reply.modal, body.channel?.id) as never });
-      return;
-    }
-    await respondWithRetry(respond, toSlackResponse(reply), log);
   });
 
   app.view(REJECT_VIEW_ID, async ({ ack, view, body, client }) => {
@@ -201,14 +206,16 @@ export function registerSlackListeners(app: BoltApp, o: SlackAppOptions): void {
       return;
     }
     await ack();
-    const actor = actorOf(body.user as { id: string; name?: string; username?: string });
-    const reply = await handler.handleRejectReason(decoded, reason, actor).catch((error: unknown) => {
-      log?.error({ err: error }, 'slack reject failed');
-      return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+    await followUps.schedule(async () => {
+      const actor = actorOf(body.user as { id: string; name?: string; username?: string });
+      const reply = await handler.handleRejectReason(decoded, reason, actor).catch((error: unknown) => {
+        log?.error({ err: error }, 'slack reject failed');
+        return ephemeral('Something went wrong; it has been logged. Try again in a moment.');
+      });
+      if (typeof meta.channel === 'string') {
+        await client.chat.postEphemeral({ channel: meta.channel, user: actor.id, text: slackEscape(reply.text) });
+      }
     });
-    if (typeof meta.channel === 'string') {
-      await client.chat.postEphemeral({ channel: meta.channel, user: actor.id, text: slackEscape(reply.text) });
-    }
   });
 
   app.error(async (error) => {

@@ -4,6 +4,7 @@ import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../../core/errors.js';
 import type { HttpApi } from '../../adapters/http/server.js';
+import type { FollowUpScheduler } from '../../adapters/chat/follow-up-scheduler.js';
 
 /** Slack's replay window, applied both ways (Bolt accepts future timestamps; we do not). */
 export const SLACK_MAX_SKEW_S = 5 * 60;
@@ -20,6 +21,8 @@ export interface SlackReceiverOptions {
   /** Seconds since the epoch; tests may shift it. */
   nowSeconds?: () => number;
   logger?: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  /** Told of each request from its arrival until its answer is sent, so follow-up work waits for it. */
+  followUps?: Pick<FollowUpScheduler, 'arrived'>;
 }
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
@@ -97,7 +100,14 @@ export class FastifySlackReceiver implements Receiver {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: this.options.bodyLimit ?? DEFAULT_BODY_LIMIT }, (_req, body, done) => done(null, body));
       // Who sent it is proven by Slack's v0 signature, checked in `handle` (auth: 'self').
-      app.post(path, { config: { auth: 'self' } }, (request, reply) => this.handle(request, reply));
+      app.post(path, { config: { auth: 'self' } }, async (request, reply) => {
+        const answered = this.options.followUps?.arrived();
+        try {
+          return await this.handle(request, reply);
+        } finally {
+          answered?.();
+        }
+      });
       api?.describe({
         method: 'POST', path, tags: ['chat'],
         summary: 'Slack slash commands, interactivity (block_actions, view_submission) and events; signed requests only',

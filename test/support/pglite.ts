@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { openPgliteBackend, type PgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { openPgliteWorkerBackend, type PgliteWorkerBackend } from '../../adapters/store/pglite/pglite-worker-store.js';
 import { pgliteSqlClient } from '../../adapters/store/sql/sql-client.js';
 import { applySqlMigrations, sqlMigrationsFingerprint } from '../../adapters/store/sql/sql-migrate.js';
 
@@ -78,4 +79,24 @@ export async function cleanupTestPgliteStore(store: PgliteCaseStore): Promise<vo
   if (store.dataDir.startsWith(tmpdir())) {
     await rm(join(store.dataDir, '..'), { recursive: true, force: true });
   }
+}
+
+/** A fresh, migrated, connected backend with PGlite in a worker thread, in its own temp data dir. */
+export async function createTestPgliteWorkerBackend(): Promise<PgliteWorkerBackend> {
+  const dataDir = join(await mkdtemp(join(tmpdir(), 'opsloop-pglite-worker-test-')), 'data');
+  await cp(await pgliteTemplateDir(), dataDir, { recursive: true });
+  const backend = openPgliteWorkerBackend({ dataDir });
+  try {
+    await backend.connect();
+  } catch (error) {
+    await cleanupTestPgliteWorkerBackend(backend).catch(() => undefined);
+    throw error;
+  }
+  return backend;
+}
+
+/** Disconnect the worker backend and delete its data dir. */
+export async function cleanupTestPgliteWorkerBackend(backend: PgliteWorkerBackend): Promise<void> {
+  await backend.disconnect();
+  if (backend.cases.dataDir.startsWith(tmpdir())) await rm(join(backend.cases.dataDir, '..'), { recursive: true, force: true });
 }

@@ -2,6 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** Where embedded PGlite keeps its data when OPSLOOP_DATA_DIR names none. */
+export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';
+
 /**
  * A new PGlite data directory is made in a short-lived child process, not in opsloop's own.
  *

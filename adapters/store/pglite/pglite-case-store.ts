@@ -1,14 +1,13 @@
 import type { MigrationProgress } from '../../../core/ports/backend.js';
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { pgliteSqlClient } from '../sql/sql-client.js';
 import { SqlCaseStore } from '../sql/sql-case-store.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
-import { createDataDirInChild } from './data-dir-create.js';
-import { pgliteOptions } from './pglite-settings.js';
+import { DEFAULT_PGLITE_DATA_DIR } from './data-dir-create.js';
+import { isUrl, openPglite } from './pglite-settings.js';
 
-export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';
+export { DEFAULT_PGLITE_DATA_DIR };
 
 export interface PgliteCaseStoreOptions {
   /** Told before and after each pending migration runs (progress output). */
@@ -74,19 +73,6 @@ export function createPgliteCaseStore(options: PgliteCaseStoreOptions = {}): Pgl
   return new PgliteCaseStore(options);
 }
 
-function isUrl(dataDir: string): boolean {
-  return /^[a-z]+:\/\//i.test(dataDir);
-}
-
 function resolveDataDir(dataDir: string): string {
   return isUrl(dataDir) ? dataDir : resolve(dataDir);
-}
-
-/** Open PGlite with opsloop's settings (pglite-settings.ts); a new data directory is made in a child process first (data-dir-create.ts). */
-function openPglite(dataDir: string, extensions?: PGliteOptions['extensions']): PGlite {
-  const options = pgliteOptions(extensions);
-  if (isUrl(dataDir)) return new PGlite(dataDir, options);
-  mkdirSync(dataDir, { recursive: true });
-  createDataDirInChild(dataDir, options.startParams!);
-  return new PGlite(dataDir, options);
 }

@@ -1,4 +1,6 @@
+import { mkdirSync } from 'node:fs';
 import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { createDataDirInChild } from './data-dir-create.js';
 
 /**
  * PostgreSQL settings embedded PGlite starts with, beyond PGlite's own defaults. PGlite's WASM
@@ -20,4 +22,18 @@ export function pgliteStartParams(settings: Readonly<Record<string, string>> = P
 /** The options every embedded PGlite opsloop opens gets (the settings above), with `extensions` when given. */
 export function pgliteOptions(extensions?: PGliteOptions['extensions']): PGliteOptions {
   return { startParams: pgliteStartParams(), ...(extensions ? { extensions } : {}) };
+}
+
+/** Whether a PGlite data dir is a URL (memory://, idb://) rather than a path on disk. */
+export function isUrl(dataDir: string): boolean {
+  return /^[a-z]+:\/\//i.test(dataDir);
+}
+
+/** Open PGlite with opsloop's settings (the settings above); a new data directory is made in a child process first (data-dir-create.ts). */
+export function openPglite(dataDir: string, extensions?: PGliteOptions['extensions']): PGlite {
+  const options = pgliteOptions(extensions);
+  if (isUrl(dataDir)) return new PGlite(dataDir, options);
+  mkdirSync(dataDir, { recursive: true });
+  createDataDirInChild(dataDir, options.startParams!);
+  return new PGlite(dataDir, options);
 }
