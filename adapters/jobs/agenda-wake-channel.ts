@@ -1,0 +1,80 @@
+import { BaseNotificationChannel, type JobNotification, type NotificationChannel, type NotificationHandler } from 'agenda';
+import { PostgresNotificationChannel } from '@agendajs/postgres-backend';
+
+/**
+ * Agenda's job notifications ("a job was saved; fill your queue for its name now") are how a job
+ * starts without waiting for the next poll (`processEvery`, which stays as the fallback). Agenda's
+ * processor answers each notification with a queue fill — a locking query per job found, until
+ * none is left — so a storm of saves would start as many overlapping fills. `coalesced` runs at
+ * most one fill per job name at a time and one more after it when notifications came in meanwhile:
+ * the fill after it picks up every job saved before it started.
+ */
+export function coalesced(handler: NotificationHandler, onError: (err: unknown) => void = () => undefined): NotificationHandler {
+  /** Per job name: the notification to run again with once the fill in flight is done (null: none). */
+  const inFlight = new Map<string, JobNotification | null>();
+  const run = (notification: JobNotification): void => {
+    inFlight.set(notification.jobName, null);
+    Promise.resolve()
+      .then(() => handler(notification))
+      .catch(onError)
+      .finally(() => {
+        const again = inFlight.get(notification.jobName);
+        if (again) run(again);
+        else inFlight.delete(notification.jobName);
+      });
+  };
+  return (notification) => {
+    if (!inFlight.has(notification.jobName)) {
+      run(notification);
+      return;
+    }
+    // Keep the earliest due of the waiting ones: Agenda ignores a notification due after its next scan.
+    const waiting = inFlight.get(notification.jobName);
+    if (!waiting || dueTime(notification) < dueTime(waiting)) inFlight.set(notification.jobName, notification);
+  };
+}
+
+function dueTime(n: JobNotification): number {
+  return n.nextRunAt ? n.nextRunAt.getTime() : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Job notifications inside one process, for a database every Agenda of which lives in this process
+ * (embedded PGlite: its LISTEN/NOTIFY does not reach clients of pglite-socket, so the PostgreSQL
+ * channel Agenda's backend brings would wake nobody and cost a `pg_notify` round trip per save).
+ * `publish` returns at once — the saving job does not wait for the fill it triggers — and fills are
+ * coalesced. No state notifications: the processes that would want them are this one.
+ */
+export class InProcessJobChannel extends BaseNotificationChannel implements NotificationChannel {
+  constructor() {
+    super({ channelName: 'opsloop.jobs', reconnect: { enabled: false } });
+  }
+
+  override subscribe(handler: NotificationHandler): () => void {
+    return super.subscribe(coalesced(handler, (err) => this.emit('error', err)));
+  }
+
+  async connect(): Promise<void> {
+    this.setState('connected');
+  }
+
+  async disconnect(): Promise<void> {
+    this.handlers.clear();
+    this.setState('disconnected');
+  }
+
+  async publish(notification: JobNotification): Promise<void> {
+    if (this.state !== 'connected') return;
+    setImmediate(() => void this.notifyHandlers(notification));
+  }
+}
+
+/**
+ * Agenda's PostgreSQL LISTEN/NOTIFY channel (every process on the server hears every save), with the
+ * fills each process runs in answer coalesced.
+ */
+export class CoalescingPostgresJobChannel extends PostgresNotificationChannel {
+  override subscribe(handler: NotificationHandler): () => void {
+    return super.subscribe(coalesced(handler, (err) => this.emit('error', err)));
+  }
+}
