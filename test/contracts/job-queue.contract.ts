@@ -73,6 +73,23 @@ export function jobQueueContract<B extends OpsloopBackend>(opts: BackendFixture<
       assert.ok(Date.now() >= runAt.getTime() - 50, 'ran before its time');
     });
 
+    it('a saved job wakes the processor: with a 60 s poll, enqueued jobs still run (wake-up, not poll)', async () => {
+      const slow = await backend().jobs({ name: `contract-${opts.name}-wake`, processEveryMs: 60_000 });
+      const woken: string[] = [];
+      slow.define(AGENT_JOBS.gate, async (data) => { woken.push(data.message_id); });
+      await slow.start();
+      stops.push(() => slow.stop());
+      // The processor polls once when it starts; everything after that can only start from a wake-up
+      // (the next poll is 60 s away, the wait below at most 30 s).
+      const first = jobData();
+      await slow.enqueue(AGENT_JOBS.gate, first);
+      await pollFor('the first job', () => woken.includes(first.message_id), { timeoutMs: 30_000 });
+      const later = Array.from({ length: 5 }, () => jobData());
+      for (const data of later) await slow.enqueue(AGENT_JOBS.gate, data);
+      await pollFor('the later jobs, woken', () => later.every((d) => woken.includes(d.message_id)), { timeoutMs: 30_000 });
+      assert.equal(woken.length, 6);
+    });
+
     it('two queues on one database (two processes) run each of 20 jobs exactly once', async () => {
       const second = await backend().jobs({ name: `contract-${opts.name}-2`, processEveryMs: 100 });
       second.define(AGENT_JOBS.plan, countPlan);

@@ -432,6 +432,31 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       for (const caseId of backlog) assert.deepEqual(byCase(delivered).get(caseId)!.sort(), ['cmd.gate.eval@4', 'evt.case.transition.v1@4']);
     });
 
+    it('age order: within a lane, an older case\'s next stage is claimed before a newer case\'s earlier messages', async () => {
+      await clearOutbox();
+      // Three cases of one lane, opened oldest first; their messages are then written newest case
+      // first, so outbox (id) order is the reverse of case age.
+      const cases: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        cases.push(await createCase());
+        await sleep(5); // distinct opening times (the clock has millisecond resolution)
+      }
+      await clearOutbox();
+      for (const caseId of [...cases].reverse()) await walk(caseId, ['start_analysis', 'analysis_done']);
+      const owner = `age-${randomUUID()}`;
+      const claimed: OutboxEnvelope[] = [];
+      for (;;) {
+        const batch = await store.outbox.claim(owner, 30_000, 2, CONSUMER_GROUPS);
+        if (batch.length === 0) break;
+        claimed.push(...batch.map((r) => r.envelope));
+        await store.outbox.markPublished(batch.map((r) => r.seq), owner);
+      }
+      const perCaseMessages = ['evt.case.transition.v1@2', 'cmd.analyze@2', 'evt.case.transition.v1@3', 'cmd.plan.generate@3'];
+      assert.equal(claimed.length, cases.length * perCaseMessages.length);
+      assert.deepEqual([...new Set(claimed.map((m) => m.case_id))], cases, 'cases claimed oldest first, each as a whole');
+      for (const [caseId, labels] of byCase(claimed)) assert.deepEqual(labels, perCaseMessages, `order of case ${caseId}`);
+    });
+
     it('stop() waits for the batch in flight', async () => {
       await clearOutbox();
       let entered!: () => void;

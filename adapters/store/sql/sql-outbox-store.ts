@@ -5,9 +5,6 @@ import { compareDelivery } from '../../../core/outbox/delivery-order.js';
 import { deliveryRank } from '../../../core/outbox/priority.js';
 import type { Run } from './sql-case-rows.js';
 
-/** A uuid in text (the outbox key of a case's messages). */
-const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
-
 /** The outbox relay's side: rows leased with `FOR UPDATE SKIP LOCKED`, per consumer group. */
 export class SqlOutboxStore implements OutboxStore {
   constructor(private readonly run: Run) {}
@@ -21,21 +18,18 @@ export class SqlOutboxStore implements OutboxStore {
       `UPDATE outbox
           SET lease_owner = $1,
               lease_until = clock_timestamp() + make_interval(secs => $2::double precision / 1000),
-              attempts = outbox.attempts + 1
-         FROM (
-          SELECT o.id, c.created_at AS case_opened_at
-            FROM outbox o
-            -- The key is the case id (a uuid); anything else has no case and sorts after those that do.
-            LEFT JOIN ops_case c ON c.id = CASE WHEN o.key ~* '${UUID_PATTERN}' THEN o.key::uuid END
-           WHERE o.published_at IS NULL AND o.consumer_group = ANY($4::text[])
-             AND (o.lease_until IS NULL OR o.lease_until <= clock_timestamp())
-           -- Delivery order (core/outbox/delivery-order.ts): the priority lane, then the older case,
-           -- then outbox order. A case's messages share lane and age, so they come out in id order.
-           ORDER BY o.priority DESC, c.created_at NULLS LAST, o.id
+              attempts = attempts + 1
+        WHERE id IN (
+          SELECT id FROM outbox
+           WHERE published_at IS NULL AND consumer_group = ANY($4::text[])
+             AND (lease_until IS NULL OR lease_until <= clock_timestamp())
+           -- Delivery order (core/outbox/delivery-order.ts; migrations/0110_outbox_case_age.sql): the
+           -- priority lane, then the older case, then outbox order. A case's messages share lane and
+           -- opening time, so they come out in id order.
+           ORDER BY priority DESC, case_opened_at NULLS LAST, id
            LIMIT $3
-           FOR UPDATE OF o SKIP LOCKED) picked
-        WHERE outbox.id = picked.id
-        RETURNING outbox.id, outbox.payload, outbox.attempts, outbox.priority, outbox.consumer_group, picked.case_opened_at`,
+           FOR UPDATE SKIP LOCKED)
+        RETURNING id, payload, attempts, priority, consumer_group, case_opened_at`,
       [owner, leaseMs, Math.max(0, Math.trunc(limit)), wanted],
       { name: 'opsloop_claim_outbox_by_age' },
     ));
