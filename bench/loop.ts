@@ -46,6 +46,12 @@ export interface LoopPhase {
   total_ms: number;
   /** restart-service runs recorded (one per case expected). */
   script_runs: number;
+  /**
+   * CPU time of this process (opsloop with its embedded store; not the load client, the fake
+   * Slack, Prometheus or the scripts) per case: the work a case costs, which a busy machine
+   * inflates far less than wall time.
+   */
+  cpu_ms_per_case?: number;
   /** One after another: the median stage breakdown (bench/lib/loop-profile.ts). */
   stages?: StageRow[];
   /** At once: the order the cases closed in. */
@@ -173,22 +179,27 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const seqTitles: string[] = [];
     const seqMs: number[] = [];
     const seqStarted = Date.now();
+    let cpu = process.cpuUsage();
     const seqEnded = { closedAt: new Map<string, number>(), statuses: new Map<string, string>() };
     const traces: CaseTrace[] = [];
     for (let i = 0; i < config.sequential; i++) {
       const title = `restart checkout ${run} seq ${i}`;
       seqTitles.push(title);
       const sentAt = await openAll(chat, client, [title]);
-      const ended = await waitForEnd(chat, [title], config.timeoutS * 1000, 20);
+      const ended = await waitForEnd(chat, [title], config.timeoutS * 1000, 25);
       for (const [t, at] of ended.closedAt) { seqEnded.closedAt.set(t, at); seqMs.push(at - sentAt); }
       for (const [t, s] of ended.statuses) seqEnded.statuses.set(t, s);
       for (const [t, entries] of ended.timelines) if (ended.closedAt.has(t)) traces.push({ sentAt, entries });
     }
-    phases.push({ ...phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)), stages: stageBreakdown(traces) });
+    phases.push({
+      ...phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)),
+      stages: stageBreakdown(traces), cpu_ms_per_case: cpuMsPerCase(cpu, seqTitles.length),
+    });
 
     log(`loop: ${config.parallel} cases opened at once`);
     const runsBefore = await scriptRuns(chat);
     const parTitles = Array.from({ length: config.parallel }, (_, i) => `restart checkout ${run} par ${i}`);
+    cpu = process.cpuUsage();
     const sentAt = await openAll(chat, client, parTitles);
     const ended = await waitForEnd(chat, parTitles, config.timeoutS * 1000, 250);
     const parMs = [...ended.closedAt.values()].map((at) => at - sentAt);
@@ -197,7 +208,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const openOrder = [...parTitles].sort((a, b) => (ended.openedAt.get(a) ?? Infinity) - (ended.openedAt.get(b) ?? Infinity));
     const parTraces = [...ended.timelines].filter(([t]) => ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
     phases.push({
-      ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore),
+      ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore), cpu_ms_per_case: cpuMsPerCase(cpu, parTitles.length),
       order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces),
     });
   } finally {
@@ -206,8 +217,8 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     await prom.close();
   }
   printTable('Loop wall time, /ops open → CLOSED (ms; template plan, real script, real Prometheus, settle 0)',
-    ['phase', 'cases', 'closed', 'not closed', 'script runs', 'case p50', 'case p99', 'case max', 'total'],
-    phases.map((p) => [p.phase, p.cases, p.closed, p.not_closed.length, p.script_runs, p.case_ms.p50, p.case_ms.p99, p.case_ms.max, p.total_ms]));
+    ['phase', 'cases', 'closed', 'not closed', 'script runs', 'case p50', 'case p99', 'case max', 'total', 'cpu/case'],
+    phases.map((p) => [p.phase, p.cases, p.closed, p.not_closed.length, p.script_runs, p.case_ms.p50, p.case_ms.p99, p.case_ms.max, p.total_ms, p.cpu_ms_per_case ?? '']));
   const [s, p] = phases;
   for (const phase of phases) {
     if (!phase.stages?.length) continue;
@@ -241,6 +252,12 @@ function goalRows(s: LoopPhase | undefined, p: LoopPhase | undefined): GoalRow[]
 /** 1, 5 and 15 minute load averages, rounded (the machine is shared: figures need it beside them). */
 function loadAverage(): number[] {
   return os.loadavg().map((l) => round(l, 2));
+}
+
+/** CPU ms of this process since `since` (process.cpuUsage), per case. */
+function cpuMsPerCase(since: NodeJS.CpuUsage, cases: number): number {
+  const used = process.cpuUsage(since);
+  return round((used.user + used.system) / 1000 / Math.max(1, cases), 1);
 }
 
 function roundSummary(s: LatencySummary): LatencySummary {

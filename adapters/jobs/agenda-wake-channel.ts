@@ -1,5 +1,6 @@
-import { BaseNotificationChannel, type JobNotification, type NotificationChannel, type NotificationHandler } from 'agenda';
+import { BaseNotificationChannel, type JobNotification, type NotificationChannel, type NotificationChannelState, type NotificationHandler } from 'agenda';
 import { PostgresNotificationChannel } from '@agendajs/postgres-backend';
+import type pg from 'pg';
 
 /**
  * Agenda's job notifications ("a job was saved; fill your queue for its name now") are how a job
@@ -69,12 +70,57 @@ export class InProcessJobChannel extends BaseNotificationChannel implements Noti
   }
 }
 
+type ChannelListener = ((state: NotificationChannelState) => void) | ((error: Error) => void);
+
 /**
- * Agenda's PostgreSQL LISTEN/NOTIFY channel (every process on the server hears every save), with the
- * fills each process runs in answer coalesced.
+ * Agenda's PostgreSQL LISTEN/NOTIFY channel (every process on the server hears every save), with
+ * the fills each process runs in answer coalesced, and without job state notifications: Agenda
+ * would otherwise send a NOTIFY for every job's start, success and completion on its small pool,
+ * for events only logged (and then by every process at once).
  */
-export class CoalescingPostgresJobChannel extends PostgresNotificationChannel {
-  override subscribe(handler: NotificationHandler): () => void {
-    return super.subscribe(coalesced(handler, (err) => this.emit('error', err)));
+export class PostgresJobWakeChannel implements NotificationChannel {
+  private readonly inner: PostgresNotificationChannel;
+
+  constructor(pool: pg.Pool) {
+    this.inner = new PostgresNotificationChannel({ pool, reconnect: { enabled: true } });
+  }
+
+  get state(): NotificationChannelState {
+    return this.inner.state;
+  }
+
+  connect(): Promise<void> {
+    return this.inner.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.inner.disconnect();
+  }
+
+  subscribe(handler: NotificationHandler): () => void {
+    return this.inner.subscribe(coalesced(handler, (err) => this.inner.emit('error', err)));
+  }
+
+  publish(notification: JobNotification): Promise<void> {
+    return this.inner.publish(notification);
+  }
+
+  on(event: 'stateChange', listener: (state: NotificationChannelState) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  on(event: 'stateChange' | 'error', listener: ChannelListener): this {
+    this.inner.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  off(event: 'stateChange', listener: (state: NotificationChannelState) => void): this;
+  off(event: 'error', listener: (error: Error) => void): this;
+  off(event: 'stateChange' | 'error', listener: ChannelListener): this {
+    this.inner.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** How many listeners `event` has (opsloop adds its error logger only when nobody listens). */
+  listenerCount(event: 'stateChange' | 'error'): number {
+    return this.inner.listenerCount(event);
   }
 }

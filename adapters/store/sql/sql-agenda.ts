@@ -1,7 +1,7 @@
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type pg from 'pg';
 import type { AgendaBackendBinding } from '../../jobs/agenda-job-queue.js';
-import { CoalescingPostgresJobChannel, InProcessJobChannel } from '../../jobs/agenda-wake-channel.js';
+import { InProcessJobChannel, PostgresJobWakeChannel } from '../../jobs/agenda-wake-channel.js';
 
 /** The statement behind `requeueOrphans` for Agenda's PostgreSQL table. */
 const REQUEUE_ORPHANS_SQL = `UPDATE agenda_jobs SET next_run_at = now()
@@ -61,7 +61,7 @@ export function poolAgendaBinding(pool: pg.Pool, options: PoolAgendaOptions): Ag
   // The backend's own channel is replaced by ours (same channel name on PostgreSQL, so processes of
   // older versions still hear and wake each other).
   const backend = new PostgresBackend({ pool, disableNotifications: true });
-  const notificationChannel = options.wakeUps === 'postgres' ? new CoalescingPostgresJobChannel({ pool, reconnect: { enabled: true } }) : new InProcessJobChannel();
+  const notificationChannel = options.wakeUps === 'postgres' ? new PostgresJobWakeChannel(pool) : new InProcessJobChannel();
   return {
     backend,
     notificationChannel,
