@@ -1,4 +1,5 @@
-import { Agenda, type Job, type NotificationChannel } from 'agenda';
+import { Agenda, type Job } from 'agenda';
+import type { JobWakeChannel } from './agenda-wake-channel.js';
 import type { AgentJobData, AgentJobName, EnqueueOptions, JobHandler, JobLogger, JobPriority, JobQueue, JobQueueOptions } from '../../core/ports/job-queue.js';
 import { jobDueAt } from '../../core/outbox/delivery-order.js';
 import { SpanKind, contextFromTraceparent, withSpan } from '../telemetry/spans.js';
@@ -21,7 +22,7 @@ export interface AgendaBackendBinding {
    * How a saved job wakes the job processors without waiting for their poll (adapters/jobs/
    * agenda-wake-channel.ts); without one, the backend's own channel if it has one.
    */
-  notificationChannel?: NotificationChannel;
+  notificationChannel?: JobWakeChannel;
   /**
    * Create Agenda's schema before Agenda connects. Agenda's constructor connects without handling
    * errors, and two processes creating the schema at once collide on the catalog; this runs the
@@ -145,8 +146,15 @@ export class AgendaJobQueue implements JobQueue {
           'opsloop.job': d.name, 'opsloop.case_id': data.case_id ?? '', 'messaging.message.id': data.message_id ?? '',
         }, () => d.handler(data, { jobId: String(job.attrs._id), touch: async () => { await job.touch(); } }),
         { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(data.traceparent) });
-      }, { concurrency: d.concurrency, lockLifetime: d.lockLifetimeMs, backoff: (ctx) => agentJobBackoff(ctx.attempt) });
+      // Lock no more than can run: the rest stay in the database, where the next pick takes the
+      // first in delivery order (core/outbox/delivery-order.ts), including jobs saved meanwhile; and
+      // a fill that locks every due job (one query each) would hold up the first one to start.
+      }, { concurrency: d.concurrency, lockLimit: d.concurrency, lockLifetime: d.lockLifetimeMs, backoff: (ctx) => agentJobBackoff(ctx.attempt) });
     }
+    // With at most `concurrency` locked, a finished job makes room: look for the next one now
+    // rather than at the poll (the wake-up channel's nudge; without one, the poll).
+    const channel = this.binding.notificationChannel;
+    if (channel) agenda.on('complete', (job: Job) => void afterUnlocked(agenda, job).then(() => channel.nudge(job.attrs.name)));
     await agenda.start();
     this.agenda = agenda;
     this.markStarted(agenda);
@@ -229,6 +237,21 @@ export class AgendaJobQueue implements JobQueue {
  */
 export function agendaJobs(bind: () => Promise<AgendaBackendBinding>): (options: JobQueueOptions) => Promise<JobQueue> {
   return async (options) => new AgendaJobQueue(await bind(), options);
+}
+
+/**
+ * Resolves once Agenda's processor has let go of `job` (it still counts a finished job as locked
+ * while it deletes it, and a fill meanwhile would find no room). Reads the processor's
+ * `lockedJobs`, as `stop` reads its `runningJobs`; gives up after 10 s (the poll then finds the
+ * next job).
+ */
+async function afterUnlocked(agenda: Agenda, job: Job): Promise<void> {
+  const processor = (agenda as unknown as { jobProcessor?: { lockedJobs?: unknown[] } }).jobProcessor;
+  const deadline = Date.now() + 10_000;
+  await new Promise((resolve) => setImmediate(resolve));
+  while (processor?.lockedJobs?.includes(job) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 /** Retry an agent job that threw (store down, crash): 1 s, 2 s, 4 s … capped at 60 s, up to 8 attempts. */

@@ -1,4 +1,4 @@
-import { BaseNotificationChannel, type JobNotification, type NotificationChannel, type NotificationChannelState, type NotificationHandler } from 'agenda';
+import { BaseNotificationChannel, toJobId, type JobNotification, type NotificationChannel, type NotificationChannelState, type NotificationHandler } from 'agenda';
 import { PostgresNotificationChannel } from '@agendajs/postgres-backend';
 import type pg from 'pg';
 
@@ -35,6 +35,21 @@ export function coalesced(handler: NotificationHandler, onError: (err: unknown) 
   };
 }
 
+/**
+ * A notification channel that can also wake this process's own processor for a job name without
+ * anything being saved: when a job finishes, its processor looks for the next due one at once
+ * instead of at its poll (it locks only a few at a time, see AgendaJobQueue).
+ */
+export interface JobWakeChannel extends NotificationChannel {
+  /** Wake this process's processor for `jobName` (coalesced like any notification). */
+  nudge(jobName: string): void;
+}
+
+/** The notification a nudge delivers: due now, from nobody. */
+function nudgeFor(jobName: string): JobNotification {
+  return { jobId: toJobId('nudge'), jobName, nextRunAt: null, priority: 0, timestamp: new Date() };
+}
+
 function dueTime(n: JobNotification): number {
   return n.nextRunAt ? n.nextRunAt.getTime() : Number.POSITIVE_INFINITY;
 }
@@ -46,7 +61,7 @@ function dueTime(n: JobNotification): number {
  * `publish` returns at once — the saving job does not wait for the fill it triggers — and fills are
  * coalesced. No state notifications: the processes that would want them are this one.
  */
-export class InProcessJobChannel extends BaseNotificationChannel implements NotificationChannel {
+export class InProcessJobChannel extends BaseNotificationChannel implements JobWakeChannel {
   constructor() {
     super({ channelName: 'opsloop.jobs', reconnect: { enabled: false } });
   }
@@ -68,6 +83,10 @@ export class InProcessJobChannel extends BaseNotificationChannel implements Noti
     if (this.state !== 'connected') return;
     setImmediate(() => void this.notifyHandlers(notification));
   }
+
+  nudge(jobName: string): void {
+    void this.publish(nudgeFor(jobName));
+  }
 }
 
 type ChannelListener = ((state: NotificationChannelState) => void) | ((error: Error) => void);
@@ -78,8 +97,10 @@ type ChannelListener = ((state: NotificationChannelState) => void) | ((error: Er
  * would otherwise send a NOTIFY for every job's start, success and completion on its small pool,
  * for events only logged (and then by every process at once).
  */
-export class PostgresJobWakeChannel implements NotificationChannel {
+export class PostgresJobWakeChannel implements JobWakeChannel {
   private readonly inner: PostgresNotificationChannel;
+  /** This process's subscribers (coalesced), for `nudge`. */
+  private readonly local = new Set<NotificationHandler>();
 
   constructor(pool: pg.Pool) {
     this.inner = new PostgresNotificationChannel({ pool, reconnect: { enabled: true } });
@@ -98,11 +119,22 @@ export class PostgresJobWakeChannel implements NotificationChannel {
   }
 
   subscribe(handler: NotificationHandler): () => void {
-    return this.inner.subscribe(coalesced(handler, (err) => this.inner.emit('error', err)));
+    const wrapped = coalesced(handler, (err) => this.inner.emit('error', err));
+    this.local.add(wrapped);
+    const unsubscribe = this.inner.subscribe(wrapped);
+    return () => {
+      this.local.delete(wrapped);
+      unsubscribe();
+    };
   }
 
   publish(notification: JobNotification): Promise<void> {
     return this.inner.publish(notification);
+  }
+
+  nudge(jobName: string): void {
+    if (this.state !== 'connected') return;
+    for (const handler of this.local) void handler(nudgeFor(jobName));
   }
 
   on(event: 'stateChange', listener: (state: NotificationChannelState) => void): this;

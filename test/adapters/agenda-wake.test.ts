@@ -27,6 +27,7 @@ class LosingChannel extends BaseNotificationChannel {
   async connect(): Promise<void> { this.setState('connected'); }
   async disconnect(): Promise<void> { this.setState('disconnected'); }
   async publish(): Promise<void> { this.published++; }
+  nudge(): void { /* lost too */ }
 }
 
 function jobData(): AgentJobData {
