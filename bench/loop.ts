@@ -8,16 +8,22 @@
  *   npm run bench:loop
  *   BENCH_SEQUENTIAL=20 BENCH_PARALLEL=200 BENCH_STORE=pglite|postgres npm run bench:loop
  *
- * Production defaults throughout (relay poll 200 ms, Agenda poll 250 ms). Per-case wall time =
- * the command sent → the verify_pass transition's commit time (timeline created_at, same host clock).
+ * Production defaults throughout (relay poll 200 ms, Agenda poll 250 ms, both only fallbacks behind
+ * the wake-ups). Per-case wall time = the command sent → the verify_pass transition's commit time
+ * (timeline created_at, same host clock). Printed beside the goals of issue 17: one case p50
+ * ≤ 400 ms; in the storm the first 10 cases opened closed within 5 s, throughput ≥ 7.5 cases/s, and
+ * the order measure (Spearman's rank correlation of open order and close time). The stage
+ * breakdown of the one-after-another cases shows where the rest of the time goes.
  */
 import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import { join } from 'node:path';
 import { envInt, machineInfo, machineLine, writeResults } from './lib/results.js';
 import { BENCH_REQUESTER, slashCommandBody, startChatOpsloop, type ChatOpsloop } from './lib/slack-bench.js';
 import { startLoadClient, type LoadClient } from './lib/slack-load-client.js';
 import { round, sleep, summarize, type LatencySummary } from './lib/stats.js';
 import { printTable } from './lib/table.js';
+import { stageBreakdown, stormOrder, type CaseTrace, type StageRow, type StormOrder } from './lib/loop-profile.js';
 import { prometheusSkipReason, startPrometheus } from '../test/support/prometheus.js';
 import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../test/support/loop-fixtures.js';
 
@@ -40,7 +46,20 @@ export interface LoopPhase {
   total_ms: number;
   /** restart-service runs recorded (one per case expected). */
   script_runs: number;
+  /**
+   * CPU time of this process (opsloop with its embedded store; not the load client, the fake
+   * Slack, Prometheus or the scripts) per case: the work a case costs, which a busy machine
+   * inflates far less than wall time.
+   */
+  cpu_ms_per_case?: number;
+  /** One after another: the median stage breakdown (bench/lib/loop-profile.ts). */
+  stages?: StageRow[];
+  /** At once: the order the cases closed in. */
+  order?: StormOrder;
 }
+
+/** Issue 17's goals, printed beside the figures. */
+export const LOOP_GOALS = { caseP50Ms: 400, firstKClosedMs: 5_000, firstK: 10, casesPerS: 7.5 } as const;
 
 const METRIC = 'bench_http_error_ratio';
 
@@ -87,26 +106,40 @@ async function openAll(chat: ChatOpsloop, client: LoadClient, titles: string[]):
 const TERMINAL = new Set(['CLOSED', 'PARKED']);
 
 /** Wait until every case titled in `titles` exists and is CLOSED or PARKED; returns per-case close times. */
-async function waitForEnd(chat: ChatOpsloop, titles: string[], timeoutMs: number): Promise<{ closedAt: Map<string, number>; statuses: Map<string, string> }> {
+interface Ended {
+  closedAt: Map<string, number>;
+  statuses: Map<string, string>;
+  /** When each case was created (its open order). */
+  openedAt: Map<string, number>;
+  timelines: Map<string, CaseTrace['entries']>;
+}
+
+async function waitForEnd(chat: ChatOpsloop, titles: string[], timeoutMs: number, pollMs: number): Promise<Ended> {
   const wanted = new Set(titles);
   const deadline = Date.now() + timeoutMs;
   let statuses = new Map<string, string>();
   const ids = new Map<string, string>();
+  const openedAt = new Map<string, number>();
   for (;;) {
-    const cases = (await chat.store.queries.listCases({ limit: 5000 })).filter((c) => wanted.has(c.title));
+    // Newest first: the cases waited for are the last `titles.length` opened (a small read, so the
+    // bench's own polling takes little from the loop it measures).
+    const cases = (await chat.store.queries.listCases({ limit: titles.length + 5 })).filter((c) => wanted.has(c.title));
     statuses = new Map(cases.map((c) => [c.title, c.status]));
-    for (const c of cases) ids.set(c.title, c.id);
+    for (const c of cases) { ids.set(c.title, c.id); openedAt.set(c.title, c.created_at.getTime()); }
     const done = cases.length === titles.length && cases.every((c) => TERMINAL.has(c.status));
     if (done || Date.now() > deadline) break;
-    await sleep(100);
+    await sleep(pollMs);
   }
   const closedAt = new Map<string, number>();
+  const timelines = new Map<string, CaseTrace['entries']>();
   for (const [title, id] of ids) {
+    const timeline = await chat.store.queries.listTimeline(id);
+    timelines.set(title, timeline);
     if (statuses.get(title) !== 'CLOSED') continue;
-    const pass = (await chat.store.queries.listTimeline(id)).find((e) => e.kind === 'transition' && e.event === 'verify_pass');
+    const pass = timeline.find((e) => e.kind === 'transition' && e.event === 'verify_pass');
     if (pass) closedAt.set(title, new Date(pass.created_at).getTime());
   }
-  return { closedAt, statuses };
+  return { closedAt, statuses, openedAt, timelines };
 }
 
 async function scriptRuns(chat: ChatOpsloop): Promise<number> {
@@ -114,7 +147,7 @@ async function scriptRuns(chat: ChatOpsloop): Promise<number> {
   return text.split('\n').filter((l) => l.startsWith('restart checkout ')).length;
 }
 
-function phaseResult(phase: LoopPhase['phase'], titles: string[], ended: { closedAt: Map<string, number>; statuses: Map<string, string> },
+function phaseResult(phase: LoopPhase['phase'], titles: string[], ended: Pick<Ended, 'closedAt' | 'statuses'>,
   caseMs: number[], totalMs: number, runs: number): LoopPhase {
   return {
     phase, cases: titles.length, closed: ended.closedAt.size,
@@ -146,37 +179,85 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const seqTitles: string[] = [];
     const seqMs: number[] = [];
     const seqStarted = Date.now();
+    let cpu = process.cpuUsage();
     const seqEnded = { closedAt: new Map<string, number>(), statuses: new Map<string, string>() };
+    const traces: CaseTrace[] = [];
     for (let i = 0; i < config.sequential; i++) {
       const title = `restart checkout ${run} seq ${i}`;
       seqTitles.push(title);
       const sentAt = await openAll(chat, client, [title]);
-      const ended = await waitForEnd(chat, [title], config.timeoutS * 1000);
+      const ended = await waitForEnd(chat, [title], config.timeoutS * 1000, 25);
       for (const [t, at] of ended.closedAt) { seqEnded.closedAt.set(t, at); seqMs.push(at - sentAt); }
       for (const [t, s] of ended.statuses) seqEnded.statuses.set(t, s);
+      for (const [t, entries] of ended.timelines) if (ended.closedAt.has(t)) traces.push({ sentAt, entries });
     }
-    phases.push(phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)));
+    phases.push({
+      ...phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)),
+      stages: stageBreakdown(traces), cpu_ms_per_case: cpuMsPerCase(cpu, seqTitles.length),
+    });
 
     log(`loop: ${config.parallel} cases opened at once`);
     const runsBefore = await scriptRuns(chat);
     const parTitles = Array.from({ length: config.parallel }, (_, i) => `restart checkout ${run} par ${i}`);
+    cpu = process.cpuUsage();
     const sentAt = await openAll(chat, client, parTitles);
-    const ended = await waitForEnd(chat, parTitles, config.timeoutS * 1000);
+    const ended = await waitForEnd(chat, parTitles, config.timeoutS * 1000, 250);
     const parMs = [...ended.closedAt.values()].map((at) => at - sentAt);
     const last = parMs.length ? Math.max(...parMs) : Date.now() - sentAt;
-    phases.push(phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore));
+    // Open order = the order the cases were created in (the burst's requests race to the server).
+    const openOrder = [...parTitles].sort((a, b) => (ended.openedAt.get(a) ?? Infinity) - (ended.openedAt.get(b) ?? Infinity));
+    const parTraces = [...ended.timelines].filter(([t]) => ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
+    phases.push({
+      ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore), cpu_ms_per_case: cpuMsPerCase(cpu, parTitles.length),
+      order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces),
+    });
   } finally {
     await client?.close();
     await chat?.close();
     await prom.close();
   }
   printTable('Loop wall time, /ops open → CLOSED (ms; template plan, real script, real Prometheus, settle 0)',
-    ['phase', 'cases', 'closed', 'not closed', 'script runs', 'case p50', 'case p99', 'case max', 'total'],
-    phases.map((p) => [p.phase, p.cases, p.closed, p.not_closed.length, p.script_runs, p.case_ms.p50, p.case_ms.p99, p.case_ms.max, p.total_ms]));
-  const file = writeResults('loop', config, phases);
+    ['phase', 'cases', 'closed', 'not closed', 'script runs', 'case p50', 'case p99', 'case max', 'total', 'cpu/case'],
+    phases.map((p) => [p.phase, p.cases, p.closed, p.not_closed.length, p.script_runs, p.case_ms.p50, p.case_ms.p99, p.case_ms.max, p.total_ms, p.cpu_ms_per_case ?? '']));
   const [s, p] = phases;
-  process.stdout.write(`\nsummary: loop median ${s?.case_ms.p50} ms per case (${s?.closed}/${s?.cases} closed one by one); ${p?.cases} at once: all done in ${p?.total_ms} ms, p50 ${p?.case_ms.p50} ms, p99 ${p?.case_ms.p99} ms, not closed ${p?.not_closed.length} (${machineLine(machineInfo())}) → ${file}\n`);
+  for (const phase of phases) {
+    if (!phase.stages?.length) continue;
+    printTable(`Where a case's time goes, ${phase.phase} (median of ${phase.closed} cases; ms since /ops open was sent ("at"), and since the case's previous timeline entry ("gap"))`,
+      ['timeline entry', 'cases', 'at', 'gap'], phase.stages.map((r) => [r.stage, r.cases, round(r.at_ms, 0), round(r.gap_ms, 0)]));
+  }
+  const goals = goalRows(s, p);
+  printTable('Goals (issue 17)', ['figure', 'measured', 'goal', 'met'], goals.map((g) => [g.figure, g.measured, g.goal, g.met ? 'yes' : 'NO']));
+  const file = writeResults('loop', config, { phases, goals, load_average: loadAverage() });
+  process.stdout.write(`\nsummary: loop median ${s?.case_ms.p50} ms per case (goal ≤ ${LOOP_GOALS.caseP50Ms}; ${s?.closed}/${s?.cases} closed one by one); ${p?.cases} at once: all done in ${p?.total_ms} ms`
+    + ` (${round(p?.order?.cases_per_s ?? 0, 2)} cases/s, goal ≥ ${LOOP_GOALS.casesPerS}), first ${LOOP_GOALS.firstK} opened closed by ${round(p?.order?.first_k_closed_ms ?? NaN, 0)} ms (goal ≤ ${LOOP_GOALS.firstKClosedMs}),`
+    + ` Spearman open→close ${round(p?.order?.spearman ?? NaN, 3)}, p50 ${p?.case_ms.p50} ms, p99 ${p?.case_ms.p99} ms, not closed ${p?.not_closed.length}; load ${loadAverage().join(' ')} (${machineLine(machineInfo())}) → ${file}\n`);
   return { phases, file };
+}
+
+interface GoalRow { figure: string; measured: string; goal: string; met: boolean }
+
+function goalRows(s: LoopPhase | undefined, p: LoopPhase | undefined): GoalRow[] {
+  const rows: GoalRow[] = [];
+  if (s) rows.push({ figure: 'one case, /ops open → CLOSED, p50', measured: `${s.case_ms.p50} ms`, goal: `≤ ${LOOP_GOALS.caseP50Ms} ms`, met: s.case_ms.p50 <= LOOP_GOALS.caseP50Ms });
+  if (p?.order) {
+    const o = p.order;
+    rows.push({ figure: `storm of ${p.cases}: first ${o.firstK} opened all CLOSED after`, measured: `${round(o.first_k_closed_ms, 0)} ms`, goal: `≤ ${LOOP_GOALS.firstKClosedMs} ms`, met: o.first_k_closed_ms <= LOOP_GOALS.firstKClosedMs });
+    rows.push({ figure: `storm of ${p.cases}: throughput`, measured: `${round(o.cases_per_s, 2)} cases/s`, goal: `≥ ${LOOP_GOALS.casesPerS} cases/s`, met: o.cases_per_s >= LOOP_GOALS.casesPerS });
+    rows.push({ figure: `storm of ${p.cases}: Spearman(open order, close time)`, measured: `${round(o.spearman, 3)}`, goal: 'close to 1 (FIFO)', met: o.spearman >= 0.8 });
+    rows.push({ figure: `storm of ${p.cases}: not CLOSED`, measured: `${p.not_closed.length}`, goal: '0', met: p.not_closed.length === 0 });
+  }
+  return rows;
+}
+
+/** 1, 5 and 15 minute load averages, rounded (the machine is shared: figures need it beside them). */
+function loadAverage(): number[] {
+  return os.loadavg().map((l) => round(l, 2));
+}
+
+/** CPU ms of this process since `since` (process.cpuUsage), per case. */
+function cpuMsPerCase(since: NodeJS.CpuUsage, cases: number): number {
+  const used = process.cpuUsage(since);
+  return round((used.user + used.system) / 1000 / Math.max(1, cases), 1);
 }
 
 function roundSummary(s: LatencySummary): LatencySummary {

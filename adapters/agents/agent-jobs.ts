@@ -12,6 +12,7 @@ import { emit, readCommandData } from '../../core/events/typed-events.js';
 import type {
   EvidenceGatherer, GateEvaluator, PlanProposer, PlanRunner, PlanVerifier, StepReport,
 } from '../../core/agents/agent-contracts.js';
+import { jobPriorityOf } from '../jobs/command-dispatcher.js';
 import { analysisEvidence, latestInvestigation, plannerInvestigation, type InvestigationDeps } from './investigation.js';
 
 export interface AgentJobDeps {
@@ -252,7 +253,9 @@ export async function verifyScheduleJob(deps: AgentJobDeps, job: AgentJobData): 
   const plan = await loadPlan(deps, c);
   const settle = plan ? deps.verifier.settleSeconds(plan, c) : 0;
   const runAt = new Date(deps.clock.now().getTime() + settle * 1000);
-  await deps.queue.enqueue(AGENT_JOBS.verifyMeasure, job, { runAt });
+  // Same place among due jobs as the case's commands (lane, then case age): with no settle delay
+  // the measurement is due at once and must not queue behind later cases' work.
+  await deps.queue.enqueue(AGENT_JOBS.verifyMeasure, job, { runAt, priority: jobPriorityOf(c), openedAt: c.created_at });
   ensureWritten(await deps.orchestrator.record(c.id, {
     event: 'verify_scheduled', actor: 'verifier', reason: settle > 0 ? `measuring in ${settle} s (settle delay)` : 'measuring now',
     meta: { settle_s: settle, run_at: runAt.toISOString() }, traceId: job.trace_id,

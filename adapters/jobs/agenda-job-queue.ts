@@ -1,9 +1,13 @@
 import { Agenda, type Job } from 'agenda';
-import type { AgentJobData, AgentJobName, JobHandler, JobLogger, JobPriority, JobQueue, JobQueueOptions } from '../../core/ports/job-queue.js';
+import type { JobWakeChannel } from './agenda-wake-channel.js';
+import type { AgentJobData, AgentJobName, EnqueueOptions, JobHandler, JobLogger, JobPriority, JobQueue, JobQueueOptions } from '../../core/ports/job-queue.js';
+import { jobDueAt } from '../../core/outbox/delivery-order.js';
 import { SpanKind, contextFromTraceparent, withSpan } from '../telemetry/spans.js';
 
-/** How far ahead of `normal` jobs due now a prioritised job is put (see `enqueue`). */
-const PRIORITY_HEAD_START_MS: Record<Exclude<JobPriority, 'normal'>, number> = { urgent: 2 * 3_600_000, high: 3_600_000 };
+/** The delivery lane of a job priority (core/outbox/priority.ts), for `jobDueAt`. */
+const LANE_OF: Record<JobPriority, number> = { urgent: 2, high: 1, normal: 0 };
+/** Agenda's own priority field, which orders jobs due at the same instant. */
+const AGENDA_PRIORITY: Record<JobPriority, 'highest' | 'high' | 'normal'> = { urgent: 'highest', high: 'high', normal: 'normal' };
 
 /** Agenda's tuning: the port's job-queue options (see core/ports/job-queue.ts). */
 export type AgendaJobQueueOptions = JobQueueOptions;
@@ -14,6 +18,11 @@ export type AgendaJobQueueOptions = JobQueueOptions;
  */
 export interface AgendaBackendBinding {
   backend: ConstructorParameters<typeof Agenda>[0]['backend'];
+  /**
+   * How a saved job wakes the job processors without waiting for their poll (adapters/jobs/
+   * agenda-wake-channel.ts); without one, the backend's own channel if it has one.
+   */
+  notificationChannel?: JobWakeChannel;
   /**
    * Create Agenda's schema before Agenda connects. Agenda's constructor connects without handling
    * errors, and two processes creating the schema at once collide on the catalog; this runs the
@@ -79,7 +88,7 @@ export class AgendaJobQueue implements JobQueue {
     this.definitions.push({ name, handler, concurrency: opts.concurrency ?? 10, lockLifetimeMs: opts.lockLifetimeMs ?? 60_000 });
   }
 
-  enqueue(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date; priority?: JobPriority } = {}): Promise<string> {
+  enqueue(name: AgentJobName, data: AgentJobData, opts: EnqueueOptions = {}): Promise<string> {
     return this.track(this.enqueueOn(name, data, opts));
   }
 
@@ -91,16 +100,17 @@ export class AgendaJobQueue implements JobQueue {
     return work;
   }
 
-  private async enqueueOn(name: AgentJobName, data: AgentJobData, opts: { runAt?: Date; priority?: JobPriority }): Promise<string> {
+  private async enqueueOn(name: AgentJobName, data: AgentJobData, opts: EnqueueOptions): Promise<string> {
     const agenda = await this.agendaWhenStarted();
     if (opts.runAt && opts.runAt.getTime() > Date.now()) return String((await agenda.schedule(opts.runAt, name, data)).attrs._id);
     const priority = opts.priority ?? 'normal';
-    if (priority === 'normal') return String((await agenda.now(name, data)).attrs._id);
-    // Agenda picks due jobs by next_run_at first and priority only among equal times, so a job that
-    // must overtake a backlog of due jobs is also given an earlier run time (it is due either way).
+    // Agenda picks due jobs by next_run_at first (in the database and in its local queue), priority
+    // only among equal times. A job due now is therefore given a run time in the past that puts it
+    // in delivery order (core/outbox/delivery-order.ts): its lane first, then its case's age. It is
+    // due at once either way; the order only matters when more jobs are due than can run.
     const job = agenda.create(name, data);
-    job.priority(priority === 'urgent' ? 'highest' : 'high');
-    job.schedule(new Date(Date.now() - PRIORITY_HEAD_START_MS[priority]));
+    job.priority(AGENDA_PRIORITY[priority]);
+    job.schedule(jobDueAt({ lane: LANE_OF[priority], openedAt: opts.openedAt, now: new Date() }));
     await job.save();
     return String(job.attrs._id);
   }
@@ -117,6 +127,7 @@ export class AgendaJobQueue implements JobQueue {
     await this.binding.prepare?.();
     const agenda = new Agenda({
       backend: this.binding.backend,
+      ...(this.binding.notificationChannel ? { notificationChannel: this.binding.notificationChannel } : {}),
       name: this.options.name,
       processEvery: this.options.processEveryMs ?? 250,
       maxConcurrency: this.options.maxConcurrency ?? 20,
@@ -135,8 +146,15 @@ export class AgendaJobQueue implements JobQueue {
           'opsloop.job': d.name, 'opsloop.case_id': data.case_id ?? '', 'messaging.message.id': data.message_id ?? '',
         }, () => d.handler(data, { jobId: String(job.attrs._id), touch: async () => { await job.touch(); } }),
         { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(data.traceparent) });
-      }, { concurrency: d.concurrency, lockLifetime: d.lockLifetimeMs, backoff: (ctx) => agentJobBackoff(ctx.attempt) });
+      // Lock no more than can run: the rest stay in the database, where the next pick takes the
+      // first in delivery order (core/outbox/delivery-order.ts), including jobs saved meanwhile; and
+      // a fill that locks every due job (one query each) would hold up the first one to start.
+      }, { concurrency: d.concurrency, lockLimit: d.concurrency, lockLifetime: d.lockLifetimeMs, backoff: (ctx) => agentJobBackoff(ctx.attempt) });
     }
+    // With at most `concurrency` locked, a finished job makes room: look for the next one now
+    // rather than at the poll (the wake-up channel's nudge; without one, the poll).
+    const channel = this.binding.notificationChannel;
+    if (channel) agenda.on('complete', (job: Job) => void afterUnlocked(agenda, job).then(() => channel.nudge(job.attrs.name)));
     await agenda.start();
     this.agenda = agenda;
     this.markStarted(agenda);
@@ -155,7 +173,7 @@ export class AgendaJobQueue implements JobQueue {
    * opsloop (found by the database-down fault test). The channel reconnects by itself; we only log.
    */
   private watchNotificationChannel(): void {
-    const channel = (this.binding.backend as { notificationChannel?: unknown }).notificationChannel as
+    const channel = (this.binding.notificationChannel ?? (this.binding.backend as { notificationChannel?: unknown }).notificationChannel) as
       { on?: (event: 'error', listener: (err: unknown) => void) => unknown; listenerCount?: (event: string) => number } | undefined;
     if (!channel?.on || (channel.listenerCount?.('error') ?? 0) > 0) return;
     let lastLogged = 0;
@@ -219,6 +237,21 @@ export class AgendaJobQueue implements JobQueue {
  */
 export function agendaJobs(bind: () => Promise<AgendaBackendBinding>): (options: JobQueueOptions) => Promise<JobQueue> {
   return async (options) => new AgendaJobQueue(await bind(), options);
+}
+
+/**
+ * Resolves once Agenda's processor has let go of `job` (it still counts a finished job as locked
+ * while it deletes it, and a fill meanwhile would find no room). Reads the processor's
+ * `lockedJobs`, as `stop` reads its `runningJobs`; gives up after 10 s (the poll then finds the
+ * next job).
+ */
+async function afterUnlocked(agenda: Agenda, job: Job): Promise<void> {
+  const processor = (agenda as unknown as { jobProcessor?: { lockedJobs?: unknown[] } }).jobProcessor;
+  const deadline = Date.now() + 10_000;
+  await new Promise((resolve) => setImmediate(resolve));
+  while (processor?.lockedJobs?.includes(job) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 /** Retry an agent job that threw (store down, crash): 1 s, 2 s, 4 s … capped at 60 s, up to 8 attempts. */

@@ -23,11 +23,15 @@ export function jobPriorityOfLane(lane: number): JobPriority {
   return lane >= OUTBOX_PRIORITY.severe ? 'high' : 'normal';
 }
 
-/** A command's job priority: from its envelope's lane, or (written before the lane existed) from its case. */
-async function priorityOf(store: CaseStore, msg: OutboxEnvelope): Promise<JobPriority> {
-  if (msg.priority !== undefined) return jobPriorityOfLane(msg.priority);
+/**
+ * Where a command's job goes among due jobs: its priority (from the envelope's lane, or — written
+ * before the lane existed — from its case) and its case's opening time, so a storm's jobs run
+ * oldest case first (core/outbox/delivery-order.ts).
+ */
+async function placeOf(store: CaseStore, msg: OutboxEnvelope): Promise<{ priority: JobPriority; openedAt?: Date }> {
   const c = await store.queries.getCase(msg.case_id);
-  return c ? jobPriorityOf(c) : 'normal';
+  const priority = msg.priority !== undefined ? jobPriorityOfLane(msg.priority) : c ? jobPriorityOf(c) : 'normal';
+  return c ? { priority, openedAt: c.created_at } : { priority };
 }
 
 /** Inbox consumer name of the dispatcher. */
@@ -63,7 +67,7 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
       return;
     }
     const runAtMs = command.data.run_at !== undefined ? Date.parse(command.data.run_at) : NaN;
-    const priority = await priorityOf(deps.store, msg);
+    const place = await placeOf(deps.store, msg);
     const jobId = await deps.queue.enqueue(job, {
       message_id: msg.id,
       case_id: msg.case_id,
@@ -73,7 +77,7 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
       // The relay's delivery span (when tracing runs): the job continues this trace.
       traceparent: activeTraceparent() ?? msg.traceparent ?? null,
       data: msg.data,
-    }, { ...(Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {}), priority });
+    }, { ...(Number.isFinite(runAtMs) ? { runAt: new Date(runAtMs) } : {}), ...place });
     await deps.store.transact(async (tx) => {
       if (!(await tx.recordInbox(DISPATCHER_INBOX, msg.id, deps.clock.now()))) deps.onDuplicate?.();
     });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { CaseStore, CaseTx } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
 import { outboxBackoffMs, type BackoffPolicy } from '../../core/outbox/backoff.js';
-import { storedOutboxPriority } from '../../core/outbox/priority.js';
+import { deliveryRank } from '../../core/outbox/priority.js';
+import { compareDelivery } from '../../core/outbox/delivery-order.js';
 import { CONSUMER_GROUPS, defaultGroupOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
 import { SpanKind, contextFromTraceparent, markFailed, withSpan } from '../telemetry/spans.js';
 
@@ -368,9 +369,9 @@ function chainKey(record: OutboxRecord): string {
 
 /**
  * Split a claimed batch into delivery chains, one per case and consumer group, keeping outbox (seq)
- * order inside each. Chains of a higher priority lane (core/outbox/priority.ts) are started first,
- * so a person's case does not wait for `caseConcurrency` slots behind the storm cases claimed in
- * the same batch; then oldest first.
+ * order inside each. Chains are started in delivery order (core/outbox/delivery-order.ts): a higher
+ * priority lane first, so a person's case does not wait for `caseConcurrency` slots behind the storm
+ * cases claimed in the same batch; then the older case; then outbox order.
  */
 export function groupByCase(batch: readonly OutboxRecord[]): OutboxRecord[][] {
   const byCase = new Map<string, OutboxRecord[]>();
@@ -379,11 +380,14 @@ export function groupByCase(batch: readonly OutboxRecord[]): OutboxRecord[][] {
     if (list) list.push(record);
     else byCase.set(chainKey(record), [record]);
   }
-  const lane = (group: OutboxRecord[]) => Math.max(...group.map((r) => storedOutboxPriority(r.envelope)));
+  const rankOf = (chain: OutboxRecord[]) => {
+    const first = deliveryRank(chain[0]!);
+    return { ...first, lane: Math.max(...chain.map((r) => deliveryRank(r).lane)) };
+  };
   return [...byCase.values()]
-    .map((group) => ({ group, lane: lane(group) }))
-    .sort((a, b) => b.lane - a.lane || a.group[0]!.seq - b.group[0]!.seq)
-    .map(({ group }) => group);
+    .map((chain) => ({ chain, rank: rankOf(chain) }))
+    .sort((a, b) => compareDelivery(a.rank, b.rank))
+    .map(({ chain }) => chain);
 }
 
 async function runWithConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

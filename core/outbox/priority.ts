@@ -1,4 +1,6 @@
 import type { CaseRecord } from '../schemas/case.js';
+import type { OutboxRecord } from '../schemas/outbox.js';
+import type { DeliveryRank } from './delivery-order.js';
 
 /**
  * The outbox priority lane (issue 11, item 5: an alert storm must not starve a person's case).
@@ -39,4 +41,9 @@ export function outboxPriorityOf(c: Pick<CaseRecord, 'requester' | 'severity'>):
 export function storedOutboxPriority(envelope: { priority?: number | undefined }): number {
   const p = envelope.priority;
   return typeof p === 'number' && Number.isInteger(p) && p >= OUTBOX_PRIORITY.normal && p <= OUTBOX_PRIORITY.person ? p : OUTBOX_PRIORITY.normal;
+}
+
+/** Pure: where a claimed copy stands in delivery order (core/outbox/delivery-order.ts). */
+export function deliveryRank(record: Pick<OutboxRecord, 'seq' | 'envelope' | 'caseOpenedAt'>): DeliveryRank {
+  return { lane: storedOutboxPriority(record.envelope), openedAt: record.caseOpenedAt, seq: record.seq };
 }

@@ -58,11 +58,25 @@ export type JobHandler = (data: AgentJobData, ctx: JobContext) => Promise<void>;
  */
 export type JobPriority = 'urgent' | 'high' | 'normal';
 
+/** How a job is enqueued (`JobQueue.enqueue`). */
+export interface EnqueueOptions {
+  /** Run at this time instead of now. */
+  runAt?: Date;
+  /** The lane among jobs due at once (default `normal`). */
+  priority?: JobPriority;
+  /**
+   * When the job's case was opened: among due jobs of one priority, older cases' jobs run first,
+   * so a storm is served case by case rather than stage by stage (core/outbox/delivery-order.ts).
+   * Without it the job counts as opened now.
+   */
+  openedAt?: Date;
+}
+
 export interface JobQueue {
   /** Register the handler for a job name; before `start`. */
   define(name: AgentJobName, handler: JobHandler, opts?: { concurrency?: number; lockLifetimeMs?: number }): void;
   /** Enqueue a job to run now, or at `runAt`; returns the job id. */
-  enqueue(name: AgentJobName, data: AgentJobData, opts?: { runAt?: Date; priority?: JobPriority }): Promise<string>;
+  enqueue(name: AgentJobName, data: AgentJobData, opts?: EnqueueOptions): Promise<string>;
   /**
    * Run a job repeatedly, every `intervalMs`, shared by every process on the database (one
    * repeating job per name; calling it again updates the interval). After `start`.

@@ -82,4 +82,9 @@ export interface OutboxRecord {
   envelope: OutboxEnvelope;
   /** How many times the message has been claimed (1 on first delivery). */
   attempts: number;
+  /**
+   * When the message's case was opened (ms since epoch), when the store tells: relays serve older
+   * cases first (core/outbox/delivery-order.ts).
+   */
+  caseOpenedAt?: number;
 }

@@ -73,6 +73,49 @@ export function jobQueueContract<B extends OpsloopBackend>(opts: BackendFixture<
       assert.ok(Date.now() >= runAt.getTime() - 50, 'ran before its time');
     });
 
+    it('a saved job wakes the processor: with a 60 s poll, enqueued jobs still run (wake-up, not poll)', async () => {
+      const slow = await backend().jobs({ name: `contract-${opts.name}-wake`, processEveryMs: 60_000 });
+      const woken: string[] = [];
+      slow.define(AGENT_JOBS.gate, async (data) => { woken.push(data.message_id); });
+      await slow.start();
+      stops.push(() => slow.stop());
+      // The processor polls once when it starts; everything after that can only start from a wake-up
+      // (the next poll is 60 s away, the wait below at most 30 s).
+      const first = jobData();
+      await slow.enqueue(AGENT_JOBS.gate, first);
+      await pollFor('the first job', () => woken.includes(first.message_id), { timeoutMs: 30_000 });
+      const later = Array.from({ length: 5 }, () => jobData());
+      for (const data of later) await slow.enqueue(AGENT_JOBS.gate, data);
+      await pollFor('the later jobs, woken', () => later.every((d) => woken.includes(d.message_id)), { timeoutMs: 30_000 });
+      assert.equal(woken.length, 6);
+    });
+
+    it('more due jobs than slots: each finished job starts the next (60 s poll), oldest case first, then by lane', async () => {
+      const slow = await backend().jobs({ name: `contract-${opts.name}-order`, processEveryMs: 60_000 });
+      const order: string[] = [];
+      let unblock!: () => void;
+      const blocked = new Promise<void>((resolve) => { unblock = resolve; });
+      slow.define(AGENT_JOBS.exec, async (data) => {
+        order.push(String(data.data.label));
+        if (data.data.label === 'blocker') await blocked;
+      }, { concurrency: 1 });
+      await slow.start();
+      stops.push(() => slow.stop());
+      const job = (label: string) => ({ ...jobData(), topic: 'cmd.exec.run', data: { label } });
+      await slow.enqueue(AGENT_JOBS.exec, job('blocker'));
+      await pollFor('the blocker to run', () => order.includes('blocker'), { timeoutMs: 30_000 });
+      // While the one slot is taken, jobs of cases opened at different times arrive newest first.
+      const t0 = Date.now() - 60_000;
+      await slow.enqueue(AGENT_JOBS.exec, job('opened 3rd'), { openedAt: new Date(t0 + 3_000) });
+      await slow.enqueue(AGENT_JOBS.exec, job('opened 1st'), { openedAt: new Date(t0 + 1_000) });
+      await slow.enqueue(AGENT_JOBS.exec, job('opened 2nd'), { openedAt: new Date(t0 + 2_000) });
+      await slow.enqueue(AGENT_JOBS.exec, job('severe, opened last'), { openedAt: new Date(t0 + 9_000), priority: 'high' });
+      await slow.enqueue(AGENT_JOBS.exec, job('no case'));
+      unblock();
+      await pollFor('every job, one after another', () => order.length === 6, { timeoutMs: 30_000, describe: () => order.join(', ') });
+      assert.deepEqual(order, ['blocker', 'severe, opened last', 'opened 1st', 'opened 2nd', 'opened 3rd', 'no case']);
+    });
+
     it('two queues on one database (two processes) run each of 20 jobs exactly once', async () => {
       const second = await backend().jobs({ name: `contract-${opts.name}-2`, processEveryMs: 100 });
       second.define(AGENT_JOBS.plan, countPlan);

@@ -135,6 +135,18 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       }
     }
 
+    /** Claim everything waiting, `batchSize` at a time, publishing each batch; the envelopes in claim order. */
+    async function claimAll(batchSize: number): Promise<OutboxEnvelope[]> {
+      const owner = `claim-all-${randomUUID()}`;
+      const claimed: OutboxEnvelope[] = [];
+      for (;;) {
+        const batch = await store.outbox.claim(owner, 30_000, batchSize, CONSUMER_GROUPS);
+        if (batch.length === 0) return claimed;
+        claimed.push(...batch.map((r) => r.envelope));
+        await store.outbox.markPublished(batch.map((r) => r.seq), owner);
+      }
+    }
+
     /** Deliveries grouped by case, as topic@version in delivery order. */
     function byCase(messages: readonly OutboxEnvelope[]): Map<string, string[]> {
       const map = new Map<string, string[]>();
@@ -398,14 +410,7 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
       const perCaseMessages = ['evt.case.created.v1@1', 'evt.case.transition.v1@2', 'cmd.analyze@2', 'evt.case.transition.v1@3', 'cmd.plan.generate@3'];
 
       // Claimed by the store directly, 3 at a time (batches that split cases), each batch published.
-      const owner = `lane-${randomUUID()}`;
-      const claimed: OutboxEnvelope[] = [];
-      for (;;) {
-        const batch = await store.outbox.claim(owner, 30_000, 3, CONSUMER_GROUPS);
-        if (batch.length === 0) break;
-        claimed.push(...batch.map((r) => r.envelope));
-        await store.outbox.markPublished(batch.map((r) => r.seq), owner);
-      }
+      const claimed = await claimAll(3);
       assert.equal(claimed.length, (backlog.length + 2) * perCaseMessages.length);
       const laneOf = new Map([[person, 2], [severe, 1], ...backlog.map((id) => [id, 0] as const)]);
       for (const m of claimed) assert.equal(m.priority, laneOf.get(m.case_id), `lane of ${label(m)} (case ${m.case_id})`);
@@ -430,6 +435,24 @@ export function outboxRelayContract(opts: RelayContractOptions): void {
         assert.ok(ofGroup.slice(0, 2).some((m) => m.case_id === person), `the person's case overtakes the backlog in the ${group} group`);
       }
       for (const caseId of backlog) assert.deepEqual(byCase(delivered).get(caseId)!.sort(), ['cmd.gate.eval@4', 'evt.case.transition.v1@4']);
+    });
+
+    it('age order: within a lane, an older case\'s next stage is claimed before a newer case\'s earlier messages', async () => {
+      await clearOutbox();
+      // Three cases of one lane, opened oldest first; their messages are then written newest case
+      // first, so outbox (id) order is the reverse of case age.
+      const cases: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        cases.push(await createCase());
+        await sleep(5); // distinct opening times (the clock has millisecond resolution)
+      }
+      await clearOutbox();
+      for (const caseId of [...cases].reverse()) await walk(caseId, ['start_analysis', 'analysis_done']);
+      const claimed = await claimAll(2);
+      const perCaseMessages = ['evt.case.transition.v1@2', 'cmd.analyze@2', 'evt.case.transition.v1@3', 'cmd.plan.generate@3'];
+      assert.equal(claimed.length, cases.length * perCaseMessages.length);
+      assert.deepEqual([...new Set(claimed.map((m) => m.case_id))], cases, 'cases claimed oldest first, each as a whole');
+      for (const [caseId, labels] of byCase(claimed)) assert.deepEqual(labels, perCaseMessages, `order of case ${caseId}`);
     });
 
     it('stop() waits for the batch in flight', async () => {

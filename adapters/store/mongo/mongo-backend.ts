@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import type { OpsloopBackend } from '../../../core/ports/backend.js';
 import { noOutboxSignal } from '../../../core/ports/outbox-signal.js';
 import { agendaJobs, type AgendaBackendBinding } from '../../jobs/agenda-job-queue.js';
+import { InProcessJobChannel } from '../../jobs/agenda-wake-channel.js';
 import { assembleBackend } from '../assemble-backend.js';
 import { createMongoCaseStore, type MongoCaseStore, type MongoCaseStoreOptions } from './mongo-case-store.js';
 import { MongoChatStore } from './mongo-chat-store.js';
@@ -39,7 +40,8 @@ export async function openMongoBackend(options: MongoCaseStoreOptions): Promise<
 /** Agenda on MongoDB (same database as the case store). */
 export async function mongoAgendaBackend(db: Db): Promise<AgendaBackendBinding> {
   const { MongoBackend: AgendaMongoBackend } = await import('@agendajs/mongo-backend');
-  return { backend: new AgendaMongoBackend({ mongo: db }), close: async () => {} };
+  // Saved jobs wake this process's processor at once; other processes find them at their poll.
+  return { backend: new AgendaMongoBackend({ mongo: db }), notificationChannel: new InProcessJobChannel(), close: async () => {} };
 }
 
 /** The seed list of the store's client, without credentials. */

@@ -12,7 +12,8 @@ export type PgliteBackend = OpsloopBackend<PgliteCaseStore>;
 
 /**
  * The embedded backend around a PGlite store. All relays share the one process that owns the data
- * directory, so no outbox signal; Agenda reaches PGlite through pglite-socket.
+ * directory, so no outbox signal; Agenda reaches PGlite through pglite-socket, and its saved jobs
+ * wake its processor in-process (PGlite's NOTIFY does not reach pglite-socket's clients).
  */
 export function pgliteBackend(store: PgliteCaseStore): PgliteBackend {
   return sqlBackend(store, {
@@ -38,5 +39,5 @@ export async function pgliteAgendaBackend(db: PGlite): Promise<AgendaBackendBind
   if (!address || typeof address === 'string') throw new Error('pglite-socket did not report a TCP port');
   const pool = new pg.Pool({ host: '127.0.0.1', port: address.port, user: 'postgres', database: 'postgres', max: 3 });
   pool.on('error', () => {});
-  return poolAgendaBinding(pool, { lockSchema: false, afterClose: () => server.stop() });
+  return poolAgendaBinding(pool, { lockSchema: false, wakeUps: 'in-process', afterClose: () => server.stop() });
 }

@@ -35,7 +35,7 @@ export function postgresAgendaBackend(connection: string | pg.ClientConfig): Age
   // Checked-out clients (Agenda's LISTEN connection, its transactions) have no pool listener; a
   // server restart must not become an unhandled 'error' (the failing query reports it instead).
   pool.on('connect', (client) => { client.on('error', () => undefined); });
-  return poolAgendaBinding(pool, { lockSchema: true });
+  return poolAgendaBinding(pool, { lockSchema: true, wakeUps: 'postgres' });
 }
 
 /** host:port/database, without credentials. */

@@ -1,6 +1,7 @@
 import { PostgresBackend } from '@agendajs/postgres-backend';
 import type pg from 'pg';
 import type { AgendaBackendBinding } from '../../jobs/agenda-job-queue.js';
+import { InProcessJobChannel, PostgresJobWakeChannel } from '../../jobs/agenda-wake-channel.js';
 
 /** The statement behind `requeueOrphans` for Agenda's PostgreSQL table. */
 const REQUEUE_ORPHANS_SQL = `UPDATE agenda_jobs SET next_run_at = now()
@@ -42,6 +43,12 @@ async function connectUnderAdvisoryLock(pool: pg.Pool, backend: PostgresBackend)
 export interface PoolAgendaOptions {
   /** Create the schema under an advisory lock (a server shared by several processes). */
   lockSchema: boolean;
+  /**
+   * How a saved job wakes the processors (adapters/jobs/agenda-wake-channel.ts): `postgres` —
+   * LISTEN/NOTIFY, every process on the server; `in-process` — this process only (PGlite, whose
+   * notifications do not reach pglite-socket's clients). Either way Agenda still polls as a fallback.
+   */
+  wakeUps: 'postgres' | 'in-process';
   /** Run after the pool ended (PGlite: stop the socket server). */
   afterClose?: () => Promise<void>;
 }
@@ -51,9 +58,13 @@ export interface PoolAgendaOptions {
  * server): orphans are requeued with one UPDATE, and `close` ends the pool.
  */
 export function poolAgendaBinding(pool: pg.Pool, options: PoolAgendaOptions): AgendaBackendBinding {
-  const backend = new PostgresBackend({ pool });
+  // The backend's own channel is replaced by ours (same channel name on PostgreSQL, so processes of
+  // older versions still hear and wake each other).
+  const backend = new PostgresBackend({ pool, disableNotifications: true });
+  const notificationChannel = options.wakeUps === 'postgres' ? new PostgresJobWakeChannel(pool) : new InProcessJobChannel();
   return {
     backend,
+    notificationChannel,
     prepare: () => (options.lockSchema ? connectUnderAdvisoryLock(pool, backend) : backend.connect()),
     requeueOrphans: async () => (await pool.query(REQUEUE_ORPHANS_SQL)).rowCount ?? 0,
     async close() {
