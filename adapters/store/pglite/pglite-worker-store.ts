@@ -77,7 +77,8 @@ export function pgliteWorkerBackend(store: PgliteWorkerCaseStore): PgliteWorkerB
       const port = await store.worker.serve(8);
       const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', max: 3 });
       pool.on('error', () => {});
-      return poolAgendaBinding(pool, { lockSchema: false, afterClose: () => store.worker.unserve() });
+      // PGlite's NOTIFY does not reach pglite-socket's clients: saved jobs wake the processor in-process.
+      return poolAgendaBinding(pool, { lockSchema: false, wakeUps: 'in-process', afterClose: () => store.worker.unserve() });
     },
   });
 }

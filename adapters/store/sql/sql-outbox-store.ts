@@ -23,7 +23,7 @@ export class SqlOutboxStore implements OutboxStore {
           SELECT id FROM outbox
            WHERE published_at IS NULL AND consumer_group = ANY($4::text[])
              AND (lease_until IS NULL OR lease_until <= clock_timestamp())
-           -- Delivery order (core/outbox/delivery-order.ts; migrations/0110_outbox_case_age.sql): the
+           -- Delivery order (core/outbox/delivery-order.ts; migrations/0120_outbox_case_age.sql): the
            -- priority lane, then the older case, then outbox order. A case's messages share lane and
            -- opening time, so they come out in id order.
            ORDER BY priority DESC, case_opened_at NULLS LAST, id
