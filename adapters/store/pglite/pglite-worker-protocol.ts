@@ -15,7 +15,7 @@ export type WorkerRequest =
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'serve'; maxConnections: number }
-  | { id: number; op: 'unserve' }
+  | { id: number; op: 'unserve'; port: number }
   | { id: number; op: 'close' };
 
 export type WorkerReply =

@@ -78,7 +78,7 @@ export function pgliteWorkerBackend(store: PgliteWorkerCaseStore): PgliteWorkerB
       const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', max: 3 });
       pool.on('error', () => {});
       // PGlite's NOTIFY does not reach pglite-socket's clients: saved jobs wake the processor in-process.
-      return poolAgendaBinding(pool, { lockSchema: false, wakeUps: 'in-process', afterClose: () => store.worker.unserve() });
+      return poolAgendaBinding(pool, { lockSchema: false, wakeUps: 'in-process', afterClose: () => store.worker.unserve(port) });
     },
   });
 }

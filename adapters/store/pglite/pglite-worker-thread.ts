@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   const { dataDir, extensions } = workerData as PgliteWorkerData;
   const db = openPglite(dataDir, await extensionsOf(extensions));
   const txs = new Map<number, OpenTx>();
-  let socketServer: PGLiteSocketServer | null = null;
+  /** One pglite-socket server per `serve` (each Agenda queue: agents, silences), by port — as the in-process backend does. */
+  const socketServers = new Map<number, PGLiteSocketServer>();
 
   const target = (tx: number | undefined) => {
     if (tx === undefined) return db;
@@ -91,21 +92,20 @@ async function main(): Promise<void> {
         return null;
       }
       case 'serve': {
-        if (!socketServer) {
-          socketServer = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: request.maxConnections });
-          await socketServer.start();
-        }
-        const address = (socketServer as unknown as { server?: { address(): { port: number } | string | null } }).server?.address();
+        const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: request.maxConnections });
+        await server.start();
+        const address = (server as unknown as { server?: { address(): { port: number } | string | null } }).server?.address();
         if (!address || typeof address === 'string') throw new Error('pglite-socket did not report a TCP port');
+        socketServers.set(address.port, server);
         return address.port;
       }
       case 'unserve':
-        await socketServer?.stop();
-        socketServer = null;
+        await socketServers.get(request.port)?.stop();
+        socketServers.delete(request.port);
         return null;
       case 'close':
-        await socketServer?.stop();
-        socketServer = null;
+        for (const server of socketServers.values()) await server.stop();
+        socketServers.clear();
         if (!db.closed) await db.close();
         return null;
     }

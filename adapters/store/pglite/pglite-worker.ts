@@ -21,8 +21,8 @@ export interface PgliteWorker {
   ready(): Promise<void>;
   /** Serve the instance on a loopback port with pglite-socket (for `pg` clients); returns the port. */
   serve(maxConnections: number): Promise<number>;
-  /** Stop serving the socket (its clients are disconnected). */
-  unserve(): Promise<void>;
+  /** Stop the socket server `serve` opened on `port` (its clients are disconnected; other servers stay). */
+  unserve(port: number): Promise<void>;
   /** Close PGlite and end the worker. */
   close(): Promise<void>;
 }
@@ -115,7 +115,7 @@ export function startPgliteWorker(options: PgliteWorkerOptions): PgliteWorker {
     client,
     ready: () => call<void>({ op: 'ready' }),
     serve: (maxConnections) => call<number>({ op: 'serve', maxConnections }),
-    unserve: () => (gone ? Promise.resolve() : call<void>({ op: 'unserve' })),
+    unserve: (port) => (gone ? Promise.resolve() : call<void>({ op: 'unserve', port })),
     close() {
       closing ??= (async () => {
         try {
