@@ -39,7 +39,7 @@ export async function openBackend(config: BackendConfig = {}): Promise<OpsloopBa
   }
   if (config.databaseUrl) return openPostgresBackend({ url: config.databaseUrl, ...progress });
   // Semantic retrieval on the embedded store needs pgvector loaded when PGlite starts.
-  if ((config.pgliteThread ?? 'worker') === 'worker') {
+  if ((config.pgliteThread ?? 'main') === 'worker') {
     return openPgliteWorkerBackend({
       dataDir: config.dataDir ?? DEFAULT_PGLITE_DATA_DIR, ...(config.openaiEmbeddingsModel ? { extensions: ['vector'] } : {}), ...progress,
     });

@@ -52,7 +52,12 @@ export async function driveCases(url: string, adminToken: string, count: number,
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       reads++;
-      const [c, t] = await Promise.all([`/case/${caseId}`, `/case/${caseId}/timeline`].map(async (path) => (await fetch(`${url}${path}`, { headers: admin })).json()));
+      const [c, t] = await Promise.all([`/case/${caseId}`, `/case/${caseId}/timeline`].map(async (path) => {
+        const res = await fetch(`${url}${path}`, { headers: admin });
+        const body = await res.json() as { data?: unknown; error?: unknown };
+        if (!res.ok || body.data === undefined) throw new Error(`GET ${path} answered ${res.status}: ${JSON.stringify(body).slice(0, 300)}`);
+        return body;
+      }));
       const current = (c as { data: { status: string; version: number } }).data;
       if (current.status !== 'WAIT_GATE') return;
       const entries = (t as { data: Array<{ event: string; version: number }> }).data;
