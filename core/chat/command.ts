@@ -81,7 +81,7 @@ function fail(message: string): ParseResult {
 }
 
 /** Normalise typographic quotes (Slack and phones send them) to ASCII ones. */
-function normaliseQuotes(text: string): string {
+export function normaliseQuotes(text: string): string {
   return text.replace(/[\u201C\u201D\u201E]/g, '"').replace(/[\u2018\u2019]/g, "'");
 }
 

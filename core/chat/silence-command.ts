@@ -1,4 +1,5 @@
 import type { Matcher } from '../schemas/silence.js';
+import { normaliseQuotes } from './command.js';
 import { parseDurationMs } from '../silences/duration.js';
 import { looksLikeMatcher, parseMatcher } from '../silences/matchers.js';
 
@@ -40,7 +41,7 @@ interface Word {
 
 /** Split on whitespace; quotes keep spaces together anywhere in a word (`alertname=~"a b"`) and are removed. */
 function words(input: string): Word[] | string {
-  const text = input.replace(/[\u201C\u201D\u201E]/g, '"').replace(/[\u2018\u2019]/g, "'");
+  const text = normaliseQuotes(input);
   const out: Word[] = [];
   let i = 0;
   while (i < text.length) {
