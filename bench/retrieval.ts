@@ -5,7 +5,7 @@
  *
  *   BM25            the Librarian's lexical ranking (OPSLOOP_WORD_VECTORS=off)
  *   vectors alone   the offline word vectors (GloVe 100-d, SIF mean, cosine)
- *   BM25 + vectors  reciprocal rank fusion of the two — the default
+ *   BM25 + vectors  the vectors reorder BM25's first 3 documents (weighted RRF) — the default
  *   ts_rank         plain PostgreSQL full-text ranking (OR of the query's lexemes), for reference
  *
  * (and hybrid BM25 + pgvector when OPENAI_EMBEDDINGS_MODEL is set), per slice (collection, query
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       const fused = new Librarian({ ...common, wordVectors: where });
       await fused.start();
       await fused.settled();
-      rankings['BM25 + vectors (RRF)'] = await Promise.all(queries.map(async (q) => docs((await fused.search(q.query, { k: 10 })).hits)));
+      rankings['BM25 + vectors (fused)'] = await Promise.all(queries.map(async (q) => docs((await fused.search(q.query, { k: 10 })).hits)));
       await fused.stop();
     }
     rankings['ts_rank (PostgreSQL)'] = await Promise.all(queries.map(async (q) => docs(bestChunkPerDoc(await kb.tsRank(q.query, 200)))));
@@ -210,7 +210,7 @@ type Table = Array<{ slice: string; n: number; scores: Record<string, Scores> }>
 interface Verdict { goal: string; value: string; met: boolean; gap?: string }
 
 function verdictsOf(table: Table, cost: Cost | null): Verdict[] {
-  const fusion = 'BM25 + vectors (RRF)';
+  const fusion = 'BM25 + vectors (fused)';
   const all = table[0]!.scores[fusion];
   if (!all || !cost) return [{ goal: 'offline vectors available', value: 'no', met: false, gap: 'the word-vector cache could not be opened or built' }];
   const worse = table.filter((t) => {

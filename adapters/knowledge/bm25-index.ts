@@ -3,9 +3,11 @@ import type { KbChunk, KbDoc } from '../../core/ports/knowledge-store.js';
 import { analyzeQuery, indexTerm, splitWords } from './text-analyzer.js';
 
 /** Field weights: a word in the title or heading says more than one in the body. */
-export const FIELD_BOOST = { title: 3, heading: 2, meta: 2, body: 1 } as const;
+export const FIELD_BOOST = { title: 5, heading: 2, meta: 2, body: 1 } as const;
 /** Weight of a synonym expansion relative to a word the user typed. */
 export const SYNONYM_WEIGHT = 0.35;
+/** Weight of an ops-lexicon expansion (an abbreviation spelled out) relative to a typed word. */
+export const LEXICON_WEIGHT = 0.6;
 
 export interface IndexedChunk {
   id: string;
@@ -101,13 +103,14 @@ export class Bm25Index {
    * that service. `limit` bounds the chunks returned (not documents).
    */
   search(query: string, opts: { limit: number; service?: string }): Bm25Hit[] {
-    const { original, expanded } = analyzeQuery(query);
+    const { original, lexicon, expanded } = analyzeQuery(query);
     if (original.length === 0) return [];
     const typed = new Set(original);
-    const results = this.mini.search([...original, ...expanded].join(' '), {
+    const spelled = new Set(lexicon);
+    const results = this.mini.search([...original, ...lexicon, ...expanded].join(' '), {
       tokenize: (s) => s.split(' '),
       processTerm: (t) => t,
-      boostTerm: (term) => (typed.has(term) ? 1 : SYNONYM_WEIGHT),
+      boostTerm: (term) => (typed.has(term) ? 1 : spelled.has(term) ? LEXICON_WEIGHT : SYNONYM_WEIGHT),
       fuzzy: (term) => (term.length >= 7 && typed.has(term) ? 0.15 : false),
       ...(opts.service ? { filter: (r) => (this.chunkData.get(r.id)?.services ?? []).includes(opts.service!) } : {}),
     });

@@ -1,4 +1,4 @@
-import { reciprocalRankFusion } from '../../core/knowledge/rank-fusion.js';
+import { reciprocalRankFusion, rerankLexicalHead } from '../../core/knowledge/rank-fusion.js';
 import type { KbHit } from '../../core/knowledge/search-query.js';
 import type { KbDoc, KnowledgeStore } from '../../core/ports/knowledge-store.js';
 import { bestChunkPerDoc, snippetOf, type Bm25Index } from './bm25-index.js';
@@ -33,7 +33,7 @@ export class LibrarianSearch {
     const embedder = this.embeddings.embedder;
     const offline = embedder ? null : this.offline();
     if (offline) {
-      ranked = this.fuse(lexical.map((h) => h.chunk_id), offline.search(query, { limit: CANDIDATES, ...scope }));
+      ranked = this.fuse(lexical.map((h) => h.chunk_id), offline.search(query, { limit: CANDIDATES, ...scope }), rerankLexicalHead);
       mode = 'offline-hybrid';
     } else if (embedder && this.kb.vectors) {
       try {
@@ -62,11 +62,16 @@ export class LibrarianSearch {
   }
 
   /**
-   * Reciprocal rank fusion of the lexical and a semantic ranking, by document: each list keeps a
-   * document's best chunk, and the fused document answers with its best lexical chunk (else its
-   * best semantic one), so a runbook both rankings like rises even when they like different sections.
+   * Fusion of the lexical and a semantic ranking, by document: each list keeps a document's best
+   * chunk, and the fused document answers with its best lexical chunk (else its best semantic one),
+   * so a runbook both rankings like rises even when they like different sections. Plain reciprocal
+   * rank fusion for pgvector neighbours; the offline word vectors, weaker than BM25, only reorder
+   * BM25's first documents (`rerankLexicalHead`).
    */
-  private fuse(lexical: readonly string[], semantic: readonly string[]): Array<{ chunk_id: string; score: number }> {
+  private fuse(
+    lexical: readonly string[], semantic: readonly string[],
+    combine: (lexical: string[], semantic: string[]) => Array<{ id: string; score: number }> = (l, s) => reciprocalRankFusion([l, s]),
+  ): Array<{ chunk_id: string; score: number }> {
     const docOf = (id: string) => this.index.chunk(id)?.doc_id;
     const chunkOfDoc = new Map<string, string>();
     const byDoc = (ids: readonly string[]) => {
@@ -79,8 +84,7 @@ export class LibrarianSearch {
       }
       return docs;
     };
-    const lists = [byDoc(lexical), byDoc(semantic)];
-    return reciprocalRankFusion(lists).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
+    return combine(byDoc(lexical), byDoc(semantic)).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
   }
 
   /** Chunk text (for the Planner's prompt). */

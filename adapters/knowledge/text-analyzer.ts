@@ -1,4 +1,5 @@
 import { stemmer } from 'stemmer';
+import { lexiconExpansions } from '../../core/knowledge/ops-lexicon.js';
 import { SYNONYM_GROUPS } from '../../core/knowledge/synonyms.js';
 
 /** Words too common to rank by (a small English list plus on-call filler). */
@@ -67,20 +68,21 @@ const SYNONYMS: ReadonlyMap<string, readonly string[]> = (() => {
   return new Map([...map.entries()].map(([k, v]) => [k, [...v]]));
 })();
 
-/** A query's terms: what the user typed (weight 1) and synonym expansions (lower weight). */
+/**
+ * A query's terms: what the user typed (weight 1), what the ops lexicon spells out for its
+ * abbreviations and slang (`lexicon`, middle weight) and synonym expansions (`expanded`, low weight).
+ */
 export interface QueryTerms {
   original: string[];
+  lexicon: string[];
   expanded: string[];
 }
 
 export function analyzeQuery(query: string): QueryTerms {
   const original = [...new Set(analyze(query))];
   const seen = new Set(original);
-  const expanded: string[] = [];
-  for (const t of original) {
-    for (const s of SYNONYMS.get(t) ?? []) {
-      if (!seen.has(s)) { seen.add(s); expanded.push(s); }
-    }
-  }
-  return { original, expanded };
+  const fresh = (terms: Iterable<string>) => [...terms].filter((t) => !seen.has(t) && (seen.add(t), true));
+  const lexicon = fresh(lexiconExpansions(splitWords(query)).flatMap((w) => analyze(w)));
+  const expanded = fresh(original.flatMap((t) => SYNONYMS.get(t) ?? []));
+  return { original, lexicon, expanded };
 }
