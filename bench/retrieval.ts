@@ -112,7 +112,7 @@ async function main(): Promise<void> {
     }
 
     const table = slices(queries).map((s) => {
-      const picked = queries.flatMap((q, i) => (s.pick(q) ? [i] : []));
+      const picked = queries.flatMap((q, i) => (s.pick(q, i) ? [i] : []));
       const per: Record<string, Scores> = {};
       for (const [name, r] of Object.entries(rankings)) per[name] = score(picked.map((i) => queries[i]!), picked.map((i) => r[i]!));
       return { slice: s.name, n: picked.length, scores: per };

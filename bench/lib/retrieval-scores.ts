@@ -50,9 +50,17 @@ export function misses(queries: readonly LabelledQuery[], rankings: ReadonlyArra
 
 const strip = (id: string) => id.replace(/^runbook:/, '');
 
-/** The slices a table shows: everything, each collection, each kind, and collection × kind. */
-export function slices(queries: readonly LabelledQuery[]): Array<{ name: string; pick: (q: LabelledQuery) => boolean }> {
-  const out: Array<{ name: string; pick: (q: LabelledQuery) => boolean }> = [{ name: 'all', pick: () => true }];
+/**
+ * The slices a table shows: everything, the two halves by position in the file (ranking changes
+ * are tuned on the even half; the odd half is held out), each collection, each kind, and
+ * collection × kind.
+ */
+export function slices(queries: readonly LabelledQuery[]): Array<{ name: string; pick: (q: LabelledQuery, at: number) => boolean }> {
+  const out: Array<{ name: string; pick: (q: LabelledQuery, at: number) => boolean }> = [
+    { name: 'all', pick: () => true },
+    { name: 'even # (tuned on)', pick: (_q, at) => at % 2 === 0 },
+    { name: 'odd # (held out)', pick: (_q, at) => at % 2 === 1 },
+  ];
   const collections = [...new Set(queries.map((q) => q.slice))];
   const kinds = [...new Set(queries.map((q) => q.kind))];
   for (const c of collections) out.push({ name: c, pick: (q) => q.slice === c });

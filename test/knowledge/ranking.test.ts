@@ -1,0 +1,67 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Bm25Index } from '../../adapters/knowledge/bm25-index.js';
+import { analyzeQuery } from '../../adapters/knowledge/text-analyzer.js';
+import { runbookDocument } from '../../adapters/knowledge/runbook-files.js';
+import { lexiconExpansions, OPS_LEXICON } from '../../core/knowledge/ops-lexicon.js';
+import { reciprocalRankFusion, rerankLexicalHead } from '../../core/knowledge/rank-fusion.js';
+
+describe('ops lexicon', () => {
+  test('abbreviations and phrases are spelled out; unrelated words add nothing', () => {
+    assert.deepEqual(lexiconExpansions(['nic', 'eth0', 'rx', 'errors']), ['network', 'interface', 'receive']);
+    assert.deepEqual(lexiconExpansions(['too', 'many', 'open', 'files']), ['file', 'descriptor']);
+    assert.deepEqual(lexiconExpansions(['open', 'the', 'files']), [], 'a phrase matches only as consecutive words');
+    assert.deepEqual(lexiconExpansions(['checkout', 'slow']), []);
+  });
+
+  test('every entry has a trigger and expansions, and no trigger is listed twice', () => {
+    const triggers = OPS_LEXICON.map(([t]) => t);
+    assert.equal(new Set(triggers).size, triggers.length);
+    for (const [t, e] of OPS_LEXICON) assert.ok(t.trim() && e.trim() && t === t.toLowerCase(), `${t} → ${e}`);
+  });
+
+  test('analyzeQuery keeps typed terms, lexicon terms (stemmed) and synonyms apart, each once', () => {
+    const q = analyzeQuery('kubelet cert rx');
+    assert.deepEqual(q.original, ['kubelet', 'cert', 'rx']);
+    assert.ok(q.lexicon.includes('certif') && q.lexicon.includes('receiv'), q.lexicon.join(' '));
+    for (const t of q.lexicon) assert.ok(!q.original.includes(t) && !q.expanded.includes(t));
+  });
+});
+
+describe('rank fusion', () => {
+  test('weighted reciprocal rank fusion: a list with weight 0 changes nothing', () => {
+    const fused = reciprocalRankFusion([['a', 'b', 'c'], ['c', 'b', 'a']], 60, [1, 0]);
+    assert.deepEqual(fused.map((f) => f.id), ['a', 'b', 'c']);
+    const even = reciprocalRankFusion([['a', 'b'], ['b', 'a']], 60, [1, 2]);
+    assert.equal(even[0]!.id, 'b');
+  });
+
+  test('rerankLexicalHead reorders only the lexical head; nothing enters from the semantic list alone', () => {
+    const lexical = ['a', 'b', 'c', 'd', 'e'];
+    const ranked = rerankLexicalHead(lexical, ['c', 'x', 'e', 'b'], 3, 0.5).map((f) => f.id);
+    assert.deepEqual(ranked.slice(3), ['d', 'e'], 'below the head the lexical order stays');
+    assert.deepEqual(new Set(ranked.slice(0, 3)), new Set(['a', 'b', 'c']));
+    assert.ok(!ranked.includes('x'));
+    assert.deepEqual(ranked.slice(0, 3), ['c', 'b', 'a'], 'c: 1/63 + 0.5/61 > b: 1/62 + 0.5/64 > a: 1/61');
+    const scores = rerankLexicalHead(lexical, ['c'], 3, 0.5).map((f) => f.score);
+    assert.deepEqual(scores, [...scores].sort((x, y) => y - x), 'scores fall down the list');
+  });
+});
+
+describe('BM25 with the lexicon', () => {
+  const twin = (name: string, words: string) => runbookDocument(`public/${name}.md`,
+    `---\ntitle: ${name.replace(/([a-z])([A-Z])/g, '$1 $2')}\n---\n# ${name}\n\n## Meaning\n\nNetwork interface is reporting many ${words} errors on the node.\n`, new Date(0));
+
+  test('twin alert runbooks are told apart by an abbreviation the query uses (rx → receive, tx → transmit)', () => {
+    const receive = twin('NodeNetworkReceiveErrs', 'receive');
+    const transmit = twin('NodeNetworkTransmitErrs', 'transmit');
+    /** The expected runbook is indexed second, so a tie would not pick it. */
+    const first = (query: string, docs: Array<typeof receive>) => {
+      const index = new Bm25Index();
+      for (const d of docs) index.putDoc(d.doc, d.chunks);
+      return index.search(query, { limit: 5 })[0]?.doc_id;
+    };
+    assert.equal(first('nic eth0 rx errors climbing', [transmit, receive]), receive.doc.id);
+    assert.equal(first('bond0 tx errors', [receive, transmit]), transmit.doc.id);
+  });
+});
