@@ -24,7 +24,6 @@ export const OPS_LEXICON: ReadonlyArray<readonly [trigger: string, expansions: s
   ['metrics-server', 'aggregated api'],
   ['kubectl top', 'metrics aggregated api'],
   ['provisioner', 'persistent volume'],
-  ['pending', 'scheduled'],
   ['imagepullbackoff', 'container waiting image'],
   // Linux, network, disks
   ['nic', 'network interface'],
@@ -54,7 +53,6 @@ export const OPS_LEXICON: ReadonlyArray<readonly [trigger: string, expansions: s
   // Prometheus / Alertmanager wording
   ['am', 'alertmanager'],
   ['prom', 'prometheus'],
-  ['scrape', 'target'],
   ['thanos', 'remote storage'],
   ['cortex', 'remote storage'],
   ['mimir', 'remote storage'],

@@ -24,16 +24,18 @@ export const SEMANTIC_WEIGHT = 0.2;
 
 /**
  * Pure: the lexical ranking with its first `head` ids reordered by weighted reciprocal rank fusion
- * with a semantic ranking; the rest keeps the lexical order and no id enters from the semantic list
- * alone. The vectors only break near ties among the lexical front-runners, so recall@head is the
- * lexical one (issue 16 §3: on the bench the vectors were weaker than BM25 and plain RRF lost
- * runbooks BM25 had ranked 3rd–9th). Scores are the fused ones in the head, then continue downwards.
+ * with a semantic ranking; the rest keeps the lexical order, and ids only the semantic list holds
+ * follow all lexical ones, in semantic order (a query without a word in common with any runbook
+ * still finds one). The vectors only break near ties among the lexical front-runners, so
+ * recall@head is the lexical one (issue 16 §3: on the bench the vectors were weaker than BM25 and
+ * plain RRF pushed out runbooks BM25 had ranked 3rd–9th). Scores fall down the list.
  */
 export function rerankLexicalHead(
   lexical: readonly string[], semantic: readonly string[], head = SEMANTIC_HEAD, weight = SEMANTIC_WEIGHT, k = RRF_K,
 ): Array<{ id: string; score: number }> {
   const front = new Set(lexical.slice(0, head));
   const reordered = reciprocalRankFusion([lexical, semantic], k, [1, weight]).filter((f) => front.has(f.id));
-  const rest = lexical.slice(head).map((id, i) => ({ id, score: 1 / (k + head + i + 1) }));
-  return [...reordered, ...rest];
+  const lexicalIds = new Set(lexical);
+  const rest = [...lexical.slice(head), ...semantic.filter((id) => !lexicalIds.has(id))];
+  return [...reordered, ...rest.map((id, i) => ({ id, score: 1 / (k + head + i + 1) }))];
 }

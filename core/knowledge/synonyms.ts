@@ -6,7 +6,8 @@
 export const SYNONYM_GROUPS: readonly (readonly string[])[] = [
   ['oom', 'oomkilled', 'memory', 'heap', 'leak'],
   ['slow', 'latency', 'p95', 'p99', 'timeout', 'sluggish'],
-  ['5xx', '500', '502', '503', '504', 'error', 'errors', 'failing'],
+  ['5xx', '500', '502', '503', '504'],
+  ['error', 'errors', 'failing', 'failure', 'failures', 'failed'],
   ['crash', 'crashloop', 'crashloopbackoff', 'restart', 'restarting', 'restarts'],
   ['cert', 'certificate', 'tls', 'ssl', 'https', 'expired', 'expiry'],
   ['disk', 'storage', 'volume', 'pvc', 'filesystem', 'inode'],

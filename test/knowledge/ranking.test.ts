@@ -36,12 +36,12 @@ describe('rank fusion', () => {
     assert.equal(even[0]!.id, 'b');
   });
 
-  test('rerankLexicalHead reorders only the lexical head; nothing enters from the semantic list alone', () => {
+  test('rerankLexicalHead reorders only the lexical head; semantic-only ids come after every lexical one', () => {
     const lexical = ['a', 'b', 'c', 'd', 'e'];
-    const ranked = rerankLexicalHead(lexical, ['c', 'x', 'e', 'b'], 3, 0.5).map((f) => f.id);
-    assert.deepEqual(ranked.slice(3), ['d', 'e'], 'below the head the lexical order stays');
+    const ranked = rerankLexicalHead(lexical, ['c', 'x', 'e', 'b', 'y'], 3, 0.5).map((f) => f.id);
+    assert.deepEqual(ranked.slice(3), ['d', 'e', 'x', 'y'], 'below the head the lexical order stays, then the semantic-only ids');
     assert.deepEqual(new Set(ranked.slice(0, 3)), new Set(['a', 'b', 'c']));
-    assert.ok(!ranked.includes('x'));
+    assert.deepEqual(rerankLexicalHead([], ['x', 'y']).map((f) => f.id), ['x', 'y'], 'nothing lexical: the semantic ranking');
     assert.deepEqual(ranked.slice(0, 3), ['c', 'b', 'a'], 'c: 1/63 + 0.5/61 > b: 1/62 + 0.5/64 > a: 1/61');
     const scores = rerankLexicalHead(lexical, ['c'], 3, 0.5).map((f) => f.score);
     assert.deepEqual(scores, [...scores].sort((x, y) => y - x), 'scores fall down the list');
