@@ -1,3 +1,4 @@
+import { lexiconExpansions } from '../../core/knowledge/ops-lexicon.js';
 import type { Bm25Index, IndexedChunk } from './bm25-index.js';
 import { isStopword, splitWords } from './text-analyzer.js';
 import type { WordVectors } from './word-vectors.js';
@@ -18,6 +19,11 @@ export function sifWeight(rank: number): number {
 /** Words of a text worth matching: split like the BM25 analyzer, no stopwords, no bare numbers. */
 export function vectorWords(text: string): string[] {
   return splitWords(text).filter((w) => w.length >= 2 && !/^\d+$/.test(w) && !isStopword(w));
+}
+
+/** A query's words plus the ops lexicon's spelling-out of its abbreviations (`rx` → `receive`), which GloVe may know when it does not know the abbreviation. */
+export function queryWords(query: string): string[] {
+  return [...vectorWords(query), ...lexiconExpansions(splitWords(query)).filter((w) => !isStopword(w))];
 }
 
 /** Cosine of two unit vectors stored in `a` at `at` and in `b`. */
@@ -70,7 +76,7 @@ export class WordVectorIndex {
     this.refresh();
     const scores = new Float32Array(this.rows.length);
     const best = new Float32Array(this.rows.length);
-    for (const word of new Set(vectorWords(query))) {
+    for (const word of new Set(queryWords(query))) {
       const found = this.vectors.lookup(word);
       const same = this.wordIds.get(word);
       if (!found && same === undefined) continue;

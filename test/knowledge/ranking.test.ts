@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Bm25Index } from '../../adapters/knowledge/bm25-index.js';
 import { analyzeQuery } from '../../adapters/knowledge/text-analyzer.js';
 import { runbookDocument } from '../../adapters/knowledge/runbook-files.js';
+import { queryWords } from '../../adapters/knowledge/word-vector-index.js';
 import { lexiconExpansions, OPS_LEXICON } from '../../core/knowledge/ops-lexicon.js';
 import { reciprocalRankFusion, rerankLexicalHead } from '../../core/knowledge/rank-fusion.js';
 
@@ -25,6 +26,12 @@ describe('ops lexicon', () => {
     assert.deepEqual(q.original, ['kubelet', 'cert', 'rx']);
     assert.ok(q.lexicon.includes('certif') && q.lexicon.includes('receiv'), q.lexicon.join(' '));
     for (const t of q.lexicon) assert.ok(!q.original.includes(t) && !q.expanded.includes(t));
+  });
+
+
+  test('the word-vector query gets the spelled-out words too (GloVe knows "receive", maybe not "rx")', () => {
+    assert.deepEqual(queryWords('nic rx errors'), ['nic', 'rx', 'errors', 'network', 'interface', 'receive']);
+    assert.deepEqual(queryWords('checkout is slow'), ['checkout', 'slow']);
   });
 });
 
