@@ -8,8 +8,9 @@
  * counters (rx/tx), node_exporter and Prometheus alert wording (file descriptors, clock sync,
  * conntrack), x509/TLS terms. Entries are generic; none names a runbook of the bench.
  *
- * A trigger is one word or a two-word phrase, matched on lower-case words after camelCase /
- * snake_case splitting and before stemming.
+ * A trigger is one word or a phrase, matched on lower-case words after camelCase /
+ * snake_case splitting and before stemming; a hyphenated or camelCase name matches by its joined
+ * form (`metrics-server` → `metricsserver`).
  */
 export const OPS_LEXICON: ReadonlyArray<readonly [trigger: string, expansions: string]> = [
   // Kubernetes short names and components
@@ -21,7 +22,7 @@ export const OPS_LEXICON: ReadonlyArray<readonly [trigger: string, expansions: s
   ['ds', 'daemonset'],
   ['ns', 'namespace'],
   ['svc', 'service'],
-  ['metrics-server', 'aggregated api'],
+  ['metricsserver', 'aggregated api'],
   ['kubectl top', 'metrics aggregated api'],
   ['provisioner', 'persistent volume'],
   ['imagepullbackoff', 'container waiting image'],

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bm25Index } from '../../adapters/knowledge/bm25-index.js';
-import { analyzeQuery } from '../../adapters/knowledge/text-analyzer.js';
+import { analyzeQuery, splitWords } from '../../adapters/knowledge/text-analyzer.js';
 import { runbookDocument } from '../../adapters/knowledge/runbook-files.js';
 import { queryWords } from '../../adapters/knowledge/word-vector-index.js';
 import { lexiconExpansions, OPS_LEXICON } from '../../core/knowledge/ops-lexicon.js';
@@ -18,7 +18,11 @@ describe('ops lexicon', () => {
   test('every entry has a trigger and expansions, and no trigger is listed twice', () => {
     const triggers = OPS_LEXICON.map(([t]) => t);
     assert.equal(new Set(triggers).size, triggers.length);
-    for (const [t, e] of OPS_LEXICON) assert.ok(t.trim() && e.trim() && t === t.toLowerCase(), `${t} → ${e}`);
+    for (const [t, e] of OPS_LEXICON) {
+      assert.ok(e.trim(), `${t} has expansions`);
+      assert.deepEqual(splitWords(t), t.split(' '), `trigger "${t}" is spelled as the analyzer splits a query, else it never matches`);
+    }
+    assert.deepEqual(lexiconExpansions(splitWords('metrics-server down')), ['aggregated', 'api']);
   });
 
   test('analyzeQuery keeps typed terms, lexicon terms (stemmed) and synonyms apart, each once', () => {
