@@ -8,7 +8,7 @@ import { decide } from '../fsm/decide.js';
 import type { OpsErrorCode } from '../errors.js';
 import { newTraceId, type Clock, type IdGen } from '../ports/clock.js';
 import type { CaseTx } from '../ports/case-store.js';
-import { caseView, type CaseRecord, type TimelineEntry } from '../schemas/case.js';
+import { caseView, type CaseRecord, type DecisionRecord, type PlanRecord, type TimelineEntry } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
 import { describeIssues } from '../schemas/issues.js';
 import { authorizeEvent } from '../auth/permissions.js';
@@ -134,20 +134,23 @@ export async function transitionLocked(
     return { kind: 'written', settled, conflict: '422' };
   }
 
+  // The plan_proposed / plan_approved row goes with the transition's write (one statement on SQL).
   let planId = current.plan_id;
+  let plan: PlanRecord | undefined;
   if (request.event === 'plan_ready' && guard.plan) {
     planId = env.ids.uuid();
-    await tx.insertPlanProposed({ id: planId, case_id: caseId, plan: guard.plan, source: String(meta.source ?? actor), created_at: now });
+    plan = { id: planId, case_id: caseId, plan: guard.plan, source: String(meta.source ?? actor), created_at: now };
   }
+  let decisionRecord: DecisionRecord | undefined;
   if (request.event === 'gate_approved' || request.event === 'gate_rejected') {
     // Only the Gatekeeper's own decision (an agent's meta) adds its rules; a person's meta is client data.
     const decisionMeta = isAgent(who) && meta.decision && typeof meta.decision === 'object' ? meta.decision as Record<string, unknown> : {};
-    await tx.insertPlanApproved({
+    decisionRecord = {
       id: env.ids.uuid(), case_id: caseId, plan_id: current.plan_id,
       // What the record derives (outcome, actor, reason) is written last: client meta cannot rewrite it.
       decision: { ...decisionMeta, outcome: request.event === 'gate_approved' ? 'approved' : 'rejected', actor, reason: request.reason ?? null },
       created_at: now,
-    });
+    };
   }
   const nextVersion = current.version + 1;
   const after: CaseRecord = { ...current, status: decision.next, version: nextVersion, plan_id: planId, updated_at: now };
@@ -172,6 +175,8 @@ export async function transitionLocked(
       ...decision.effects.map((topic) => envelope(after, commandMessage(topic, after, meta))),
     ],
     response: settled,
+    ...(plan ? { plan } : {}),
+    ...(decisionRecord ? { decision: decisionRecord } : {}),
   });
   if (!written) {
     // The row is locked, so this only happens on stores whose lock is optimistic (MongoDB).

@@ -2,10 +2,12 @@ import type { CaseTx, IdempotencyClaim, TransitionWrite } from '../ports/case-st
 import type { CaseRecord } from '../schemas/case.js';
 
 /**
- * `CaseTx.writeTransition` as four separate writes, for stores that have no way to send them as
+ * `CaseTx.writeTransition` as separate writes (the plan or decision row first, then the four of every transition), for stores that have no way to send them as
  * one (and as the reference the one-statement versions must match).
  */
 export async function writeTransitionStepwise(tx: CaseTx, write: TransitionWrite): Promise<boolean> {
+  if (write.plan) await tx.insertPlanProposed(write.plan);
+  if (write.decision) await tx.insertPlanApproved(write.decision);
   if (!(await tx.updateCase(write.caseId, write.expectedVersion, write.patch))) return false;
   await tx.appendTimeline(write.timeline, write.timelineId);
   if (write.messages.length) await tx.appendOutbox(write.messages);

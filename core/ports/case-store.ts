@@ -40,6 +40,10 @@ export interface TransitionWrite {
   messages: readonly OutboxEnvelope[];
   idempotencyKey: string;
   response: StoredResponse;
+  /** The plan `plan_ready` proposes (its plan_proposed row; `patch.plan_id` names it). */
+  plan?: PlanRecord;
+  /** The gate decision `gate_approved`/`gate_rejected` records (its plan_approved row). */
+  decision?: DecisionRecord;
 }
 
 /**

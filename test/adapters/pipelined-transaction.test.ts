@@ -149,7 +149,7 @@ describe('pipelined transactions on the PostgreSQL server', { skip: testDatabase
       const plainOrchestrator = new Orchestrator({ store: plain, clock: systemClock, ids: uuidGen });
       const counter = countRoundTrips(pool);
       const c = await caseInPlanning(plainOrchestrator);
-      const steps = [5, 5, 4]; // BEGIN, claim and lock, [plan row], the write, COMMIT
+      const steps = [4, 4, 4]; // BEGIN, claim and lock, the write (with plan_ready's plan row, a gate decision's row), COMMIT
       for (const [i, step] of LOOP.entries()) {
         counter.reset();
         const data = dataOrThrow(await plainOrchestrator.transition(c.id, { ...step, reason: 'test' }, { idempotencyKey: key(), expectedVersion: c.version }), step.event);

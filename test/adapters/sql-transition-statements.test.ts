@@ -6,6 +6,7 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-st
 import { Orchestrator } from '../../core/orchestrator/orchestrator.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 import { expectOk } from '../support/outcomes.js';
+import { validPlan } from '../contracts/case-store.contract.js';
 
 let store: PgliteCaseStore;
 before(async () => { store = await createTestPgliteStore(); });
@@ -44,4 +45,25 @@ test('a transition is two statements: the key claim with the row lock (reserving
   assert.equal(transactions[0]!.length, 2, transactions[0]!.join('\n'));
   assert.match(transactions[0]![0]!, /^WITH c AS \(INSERT INTO idempotency/);
   assert.match(transactions[0]![1]!, /^WITH u AS \(UPDATE ops_case/);
+});
+
+test("plan_ready and a gate decision are two statements too: the plan_proposed / plan_approved row goes with the transition's write", async () => {
+  const orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
+  const caseId = expectOk(await orchestrator.createCase({ title: 'plan in the write' }, { idempotencyKey: randomUUID() })).case_id;
+  for (const event of ['start_analysis', 'analysis_done'] as const) {
+    expectOk(await orchestrator.transition(caseId, { event, actor: 'analyst@svc' }, { idempotencyKey: randomUUID() }), 'applied');
+  }
+  const transactions = recordStatements(store);
+  const planned = expectOk(await orchestrator.transition(caseId, { event: 'plan_ready', actor: 'planner@svc', meta: { plan: validPlan(), source: 'template' } }, { idempotencyKey: randomUUID() }), 'applied');
+  const rejected = expectOk(await orchestrator.transition(caseId, { event: 'gate_rejected', actor: 'gatekeeper@svc', reason: 'freeze', meta: { decision: { policy: 'freeze' } } }, { idempotencyKey: randomUUID() }), 'applied');
+  assert.deepEqual(transactions.map((t) => t.length), [2, 2], transactions.map((t) => t.join('\n')).join('\n--\n'));
+  assert.ok(planned.plan_id);
+  const plan = await store.queries.getPlan(planned.plan_id);
+  assert.equal(plan?.case_id, caseId);
+  assert.equal(plan?.source, 'template');
+  assert.deepEqual(plan?.plan, validPlan());
+  assert.equal(rejected.status, 'PARKED');
+  const decision = await store.queries.latestDecision(caseId);
+  assert.equal(decision?.plan_id, planned.plan_id);
+  assert.deepEqual({ outcome: decision?.decision.outcome, reason: decision?.decision.reason }, { outcome: 'rejected', reason: 'freeze' });
 });

@@ -203,6 +203,10 @@ export class SqlCaseTx implements CaseTx {
       w.timelineId, ...timelineParams(w.timeline),
       w.idempotencyKey, JSON.stringify(w.response), prevHash, hash,
     ];
+    const plan = w.plan ? `, p AS (INSERT INTO plan_proposed (id, case_id, plan, source, created_at)
+                 SELECT ${planValues(w.plan, params)} WHERE EXISTS (SELECT 1 FROM u))` : '';
+    const decision = w.decision ? `, d AS (INSERT INTO plan_approved (id, case_id, plan_id, decision, created_at)
+                 SELECT ${decisionValues(w.decision, params)} WHERE EXISTS (SELECT 1 FROM u))` : '';
     const rows = outboxValues(copies, params, { withOrdinal: true });
     // The outbox rows are inserted in VALUES order (ORDER BY ord), so their ids follow the array.
     const outbox = rows.length
@@ -217,9 +221,11 @@ export class SqlCaseTx implements CaseTx {
                    WHERE id = $1 AND version = $2 RETURNING id),
             t AS (INSERT INTO case_timeline (${TIMELINE_COLUMNS})
                   SELECT $8::bigint, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19::jsonb, $20, $23, $24 FROM u),
-            r AS (UPDATE idempotency SET response = $22::json WHERE key = $21 AND EXISTS (SELECT 1 FROM u))${outbox}
+            r AS (UPDATE idempotency SET response = $22::json WHERE key = $21 AND EXISTS (SELECT 1 FROM u))${plan}${decision}${outbox}
        ${UPDATED_OR_FAIL}`;
-    const options = rows.length <= PREPARED_OUTBOX_ROWS ? { name: `opsloop_write_transition_${rows.length}` } : undefined;
+    // One prepared statement per shape: outbox rows, and whether a plan or decision row goes too.
+    const options = rows.length <= PREPARED_OUTBOX_ROWS
+      ? { name: `opsloop_write_transition_${rows.length}${w.plan ? '_plan' : ''}${w.decision ? '_decision' : ''}` } : undefined;
     if (this.q.pipelines) {
       await this.q.send(sql, params, options);
     } else {
@@ -245,17 +251,13 @@ export class SqlCaseTx implements CaseTx {
   }
 
   async insertPlanProposed(p: PlanRecord): Promise<void> {
-    await this.q.send(
-      'INSERT INTO plan_proposed (id, case_id, plan, source, created_at) VALUES ($1, $2, $3::jsonb, $4, $5)',
-      [p.id, p.case_id, JSON.stringify(p.plan), p.source, p.created_at],
-    );
+    const params: unknown[] = [];
+    await this.q.send(`INSERT INTO plan_proposed (id, case_id, plan, source, created_at) VALUES (${planValues(p, params)})`, params);
   }
 
   async insertPlanApproved(d: DecisionRecord): Promise<void> {
-    await this.q.send(
-      'INSERT INTO plan_approved (id, case_id, plan_id, decision, created_at) VALUES ($1, $2, $3, $4::jsonb, $5)',
-      [d.id, d.case_id, d.plan_id, JSON.stringify(d.decision), d.created_at],
-    );
+    const params: unknown[] = [];
+    await this.q.send(`INSERT INTO plan_approved (id, case_id, plan_id, decision, created_at) VALUES (${decisionValues(d, params)})`, params);
   }
 
   async recordInbox(consumer: string, messageId: string, now: Date): Promise<boolean> {
@@ -280,6 +282,20 @@ function outboxValues(copies: readonly OutboxDelivery[], params: unknown[], opts
     const ordinal = opts.withOrdinal ? `, ${i}` : '';
     return `($${at + 1}::uuid, $${at + 2}, $${at + 3}, $${at + 4}::jsonb, $${at + 5}::timestamptz, $${at + 6}::smallint, $${at + 7}::text${ordinal})`;
   });
+}
+
+/** `$n…` placeholders for a plan_proposed row (id, case_id, plan, source, created_at), its parameters appended to `params`. */
+function planValues(p: PlanRecord, params: unknown[]): string {
+  const at = params.length;
+  params.push(p.id, p.case_id, JSON.stringify(p.plan), p.source, p.created_at);
+  return `$${at + 1}::uuid, $${at + 2}::uuid, $${at + 3}::jsonb, $${at + 4}::text, $${at + 5}::timestamptz`;
+}
+
+/** `$n…` placeholders for a plan_approved row (id, case_id, plan_id, decision, created_at), its parameters appended to `params`. */
+function decisionValues(d: DecisionRecord, params: unknown[]): string {
+  const at = params.length;
+  params.push(d.id, d.case_id, d.plan_id, JSON.stringify(d.decision), d.created_at);
+  return `$${at + 1}::uuid, $${at + 2}::uuid, $${at + 3}::uuid, $${at + 4}::jsonb, $${at + 5}::timestamptz`;
 }
 
 /** Parameters for TIMELINE_COLUMNS after `id`, in order (meta as JSON text). */

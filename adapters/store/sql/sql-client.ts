@@ -195,10 +195,28 @@ function corkEachTick(client: pg.PoolClient): () => void {
   };
 }
 
+/**
+ * The `{name, text}` of each named statement, as the prototype of the config a query is sent with.
+ * node-postgres copies a config object's own properties with `Object.defineProperties` on every
+ * query (a measurable share of a transition's CPU); a config with none of its own (the values go
+ * as the second argument) makes that copy empty. A name seen with another text gets a plain
+ * config, so node-postgres still refuses it as before.
+ */
+const namedStatements = new Map<string, Readonly<{ name: string; text: string }>>();
+
+function namedConfig(name: string, text: string): { name: string; text: string } {
+  let statement = namedStatements.get(name);
+  if (!statement) {
+    statement = Object.freeze({ name, text });
+    namedStatements.set(name, statement);
+  }
+  return statement.text === text ? Object.create(statement) as { name: string; text: string } : { name, text };
+}
+
 async function pgQuery<T>(target: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<SqlResult<T>> {
   const values = params ? [...params] : undefined;
   const result = options?.name
-    ? await target.query({ name: options.name, text: sql, ...(values ? { values } : {}) })
+    ? await target.query(namedConfig(options.name, sql), values)
     : await target.query(sql, values);
   return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
 }
