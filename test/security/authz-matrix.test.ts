@@ -22,6 +22,7 @@ import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import type { OpsloopContext } from '../../app/extension-context.js';
 import { ServiceRegistry } from '../../app/extension-order.js';
+import { ProcessJobQueue } from '../../app/process-job-queue.js';
 import { createSimExtension, SIM_REQUESTER } from '../../app/extensions/sim.js';
 
 let h: ApiHarness;
@@ -279,9 +280,11 @@ describe('REST: the simulator routes × every role', () => {
   before(async () => {
     sim = await startApi({
       plugins: async ({ store, orchestrator, metrics }) => {
+        const backend = pgliteBackend(store);
         const ctx: OpsloopContext = {
-          config: loadConfig({}), services: new ServiceRegistry(), logger: silentLogger(), metrics, backend: pgliteBackend(store), store, orchestrator,
+          config: loadConfig({}), services: new ServiceRegistry(), logger: silentLogger(), metrics, backend, store, orchestrator,
           relay: new OutboxRelay({ store }), outboxWritten: () => {}, clock: systemClock, ids: uuidGen,
+          jobQueue: new ProcessJobQueue((options) => backend.jobs(options), { name: 'authz-matrix' }),
         };
         return (await createSimExtension(ctx)).http ?? [];
       },
