@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ChatHandler, chatPrincipal } from '../../bot/chat-handler.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
+import { chatPrincipal } from '../../bot/chat-actor.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import {
   assertConsistentTransitions, assertReplayAgrees, call, describeTimeline, freshKey, getCase, getTimeline, openAndStart, restartRuns, startE2e,
