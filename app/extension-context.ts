@@ -8,6 +8,7 @@ import type { Clock, IdGen } from '../core/ports/clock.js';
 import type { OpsloopBackend } from '../core/ports/backend.js';
 import type { CaseStore } from '../core/ports/case-store.js';
 import type { ServiceRegistry } from './extension-order.js';
+import type { ProcessJobQueue } from './process-job-queue.js';
 
 /** Everything a feature needs to plug into a running opsloop. */
 export interface OpsloopContext {
@@ -30,6 +31,12 @@ export interface OpsloopContext {
   outboxWritten: () => void;
   clock: Clock;
   ids: IdGen;
+  /**
+   * The process's one job queue (Agenda on `backend`): define jobs on it while the extension is
+   * built, schedule repeating ones (`every`) in `start`. The app starts it after every extension
+   * started and stops it before they stop; an extension never starts or stops it.
+   */
+  jobQueue: ProcessJobQueue;
 }
 
 /**

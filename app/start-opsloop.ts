@@ -20,6 +20,7 @@ import { registerConfigSecrets, registeredSecrets, registerKnownSecrets } from '
 import type { OpsloopContext, OpsloopExtension } from './extension-context.js';
 import { defaultExtensions, extensionBuildOrder, type ExtensionEntry } from './extensions.js';
 import { ServiceRegistry } from './extension-order.js';
+import { ProcessJobQueue } from './process-job-queue.js';
 import { startConfiguredTracing } from '../adapters/telemetry/tracing-config.js';
 import { tracingRegistered } from '../adapters/telemetry/spans.js';
 import { traceAwareIds, tracedCaseStore } from '../adapters/telemetry/traced-store.js';
@@ -141,7 +142,9 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
       logger.debug({ topic: msg.topic, case_id: msg.case_id, message_id: msg.id, version: msg.version, data: msg.data }, 'event');
     }, 'event-log');
 
-    const ctx: OpsloopContext = { config, services: new ServiceRegistry(), logger, metrics, backend, store, orchestrator, relay, outboxWritten, clock, ids };
+    const jobsLog = logger.child({ component: 'jobs' });
+    const jobQueue = new ProcessJobQueue((options) => backend.jobs(options), { name: `opsloop-${process.pid}`, logger: jobsLog }, jobsLog);
+    const ctx: OpsloopContext = { config, services: new ServiceRegistry(), logger, metrics, backend, store, orchestrator, relay, outboxWritten, clock, ids, jobQueue };
     const extensions: OpsloopExtension[] = [];
     for (const extension of extensionBuildOrder(overrides.extensions ?? defaultExtensions(config))) {
       extensions.push(await extension.create(ctx));
@@ -173,10 +176,17 @@ export async function startOpsloop(config: Config, overrides: OpsloopOverrides =
     const stopRelay = { step: 'outbox relay', run: async () => { if (!relayStopping) { relayStopping = true; await relay.stop(); } } };
     cleanups.push(stopRelay);
     await signal.listen(() => relay.wake());
+    // Registered twice as well: if an extension fails to start, commands waiting for the queue are refused.
+    const stopJobQueue = { step: 'job queue', run: () => jobQueue.stop() };
+    cleanups.push(stopJobQueue);
     for (const extension of extensions) {
       await extension.start?.({ baseUrl: url });
       if (extension.stop) cleanups.push({ step: `extension ${extension.name}`, run: () => extension.stop!() });
     }
+    // The one job queue, once every extension has defined its jobs and started what they use; it
+    // stops before the extensions do, so no job runs on something already closed.
+    cleanups.push(stopJobQueue);
+    await jobQueue.start();
     // The relay hands work to the extensions (cmd.* → agent jobs on Agenda, events → NATS, chat):
     // stop it before them, so no delivery is left waiting on a job queue or publisher that closed.
     cleanups.push(stopRelay);

@@ -6,18 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Orchestrator } from '../core/orchestrator/orchestrator.js';
-import type { Failure } from '../core/orchestrator/outcome.js';
-import type { OpsErrorCode } from '../core/errors.js';
 import type { CaseQueries } from '../core/ports/case-store.js';
 import type { EvidenceQueries } from '../core/ports/evidence-store.js';
 import type { CaseRecord } from '../core/schemas/case.js';
 import { caseView } from '../core/schemas/case.js';
 import { emit } from '../core/events/typed-events.js';
-import type { ApprovalPlatform } from '../core/agents/approvers.js';
-import { checkGateDecision, gateStateAt } from '../core/auth/approval.js';
-import type { Principal } from '../core/auth/principal.js';
-import { actingThrough } from '../core/auth/sim-identity.js';
-import { clickIdempotencyKey, decodeAction, encodeAction, type ChatAction } from '../core/chat/actions.js';
+import { decodeAction, type ChatAction } from '../core/chat/actions.js';
 import type { ChatCommand } from '../core/chat/command.js';
 import { incidentReportMarkdown } from '../adapters/knowledge/case-history.js';
 import { withSpan } from '../adapters/telemetry/spans.js';
@@ -25,61 +19,13 @@ import type { ChatBlock } from '../core/ports/chat.js';
 import type { DemoWorld } from '../adapters/demo/demo-service.js';
 import { runDemoCommand } from './demo-command.js';
 import { runSilenceCommand, type SilenceCommandDeps } from './silence-command.js';
+import { actorKey, chatPrincipal, type ChatActor, type CommandContext } from './chat-actor.js';
+import { ephemeral, INVALID_BUTTON, type ChatReply } from './chat-reply.js';
+import { MOVED_ON, runGateAction, runRejectReason, type GateDecisionDeps } from './gate-decision.js';
 import { cardKey, type ChatStore } from '../core/ports/chat-store.js';
 import {
   caseListPost, evidenceListPost, helpText, reportFilename, shortId, statusPost, timelinePost, type ChatLinks, type ChatMessage,
 } from '../core/chat/message-model.js';
-
-/** Who typed or clicked, as the platform identifies them. */
-export interface ChatActor {
-  platform: ApprovalPlatform;
-  /** Platform user id (Slack `U…`, Discord snowflake, simulator name). */
-  id: string;
-  /** Display name, for answers like "already approved by @alice". */
-  name?: string;
-  /** Slack user-group ids the user belongs to (when the edge resolved them). */
-  groups?: string[];
-  /** Discord role ids the member holds. */
-  roles?: string[];
-  /** Slack team id / Discord guild id the platform verified the user in. */
-  workspace?: string;
-  /** The simulator's session principal acting as this user: it bounds the user's roles and scope, and is recorded as `via`. */
-  via?: Principal;
-}
-
-/** Where a command was typed. */
-export interface CommandContext {
-  /** Channel id; becomes the case's `chat_channel` label so the card is posted there. */
-  channel: string;
-  /** The case of the thread the command was typed in, if any. */
-  threadCaseId?: string;
-  /**
-   * The platform's id of this request (Slack `trigger_id`, Discord interaction id): the case
-   * creation's idempotency key is derived from it, so a retried delivery opens one case.
-   */
-  requestId?: string;
-  /** The thread the command was typed in (Slack `thread_ts`, the simulator's thread), if any: silences announce and end there. */
-  threadRef?: string;
-}
-
-/** A form asking for a reason (Slack modal, Discord modal, simulator prompt). */
-export interface ReasonModal {
-  title: string;
-  label: string;
-  /** Encoded action to send back with the reason (`decodeAction` it on submit). */
-  value: string;
-  caseId: string;
-  caseTitle: string;
-}
-
-/** What the platform should show. */
-export type ChatReply =
-  /** Only the user sees it. `message` is a richer form of `text` when the platform can show one. */
-  | { kind: 'ephemeral'; ephemeral: true; text: string; message?: ChatMessage }
-  /** Everyone in the channel sees it. */
-  | { kind: 'public'; ephemeral: false; text: string; message: ChatMessage }
-  /** Ask the user for a reason, then call `handleRejectReason`. */
-  | { kind: 'modal'; ephemeral: true; text: string; modal: ReasonModal };
 
 export interface ChatHandlerDeps {
   orchestrator: Orchestrator;
@@ -112,46 +58,6 @@ export interface ChatKnowledge {
 /** Characters of Markdown per code block when `/ops report` answers in place (a Slack text block holds 3,000). */
 const REPORT_BLOCK_CHARS = 2_800;
 
-const MAX_REASON = 500;
-
-/** The answer to a click whose button value does not decode (an old message's, or a forged one). */
-export const INVALID_BUTTON = 'This button is not valid (it may come from an old message).';
-
-export function ephemeral(text: string, message?: ChatMessage): ChatReply {
-  return message ? { kind: 'ephemeral', ephemeral: true, text, message } : { kind: 'ephemeral', ephemeral: true, text };
-}
-
-/** `slack:U123`: how a chat user appears as actor and requester in the case. */
-export function actorKey(actor: Pick<ChatActor, 'platform' | 'id'>): string {
-  return `${actor.platform}:${actor.id}`;
-}
-
-/**
- * The principal a chat user acts as. The platform verified who they are (Slack's request signature,
- * Discord's Ed25519 signature, the simulator's session, which also bounds what its user may do); any
- * of them may open cases and ask for plans, and may *try* to decide a gate: whether they are an
- * approver for that plan is the Gatekeeper's list, checked in core for every entry alike.
- */
-export function chatPrincipal(actor: ChatActor): Principal {
-  const principal: Principal = {
-    id: actorKey(actor),
-    auth: actor.platform === 'api' ? 'token' : actor.platform,
-    roles: ['viewer', 'responder', 'approver'],
-    ...(actor.name ? { name: actor.name } : {}),
-    ...(actor.groups ? { groups: actor.groups } : {}),
-    ...(actor.roles ? { chatRoles: actor.roles } : {}),
-    ...(actor.workspace ? { workspace: actor.workspace } : {}),
-  };
-  return actor.via ? actingThrough(principal, actor.via) : principal;
-}
-
-function displayName(actor: Pick<ChatActor, 'id' | 'name'>): string {
-  return `@${actor.name ?? actor.id}`;
-}
-
-/** Failures that mean the case moved on since the command or button was made: nothing was changed. */
-const MOVED_ON: ReadonlySet<OpsErrorCode> = new Set(['OPS_ILLEGAL_TRANSITION', 'OPS_VERSION_CONFLICT', 'OPS_PRECONDITION_FAILED', 'OPS_IDEMPOTENCY_KEY_REUSED']);
-
 export class ChatHandler {
   private readonly orchestrator: Orchestrator;
   private readonly queries: CaseQueries;
@@ -163,6 +69,7 @@ export class ChatHandler {
   private readonly cards: Pick<ChatStore, 'find'> | undefined;
   private readonly demo: DemoWorld | undefined;
   private readonly silences: SilenceCommandDeps;
+  private readonly gate: GateDecisionDeps;
 
   constructor(deps: ChatHandlerDeps) {
     this.orchestrator = deps.orchestrator;
@@ -175,6 +82,7 @@ export class ChatHandler {
     this.cards = deps.cards;
     this.demo = deps.demo;
     this.silences = deps.silences ?? { clock: { now: () => new Date() } };
+    this.gate = { orchestrator: deps.orchestrator, queries: deps.queries };
   }
 
   /** Run a parsed `/ops` command for `actor`. Never throws for user errors: they become ephemeral answers. */
@@ -244,22 +152,7 @@ export class ChatHandler {
    */
   handleAction(action: ChatAction, actor: ChatActor): Promise<ChatReply> {
     return withSpan(`chat.action ${action.event}`, { 'opsloop.chat.platform': actor.platform, 'opsloop.case_id': action.case_id },
-      () => this.runAction(action, actor));
-  }
-
-  private async runAction(action: ChatAction, actor: ChatActor): Promise<ChatReply> {
-    const c = await this.queries.getCase(action.case_id);
-    if (!c) return ephemeral(`No case has id ${action.case_id}.`);
-    if (c.status !== 'WAIT_GATE' || c.version !== action.version) return this.movedOn(c, action, actor);
-    // Ask for a reason only from someone who may reject; the core decides (and notes a refusal).
-    if (action.event === 'gate_rejected' && !(await this.mayDecide(c, action, actor))) return this.decide(c, action, actor, null);
-    if (action.event === 'gate_rejected') {
-      return {
-        kind: 'modal', ephemeral: true, text: 'Why reject this plan?',
-        modal: { title: 'Reject plan', label: 'Reason', value: encodeAction(action), caseId: c.id, caseTitle: c.title },
-      };
-    }
-    return this.decide(c, action, actor, null);
+      () => runGateAction(this.gate, action, actor));
   }
 
   /** A click as a platform delivers it: the button's encoded value (`encodeAction`). */
@@ -271,18 +164,7 @@ export class ChatHandler {
   /** The reason form of a Reject was submitted. */
   handleRejectReason(action: ChatAction, reason: string, actor: ChatActor): Promise<ChatReply> {
     return withSpan('chat.reject_reason', { 'opsloop.chat.platform': actor.platform, 'opsloop.case_id': action.case_id },
-      () => this.runRejectReason(action, reason, actor));
-  }
-
-  private async runRejectReason(action: ChatAction, reason: string, actor: ChatActor): Promise<ChatReply> {
-    const text = reason.trim();
-    if (!text) return ephemeral('A reason is required to reject a plan.');
-    if (text.length > MAX_REASON) return ephemeral(`The reason is too long (at most ${MAX_REASON} characters).`);
-    if (action.event !== 'gate_rejected') return ephemeral('This form only rejects plans.');
-    const c = await this.queries.getCase(action.case_id);
-    if (!c) return ephemeral(`No case has id ${action.case_id}.`);
-    if (c.status !== 'WAIT_GATE' || c.version !== action.version) return this.movedOn(c, action, actor);
-    return this.decide(c, action, actor, text);
+      () => runRejectReason(this.gate, action, reason, actor));
   }
 
   // -------------------------------------------------------------------------------------------
@@ -371,65 +253,4 @@ export class ChatHandler {
     if (matches.length === 0) return { ok: false, message: `No case has an id starting with \`${ref}\`.` };
     return { ok: false, message: `\`${ref}\` matches ${matches.length} cases; give more characters of the id.` };
   }
-
-  /** Whether the core's approval guard would let `actor` decide this plan version (for the UI only). */
-  private async mayDecide(c: CaseRecord, action: ChatAction, actor: ChatActor): Promise<boolean> {
-    const { gate, approvedBy } = gateStateAt(await this.queries.listTimeline(c.id), c.version);
-    return checkGateDecision({ principal: chatPrincipal(actor), event: action.event, requester: c.requester, gate, approvedBy }).ok;
-  }
-
-  private async decide(c: CaseRecord, action: ChatAction, actor: ChatActor, reason: string | null): Promise<ChatReply> {
-    const approving = action.event === 'gate_approved';
-    const result = await this.orchestrator.transition(c.id, {
-      event: action.event,
-      principal: chatPrincipal(actor),
-      actor: actorKey(actor),
-      reason: reason ?? `${approving ? 'approved' : 'rejected'} in ${actor.platform} by ${displayName(actor)}`,
-      meta: { via: actor.platform },
-    }, {
-      idempotencyKey: clickIdempotencyKey(actor.platform, c.id, action.event, action.version),
-      expectedVersion: action.version,
-      versionSource: 'if-match',
-    });
-    if (result.ok && result.kind === 'accepted') {
-      const d = result.data;
-      return ephemeral(`Your approval of case \`${shortId(c.id)}\` is recorded (${String(d.approvals)} of ${String(d.approvals_needed)}); the plan runs once a different approver approves too.`);
-    }
-    if (result.ok && !result.replayed) {
-      return ephemeral(`You ${approving ? 'approved' : 'rejected'} the plan of case \`${shortId(c.id)}\` (now ${result.data.status}).`);
-    }
-    if (!result.ok && result.code === 'OPS_FORBIDDEN') return ephemeral(refusalText(action, result));
-    if (result.ok || MOVED_ON.has(result.code)) {
-      const now = (await this.queries.getCase(c.id)) ?? c;
-      return this.movedOn(now, action, actor);
-    }
-    if (result.code === 'OPS_CASE_NOT_FOUND') return ephemeral(`No case has id ${c.id}.`);
-    return ephemeral(`Could not ${approving ? 'approve' : 'reject'}: ${result.message}`);
-  }
-
-  /** The button is stale: say who decided, or what the case is doing now. Never an error. */
-  private async movedOn(c: CaseRecord, action: ChatAction, actor: ChatActor): Promise<ChatReply> {
-    const timeline = await this.queries.listTimeline(c.id);
-    const decision = [...timeline].reverse().find((e) =>
-      e.kind === 'transition' && (e.event === 'gate_approved' || e.event === 'gate_rejected') && e.version === action.version + 1);
-    if (decision) {
-      // Who decided is what opsloop recorded (the principal), never the request's own meta.
-      const by = decision.meta.principal as { name?: string } | undefined;
-      const who = decision.actor === actorKey(actor) ? 'you' : `@${by?.name ?? decision.actor.replace(/^[a-z]+:/, '')}`;
-      const verb = decision.event === 'gate_approved' ? 'approved' : 'rejected';
-      return ephemeral(`Already ${verb} by ${who} (case \`${shortId(c.id)}\` is now ${c.status}).`);
-    }
-    return ephemeral(`Case \`${shortId(c.id)}\` moved on (now ${c.status}, version ${c.version}); this button was for version ${action.version}.`);
-  }
-}
-
-/** What a refused gate decision says to the person who clicked. */
-function refusalText(action: ChatAction, refusal: Failure): string {
-  const rule = (refusal.details as { rule?: unknown } | null)?.rule;
-  const why = rule === 'requester' ? 'you opened this case, so a second person must approve it (4-eyes rule)'
-    : rule === 'not_an_approver' ? 'you are not an approver for this plan'
-    : rule === 'same_approver' ? 'you already approved it; the policy asks for a second, different approver'
-    : rule === 'no_gate_decision' ? 'the Gatekeeper has not asked a human to decide this plan'
-    : refusal.message;
-  return `You cannot ${action.event === 'gate_approved' ? 'approve' : 'reject'} this plan: ${why}.`;
 }

@@ -13,7 +13,8 @@ import { judgeProbeCheck } from '../core/agents/http-probe-check.js';
 import { runProbes } from '../adapters/executors/http-probe.js';
 import type { DemoWorld } from '../adapters/demo/demo-service.js';
 import { shortId } from '../core/chat/message-model.js';
-import { actorKey, chatPrincipal, ephemeral, type ChatActor, type ChatReply, type CommandContext } from './chat-handler.js';
+import { actorKey, chatPrincipal, type ChatActor, type CommandContext } from './chat-actor.js';
+import { ephemeral, type ChatReply } from './chat-reply.js';
 
 export interface DemoCommandDeps {
   orchestrator: Pick<Orchestrator, 'createCase'>;

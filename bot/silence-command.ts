@@ -11,7 +11,8 @@ import { matchersText } from '../core/silences/matchers.js';
 import { silenceView, type SilenceRequest } from '../core/silences/silence-records.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { SilenceService } from '../adapters/silences/silence-service.js';
-import { chatPrincipal, ephemeral, type ChatActor, type ChatReply, type CommandContext } from './chat-handler.js';
+import { chatPrincipal, type ChatActor, type CommandContext } from './chat-actor.js';
+import { ephemeral, type ChatReply } from './chat-reply.js';
 
 export interface SilenceCommandDeps {
   /** Absent when silences are not set up on this opsloop. */

@@ -14,7 +14,8 @@ import {
   type NormalizedNotification,
 } from '../../core/schemas/alert-webhook.js';
 import { CaseIdParamsSchema, ErrorBodySchema, dataOf } from '../../core/schemas/http.js';
-import type { AlertIngestor, IngestResult } from '../../core/sensor/alert-ingestor.js';
+import type { AlertIngestor } from '../../core/sensor/alert-ingestor.js';
+import type { IngestResult } from '../../core/sensor/ingest-result.js';
 import type { IngestConfig } from '../../core/sensor/ingest-config.js';
 import { installJsonParser } from './http-errors.js';
 import { scrubValue } from '../secrets.js';

@@ -9,6 +9,9 @@ const LANE_OF: Record<JobPriority, number> = { urgent: 2, high: 1, normal: 0 };
 /** Agenda's own priority field, which orders jobs due at the same instant. */
 const AGENDA_PRIORITY: Record<JobPriority, 'highest' | 'high' | 'normal'> = { urgent: 'highest', high: 'high', normal: 'normal' };
 
+/** How often Agenda looks for due jobs unless told otherwise (`processEveryMs`). */
+export const DEFAULT_PROCESS_EVERY_MS = 250;
+
 /** Agenda's tuning: the port's job-queue options (see core/ports/job-queue.ts). */
 export type AgendaJobQueueOptions = JobQueueOptions;
 
@@ -129,7 +132,7 @@ export class AgendaJobQueue implements JobQueue {
       backend: this.binding.backend,
       ...(this.binding.notificationChannel ? { notificationChannel: this.binding.notificationChannel } : {}),
       name: this.options.name,
-      processEvery: this.options.processEveryMs ?? 250,
+      processEvery: this.options.processEveryMs ?? DEFAULT_PROCESS_EVERY_MS,
       maxConcurrency: this.options.maxConcurrency ?? 20,
       defaultLockLifetime: this.options.defaultLockLifetimeMs ?? 60_000,
       removeOnComplete: true,

@@ -27,7 +27,7 @@ export function scheduleSilenceEnd(queue: JobQueue): (record: SilenceRecord) => 
   };
 }
 
-/** The repeating sweep (after `queue.start()`). */
+/** The repeating sweep (after `queue.start()`, or on the process's queue before it starts: it is scheduled then). */
 export async function scheduleSilenceSweep(queue: JobQueue, intervalMs = SILENCE_SWEEP_MS): Promise<void> {
   await queue.every(AGENT_JOBS.silenceSweep, intervalMs, jobData('silence-sweep'));
 }

@@ -12,6 +12,7 @@ import { createPlanRunner } from '../../adapters/agents/plan-runner.js';
 import { agentTriggerRoutes } from '../../adapters/http/agent-routes.js';
 import { commandDispatcher } from '../../adapters/jobs/command-dispatcher.js';
 import { factApplier } from '../../adapters/jobs/fact-applier.js';
+import { DEFAULT_PROCESS_EVERY_MS } from '../../adapters/jobs/agenda-job-queue.js';
 import type { PlanModel } from '../../core/ports/plan-model.js';
 import { PrometheusClient } from '../../adapters/metrics-source/prometheus-client.js';
 import { DEFAULT_PLANNER_PROMPT_FILE, PlannerService } from '../../adapters/planner/planner-service.js';
@@ -32,11 +33,11 @@ import type { CaseRecord } from '../../core/schemas/case.js';
 import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
 
 export interface AgentsExtensionOptions {
-  /** Replace the job queue (tests). */
+  /** Replace the process's job queue (tests); the extension then starts and stops it. */
   queue?: JobQueue;
   /** Replace the step adapters (tests point k8s/GitHub at local fakes). */
   executors?: ExecutorRegistry;
-  /** Agenda poll interval (ms). */
+  /** Look for due jobs at least this often (ms; default 250, the process's queue takes the shortest asked). */
   processEveryMs?: number;
   /** Replace the planner's language model (tests: an OpenAiPlanner with a short timeout on a local fake). */
   llm?: PlanModel;
@@ -51,7 +52,7 @@ export interface AgentsExtensionOptions {
 }
 
 /**
- * The agent loop as an opsloop extension: Agenda on the backend's database (`backend.jobs`), the relay consumers that
+ * The agent loop as an opsloop extension: its jobs on the process's job queue (`ctx.jobQueue`), the relay consumers that
  * turn `cmd.*` into jobs and agent facts into transitions, the Planner/Gatekeeper/Executor/Verifier
  * behind the jobs, and the REST triggers. Configuration files are read and validated here, at
  * start-up: a bad policy, services file, template or script manifest stops opsloop with the file
@@ -91,9 +92,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     ...(opts.guardIntervalMs ? { guardIntervalMs: opts.guardIntervalMs } : {}),
   });
 
-  const queue = opts.queue ?? await backend.jobs({
-    name: `opsloop-${process.pid}`, logger: log, ...(opts.processEveryMs ? { processEveryMs: opts.processEveryMs } : {}),
-  });
+  const queue = opts.queue ?? ctx.jobQueue.pollAtLeastEvery(opts.processEveryMs ?? DEFAULT_PROCESS_EVERY_MS);
   // With OPSLOOP_INVESTIGATION=on (and no investigation given by a test), opsloop's own read-only tools.
   const kit = !opts.investigation && config.investigation === 'on' ? investigationKitFor(ctx, services) : undefined;
   const investigation = opts.investigation ?? (kit ? investigationOptionOf(kit) : undefined);
@@ -122,13 +121,13 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
         await kit.start();
         for (const warning of kit.warnings) log.warn({ warning }, 'investigation source unavailable');
       }
-      await queue.start();
+      await opts.queue?.start();
       // The Analyst's repeating pass needs Prometheus and at least one configured signal.
       const hasSignals = Object.keys(services.services).some((name) => serviceDefaultsFor(services, name).signals.length > 0);
       if (prometheus && hasSignals) await scheduleAnalyst(queue);
     },
     async stop() {
-      await queue.stop();
+      await opts.queue?.stop();
       await kit?.stop();
     },
   };

@@ -15,13 +15,16 @@ export interface SilencesFeature {
 }
 
 export interface SilencesExtensionOptions {
-  /** Replace the job queue (tests). */
+  /** Replace the process's job queue (tests); the extension then starts and stops it. */
   queue?: JobQueue;
   /** Use these services (maintenance windows) instead of reading OPSLOOP_SERVICES_FILE (tests). */
   services?: ServicesFile;
   /** The repeating sweep's interval (default 60 s). */
   sweepMs?: number;
-  /** How often the queue looks for due end jobs (default 5 s: a silence ends at most this late). */
+  /**
+   * Look for due end jobs at least this often (default 5 s: a silence ends at most this late). The
+   * process's queue takes the shortest poll asked for: with the agents on, theirs (250 ms).
+   */
   processEveryMs?: number;
 }
 
@@ -35,8 +38,9 @@ async function maintenanceSource(file: string | undefined): Promise<ServicesFile
 /**
  * Silences and maintenance windows as an opsloop feature: the REST routes (`/silences`), the
  * suppressor the Sensor and the Analyst ask before opening a case, the service chat uses, and the
- * silences' time-based end on a job queue of its own (Agenda on the backend's database, so it runs
- * whether or not the agents do). Maintenance windows come from config/services.yml (`maintenance:`).
+ * silences' time-based end as jobs on the process's one job queue (`ctx.jobQueue`, Agenda on the
+ * backend's database: it runs whether or not the agents do, and with them it is theirs too).
+ * Maintenance windows come from config/services.yml (`maintenance:`).
  */
 export async function createSilencesExtension(ctx: OpsloopContext, options: SilencesExtensionOptions = {}): Promise<OpsloopExtension> {
   const log = ctx.logger.child({ component: 'silences' });
@@ -45,7 +49,7 @@ export async function createSilencesExtension(ctx: OpsloopContext, options: Sile
     store: ctx.backend.silences, clock: ctx.clock, registry: ctx.metrics.registry, logger: log,
     maintenance: (service) => serviceDefaultsFor(services, service).maintenance ?? [],
   });
-  const queue = options.queue ?? await ctx.backend.jobs({ name: `opsloop-silences-${process.pid}`, logger: log, processEveryMs: options.processEveryMs ?? 5_000 });
+  const queue = options.queue ?? ctx.jobQueue.pollAtLeastEvery(options.processEveryMs ?? 5_000);
   const service = new SilenceService({
     store: ctx.backend.silences, clock: ctx.clock, ids: ctx.ids, logger: log,
     afterCommit: ctx.outboxWritten, onChange: () => suppressor.invalidate(), scheduleEnd: scheduleSilenceEnd(queue),
@@ -58,12 +62,12 @@ export async function createSilencesExtension(ctx: OpsloopContext, options: Sile
     name: 'silences',
     http: [silenceRoutes({ silences: service, clock: ctx.clock })],
     async start() {
-      await queue.start();
+      await options.queue?.start();
       await scheduleSilenceSweep(queue, options.sweepMs ?? SILENCE_SWEEP_MS);
       await service.expireDue();
     },
     async stop() {
-      await queue.stop();
+      await options.queue?.stop();
     },
   };
 }

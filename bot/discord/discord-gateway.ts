@@ -1,6 +1,6 @@
 import { Client, Events, GatewayIntentBits, MessageFlags, type Interaction, type InteractionReplyOptions, type RepliableInteraction } from 'discord.js';
 import type { Logger } from 'pino';
-import type { ChatActor } from '../chat-handler.js';
+import type { ChatActor } from '../chat-actor.js';
 import {
   followUpBodyOf, REASON_INPUT_ID, type DiscordAnswer, type DiscordInteractions, type DiscordRequest,
 } from './discord-interactions.js';

@@ -7,7 +7,9 @@
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { parseOpsCommand } from '../../core/chat/command.js';
-import { ephemeral, type ChatActor, type ChatHandler, type ChatReply } from '../chat-handler.js';
+import type { ChatHandler } from '../chat-handler.js';
+import type { ChatActor } from '../chat-actor.js';
+import { ephemeral, type ChatReply } from '../chat-reply.js';
 import { decodeAction } from '../../core/chat/actions.js';
 import type { ChatStore } from '../../core/ports/chat-store.js';
 import { cleanText, unstorableInput } from '../../core/chat/escape.js';

@@ -1,7 +1,7 @@
 import type { Principal } from '../../core/auth/principal.js';
 import { mayActAs, type SimCast } from '../../core/auth/sim-identity.js';
 import { OpsError } from '../../core/errors.js';
-import type { ChatActor } from '../chat-handler.js';
+import type { ChatActor } from '../chat-actor.js';
 
 /** Principals remembered at most; past it the oldest choice is forgotten (that principal is the default user again). */
 const MAX_CHOICES = 10_000;

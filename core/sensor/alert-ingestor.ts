@@ -4,13 +4,16 @@ import type { CaseTx } from '../ports/case-store.js';
 import { newTraceId, type Clock, type IdGen } from '../ports/clock.js';
 import type { AlertEpisodeRecord, EvidenceRecord, EvidenceStore, EvidenceTx } from '../ports/evidence-store.js';
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
-import { jsonBytes, type CaseRecord } from '../schemas/case.js';
+import type { CaseRecord } from '../schemas/case.js';
 import type { OutboxEnvelope } from '../schemas/outbox.js';
-import { newCaseRecord, openCase, type NewCase } from '../orchestrator/case-creation.js';
+import { newCaseRecord, openCase } from '../orchestrator/case-creation.js';
 import { outboxEnvelope, timelineEntry } from '../orchestrator/records.js';
 import { emit } from '../events/typed-events.js';
 import { evidenceForAlert, type LinkSettings } from './evidence-links.js';
 import { routeAlert, type IngestConfig, type IngestRoute } from './ingest-config.js';
+import { changesAnything, episodeRef, refKey, uniqueEpisodes } from './alert-episodes.js';
+import { alertView, evidenceView, firingSummary, keptBody, newCaseOf, summarize } from './alert-views.js';
+import type { IngestResult, PayloadInfo } from './ingest-result.js';
 
 /** Topics the Sensor emits besides `evt.case.created.v1`; the thread notifier posts both. */
 export const ALERT_FIRING_TOPIC = 'evt.alert.firing.v1' as const;
@@ -42,50 +45,6 @@ export interface AlertIngestorDeps {
   singleFlight?: boolean;
 }
 
-/** The received body, for evidence's `source_payload_id` and the kept payload. */
-export interface PayloadInfo {
-  /** sha256 of the body, hex. */
-  id: string;
-  body: unknown;
-}
-
-export type IngestAction =
-  /** A new case was opened for new firing alerts. */
-  | 'opened'
-  /** New firing alerts were attached to an open case (same group, or correlated). */
-  | 'attached'
-  /** Fewer firing alerts than the rule's min_firing and no open case: nothing written. */
-  | 'held'
-  /** Only resolutions were recorded. */
-  | 'resolved'
-  /** Nothing new (a re-send). */
-  | 'duplicate'
-  /** Every firing alert matched an active silence or maintenance window (core/sensor/alert-silencing.ts): nothing written. */
-  | 'suppressed';
-
-export interface IngestResult {
-  action: IngestAction;
-  case_id: string | null;
-  /** How the case was found when attaching: `group` or `correlation`. */
-  matched_by: 'group' | 'correlation' | null;
-  new_alerts: number;
-  resolved_alerts: number;
-  evidence_added: number;
-  firing: number;
-  /** The rule's min_firing (for `held`). */
-  required: number;
-  /** Why a group was `held`: below the rule's min_firing, or the route's open-case cap reached. */
-  held_reason?: 'min_firing' | 'open_case_cap';
-  /** What happened, in words (set when held). */
-  message?: string;
-  /** Cases whose timeline got a resolution note. */
-  resolved_case_ids: string[];
-  /** Whether start_analysis was applied to the new case before the answer. */
-  analysis_started: boolean;
-  /** Firing alerts a silence or maintenance window kept out, and what (`silence:<id>`, `maintenance:<service>:<window>`). */
-  suppressed_alerts?: number; suppressed_by?: string[];
-}
-
 /** What one ingest transaction returns: the result, and the start-analysis fact it wrote. */
 interface Written {
   result: IngestResult;
@@ -94,16 +53,7 @@ interface Written {
 
 type Tx = CaseTx & EvidenceTx;
 
-const MAX_LABELS = 40;
 const TOUCH_EVERY_MS = 60_000;
-
-/** Whether recording `alerts` would write anything: a new firing episode, or a firing one resolved. */
-function changesAnything(alerts: readonly NormalizedAlert[], known: Map<string, AlertEpisodeRecord>): boolean {
-  return alerts.some((a) => {
-    const e = known.get(refKey(episodeRef(a)));
-    return a.status === 'firing' ? !e : e?.status === 'firing';
-  });
-}
 
 /**
  * The Sensor's write path: one notification → one transaction that opens a case or attaches to
@@ -315,32 +265,6 @@ export class AlertIngestor {
       result.case_id = result.resolved_case_ids[0] ?? null;
     }
   }
-
-}
-
-/** What the Sensor says about the case a firing group opens. */
-function newCaseOf(n: NormalizedNotification, route: IngestRoute, alerts: NormalizedAlert[]): NewCase {
-  const labels: Record<string, string> = {};
-  const common = Object.keys(n.commonLabels).length ? n.commonLabels : alerts[0]?.labels ?? {};
-  for (const [k, v] of Object.entries(common).slice(0, MAX_LABELS)) labels[k] = v.slice(0, 500);
-  labels.source = n.source;
-  labels.group_key = n.groupKey.slice(0, 500);
-  labels.ingest_route = route.routeKey;
-  if (route.chat) {
-    labels.chat_platform = route.chat.platform;
-    labels.chat_channel = route.chat.channel;
-  }
-  return { tenant: route.tenant, title: caseTitle(n, alerts), severity: route.severity, service: route.service, env: route.env, requester: `sensor:${n.source}`, labels };
-}
-
-/** Largest received body kept as it came (JSON bytes); a larger one is kept as its trimmed, normalised form. */
-export const MAX_KEPT_PAYLOAD_BYTES = 64 * 1024;
-
-/** The body to keep for `payload`: as received when small, else the notification as the Sensor read it (cut to ALERT_COPY_LIMITS). */
-function keptBody(payload: PayloadInfo, n: NormalizedNotification): unknown {
-  const bytes = jsonBytes(payload.body);
-  if (bytes <= MAX_KEPT_PAYLOAD_BYTES) return payload.body;
-  return { opsloop_trimmed: { received_bytes: bytes, kept: 'normalised notification, labels and annotations cut to the copy limits' }, notification: n };
 }
 
 /** What a body identical to one just written adds: nothing (the leader wrote it). */
@@ -353,52 +277,4 @@ export function routingLabels(n: NormalizedNotification): Record<string, string>
   if (Object.keys(n.commonLabels).length) return n.commonLabels;
   const first = n.alerts.find((a) => a.status === 'firing') ?? n.alerts[0];
   return first?.labels ?? {};
-}
-
-function episodeRef(a: { fingerprint: string; startsAt?: Date; starts_at?: Date }): { fingerprint: string; starts_at: Date } {
-  return { fingerprint: a.fingerprint, starts_at: (a.startsAt ?? a.starts_at)! };
-}
-
-function refKey(r: { fingerprint: string; starts_at: Date }): string {
-  return `${r.fingerprint}@${r.starts_at.getTime()}`;
-}
-
-/** A body may list an episode twice (it should not); keep the last mention. */
-function uniqueEpisodes(alerts: readonly NormalizedAlert[]): NormalizedAlert[] {
-  const byKey = new Map<string, NormalizedAlert>();
-  for (const a of alerts) byKey.set(refKey(episodeRef(a)), a);
-  return [...byKey.values()];
-}
-
-function alertView(a: NormalizedAlert) {
-  return {
-    alertname: a.labels.alertname ?? null, status: a.status, fingerprint: a.fingerprint,
-    starts_at: a.startsAt.toISOString(), ends_at: a.endsAt?.toISOString() ?? null,
-    summary: a.annotations.summary ?? a.annotations.description ?? null, labels: a.labels,
-    ...(Object.keys(a.values).length ? { values: a.values } : {}),
-  };
-}
-
-function evidenceView(e: EvidenceRecord) {
-  return { id: e.id, kind: e.kind, title: e.title, url: e.url, locator: e.locator };
-}
-
-function summarize(alerts: readonly NormalizedAlert[]): string {
-  const names = [...new Set(alerts.map((a) => a.labels.alertname ?? 'alert'))];
-  return names.slice(0, 5).join(', ') + (names.length > 5 ? ` and ${names.length - 5} more` : '');
-}
-
-function firingSummary(n: NormalizedNotification, alerts: readonly NormalizedAlert[]): string {
-  const first = alerts[0];
-  const text = n.commonAnnotations.summary ?? first?.annotations.summary ?? first?.annotations.description ?? '';
-  return `${alerts.length} firing: ${summarize(alerts)}${text ? ` — ${text}` : ''}`.slice(0, 1000);
-}
-
-function caseTitle(n: NormalizedNotification, alerts: readonly NormalizedAlert[]): string {
-  if (n.source === 'grafana' && n.title.trim()) return n.title.trim().slice(0, 200);
-  const first = alerts[0];
-  const name = n.commonLabels.alertname ?? first?.labels.alertname ?? 'alert';
-  const summary = n.commonAnnotations.summary ?? first?.annotations.summary ?? '';
-  const count = alerts.length > 1 ? ` (${alerts.length} alerts)` : '';
-  return `${name}${count}${summary ? `: ${summary}` : ''}`.slice(0, 200);
 }

@@ -2,7 +2,8 @@ import type { Suppressor } from '../ports/suppressor.js';
 import type { NormalizedAlert, NormalizedNotification } from '../schemas/alert-webhook.js';
 import type { SuppressionTarget } from '../silences/matchers.js';
 import type { Suppression } from '../silences/suppression.js';
-import type { AlertIngestor, IngestResult, PayloadInfo } from './alert-ingestor.js';
+import type { AlertIngestor } from './alert-ingestor.js';
+import type { IngestResult, PayloadInfo } from './ingest-result.js';
 import { routeAlert, type IngestConfig } from './ingest-config.js';
 
 /**

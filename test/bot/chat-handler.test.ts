@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { INVALID_BUTTON } from '../../bot/chat-handler.js';
+import { INVALID_BUTTON } from '../../bot/chat-reply.js';
 import { encodeAction } from '../../core/chat/actions.js';
 import { CAST, startChatHarness, type ChatHarness } from '../support/chat-harness.js';
 

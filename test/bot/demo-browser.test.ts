@@ -1,14 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import type { Browser } from 'playwright-core';
-import { CHROMIUM_SKIP, launchChromium } from '../support/chromium.js';
+import { CHROMIUM_SKIP } from '../support/chromium.js';
 import { loadConfig } from '../../adapters/config/env.js';
-import { silentLogger } from '../../adapters/log.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
-import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
-import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { startBrowserApp, withSimPage, type BrowserApp } from '../support/browser-app.js';
 
 /*
  * The demo world in real headless Chromium, as a newcomer meets it: `npm start`'s own extensions
@@ -22,33 +16,22 @@ import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite
 const SKIP = CHROMIUM_SKIP;
 if (SKIP) console.log(`# skipping the demo browser test: ${SKIP}`);
 
-let store: PgliteCaseStore;
-let ops: RunningOpsloop;
-let browser: Browser | undefined;
+let app: BrowserApp | undefined;
 
 before(async () => {
   if (SKIP) return;
-  store = await createTestPgliteStore();
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
   assert.equal(config.demo, 'auto');
-  ops = await startOpsloop(config, { backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 } });
-  assert.ok(ops.extensions.some((e) => e.name === 'demo'), 'the demo world runs with nothing configured');
-  browser = await launchChromium();
+  app = await startBrowserApp(config);
+  assert.ok(app.ops.extensions.some((e) => e.name === 'demo'), 'the demo world runs with nothing configured');
 });
 
 after(async () => {
-  await browser?.close();
-  await ops?.close();
-  if (store) await cleanupTestPgliteStore(store);
+  await app?.close();
 });
 
 test('the demo in Chromium: "Break the demo" on the empty page → a CLOSED card with evidence, plan, gate, steps and verification', { skip: SKIP, timeout: 120_000 }, async () => {
-  const page = await browser!.newPage({ viewport: { width: 1100, height: 1600 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  try {
-    await page.goto(`${ops.url}${ops.auth.loginPath('/sim')}`);
-    assert.equal(new URL(page.url()).pathname, '/sim');
+  await withSimPage(app!, { viewport: { width: 1100, height: 1600 }, screenshot: 'demo' }, async (page, errors) => {
     await page.getByText('No cases yet').waitFor();
     const started = Date.now();
     await page.getByRole('button', { name: 'Break the demo' }).click();
@@ -77,7 +60,7 @@ test('the demo in Chromium: "Break the demo" on the empty page → a CLOSED card
     assert.match(thread, /✓ demo requests: .*6\/6 ok/);
     assert.match(await card.locator('.card').innerText(), /CLOSED/);
 
-    const c = (await store.queries.listCases({ limit: 10 })).find((x) => x.title.startsWith('demo service'));
+    const c = (await app!.store.queries.listCases({ limit: 10 })).find((x) => x.title.startsWith('demo service'));
     assert.equal(c?.status, 'CLOSED');
     assert.equal(c?.service, 'demo');
     assert.match(c?.requester ?? '', /^sim:/, 'the case is opened as the person who pressed the button');
@@ -86,13 +69,5 @@ test('the demo in Chromium: "Break the demo" on the empty page → a CLOSED card
     assert.equal(health.status, 200);
     assert.ok(elapsed < 15_000, `break → CLOSED took ${elapsed} ms`);
     assert.deepEqual(errors, []);
-    await mkdir('test/artifacts', { recursive: true });
-    await page.screenshot({ path: 'test/artifacts/demo.png', fullPage: true });
-  } catch (error) {
-    await mkdir('test/artifacts', { recursive: true });
-    await page.screenshot({ path: 'test/artifacts/demo-failure.png', fullPage: true }).catch(() => {});
-    throw error;
-  } finally {
-    await page.close();
-  }
+  });
 });

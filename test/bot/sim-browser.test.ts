@@ -5,16 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { CHROMIUM_SKIP, launchChromium } from '../support/chromium.js';
+import { CHROMIUM_SKIP } from '../support/chromium.js';
 import { loadConfig } from '../../adapters/config/env.js';
-import { silentLogger } from '../../adapters/log.js';
 import { createAgentsExtension } from '../../app/extensions/agents.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
-import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
-import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createSimExtension } from '../../app/extensions/sim.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
+import { startBrowserApp, withSimPage, type BrowserApp } from '../support/browser-app.js';
 
 /*
  * The simulator page in real headless Chromium, over the whole loop: the agents extension (Agenda,
@@ -59,9 +54,7 @@ plan:
 
 let dir: string;
 let prometheus: Server;
-let store: PgliteCaseStore;
-let ops: RunningOpsloop;
-let browser: Browser | undefined;
+let app: BrowserApp | undefined;
 
 /** Prometheus's HTTP API as far as the Verifier and the evidence gatherer use it: every series is 0.01. */
 function startFakePrometheus(): Promise<Server> {
@@ -82,36 +75,23 @@ before(async () => {
   await mkdir(join(dir, 'templates'));
   await writeFile(join(dir, 'templates', 'sim.echo.yaml'), TEMPLATE);
   prometheus = await startFakePrometheus();
-  store = await createTestPgliteStore();
   const config = loadConfig({
     PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent',
     OPSLOOP_TEMPLATE_DIR: join(dir, 'templates'),
     PROMETHEUS_URL: `http://127.0.0.1:${(prometheus.address() as AddressInfo).port}`,
   });
-  ops = await startOpsloop(config, {
-    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
-    extensions: [(ctx) => createAgentsExtension(ctx, { processEveryMs: 200 }), (ctx) => createSimExtension(ctx)],
-  });
-  browser = await launchChromium();
+  app = await startBrowserApp(config, [(ctx) => createAgentsExtension(ctx, { processEveryMs: 200 }), (ctx) => createSimExtension(ctx)]);
 });
 
 after(async () => {
-  await browser?.close();
-  await ops?.close();
-  if (store) await cleanupTestPgliteStore(store);
+  await app?.close();
   prometheus?.closeAllConnections();
   await new Promise<void>((resolve) => (prometheus ? prometheus.close(() => resolve()) : resolve()));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test('the simulator in Chromium: open a case, approve as the approver, see the verification report', { skip: SKIP, timeout: 180_000 }, async () => {
-  const page = await browser!.newPage({ viewport: { width: 1100, height: 1400 } });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  try {
-    // As a newcomer does: the banner's one-time login link, which sets the session cookie.
-    await page.goto(`${ops.url}${ops.auth.loginPath('/sim')}`);
-    assert.equal(new URL(page.url()).pathname, '/sim');
+  await withSimPage(app!, { viewport: { width: 1100, height: 1400 }, screenshot: 'sim' }, async (page, errors) => {
     await page.getByText('No cases yet').waitFor();
     await page.selectOption('#user', 'alice');
     await page.fill('#command', '/ops open "p95 spike on web" sev=2 service=web env=prod');
@@ -142,16 +122,8 @@ test('the simulator in Chromium: open a case, approve as the approver, see the v
     assert.match(thread, /✓ Step 1\/1 echo ok/);
     assert.match(thread, /5xx error ratio/);
     assert.match(await card.locator('.card').innerText(), /CLOSED/);
-    const c = (await store.queries.listCases({ limit: 10 })).find((x) => x.title === 'p95 spike on web');
+    const c = (await app!.store.queries.listCases({ limit: 10 })).find((x) => x.title === 'p95 spike on web');
     assert.equal(c?.status, 'CLOSED');
     assert.deepEqual(errors, []);
-    await mkdir('test/artifacts', { recursive: true });
-    await page.screenshot({ path: 'test/artifacts/sim.png', fullPage: true });
-  } catch (error) {
-    await mkdir('test/artifacts', { recursive: true });
-    await page.screenshot({ path: 'test/artifacts/sim-failure.png', fullPage: true }).catch(() => {});
-    throw error;
-  } finally {
-    await page.close();
-  }
+  });
 });

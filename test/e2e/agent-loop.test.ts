@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ChatHandler, chatPrincipal } from '../../bot/chat-handler.js';
-import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
+import { chatPrincipal } from '../../bot/chat-actor.js';
+import { prometheusSkipReason } from '../support/prometheus.js';
+import { startE2eWithPrometheus, type E2eWithPrometheus } from '../support/e2e-prometheus.js';
 import {
-  assertConsistentTransitions, assertReplayAgrees, call, describeTimeline, freshKey, getCase, getTimeline, openAndStart, restartRuns, startE2e,
+  assertConsistentTransitions, assertReplayAgrees, call, describeTimeline, freshKey, getCase, getTimeline, openAndStart, restartRuns,
   transitionEvents, waitForCase, waitForStatus, type E2e, type TimelineItem,
 } from './e2e-harness.js';
 import { E2E_POLICY, E2E_SERVICES, E2E_TEMPLATES, ERROR_RATIO_METRIC } from './e2e-fixtures.js';
@@ -23,7 +25,7 @@ const SLOW = 'svc-slow';
 const TRIGGER = 'svc-trigger';
 let cases: Record<'good' | 'bad' | 'risky' | 'frozen' | 'slow' | 'trigger' | 'prod', string>;
 
-let prom: PrometheusHarness | null = null;
+let run: E2eWithPrometheus | null = null;
 let e2e: E2e;
 const skip = process.env.OPSLOOP_SKIP_E2E ? 'OPSLOOP_SKIP_E2E is set' : false;
 
@@ -38,16 +40,10 @@ function one(timeline: TimelineItem[], event: string): TimelineItem {
 
 describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)', { skip }, () => {
   before(async () => {
-    prom = await startPrometheus();
-    if (!prom) return;
-    const values: Record<string, number> = { [GOOD]: 0.01, [PROD]: 0.02, [BAD]: 0.37, [TRIGGER]: 0.001 };
-    for (const [service, value] of Object.entries(values)) prom.target.set(ERROR_RATIO_METRIC, { service }, value);
-    const [started] = await Promise.all([
-      startE2e({ policy: E2E_POLICY, services: E2E_SERVICES, templates: E2E_TEMPLATES, env: { PROMETHEUS_URL: prom.url } }),
-      // Verification must measure real scraped values, not an empty answer.
-      prom.waitForValue(`count(${ERROR_RATIO_METRIC})`, (v) => v === Object.keys(values).length, 60_000),
-    ]);
-    e2e = started;
+    // Verification measures real scraped values: the start waits until Prometheus has every service's.
+    run = await startE2eWithPrometheus({ [GOOD]: 0.01, [PROD]: 0.02, [BAD]: 0.37, [TRIGGER]: 0.001 }, { policy: E2E_POLICY, services: E2E_SERVICES, templates: E2E_TEMPLATES });
+    if (!run) return;
+    e2e = run.e2e;
     // All cases run at once (each test then follows its own): the wall time is the slowest case, not the sum.
     const open = (title: string, service: string, env: string) => openAndStart(e2e.url, { title, tenant: 't-001', service, env });
     const [good, bad, risky, frozen, slow, trigger, prod] = await Promise.all([
@@ -71,12 +67,11 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
         return expectOk(created, 'created').case_id;
   }
   after(async () => {
-    await e2e?.close();
-    await prom?.close();
+    await run?.close();
   });
 
   test('open → CLOSED: template plan, real script run once, gate approve, verify pass against Prometheus', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     const caseId = cases.good;
     const { case: closed, timeline } = await waitForStatus(e2e.url, caseId, 'CLOSED', 90_000);
 
@@ -134,7 +129,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
   });
 
   test('verify failure → PARKED with the measured value in the timeline', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     const caseId = cases.bad;
     const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 90_000);
     assert.deepEqual(transitionEvents(timeline),
@@ -153,7 +148,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
   });
 
   test('gate reject → PARKED with reasons (risk above the limit; a change freeze)', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     const { risky, frozen } = cases;
     for (const [caseId, why] of [[risky, /risk/i], [frozen, /e2e-freeze|frozen environment/]] as const) {
       const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 60_000);
@@ -175,7 +170,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
   });
 
   test('a step that times out → rollback runs → PARKED', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     const caseId = cases.slow;
     const { case: parked, timeline } = await waitForStatus(e2e.url, caseId, 'PARKED', 120_000);
     assert.deepEqual(transitionEvents(timeline), ['start_analysis', 'analysis_done', 'plan_ready', 'gate_approved', 'exec_failed'], describeTimeline(timeline));
@@ -198,7 +193,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
   });
 
   test('needs_human: waits in WAIT_GATE; the requester is refused (4-eyes), another approver proceeds to CLOSED', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     const caseId = cases.prod;
     const { case: waiting, timeline } = await waitForCase(e2e.url, caseId,
       (c, tl) => c.status === 'WAIT_GATE' && tl.some((e) => e.event === 'gate_decision'), 'WAIT_GATE with a gate decision');
@@ -238,7 +233,7 @@ describe('agent loop end to end (PGlite, Agenda, real scripts, real Prometheus)'
   });
 
   test('REST triggers: POST /plan/generate → 202 with job id in PLANNING, 409 when CLOSED, 400 without key, same 202 on replay', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     // Parked by the gate, then resumed asking for a template that does not exist: the planner
     // reports plan_invalid and the case stays in PLANNING, where the REST trigger applies.
     const caseId = cases.trigger;

@@ -1,3 +1,5 @@
+import { restartStepYaml, settledServicesYaml } from '../support/loop-fixtures.js';
+
 /**
  * Configuration files the end-to-end tests run opsloop with. The tests control every rule: which
  * template a case gets (by a keyword in its title), what the Gatekeeper decides (by env and risk),
@@ -60,14 +62,7 @@ approvers:
  * what the Gatekeeper takes each service's env from (a case's declared env is not trusted), so
  * every service the e2e tests open a case for is listed with the env its tests expect.
  */
-export const E2E_SERVICES = `
-version: 1
-defaults:
-  verify:
-    settle_s: 0
-    window: 1m
-services:
-  svc-good: { env: staging }
+export const E2E_SERVICES = settledServicesYaml(`  svc-good: { env: staging }
   svc-bad: { env: staging }
   svc-risky: { env: staging }
   svc-slow: { env: staging }
@@ -77,8 +72,7 @@ services:
   checkout: { env: prod }
   svc-llm: { env: staging }
   svc-llm-bad: { env: staging }
-  svc-llm-prose: { env: staging }
-`;
+  svc-llm-prose: { env: staging }`);
 
 const verifyYaml = (settleS: number) => `
   verify:
@@ -135,14 +129,7 @@ plan:
   title: "Restart {{service}} with the runbook script"
   risk_score: 0.1
   steps:
-    - name: restart via runbook
-      action: script.exec
-      params:
-        script: restart-service
-        args:
-          service: "{{service}}"
-      timeout_s: 60
-      retry: 0
+${restartStepYaml({ name: 'restart via runbook', indent: 4, timeoutS: 60 })}
   rollback:
     note: A restart leaves nothing to restore.
     steps: []
@@ -170,14 +157,7 @@ plan:
   rollback:
     note: Restart the service to undo a half-done change.
     steps:
-      - name: restart as rollback
-        action: script.exec
-        params:
-          script: restart-service
-          args:
-            service: "{{service}}"
-        timeout_s: 60
-        retry: 0
+${restartStepYaml({ name: 'restart as rollback', indent: 6, timeoutS: 60 })}
 ${verifyBlock}`,
   'e2e.risky': `
 name: e2e.risky
@@ -191,14 +171,7 @@ plan:
   title: "Risky restart of {{service}}"
   risk_score: 0.95
   steps:
-    - name: restart via runbook
-      action: script.exec
-      params:
-        script: restart-service
-        args:
-          service: "{{service}}"
-      timeout_s: 60
-      retry: 0
+${restartStepYaml({ name: 'restart via runbook', indent: 4, timeoutS: 60 })}
   rollback:
     steps: []
 ${verifyBlock}`,

@@ -5,6 +5,7 @@ import { createGatewayFlipExecutor } from '../../adapters/executors/gateway-flip
 import { createNoopExecutor } from '../../adapters/executors/noop-executor.js';
 import { executorRegistry } from '../../adapters/executors/step-runner.js';
 import { FLIP_METRIC, startFlipGateway, type FlipGateway } from '../support/flip-gateway.js';
+import { settledServicesYaml } from '../support/loop-fixtures.js';
 import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
 import {
   assertConsistentTransitions, assertReplayAgrees, describeTimeline, openAndStart, startE2e, transitionEvents, waitForStatus, type E2e,
@@ -37,16 +38,8 @@ approvers:
     users: [oncall@example.com]
 `;
 
-const SERVICES = `
-version: 1
-defaults:
-  verify:
-    settle_s: 0
-    window: 1m
-services:
-  ${TRIP}: { env: staging }
-  ${HOLD}: { env: staging }
-`;
+const SERVICES = settledServicesYaml(`  ${TRIP}: { env: staging }
+  ${HOLD}: { env: staging }`);
 
 const template = (name: string, keyword: string, state: string) => `
 name: ${name}

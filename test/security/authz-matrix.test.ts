@@ -12,7 +12,8 @@ import { TRANSITIONS } from '../../core/fsm/transitions.js';
 import { EVENT_ROLES } from '../../core/auth/permissions.js';
 import { TEST_USERS, testAuth, type TestUser } from '../support/auth.js';
 import { completePlan, key, startApi, transition, writeGateNote, type ApiHarness } from '../http/api-harness.js';
-import { ChatHandler, chatPrincipal, type ChatActor } from '../../bot/chat-handler.js';
+import { ChatHandler } from '../../bot/chat-handler.js';
+import { chatPrincipal, type ChatActor } from '../../bot/chat-actor.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
 import { expectOk } from '../support/outcomes.js';
 import { loadConfig } from '../../adapters/config/env.js';
@@ -22,6 +23,7 @@ import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import type { OpsloopContext } from '../../app/extension-context.js';
 import { ServiceRegistry } from '../../app/extension-order.js';
+import { ProcessJobQueue } from '../../app/process-job-queue.js';
 import { createSimExtension, SIM_REQUESTER } from '../../app/extensions/sim.js';
 
 let h: ApiHarness;
@@ -279,9 +281,11 @@ describe('REST: the simulator routes × every role', () => {
   before(async () => {
     sim = await startApi({
       plugins: async ({ store, orchestrator, metrics }) => {
+        const backend = pgliteBackend(store);
         const ctx: OpsloopContext = {
-          config: loadConfig({}), services: new ServiceRegistry(), logger: silentLogger(), metrics, backend: pgliteBackend(store), store, orchestrator,
+          config: loadConfig({}), services: new ServiceRegistry(), logger: silentLogger(), metrics, backend, store, orchestrator,
           relay: new OutboxRelay({ store }), outboxWritten: () => {}, clock: systemClock, ids: uuidGen,
+          jobQueue: new ProcessJobQueue((options) => backend.jobs(options), { name: 'authz-matrix' }),
         };
         return (await createSimExtension(ctx)).http ?? [];
       },

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { loadConfig } from '../../adapters/config/env.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { test } from 'node:test';
 import { SqlEvidenceStore } from '../../adapters/store/sql/sql-evidence-store.js';
 import { createIngestExtension } from '../../app/extensions/ingest.js';
-import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
-import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';
 import type { CaseRecord } from '../../core/schemas/case.js';
-import { alertmanagerSkipReason } from '../support/alertmanager.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { prometheusBinary, prometheusSkipReason } from '../support/prometheus.js';
-import { alertmanagerBinary } from '../support/alertmanager.js';
-import type { Probe } from '../support/wait.js';
-import { startAlertChain, type AlertChain } from '../support/alert-chain.js';
+import { useOpsloopOnAlertChain } from '../support/alert-chain.js';
 
 /*
  * The real chain on loopback: a controlled target → real Prometheus (rule evaluation) → real
@@ -34,44 +25,24 @@ const RULE = `groups:
         annotations:
           summary: checkout errors above 5
 `;
-const skip = !prometheusBinary() ? prometheusSkipReason() : !alertmanagerBinary() ? alertmanagerSkipReason() : false;
 
-let store: PgliteCaseStore;
-let app: RunningOpsloop;
-let chain: AlertChain | null = null;
-
-before(async () => {
-  if (skip) return;
-  store = await createTestPgliteStore();
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', OPSLOOP_INGEST_TOKEN: TOKEN });
-  app = await startOpsloop(config, {
-    backend: pgliteBackend(store), print: () => {}, relay: { pollMs: 50 },
-    extensions: [(ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) })],
-  });
-  chain = await startAlertChain({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN, ruleFiles: [RULE] });
+const setUp = useOpsloopOnAlertChain({
+  token: TOKEN, rule: RULE,
+  extensions: [(ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) })],
 });
 
-after(async () => {
-  await chain?.close();
-  await app?.close();
-  if (store) await cleanupTestPgliteStore(store);
-});
-
-function waitFor<T>(what: string, fn: Probe<T>, timeoutMs = 60_000): Promise<T> {
-  return chain!.waitFor(what, fn, timeoutMs);
-}
-
-test('Prometheus → Alertmanager → opsloop: a case opens with evidence and starts analysis; the resolution lands on the timeline', { skip }, async (t) => {
+test('Prometheus → Alertmanager → opsloop: a case opens with evidence and starts analysis; the resolution lands on the timeline', { skip: setUp.skip }, async (t) => {
+  const { app, store, chain } = setUp.get();
   const t0 = Date.now();
-  chain!.prom.target.set('checkout_errors', { service: 'checkout-api' }, 12);
-  const opened = await waitFor<CaseRecord>('a case from the alert', async () =>
+  chain.prom.target.set('checkout_errors', { service: 'checkout-api' }, 12);
+  const opened = await chain.waitFor<CaseRecord>('a case from the alert', async () =>
     (await store.queries.listCases()).find((c) => c.labels.alertname === 'CheckoutErrorsHigh'));
   t.diagnostic(`case opened after ${Date.now() - t0} ms`);
   assert.equal(opened.service, 'checkout-api');
   assert.equal(opened.env, 'prod');
   assert.equal(opened.severity, 1);
   assert.equal(opened.labels.source, 'alertmanager');
-  const analyzing = await waitFor('analysis to start', async () => {
+  const analyzing = await chain.waitFor('analysis to start', async () => {
     const c = await store.queries.getCase(opened.id);
     return c?.status === 'ANALYZING' ? c : null;
   });
@@ -87,8 +58,8 @@ test('Prometheus → Alertmanager → opsloop: a case opens with evidence and st
   assert.equal(viaApi.data.length, evidence.length);
 
   const t1 = Date.now();
-  chain!.prom.target.set('checkout_errors', { service: 'checkout-api' }, 0);
-  const resolved = await waitFor('the resolution note', async () =>
+  chain.prom.target.set('checkout_errors', { service: 'checkout-api' }, 0);
+  const resolved = await chain.waitFor('the resolution note', async () =>
     (await store.queries.listTimeline(opened.id)).find((e) => e.event === 'alert_resolved'));
   t.diagnostic(`resolution after ${Date.now() - t1} ms`);
   assert.match(resolved.reason ?? '', /CheckoutErrorsHigh/);

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { loadConfig } from '../../adapters/config/env.js';
-import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
+import { test } from 'node:test';
 import { createIngestExtension } from '../../app/extensions/ingest.js';
 import { createSilencesExtension } from '../../app/extensions/silences.js';
-import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
+import type { RunningOpsloop } from '../../app/start-opsloop.js';
 import { IngestConfigSchema } from '../../core/sensor/ingest-config.js';
 import type { SilenceView } from '../../core/schemas/silence.js';
-import { alertmanagerBinary, alertmanagerSkipReason } from '../support/alertmanager.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { prometheusBinary, prometheusSkipReason } from '../support/prometheus.js';
-import type { Probe } from '../support/wait.js';
-import { startAlertChain, type AlertChain } from '../support/alert-chain.js';
+import { useOpsloopOnAlertChain } from '../support/alert-chain.js';
 
 /*
  * The real chain with a silence: a controlled target → real Prometheus (rule evaluation) → real
@@ -35,42 +28,22 @@ const RULE = `groups:
         annotations:
           summary: errors above 5
 `;
-const skip = !prometheusBinary() ? prometheusSkipReason() : !alertmanagerBinary() ? alertmanagerSkipReason() : false;
 
-let store: PgliteCaseStore;
-let app: RunningOpsloop;
-let chain: AlertChain | null = null;
-
-before(async () => {
-  if (skip) return;
-  store = await createTestPgliteStore();
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', OPSLOOP_INGEST_TOKEN: TOKEN });
-  app = await startOpsloop(config, {
-    backend: pgliteBackend(store), print: () => {}, relay: { pollMs: 50 },
-    extensions: [
-      { name: 'silences', provides: ['silences'], create: (ctx) => createSilencesExtension(ctx, { services: { version: 1, services: {} } }) },
-      { name: 'ingest', needs: ['silences'], create: (ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) }) },
-    ],
-  });
-  chain = await startAlertChain({ webhookUrl: `${app.url}/ingest/alertmanager`, bearerToken: TOKEN, ruleFiles: [RULE] });
+const setUp = useOpsloopOnAlertChain({
+  token: TOKEN, rule: RULE,
+  extensions: [
+    { name: 'silences', provides: ['silences'], create: (ctx) => createSilencesExtension(ctx, { services: { version: 1, services: {} } }) },
+    { name: 'ingest', needs: ['silences'], create: (ctx) => createIngestExtension(ctx, { ingestConfig: IngestConfigSchema.parse({}) }) },
+  ],
 });
 
-after(async () => {
-  await chain?.close();
-  await app?.close();
-  if (store) await cleanupTestPgliteStore(store);
-});
-
-function waitFor<T>(what: string, fn: Probe<T>, timeoutMs = 60_000): Promise<T> {
-  return chain!.waitFor(what, fn, timeoutMs);
-}
-
-async function suppressedTotal(): Promise<number> {
+async function suppressedTotal(app: RunningOpsloop): Promise<number> {
   const body = await (await fetch(`${app.url}/metrics`)).text();
   return Number(/^opsloop_suppressed_total\{reason="silence",source="alert"\} (\d+)/m.exec(body)?.[1] ?? NaN);
 }
 
-test('Prometheus → Alertmanager → opsloop: the silenced service opens no case and is counted; the other service opens one', { skip }, async () => {
+test('Prometheus → Alertmanager → opsloop: the silenced service opens no case and is counted; the other service opens one', { skip: setUp.skip }, async () => {
+  const { app, store, chain } = setUp.get();
   const auth = { authorization: `Bearer ${app.auth.adminToken}`, 'content-type': 'application/json' };
   const made = await fetch(`${app.url}/silences`, {
     method: 'POST', headers: { ...auth, 'idempotency-key': 'chain-silence' },
@@ -78,20 +51,20 @@ test('Prometheus → Alertmanager → opsloop: the silenced service opens no cas
   });
   assert.equal(made.status, 201);
   const silence = ((await made.json()) as { data: SilenceView }).data;
-  assert.equal(await suppressedTotal(), 0);
+  assert.equal(await suppressedTotal(app), 0);
 
-  chain!.prom.target.set('errors_now', { service: 'checkout-api' }, 12);
-  await waitFor('the silenced alert to reach opsloop', async () => ((await suppressedTotal()) >= 1 ? true : undefined));
+  chain.prom.target.set('errors_now', { service: 'checkout-api' }, 12);
+  await chain.waitFor('the silenced alert to reach opsloop', async () => ((await suppressedTotal(app)) >= 1 ? true : undefined));
   assert.equal((await store.queries.listCases()).length, 0, 'no case for the silenced alert');
 
-  chain!.prom.target.set('errors_now', { service: 'payments-api' }, 9);
-  const opened = await waitFor('a case for the unsilenced alert', async () => (await store.queries.listCases()).find((c) => c.labels.alertname === 'ErrorsHigh'));
+  chain.prom.target.set('errors_now', { service: 'payments-api' }, 9);
+  const opened = await chain.waitFor('a case for the unsilenced alert', async () => (await store.queries.listCases()).find((c) => c.labels.alertname === 'ErrorsHigh'));
   // One Alertmanager group (by alertname) holds both alerts: only the unsilenced one became evidence.
   const evidence = await app.backend.evidence.evidence.listEvidence(opened.id);
   const services = new Set(evidence.filter((e) => e.kind === 'alert').map((e) => e.labels.service));
   assert.deepEqual([...services], ['payments-api']);
   assert.equal((await store.queries.listCases()).length, 1, 'the silenced one still opened nothing');
-  assert.equal(await suppressedTotal(), 1, 'the re-sent silenced episode is counted once');
+  assert.equal(await suppressedTotal(app), 1, 'the re-sent silenced episode is counted once');
   const listed = await (await fetch(`${app.url}/silences`, { headers: auth })).json() as { data: SilenceView[] };
   assert.equal(listed.data.find((s) => s.id === silence.id)?.suppressed_count, 1);
 });

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
 import { loadConfig } from '../../adapters/config/env.js';
-import { silentLogger } from '../../adapters/log.js';
-import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
-import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-store.js';
 import { createSilencesExtension } from '../../app/extensions/silences.js';
 import { createSimExtension } from '../../app/extensions/sim.js';
-import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
-import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { CHROMIUM_SKIP, launchChromium } from '../support/chromium.js';
+import { startBrowserApp, withSimPage, type BrowserApp } from '../support/browser-app.js';
+import { CHROMIUM_SKIP } from '../support/chromium.js';
 
 /*
  * The browser simulator speaks the same /ops silence commands: typed in the page's command box in
@@ -18,34 +13,21 @@ import { CHROMIUM_SKIP, launchChromium } from '../support/chromium.js';
 
 const SKIP = CHROMIUM_SKIP;
 
-let store: PgliteCaseStore;
-let ops: RunningOpsloop;
-let browser: Browser | undefined;
+let app: BrowserApp | undefined;
 
 before(async () => {
   if (SKIP) return;
-  store = await createTestPgliteStore();
-  ops = await startOpsloop(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), {
-    backend: pgliteBackend(store), logger: silentLogger(), print: () => {}, relay: { pollMs: 50 },
-    extensions: [
-      { name: 'silences', provides: ['silences'], create: (ctx) => createSilencesExtension(ctx) },
-      { name: 'sim', needs: ['silences'], create: (ctx) => createSimExtension(ctx) },
-    ],
-  });
-  browser = await launchChromium();
+  app = await startBrowserApp(loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), [
+    { name: 'silences', provides: ['silences'], create: (ctx) => createSilencesExtension(ctx) },
+    { name: 'sim', needs: ['silences'], create: (ctx) => createSimExtension(ctx) },
+  ]);
 });
 after(async () => {
-  await browser?.close();
-  await ops?.close();
-  if (store) await cleanupTestPgliteStore(store);
+  await app?.close();
 });
 
 test('/ops silence in the simulator page (Chromium): make, list, expire; bad input shows the syntax', { skip: SKIP, timeout: 120_000 }, async () => {
-  const page = await browser!.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  try {
-    await page.goto(`${ops.url}${ops.auth.loginPath('/sim')}`);
+  await withSimPage(app!, {}, async (page, errors) => {
     const type = async (text: string) => { await page.fill('#command', text); await page.press('#command', 'Enter'); };
 
     await type('/ops silence service=web for 2h');
@@ -66,7 +48,5 @@ test('/ops silence in the simulator page (Chromium): make, list, expire; bad inp
     await type(`/ops silence expire ${id}`);
     await page.getByText(/expired by sim:alice/).first().waitFor({ timeout: 20_000 });
     assert.deepEqual(errors, []);
-  } finally {
-    await page.close();
-  }
+  });
 });

@@ -6,7 +6,9 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-st
 import { systemClock, uuidGen } from '../../adapters/system-clock.js';
 import { chatHandlerFor } from '../../app/chat-handler-factory.js';
 import { ServiceRegistry } from '../../app/extension-order.js';
-import { actorKey, chatPrincipal, ephemeral, type ChatActor, type ChatHandler, type ChatReply } from '../../bot/chat-handler.js';
+import type { ChatHandler } from '../../bot/chat-handler.js';
+import { actorKey, chatPrincipal, type ChatActor } from '../../bot/chat-actor.js';
+import { ephemeral, type ChatReply } from '../../bot/chat-reply.js';
 import type { GateApprovers } from '../../core/agents/approvers.js';
 import { encodeAction, type ChatAction } from '../../core/chat/actions.js';
 import { parseOpsCommand } from '../../core/chat/command.js';

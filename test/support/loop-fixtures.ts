@@ -3,16 +3,30 @@
  * settle at once, and a template that restarts the case's service with the registered
  * `restart-service` script and verifies `max(<metric>{service=…}) < 0.05` on Prometheus.
  */
-export const LOOP_SERVICES_YAML = `
+/**
+ * A services file whose checks settle at once (defaults: no settle delay, a 1-minute window), with
+ * `services` (YAML lines, each indented two spaces) under `services:`.
+ */
+export function settledServicesYaml(services: string): string {
+  return `
 version: 1
 defaults:
   verify:
     settle_s: 0
     window: 1m
 services:
-  # The Gatekeeper takes the env from here, not from the case: the loop tests' checkout is staging.
-  checkout: { env: staging }
+${services}
 `;
+}
+
+/** A plan step (YAML at `indent` spaces) running the registered restart-service script for the case's service. */
+export function restartStepYaml(o: { name: string; indent: number; timeoutS: number }): string {
+  const lines = ['- name: ' + o.name, '  action: script.exec', '  params:', '    script: restart-service', '    args:', '      service: "{{service}}"', `  timeout_s: ${o.timeoutS}`, '  retry: 0'];
+  return lines.map((line) => ' '.repeat(o.indent) + line).join('\n');
+}
+
+export const LOOP_SERVICES_YAML = settledServicesYaml(`  # The Gatekeeper takes the env from here, not from the case: the loop tests' checkout is staging.
+  checkout: { env: staging }`);
 
 /**
  * Gatekeeper policy of the chat loop tests: restarting checkout in staging needs a human from
@@ -56,14 +70,7 @@ plan:
   title: "Restart {{service}} with the runbook script"
   risk_score: 0.1
   steps:
-    - name: restart via runbook
-      action: script.exec
-      params:
-        script: restart-service
-        args:
-          service: "{{service}}"
-      timeout_s: 60
-      retry: 0
+${restartStepYaml({ name: 'restart via runbook', indent: 4, timeoutS: 60 })}
   rollback:
     note: A restart leaves nothing to restore.
     steps: []

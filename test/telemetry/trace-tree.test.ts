@@ -6,9 +6,11 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@o
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { tracingRegistered } from '../../adapters/telemetry/spans.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { prometheusSkipReason, startPrometheus, type PrometheusHarness } from '../support/prometheus.js';
-import { call, describeTimeline, freshKey, getTimeline, openAndStart, startE2e, waitForCase, waitForStatus, type E2e, type TimelineItem } from '../e2e/e2e-harness.js';
+import { prometheusSkipReason } from '../support/prometheus.js';
+import { startE2eWithPrometheus, type E2eWithPrometheus } from '../support/e2e-prometheus.js';
+import { call, describeTimeline, freshKey, getTimeline, openAndStart, waitForCase, waitForStatus, type E2e, type TimelineItem } from '../e2e/e2e-harness.js';
 import { E2E_POLICY, ERROR_RATIO_METRIC, observeTemplateYaml } from '../e2e/e2e-fixtures.js';
+import { restartStepYaml, settledServicesYaml } from '../support/loop-fixtures.js';
 
 /*
  * Issue 15: one trace from an HTTP request through the Orchestrator's write, the outbox relay, the
@@ -17,14 +19,7 @@ import { E2E_POLICY, ERROR_RATIO_METRIC, observeTemplateYaml } from '../e2e/e2e-
  */
 
 const SERVICE = 'svc-traced';
-const SERVICES = `
-version: 1
-defaults:
-  verify:
-    settle_s: 0
-    window: 1m
-services:
-  ${SERVICE}:
+const SERVICES = settledServicesYaml(`  ${SERVICE}:
     env: staging
     verify:
       settle_s: 0
@@ -34,8 +29,7 @@ services:
           op: "<"
           threshold: 0.05
   svc-gated:
-    env: prod
-`;
+    env: prod`);
 
 /** A production restart: the policy's prod-needs-human rule sends it to the oncall group's sim users. */
 const GATED_TEMPLATE = `
@@ -50,14 +44,7 @@ plan:
   title: "Restart {{service}} (approved by a human)"
   risk_score: 0.1
   steps:
-    - name: restart via runbook
-      action: script.exec
-      params:
-        script: restart-service
-        args:
-          service: "{{service}}"
-      timeout_s: 30
-      retry: 0
+${restartStepYaml({ name: 'restart via runbook', indent: 4, timeoutS: 30 })}
   rollback:
     steps: []
   verify:
@@ -67,7 +54,7 @@ plan:
 
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-let prom: PrometheusHarness | null = null;
+let run: E2eWithPrometheus | null = null;
 let e2e: E2e;
 
 function parentOf(span: ReadableSpan): string | undefined {
@@ -84,23 +71,19 @@ function ancestry(span: ReadableSpan, byId: Map<string, ReadableSpan>): Readable
 describe('OpenTelemetry: one trace from the REST request to the agent\'s Prometheus call', () => {
   before(async () => {
     provider.register();
-    prom = await startPrometheus();
-    if (!prom) return;
-    prom.target.set(ERROR_RATIO_METRIC, { service: SERVICE }, 0.01);
-    await prom.waitForValue(`count(${ERROR_RATIO_METRIC})`, (v) => v === 1, 60_000);
-    e2e = await startE2e({
-      policy: E2E_POLICY, services: SERVICES, env: { PROMETHEUS_URL: prom.url },
+    run = await startE2eWithPrometheus({ [SERVICE]: 0.01 }, {
+      policy: E2E_POLICY, services: SERVICES,
       templates: { 'e2e.observe': observeTemplateYaml({ name: 'e2e.observe', keyword: 'observe', priority: 10 }), 'e2e.gated': GATED_TEMPLATE },
     });
+    if (run) e2e = run.e2e;
   });
   after(async () => {
-    await e2e?.close();
-    await prom?.close();
+    await run?.close();
     await provider.shutdown();
   });
 
   test('the span tree: HTTP → store write → relay → agent job → Prometheus, and the timeline names the same trace', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     assert.equal(tracingRegistered(), true);
     const created = await call(e2e.url, 'POST', '/case/create', { title: `observe ${SERVICE}`, tenant: 't-001', service: SERVICE, env: 'staging' },
       { 'idempotency-key': freshKey('create') });
@@ -160,7 +143,7 @@ describe('OpenTelemetry: one trace from the REST request to the agent\'s Prometh
   });
 
   test('a chat command is the root of its trace: chat.command → store write, and the case names that trace', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     const chat = new ChatHandler({ orchestrator: e2e.app.orchestrator, queries: e2e.store.queries, startAnalysis: false });
     const reply = await chat.handleCommand({ kind: 'open', title: 'opened from a traced chat' }, { platform: 'sim', id: 'sim-user' }, { channel: 'sim-ops' });
     const caseId = /`([0-9a-f-]{36})`/.exec(JSON.stringify(reply))?.[1] ?? (await e2e.store.queries.listCases({ limit: 50 })).find((c) => c.title === 'opened from a traced chat')?.id;
@@ -175,7 +158,7 @@ describe('OpenTelemetry: one trace from the REST request to the agent\'s Prometh
   });
 
   test('a button click is one trace: chat.action → store write → relay → the exec job, and the timeline names it', async (t) => {
-    if (!prom) return t.skip(prometheusSkipReason());
+    if (!run) return t.skip(prometheusSkipReason());
     const caseId = await openAndStart(e2e.url, { title: 'gated restart of svc-gated', tenant: 't-001', service: 'svc-gated', env: 'prod' });
     // At the gate, once the Gatekeeper has asked a human (prod-needs-human).
     const atGate = await waitForCase(e2e.url, caseId, (c, timeline) => c.status === 'WAIT_GATE' && timeline.some((e) => e.event === 'gate_decision'), 'a gate decision', 60_000);
