@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
 import pg from 'pg';
+import { ApiTokenAuthenticator, createApiToken } from '../../adapters/auth/api-tokens.js';
+import type { TokenStore } from '../../core/ports/token-store.js';
 import { ReadyForQueryTracker, servePgliteSocket } from '../../adapters/store/pglite/pglite-session.js';
 import { pgliteSqlClient, type SqlClient } from '../../adapters/store/sql/sql-client.js';
 import { cleanupTestPgliteBackend, cleanupTestPgliteWorkerBackend, createTestPgliteBackend, createTestPgliteWorkerBackend } from '../support/pglite.js';
@@ -20,6 +23,8 @@ interface SharedSession {
   client: SqlClient;
   /** A pglite-socket port on the same instance, as Agenda's pool gets. */
   port: number;
+  /** The backend's API token store (on `client`'s instance). */
+  tokens: TokenStore;
   close(): Promise<void>;
 }
 
@@ -29,7 +34,7 @@ const sessions: Array<{ name: string; open(): Promise<SharedSession> }> = [
     async open() {
       const backend = await createTestPgliteWorkerBackend();
       const port = await backend.cases.worker.serve(8);
-      return { client: backend.cases.worker.client, port, close: () => cleanupTestPgliteWorkerBackend(backend) };
+      return { client: backend.cases.worker.client, port, tokens: backend.tokens, close: () => cleanupTestPgliteWorkerBackend(backend) };
     },
   },
   {
@@ -40,6 +45,7 @@ const sessions: Array<{ name: string; open(): Promise<SharedSession> }> = [
       return {
         client: pgliteSqlClient(backend.cases.db),
         port,
+        tokens: backend.tokens,
         close: async () => {
           await server.stop();
           await cleanupTestPgliteBackend(backend);
@@ -50,6 +56,40 @@ const sessions: Array<{ name: string; open(): Promise<SharedSession> }> = [
 ];
 
 const KEYS = 40;
+
+/** A raw wire-protocol client of pglite-socket, to stop between messages where `pg` never would. */
+async function rawClient(port: number): Promise<{ socket: Socket; send(type: string, payload: Buffer): void; until(type: string): Promise<void> }> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = Buffer.alloc(0);
+  const waiters: Array<() => void> = [];
+  socket.on('data', (chunk) => { received = Buffer.concat([received, chunk]); for (const wake of waiters.splice(0)) wake(); });
+  /** Resolves once a backend message of `type` arrived (and drops what came before it). */
+  const until = async (type: string) => {
+    for (;;) {
+      let at = 0;
+      while (at + 5 <= received.length) {
+        const length = received.readInt32BE(at + 1);
+        if (at + 1 + length > received.length) break;
+        const found = received[at] === type.charCodeAt(0);
+        at += 1 + length;
+        if (found) { received = received.subarray(at); return; }
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const startup = Buffer.from('\0\0\0\0\0\x03\0\0user\0postgres\0database\0postgres\0\0', 'latin1');
+  startup.writeInt32BE(startup.length, 0);
+  socket.write(startup);
+  await until('Z');
+  const send = (type: string, payload: Buffer) => {
+    const head = Buffer.alloc(5);
+    head.write(type, 0, 'latin1');
+    head.writeInt32BE(payload.length + 4, 1);
+    socket.write(Buffer.concat([head, payload]));
+  };
+  return { socket, send, until };
+}
 
 /** One backend message: type byte, int32 length (itself included), payload. */
 function message(type: string, payload: number[]): number[] {
@@ -145,6 +185,41 @@ for (const { name, open } of sessions) {
       assert.equal(Number(stored.rows[0]!.count), 8 * rounds);
       const logged = await shared.client.query<{ count: string | number }>('SELECT count(*) AS count FROM socket_log');
       assert.equal(Number(logged.rows[0]!.count), 4 * (rounds - Math.ceil(rounds / 3)));
+    });
+
+    test('a store lookup waits for a socket client whose extended query failed before its Sync, then gets its rows', async () => {
+      const raw = await rawClient(shared.port);
+      try {
+        // Parse fails; PostgreSQL then ignores every message until Sync, whoever sends it.
+        raw.send('P', Buffer.from('\0SELECT no_such_column FROM probe\0\0\0', 'latin1'));
+        await raw.until('E');
+        const lookup = shared.client.query<{ v: string }>('SELECT v FROM probe WHERE k = $1', [5]);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        raw.send('S', Buffer.alloc(0));
+        await raw.until('Z');
+        assert.deepEqual((await lookup).rows, [{ v: 'v5' }]);
+      } finally {
+        raw.socket.destroy();
+      }
+    });
+
+    test('API token lookups answer every token while socket clients run (the 401 of the memory check)', async () => {
+      const auth = new ApiTokenAuthenticator({ store: shared.tokens });
+      const secrets = await Promise.all(Array.from({ length: 4 }, (_, i) => createApiToken(shared.tokens, { name: `session-${i}`, role: 'viewer', createdBy: 'test' })));
+      const refused: string[] = [];
+      const lookups = async (rounds: number) => {
+        for (let i = 0; i < rounds; i++) {
+          const { secret, record } = secrets[i % secrets.length]!;
+          const result = await auth.authenticate(secret);
+          if (!result?.ok || result.principal.credentialId !== record.id) refused.push(`${record.name}: ${JSON.stringify(result)}`);
+        }
+      };
+      const wrong: string[] = [];
+      const results = await Promise.allSettled([...Array.from({ length: 4 }, () => socketLoad(pool, 30, wrong)), ...Array.from({ length: 8 }, () => lookups(60))]);
+      await auth.settle();
+      assert.deepEqual(refused.slice(0, 5), [], `${refused.length} of ${8 * 60} lookups refused`);
+      assert.deepEqual(results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason)] : [])), [], 'no caller failed');
+      assert.deepEqual(wrong.slice(0, 5), []);
     });
   });
 }
