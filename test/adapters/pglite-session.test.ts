@@ -21,8 +21,8 @@ import { cleanupTestPgliteBackend, cleanupTestPgliteWorkerBackend, createTestPgl
 interface SharedSession {
   /** The store's client (statements and transactions). */
   client: SqlClient;
-  /** A pglite-socket port on the same instance, as Agenda's pool gets. */
-  port: number;
+  /** Two pglite-socket ports on the same instance, as Agenda's two queues get. */
+  ports: [number, number];
   /** The backend's API token store (on `client`'s instance). */
   tokens: TokenStore;
   close(): Promise<void>;
@@ -33,21 +33,21 @@ const sessions: Array<{ name: string; open(): Promise<SharedSession> }> = [
     name: 'PGlite in a worker thread',
     async open() {
       const backend = await createTestPgliteWorkerBackend();
-      const port = await backend.cases.worker.serve(8);
-      return { client: backend.cases.worker.client, port, tokens: backend.tokens, close: () => cleanupTestPgliteWorkerBackend(backend) };
+      const ports: [number, number] = [await backend.cases.worker.serve(8), await backend.cases.worker.serve(8)];
+      return { client: backend.cases.worker.client, ports, tokens: backend.tokens, close: () => cleanupTestPgliteWorkerBackend(backend) };
     },
   },
   {
     name: 'PGlite in-process',
     async open() {
       const backend = await createTestPgliteBackend();
-      const { server, port } = await servePgliteSocket(backend.cases.db, 8);
+      const servers = [await servePgliteSocket(backend.cases.db, 8), await servePgliteSocket(backend.cases.db, 8)];
       return {
         client: pgliteSqlClient(backend.cases.db),
-        port,
+        ports: [servers[0]!.port, servers[1]!.port],
         tokens: backend.tokens,
         close: async () => {
-          await server.stop();
+          for (const { server } of servers) await server.stop();
           await cleanupTestPgliteBackend(backend);
         },
       };
@@ -155,18 +155,18 @@ async function storeLoad(client: SqlClient, rounds: number, wrong: string[]): Pr
 for (const { name, open } of sessions) {
   describe(name, () => {
     let shared: SharedSession;
-    let pool: pg.Pool;
+    let pools: pg.Pool[];
 
     before(async () => {
       shared = await open();
       await shared.client.exec('CREATE TABLE probe (k int PRIMARY KEY, v text NOT NULL); CREATE TABLE socket_log (id serial PRIMARY KEY, n int NOT NULL); CREATE TABLE store_log (id serial PRIMARY KEY, n int NOT NULL)');
       for (let k = 1; k <= KEYS; k++) await shared.client.query('INSERT INTO probe (k, v) VALUES ($1, $2)', [k, `v${k}`]);
-      pool = new pg.Pool({ host: '127.0.0.1', port: shared.port, user: 'postgres', database: 'postgres', max: 4 });
-      pool.on('error', () => {});
+      pools = shared.ports.map((port) => new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', max: 2 }));
+      for (const pool of pools) pool.on('error', () => {});
     });
 
     after(async () => {
-      await pool?.end().catch(() => undefined);
+      for (const pool of pools ?? []) await pool.end().catch(() => undefined);
       await shared?.close();
     });
 
@@ -174,7 +174,7 @@ for (const { name, open } of sessions) {
       const wrong: string[] = [];
       const rounds = 60;
       const results = await Promise.allSettled([
-        ...Array.from({ length: 4 }, () => socketLoad(pool, rounds, wrong).catch((error: Error) => { throw new Error(`socket client: ${error.message}`); })),
+        ...Array.from({ length: 4 }, (_, i) => socketLoad(pools[i % 2]!, rounds, wrong).catch((error: Error) => { throw new Error(`socket client: ${error.message}`); })),
         ...Array.from({ length: 8 }, () => storeLoad(shared.client, rounds, wrong).catch((error: Error) => { throw new Error(`store: ${error.message}`); })),
       ]);
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason)] : []));
@@ -188,7 +188,7 @@ for (const { name, open } of sessions) {
     });
 
     test('a store lookup waits for a socket client whose extended query failed before its Sync, then gets its rows', async () => {
-      const raw = await rawClient(shared.port);
+      const raw = await rawClient(shared.ports[0]);
       try {
         // Parse fails; PostgreSQL then ignores every message until Sync, whoever sends it.
         raw.send('P', Buffer.from('\0SELECT no_such_column FROM probe\0\0\0', 'latin1'));
@@ -215,7 +215,7 @@ for (const { name, open } of sessions) {
         }
       };
       const wrong: string[] = [];
-      const results = await Promise.allSettled([...Array.from({ length: 4 }, () => socketLoad(pool, 30, wrong)), ...Array.from({ length: 8 }, () => lookups(60))]);
+      const results = await Promise.allSettled([...Array.from({ length: 4 }, (_, i) => socketLoad(pools[i % 2]!, 30, wrong)), ...Array.from({ length: 8 }, () => lookups(60))]);
       await auth.settle();
       assert.deepEqual(refused.slice(0, 5), [], `${refused.length} of ${8 * 60} lookups refused`);
       assert.deepEqual(results.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason)] : [])), [], 'no caller failed');

@@ -77,8 +77,11 @@ export interface PgliteSession {
   run<T>(fn: () => Promise<T>): Promise<T>;
   /** Hold the session for the store until the returned function is called (a transaction across messages). */
   hold(): Promise<() => void>;
-  /** The instance as pglite-socket must be given it, so its clients take turns with the store. */
-  readonly socketDb: PGlite;
+  /**
+   * The instance as one pglite-socket server must be given it, so its clients take turns with the
+   * store and with other servers' clients (a new view per server: each tracks its own holder).
+   */
+  socketView(): PGlite;
 }
 
 const sessions = new WeakMap<PGlite, PgliteSession>();
@@ -95,35 +98,49 @@ export function pgliteSession(db: PGlite): PgliteSession {
 
 function newSession(db: PGlite): PgliteSession {
   const lock = new FifoLock();
-  /** Set while a socket client holds the session (between its first message and ReadyForQuery('I')). */
-  let socketRelease: (() => void) | null = null;
+
+  async function run<T>(fn: () => Promise<T>): Promise<T> {
+    const release = await lock.acquire();
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  return { run, hold: () => lock.acquire(), socketView: () => socketView(db, lock, run) };
+}
+
+/**
+ * What one pglite-socket server sees. Its queue calls `runExclusive(() => execProtocolRawStream(message, …))`
+ * for each client message, one at a time; `isInTransaction()` to keep serving the same client while
+ * it is in the middle of something; and `exec('ROLLBACK')` when that client disconnects then.
+ */
+function socketView(db: PGlite, lock: FifoLock, run: PgliteSession['run']): PGlite {
+  /** Set while one of this server's clients holds the session (from its first message to ReadyForQuery('I')). */
+  let holding: (() => void) | null = null;
   let tracker: ReadyForQueryTracker | null = null;
 
-  const releaseSocket = () => {
-    const release = socketRelease;
-    socketRelease = null;
+  const releaseHold = () => {
+    const release = holding;
+    holding = null;
     release?.();
   };
 
-  /**
-   * pglite-socket's queue calls `runExclusive(() => execProtocolRawStream(message, …))` for each
-   * client message, `isInTransaction()` to keep serving the same client while it is in the middle
-   * of something, and `exec('ROLLBACK')` when that client disconnects then.
-   */
   const overrides: Partial<Record<keyof PGlite, unknown>> = {
-    isInTransaction: () => socketRelease !== null,
+    isInTransaction: () => holding !== null,
     runExclusive: async <T>(fn: () => Promise<T>): Promise<T> => {
-      const heldBefore = socketRelease !== null;
-      if (!heldBefore) socketRelease = await lock.acquire();
-      tracker = new ReadyForQueryTracker();
-      const seen = tracker;
+      const heldBefore = holding !== null;
+      if (!heldBefore) holding = await lock.acquire();
+      const seen = new ReadyForQueryTracker();
+      tracker = seen;
       try {
         const value = await db.runExclusive(fn);
         // Free again after ReadyForQuery('I'); a message with no answer (Flush, Terminate) changes nothing.
-        if (seen.sawMessage ? seen.idle : !heldBefore) releaseSocket();
+        if (seen.sawMessage ? seen.idle : !heldBefore) releaseHold();
         return value;
       } catch (error) {
-        releaseSocket();
+        releaseHold();
         throw error;
       } finally {
         tracker = null;
@@ -138,40 +155,28 @@ function newSession(db: PGlite): PgliteSession {
         },
       }),
     exec: async (sql: string) => {
-      if (socketRelease) {
-        try {
-          return await db.exec(sql);
-        } finally {
-          releaseSocket();
-        }
+      if (!holding) return run(() => db.exec(sql));
+      try {
+        return await db.exec(sql);
+      } finally {
+        releaseHold();
       }
-      return run(() => db.exec(sql));
     },
   };
 
-  async function run<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await lock.acquire();
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-
-  const socketDb = new Proxy(db, {
+  const view: PGlite = new Proxy(db, {
     get(target, key, receiver) {
       if (Object.prototype.hasOwnProperty.call(overrides, key)) return overrides[key as keyof PGlite];
-      const value: unknown = Reflect.get(target, key, receiver === socketDb ? target : receiver);
+      const value: unknown = Reflect.get(target, key, receiver === view ? target : receiver);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
-
-  return { run, hold: () => lock.acquire(), socketDb };
+  return view;
 }
 
 /** Serve `db` to `pg` clients on a loopback port with pglite-socket, taking turns with the store; returns the server and its port. */
 export async function servePgliteSocket(db: PGlite, maxConnections: number): Promise<{ server: PGLiteSocketServer; port: number }> {
-  const server = new PGLiteSocketServer({ db: pgliteSession(db).socketDb, host: '127.0.0.1', port: 0, maxConnections });
+  const server = new PGLiteSocketServer({ db: pgliteSession(db).socketView(), host: '127.0.0.1', port: 0, maxConnections });
   await server.start();
   const address = (server as unknown as { server?: { address(): { port: number } | string | null } }).server?.address();
   if (!address || typeof address === 'string') {
