@@ -16,6 +16,7 @@
  *   npm run bench:memory
  *   BENCH_MEMORY_CASES=1000 BENCH_MEMORY_STORES=pglite,postgres BENCH_MEMORY_SAMPLE_S=5 BENCH_MEMORY_SETTLE_S=60 npm run bench:memory
  *   BENCH_MEMORY_CHECK=1.5 npm run bench:memory   # exit 1 when a figure exceeds 1.5× its goal (CI)
+ *   OPSLOOP_PGLITE_THREAD=worker BENCH_MEMORY_STORES=pglite npm run bench:memory   # PGlite in its worker thread
  *
  * Authentication is on, as after a newcomer's `npm start`: cases are driven as the admin whose token
  * the app wrote to `<OPSLOOP_DATA_DIR>/admin-token`, and rejected at the gate by an approver token
@@ -43,6 +44,8 @@ export interface MemoryConfig {
   settleSeconds: number;
   startTimeoutS: number;
   stores: MemoryStore[];
+  /** Where embedded PGlite runs in the app (OPSLOOP_PGLITE_THREAD, given to `npm start`); default: the app's default, main. */
+  pgliteThread?: 'main' | 'worker';
   /** When set, a figure above `check ×` its goal fails the run (the CI memory check). */
   check?: number;
 }
@@ -89,6 +92,8 @@ function configFromEnv(): MemoryConfig {
   const stores = (process.env.BENCH_MEMORY_STORES?.trim() || 'pglite,postgres').split(',').map((s) => s.trim());
   for (const s of stores) if (s !== 'pglite' && s !== 'postgres') throw new Error(`BENCH_MEMORY_STORES: unknown store ${JSON.stringify(s)} (pglite, postgres)`);
   const check = process.env.BENCH_MEMORY_CHECK?.trim();
+  const thread = process.env.OPSLOOP_PGLITE_THREAD?.trim() || undefined;
+  if (thread !== undefined && thread !== 'main' && thread !== 'worker') throw new Error(`OPSLOOP_PGLITE_THREAD: ${JSON.stringify(thread)} (main, worker)`);
   return {
     cases: envInt('BENCH_MEMORY_CASES', 1000),
     parallel: envInt('BENCH_MEMORY_PARALLEL', 8),
@@ -96,6 +101,7 @@ function configFromEnv(): MemoryConfig {
     settleSeconds: envNonNegative('BENCH_MEMORY_SETTLE_S', 60),
     startTimeoutS: envInt('BENCH_MEMORY_START_TIMEOUT_S', 300),
     stores: stores as MemoryStore[],
+    ...(thread ? { pgliteThread: thread } : {}),
     ...(check ? { check: Number(check) } : {}),
   };
 }
@@ -106,7 +112,7 @@ async function runScenario(name: string, store: MemoryStore, dataDir: string, co
   const started = Date.now();
   let app: StartedApp | null = null;
   try {
-    app = await startApp(dataDir, config.startTimeoutS, databaseUrl);
+    app = await startApp(dataDir, config.startTimeoutS, databaseUrl, config.pgliteThread);
     const startSeconds = (Date.now() - started) / 1000;
     log(`memory: ${name}: healthy after ${startSeconds.toFixed(1)} s; sampling idle RSS for ${config.sampleSeconds} s`);
     const phases = [await samplePhase('idle after start', app, config.sampleSeconds)];
@@ -151,6 +157,7 @@ export async function runMemoryBench(config: MemoryConfig = configFromEnv(), log
   const dir = await mkdtemp(join(tmpdir(), 'opsloop-bench-memory-'));
   const scenarios: MemoryScenario[] = [];
   const skipped: string[] = [];
+  if (config.stores.includes('pglite')) log(`memory: embedded PGlite on the ${config.pgliteThread ?? 'main'} thread (OPSLOOP_PGLITE_THREAD)`);
   let database: ThrowawayDatabase | null = null;
   try {
     if (config.stores.includes('pglite')) {
@@ -174,7 +181,8 @@ export async function runMemoryBench(config: MemoryConfig = configFromEnv(), log
   printTables(result);
   const file = writeResults('memory', config, result);
   const verdict = goals.every((g) => g.met) ? 'every goal met' : `missed: ${goals.filter((g) => !g.met).map((g) => g.figure).join('; ')}`;
-  process.stdout.write(`\nsummary: memory ${goals.map((g) => `${g.figure} ${g.measured} ${g.unit} (goal ${g.goal})`).join(', ')}; ${verdict}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''} (${machineLine(machineInfo())}) → ${file}\n`);
+  const thread = config.stores.includes('pglite') ? `PGlite on the ${config.pgliteThread ?? 'main'} thread; ` : '';
+  process.stdout.write(`\nsummary: memory ${thread}${goals.map((g) => `${g.figure} ${g.measured} ${g.unit} (goal ${g.goal})`).join(', ')}; ${verdict}${skipped.length ? `; skipped ${skipped.join('; ')}` : ''} (${machineLine(machineInfo())}) → ${file}\n`);
   return { result, file };
 }
 

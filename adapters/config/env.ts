@@ -174,7 +174,7 @@ export const ENV_VARS: readonly EnvVar[] = [
   envVar({ name: 'OPSLOOP_DATA_DIR', key: 'dataDir', group: 'store', schema: path, default: './.opsloop/data',
     expected: 'a directory path', description: 'Embedded PGlite data directory (used when no DATABASE_URL/MONGODB_URI).' }),
   envVar({ name: 'OPSLOOP_PGLITE_THREAD', key: 'pgliteThread', group: 'store', schema: z.enum(['worker', 'main']), default: 'main',
-    expected: 'worker or main', description: 'Where embedded PGlite runs: on the main thread, or in a worker thread so its queries never hold the event loop that acks chat clicks. The worker is experimental: under 8 parallel REST clients it once answered an authenticated read with 401 (an empty token lookup), so it is not the default.' }),
+    expected: 'worker or main', description: 'Where embedded PGlite runs: on the main thread, or in a worker thread so its queries never hold the event loop that acks chat clicks. The worker is experimental and not the default; the 401 it once gave under 8 parallel REST clients (an empty token lookup) came from pglite-socket sharing the one PGlite session with the store, fixed on both threads (README, issue 17).' }),
   envVar({ name: 'DATABASE_URL', key: 'databaseUrl', group: 'store', schema: urlWithScheme(/^postgres(ql)?:$/), secret: true,
     expected: 'a postgres:// or postgresql:// URL', description: 'Use a PostgreSQL server instead of embedded PGlite.' }),
   envVar({ name: 'MONGODB_URI', key: 'mongodbUri', group: 'store', schema: urlWithScheme(/^mongodb(\+srv)?:$/), secret: true,

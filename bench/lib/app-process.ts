@@ -158,10 +158,10 @@ const CONFIGURING_VARIABLES = ['DATABASE_URL', 'MONGODB_URI', 'SLACK_SIGNING_SEC
 
 /**
  * `npm start` (whatever package.json's start script runs) with `dataDir`, PORT=0 and, when given,
- * DATABASE_URL; resolves once /healthz answers. No rate limits: a benchmark must not measure the
- * limiter's 429s.
+ * DATABASE_URL and the thread embedded PGlite runs on; resolves once /healthz answers. No rate
+ * limits: a benchmark must not measure the limiter's 429s.
  */
-export async function startApp(dataDir: string, timeoutS: number, databaseUrl?: string): Promise<StartedApp> {
+export async function startApp(dataDir: string, timeoutS: number, databaseUrl?: string, pgliteThread?: 'main' | 'worker'): Promise<StartedApp> {
   const env: NodeJS.ProcessEnv = {
     ...process.env, OPSLOOP_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
     OPSLOOP_RATE_LIMIT_WRITES: '0', OPSLOOP_RATE_LIMIT_INGEST: '0',
@@ -169,6 +169,7 @@ export async function startApp(dataDir: string, timeoutS: number, databaseUrl?: 
   for (const name of CONFIGURING_VARIABLES) delete env[name];
   for (const name of Object.keys(env)) if (name.startsWith('OTEL_') || name.startsWith('npm_')) delete env[name];
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  if (pgliteThread) env.OPSLOOP_PGLITE_THREAD = pgliteThread;
   const child = spawn('npm', ['start', '--silent'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });

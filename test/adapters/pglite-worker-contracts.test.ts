@@ -5,6 +5,7 @@ import { evidenceStoreContract } from '../contracts/evidence-store.contract.js';
 import { chatStoreContract } from '../contracts/chat-store.contract.js';
 import { jobQueueContract } from '../contracts/job-queue.contract.js';
 import { knowledgeStoreContract } from '../contracts/knowledge-store.contract.js';
+import { tokenStoreContract } from '../contracts/token-store.contract.js';
 import { caseStoreFixture, type BackendFixture } from '../support/backends.js';
 import { cleanupTestPgliteWorkerBackend, createTestPgliteWorkerBackend } from '../support/pglite.js';
 
@@ -27,3 +28,4 @@ evidenceStoreContract(pgliteWorkerFixture);
 chatStoreContract(pgliteWorkerFixture);
 knowledgeStoreContract(pgliteWorkerFixture);
 jobQueueContract(pgliteWorkerFixture);
+tokenStoreContract(pgliteWorkerFixture);

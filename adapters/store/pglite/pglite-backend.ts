@@ -1,11 +1,11 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import type { OpsloopBackend } from '../../../core/ports/backend.js';
 import { noOutboxSignal } from '../../../core/ports/outbox-signal.js';
 import type { AgendaBackendBinding } from '../../jobs/agenda-job-queue.js';
 import { poolAgendaBinding } from '../sql/sql-agenda.js';
 import { sqlBackend } from '../sql/sql-backend.js';
+import { servePgliteSocket } from './pglite-session.js';
 import { createPgliteCaseStore, type PgliteCaseStore, type PgliteCaseStoreOptions } from './pglite-case-store.js';
 
 export type PgliteBackend = OpsloopBackend<PgliteCaseStore>;
@@ -30,14 +30,12 @@ export function openPgliteBackend(options: PgliteCaseStoreOptions = {}): PgliteB
 
 /**
  * Agenda on embedded PGlite: PGlite is served to `pg` through @electric-sql/pglite-socket on a
- * loopback port only this process knows, so the jobs live in the same database as the cases.
+ * loopback port only this process knows, so the jobs live in the same database as the cases. Its
+ * clients and the store take turns on PGlite's one session (pglite-session.ts).
  */
 export async function pgliteAgendaBackend(db: PGlite): Promise<AgendaBackendBinding> {
-  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
-  await server.start();
-  const address = (server as unknown as { server?: { address(): { port: number } | string | null } }).server?.address();
-  if (!address || typeof address === 'string') throw new Error('pglite-socket did not report a TCP port');
-  const pool = new pg.Pool({ host: '127.0.0.1', port: address.port, user: 'postgres', database: 'postgres', max: 3 });
+  const { server, port } = await servePgliteSocket(db, 8);
+  const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', max: 3 });
   pool.on('error', () => {});
   return poolAgendaBinding(pool, { lockSchema: false, wakeUps: 'in-process', afterClose: () => server.stop() });
 }

@@ -7,7 +7,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PGliteOptions, Transaction } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { pgliteSession, servePgliteSocket } from './pglite-session.js';
 import { openPglite } from './pglite-settings.js';
 import type { WorkerReply, WorkerRequest, PgliteWorkerData } from './pglite-worker-protocol.js';
 
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const { dataDir, extensions } = workerData as PgliteWorkerData;
   const db = openPglite(dataDir, await extensionsOf(extensions));
+  // The store's statements and pglite-socket's clients take turns on PGlite's one session (pglite-session.ts).
+  const session = pgliteSession(db);
   const txs = new Map<number, OpenTx>();
   /** One pglite-socket server per `serve` (each Agenda queue: agents, silences), by port — as the in-process backend does. */
   const socketServers = new Map<number, PGLiteSocketServer>();
@@ -60,14 +63,21 @@ async function main(): Promise<void> {
         await db.waitReady;
         return null;
       case 'query': {
-        const result = await target(request.tx).query(request.sql, request.params);
+        const sql = target(request.tx);
+        const query = () => sql.query(request.sql, request.params);
+        // Inside a transaction the session is already held (from `begin` to `end`).
+        const result = await (request.tx === undefined ? session.run(query) : query());
         return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
       }
-      case 'exec':
-        await target(request.tx).exec(request.sql);
+      case 'exec': {
+        const sql = target(request.tx);
+        const exec = () => sql.exec(request.sql);
+        await (request.tx === undefined ? session.run(exec) : exec());
         return null;
-      case 'begin':
-        // The transaction is named by its begin request's id.
+      }
+      case 'begin': {
+        // The transaction holds the session from BEGIN until it settles; it is named by its begin request's id.
+        const release = await session.hold();
         return new Promise<number>((started, failed) => {
           let finish!: (commit: boolean) => void;
           const done = db.transaction((tx) => new Promise<void>((commit, rollback) => {
@@ -75,9 +85,11 @@ async function main(): Promise<void> {
             txs.set(request.id, { tx, finish, done });
             started(request.id);
           }));
+          done.then(release, release);
           // BEGIN itself failed (the instance is closed): no transaction was registered.
           done.catch((error: unknown) => { if (!txs.has(request.id)) failed(error); });
         });
+      }
       case 'end': {
         const open = txs.get(request.tx);
         if (!open) throw new Error(`transaction ${request.tx} is not open`);
@@ -92,12 +104,9 @@ async function main(): Promise<void> {
         return null;
       }
       case 'serve': {
-        const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: request.maxConnections });
-        await server.start();
-        const address = (server as unknown as { server?: { address(): { port: number } | string | null } }).server?.address();
-        if (!address || typeof address === 'string') throw new Error('pglite-socket did not report a TCP port');
-        socketServers.set(address.port, server);
-        return address.port;
+        const { server, port: served } = await servePgliteSocket(db, request.maxConnections);
+        socketServers.set(served, server);
+        return served;
       }
       case 'unserve':
         await socketServers.get(request.port)?.stop();

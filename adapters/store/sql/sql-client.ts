@@ -1,5 +1,6 @@
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import type pg from 'pg';
+import { pgliteSession } from '../pglite/pglite-session.js';
 
 /** Rows of one statement, plus how many rows it changed (INSERT/UPDATE/DELETE). */
 export interface SqlResult<T> {
@@ -48,22 +49,24 @@ export interface SqlClient extends SqlQueryable {
  * interleaving their statements.
  */
 export function pgliteSqlClient(db: PGlite): SqlClient {
+  // Statements and transactions take turns with pglite-socket's clients on the one session (pglite-session.ts).
+  const session = pgliteSession(db);
   return {
-    query: (sql, params) => pgliteQuery(db, sql, params),
-    send: async (sql, params) => { await pgliteQuery(db, sql, params); },
+    query: (sql, params) => session.run(() => pgliteQuery(db, sql, params)),
+    send: async (sql, params) => { await session.run(() => pgliteQuery(db, sql, params)); },
     pipelines: false,
-    exec: async (sql) => { await db.exec(sql); },
+    exec: async (sql) => { await session.run(() => db.exec(sql)); },
     // PGlite runs every statement on this thread, and a transaction's statements follow each other
     // in one microtask chain: yield once before each transaction so waiting I/O (an HTTP request
     // to ack) gets in first (bench:clicks).
     transaction: async (fn) => {
       await new Promise((resolve) => setImmediate(resolve));
-      return db.transaction((tx) => fn({
+      return session.run(() => db.transaction((tx) => fn({
         query: (sql, params) => pgliteQuery(tx, sql, params),
         send: async (sql, params) => { await pgliteQuery(tx, sql, params); },
         pipelines: false,
         exec: async (sql) => { await tx.exec(sql); },
-      }));
+      })));
     },
   };
 }
