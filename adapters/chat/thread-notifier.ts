@@ -11,7 +11,7 @@ import {
 } from '../../core/chat/message-model.js';
 import { investigationPost } from '../../core/chat/investigation-post.js';
 import { silenceCreatedPost, silenceEndedPost } from '../../core/chat/silence-posts.js';
-import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
+import { consumeOnce, firstDelivery, type DeliveryInfo, type OutboxRelay } from '../jobs/outbox-relay.js';
 import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
 import { scrubText, scrubValue } from '../secrets.js';
@@ -70,7 +70,7 @@ export class ThreadNotifier {
 
   /** Register on a relay for every `evt.*` message. */
   register(relay: Pick<OutboxRelay, 'on'>): void {
-    relay.on('evt.', (msg) => this.handle(msg), this.consumerName);
+    relay.on('evt.', (msg, info) => this.handle(msg, info), this.consumerName);
   }
 
   /**
@@ -78,8 +78,8 @@ export class ThreadNotifier {
    * version does not know, or data that breaks its schema, has nothing to show: it is recorded as
    * handled like the rest.
    */
-  async handle(msg: OutboxEnvelope): Promise<void> {
-    if (await this.queries.inboxHas(this.consumerName, msg.id)) return;
+  async handle(msg: OutboxEnvelope, info?: DeliveryInfo): Promise<void> {
+    if (!firstDelivery(info) && await this.queries.inboxHas(this.consumerName, msg.id)) return;
     const parsed = parseEvent(msg);
     if (parsed.ok) await this.dispatch(parsed.event);
     await consumeOnce(this.store, this.consumerName, msg, async () => undefined);

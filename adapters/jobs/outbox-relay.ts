@@ -9,8 +9,23 @@ import { SpanKind, contextFromTraceparent, markFailed, withSpan } from '../telem
 
 /** What the relay hands a consumer besides the message. */
 export interface DeliveryInfo {
-  /** How many times the message has been claimed, this delivery included (1 the first time). */
+  /**
+   * How many times the message has been claimed, this delivery included (1 the first time). A
+   * copy claimed for the first time was never handed to any consumer of its group, so a consumer
+   * may skip its inbox lookup then (`firstDelivery`).
+   */
   attempts: number;
+  /** When the message's case was opened (ms since epoch), when the store told (OutboxRecord.caseOpenedAt). */
+  caseOpenedAt?: number;
+}
+
+/**
+ * Whether this is the copy's first claim: no consumer of its group can have seen it (every
+ * delivery claims first, and each claim counts), so its id is in no inbox of that group yet.
+ * Without delivery info (a direct call) the answer is no: look in the inbox.
+ */
+export function firstDelivery(info: DeliveryInfo | undefined): boolean {
+  return info?.attempts === 1;
 }
 
 export type OutboxConsumer = (msg: OutboxEnvelope, info: DeliveryInfo) => Promise<void>;
@@ -307,7 +322,7 @@ export class OutboxRelay {
     for (const reg of this.registrations) {
       if (reg.group !== record.group || !envelope.topic.startsWith(reg.prefix)) continue;
       try {
-        await reg.consumer(envelope, { attempts: record.attempts });
+        await reg.consumer(envelope, { attempts: record.attempts, ...(record.caseOpenedAt !== undefined ? { caseOpenedAt: record.caseOpenedAt } : {}) });
       } catch (err) {
         this.metrics.published(envelope.topic, 'error');
         return { name: reg.name, err };
