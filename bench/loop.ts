@@ -55,6 +55,8 @@ export interface LoopPhase {
   cpu_ms_per_case?: number;
   /** One after another: the median stage breakdown (bench/lib/loop-profile.ts). */
   stages?: StageRow[];
+  /** At once: the same breakdown for the first `firstK` cases opened (the ones the 5 s goal is about). */
+  first_k_stages?: StageRow[];
   /** At once: the order the cases closed in. */
   order?: StormOrder;
   /** With BENCH_COUNT_QUERIES=1 on PGlite: statements executed per case, by kind (bench/lib/query-counter.ts). */
@@ -214,9 +216,11 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     // Open order = the order the cases were created in (the burst's requests race to the server).
     const openOrder = [...parTitles].sort((a, b) => (ended.openedAt.get(a) ?? Infinity) - (ended.openedAt.get(b) ?? Infinity));
     const parTraces = [...ended.timelines].filter(([t]) => ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
+    const firstK = new Set(openOrder.slice(0, LOOP_GOALS.firstK));
+    const firstKTraces = [...ended.timelines].filter(([t]) => firstK.has(t) && ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
     phases.push({
       ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore), cpu_ms_per_case: cpuMsPerCase(cpu, parTitles.length),
-      order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces),
+      order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces), first_k_stages: stageBreakdown(firstKTraces),
       ...(counter ? { queries_per_case: perCase(counter.counts(), parTitles.length) } : {}),
     });
   } finally {
@@ -233,6 +237,10 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     if (!phase.stages?.length) continue;
     printTable(`Where a case's time goes, ${phase.phase} (median of ${phase.closed} cases; ms since /ops open was sent ("at"), and since the case's previous timeline entry ("gap"))`,
       ['timeline entry', 'cases', 'at', 'gap'], phase.stages.map((r) => [r.stage, r.cases, round(r.at_ms, 0), round(r.gap_ms, 0)]));
+    if (phase.first_k_stages?.length) {
+      printTable(`The same for the first ${LOOP_GOALS.firstK} cases opened (median)`,
+        ['timeline entry', 'cases', 'at', 'gap'], phase.first_k_stages.map((r) => [r.stage, r.cases, round(r.at_ms, 0), round(r.gap_ms, 0)]));
+    }
   }
   for (const phase of phases) {
     if (!phase.queries_per_case) continue;

@@ -33,6 +33,9 @@ export interface ThreadNotifierDeps {
 
 const systemClock: Clock = { now: () => new Date() };
 
+/** How many posted cards a notifier keeps in memory (an open storm's worth). */
+const POSTED_CARDS_HELD = 2_000;
+
 /**
  * Turns outbox events into chat posts and edits through a ChatClient: the case card on
  * evt.case.created.v1 (its thread is where everything else goes), the card edited in place on
@@ -55,6 +58,12 @@ export class ThreadNotifier {
   private readonly links: ChatLinks | undefined;
   private readonly defaultChannel: string | undefined;
   private readonly staleMs: number;
+  /**
+   * Posted cards by case (bounded, oldest forgotten first): a card's row is written once with its
+   * platform reference and never changes after, so every later event of the case finds it here
+   * instead of in the chat store.
+   */
+  private readonly postedCards = new Map<string, ChatMessageRow>();
 
   constructor(deps: ThreadNotifierDeps) {
     this.client = scrubbingClient(deps.client);
@@ -88,8 +97,8 @@ export class ThreadNotifier {
   private async dispatch(event: KnownMessage): Promise<void> {
     if (event.topic === 'evt.case.created.v1') return this.postCard(event.case_id);
     if (event.topic === 'evt.silence.created.v1' || event.topic === 'evt.silence.ended.v1') return this.onSilence(event);
-    const card = await this.chatStore.find(this.client.platform, cardKey(event.case_id));
-    if (!card?.message_ref) return; // the case is not on this platform (or its card never posted)
+    const card = await this.postedCard(event.case_id);
+    if (!card) return; // the case is not on this platform (or its card never posted)
     const key = msgKey(event);
     switch (event.topic) {
       case 'evt.case.transition.v1': return this.onTransition(event, card);
@@ -114,6 +123,16 @@ export class ThreadNotifier {
         return this.postInThread(card, 'verify', key, verificationReportPost({ pass: event.topic === 'evt.verify.pass.v1', results: event.data.results }));
       default: return;
     }
+  }
+
+  private async postedCard(caseId: string): Promise<ChatMessageRow | null> {
+    const known = this.postedCards.get(caseId);
+    if (known) return known;
+    const card = await this.chatStore.find(this.client.platform, cardKey(caseId));
+    if (!card?.message_ref) return null;
+    this.postedCards.set(caseId, card);
+    if (this.postedCards.size > POSTED_CARDS_HELD) this.postedCards.delete(this.postedCards.keys().next().value!);
+    return card;
   }
 
   private async postCard(caseId: string): Promise<void> {

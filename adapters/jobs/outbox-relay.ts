@@ -251,31 +251,25 @@ export class OutboxRelay {
     });
   }
 
+  /**
+   * Deliver a claimed batch, its cases side by side (`caseConcurrency`); the copies delivered are
+   * marked published together at the end, in one round trip for the whole batch (they stay leased
+   * to this relay until then; a crash before it only redelivers them, which consumers dedupe).
+   */
   private async deliverBatch(group: ConsumerGroup): Promise<{ claimed: number; published: number }> {
     const batch = await this.store.outbox.claim(this.owner, this.leaseMs, this.batchSize, [group]);
     if (batch.length === 0) return { claimed: 0, published: 0 };
     const chains = groupByCase(batch);
-    const published: number[] = [];
-    await runWithConcurrency(chains, this.caseConcurrency, async (chain) => {
-      published.push(...(await this.deliverCase(chain)));
-    });
-    return { claimed: batch.length, published: published.length };
-  }
-
-  /**
-   * Deliver one case's copies of one group in order; stops at the first failure and releases the
-   * rest. The delivered ones are marked published together, in one round trip.
-   */
-  private async deliverCase(group: OutboxRecord[]): Promise<number[]> {
     const delivered: number[] = [];
     try {
-      await this.deliverInOrder(group, delivered);
+      await runWithConcurrency(chains, this.caseConcurrency, (chain) => this.deliverInOrder(chain, delivered));
     } finally {
       if (delivered.length) await this.store.outbox.markPublished(delivered, this.owner);
     }
-    return delivered;
+    return { claimed: batch.length, published: delivered.length };
   }
 
+  /** Deliver one case's copies of one group in order; stops at the first failure and releases the rest. */
   private async deliverInOrder(group: OutboxRecord[], delivered: number[]): Promise<void> {
     for (let i = 0; i < group.length; i++) {
       const record = group[i]!;
