@@ -24,6 +24,7 @@ import { startLoadClient, type LoadClient } from './lib/slack-load-client.js';
 import { round, sleep, summarize, type LatencySummary } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 import { stageBreakdown, stormOrder, type CaseTrace, type StageRow, type StormOrder } from './lib/loop-profile.js';
+import { installQueryCounter, type QueryCounter } from './lib/query-counter.js';
 import { prometheusSkipReason, startPrometheus } from '../test/support/prometheus.js';
 import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../test/support/loop-fixtures.js';
 
@@ -54,8 +55,12 @@ export interface LoopPhase {
   cpu_ms_per_case?: number;
   /** One after another: the median stage breakdown (bench/lib/loop-profile.ts). */
   stages?: StageRow[];
+  /** At once: the same breakdown for the first `firstK` cases opened (the ones the 5 s goal is about). */
+  first_k_stages?: StageRow[];
   /** At once: the order the cases closed in. */
   order?: StormOrder;
+  /** With BENCH_COUNT_QUERIES=1 on PGlite: statements executed per case, by kind (bench/lib/query-counter.ts). */
+  queries_per_case?: Record<string, number>;
 }
 
 /** Issue 17's goals, printed beside the figures. */
@@ -165,6 +170,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
   }
   let chat: ChatOpsloop | null = null;
   let client: LoadClient | null = null;
+  const counter: QueryCounter | null = process.env.BENCH_COUNT_QUERIES === '1' ? installQueryCounter() : null;
   const phases: LoopPhase[] = [];
   try {
     prom.target.set(METRIC, { service: 'checkout' }, 0.01);
@@ -180,6 +186,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const seqMs: number[] = [];
     const seqStarted = Date.now();
     let cpu = process.cpuUsage();
+    counter?.reset();
     const seqEnded = { closedAt: new Map<string, number>(), statuses: new Map<string, string>() };
     const traces: CaseTrace[] = [];
     for (let i = 0; i < config.sequential; i++) {
@@ -194,12 +201,14 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     phases.push({
       ...phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)),
       stages: stageBreakdown(traces), cpu_ms_per_case: cpuMsPerCase(cpu, seqTitles.length),
+      ...(counter ? { queries_per_case: perCase(counter.counts(), seqTitles.length) } : {}),
     });
 
     log(`loop: ${config.parallel} cases opened at once`);
     const runsBefore = await scriptRuns(chat);
     const parTitles = Array.from({ length: config.parallel }, (_, i) => `restart checkout ${run} par ${i}`);
     cpu = process.cpuUsage();
+    counter?.reset();
     const sentAt = await openAll(chat, client, parTitles);
     const ended = await waitForEnd(chat, parTitles, config.timeoutS * 1000, 250);
     const parMs = [...ended.closedAt.values()].map((at) => at - sentAt);
@@ -207,11 +216,15 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     // Open order = the order the cases were created in (the burst's requests race to the server).
     const openOrder = [...parTitles].sort((a, b) => (ended.openedAt.get(a) ?? Infinity) - (ended.openedAt.get(b) ?? Infinity));
     const parTraces = [...ended.timelines].filter(([t]) => ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
+    const firstK = new Set(openOrder.slice(0, LOOP_GOALS.firstK));
+    const firstKTraces = [...ended.timelines].filter(([t]) => firstK.has(t) && ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
     phases.push({
       ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore), cpu_ms_per_case: cpuMsPerCase(cpu, parTitles.length),
-      order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces),
+      order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces), first_k_stages: stageBreakdown(firstKTraces),
+      ...(counter ? { queries_per_case: perCase(counter.counts(), parTitles.length) } : {}),
     });
   } finally {
+    counter?.uninstall();
     await client?.close();
     await chat?.close();
     await prom.close();
@@ -224,6 +237,16 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     if (!phase.stages?.length) continue;
     printTable(`Where a case's time goes, ${phase.phase} (median of ${phase.closed} cases; ms since /ops open was sent ("at"), and since the case's previous timeline entry ("gap"))`,
       ['timeline entry', 'cases', 'at', 'gap'], phase.stages.map((r) => [r.stage, r.cases, round(r.at_ms, 0), round(r.gap_ms, 0)]));
+    if (phase.first_k_stages?.length) {
+      printTable(`The same for the first ${LOOP_GOALS.firstK} cases opened (median)`,
+        ['timeline entry', 'cases', 'at', 'gap'], phase.first_k_stages.map((r) => [r.stage, r.cases, round(r.at_ms, 0), round(r.gap_ms, 0)]));
+    }
+  }
+  for (const phase of phases) {
+    if (!phase.queries_per_case) continue;
+    const rows = Object.entries(phase.queries_per_case).sort((a, b) => b[1] - a[1]);
+    printTable(`Statements per case, ${phase.phase} (PGlite, opsloop's and Agenda's; the bench's own polling included)`,
+      ['kind', 'per case'], [...rows.map(([k, n]) => [k, n]), ['total', round(rows.reduce((a, [, n]) => a + n, 0), 1)]]);
   }
   const goals = goalRows(s, p);
   printTable('Goals (issue 17)', ['figure', 'measured', 'goal', 'met'], goals.map((g) => [g.figure, g.measured, g.goal, g.met ? 'yes' : 'NO']));
@@ -258,6 +281,11 @@ function loadAverage(): number[] {
 function cpuMsPerCase(since: NodeJS.CpuUsage, cases: number): number {
   const used = process.cpuUsage(since);
   return round((used.user + used.system) / 1000 / Math.max(1, cases), 1);
+}
+
+/** Statement counts divided by the cases of the phase. */
+function perCase(counts: Map<string, number>, cases: number): Record<string, number> {
+  return Object.fromEntries([...counts].map(([kind, n]) => [kind, round(n / Math.max(1, cases), 1)]));
 }
 
 function roundSummary(s: LatencySummary): LatencySummary {

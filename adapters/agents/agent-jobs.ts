@@ -246,26 +246,34 @@ async function reportExec(deps: AgentJobDeps, c: CaseRecord, job: AgentJobData, 
   }, { idempotencyKey: key }), 'exec result');
 }
 
-/** cmd.verify.run: schedule the measurement after the settle delay (an Agenda schedule, not a sleep). */
+/**
+ * cmd.verify.run: schedule the measurement after the settle delay (an Agenda schedule, not a sleep).
+ * With no settle delay the measurement is due now: this job takes it itself, after the note,
+ * rather than saving a second job that would only queue behind later cases' work (one job, one
+ * case read and one relay hop less per case; the report keeps its key, so a rerun reports once).
+ */
 export async function verifyScheduleJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
   const c = await caseInStatus(deps, job, 'VERIFYING');
   if (!c) return;
   const plan = await loadPlan(deps, c);
   const settle = plan ? deps.verifier.settleSeconds(plan, c) : 0;
   const runAt = new Date(deps.clock.now().getTime() + settle * 1000);
-  // Same place among due jobs as the case's commands (lane, then case age): with no settle delay
-  // the measurement is due at once and must not queue behind later cases' work.
-  await deps.queue.enqueue(AGENT_JOBS.verifyMeasure, job, { runAt, priority: jobPriorityOf(c), openedAt: c.created_at });
+  // Same place among due jobs as the case's commands (lane, then case age).
+  if (settle > 0) await deps.queue.enqueue(AGENT_JOBS.verifyMeasure, job, { runAt, priority: jobPriorityOf(c), openedAt: c.created_at });
   ensureWritten(await deps.orchestrator.record(c.id, {
     event: 'verify_scheduled', actor: 'verifier', reason: settle > 0 ? `measuring in ${settle} s (settle delay)` : 'measuring now',
     meta: { settle_s: settle, run_at: runAt.toISOString() }, traceId: job.trace_id,
   }, { idempotencyKey: `verify:${job.message_id}:scheduled` }), 'verify schedule');
+  if (settle <= 0) await measureAndReport(deps, job, c, plan);
 }
 
 export async function verifyMeasureJob(deps: AgentJobDeps, job: AgentJobData): Promise<void> {
   const c = await caseInStatus(deps, job, 'VERIFYING');
   if (!c) return;
-  const plan = await loadPlan(deps, c);
+  await measureAndReport(deps, job, c, await loadPlan(deps, c));
+}
+
+async function measureAndReport(deps: AgentJobDeps, job: AgentJobData, c: CaseRecord, plan: ChangePlan | null): Promise<void> {
   const report = plan
     ? await deps.verifier.verify(plan, c)
     : { pass: false, results: [], summary: 'no valid plan is stored for this case' };

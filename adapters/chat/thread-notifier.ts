@@ -11,7 +11,7 @@ import {
 } from '../../core/chat/message-model.js';
 import { investigationPost } from '../../core/chat/investigation-post.js';
 import { silenceCreatedPost, silenceEndedPost } from '../../core/chat/silence-posts.js';
-import { consumeOnce, type OutboxRelay } from '../jobs/outbox-relay.js';
+import { consumeOnce, firstDelivery, type DeliveryInfo, type OutboxRelay } from '../jobs/outbox-relay.js';
 import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
 import { scrubText, scrubValue } from '../secrets.js';
@@ -32,6 +32,16 @@ export interface ThreadNotifierDeps {
 }
 
 const systemClock: Clock = { now: () => new Date() };
+
+/** The topics `dispatch` shows on chat; every other message is skipped without a trace. */
+const SHOWN_TOPICS: ReadonlySet<string> = new Set<KnownMessage['topic']>([
+  'evt.case.created.v1', 'evt.silence.created.v1', 'evt.silence.ended.v1', 'evt.case.transition.v1', 'evt.analysis.done.v1',
+  'evt.analysis.findings.v1', 'evt.plan.proposed.v1', 'evt.alert.firing.v1', 'evt.alert.resolved.v1', 'evt.plan.invalid.v1',
+  'evt.gate.needs_human.v1', 'evt.exec.step_result.v1', 'evt.case.report_requested.v1', 'evt.verify.pass.v1', 'evt.verify.failed.v1',
+]);
+
+/** How many posted cards a notifier keeps in memory (an open storm's worth). */
+const POSTED_CARDS_HELD = 2_000;
 
 /**
  * Turns outbox events into chat posts and edits through a ChatClient: the case card on
@@ -55,6 +65,12 @@ export class ThreadNotifier {
   private readonly links: ChatLinks | undefined;
   private readonly defaultChannel: string | undefined;
   private readonly staleMs: number;
+  /**
+   * Posted cards by case (bounded, oldest forgotten first): a card's row is written once with its
+   * platform reference and never changes after, so every later event of the case finds it here
+   * instead of in the chat store.
+   */
+  private readonly postedCards = new Map<string, ChatMessageRow>();
 
   constructor(deps: ThreadNotifierDeps) {
     this.client = scrubbingClient(deps.client);
@@ -70,7 +86,7 @@ export class ThreadNotifier {
 
   /** Register on a relay for every `evt.*` message. */
   register(relay: Pick<OutboxRelay, 'on'>): void {
-    relay.on('evt.', (msg) => this.handle(msg), this.consumerName);
+    relay.on('evt.', (msg, info) => this.handle(msg, info), this.consumerName);
   }
 
   /**
@@ -78,8 +94,11 @@ export class ThreadNotifier {
    * version does not know, or data that breaks its schema, has nothing to show: it is recorded as
    * handled like the rest.
    */
-  async handle(msg: OutboxEnvelope): Promise<void> {
-    if (await this.queries.inboxHas(this.consumerName, msg.id)) return;
+  async handle(msg: OutboxEnvelope, info?: DeliveryInfo): Promise<void> {
+    // A message with nothing to show (a topic not shown, an unknown one, data that breaks its
+    // schema) does nothing however often it comes: no inbox row for it (a storm case has several).
+    if (!SHOWN_TOPICS.has(msg.topic)) return;
+    if (!firstDelivery(info) && await this.queries.inboxHas(this.consumerName, msg.id)) return;
     const parsed = parseEvent(msg);
     if (parsed.ok) await this.dispatch(parsed.event);
     await consumeOnce(this.store, this.consumerName, msg, async () => undefined);
@@ -88,8 +107,8 @@ export class ThreadNotifier {
   private async dispatch(event: KnownMessage): Promise<void> {
     if (event.topic === 'evt.case.created.v1') return this.postCard(event.case_id);
     if (event.topic === 'evt.silence.created.v1' || event.topic === 'evt.silence.ended.v1') return this.onSilence(event);
-    const card = await this.chatStore.find(this.client.platform, cardKey(event.case_id));
-    if (!card?.message_ref) return; // the case is not on this platform (or its card never posted)
+    const card = await this.postedCard(event.case_id);
+    if (!card) return; // the case is not on this platform (or its card never posted)
     const key = msgKey(event);
     switch (event.topic) {
       case 'evt.case.transition.v1': return this.onTransition(event, card);
@@ -114,6 +133,16 @@ export class ThreadNotifier {
         return this.postInThread(card, 'verify', key, verificationReportPost({ pass: event.topic === 'evt.verify.pass.v1', results: event.data.results }));
       default: return;
     }
+  }
+
+  private async postedCard(caseId: string): Promise<ChatMessageRow | null> {
+    const known = this.postedCards.get(caseId);
+    if (known) return known;
+    const card = await this.chatStore.find(this.client.platform, cardKey(caseId));
+    if (!card?.message_ref) return null;
+    this.postedCards.set(caseId, card);
+    if (this.postedCards.size > POSTED_CARDS_HELD) this.postedCards.delete(this.postedCards.keys().next().value!);
+    return card;
   }
 
   private async postCard(caseId: string): Promise<void> {
@@ -161,7 +190,7 @@ export class ThreadNotifier {
     if (from === 'WAIT_GATE') {
       const approved = to === 'EXECUTING';
       const decision = { outcome: approved ? 'approved' as const : 'rejected' as const, actor, reasons: reason ? [reason] : [] };
-      await this.settlePlanMessage(msg.case_id, decision);
+      await this.settlePlanMessage(c, decision);
       await this.postInThread(card, 'gate', `${msgKey(msg)}:gate`, gateDecisionPost(decision));
     }
     if (to === 'EXECUTING') await this.postPendingSteps(c, card);
@@ -171,16 +200,18 @@ export class ThreadNotifier {
   }
 
   /** The plan message loses its buttons and shows who decided. */
-  private async settlePlanMessage(caseId: string, decision: { outcome: 'approved' | 'rejected'; actor: string | null; reasons: string[] }): Promise<void> {
+  private async settlePlanMessage(c: CaseRecord, decision: { outcome: 'approved' | 'rejected'; actor: string | null; reasons: string[] }): Promise<void> {
+    const caseId = c.id;
     const planRow = await this.chatStore.latest(caseId, this.client.platform, 'plan');
-    const plan = await this.currentPlan(caseId);
+    const plan = await this.planOf(c);
     if (!planRow?.message_ref || !plan) return;
     await this.client.updateMessage({ channel: planRow.channel, id: planRow.message_ref }, planPost(plan, { caseId, decision, ...(this.links ? { links: this.links } : {}) }));
   }
 
   private async onNeedsHuman(msg: KnownMessage<'evt.gate.needs_human.v1'>, card: ChatMessageRow): Promise<void> {
     const { reasons } = msg.data.decision;
-    const plan = await this.currentPlan(msg.case_id);
+    const c = await this.queries.getCase(msg.case_id);
+    const plan = c ? await this.planOf(c) : null;
     if (!plan) return;
     const withButtons = planPost(plan, { caseId: msg.case_id, decision: { outcome: 'needs_human', reasons }, buttons: { version: msg.version }, ...(this.links ? { links: this.links } : {}) });
     const planRow = await this.chatStore.latest(msg.case_id, this.client.platform, 'plan');
@@ -193,7 +224,7 @@ export class ThreadNotifier {
   }
 
   private async postPendingSteps(c: CaseRecord, card: ChatMessageRow): Promise<void> {
-    const plan = await this.currentPlan(c.id);
+    const plan = await this.planOf(c);
     if (!plan) return;
     for (const [index, step] of plan.steps.entries()) {
       await this.postInThread(card, 'step', stepKey(c, false, index), stepProgressPost({
@@ -209,7 +240,7 @@ export class ThreadNotifier {
     const { index } = d;
     if (index < 0) return;
     const rollback = d.rollback === true;
-    const plan = rollback ? null : await this.currentPlan(c.id);
+    const plan = rollback ? null : await this.planOf(c);
     const message = stepProgressPost({
       index, name: d.name, action: d.action, status: d.status, attempt: d.attempt, summary: d.summary,
       ...(d.status !== 'running' ? { duration_ms: d.duration_ms } : {}), ...(d.guard ? { guard: d.guard } : {}),
@@ -227,9 +258,9 @@ export class ThreadNotifier {
     // Posted fresh (no pending message); a later event edits it, this one is already shown.
   }
 
-  private async currentPlan(caseId: string): Promise<PlanView | null> {
-    const c = await this.queries.getCase(caseId);
-    if (!c?.plan_id) return null;
+  /** The case's current plan, from the case as the caller read it (no second read of the case). */
+  private async planOf(c: CaseRecord): Promise<PlanView | null> {
+    if (!c.plan_id) return null;
     const record = await this.queries.getPlan(c.plan_id);
     return record ? asPlan(record.plan) : null;
   }

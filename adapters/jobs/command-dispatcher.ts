@@ -7,6 +7,7 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { OUTBOX_PRIORITY, outboxPriorityOf } from '../../core/outbox/priority.js';
 import { isCommand, parseEvent } from '../../core/events/typed-events.js';
 import { activeTraceparent } from '../telemetry/spans.js';
+import { firstDelivery, type DeliveryInfo } from './outbox-relay.js';
 
 /**
  * The Agenda priority of a case's agent jobs: a case a person opened goes first (`urgent`), then
@@ -26,9 +27,13 @@ export function jobPriorityOfLane(lane: number): JobPriority {
 /**
  * Where a command's job goes among due jobs: its priority (from the envelope's lane, or — written
  * before the lane existed — from its case) and its case's opening time, so a storm's jobs run
- * oldest case first (core/outbox/delivery-order.ts).
+ * oldest case first (core/outbox/delivery-order.ts). The relay's claim tells both for a stored
+ * case (the copy's lane and `case_opened_at`); only an older message or another store costs a read.
  */
-async function placeOf(store: CaseStore, msg: OutboxEnvelope): Promise<{ priority: JobPriority; openedAt?: Date }> {
+async function placeOf(store: CaseStore, msg: OutboxEnvelope, info: DeliveryInfo | undefined): Promise<{ priority: JobPriority; openedAt?: Date }> {
+  if (msg.priority !== undefined && info?.caseOpenedAt !== undefined) {
+    return { priority: jobPriorityOfLane(msg.priority), openedAt: new Date(info.caseOpenedAt) };
+  }
   const c = await store.queries.getCase(msg.case_id);
   const priority = msg.priority !== undefined ? jobPriorityOfLane(msg.priority) : c ? jobPriorityOf(c) : 'normal';
   return c ? { priority, openedAt: c.created_at } : { priority };
@@ -52,7 +57,7 @@ export interface CommandDispatcherDeps {
  * second job: agents key every effect by the command's message id, so the second run changes nothing.)
  */
 export function commandDispatcher(deps: CommandDispatcherDeps) {
-  return async function dispatchCommand(msg: OutboxEnvelope): Promise<void> {
+  return async function dispatchCommand(msg: OutboxEnvelope, info?: DeliveryInfo): Promise<void> {
     const parsed = parseEvent(msg);
     if (!parsed.ok || !isCommand(parsed.event)) {
       if (!parsed.ok && parsed.code === 'invalid_data') {
@@ -62,12 +67,12 @@ export function commandDispatcher(deps: CommandDispatcherDeps) {
     }
     const command = parsed.event;
     const job = JOB_FOR_COMMAND[command.topic];
-    if (await deps.store.queries.inboxHas(DISPATCHER_INBOX, msg.id)) {
+    if (!firstDelivery(info) && await deps.store.queries.inboxHas(DISPATCHER_INBOX, msg.id)) {
       deps.onDuplicate?.();
       return;
     }
     const runAtMs = command.data.run_at !== undefined ? Date.parse(command.data.run_at) : NaN;
-    const place = await placeOf(deps.store, msg);
+    const place = await placeOf(deps.store, msg, info);
     const jobId = await deps.queue.enqueue(job, {
       message_id: msg.id,
       case_id: msg.case_id,

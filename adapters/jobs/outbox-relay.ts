@@ -9,8 +9,23 @@ import { SpanKind, contextFromTraceparent, markFailed, withSpan } from '../telem
 
 /** What the relay hands a consumer besides the message. */
 export interface DeliveryInfo {
-  /** How many times the message has been claimed, this delivery included (1 the first time). */
+  /**
+   * How many times the message has been claimed, this delivery included (1 the first time). A
+   * copy claimed for the first time was never handed to any consumer of its group, so a consumer
+   * may skip its inbox lookup then (`firstDelivery`).
+   */
   attempts: number;
+  /** When the message's case was opened (ms since epoch), when the store told (OutboxRecord.caseOpenedAt). */
+  caseOpenedAt?: number;
+}
+
+/**
+ * Whether this is the copy's first claim: no consumer of its group can have seen it (every
+ * delivery claims first, and each claim counts), so its id is in no inbox of that group yet.
+ * Without delivery info (a direct call) the answer is no: look in the inbox.
+ */
+export function firstDelivery(info: DeliveryInfo | undefined): boolean {
+  return info?.attempts === 1;
 }
 
 export type OutboxConsumer = (msg: OutboxEnvelope, info: DeliveryInfo) => Promise<void>;
@@ -236,31 +251,25 @@ export class OutboxRelay {
     });
   }
 
+  /**
+   * Deliver a claimed batch, its cases side by side (`caseConcurrency`); the copies delivered are
+   * marked published together at the end, in one round trip for the whole batch (they stay leased
+   * to this relay until then; a crash before it only redelivers them, which consumers dedupe).
+   */
   private async deliverBatch(group: ConsumerGroup): Promise<{ claimed: number; published: number }> {
     const batch = await this.store.outbox.claim(this.owner, this.leaseMs, this.batchSize, [group]);
     if (batch.length === 0) return { claimed: 0, published: 0 };
     const chains = groupByCase(batch);
-    const published: number[] = [];
-    await runWithConcurrency(chains, this.caseConcurrency, async (chain) => {
-      published.push(...(await this.deliverCase(chain)));
-    });
-    return { claimed: batch.length, published: published.length };
-  }
-
-  /**
-   * Deliver one case's copies of one group in order; stops at the first failure and releases the
-   * rest. The delivered ones are marked published together, in one round trip.
-   */
-  private async deliverCase(group: OutboxRecord[]): Promise<number[]> {
     const delivered: number[] = [];
     try {
-      await this.deliverInOrder(group, delivered);
+      await runWithConcurrency(chains, this.caseConcurrency, (chain) => this.deliverInOrder(chain, delivered));
     } finally {
       if (delivered.length) await this.store.outbox.markPublished(delivered, this.owner);
     }
-    return delivered;
+    return { claimed: batch.length, published: delivered.length };
   }
 
+  /** Deliver one case's copies of one group in order; stops at the first failure and releases the rest. */
   private async deliverInOrder(group: OutboxRecord[], delivered: number[]): Promise<void> {
     for (let i = 0; i < group.length; i++) {
       const record = group[i]!;
@@ -307,7 +316,7 @@ export class OutboxRelay {
     for (const reg of this.registrations) {
       if (reg.group !== record.group || !envelope.topic.startsWith(reg.prefix)) continue;
       try {
-        await reg.consumer(envelope, { attempts: record.attempts });
+        await reg.consumer(envelope, { attempts: record.attempts, ...(record.caseOpenedAt !== undefined ? { caseOpenedAt: record.caseOpenedAt } : {}) });
       } catch (err) {
         this.metrics.published(envelope.topic, 'error');
         return { name: reg.name, err };

@@ -3,7 +3,7 @@ import type { CaseStore } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { parseEvent } from '../../core/events/typed-events.js';
 import { eventSchemaRoutes, kbRoutes } from '../../adapters/http/kb-routes.js';
-import { consumeOnce } from '../../adapters/jobs/outbox-relay.js';
+import { consumeOnce, firstDelivery, type DeliveryInfo } from '../../adapters/jobs/outbox-relay.js';
 import { Librarian, type LibrarianOptions } from '../../adapters/knowledge/librarian.js';
 import type { Embedder } from '../../adapters/knowledge/openai-embedder.js';
 import { wordVectorOption } from '../../adapters/knowledge/word-vector-cache.js';
@@ -17,12 +17,12 @@ export const LIBRARIAN_CONSUMER = 'librarian.case-summary';
  * the message afterwards so later redeliveries skip the work.
  */
 export function caseSummaryConsumer(store: CaseStore, librarian: Librarian) {
-  return async (msg: OutboxEnvelope): Promise<void> => {
+  return async (msg: OutboxEnvelope, info?: DeliveryInfo): Promise<void> => {
     const parsed = parseEvent(msg);
     if (!parsed.ok || parsed.event.topic !== 'evt.case.transition.v1') return;
     const { to } = parsed.event.data;
     if (to !== 'CLOSED' && to !== 'PARKED') return;
-    if (await store.queries.inboxHas(LIBRARIAN_CONSUMER, msg.id)) return;
+    if (!firstDelivery(info) && await store.queries.inboxHas(LIBRARIAN_CONSUMER, msg.id)) return;
     await librarian.indexCase(msg.case_id);
     await consumeOnce(store, LIBRARIAN_CONSUMER, msg, async () => undefined);
   };

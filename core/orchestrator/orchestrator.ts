@@ -16,6 +16,7 @@ import { scopedIdempotencyKey, withAuthority, writerOf } from './write-authority
 import { outcomeOf, succeeded, type FactData, type Outcome, type RecordData, type Settled, type TransitionData } from './outcome.js';
 import { needsGateTimeline, prepareTransition, reject, transitionLocked, type WriteEnv, type Written } from './transition-step.js';
 import { prepareRecord, recordLocked } from './record-step.js';
+import { RecentFactAnswers } from './recent-fact-answers.js';
 import type { CreateOptions, FactRequest, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
 
 export type { CreateOptions, FactRequest, RecordRequest, TransitionRequest, WriteOptions } from './requests.js';
@@ -51,6 +52,7 @@ export class Orchestrator {
   private readonly afterCommit: () => void;
   private readonly knownSecrets: () => readonly string[];
   private readonly env: WriteEnv;
+  private readonly appliedFacts = new RecentFactAnswers();
 
   constructor(deps: OrchestratorDeps) {
     this.store = deps.store;
@@ -170,7 +172,10 @@ export class Orchestrator {
       await tx.saveIdempotentResponse(p.key, settled);
       return { kind: 'written', settled, ...(applied?.transition ? { transition: applied.transition } : {}), ...(applied?.conflict ? { conflict: applied.conflict } : {}) };
     });
-    return this.finish<FactData>(written);
+    const outcome = this.finish<FactData>(written);
+    const factId = outcome.ok && !outcome.replayed ? outcome.data.message_ids[0] : undefined;
+    if (factId && outcome.ok && outcome.data.transition) this.appliedFacts.remember(factId, outcome.data.transition);
+    return outcome;
   }
 
   /**
@@ -181,7 +186,15 @@ export class Orchestrator {
    */
   async applyWrittenFact(msg: OutboxEnvelope): Promise<Outcome<TransitionData> | null> {
     const asked = factTransition(msg);
-    return asked ? this.transition(msg.case_id, asked.request, asked.options) : null;
+    if (!asked) return null;
+    // Applied by this process already (its answer is the one stored under the fact's key).
+    const known = this.appliedFacts.take(msg.id);
+    if (known) return this.finish<TransitionData>({ kind: 'replay', settled: known });
+    const outcome = await this.transition(msg.case_id, asked.request, asked.options);
+    // Only a success is surely stored under the key (a refusal may have written nothing, and then a
+    // redelivery must try again).
+    if (outcome.ok && !outcome.replayed) this.appliedFacts.remember(msg.id, settledOf(outcome));
+    return outcome;
   }
 
   /** The request with secrets redacted from its reason, meta and messages (the principal is kept as is). */
@@ -237,4 +250,10 @@ export class Orchestrator {
       }
     }
   }
+}
+
+/** The stored form of an outcome (what its key replays). */
+function settledOf<T>(outcome: Outcome<T>): Settled<T> {
+  const { replayed: _replayed, ...settled } = outcome;
+  return settled as Settled<T>;
 }

@@ -89,6 +89,25 @@ test('apply records the note and the fact and applies the transition in one tran
   assert.equal((await store.queries.listTimeline(caseId)).length, timeline.length);
 });
 
+test('the fact applier\'s delivery of a fact this Orchestrator applied is answered without a transaction, with the stored answer', async () => {
+  const caseId = await caseIn('ANALYZING');
+  const counted = counting(store);
+  const o = new Orchestrator({ store: counted.store, clock: systemClock, ids: uuidGen });
+  const data = expectOk(await o.apply(caseId, analysisDone(caseId), { idempotencyKey: `analyze:${randomUUID()}` }), 'created');
+  const [fact] = (await outboxOf(caseId)).filter((m) => m.topic === 'evt.analysis.done.v1');
+  assert.equal(counted.transactions(), 1);
+  const fromMemory = await o.applyWrittenFact(fact!);
+  assert.equal(counted.transactions(), 1, 'no transaction for the delivery');
+  assert.equal(fromMemory?.replayed, true);
+  assert.deepEqual(settledOf(fromMemory!), data.transition);
+  // Held once: a redelivery asks the store, which answers the same.
+  const fromStore = await o.applyWrittenFact(fact!);
+  assert.equal(counted.transactions(), 2);
+  assert.equal(fromStore?.replayed, true);
+  assert.deepEqual(settledOf(fromStore!), settledOf(fromMemory!));
+  assert.equal((await store.queries.getCase(caseId))!.version, 3);
+});
+
 test('a repeated apply replays the report; one whose case moved on writes nothing', async () => {
   const caseId = await caseIn('ANALYZING');
   const key = `analyze:${randomUUID()}`;
