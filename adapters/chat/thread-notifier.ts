@@ -11,7 +11,8 @@ import {
 } from '../../core/chat/message-model.js';
 import { investigationPost } from '../../core/chat/investigation-post.js';
 import { silenceCreatedPost, silenceEndedPost } from '../../core/chat/silence-posts.js';
-import { consumeOnce, firstDelivery, type DeliveryInfo, type OutboxRelay } from '../jobs/outbox-relay.js';
+import { consumeOnce, firstDelivery, type DeliveryInfo } from '../jobs/outbox-consumer.js';
+import type { OutboxRelay } from '../jobs/outbox-relay.js';
 import { parseEvent, type KnownMessage, type MessageData } from '../../core/events/typed-events.js';
 import { incidentReportMarkdown } from '../knowledge/case-history.js';
 import { scrubText, scrubValue } from '../secrets.js';

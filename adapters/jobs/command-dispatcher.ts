@@ -7,7 +7,7 @@ import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { OUTBOX_PRIORITY, outboxPriorityOf } from '../../core/outbox/priority.js';
 import { isCommand, parseEvent } from '../../core/events/typed-events.js';
 import { activeTraceparent } from '../telemetry/spans.js';
-import { firstDelivery, type DeliveryInfo } from './outbox-relay.js';
+import { firstDelivery, type DeliveryInfo } from './outbox-consumer.js';
 
 /**
  * The Agenda priority of a case's agent jobs: a case a person opened goes first (`urgent`), then

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
-import type { OutboxConsumer } from './outbox-relay.js';
+import type { OutboxConsumer } from './outbox-consumer.js';
 import { scrubValue } from '../secrets.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import { parseEvent } from '../../core/events/typed-events.js';

@@ -1,34 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { CaseStore, CaseTx } from '../../core/ports/case-store.js';
-import type { OutboxEnvelope, OutboxRecord } from '../../core/schemas/outbox.js';
+import type { CaseStore } from '../../core/ports/case-store.js';
+import type { OutboxRecord } from '../../core/schemas/outbox.js';
 import { outboxBackoffMs, type BackoffPolicy } from '../../core/outbox/backoff.js';
-import { deliveryRank } from '../../core/outbox/priority.js';
-import { compareDelivery } from '../../core/outbox/delivery-order.js';
+import { chainKey, groupByCase } from '../../core/outbox/delivery-chains.js';
 import { CONSUMER_GROUPS, defaultGroupOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
+import type { DeliveryInfo, OutboxConsumer } from './outbox-consumer.js';
 import { SpanKind, contextFromTraceparent, markFailed, withSpan } from '../telemetry/spans.js';
-
-/** What the relay hands a consumer besides the message. */
-export interface DeliveryInfo {
-  /**
-   * How many times the message has been claimed, this delivery included (1 the first time). A
-   * copy claimed for the first time was never handed to any consumer of its group, so a consumer
-   * may skip its inbox lookup then (`firstDelivery`).
-   */
-  attempts: number;
-  /** When the message's case was opened (ms since epoch), when the store told (OutboxRecord.caseOpenedAt). */
-  caseOpenedAt?: number;
-}
-
-/**
- * Whether this is the copy's first claim: no consumer of its group can have seen it (every
- * delivery claims first, and each claim counts), so its id is in no inbox of that group yet.
- * Without delivery info (a direct call) the answer is no: look in the inbox.
- */
-export function firstDelivery(info: DeliveryInfo | undefined): boolean {
-  return info?.attempts === 1;
-}
-
-export type OutboxConsumer = (msg: OutboxEnvelope, info: DeliveryInfo) => Promise<void>;
 
 /** The subset of a pino logger the relay uses. */
 export interface RelayLogger {
@@ -347,56 +324,6 @@ export class OutboxRelay {
   private async releaseRest(records: OutboxRecord[], retryAfterMs: number): Promise<void> {
     await this.store.outbox.release(records.map((r) => r.seq), this.owner, retryAfterMs);
   }
-}
-
-/**
- * Run `work` for a message exactly once per consumer: the inbox record and the consumer's own
- * writes commit in ONE store transaction, so a redelivered message finds its id recorded and
- * `work` is skipped (counted as inbox_dedup_total). Returns whether `work` ran.
- */
-export async function consumeOnce(
-  store: CaseStore,
-  consumer: string,
-  msg: Pick<OutboxEnvelope, 'id'>,
-  work: (tx: CaseTx) => Promise<void>,
-  metrics?: { inboxDedup(): void },
-): Promise<boolean> {
-  const ran = await store.transact(async (tx) => {
-    const fresh = await tx.recordInbox(consumer, msg.id, new Date());
-    if (!fresh) return false;
-    await work(tx);
-    return true;
-  });
-  if (!ran) metrics?.inboxDedup();
-  return ran;
-}
-
-/** Delivery chains are per case and consumer group: one case's loop copies never wait for its side copies. */
-function chainKey(record: OutboxRecord): string {
-  return `${record.group}\u0000${record.envelope.case_id}`;
-}
-
-/**
- * Split a claimed batch into delivery chains, one per case and consumer group, keeping outbox (seq)
- * order inside each. Chains are started in delivery order (core/outbox/delivery-order.ts): a higher
- * priority lane first, so a person's case does not wait for `caseConcurrency` slots behind the storm
- * cases claimed in the same batch; then the older case; then outbox order.
- */
-export function groupByCase(batch: readonly OutboxRecord[]): OutboxRecord[][] {
-  const byCase = new Map<string, OutboxRecord[]>();
-  for (const record of [...batch].sort((a, b) => a.seq - b.seq)) {
-    const list = byCase.get(chainKey(record));
-    if (list) list.push(record);
-    else byCase.set(chainKey(record), [record]);
-  }
-  const rankOf = (chain: OutboxRecord[]) => {
-    const first = deliveryRank(chain[0]!);
-    return { ...first, lane: Math.max(...chain.map((r) => deliveryRank(r).lane)) };
-  };
-  return [...byCase.values()]
-    .map((chain) => ({ chain, rank: rankOf(chain) }))
-    .sort((a, b) => compareDelivery(a.rank, b.rank))
-    .map(({ chain }) => chain);
 }
 
 async function runWithConcurrency<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

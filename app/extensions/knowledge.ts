@@ -3,7 +3,7 @@ import type { CaseStore } from '../../core/ports/case-store.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { parseEvent } from '../../core/events/typed-events.js';
 import { eventSchemaRoutes, kbRoutes } from '../../adapters/http/kb-routes.js';
-import { consumeOnce, firstDelivery, type DeliveryInfo } from '../../adapters/jobs/outbox-relay.js';
+import { consumeOnce, firstDelivery, type DeliveryInfo } from '../../adapters/jobs/outbox-consumer.js';
 import { Librarian, type LibrarianOptions } from '../../adapters/knowledge/librarian.js';
 import type { Embedder } from '../../adapters/knowledge/openai-embedder.js';
 import { wordVectorOption } from '../../adapters/knowledge/word-vector-cache.js';

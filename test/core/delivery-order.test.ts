@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareDelivery, jobDueAt, LANE_SPACING_MS, type DeliveryRank } from '../../core/outbox/delivery-order.js';
 import { deliveryRank } from '../../core/outbox/priority.js';
-import { groupByCase } from '../../adapters/jobs/outbox-relay.js';
+import { groupByCase } from '../../core/outbox/delivery-chains.js';
 import type { OutboxRecord } from '../../core/schemas/outbox.js';
 
 const T0 = Date.parse('2026-12-05T12:00:00Z');

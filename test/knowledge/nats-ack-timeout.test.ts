@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import pino from 'pino';
 import { loadConfig } from '../../adapters/config/env.js';
-import type { OutboxConsumer } from '../../adapters/jobs/outbox-relay.js';
+import type { OutboxConsumer } from '../../adapters/jobs/outbox-consumer.js';
 import type { OpsloopContext } from '../../app/extension-context.js';
 import { createNatsExtension } from '../../app/extensions/nats.js';
 import { emit } from '../../core/events/typed-events.js';
