@@ -129,3 +129,40 @@ export function driftScores(values: readonly number[], recent: number, reference
     ? cappedZ(now.median[i]! - before.median[i]!, Math.max(before.scale[i]!, floor(i)))
     : Number.NaN));
 }
+
+/** Smallest long-run σ of the scores `scoreSurprise` divides by (scores are in units of a member's threshold). */
+const SURPRISE_MIN_SIGMA = 0.05;
+
+/**
+ * Anomaly likelihood, after Numenta's: how many long-run σ the mean of the last `recent` scores
+ * (including i) lies above the mean of the `length` scores before them (σ floored at 0.05); a
+ * burst the signal shows every week scores low. NaN while either window has under half its points.
+ */
+export function scoreSurprise(scores: readonly number[], recent: number, length: number): number[] {
+  const out = new Array<number>(scores.length).fill(Number.NaN);
+  let recentSum = 0;
+  let recentCount = 0;
+  let longSum = 0;
+  let longSquares = 0;
+  let longCount = 0;
+  const valid = (k: number) => k >= 0 && Number.isFinite(scores[k]!);
+  for (let i = 0; i < scores.length; i++) {
+    if (valid(i)) { recentSum += scores[i]!; recentCount++; }
+    const moved = i - recent; // leaves the recent window, enters the long one
+    if (valid(moved)) {
+      const v = scores[moved]!;
+      recentSum -= v; recentCount--;
+      longSum += v; longSquares += v * v; longCount++;
+    }
+    const leaving = i - recent - length;
+    if (valid(leaving)) {
+      const v = scores[leaving]!;
+      longSum -= v; longSquares -= v * v; longCount--;
+    }
+    if (recentCount < recent / 2 || longCount < length / 2) continue;
+    const mean = longSum / longCount;
+    const sigma = Math.sqrt(Math.max(0, longSquares / longCount - mean * mean));
+    out[i] = (recentSum / recentCount - mean) / Math.max(sigma, SURPRISE_MIN_SIGMA);
+  }
+  return out;
+}

@@ -77,5 +77,6 @@ export function fusionHistoryPoints(d: FusionSettings, stepSeconds: number, defa
   const seasonal = period >= 4 ? p.seasonalDays * period + p.seasonalWindow + Math.max(2 * p.baseline, drift) : 0;
   const members = Math.max(drift, p.baseline);
   const novelty = p.noveltyPoints > 0 ? p.noveltyPoints + p.baseline : 0;
-  return Math.max(p.learning, p.baseline, seasonal, members, novelty) + p.quiet;
+  const likelihood = p.likelihoodPoints > 0 ? p.likelihoodPoints + p.likelihoodRecent + p.baseline : 0;
+  return Math.max(p.learning, p.baseline, seasonal, members, novelty, likelihood) + p.quiet;
 }
