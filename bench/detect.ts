@@ -1,7 +1,7 @@
 /**
  * Detector benchmark (issues 7 and 16).
  *
- *   npm run bench:detect [-- --nab-dir PATH --settings FILE --per-file --json --plot-dir DIR --fast]
+ *   npm run bench:detect [-- --nab-dir PATH --settings FILE --half A|B --per-file --json --plot-dir DIR --fast]
  *   npm run bench:detect -- --synthetic [--seed N --series N --json]
  *
  * By default: the Numenta Anomaly Benchmark's labelled series (five categories, 46 files, the
@@ -33,6 +33,8 @@ window, merged while under 30 minutes apart); detections in NAB's probationary p
                        as in config/services.yml (baseline → points at each file's step), or
                        {direction, detectors, baseline_points} used as written
   --settings-json TEXT the same, inline
+  --half A|B           only half the files (A: the 1st, 3rd, … loaded; B: the 2nd, 4th, …) to tune
+                       on one half and check on the other
   --fast               skip replaying the Analyst's passes (a detect() per slot that may page:
                        seconds for the defaults, many minutes with week-long seasonal baselines)
   --per-file           a table per file as well
@@ -55,7 +57,7 @@ function main(args: string[]): number {
       args, strict: true, allowPositionals: false,
       options: {
         'nab-dir': { type: 'string' }, categories: { type: 'string' }, settings: { type: 'string' }, 'settings-json': { type: 'string' },
-        fast: { type: 'boolean' }, 'per-file': { type: 'boolean' }, json: { type: 'boolean' }, 'plot-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        half: { type: 'string' }, fast: { type: 'boolean' }, 'per-file': { type: 'boolean' }, json: { type: 'boolean' }, 'plot-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (err) {
@@ -74,6 +76,7 @@ function main(args: string[]): number {
       settings = parseNabSettings(values.settings, readFileSync(values.settings, 'utf8'));
       settingsLabel = values.settings;
     }
+    if (values.half !== undefined && values.half !== 'A' && values.half !== 'B') throw new Error(`--half takes A or B, not ${JSON.stringify(values.half)}`);
     if (values['settings-json']) {
       settings = parseNabSettings('--settings-json', values['settings-json']);
       settingsLabel = 'settings-json';
@@ -88,6 +91,7 @@ function main(args: string[]): number {
       ...(values['nab-dir'] ? { nabDir: values['nab-dir'] } : {}),
       ...(values.categories ? { categories: values.categories.split(',').map((c) => c.trim()) } : {}),
       settings, settingsLabel, analystPasses: !values.fast,
+      ...(values.half ? { half: values.half as 'A' | 'B' } : {}),
       ...(values['plot-dir'] ? { plotDir: values['plot-dir'] } : {}),
       progress: values.json ? undefined : (line) => process.stderr.write(`\r${line.slice(0, 110).padEnd(110)}`),
     });

@@ -53,6 +53,8 @@ export interface NabBenchOptions {
   /** Also replay the Analyst's passes (one detect() per slot). */
   analystPasses: boolean;
   plotDir?: string;
+  /** Only half the files (the loaded files in order, A = 1st, 3rd, …; B = 2nd, 4th, …): tune on one, check on the other. */
+  half?: 'A' | 'B';
   /** Progress lines (stderr). */
   progress?: (line: string) => void;
 }
@@ -75,7 +77,8 @@ export const OPSLOOP_PASSES = 'opsloop, Analyst passes';
 /** Run the benchmark (no printing besides progress). */
 export function runNabBench(o: NabBenchOptions): NabBenchResult {
   const started = Date.now();
-  const series = loadNab({ ...(o.nabDir ? { dir: o.nabDir } : {}), categories: o.categories ?? NAB_CATEGORIES });
+  const series = loadNab({ ...(o.nabDir ? { dir: o.nabDir } : {}), categories: o.categories ?? NAB_CATEGORIES })
+    .filter((_, k) => !o.half || k % 2 === (o.half === 'A' ? 0 : 1));
   const contenders = [OPSLOOP, ...(o.analystPasses ? [OPSLOOP_PASSES] : []), ...PUBLISHED_DETECTORS];
   const perFile: NabFileRow[] = [];
   if (o.plotDir) mkdirSync(o.plotDir, { recursive: true });
@@ -104,7 +107,7 @@ export function runNabBench(o: NabBenchOptions): NabBenchResult {
   const judged = o.analystPasses ? OPSLOOP_PASSES : OPSLOOP;
   const total = (d: string) => rows.find((r) => r.category === 'total' && r.detector === d)!.score;
   return {
-    source: o.nabDir ? `NAB checkout ${o.nabDir}` : `committed copy of numenta/NAB ${readCopy().source.commit} (bench/data/nab)`,
+    source: `${o.nabDir ? `NAB checkout ${o.nabDir}` : `committed copy of numenta/NAB ${readCopy().source.commit} (bench/data/nab)`}${o.half ? `, half ${o.half} of the files` : ''}`,
     files: series.length,
     rows,
     perFile,

@@ -1,6 +1,6 @@
 import { DETECTOR_DEFAULTS, type Direction, type FusionMember, type FusionSettings } from '../schemas/detectors.js';
 import { episodesFromFlags, type RawEpisode } from './episodes.js';
-import { cappedZ, cusum, driftScores, flooredScale, seasonalExpectation, trailingStats, type TrailingStats } from './ops-detectors.js';
+import { cappedZ, cusum, driftScores, flooredScale, scoreSurprise, seasonalExpectation, trailingStats, type TrailingStats } from './ops-detectors.js';
 import type { RegularSeries } from './series.js';
 import { SortedWindow } from './sorted-window.js';
 
@@ -15,6 +15,8 @@ import { SortedWindow } from './sorted-window.js';
  *    drift = recent median against the long-run reference;
  * 4. a point is anomalous when `votes` members vote the same way, or one is beyond `alone`;
  *    runs of `consecutive` such points are candidate episodes;
+ *    with `likelihood_points`, only while the recent strongest scores are unusually high for the
+ *    signal (anomaly likelihood, ops-detectors.ts scoreSurprise);
  * 5. a candidate pages unless it fired during the learning period (`learning_points` valid
  *    points of history) or started within `quiet_points` of the last page's end (it then joins
  *    that page: one page per incident).
@@ -72,6 +74,9 @@ export function fusionParameters(s: FusionSettings, defaultBaseline?: number) {
     quiet: s.quiet_points ?? D.quiet_points,
     noveltyPoints: s.novelty_points ?? D.novelty_points,
     noveltyQuantile: s.novelty_quantile ?? D.novelty_quantile,
+    likelihoodPoints: s.likelihood_points ?? D.likelihood_points,
+    likelihoodRecent: s.likelihood_recent_points ?? D.likelihood_recent_points,
+    likelihoodSigma: s.likelihood_sigma ?? D.likelihood_sigma,
     consecutive: s.consecutive ?? D.consecutive,
     clear: s.clear ?? s.consecutive ?? D.consecutive,
     maxGap: s.max_gap ?? DETECTOR_DEFAULTS.max_gap,
@@ -152,7 +157,9 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
   }
   const lists = p.members.map((m) => members[m]!);
   const bad = (v: number) => (direction === 'up' ? v : direction === 'down' ? -v : Math.abs(v));
-  const novelty = noveltyBar(lists, bad, p.noveltyPoints, p.noveltyQuantile);
+  const strongest = strongestScores(lists, bad);
+  const novelty = noveltyBar(strongest, p.noveltyPoints, p.noveltyQuantile);
+  const surprise = p.likelihoodPoints > 0 ? scoreSurprise(strongest, p.likelihoodRecent, p.likelihoodPoints) : null;
   const scores = new Array<number>(z.length).fill(Number.NaN);
   const levels = new Array<0 | 1 | 2 | null>(z.length).fill(null);
   for (let i = 0; i < z.length; i++) {
@@ -169,7 +176,7 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
     }
     const votes = direction === 'up' ? upVotes : direction === 'down' ? downVotes : Math.max(upVotes, downVotes);
     scores[i] = best;
-    const novel = !(bad(best) < novelty[i]!);
+    const novel = !(bad(best) < novelty[i]!) && (surprise === null || surprise[i]! >= p.likelihoodSigma);
     levels[i] = novel && (votes >= p.votes || bad(best) >= p.alone) ? 2 : bad(best) >= p.continueRatio ? 1 : 0;
   }
   const raw = episodesFromFlags(series, levels, {
@@ -205,15 +212,9 @@ function withExcursionStart(series: RegularSeries, e: RawEpisode, levels: Readon
  * Novelty bar per point: the `quantile` of the strongest member's score over the previous
  * `length` points — a deviation the signal shows every day does not page.
  */
-function noveltyBar(lists: ReadonlyArray<readonly number[]>, bad: (v: number) => number, length: number, quantile: number): number[] {
-  const n = lists[0]?.length ?? 0;
+function noveltyBar(strongest: readonly number[], length: number, quantile: number): number[] {
+  const n = strongest.length;
   if (length === 0) return new Array<number>(n).fill(0);
-  const strongest = new Array<number>(n).fill(Number.NaN);
-  for (let i = 0; i < n; i++) {
-    let best = Number.NaN;
-    for (const list of lists) if (Number.isFinite(list[i]!) && !(bad(list[i]!) <= best)) best = bad(list[i]!);
-    strongest[i] = best;
-  }
   const window = new SortedWindow();
   const out = new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) {
@@ -223,6 +224,18 @@ function noveltyBar(lists: ReadonlyArray<readonly number[]>, bad: (v: number) =>
     if (window.size) out[i] = window.quantile(quantile);
   }
   return out;
+}
+
+/** Per point: the strongest member score the configured direction counts (NaN when none is scored). */
+function strongestScores(lists: ReadonlyArray<readonly number[]>, bad: (v: number) => number): number[] {
+  const n = lists[0]?.length ?? 0;
+  const strongest = new Array<number>(n).fill(Number.NaN);
+  for (let i = 0; i < n; i++) {
+    let best = Number.NaN;
+    for (const list of lists) if (Number.isFinite(list[i]!) && !(bad(list[i]!) <= best)) best = bad(list[i]!);
+    strongest[i] = best;
+  }
+  return strongest;
 }
 
 /** Learning period and re-alert suppression (step 5): which candidates page. */

@@ -24,8 +24,17 @@ const IDR_TO_SIGMA = 1 / 2.563;
  * expectation is the median of those (NaN with fewer than 3 periods).
  */
 export function seasonalExpectation(values: readonly number[], period: number, periods: number, halfWidth: number): number[] {
-  const out = new Array<number>(values.length).fill(Number.NaN);
-  if (period < 2) return out;
+  return seasonalScan(values, period, periods, halfWidth).expected;
+}
+
+/**
+ * seasonalExpectation's values and, per point, the earliest index its scan read (`reach`): a run
+ * over values from index f on gives the same expectation at i exactly when f ≤ reach[i].
+ */
+export function seasonalScan(values: readonly number[], period: number, periods: number, halfWidth: number): { expected: number[]; reach: number[] } {
+  const expected = new Array<number>(values.length).fill(Number.NaN);
+  const reach = values.map((_, i) => i);
+  if (period < 2) return { expected, reach };
   const perPeriod: number[] = [];
   const slot: number[] = [];
   for (let i = 0; i < values.length; i++) {
@@ -33,13 +42,14 @@ export function seasonalExpectation(values: readonly number[], period: number, p
     for (let p = 1; p <= 2 * periods && perPeriod.length < periods; p++) {
       const centre = i - p * period;
       if (centre + halfWidth < 0) break;
+      reach[i] = Math.max(0, centre - halfWidth);
       slot.length = 0;
       for (let k = Math.max(0, centre - halfWidth); k <= centre + halfWidth; k++) if (Number.isFinite(values[k]!)) slot.push(values[k]!);
       if (slot.length) perPeriod.push(sortedMedian(slot.sort((a, b) => a - b)));
     }
-    if (perPeriod.length >= 3) out[i] = sortedMedian(perPeriod.sort((a, b) => a - b));
+    if (perPeriod.length >= 3) expected[i] = sortedMedian(perPeriod.sort((a, b) => a - b));
   }
-  return out;
+  return { expected, reach };
 }
 
 export interface TrailingStats {
@@ -90,12 +100,13 @@ export function cappedZ(diff: number, scale: number, cap = 1e9): number {
 /**
  * Two-sided CUSUM of z clipped to ± `clip`: up = max(0, up + z − slack), down likewise, each
  * capped at `cap` so it drains within cap / slack points once z is normal again. The score is
- * +up or −down, whichever is larger; missing z holds the sums.
+ * +up or −down, whichever is larger; missing z holds the sums. `start`: the sums before z[0]
+ * (each step is monotone in them, so starting at the cap bounds any other start from above).
  */
-export function cusum(z: readonly number[], slack: number, clip: number, cap: number): number[] {
+export function cusum(z: readonly number[], slack: number, clip: number, cap: number, start: { up: number; down: number } = { up: 0, down: 0 }): number[] {
   const out = new Array<number>(z.length).fill(Number.NaN);
-  let up = 0;
-  let down = 0;
+  let up = start.up;
+  let down = start.down;
   for (let i = 0; i < z.length; i++) {
     const x = z[i]!;
     if (!Number.isFinite(x)) continue;
@@ -117,4 +128,41 @@ export function driftScores(values: readonly number[], recent: number, reference
   return values.map((x, i) => (Number.isFinite(x)
     ? cappedZ(now.median[i]! - before.median[i]!, Math.max(before.scale[i]!, floor(i)))
     : Number.NaN));
+}
+
+/** Smallest long-run σ of the scores `scoreSurprise` divides by (scores are in units of a member's threshold). */
+const SURPRISE_MIN_SIGMA = 0.05;
+
+/**
+ * Anomaly likelihood, after Numenta's: how many long-run σ the mean of the last `recent` scores
+ * (including i) lies above the mean of the `length` scores before them (σ floored at 0.05); a
+ * burst the signal shows every week scores low. NaN while either window has under half its points.
+ */
+export function scoreSurprise(scores: readonly number[], recent: number, length: number): number[] {
+  const out = new Array<number>(scores.length).fill(Number.NaN);
+  let recentSum = 0;
+  let recentCount = 0;
+  let longSum = 0;
+  let longSquares = 0;
+  let longCount = 0;
+  const valid = (k: number) => k >= 0 && Number.isFinite(scores[k]!);
+  for (let i = 0; i < scores.length; i++) {
+    if (valid(i)) { recentSum += scores[i]!; recentCount++; }
+    const moved = i - recent; // leaves the recent window, enters the long one
+    if (valid(moved)) {
+      const v = scores[moved]!;
+      recentSum -= v; recentCount--;
+      longSum += v; longSquares += v * v; longCount++;
+    }
+    const leaving = i - recent - length;
+    if (valid(leaving)) {
+      const v = scores[leaving]!;
+      longSum -= v; longSquares -= v * v; longCount--;
+    }
+    if (recentCount < recent / 2 || longCount < length / 2) continue;
+    const mean = longSum / longCount;
+    const sigma = Math.sqrt(Math.max(0, longSquares / longCount - mean * mean));
+    out[i] = (recentSum / recentCount - mean) / Math.max(sigma, SURPRISE_MIN_SIGMA);
+  }
+  return out;
 }

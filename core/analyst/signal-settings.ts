@@ -64,15 +64,19 @@ export const MAX_POINTS_PER_QUERY = 11_000;
 /**
  * History a fusion detector needs before its verdict on the newest point is the one a run over
  * all history would give: the learning period, or the seasonal days (plus the baseline of the
- * seasonal residual and the baseline over which the residuals are compared), or the drift reference,
+ * seasonal residual and the baseline over which the residuals are compared, or the drift's window
+ * of seasonal residuals when that is longer), or the drift reference,
  * or the novelty window plus the baseline its scores stand on — whichever is longest — plus the
  * re-alert quiet period (so the page an episode would join is still in view).
  */
 export function fusionHistoryPoints(d: FusionSettings, stepSeconds: number, defaultBaseline?: number): number {
   const p = fusionParameters(d, defaultBaseline);
   const period = seasonalPeriod(p.seasonal === 'auto' ? 'daily' : p.seasonal, stepSeconds);
-  const seasonal = period >= 4 ? p.seasonalDays * period + p.seasonalWindow + 2 * p.baseline : 0;
-  const members = p.members.includes('drift') ? p.driftPoints + p.driftReference : p.baseline;
+  const drift = p.members.includes('drift') ? p.driftPoints + p.driftReference : 0;
+  // The seasonal residual's z compares two baselines of residuals; its drift, a drift window of them.
+  const seasonal = period >= 4 ? p.seasonalDays * period + p.seasonalWindow + Math.max(2 * p.baseline, drift) : 0;
+  const members = Math.max(drift, p.baseline);
   const novelty = p.noveltyPoints > 0 ? p.noveltyPoints + p.baseline : 0;
-  return Math.max(p.learning, p.baseline, seasonal, members, novelty) + p.quiet;
+  const likelihood = p.likelihoodPoints > 0 ? p.likelihoodPoints + p.likelihoodRecent + p.baseline : 0;
+  return Math.max(p.learning, p.baseline, seasonal, members, novelty, likelihood) + p.quiet;
 }

@@ -123,6 +123,14 @@ export const FusionSettingsSchema = z
      */
     novelty_points: z.number().int().min(0).max(100_000).optional(),
     novelty_quantile: z.number().min(0).max(1).optional(),
+    /**
+     * Anomaly likelihood: a point pages only when the mean of its strongest member scores over the
+     * last `likelihood_recent_points` is `likelihood_sigma` long-run σ above their mean over the
+     * `likelihood_points` before (0 turns it off).
+     */
+    likelihood_points: z.number().int().min(0).max(100_000).optional(),
+    likelihood_recent_points: z.number().int().min(1).max(1_000).optional(),
+    likelihood_sigma: z.number().min(0).max(1000).optional(),
     /** Re-alert suppression: an episode starting within this many points of the last page's end joins it. */
     quiet_points: z.number().int().min(0).max(100_000).optional(),
   })
@@ -163,6 +171,6 @@ export const DETECTOR_DEFAULTS = {
     members: FUSION_MEMBERS, transform: 'none', seasonal: 'auto', seasonal_days: 5, seasonal_window: 1, baseline_points: 288,
     min_scale_ratio: 0.01, threshold: 5, cusum_slack: 1, cusum_threshold: 8, drift_points: 30, drift_reference_points: 720,
     drift_threshold: 4, votes: 2, alone: 2.5, learning_points: 120, quiet_points: 60, consecutive: 2,
-    novelty_points: 0, novelty_quantile: 0.98,
+    novelty_points: 2016, novelty_quantile: 0.995, likelihood_points: 0, likelihood_recent_points: 10, likelihood_sigma: 4,
   },
 } as const;

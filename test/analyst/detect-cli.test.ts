@@ -170,7 +170,11 @@ describe('npm run detect', { timeout: 180_000 }, () => {
     const values = noisy(800, 999_999, 31); // no step: bursts below
     for (const from of [100, 300, 340, 600]) for (let i = from; i < from + 8; i++) values[i]! += 15;
     const file = await csv('explain.csv', ['timestamp,value', ...values.map((v, i) => `${T0 + i * 60},${v.toFixed(4)}`)]);
-    const out = await cli(['--csv', file, '--explain']);
+    // The same bursts again and again: with the novelty bar (on by default) the repeats are no
+    // candidates at all, so the verdicts are shown with it off.
+    const cfg = join(dir, 'no-novelty.yml');
+    await writeFile(cfg, 'detectors:\n  - { kind: fusion, novelty_points: 0 }\n');
+    const out = await cli(['--csv', file, '--explain', '--config', cfg]);
     assert.equal(out.code, 0, out.stderr);
     const lines = parse(out.stdout);
     assert.equal(lines.at(-1)!.type, 'summary');
@@ -187,7 +191,9 @@ describe('npm run detect', { timeout: 180_000 }, () => {
     }
     // Only the pages are episodes (what would open a case).
     assert.deepEqual(lines.filter((l) => l.type === 'episode').map((l) => minute(l.start)), [300, 600]);
-    const plain = parse((await cli(['--csv', file])).stdout);
+    const plain = parse((await cli(['--csv', file, '--config', cfg])).stdout);
     assert.equal(plain.filter((l) => l.type === 'explain').length, 0, 'no explain lines without --explain');
+    const byDefault = parse((await cli(['--csv', file, '--explain'])).stdout);
+    assert.ok(byDefault.filter((l) => l.type === 'explain').length < explain.length, 'the default novelty bar keeps repeats from being candidates');
   });
 });

@@ -94,3 +94,30 @@ test('the replay skips only passes that cannot page: same pages as running every
     assert.deepEqual(analystPassDetectionTimes(slice, settings), every, label);
   }
 });
+
+test('the fusion replay skips only passes it proves cannot page: same pages as running every pass', { timeout: 900_000 }, () => {
+  const nab = loadNab();
+  const file = (category: string, name: string) => nab.find((s) => s.category === category && s.file === name)!;
+  const head = (s: NabSeries, n: number) => ({ times: s.times.slice(0, n), values: s.values.slice(0, n) });
+  // Hourly with missing hours (seasonal scans skip them), 5-minute bursty, 5-minute with a level shift.
+  const exchange = file('realAdExchange', 'exchange-2_cpc_results.csv');
+  const tweets = head(file('realTweets', 'Twitter_volume_GOOG.csv'), 2900);
+  const aws = head(file('realAWSCloudwatch', 'ec2_cpu_utilization_fe7f93.csv'), 3000);
+  const cases: Array<[string, typeof tweets, Parameters<typeof analystPassDetectionTimes>[1]]> = [
+    // Without novelty the hourly window is 946 points, so it slides over most of the file.
+    ['defaults without novelty, hourly with gaps', exchange, { ...defaultNabSettings(3600), detectors: [{ kind: 'fusion', novelty_points: 0 }] }],
+    ['defaults, Tweets (window slides from slot 2,379)', tweets, defaultNabSettings(300)],
+    ['no seasonality, log, spike+shift, one vote', aws, { direction: 'both', baseline_points: 24, detectors: [{ kind: 'fusion', seasonal: 'none', transform: 'log', members: ['spike', 'shift'], votes: 1 }] }],
+  ];
+  let pagesSeen = 0;
+  for (const [label, series, settings] of cases) {
+    const every = analystPassDetectionTimes(series, settings, { everyPass: true });
+    let replayed = 0;
+    let slots = 0;
+    const fast = analystPassDetectionTimes(series, settings, { stats: (x) => { replayed = x.replayed; slots = x.slots; } });
+    assert.deepEqual(fast, every, label);
+    assert.ok(replayed < slots, `${label}: some passes skipped (${replayed} of ${slots} replayed)`);
+    pagesSeen += every.length;
+  }
+  assert.ok(pagesSeen >= 5, `the slices page (${pagesSeen})`);
+});

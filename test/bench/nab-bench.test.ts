@@ -66,6 +66,18 @@ describe('bench:detect on NAB', { timeout: 600_000 }, () => {
     assert.deepEqual(pngSize(png), { width: 1200, height: 420 });
   });
 
+  it('halves: A and B split the files between them, and their rows add up to the whole', () => {
+    const run = (half?: 'A' | 'B') => runNabBench({ categories: ['realAdExchange', 'realTraffic'], settings: {}, settingsLabel: 'defaults', analystPasses: false, ...(half ? { half } : {}) });
+    const [all, a, b] = [run(), run('A'), run('B')];
+    assert.equal(a.files + b.files, all.files);
+    assert.ok(a.files >= 6 && b.files >= 6, `both halves hold files (${a.files}, ${b.files})`);
+    assert.deepEqual(new Set([...a.perFile, ...b.perFile].map((f) => f.file)), new Set(all.perFile.map((f) => f.file)));
+    const total = (r: typeof all) => r.rows.find((x) => x.category === 'total' && x.detector === OPSLOOP)!.score;
+    assert.equal(total(a).windows + total(b).windows, total(all).windows);
+    assert.equal(total(a).falseAlarmEpisodes + total(b).falseAlarmEpisodes, total(all).falseAlarmEpisodes);
+    assert.match(a.source, /half A of the files/);
+  });
+
   it('npm run bench:detect as a process: tables and the goal line, --json, --settings, --help, --synthetic', async () => {
     const env = { ...process.env, BENCH_RESULTS_DIR: join(dir, 'results') };
     const bench = (args: string[]) => run(TSX, ['bench/detect.ts', ...args], { env, timeout: 300_000, maxBuffer: 16 * 1024 * 1024 });
