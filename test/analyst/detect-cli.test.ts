@@ -170,8 +170,8 @@ describe('npm run detect', { timeout: 180_000 }, () => {
     const values = noisy(800, 999_999, 31); // no step: bursts below
     for (const from of [100, 300, 340, 600]) for (let i = from; i < from + 8; i++) values[i]! += 15;
     const file = await csv('explain.csv', ['timestamp,value', ...values.map((v, i) => `${T0 + i * 60},${v.toFixed(4)}`)]);
-    // The same bursts again and again: with the novelty bar (on by default) the repeats are no
-    // candidates at all, so the verdicts are shown with it off.
+    // The same bursts again and again: with the novelty bar (opt-in) the repeats are no candidates
+    // at all; the verdicts are shown with it off, as by default.
     const cfg = join(dir, 'no-novelty.yml');
     await writeFile(cfg, 'detectors:\n  - { kind: fusion, novelty_points: 0 }\n');
     const out = await cli(['--csv', file, '--explain', '--config', cfg]);
@@ -194,6 +194,10 @@ describe('npm run detect', { timeout: 180_000 }, () => {
     const plain = parse((await cli(['--csv', file, '--config', cfg])).stdout);
     assert.equal(plain.filter((l) => l.type === 'explain').length, 0, 'no explain lines without --explain');
     const byDefault = parse((await cli(['--csv', file, '--explain'])).stdout);
-    assert.ok(byDefault.filter((l) => l.type === 'explain').length < explain.length, 'the default novelty bar keeps repeats from being candidates');
+    assert.equal(byDefault.filter((l) => l.type === 'explain').length, explain.length, 'novelty is off by default');
+    const noveltyCfg = join(dir, 'novelty.yml');
+    await writeFile(noveltyCfg, 'detectors:\n  - { kind: fusion, novelty_points: 2016 }\n');
+    const withNovelty = parse((await cli(['--csv', file, '--explain', '--config', noveltyCfg])).stdout);
+    assert.ok(withNovelty.filter((l) => l.type === 'explain').length < explain.length, 'the novelty bar keeps repeats from being candidates');
   });
 });

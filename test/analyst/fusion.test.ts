@@ -178,8 +178,8 @@ describe('defaults and query length', () => {
   it('pointsToQuery covers the seasonal days, drift reference, learning and quiet period, capped for Prometheus', () => {
     // 1m: 5 days × 1440 + window 1 + the drift window of seasonal residuals (30 + 720; longer than the 2 baselines of 288 the residual choice needs) + quiet 60 + lookback 15
     assert.equal(pointsToQuery({ direction: 'both', detectors: [] }, 60), 5 * 1440 + 1 + (30 + 720) + 60 + 15);
-    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none' }] }, 60), 2016 + 288 + 60 + 15, 'the novelty window and the baseline its scores stand on');
-    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', novelty_points: 0 }] }, 60), 30 + 720 + 60 + 15);
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none' }] }, 60), 30 + 720 + 60 + 15);
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', novelty_points: 2016 }] }, 60), 2016 + 288 + 60 + 15, 'the novelty window and the baseline its scores stand on');
     assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'weekly' }] }, 60), MAX_POINTS_PER_QUERY);
     assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', learning_points: 3000 }] }, 60), 3000 + 60 + 15);
     assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', novelty_points: 0, likelihood_points: 2016 }] }, 60), 2016 + 10 + 288 + 60 + 15);
