@@ -34,12 +34,21 @@ export interface ThreadNotifierDeps {
 
 const systemClock: Clock = { now: () => new Date() };
 
-/** The topics `dispatch` shows on chat; every other message is skipped without a trace. */
-const SHOWN_TOPICS: ReadonlySet<string> = new Set<KnownMessage['topic']>([
+/**
+ * The topics `dispatch` shows on chat; every other message is skipped without a trace. `dispatch`'s
+ * switch is exhaustive over this list (its default is `never`), so the two cannot drift apart.
+ */
+const SHOWN_TOPIC_LIST = [
   'evt.case.created.v1', 'evt.silence.created.v1', 'evt.silence.ended.v1', 'evt.case.transition.v1', 'evt.analysis.done.v1',
   'evt.analysis.findings.v1', 'evt.plan.proposed.v1', 'evt.alert.firing.v1', 'evt.alert.resolved.v1', 'evt.plan.invalid.v1',
   'evt.gate.needs_human.v1', 'evt.exec.step_result.v1', 'evt.case.report_requested.v1', 'evt.verify.pass.v1', 'evt.verify.failed.v1',
-]);
+] as const satisfies readonly KnownMessage['topic'][];
+type ShownEvent = KnownMessage<(typeof SHOWN_TOPIC_LIST)[number]>;
+const SHOWN_TOPICS: ReadonlySet<string> = new Set(SHOWN_TOPIC_LIST);
+
+function isShown(event: KnownMessage): event is ShownEvent {
+  return SHOWN_TOPICS.has(event.topic);
+}
 
 /** How many posted cards a notifier keeps in memory (an open storm's worth). */
 const POSTED_CARDS_HELD = 2_000;
@@ -96,16 +105,16 @@ export class ThreadNotifier {
    * handled like the rest.
    */
   async handle(msg: OutboxEnvelope, info?: DeliveryInfo): Promise<void> {
-    // A message with nothing to show (a topic not shown, an unknown one, data that breaks its
-    // schema) does nothing however often it comes: no inbox row for it (a storm case has several).
+    // A topic not shown (or unknown) does nothing however often it comes: no inbox row for it (a
+    // storm case has several). A shown topic whose data breaks its schema is recorded as handled.
     if (!SHOWN_TOPICS.has(msg.topic)) return;
     if (!firstDelivery(info) && await this.queries.inboxHas(this.consumerName, msg.id)) return;
     const parsed = parseEvent(msg);
-    if (parsed.ok) await this.dispatch(parsed.event);
+    if (parsed.ok && isShown(parsed.event)) await this.dispatch(parsed.event);
     await consumeOnce(this.store, this.consumerName, msg, async () => undefined);
   }
 
-  private async dispatch(event: KnownMessage): Promise<void> {
+  private async dispatch(event: ShownEvent): Promise<void> {
     if (event.topic === 'evt.case.created.v1') return this.postCard(event.case_id);
     if (event.topic === 'evt.silence.created.v1' || event.topic === 'evt.silence.ended.v1') return this.onSilence(event);
     const card = await this.postedCard(event.case_id);
@@ -132,7 +141,10 @@ export class ThreadNotifier {
       case 'evt.verify.pass.v1':
       case 'evt.verify.failed.v1':
         return this.postInThread(card, 'verify', key, verificationReportPost({ pass: event.topic === 'evt.verify.pass.v1', results: event.data.results }));
-      default: return;
+      default: {
+        const unhandled: never = event; // every shown topic has its case above
+        return unhandled;
+      }
     }
   }
 
