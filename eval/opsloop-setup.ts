@@ -60,7 +60,7 @@ export async function evalTemplates(scenario: Scenario, settleS: number, sourceD
         continue;
       }
       step.guards = [{ kind: 'promql', ...guard, query: toTemplate(guard.query) }];
-      step.guard_settle_s = Math.max(settleS, 4);
+      step.guard_settle_s = Math.max(settleS, GUARD_SETTLE_S);
       step.trip_after = 2;
       step.undo ??= [{ name: 'undo the rollout', action: 'k8s.rollout', params: { operation: 'undo', namespace: params.namespace, deployment: params.deployment }, timeout_s: 120, retry: 0 }];
     }
@@ -68,6 +68,14 @@ export async function evalTemplates(scenario: Scenario, settleS: number, sourceD
   }
   return out;
 }
+
+/**
+ * How long a rollout step's guard keeps watching after the step returned (s). The world's
+ * Prometheus scrapes every 2 s; a harmful change shows in a guard poll only after the next scrape,
+ * and the guard trips after two failing polls. 4 s left no room on a loaded CI machine (a missed
+ * scrape let a harmful undo stand: CI, session 7), so the guard watches over five scrape intervals.
+ */
+export const GUARD_SETTLE_S = 10;
 
 const INGEST_YAML = `
 labels: { service: [service], env: [env], severity: [severity] }
