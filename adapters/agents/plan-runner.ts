@@ -32,6 +32,10 @@ export function createPlanRunner(opts: PlanRunnerOptions): PlanRunner {
     },
     async run({ plan, case: c, onStep, touch }) {
       const window = opts.guardWindow?.(c.service);
+      // A step report that cannot be written (store busy, job lock lost) must not stop the run
+      // half-way: the change is already made, so its guard, undo and rollback still have to run.
+      // The final report carries every step result, and the summary says how many were not written.
+      const unwritten: string[] = [];
       const run = await runPlan(plan, opts.executors, {
         caseId: c.id,
         ...(opts.observe ? { observeStep: opts.observe } : {}),
@@ -41,11 +45,16 @@ export function createPlanRunner(opts: PlanRunnerOptions): PlanRunner {
           ...(opts.guardIntervalMs ? { intervalMs: opts.guardIntervalMs } : {}),
         },
         onStepResult: async (r) => {
-          await touch();
-          await onStep(stepReport(r));
+          try {
+            await touch();
+            await onStep(stepReport(r));
+          } catch (err) {
+            unwritten.push(err instanceof Error ? err.message : String(err));
+          }
         },
       });
-      return { ok: run.ok, rolledBack: run.rolledBack, summary: summarizeRun(plan, run), results: run.results.map(stepReport) };
+      const summary = summarizeRun(plan, run) + unwrittenNote(unwritten);
+      return { ok: run.ok, rolledBack: run.rolledBack, summary, results: run.results.map(stepReport) };
     },
   };
 }
@@ -58,6 +67,12 @@ function stepReport(r: StepResult): StepReport {
     ...(r.undo_of !== undefined ? { undo_of: r.undo_of } : {}),
     ...(r.guard ? { guard: r.guard } : {}),
   };
+}
+
+/** What the run summary adds when step reports could not be written (empty when all were). Pure. */
+export function unwrittenNote(errors: readonly string[]): string {
+  if (errors.length === 0) return '';
+  return ` (${errors.length} step report(s) could not be written, the first: ${errors[0]}; the steps ran on, every result is in this report)`;
 }
 
 /** One line for exec_done / exec_failure (the case's timeline and the thread). Pure. */

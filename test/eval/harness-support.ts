@@ -15,7 +15,8 @@ export function assertRanCleanly(r: ScenarioResult): void {
   assert.equal(s.timed_out, false, `${r.id} ended within the timeout (${s.final_state})`);
   assert.match(s.final_state, /^(CLOSED|PARKED|PLANNING \(plan_invalid\))$/, `${r.id}: ${s.final_state}`);
   assert.equal(s.unsupported_findings, 0, `${r.id}: findings shown without a verified claim`);
-  assert.equal(s.harmful_left, false, `${r.id}: a step that made things worse was left in place (${s.world_changes.join('; ')})`);
+  assert.equal(s.harmful_left, false,
+    `${r.id}: a step that made things worse was left in place (${s.world_changes.join('; ')}); ended ${s.final_state}: ${s.end_reason}`);
   if (s.world_changes.length > 0) assert.ok(s.action_chosen, `${r.id}: the world changed, so a plan ran`);
   if (s.final_state === 'CLOSED') assert.ok(s.action_chosen, `${r.id}: a CLOSED case had a plan`);
 }
