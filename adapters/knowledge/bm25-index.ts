@@ -1,4 +1,5 @@
 import MiniSearch from 'minisearch';
+import { coordinateByConcept } from '../../core/knowledge/query-concepts.js';
 import type { KbChunk, KbDoc } from '../../core/ports/knowledge-store.js';
 import { analyzeQuery, indexTerm, splitWords } from './text-analyzer.js';
 
@@ -103,7 +104,7 @@ export class Bm25Index {
    * that service. `limit` bounds the chunks returned (not documents).
    */
   search(query: string, opts: { limit: number; service?: string }): Bm25Hit[] {
-    const { original, lexicon, expanded } = analyzeQuery(query);
+    const { original, lexicon, expanded, concepts } = analyzeQuery(query);
     if (original.length === 0) return [];
     const typed = new Set(original);
     const spelled = new Set(lexicon);
@@ -114,9 +115,12 @@ export class Bm25Index {
       fuzzy: (term) => (term.length >= 7 && typed.has(term) ? 0.15 : false),
       ...(opts.service ? { filter: (r) => (this.chunkData.get(r.id)?.services ?? []).includes(opts.service!) } : {}),
     });
-    return results.slice(0, opts.limit).map((r) => ({
-      chunk_id: String(r.id), doc_id: this.chunkData.get(String(r.id))?.doc_id ?? '', score: r.score, terms: r.terms,
-    }));
+    // MiniSearch multiplies each score by the number of query terms matched; count concepts instead.
+    return results
+      .map((r) => ({ r, score: coordinateByConcept(r.score, r.queryTerms, concepts) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, opts.limit)
+      .map(({ r, score }) => ({ chunk_id: String(r.id), doc_id: this.chunkData.get(String(r.id))?.doc_id ?? '', score, terms: r.terms }));
   }
 }
 
