@@ -7,7 +7,7 @@ import { analyze, analyzeQuery, indexTerm, splitWords } from './text-analyzer.js
 /** Field weights: a word in the title or heading says more than one in the body. */
 export const FIELD_BOOST = { title: 5, heading: 2, meta: 2, body: 1 } as const;
 /** Weight of a synonym expansion relative to a word the user typed. */
-export const SYNONYM_WEIGHT = 0.35;
+export const SYNONYM_WEIGHT = 0.2;
 /** Weight of an ops-lexicon expansion (an abbreviation spelled out) relative to a typed word. */
 export const LEXICON_WEIGHT = 0.6;
 
