@@ -5,7 +5,7 @@
  *
  *   BM25            the Librarian's lexical ranking (OPSLOOP_WORD_VECTORS=off)
  *   vectors alone   the offline word vectors (GloVe 100-d, SIF mean, cosine)
- *   BM25 + vectors  the vectors reorder BM25's first 3 documents (weighted RRF) — the default
+ *   BM25 + vectors  the vectors break near ties among BM25's first 3 documents (score-weighted) — the default
  *   ts_rank         plain PostgreSQL full-text ranking (OR of the query's lexemes), for reference
  *
  * (and hybrid BM25 + pgvector when OPENAI_EMBEDDINGS_MODEL is set), per slice (collection, query

@@ -1,11 +1,13 @@
 import MiniSearch from 'minisearch';
+import { coordinateByConcept } from '../../core/knowledge/query-concepts.js';
+import { inverseDocumentFrequency, titleCoverage, withTitleCoverage, type WeightedTerm } from '../../core/knowledge/title-coverage.js';
 import type { KbChunk, KbDoc } from '../../core/ports/knowledge-store.js';
-import { analyzeQuery, indexTerm, splitWords } from './text-analyzer.js';
+import { analyze, analyzeQuery, indexTerm, splitWords } from './text-analyzer.js';
 
 /** Field weights: a word in the title or heading says more than one in the body. */
 export const FIELD_BOOST = { title: 5, heading: 2, meta: 2, body: 1 } as const;
 /** Weight of a synonym expansion relative to a word the user typed. */
-export const SYNONYM_WEIGHT = 0.35;
+export const SYNONYM_WEIGHT = 0.2;
 /** Weight of an ops-lexicon expansion (an abbreviation spelled out) relative to a typed word. */
 export const LEXICON_WEIGHT = 0.6;
 
@@ -40,6 +42,11 @@ export class Bm25Index {
   private readonly mini: MiniSearch<IndexedChunk>;
   private readonly chunksByDoc = new Map<string, string[]>();
   private readonly chunkData = new Map<string, IndexedChunk>();
+  /** Per document: the terms of its title, tags and services (title coverage). */
+  private readonly titleTerms = new Map<string, Set<string>>();
+  /** Per document: its distinct terms; and per term, how many documents hold it (IDF by document). */
+  private readonly docTerms = new Map<string, string[]>();
+  private readonly docFreq = new Map<string, number>();
   private changes = 0;
 
   constructor() {
@@ -77,6 +84,10 @@ export class Bm25Index {
     this.mini.addAll(rows);
     for (const row of rows) this.chunkData.set(row.id, row);
     this.chunksByDoc.set(doc.id, rows.map((r) => r.id));
+    this.titleTerms.set(doc.id, new Set(analyze([doc.title, ...doc.tags, ...doc.services].join('\n'))));
+    const terms = [...new Set(analyze([doc.title, meta, ...chunks.map((c) => `${c.heading}\n${c.body}`)].join('\n')))];
+    this.docTerms.set(doc.id, terms);
+    for (const t of terms) this.docFreq.set(t, (this.docFreq.get(t) ?? 0) + 1);
     this.changes++;
   }
 
@@ -85,6 +96,13 @@ export class Bm25Index {
       this.mini.discard(id);
       this.chunkData.delete(id);
     }
+    for (const t of this.docTerms.get(docId) ?? []) {
+      const df = (this.docFreq.get(t) ?? 1) - 1;
+      if (df > 0) this.docFreq.set(t, df);
+      else this.docFreq.delete(t);
+    }
+    this.docTerms.delete(docId);
+    this.titleTerms.delete(docId);
     if (this.chunksByDoc.delete(docId)) this.changes++;
   }
 
@@ -103,7 +121,7 @@ export class Bm25Index {
    * that service. `limit` bounds the chunks returned (not documents).
    */
   search(query: string, opts: { limit: number; service?: string }): Bm25Hit[] {
-    const { original, lexicon, expanded } = analyzeQuery(query);
+    const { original, lexicon, expanded, concepts } = analyzeQuery(query);
     if (original.length === 0) return [];
     const typed = new Set(original);
     const spelled = new Set(lexicon);
@@ -114,9 +132,20 @@ export class Bm25Index {
       fuzzy: (term) => (term.length >= 7 && typed.has(term) ? 0.15 : false),
       ...(opts.service ? { filter: (r) => (this.chunkData.get(r.id)?.services ?? []).includes(opts.service!) } : {}),
     });
-    return results.slice(0, opts.limit).map((r) => ({
-      chunk_id: String(r.id), doc_id: this.chunkData.get(String(r.id))?.doc_id ?? '', score: r.score, terms: r.terms,
+    // MiniSearch multiplies each score by the number of query terms matched; count concepts instead.
+    const hits = results.map((r) => ({
+      chunk_id: String(r.id), doc_id: this.chunkData.get(String(r.id))?.doc_id ?? '',
+      score: coordinateByConcept(r.score, r.queryTerms, concepts), terms: r.terms,
     }));
+    const weighted = this.weighted(original, lexicon);
+    return withTitleCoverage(hits, (doc) => titleCoverage(weighted, this.titleTerms.get(doc) ?? new Set())).slice(0, opts.limit);
+  }
+
+  /** Typed terms weigh their IDF by document, spelled-out abbreviations LEXICON_WEIGHT of theirs (synonyms none). */
+  private weighted(original: readonly string[], lexicon: readonly string[]): WeightedTerm[] {
+    const n = this.docTerms.size;
+    const idf = (t: string) => inverseDocumentFrequency(this.docFreq.get(t) ?? 0, n);
+    return [...original.map((term) => ({ term, weight: idf(term) })), ...lexicon.map((term) => ({ term, weight: LEXICON_WEIGHT * idf(term) }))];
   }
 }
 

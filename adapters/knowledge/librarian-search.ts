@@ -1,4 +1,4 @@
-import { reciprocalRankFusion, rerankLexicalHead } from '../../core/knowledge/rank-fusion.js';
+import { breakNearTies, reciprocalRankFusion, type Scored } from '../../core/knowledge/rank-fusion.js';
 import type { KbHit } from '../../core/knowledge/search-query.js';
 import type { KbDoc, KnowledgeStore } from '../../core/ports/knowledge-store.js';
 import { bestChunkPerDoc, snippetOf, type Bm25Index } from './bm25-index.js';
@@ -33,7 +33,7 @@ export class LibrarianSearch {
     const embedder = this.embeddings.embedder;
     const offline = embedder ? null : this.offline();
     if (offline) {
-      ranked = this.fuse(lexical.map((h) => h.chunk_id), offline.search(query, { limit: CANDIDATES, ...scope }), rerankLexicalHead);
+      ranked = this.fuseScored(lexical.map((h) => ({ id: h.chunk_id, score: h.score })), offline.scored(query, { limit: CANDIDATES, ...scope }));
       mode = 'offline-hybrid';
     } else if (embedder && this.kb.vectors) {
       try {
@@ -65,13 +65,9 @@ export class LibrarianSearch {
    * Fusion of the lexical and a semantic ranking, by document: each list keeps a document's best
    * chunk, and the fused document answers with its best lexical chunk (else its best semantic one),
    * so a runbook both rankings like rises even when they like different sections. Plain reciprocal
-   * rank fusion for pgvector neighbours; the offline word vectors, weaker than BM25, only reorder
-   * BM25's first documents (`rerankLexicalHead`).
+   * rank fusion for pgvector neighbours.
    */
-  private fuse(
-    lexical: readonly string[], semantic: readonly string[],
-    combine: (lexical: string[], semantic: string[]) => Array<{ id: string; score: number }> = (l, s) => reciprocalRankFusion([l, s]),
-  ): Array<{ chunk_id: string; score: number }> {
+  private fuse(lexical: readonly string[], semantic: readonly string[]): Array<{ chunk_id: string; score: number }> {
     const docOf = (id: string) => this.index.chunk(id)?.doc_id;
     const chunkOfDoc = new Map<string, string>();
     const byDoc = (ids: readonly string[]) => {
@@ -84,7 +80,29 @@ export class LibrarianSearch {
       }
       return docs;
     };
-    return combine(byDoc(lexical), byDoc(semantic)).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
+    return reciprocalRankFusion([byDoc(lexical), byDoc(semantic)]).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
+  }
+
+  /**
+   * The offline word vectors, weaker than BM25, only break near ties among BM25's first documents
+   * (`breakNearTies`, on each document's best chunk score); the fused document answers with its
+   * best lexical chunk, else its best semantic one.
+   */
+  private fuseScored(lexical: readonly Scored[], semantic: readonly Scored[]): Array<{ chunk_id: string; score: number }> {
+    const chunkOfDoc = new Map<string, string>();
+    const byDoc = (hits: readonly Scored[]) => {
+      const docs: Scored[] = [];
+      const seen = new Set<string>();
+      for (const h of hits) {
+        const doc = this.index.chunk(h.id)?.doc_id;
+        if (!doc || seen.has(doc)) continue;
+        seen.add(doc);
+        docs.push({ id: doc, score: h.score });
+        if (!chunkOfDoc.has(doc)) chunkOfDoc.set(doc, h.id);
+      }
+      return docs;
+    };
+    return breakNearTies(byDoc(lexical), byDoc(semantic)).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
   }
 
   /** Chunk text (for the Planner's prompt). */

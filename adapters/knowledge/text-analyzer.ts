@@ -1,5 +1,6 @@
 import { stemmer } from 'stemmer';
 import { lexiconExpansions } from '../../core/knowledge/ops-lexicon.js';
+import type { ConceptOf } from '../../core/knowledge/query-concepts.js';
 import { SYNONYM_GROUPS } from '../../core/knowledge/synonyms.js';
 
 /** Words too common to rank by (a small English list plus on-call filler). */
@@ -76,6 +77,8 @@ export interface QueryTerms {
   original: string[];
   lexicon: string[];
   expanded: string[];
+  /** Each synonym → the typed term it was expanded from (typed and lexicon terms are their own concept). */
+  concepts: ConceptOf;
 }
 
 export function analyzeQuery(query: string): QueryTerms {
@@ -83,6 +86,13 @@ export function analyzeQuery(query: string): QueryTerms {
   const seen = new Set(original);
   const fresh = (terms: Iterable<string>) => [...terms].filter((t) => !seen.has(t) && (seen.add(t), true));
   const lexicon = fresh(lexiconExpansions(splitWords(query)).flatMap((w) => analyze(w)));
-  const expanded = fresh(original.flatMap((t) => SYNONYMS.get(t) ?? []));
-  return { original, lexicon, expanded };
+  const concepts = new Map<string, string>();
+  const expanded: string[] = [];
+  for (const t of original) {
+    for (const s of fresh(SYNONYMS.get(t) ?? [])) {
+      expanded.push(s);
+      concepts.set(s, t);
+    }
+  }
+  return { original, lexicon, expanded, concepts };
 }

@@ -73,6 +73,11 @@ export class WordVectorIndex {
 
   /** Chunk ids by soft word match to the query, best first (at most `limit`; only `service`'s when set). */
   search(query: string, opts: { limit: number; service?: string }): string[] {
+    return this.scored(query, opts).map((h) => h.id);
+  }
+
+  /** Like `search`, with each chunk's score (the SIF-weighted sum of its best word matches). */
+  scored(query: string, opts: { limit: number; service?: string }): Array<{ id: string; score: number }> {
     this.refresh();
     const scores = new Float32Array(this.rows.length);
     const best = new Float32Array(this.rows.length);
@@ -97,7 +102,7 @@ export class WordVectorIndex {
       if (scores[row]! > 0 && (!opts.service || this.rows[row]!.services.includes(opts.service))) ranked.push(row);
     }
     ranked.sort((a, b) => scores[b]! - scores[a]!);
-    return ranked.slice(0, opts.limit).map((row) => this.rows[row]!.id);
+    return ranked.slice(0, opts.limit).map((row) => ({ id: this.rows[row]!.id, score: scores[row]! }));
   }
 
   /** Raise `best` of every chunk holding word `id` to `s`. */

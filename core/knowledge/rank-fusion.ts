@@ -19,23 +19,38 @@ export function reciprocalRankFusion(
 
 /** How many of the lexical ranking's first documents the semantic ranking may reorder. */
 export const SEMANTIC_HEAD = 3;
-/** Weight of the semantic list in that reordering (the lexical list weighs 1). */
-export const SEMANTIC_WEIGHT = 0.2;
+/**
+ * What the best semantic score adds to a front-runner whose lexical score is scaled to the best
+ * lexical one (1): 0.05, so the vectors reorder only documents within 5% of each other.
+ */
+export const SEMANTIC_WEIGHT = 0.05;
+
+/** A ranked id with its score (higher is better). */
+export interface Scored { id: string; score: number }
 
 /**
- * Pure: the lexical ranking with its first `head` ids reordered by weighted reciprocal rank fusion
- * with a semantic ranking; the rest keeps the lexical order, and ids only the semantic list holds
- * follow all lexical ones, in semantic order (a query without a word in common with any runbook
- * still finds one). The vectors only break near ties among the lexical front-runners, so
- * recall@head is the lexical one (issue 16 §3: on the bench the vectors were weaker than BM25 and
- * plain RRF pushed out runbooks BM25 had ranked 3rd–9th). Scores fall down the list.
+ * Pure: the lexical ranking with its first `head` ids rescored as lexical / best lexical + `weight` ×
+ * semantic / best semantic, so the semantic ranking only breaks near ties among the lexical
+ * front-runners (issue 16 §3: the offline vectors are weaker than BM25; a rank-based fusion let
+ * them overturn a clear BM25 winner). Below the head the lexical order stays, and ids only the
+ * semantic list holds follow all lexical ones, in semantic order (a query without a word in common
+ * with any runbook still finds one). Scores fall down the list.
  */
-export function rerankLexicalHead(
-  lexical: readonly string[], semantic: readonly string[], head = SEMANTIC_HEAD, weight = SEMANTIC_WEIGHT, k = RRF_K,
-): Array<{ id: string; score: number }> {
-  const front = new Set(lexical.slice(0, head));
-  const reordered = reciprocalRankFusion([lexical, semantic], k, [1, weight]).filter((f) => front.has(f.id));
-  const lexicalIds = new Set(lexical);
-  const rest = [...lexical.slice(head), ...semantic.filter((id) => !lexicalIds.has(id))];
-  return [...reordered, ...rest.map((id, i) => ({ id, score: 1 / (k + head + i + 1) }))];
+export function breakNearTies(
+  lexical: readonly Scored[], semantic: readonly Scored[], head = SEMANTIC_HEAD, weight = SEMANTIC_WEIGHT,
+): Scored[] {
+  const lexTop = lexical.reduce((m, h) => Math.max(m, h.score), 0) || 1;
+  const semTop = semantic.reduce((m, h) => Math.max(m, h.score), 0) || 1;
+  const sem = new Map(semantic.map((h) => [h.id, h.score / semTop]));
+  const front = lexical.slice(0, head)
+    .map((h) => ({ id: h.id, score: h.score / lexTop + weight * (sem.get(h.id) ?? 0) }))
+    .sort((a, b) => b.score - a.score);
+  const lexicalIds = new Set(lexical.map((h) => h.id));
+  const rest = [
+    ...lexical.slice(head).map((h) => ({ id: h.id, score: h.score / lexTop })),
+    ...semantic.filter((h) => !lexicalIds.has(h.id)).map((h) => ({ id: h.id, score: weight * (sem.get(h.id) ?? 0) })),
+  ];
+  const out = [...front, ...rest];
+  for (let i = 1; i < out.length; i++) out[i]!.score = Math.min(out[i]!.score, out[i - 1]!.score);
+  return out;
 }

@@ -5,7 +5,7 @@ import { analyzeQuery, splitWords } from '../../adapters/knowledge/text-analyzer
 import { runbookDocument } from '../../adapters/knowledge/runbook-files.js';
 import { queryWords } from '../../adapters/knowledge/word-vector-index.js';
 import { lexiconExpansions, OPS_LEXICON } from '../../core/knowledge/ops-lexicon.js';
-import { reciprocalRankFusion, rerankLexicalHead } from '../../core/knowledge/rank-fusion.js';
+import { breakNearTies, reciprocalRankFusion } from '../../core/knowledge/rank-fusion.js';
 
 describe('ops lexicon', () => {
   test('abbreviations and phrases are spelled out; unrelated words add nothing', () => {
@@ -47,15 +47,18 @@ describe('rank fusion', () => {
     assert.equal(even[0]!.id, 'b');
   });
 
-  test('rerankLexicalHead reorders only the lexical head; semantic-only ids come after every lexical one', () => {
-    const lexical = ['a', 'b', 'c', 'd', 'e'];
-    const ranked = rerankLexicalHead(lexical, ['c', 'x', 'e', 'b', 'y'], 3, 0.5).map((f) => f.id);
-    assert.deepEqual(ranked.slice(3), ['d', 'e', 'x', 'y'], 'below the head the lexical order stays, then the semantic-only ids');
-    assert.deepEqual(new Set(ranked.slice(0, 3)), new Set(['a', 'b', 'c']));
-    assert.deepEqual(rerankLexicalHead([], ['x', 'y']).map((f) => f.id), ['x', 'y'], 'nothing lexical: the semantic ranking');
-    assert.deepEqual(ranked.slice(0, 3), ['c', 'b', 'a'], 'c: 1/63 + 0.5/61 > b: 1/62 + 0.5/64 > a: 1/61');
-    const scores = rerankLexicalHead(lexical, ['c'], 3, 0.5).map((f) => f.score);
-    assert.deepEqual(scores, [...scores].sort((x, y) => y - x), 'scores fall down the list');
+  test('breakNearTies: the semantic scores reorder only near ties among the lexical head; semantic-only ids come after every lexical one', () => {
+    const scored = (pairs: Array<[string, number]>) => pairs.map(([id, score]) => ({ id, score }));
+    const lexical = scored([['a', 10], ['b', 9.8], ['c', 6], ['d', 5], ['e', 4]]);
+    const semantic = scored([['b', 2], ['c', 1.8], ['x', 1.5], ['e', 1], ['y', 0.5]]);
+    const ids = (w: number) => breakNearTies(lexical, semantic, 3, w).map((f) => f.id);
+    assert.deepEqual(ids(0.05), ['b', 'a', 'c', 'd', 'e', 'x', 'y'], 'b (0.98 + 0.05) passes a (1 + 0); c (0.6 + 0.045) stays third');
+    assert.deepEqual(ids(0), ['a', 'b', 'c', 'd', 'e', 'x', 'y'], 'weight 0: the lexical order');
+    assert.deepEqual(ids(0.5).slice(0, 3), ['b', 'c', 'a'], 'a heavy weight lets the vectors overturn a clear lexical lead (why it is kept small)');
+    assert.deepEqual(ids(1).slice(3), ['d', 'e', 'x', 'y'], 'below the head the lexical order stays, whatever the weight');
+    assert.deepEqual(breakNearTies([], scored([['x', 2], ['y', 1]])).map((f) => f.id), ['x', 'y'], 'nothing lexical: the semantic ranking');
+    const scores = breakNearTies(lexical, semantic, 3, 0.5).map((f) => f.score);
+    assert.deepEqual(scores, [...scores].sort((p, q) => q - p), 'scores fall down the list');
   });
 });
 
