@@ -61,7 +61,7 @@ async function main() {
   const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
   const { dataDir, extensions } = /** @type {PgliteWorkerData} */ (workerData);
   const db = openPglite(dataDir, await extensionsOf(extensions));
-  // The store's statements and pglite-socket's clients take turns on PGlite's one session (pglite-session.ts).
+  // The store's statements and pglite-socket's clients take turns on PGlite's one session (pglite-session.js).
   const session = pgliteSession(db);
   /** @type {Map<number, OpenTx>} */
   const txs = new Map();

@@ -1,7 +1,7 @@
 /**
  * Embedded PGlite in a worker_thread. PGlite runs PostgreSQL as WebAssembly on the thread that
  * calls it, so in-process every query holds the event loop that also reads and acks chat requests
- * (bench:clicks). Here one PGlite instance lives in a worker (`pglite-worker-thread.ts`) and the
+ * (bench:clicks). Here one PGlite instance lives in a worker (`pglite-worker-thread.js`) and the
  * main thread talks to it with messages: a `SqlClient` for the SQL stores, and a pglite-socket
  * port for Agenda's `pg` pool, as in-process. @electric-sql/pglite's own worker entry is for web
  * workers (it needs `navigator.locks`, which Node 20 lacks), hence this small protocol.
