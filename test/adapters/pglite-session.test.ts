@@ -11,7 +11,7 @@ import { cleanupTestPgliteBackend, cleanupTestPgliteWorkerBackend, createTestPgl
 /*
  * PGlite has one session. It is shared by the store's statements and by Agenda's `pg`
  * connections through pglite-socket, which runs each wire message (Parse, Bind, Execute, Sync;
- * BEGIN … COMMIT) on its own: adapters/store/pglite/pglite-session.ts makes them take turns.
+ * BEGIN … COMMIT) on its own: adapters/store/pglite/pglite-session.js makes them take turns.
  * Each caller must get its own answers while the others run: a socket client's half-sent extended
  * query or open transaction must not swallow or take the store's statements, nor the store's
  * transaction take the client's (CI's memory check got an empty token lookup, a 401, under 8 REST

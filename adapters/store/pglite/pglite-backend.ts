@@ -31,7 +31,7 @@ export function openPgliteBackend(options: PgliteCaseStoreOptions = {}): PgliteB
 /**
  * Agenda on embedded PGlite: PGlite is served to `pg` through @electric-sql/pglite-socket on a
  * loopback port only this process knows, so the jobs live in the same database as the cases. Its
- * clients and the store take turns on PGlite's one session (pglite-session.ts).
+ * clients and the store take turns on PGlite's one session (pglite-session.js).
  */
 export async function pgliteAgendaBackend(db: PGlite): Promise<AgendaBackendBinding> {
   const { server, port } = await servePgliteSocket(db, 8);

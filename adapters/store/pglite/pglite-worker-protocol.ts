@@ -1,4 +1,4 @@
-/** Messages between `pglite-worker.ts` (main thread) and `pglite-worker-thread.ts` (the worker). */
+/** Messages between `pglite-worker.ts` (main thread) and `pglite-worker-thread.js` (the worker). */
 
 /** What the worker opens: the data directory (or `memory://…`) and extensions by name. */
 export interface PgliteWorkerData {

@@ -1,13 +1,11 @@
 /**
  * Embedded PGlite in a worker_thread. PGlite runs PostgreSQL as WebAssembly on the thread that
  * calls it, so in-process every query holds the event loop that also reads and acks chat requests
- * (bench:clicks). Here one PGlite instance lives in a worker (`pglite-worker-thread.ts`) and the
+ * (bench:clicks). Here one PGlite instance lives in a worker (`pglite-worker-thread.js`) and the
  * main thread talks to it with messages: a `SqlClient` for the SQL stores, and a pglite-socket
  * port for Agenda's `pg` pool, as in-process. @electric-sql/pglite's own worker entry is for web
  * workers (it needs `navigator.locks`, which Node 20 lacks), hence this small protocol.
  */
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SqlClient, SqlQueryable, SqlResult } from '../sql/sql-client.js';
 import type { PgliteWorkerData, WorkerReply, WorkerRequest } from './pglite-worker-protocol.js';
@@ -34,16 +32,14 @@ export interface PgliteWorkerOptions {
 }
 
 /**
- * The worker module next to this one: `.js` when compiled; `.ts` when run by tsx, whose loader a
- * worker_thread does not inherit, so a one-line bootstrap registers tsx in the worker first.
+ * The worker module next to this one, `pglite-worker-thread.js`. It and the modules it imports
+ * (pglite-session, pglite-settings, data-dir-create) are JavaScript, type-checked through JSDoc
+ * (tsconfig `checkJs`), so the worker loads them as they are. A worker_thread does not inherit the
+ * tsx loader, and registering tsx in the worker started a second loader thread and tsx in the
+ * worker: +45 MB RSS idle (bench:memory, README "Performance").
  */
 function newWorker(workerData: PgliteWorkerData): Worker {
-  const extension = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./pglite-worker-thread${extension}`, import.meta.url);
-  if (extension !== '.ts') return new Worker(entry, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData });
+  return new Worker(new URL('./pglite-worker-thread.js', import.meta.url), { workerData });
 }
 
 /** An error from the worker, with the driver's fields (code, detail …) as the caller's code expects. */

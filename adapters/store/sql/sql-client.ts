@@ -49,7 +49,7 @@ export interface SqlClient extends SqlQueryable {
  * interleaving their statements.
  */
 export function pgliteSqlClient(db: PGlite): SqlClient {
-  // Statements and transactions take turns with pglite-socket's clients on the one session (pglite-session.ts).
+  // Statements and transactions take turns with pglite-socket's clients on the one session (pglite-session.js).
   const session = pgliteSession(db);
   return {
     query: (sql, params) => session.run(() => pgliteQuery(db, sql, params)),

@@ -1,3 +1,4 @@
+// JavaScript (type-checked: tsconfig checkJs) so the PGlite worker thread loads it without tsx (pglite-worker.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,8 @@ export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';
  */
 
 /** Whether `dataDir` holds no PostgreSQL cluster yet (PGlite would run initdb on it). */
-export function dataDirNeedsInitdb(dataDir: string): boolean {
+/** @param {string} dataDir @returns {boolean} */
+export function dataDirNeedsInitdb(dataDir) {
   return !existsSync(join(dataDir, 'PG_VERSION'));
 }
 
@@ -34,8 +36,11 @@ await db.close();
  * Run initdb on `dataDir` (which exists, possibly holding opsloop's lock file) in a child Node
  * process, when it holds no cluster yet; a no-op otherwise. Throws with the child's stderr when
  * the child fails. The caller holds the directory's lock, so no other opsloop starts on it meanwhile.
+ * @param {string} dataDir
+ * @param {readonly string[]} startParams
+ * @returns {void}
  */
-export function createDataDirInChild(dataDir: string, startParams: readonly string[]): void {
+export function createDataDirInChild(dataDir, startParams) {
   if (!dataDirNeedsInitdb(dataDir)) return;
   const child = spawnSync(
     process.execPath,

@@ -1,3 +1,4 @@
+// JavaScript (type-checked: tsconfig checkJs) so the PGlite worker thread loads it without tsx (pglite-worker.ts).
 /**
  * The worker side of `pglite-worker.ts`: one PGlite instance opened in a worker_thread, so its
  * queries (WebAssembly running PostgreSQL) leave the main event loop. Requests come as messages;
@@ -6,23 +7,34 @@
  * connections reach the same instance through @electric-sql/pglite-socket, served from here.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PGliteOptions, Transaction } from '@electric-sql/pglite';
-import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { pgliteSession, servePgliteSocket } from './pglite-session.js';
 import { openPglite } from './pglite-settings.js';
-import type { WorkerReply, WorkerRequest, PgliteWorkerData } from './pglite-worker-protocol.js';
+
+/**
+ * @typedef {import('@electric-sql/pglite').PGliteOptions} PGliteOptions
+ * @typedef {import('@electric-sql/pglite').Transaction} Transaction
+ * @typedef {import('@electric-sql/pglite-socket').PGLiteSocketServer} PGLiteSocketServer
+ * @typedef {import('./pglite-worker-protocol.js').WorkerReply} WorkerReply
+ * @typedef {import('./pglite-worker-protocol.js').WorkerRequest} WorkerRequest
+ * @typedef {import('./pglite-worker-protocol.js').PgliteWorkerData} PgliteWorkerData
+ */
 
 const ROLLBACK = Symbol('rollback');
 
-interface OpenTx {
-  tx: Transaction;
-  finish(commit: boolean): void;
-  /** The PGlite `transaction` call: settles after COMMIT or ROLLBACK. */
-  done: Promise<unknown>;
-}
+/**
+ * @typedef {object} OpenTx
+ * @property {Transaction} tx
+ * @property {(commit: boolean) => void} finish
+ * @property {Promise<unknown>} done The PGlite `transaction` call: settles after COMMIT or ROLLBACK.
+ */
 
-async function extensionsOf(names: readonly string[]): Promise<PGliteOptions['extensions']> {
-  const extensions: NonNullable<PGliteOptions['extensions']> = {};
+/**
+ * @param {readonly string[]} names
+ * @returns {Promise<PGliteOptions['extensions']>}
+ */
+async function extensionsOf(names) {
+  /** @type {NonNullable<PGliteOptions['extensions']>} */
+  const extensions = {};
   for (const name of names) {
     if (name === 'vector') extensions.vector = (await import('@electric-sql/pglite-pgvector')).vector;
     else throw new Error(`unknown PGlite extension ${JSON.stringify(name)}`);
@@ -30,34 +42,46 @@ async function extensionsOf(names: readonly string[]): Promise<PGliteOptions['ex
   return extensions;
 }
 
-/** An error as plain data (message, name and the driver's fields: code, detail, constraint …). */
-function errorData(error: unknown): Record<string, unknown> {
+/**
+ * An error as plain data (message, name and the driver's fields: code, detail, constraint …).
+ * @param {unknown} error
+ * @returns {Record<string, unknown>}
+ */
+function errorData(error) {
   if (!(error instanceof Error)) return { message: String(error) };
-  const data: Record<string, unknown> = { message: error.message, name: error.name };
+  /** @type {Record<string, unknown>} */
+  const data = { message: error.message, name: error.name };
   for (const [key, value] of Object.entries(error)) {
     if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) data[key] = value;
   }
   return data;
 }
 
-async function main(): Promise<void> {
-  const port = parentPort!;
-  const { dataDir, extensions } = workerData as PgliteWorkerData;
+async function main() {
+  const port = /** @type {import('node:worker_threads').MessagePort} */ (parentPort);
+  const { dataDir, extensions } = /** @type {PgliteWorkerData} */ (workerData);
   const db = openPglite(dataDir, await extensionsOf(extensions));
-  // The store's statements and pglite-socket's clients take turns on PGlite's one session (pglite-session.ts).
+  // The store's statements and pglite-socket's clients take turns on PGlite's one session (pglite-session.js).
   const session = pgliteSession(db);
-  const txs = new Map<number, OpenTx>();
+  /** @type {Map<number, OpenTx>} */
+  const txs = new Map();
   /** One pglite-socket server per `serve` (each Agenda queue: agents, silences), by port — as the in-process backend does. */
-  const socketServers = new Map<number, PGLiteSocketServer>();
+  /** @type {Map<number, PGLiteSocketServer>} */
+  const socketServers = new Map();
 
-  const target = (tx: number | undefined) => {
+  /** @param {number | undefined} tx */
+  const target = (tx) => {
     if (tx === undefined) return db;
     const open = txs.get(tx);
     if (!open) throw new Error(`transaction ${tx} is not open`);
     return open.tx;
   };
 
-  async function handle(request: WorkerRequest): Promise<unknown> {
+  /**
+   * @param {WorkerRequest} request
+   * @returns {Promise<unknown>}
+   */
+  async function handle(request) {
     switch (request.op) {
       case 'ready':
         await db.waitReady;
@@ -78,16 +102,17 @@ async function main(): Promise<void> {
       case 'begin': {
         // The transaction holds the session from BEGIN until it settles; it is named by its begin request's id.
         const release = await session.hold();
-        return new Promise<number>((started, failed) => {
-          let finish!: (commit: boolean) => void;
-          const done = db.transaction((tx) => new Promise<void>((commit, rollback) => {
-            finish = (ok) => (ok ? commit() : rollback(ROLLBACK));
+        return new Promise((started, failed) => {
+          /** @type {(commit: boolean) => void} */
+          let finish = () => {};
+          const done = db.transaction((tx) => new Promise((commit, rollback) => {
+            finish = (ok) => (ok ? commit(undefined) : rollback(ROLLBACK));
             txs.set(request.id, { tx, finish, done });
             started(request.id);
           }));
           done.then(release, release);
           // BEGIN itself failed (the instance is closed): no transaction was registered.
-          done.catch((error: unknown) => { if (!txs.has(request.id)) failed(error); });
+          done.catch((error) => { if (!txs.has(request.id)) failed(error); });
         });
       }
       case 'end': {
@@ -120,10 +145,10 @@ async function main(): Promise<void> {
     }
   }
 
-  port.on('message', (request: WorkerRequest) => {
+  port.on('message', (/** @type {WorkerRequest} */ request) => {
     handle(request).then(
-      (value) => port.postMessage({ id: request.id, ok: true, value } satisfies WorkerReply),
-      (error: unknown) => port.postMessage({ id: request.id, ok: false, error: errorData(error) } satisfies WorkerReply),
+      (value) => port.postMessage(/** @satisfies {WorkerReply} */ ({ id: request.id, ok: true, value })),
+      (error) => port.postMessage(/** @satisfies {WorkerReply} */ ({ id: request.id, ok: false, error: errorData(error) })),
     );
   });
 }
