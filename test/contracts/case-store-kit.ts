@@ -144,10 +144,10 @@ export function withFaultyOutbox(store: CaseStore, mode: 'stepwise' | 'after-wri
 export interface CaseSnapshot { status: CaseStatus; version: number; plan_id: string | null; timeline: string[] }
 
 /**
- * What the tests of one CaseStore contract suite share: the store `caseStoreContract` opens in
- * `before`, a real Orchestrator over it (real clock, random UUIDs), and the helpers that drive it.
+ * The store a contract suite opens in `before` and a real Orchestrator over it (real clock, random
+ * UUIDs); the suites' kits (CaseStoreKit, outbox-relay-kit.ts RelayKit) add their helpers.
  */
-export class CaseStoreKit {
+export class StoreUnderTest {
   #store: CaseStore | undefined;
   #orchestrator: Orchestrator | undefined;
 
@@ -169,7 +169,10 @@ export class CaseStoreKit {
     assert.ok(this.#orchestrator, 'the suite opens the store in before()');
     return this.#orchestrator;
   }
+}
 
+/** What the tests of one CaseStore contract suite share: the store and the helpers that drive it. */
+export class CaseStoreKit extends StoreUnderTest {
   async createCase(titleText = 'p95 spike'): Promise<string> {
     const result = await this.orchestrator.createCase({ title: titleText, tenant: 't-001' }, { idempotencyKey: newKey(), actor: 'tester' });
     return expectOk(result, 'created').case_id;

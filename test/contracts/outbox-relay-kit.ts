@@ -1,14 +1,12 @@
 import { CONSUMER_GROUPS, consumerGroupsOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Orchestrator } from '../../core/orchestrator/index.js';
 import type { CaseStore, OutboxStore } from '../../core/ports/case-store.js';
 import type { CaseEvent } from '../../core/fsm/index.js';
 import type { OutboxEnvelope } from '../../core/schemas/outbox.js';
 import { OutboxRelay, type RelayLogger } from '../../adapters/jobs/outbox-relay.js';
 import type { OutboxConsumer } from '../../adapters/jobs/outbox-consumer.js';
-import { systemClock, uuidGen } from '../../adapters/system-clock.js';
-import { validPlan, type StoreContractOptions } from './case-store-kit.js';
+import { StoreUnderTest, validPlan, type StoreContractOptions } from './case-store-kit.js';
 import { expectOk } from '../support/outcomes.js';
 
 export interface RelayContractOptions extends StoreContractOptions {
@@ -89,34 +87,10 @@ export function byCase(messages: readonly OutboxEnvelope[]): Map<string, string[
   return map;
 }
 
-/**
- * What the tests of one OutboxRelay contract suite share: the store `outboxRelayContract` opens in
- * `before`, a real Orchestrator over it, the relays to stop when the suite ends, and helpers.
- */
-export class RelayKit {
-  #store: CaseStore | undefined;
-  #orchestrator: Orchestrator | undefined;
+/** What the tests of one OutboxRelay contract suite share: the store, the relays to stop when the suite ends, and helpers. */
+export class RelayKit extends StoreUnderTest {
   /** Relays stopped when the suite ends, even if a test fails. */
   readonly relays: OutboxRelay[] = [];
-
-  open(store: CaseStore): void {
-    this.#store = store;
-    this.#orchestrator = new Orchestrator({ store, clock: systemClock, ids: uuidGen });
-  }
-
-  get opened(): CaseStore | undefined {
-    return this.#store;
-  }
-
-  get store(): CaseStore {
-    assert.ok(this.#store, 'the suite opens the store in before()');
-    return this.#store;
-  }
-
-  get orchestrator(): Orchestrator {
-    assert.ok(this.#orchestrator, 'the suite opens the store in before()');
-    return this.#orchestrator;
-  }
 
   /** A relay that is stopped when the suite ends, even if a test fails. */
   relay(options: Partial<ConstructorParameters<typeof OutboxRelay>[0]> = {}): OutboxRelay {
