@@ -4,7 +4,6 @@ import type { GateEvaluator, PlanProposer, PlanVerifier } from '../../core/agent
 import { evaluatePolicy } from '../../core/agents/gatekeeper.js';
 import { withoutUserinfo } from '../../core/auth/redact.js';
 import { inventoryTargetFor } from '../../core/agents/inventory.js';
-import type { JobQueue } from '../../core/ports/job-queue.js';
 import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
 import { loadServices } from '../../adapters/config/services-loader.js';
 import { createStepExecutorsFromEnv, type ExecutorRegistry } from '../../adapters/executors/index.js';
@@ -33,8 +32,6 @@ import type { CaseRecord } from '../../core/schemas/case.js';
 import { defineAnalystJob, scheduleAnalyst } from '../../adapters/agents/analyst.js';
 
 export interface AgentsExtensionOptions {
-  /** Replace the process's job queue (tests); the extension then starts and stops it. */
-  queue?: JobQueue;
   /** Replace the step adapters (tests point k8s/GitHub at local fakes). */
   executors?: ExecutorRegistry;
   /** Look for due jobs at least this often (ms; default 250, the process's queue takes the shortest asked). */
@@ -92,7 +89,7 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
     ...(opts.guardIntervalMs ? { guardIntervalMs: opts.guardIntervalMs } : {}),
   });
 
-  const queue = opts.queue ?? ctx.jobQueue.pollAtLeastEvery(opts.processEveryMs ?? DEFAULT_PROCESS_EVERY_MS);
+  const queue = ctx.jobQueue.pollAtLeastEvery(opts.processEveryMs ?? DEFAULT_PROCESS_EVERY_MS);
   // With OPSLOOP_INVESTIGATION=on (and no investigation given by a test), opsloop's own read-only tools.
   const kit = !opts.investigation && config.investigation === 'on' ? investigationKitFor(ctx, services) : undefined;
   const investigation = opts.investigation ?? (kit ? investigationOptionOf(kit) : undefined);
@@ -121,13 +118,11 @@ export async function createAgentsExtension(ctx: OpsloopContext, opts: AgentsExt
         await kit.start();
         for (const warning of kit.warnings) log.warn({ warning }, 'investigation source unavailable');
       }
-      await opts.queue?.start();
       // The Analyst's repeating pass needs Prometheus and at least one configured signal.
       const hasSignals = Object.keys(services.services).some((name) => serviceDefaultsFor(services, name).signals.length > 0);
       if (prometheus && hasSignals) await scheduleAnalyst(queue);
     },
     async stop() {
-      await opts.queue?.stop();
       await kit?.stop();
     },
   };

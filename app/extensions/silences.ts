@@ -5,7 +5,6 @@ import { silenceRoutes } from '../../adapters/http/silence-routes.js';
 import { defineSilenceJobs, scheduleSilenceEnd, scheduleSilenceSweep, SILENCE_SWEEP_MS } from '../../adapters/silences/silence-jobs.js';
 import { SilenceService } from '../../adapters/silences/silence-service.js';
 import { StoreSuppressor } from '../../adapters/silences/store-suppressor.js';
-import type { JobQueue } from '../../core/ports/job-queue.js';
 import { serviceDefaultsFor, type ServicesFile } from '../../core/schemas/services.js';
 
 /** What the silences extension provides the others: the Sensor, the Analyst and chat use it. */
@@ -15,8 +14,6 @@ export interface SilencesFeature {
 }
 
 export interface SilencesExtensionOptions {
-  /** Replace the process's job queue (tests); the extension then starts and stops it. */
-  queue?: JobQueue;
   /** Use these services (maintenance windows) instead of reading OPSLOOP_SERVICES_FILE (tests). */
   services?: ServicesFile;
   /** The repeating sweep's interval (default 60 s). */
@@ -49,7 +46,7 @@ export async function createSilencesExtension(ctx: OpsloopContext, options: Sile
     store: ctx.backend.silences, clock: ctx.clock, registry: ctx.metrics.registry, logger: log,
     maintenance: (service) => serviceDefaultsFor(services, service).maintenance ?? [],
   });
-  const queue = options.queue ?? ctx.jobQueue.pollAtLeastEvery(options.processEveryMs ?? 5_000);
+  const queue = ctx.jobQueue.pollAtLeastEvery(options.processEveryMs ?? 5_000);
   const service = new SilenceService({
     store: ctx.backend.silences, clock: ctx.clock, ids: ctx.ids, logger: log,
     afterCommit: ctx.outboxWritten, onChange: () => suppressor.invalidate(), scheduleEnd: scheduleSilenceEnd(queue),
@@ -62,12 +59,8 @@ export async function createSilencesExtension(ctx: OpsloopContext, options: Sile
     name: 'silences',
     http: [silenceRoutes({ silences: service, clock: ctx.clock })],
     async start() {
-      await options.queue?.start();
       await scheduleSilenceSweep(queue, options.sweepMs ?? SILENCE_SWEEP_MS);
       await service.expireDue();
-    },
-    async stop() {
-      await options.queue?.stop();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { testAuth, ADMIN_HEADERS } from '../support/auth.js';
+import { testAuth } from '../support/auth.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
@@ -8,36 +8,13 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-st
 import { startOpsloop, type RunningOpsloop } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import { createDiscordExtension } from '../../app/extensions/discord.js';
-import { DiscordInteractions, commandLine, quoteArg } from '../../bot/discord/discord-interactions.js';
-import { attachDiscordGateway, createDiscordGatewayClient } from '../../bot/discord/discord-gateway.js';
-import { main as registerMain, OPS_COMMAND } from '../../cli/discord-register.js';
-import { escapeDiscord, toDiscordMessage } from '../../adapters/chat/discord/discord-render.js';
+import { DiscordInteractions } from '../../bot/discord/discord-interactions.js';
 import { ChatHandler } from '../../bot/chat-handler.js';
-import { planPost } from '../../core/chat/message-model.js';
 import { decodeAction } from '../../core/chat/actions.js';
-import { parseOpsCommand, tokenize } from '../../core/chat/command.js';
-import type { ChangePlan } from '../../core/schemas/plan.js';
-import { FakeDiscordRest, type FakeDiscordCall } from '../support/fake-discord-rest.js';
+import { FakeDiscordRest } from '../support/fake-discord-rest.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
-import { pollFor, type Probe } from '../support/wait.js';
 import { expectOk } from '../support/outcomes.js';
-
-const APP_ID = '700000000000000001';
-const GUILD = '800000000000000001';
-const CHANNEL = '900000000000000001';
-const APPROVER_ROLE = '100000000000000001';
-const REQUESTER = { id: '200000000000000001', username: 'rita', roles: [APPROVER_ROLE] };
-const APPROVER = { id: '200000000000000002', username: 'alice', roles: [APPROVER_ROLE] };
-const BYSTANDER = { id: '200000000000000003', username: 'bob', roles: [] as string[] };
-const DEADLINE_MS = 30_000;
-const waitFor = <T>(what: string, probe: Probe<T>): Promise<T> => pollFor(what, probe, { timeoutMs: DEADLINE_MS });
-
-const plan: ChangePlan = {
-  title: 'restart checkout-api', risk_score: 0.4,
-  steps: [{ name: 'restart', action: 'noop', params: {}, timeout_s: 30, retry: 0 }],
-  rollback: { note: 'nothing to undo' },
-  verify: { settle_s: 0, checks: [{ name: 'p95', query: 'p95_latency_seconds', op: '<', threshold: 0.3, window: '5m' }] },
-};
+import { APP_ID, GUILD, CHANNEL, APPROVER_ROLE, REQUESTER, APPROVER, BYSTANDER, waitFor, plan } from './discord-fixtures.js';
 
 let fake: FakeDiscordRest;
 let store: PgliteCaseStore;
@@ -372,73 +349,6 @@ describe('Discord HTTP interactions', () => {
       assert.match(textOf(edit.body as Record<string, unknown>), /opsloop commands/);
     } finally {
       await app.close();
-    }
-  });
-});
-
-describe('Discord pieces', () => {
-  test('subcommand options become the same /ops line the parser reads, whatever the quotes', () => {
-    for (const title of ['p95 spike', 'say "hi" now', "it's 'quoted'", 'a=b c', 'mixed "x" and \'y\'']) {
-      const line = commandLine('open', { title, sev: 2, env: 'prod' });
-      const parsed = parseOpsCommand(line);
-      assert.ok(parsed.ok, line);
-      assert.deepEqual(parsed.command, { kind: 'open', title, severity: 2, env: 'prod' });
-    }
-    assert.equal(typeof tokenize(quoteArg('')), 'object');
-    assert.deepEqual(parseOpsCommand(commandLine('plan', { template: 'k8s.rollout.restart', case: 'abcd1234' })), { ok: true, command: { kind: 'plan', caseRef: 'abcd1234', template: 'k8s.rollout.restart' } });
-    assert.deepEqual(parseOpsCommand(commandLine('', { text: 'status' })), { ok: true, command: { kind: 'status' } });
-    assert.deepEqual(parseOpsCommand(commandLine('runbook', { query: 'pods keep restarting', service: 'checkout' })), { ok: true, command: { kind: 'runbook', query: 'pods keep restarting', service: 'checkout' } });
-    assert.deepEqual(parseOpsCommand(commandLine('report', { case: 'abcd1234' })), { ok: true, command: { kind: 'report', caseRef: 'abcd1234' } });
-    assert.deepEqual(parseOpsCommand(commandLine('demo', { action: 'break' })), { ok: true, command: { kind: 'demo', action: 'break' } });
-    assert.deepEqual(parseOpsCommand(commandLine('evidence', { case: 'abcd1234' })), { ok: true, command: { kind: 'evidence', caseRef: 'abcd1234' } });
-  });
-
-  test('rendering: embed fields, buttons with the codec value, markdown escaped outside code, buttons removable', () => {
-    const caseId = '3f2a1b4c-0000-4000-8000-000000000001';
-    const withButtons = toDiscordMessage(planPost(plan, { caseId, buttons: { version: 4 } }));
-    const buttons = withButtons.components[0]!.components;
-    assert.deepEqual(buttons.map((b) => [b.label, b.style, decodeAction(b.custom_id)?.event]), [['Approve', 3, 'gate_approved'], ['Reject', 4, 'gate_rejected']]);
-    assert.deepEqual(toDiscordMessage(planPost(plan, { caseId })).components, []);
-    assert.equal(escapeDiscord('a *b* `c*d` _e_'), 'a \\*b\\* `c*d` \\_e\\_');
-  });
-
-  test('npm run discord:register puts /ops (global and per guild); --help; bad env → 2', async () => {
-    const lines: string[] = [];
-    const out = (l: string) => lines.push(l);
-    assert.equal(await registerMain(['--help'], {}, out), 0);
-    assert.match(lines.join('\n'), /DISCORD_GUILD_ID/);
-    assert.equal(await registerMain([], { DISCORD_APP_ID: 'abc' }, out), 2);
-    const env = { DISCORD_APP_ID: APP_ID, DISCORD_BOT_TOKEN: 'reg-token', DISCORD_API_URL: fake.apiUrl };
-    assert.equal(await registerMain([], env, out), 0);
-    assert.equal(await registerMain([], { ...env, DISCORD_GUILD_ID: GUILD }, out), 0);
-    const puts = fake.callsOf('commands.put');
-    assert.deepEqual(puts.slice(-2).map((c) => c.path), [`/applications/${APP_ID}/commands`, `/applications/${APP_ID}/guilds/${GUILD}/commands`]);
-    assert.equal(puts.at(-1)!.auth, 'Bot reg-token');
-    assert.deepEqual((puts.at(-1)!.body as Array<{ name: string }>).map((c) => c.name), ['ops']);
-    assert.deepEqual(OPS_COMMAND.options.map((o) => o.name), ['open', 'status', 'timeline', 'plan', 'evidence', 'runbook', 'report', 'demo', 'silence', 'help']);
-  });
-
-  test('gateway wiring: a discord.js interactionCreate reaches the same handler and replies via the callback route', async () => {
-    // No gateway connection here: discord.js's own InteractionCreate action builds the
-    // interaction from raw data, exactly as it does for a gateway dispatch.
-    const client = createDiscordGatewayClient({ apiUrl: fake.apiUrl });
-    client.rest.setToken('gateway-token');
-    const handler = new ChatHandler({ orchestrator: ops.orchestrator, queries: store.queries });
-    attachDiscordGateway(client, new DiscordInteractions({ handler }), { answerWithinMs: 10_000 });
-    try {
-      const raw = slash('help', {});
-      (client as unknown as { actions: { InteractionCreate: { handle(data: unknown): void } } }).actions.InteractionCreate.handle(raw);
-      const callback = await waitFor('the gateway reply', () => fake.callsOf('interaction.callback').find((c: FakeDiscordCall) => c.params.interaction === raw.id));
-      const body = callback.body as { type: number; data: { flags: number; embeds: Array<{ title: string }> } };
-      assert.equal(body.type, 4);
-      assert.equal(body.data.flags, 64);
-      assert.match(body.data.embeds[0]!.title, /opsloop commands/);
-      const bad = slash('open', { title: '' });
-      (client as unknown as { actions: { InteractionCreate: { handle(data: unknown): void } } }).actions.InteractionCreate.handle(bad);
-      const refused = await waitFor('the gateway usage answer', () => fake.callsOf('interaction.callback').find((c) => c.params.interaction === bad.id));
-      assert.match(String((refused.body as { data: { content: string } }).data.content), /title is empty/);
-    } finally {
-      await client.destroy();
     }
   });
 });

@@ -76,11 +76,12 @@ describe('agent loop: LLM planner and duplicate command delivery (PGlite, Agenda
     e2e = await startE2e({
       policy: E2E_POLICY, services: E2E_SERVICES, templates: E2E_TEMPLATES,
       env: { OPENAI_API_KEY: 'sk-e2e', OPENAI_BASE_URL: openai.baseURL, OPENAI_MODEL: 'fake-planner' },
+      // The app's one job queue, opened on the backend, enqueues twice and records runs.
+      wrapJobQueue: (inner) => (queue = new DuplicatingQueue(inner)),
       extensions: [
-        async (ctx) => {
+        (ctx) => {
           store = ctx.store;
-          queue = new DuplicatingQueue(await ctx.backend.jobs({ name: 'e2e-dup', processEveryMs: 200 }));
-          return createAgentsExtension(ctx, { queue });
+          return createAgentsExtension(ctx, { processEveryMs: 200 });
         },
         (ctx) => {
           ctx.relay.on('cmd.exec.run', async (msg) => { execCommands.push(msg); }, 'e2e-capture');

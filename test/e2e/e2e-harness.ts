@@ -8,6 +8,7 @@ import type { PgliteCaseStore } from '../../adapters/store/pglite/pglite-case-st
 import { startOpsloop, type RunningOpsloop, type OpsloopOverrides } from '../../app/start-opsloop.js';
 import { pgliteBackend } from '../../adapters/store/pglite/pglite-backend.js';
 import type { ExtensionFactory } from '../../app/extension-context.js';
+import type { JobQueue } from '../../core/ports/job-queue.js';
 import { cleanupTestPgliteStore, createTestPgliteStore } from '../support/pglite.js';
 
 /**
@@ -25,8 +26,10 @@ export interface E2eOptions {
   templates?: Record<string, string>;
   /** Extra environment variables for `loadConfig` (PROMETHEUS_URL, OPENAI_*, …). */
   env?: Record<string, string>;
-  /** Replace the default extensions (e.g. the agents extension with an injected queue). */
+  /** Replace the default extensions (e.g. the agents extension with test options). */
   extensions?: ExtensionFactory[];
+  /** Wrap the job queue the app opens on the backend (the process's one queue, `ctx.jobQueue`), e.g. to record or duplicate jobs. */
+  wrapJobQueue?: (queue: JobQueue) => JobQueue;
   /** Relay tuning besides the harness's 50 ms poll (e.g. a short retry backoff). */
   relay?: OpsloopOverrides['relay'];
 }
@@ -69,10 +72,13 @@ export async function startE2e(opts: E2eOptions): Promise<E2e> {
   process.env.OPSLOOP_SCRIPT_STATE_DIR = stateDir;
 
   const store = await createTestPgliteStore();
+  const backend = pgliteBackend(store);
+  const wrap = opts.wrapJobQueue;
   let app: RunningOpsloop;
   try {
     app = await startOpsloop(loadConfig(env), {
-      backend: pgliteBackend(store), logger: silentLogger(), relay: { pollMs: 50, ...opts.relay }, print: () => {},
+      backend: wrap ? { ...backend, jobs: async (options) => wrap(await backend.jobs(options)) } : backend,
+      logger: silentLogger(), relay: { pollMs: 50, ...opts.relay }, print: () => {},
       ...(opts.extensions ? { extensions: opts.extensions } : {}),
     });
   } catch (err) {
