@@ -59,6 +59,12 @@ export interface LoopPhase {
   first_k_stages?: StageRow[];
   /** At once: the order the cases closed in. */
   order?: StormOrder;
+  /**
+   * At once: how far the whole storm had got when the first `firstK` opened had all CLOSED, as a
+   * share of its wall time and (with BENCH_COUNT_QUERIES=1) of its statements — figures a busy
+   * machine stretches far less than the wall time itself (1 = they closed last, firstK/cases = ideal).
+   */
+  first_k_share?: { of_time: number; of_statements?: number };
   /** With BENCH_COUNT_QUERIES=1 on PGlite: statements executed per case, by kind (bench/lib/query-counter.ts). */
   queries_per_case?: Record<string, number>;
 }
@@ -218,9 +224,15 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const parTraces = [...ended.timelines].filter(([t]) => ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
     const firstK = new Set(openOrder.slice(0, LOOP_GOALS.firstK));
     const firstKTraces = [...ended.timelines].filter(([t]) => firstK.has(t) && ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
+    const order = stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK);
+    const stormStatements = counter ? [...counter.counts().values()].reduce((a, n) => a + n, 0) : 0;
+    const firstKShare = {
+      of_time: round(order.first_k_closed_ms / Math.max(1, last), 3),
+      ...(counter ? { of_statements: round(counter.countUntil(sentAt + order.first_k_closed_ms) / Math.max(1, stormStatements), 3) } : {}),
+    };
     phases.push({
       ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore), cpu_ms_per_case: cpuMsPerCase(cpu, parTitles.length),
-      order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces), first_k_stages: stageBreakdown(firstKTraces),
+      order, first_k_share: firstKShare, stages: stageBreakdown(parTraces), first_k_stages: stageBreakdown(firstKTraces),
       ...(counter ? { queries_per_case: perCase(counter.counts(), parTitles.length) } : {}),
     });
   } finally {
@@ -253,6 +265,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
   const file = writeResults('loop', config, { phases, goals, load_average: loadAverage() });
   process.stdout.write(`\nsummary: loop median ${s?.case_ms.p50} ms per case (goal ≤ ${LOOP_GOALS.caseP50Ms}; ${s?.closed}/${s?.cases} closed one by one); ${p?.cases} at once: all done in ${p?.total_ms} ms`
     + ` (${round(p?.order?.cases_per_s ?? 0, 2)} cases/s, goal ≥ ${LOOP_GOALS.casesPerS}), first ${LOOP_GOALS.firstK} opened closed by ${round(p?.order?.first_k_closed_ms ?? NaN, 0)} ms (goal ≤ ${LOOP_GOALS.firstKClosedMs}),`
+    + ` that is ${round(p?.first_k_share?.of_time ?? NaN, 3)} of the storm's time${p?.first_k_share?.of_statements !== undefined ? ` and ${p.first_k_share.of_statements} of its statements` : ''},`
     + ` Spearman open→close ${round(p?.order?.spearman ?? NaN, 3)}, p50 ${p?.case_ms.p50} ms, p99 ${p?.case_ms.p99} ms, not closed ${p?.not_closed.length}; load ${loadAverage().join(' ')} (${machineLine(machineInfo())}) → ${file}\n`);
   return { phases, file };
 }
