@@ -1,8 +1,7 @@
 import { Agenda, type Job } from 'agenda';
 import type { JobWakeChannel } from './agenda-wake-channel.js';
 import type { AgentJobData, AgentJobName, EnqueueOptions, JobHandler, JobLogger, JobPriority, JobQueue, JobQueueOptions } from '../../core/ports/job-queue.js';
-import { caseWorkRank, jobDueAt } from '../../core/outbox/delivery-order.js';
-import { withWorkRank } from '../store/work-rank.js';
+import { jobDueAt } from '../../core/outbox/delivery-order.js';
 import { SpanKind, contextFromTraceparent, withSpan } from '../telemetry/spans.js';
 
 /** The delivery lane of a job priority (core/outbox/priority.ts), for `jobDueAt`. */
@@ -12,12 +11,6 @@ const AGENDA_PRIORITY: Record<JobPriority, 'highest' | 'high' | 'normal'> = { ur
 
 /** How often Agenda looks for due jobs unless told otherwise (`processEveryMs`). */
 export const DEFAULT_PROCESS_EVERY_MS = 250;
-
-/**
- * A job's data as saved in Agenda: the port's, plus the rank its store work runs at (its case's
- * `caseWorkRank`, core/outbox/delivery-order.ts); the handler gets the port's data without it.
- */
-type RankedJobData = AgentJobData & { work_rank?: number };
 
 /** Agenda's tuning: the port's job-queue options (see core/ports/job-queue.ts). */
 export type AgendaJobQueueOptions = JobQueueOptions;
@@ -112,15 +105,13 @@ export class AgendaJobQueue implements JobQueue {
 
   private async enqueueOn(name: AgentJobName, data: AgentJobData, opts: EnqueueOptions): Promise<string> {
     const agenda = await this.agendaWhenStarted();
+    if (opts.runAt && opts.runAt.getTime() > Date.now()) return String((await agenda.schedule(opts.runAt, name, data)).attrs._id);
     const priority = opts.priority ?? 'normal';
-    // The job runs as work of its case's rank (adapters/store/work-rank.ts), kept with its data.
-    const ranked: RankedJobData = { ...data, work_rank: caseWorkRank({ lane: LANE_OF[priority], openedAt: opts.openedAt?.getTime() }, Date.now()) };
-    if (opts.runAt && opts.runAt.getTime() > Date.now()) return String((await agenda.schedule(opts.runAt, name, ranked)).attrs._id);
     // Agenda picks due jobs by next_run_at first (in the database and in its local queue), priority
     // only among equal times. A job due now is therefore given a run time in the past that puts it
     // in delivery order (core/outbox/delivery-order.ts): its lane first, then its case's age. It is
     // due at once either way; the order only matters when more jobs are due than can run.
-    const job = agenda.create(name, ranked);
+    const job = agenda.create(name, data);
     job.priority(AGENDA_PRIORITY[priority]);
     job.schedule(jobDueAt({ lane: LANE_OF[priority], openedAt: opts.openedAt, now: new Date() }));
     await job.save();
@@ -151,14 +142,13 @@ export class AgendaJobQueue implements JobQueue {
     agenda.on('fail', (err: Error | string, job: { attrs: { name: string } }) =>
       this.logger?.warn({ err: String(err), job: job.attrs.name }, 'agent job failed; agenda retries it'));
     for (const d of this.definitions) {
-      agenda.define<RankedJobData>(d.name, async (job: Job<RankedJobData>) => {
-        const { work_rank: rank, ...data } = job.attrs.data;
-        // One span per job run, continuing the trace of the command that started it; its store
-        // work ranks as its case's (a job saved without one, e.g. a repeating one, as a case opened now).
-        await withWorkRank(typeof rank === 'number' ? rank : Date.now(), () => withSpan(`agent.job ${d.name}`, {
+      agenda.define<AgentJobData>(d.name, async (job: Job<AgentJobData>) => {
+        const data = job.attrs.data;
+        // One span per job run, continuing the trace of the command that started it.
+        await withSpan(`agent.job ${d.name}`, {
           'opsloop.job': d.name, 'opsloop.case_id': data.case_id ?? '', 'messaging.message.id': data.message_id ?? '',
         }, () => d.handler(data, { jobId: String(job.attrs._id), touch: async () => { await job.touch(); } }),
-        { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(data.traceparent) }));
+        { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(data.traceparent) });
       // Lock no more than can run: the rest stay in the database, where the next pick takes the
       // first in delivery order (core/outbox/delivery-order.ts), including jobs saved meanwhile; and
       // a fill that locks every due job (one query each) would hold up the first one to start.

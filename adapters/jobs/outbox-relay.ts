@@ -4,9 +4,6 @@ import type { OutboxRecord } from '../../core/schemas/outbox.js';
 import { outboxBackoffMs, type BackoffPolicy } from '../../core/outbox/backoff.js';
 import { chainKey, groupByCase } from '../../core/outbox/delivery-chains.js';
 import { CONSUMER_GROUPS, defaultGroupOf, type ConsumerGroup } from '../../core/outbox/consumer-groups.js';
-import { caseWorkRank } from '../../core/outbox/delivery-order.js';
-import { deliveryRank } from '../../core/outbox/priority.js';
-import { withWorkRank } from '../store/work-rank.js';
 import type { DeliveryInfo, OutboxConsumer } from './outbox-consumer.js';
 import { SpanKind, contextFromTraceparent, markFailed, withSpan } from '../telemetry/spans.js';
 
@@ -277,20 +274,18 @@ export class OutboxRelay {
 
   /**
    * Hand a copy to every matching consumer of its group, in registration order; the first failure
-   * wins. The delivery is a span continuing the trace of the write (the envelope's `traceparent`),
-   * and work of its case's rank (adapters/store/work-rank.ts): a one-session store serves an older
-   * case's delivery before a newer one's.
+   * wins. The delivery is a span continuing the trace of the write (the envelope's `traceparent`).
    */
   private deliverOne(record: OutboxRecord): Promise<{ name: string; err: unknown } | null> {
     const { envelope } = record;
-    return withWorkRank(caseWorkRank(deliveryRank(record), Date.now()), () => withSpan(`outbox.deliver ${envelope.topic}`, {
+    return withSpan(`outbox.deliver ${envelope.topic}`, {
       'messaging.system': 'opsloop.outbox', 'messaging.operation.type': 'process', 'messaging.destination.name': envelope.topic,
       'messaging.message.id': envelope.id, 'opsloop.case_id': envelope.case_id, 'opsloop.consumer_group': record.group, 'opsloop.attempts': record.attempts,
     }, async (span) => {
       const failure = await this.deliverToConsumers(record);
       if (failure) markFailed(span, failure.err);
       return failure;
-    }, { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(envelope.traceparent) }));
+    }, { kind: SpanKind.CONSUMER, parent: contextFromTraceparent(envelope.traceparent) });
   }
 
   private async deliverToConsumers(record: OutboxRecord): Promise<{ name: string; err: unknown } | null> {

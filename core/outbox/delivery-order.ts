@@ -52,37 +52,3 @@ export function jobDueAt(input: { lane: number; openedAt?: Date | undefined; now
   const lane = Number.isInteger(input.lane) && input.lane > 0 ? input.lane : 0;
   return new Date(opened - lane * LANE_SPACING_MS);
 }
-
-/**
- * Pure: the rank of work done for a case, as one number (smaller goes first): the due time
- * `jobDueAt` gives it (ms), so work for a case of a higher lane, then for an older case, ranks
- * before work for a newer one; `now` (ms) stands in for an unknown or future opening time.
- */
-export function caseWorkRank(place: Pick<DeliveryRank, 'lane' | 'openedAt'>, now: number): number {
-  return jobDueAt({ lane: place.lane, openedAt: place.openedAt !== undefined ? new Date(place.openedAt) : undefined, now: new Date(now) }).getTime();
-}
-
-/**
- * One turn waiting for a store that serves one statement (or one transaction) at a time (embedded
- * PGlite's one session, adapters/store/pglite/pglite-session.ts). `rank` is the `caseWorkRank` of
- * the case the work is for; absent for work of no one case (a job scheduler's bookkeeping, a
- * request, the relay's claims). `seq` is the order the turns were asked for.
- */
-export interface SessionTurn {
-  rank?: number | undefined;
-  seq: number;
-}
-
-/**
- * Pure comparator of waiting session turns (issue 17: in a storm the first cases opened close
- * first): work of no one case first — it is short and every case's next stage waits on it (a job
- * is saved, locked and finished through it) — then the case work in delivery order (`rank`), then
- * the order asked. No turn waits forever: only turns of no case or of older cases overtake it, and
- * both are finite (a case's work ends; bookkeeping follows the jobs).
- */
-export function compareSessionTurn(a: SessionTurn, b: SessionTurn): number {
-  const ar = a.rank ?? Number.NEGATIVE_INFINITY;
-  const br = b.rank ?? Number.NEGATIVE_INFINITY;
-  if (ar !== br) return ar < br ? -1 : 1;
-  return a.seq - b.seq;
-}

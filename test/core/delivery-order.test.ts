@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { caseWorkRank, compareDelivery, compareSessionTurn, jobDueAt, LANE_SPACING_MS, type DeliveryRank, type SessionTurn } from '../../core/outbox/delivery-order.js';
+import { compareDelivery, jobDueAt, LANE_SPACING_MS, type DeliveryRank } from '../../core/outbox/delivery-order.js';
 import { deliveryRank } from '../../core/outbox/priority.js';
 import { groupByCase } from '../../core/outbox/delivery-chains.js';
 import type { OutboxRecord } from '../../core/schemas/outbox.js';
@@ -73,30 +73,4 @@ test('the relay starts a batch\'s chains in delivery order and keeps each chain 
     ['unknown/loop#2'],
   ]);
   assert.deepEqual(deliveryRank(record(3, 'x', { lane: 7, openedAt: T0 })), { lane: 0, openedAt: T0, seq: 3 }, 'an out-of-range lane is stored as normal');
-});
-
-test('caseWorkRank: a higher lane, then an older case, ranks first; an unknown or future opening counts as now', () => {
-  const now = T0 + 60_000;
-  const older = caseWorkRank({ lane: 0, openedAt: T0 }, now);
-  const newer = caseWorkRank({ lane: 0, openedAt: T0 + 1 }, now);
-  const severeNewest = caseWorkRank({ lane: 1, openedAt: T0 + 50_000 }, now);
-  assert.ok(older < newer);
-  assert.ok(severeNewest < older, 'any case of a higher lane ranks before every case of a lower one');
-  assert.equal(caseWorkRank({ lane: 0 }, now), now);
-  assert.equal(caseWorkRank({ lane: 0, openedAt: now + 5_000 }, now), now);
-  assert.equal(caseWorkRank({ lane: 2, openedAt: T0 }, now), T0 - 2 * LANE_SPACING_MS);
-});
-
-test('session turns: work of no case first, then case work oldest first, then the order asked', () => {
-  const turns: Array<SessionTurn & { name: string }> = [
-    { name: 'newer case', rank: T0 + 5_000, seq: 1 },
-    { name: 'bookkeeping, later', seq: 6 },
-    { name: 'older case, asked later', rank: T0, seq: 7 },
-    { name: 'older case, asked first', rank: T0, seq: 3 },
-    { name: 'bookkeeping, first', seq: 2 },
-    { name: 'severe case, newest', rank: T0 + 9_000 - LANE_SPACING_MS, seq: 8 },
-  ];
-  assert.deepEqual([...turns].sort(compareSessionTurn).map((t) => t.name), [
-    'bookkeeping, first', 'bookkeeping, later', 'severe case, newest', 'older case, asked first', 'older case, asked later', 'newer case',
-  ]);
 });

@@ -11,73 +11,21 @@
  * The session lock here makes them take turns at conversation boundaries: a socket client holds
  * the session from its first message until PGlite answers ReadyForQuery with status idle ('I'),
  * i.e. after its Sync or simple query with no transaction block left open; the store holds it for
- * one statement or a whole transaction. Turns are served in session-turn order (`SessionLock`):
- * pglite-socket's clients (Agenda's bookkeeping) and other work of no one case first, then work
- * for a case oldest case first (the rank the relay and the job queue set), ties and unranked work
- * first come first served. Neither side starves the other: a waiting turn is overtaken only by
- * work of no case or of an older case, both finite. In a storm this serves the first cases'
- * statements ahead of the later cases' (issue 17; `bench:loop`).
+ * one statement or a whole transaction. The lock is FIFO, so neither side starves the other.
  */
 import type { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { compareSessionTurn, type SessionTurn } from '../../../core/outbox/delivery-order.js';
-import { currentWorkRank, enableWorkRanks } from '../work-rank.js';
 
-/**
- * The session's lock: one holder at a time; waiters are served in session-turn order
- * (core/outbox/delivery-order.ts `compareSessionTurn`): work of no one case first, then case work
- * by its rank (the relay's deliveries and the agents' jobs carry it, adapters/store/work-rank.ts),
- * then first come first served — so without ranks it is FIFO. `acquire` resolves with the
- * function that releases it.
- */
-export class SessionLock {
-  private held = false;
-  private seq = 0;
-  /** Waiting turns, in the order they will be served. */
-  private readonly waiting: Array<{ turn: SessionTurn; grant: () => void }> = [];
+/** A FIFO lock: `acquire` resolves with the function that releases it. */
+class FifoLock {
+  private tail: Promise<void> = Promise.resolve();
 
-  /** Wait for the session as work of `rank` (undefined: work of no one case). */
-  acquire(rank: number | undefined): Promise<() => void> {
-    return new Promise((resolve) => {
-      const grant = () => {
-        this.held = true;
-        let released = false;
-        resolve(() => {
-          if (released) return;
-          released = true;
-          this.next();
-        });
-      };
-      if (!this.held) {
-        grant();
-        return;
-      }
-      const turn: SessionTurn = { rank, seq: this.seq++ };
-      this.waiting.splice(this.insertionIndex(turn), 0, { turn, grant });
-    });
-  }
-
-  /** How many turns are waiting (tests). */
-  get queued(): number {
-    return this.waiting.length;
-  }
-
-  private next(): void {
-    const waiter = this.waiting.shift();
-    if (waiter) waiter.grant();
-    else this.held = false;
-  }
-
-  /** Where `turn` goes among the waiting: after every turn served before it (binary search). */
-  private insertionIndex(turn: SessionTurn): number {
-    let lo = 0;
-    let hi = this.waiting.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareSessionTurn(this.waiting[mid]!.turn, turn) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => { release = resolve; });
+    const turn = this.tail.then(() => release);
+    this.tail = this.tail.then(() => released);
+    return turn;
   }
 }
 
@@ -149,11 +97,10 @@ export function pgliteSession(db: PGlite): PgliteSession {
 }
 
 function newSession(db: PGlite): PgliteSession {
-  const lock = new SessionLock();
-  enableWorkRanks();
+  const lock = new FifoLock();
 
   async function run<T>(fn: () => Promise<T>): Promise<T> {
-    const release = await lock.acquire(currentWorkRank());
+    const release = await lock.acquire();
     try {
       return await fn();
     } finally {
@@ -161,7 +108,7 @@ function newSession(db: PGlite): PgliteSession {
     }
   }
 
-  return { run, hold: () => lock.acquire(currentWorkRank()), socketView: () => socketView(db, lock, run) };
+  return { run, hold: () => lock.acquire(), socketView: () => socketView(db, lock, run) };
 }
 
 /**
@@ -169,7 +116,7 @@ function newSession(db: PGlite): PgliteSession {
  * for each client message, one at a time; `isInTransaction()` to keep serving the same client while
  * it is in the middle of something; and `exec('ROLLBACK')` when that client disconnects then.
  */
-function socketView(db: PGlite, lock: SessionLock, run: PgliteSession['run']): PGlite {
+function socketView(db: PGlite, lock: FifoLock, run: PgliteSession['run']): PGlite {
   /** Set while one of this server's clients holds the session (from its first message to ReadyForQuery('I')). */
   let holding: (() => void) | null = null;
   let tracker: ReadyForQueryTracker | null = null;
@@ -184,8 +131,7 @@ function socketView(db: PGlite, lock: SessionLock, run: PgliteSession['run']): P
     isInTransaction: () => holding !== null,
     runExclusive: async <T>(fn: () => Promise<T>): Promise<T> => {
       const heldBefore = holding !== null;
-      // A client's conversation is bookkeeping of no one case (Agenda): unranked, served first.
-      if (!heldBefore) holding = await lock.acquire(undefined);
+      if (!heldBefore) holding = await lock.acquire();
       const seen = new ReadyForQueryTracker();
       tracker = seen;
       try {
