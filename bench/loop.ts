@@ -25,6 +25,7 @@ import { round, sleep, summarize, type LatencySummary } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 import { stageBreakdown, stormOrder, type CaseTrace, type StageRow, type StormOrder } from './lib/loop-profile.js';
 import { installQueryCounter, type QueryCounter } from './lib/query-counter.js';
+import { installSessionWaitMeter, type SessionWaitMeter, type SessionWaits } from './lib/session-wait.js';
 import { prometheusSkipReason, startPrometheus } from '../test/support/prometheus.js';
 import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../test/support/loop-fixtures.js';
 
@@ -67,6 +68,8 @@ export interface LoopPhase {
   first_k_share?: { of_time: number; of_statements?: number };
   /** With BENCH_COUNT_QUERIES=1 on PGlite: statements executed per case, by kind (bench/lib/query-counter.ts). */
   queries_per_case?: Record<string, number>;
+  /** With BENCH_COUNT_QUERIES=1 on PGlite: how turns waited for the one session (bench/lib/session-wait.ts). */
+  session_waits?: SessionWaits;
 }
 
 /** Issue 17's goals, printed beside the figures. */
@@ -177,6 +180,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
   let chat: ChatOpsloop | null = null;
   let client: LoadClient | null = null;
   const counter: QueryCounter | null = process.env.BENCH_COUNT_QUERIES === '1' ? installQueryCounter() : null;
+  const waits: SessionWaitMeter | null = counter ? installSessionWaitMeter() : null;
   const phases: LoopPhase[] = [];
   try {
     prom.target.set(METRIC, { service: 'checkout' }, 0.01);
@@ -193,6 +197,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const seqStarted = Date.now();
     let cpu = process.cpuUsage();
     counter?.reset();
+    waits?.reset();
     const seqEnded = { closedAt: new Map<string, number>(), statuses: new Map<string, string>() };
     const traces: CaseTrace[] = [];
     for (let i = 0; i < config.sequential; i++) {
@@ -208,6 +213,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
       ...phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)),
       stages: stageBreakdown(traces), cpu_ms_per_case: cpuMsPerCase(cpu, seqTitles.length),
       ...(counter ? { queries_per_case: perCase(counter.counts(), seqTitles.length) } : {}),
+      ...(waits ? { session_waits: waits.summary() } : {}),
     });
 
     log(`loop: ${config.parallel} cases opened at once`);
@@ -215,6 +221,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const parTitles = Array.from({ length: config.parallel }, (_, i) => `restart checkout ${run} par ${i}`);
     cpu = process.cpuUsage();
     counter?.reset();
+    waits?.reset();
     const sentAt = await openAll(chat, client, parTitles);
     const ended = await waitForEnd(chat, parTitles, config.timeoutS * 1000, 250);
     const parMs = [...ended.closedAt.values()].map((at) => at - sentAt);
@@ -234,9 +241,11 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
       ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore), cpu_ms_per_case: cpuMsPerCase(cpu, parTitles.length),
       order, first_k_share: firstKShare, stages: stageBreakdown(parTraces), first_k_stages: stageBreakdown(firstKTraces),
       ...(counter ? { queries_per_case: perCase(counter.counts(), parTitles.length) } : {}),
+      ...(waits ? { session_waits: waits.summary() } : {}),
     });
   } finally {
     counter?.uninstall();
+    waits?.uninstall();
     await client?.close();
     await chat?.close();
     await prom.close();
@@ -259,6 +268,12 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const rows = Object.entries(phase.queries_per_case).sort((a, b) => b[1] - a[1]);
     printTable(`Statements per case, ${phase.phase} (PGlite, opsloop's and Agenda's; the bench's own polling included)`,
       ['kind', 'per case'], [...rows.map(([k, n]) => [k, n]), ['total', round(rows.reduce((a, [, n]) => a + n, 0), 1)]]);
+  }
+  const waited = phases.filter((ph) => ph.session_waits);
+  if (waited.length) {
+    printTable('Turns on the PGlite session (store statements or transactions, pglite-socket conversations): how many found it taken, and the time waited against the time held (ms)',
+      ['phase', 'turns', 'found it taken', 'turns ahead p99', 'waited', 'held'],
+      waited.map((ph) => [ph.phase, ph.session_waits!.turns, ph.session_waits!.waited, ph.session_waits!.ahead_p99, ph.session_waits!.wait_ms, ph.session_waits!.held_ms]));
   }
   const goals = goalRows(s, p);
   printTable('Goals (issue 17)', ['figure', 'measured', 'goal', 'met'], goals.map((g) => [g.figure, g.measured, g.goal, g.met ? 'yes' : 'NO']));

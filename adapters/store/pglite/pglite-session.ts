@@ -16,8 +16,11 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
-/** A FIFO lock: `acquire` resolves with the function that releases it. */
-class FifoLock {
+/**
+ * A FIFO lock: `acquire` resolves with the function that releases it. Exported for bench:loop,
+ * which measures how long turns wait in it (bench/lib/session-wait.ts).
+ */
+export class FifoLock {
   private tail: Promise<void> = Promise.resolve();
 
   acquire(): Promise<() => void> {
