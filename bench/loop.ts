@@ -25,6 +25,7 @@ import { round, sleep, summarize, type LatencySummary } from './lib/stats.js';
 import { printTable } from './lib/table.js';
 import { stageBreakdown, stormOrder, type CaseTrace, type StageRow, type StormOrder } from './lib/loop-profile.js';
 import { installQueryCounter, type QueryCounter } from './lib/query-counter.js';
+import { installSessionWaitMeter, type SessionWaitMeter, type SessionWaits } from './lib/session-wait.js';
 import { prometheusSkipReason, startPrometheus } from '../test/support/prometheus.js';
 import { LOOP_SERVICES_YAML, restartTemplateYaml } from '../test/support/loop-fixtures.js';
 
@@ -59,8 +60,16 @@ export interface LoopPhase {
   first_k_stages?: StageRow[];
   /** At once: the order the cases closed in. */
   order?: StormOrder;
+  /**
+   * At once: how far the whole storm had got when the first `firstK` opened had all CLOSED, as a
+   * share of its wall time and (with BENCH_COUNT_QUERIES=1) of its statements — figures a busy
+   * machine stretches far less than the wall time itself (1 = they closed last, firstK/cases = ideal).
+   */
+  first_k_share?: { of_time: number; of_statements?: number };
   /** With BENCH_COUNT_QUERIES=1 on PGlite: statements executed per case, by kind (bench/lib/query-counter.ts). */
   queries_per_case?: Record<string, number>;
+  /** With BENCH_COUNT_QUERIES=1 on PGlite: how turns waited for the one session (bench/lib/session-wait.ts). */
+  session_waits?: SessionWaits;
 }
 
 /** Issue 17's goals, printed beside the figures. */
@@ -171,6 +180,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
   let chat: ChatOpsloop | null = null;
   let client: LoadClient | null = null;
   const counter: QueryCounter | null = process.env.BENCH_COUNT_QUERIES === '1' ? installQueryCounter() : null;
+  const waits: SessionWaitMeter | null = counter ? installSessionWaitMeter() : null;
   const phases: LoopPhase[] = [];
   try {
     prom.target.set(METRIC, { service: 'checkout' }, 0.01);
@@ -187,6 +197,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const seqStarted = Date.now();
     let cpu = process.cpuUsage();
     counter?.reset();
+    waits?.reset();
     const seqEnded = { closedAt: new Map<string, number>(), statuses: new Map<string, string>() };
     const traces: CaseTrace[] = [];
     for (let i = 0; i < config.sequential; i++) {
@@ -202,6 +213,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
       ...phaseResult('sequential', seqTitles, seqEnded, seqMs, Date.now() - seqStarted, await scriptRuns(chat)),
       stages: stageBreakdown(traces), cpu_ms_per_case: cpuMsPerCase(cpu, seqTitles.length),
       ...(counter ? { queries_per_case: perCase(counter.counts(), seqTitles.length) } : {}),
+      ...(waits ? { session_waits: waits.summary() } : {}),
     });
 
     log(`loop: ${config.parallel} cases opened at once`);
@@ -209,6 +221,7 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const parTitles = Array.from({ length: config.parallel }, (_, i) => `restart checkout ${run} par ${i}`);
     cpu = process.cpuUsage();
     counter?.reset();
+    waits?.reset();
     const sentAt = await openAll(chat, client, parTitles);
     const ended = await waitForEnd(chat, parTitles, config.timeoutS * 1000, 250);
     const parMs = [...ended.closedAt.values()].map((at) => at - sentAt);
@@ -218,13 +231,21 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     const parTraces = [...ended.timelines].filter(([t]) => ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
     const firstK = new Set(openOrder.slice(0, LOOP_GOALS.firstK));
     const firstKTraces = [...ended.timelines].filter(([t]) => firstK.has(t) && ended.closedAt.has(t)).map(([, entries]) => ({ sentAt, entries }));
+    const order = stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK);
+    const stormStatements = counter ? [...counter.counts().values()].reduce((a, n) => a + n, 0) : 0;
+    const firstKShare = {
+      of_time: round(order.first_k_closed_ms / Math.max(1, last), 3),
+      ...(counter ? { of_statements: round(counter.countUntil(sentAt + order.first_k_closed_ms) / Math.max(1, stormStatements), 3) } : {}),
+    };
     phases.push({
       ...phaseResult('parallel', parTitles, ended, parMs, last, (await scriptRuns(chat)) - runsBefore), cpu_ms_per_case: cpuMsPerCase(cpu, parTitles.length),
-      order: stormOrder(openOrder, ended.closedAt, sentAt, LOOP_GOALS.firstK), stages: stageBreakdown(parTraces), first_k_stages: stageBreakdown(firstKTraces),
+      order, first_k_share: firstKShare, stages: stageBreakdown(parTraces), first_k_stages: stageBreakdown(firstKTraces),
       ...(counter ? { queries_per_case: perCase(counter.counts(), parTitles.length) } : {}),
+      ...(waits ? { session_waits: waits.summary() } : {}),
     });
   } finally {
     counter?.uninstall();
+    waits?.uninstall();
     await client?.close();
     await chat?.close();
     await prom.close();
@@ -248,11 +269,18 @@ export async function runLoopBench(config: LoopConfig = configFromEnv(), log: (l
     printTable(`Statements per case, ${phase.phase} (PGlite, opsloop's and Agenda's; the bench's own polling included)`,
       ['kind', 'per case'], [...rows.map(([k, n]) => [k, n]), ['total', round(rows.reduce((a, [, n]) => a + n, 0), 1)]]);
   }
+  const waited = phases.filter((ph) => ph.session_waits);
+  if (waited.length) {
+    printTable('Turns on the PGlite session (store statements or transactions, pglite-socket conversations): how many found it taken, and the time waited against the time held (ms)',
+      ['phase', 'turns', 'found it taken', 'turns ahead p99', 'waited', 'held'],
+      waited.map((ph) => [ph.phase, ph.session_waits!.turns, ph.session_waits!.waited, ph.session_waits!.ahead_p99, ph.session_waits!.wait_ms, ph.session_waits!.held_ms]));
+  }
   const goals = goalRows(s, p);
   printTable('Goals (issue 17)', ['figure', 'measured', 'goal', 'met'], goals.map((g) => [g.figure, g.measured, g.goal, g.met ? 'yes' : 'NO']));
   const file = writeResults('loop', config, { phases, goals, load_average: loadAverage() });
   process.stdout.write(`\nsummary: loop median ${s?.case_ms.p50} ms per case (goal ≤ ${LOOP_GOALS.caseP50Ms}; ${s?.closed}/${s?.cases} closed one by one); ${p?.cases} at once: all done in ${p?.total_ms} ms`
     + ` (${round(p?.order?.cases_per_s ?? 0, 2)} cases/s, goal ≥ ${LOOP_GOALS.casesPerS}), first ${LOOP_GOALS.firstK} opened closed by ${round(p?.order?.first_k_closed_ms ?? NaN, 0)} ms (goal ≤ ${LOOP_GOALS.firstKClosedMs}),`
+    + ` that is ${round(p?.first_k_share?.of_time ?? NaN, 3)} of the storm's time${p?.first_k_share?.of_statements !== undefined ? ` and ${p.first_k_share.of_statements} of its statements` : ''},`
     + ` Spearman open→close ${round(p?.order?.spearman ?? NaN, 3)}, p50 ${p?.case_ms.p50} ms, p99 ${p?.case_ms.p99} ms, not closed ${p?.not_closed.length}; load ${loadAverage().join(' ')} (${machineLine(machineInfo())}) → ${file}\n`);
   return { phases, file };
 }

@@ -40,6 +40,11 @@ export function statementsInProtocol(bytes: Uint8Array): string[] {
 export interface QueryCounter {
   /** Statements since the last reset, by kind. */
   counts(): Map<string, number>;
+  /**
+   * Statements since the last reset that were sent at or before `at` (ms since epoch): how much of
+   * a phase's work the store had done by then (e.g. when the first cases of a storm closed).
+   */
+  countUntil(at: number): number;
   reset(): void;
   uninstall(): void;
 }
@@ -48,10 +53,14 @@ type ProtocolFn = (message: Uint8Array, ...rest: unknown[]) => Promise<unknown>;
 
 export function installQueryCounter(): QueryCounter {
   const counts = new Map<string, number>();
+  /** When each statement was sent, in order (Date.now() never goes back within a run). */
+  const sentAt: number[] = [];
   const count = (bytes: Uint8Array) => {
+    const now = Date.now();
     for (const sql of statementsInProtocol(bytes)) {
       const kind = queryKind(sql);
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
+      sentAt.push(now);
     }
   };
   const proto = PGlite.prototype as unknown as Record<'execProtocolStream' | 'execProtocolRawStream', ProtocolFn>;
@@ -60,7 +69,20 @@ export function installQueryCounter(): QueryCounter {
   proto.execProtocolRawStream = function (this: unknown, message, ...rest) { count(message); return originals.raw.call(this, message, ...rest); };
   return {
     counts: () => new Map(counts),
-    reset: () => counts.clear(),
+    countUntil: (at) => countAtOrBefore(sentAt, at),
+    reset: () => { counts.clear(); sentAt.length = 0; },
     uninstall: () => { proto.execProtocolStream = originals.stream; proto.execProtocolRawStream = originals.raw; },
   };
+}
+
+/** Pure: how many of the ascending times `sorted` are at or before `at` (binary search). */
+export function countAtOrBefore(sorted: readonly number[], at: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

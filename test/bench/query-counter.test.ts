@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { queryKind, statementsInProtocol } from '../../bench/lib/query-counter.js';
+import { countAtOrBefore, queryKind, statementsInProtocol } from '../../bench/lib/query-counter.js';
 
 /** One frontend message: type byte, int32 length (itself included), payload. */
 function message(type: string, payload: Buffer): Buffer {
@@ -26,4 +26,14 @@ test('queryKind names transaction control and Agenda, and other statements by th
   assert.equal(queryKind('COMMIT'), 'tx control');
   assert.equal(queryKind('UPDATE "agenda_jobs" SET locked_at = $1'), 'agenda');
   assert.equal(queryKind('SELECT  id,\n  status FROM ops_case WHERE id = $1'), 'SELECT id, status FROM ops_case WHERE id = $1');
+});
+
+test('countAtOrBefore counts the ascending times at or before a moment', () => {
+  const times = [10, 10, 20, 30, 30, 30, 40];
+  assert.equal(countAtOrBefore(times, 9), 0);
+  assert.equal(countAtOrBefore(times, 10), 2);
+  assert.equal(countAtOrBefore(times, 29), 3);
+  assert.equal(countAtOrBefore(times, 30), 6);
+  assert.equal(countAtOrBefore(times, 1_000), 7);
+  assert.equal(countAtOrBefore([], 5), 0);
 });

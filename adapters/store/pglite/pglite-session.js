@@ -18,8 +18,11 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 /** @typedef {import('@electric-sql/pglite').PGlite} PGlite */
 
-/** A FIFO lock: `acquire` resolves with the function that releases it. */
-class FifoLock {
+/**
+ * A FIFO lock: `acquire` resolves with the function that releases it. Exported for bench:loop,
+ * which measures how long turns wait in it (bench/lib/session-wait.ts).
+ */
+export class FifoLock {
   /** @type {Promise<void>} */
   #tail = Promise.resolve();
 
