@@ -1,5 +1,6 @@
 import type { Direction, FusionSettings } from '../schemas/detectors.js';
 import { fusionParameters, fusionZ, runFusion, seasonalPeriod, transformed, type FusionParameters } from './fusion.js';
+import { stepScores } from './fusion-gates.js';
 import { cusum, seasonalScan } from './ops-detectors.js';
 import type { RegularSeries } from './series.js';
 
@@ -8,7 +9,8 @@ import type { RegularSeries } from './series.js';
  * (pure; for replaying the passes fast, bench/lib/nab-analyst.ts). A pass runs the fusion over a
  * window [from, end] and pages only on an episode that fired in its lookback. An episode fires on
  * the `consecutive`-th point of a run that began with a point where some member's normalised score
- * is ≥ 1 (a vote, or beyond `alone`): no such point near the lookback, no page.
+ * is ≥ 1 (a vote, or beyond `alone`, or a held step): no such point near the lookback, no page.
+ * The gates (novelty, peak bar, likelihood) only take pages away, so they are left out here.
  *
  * The window run's member scores at point i equal the whole run's when the window reaches back far
  * enough (i's statistics read the same points): `spikeNeed[i]` / `driftNeed[i]` are the latest
@@ -67,15 +69,19 @@ export function fusionPassBounds(series: RegularSeries, s: FusionSettings, direc
 export function fusionPassMayPage(b: FusionPassBounds, from: number, since: number, end: number): boolean {
   const { p } = b;
   const first = Math.max(from, since - (p.consecutive - 1) * (p.maxGap + 1));
+  // The step path reads the z of up to 2 × step_points − 1 points back (the point itself included).
+  const stepFrom = p.stepPoints > 0 ? Math.max(from, first - 2 * p.stepPoints + 1) : first;
   const hasShift = p.members.includes('shift');
   const hasSpike = p.members.includes('spike');
   const hasDrift = p.members.includes('drift');
   const cusumFrom = Math.max(from, first - CUSUM_BOUND_POINTS);
-  for (let i = hasShift ? cusumFrom : first; i <= end; i++) if (b.spikeNeed[i]! < from) return true;
+  for (let i = Math.min(hasShift ? cusumFrom : first, stepFrom); i <= end; i++) if (b.spikeNeed[i]! < from) return true;
   if (hasDrift) for (let i = first; i <= end; i++) if (b.driftNeed[i]! < from) return true;
   const cap = (p.alone + 0.5) * p.cusumThreshold;
   const shift = hasShift ? cusum(b.z.slice(cusumFrom, end + 1), p.cusumSlack, Math.max(p.threshold, 2 * p.cusumSlack), cap, { up: cap, down: cap }) : [];
+  const step = p.stepPoints > 0 ? stepScores(b.z.slice(stepFrom, end + 1), p.stepPoints, p.stepSigma) : [];
   for (let i = first; i <= end; i++) {
+    if (p.stepPoints > 0 && Math.abs(step[i - stepFrom]!) >= 1) return true;
     // Normalised scores (1 = the member's threshold): exact for spike and drift, an upper bound for shift.
     const scores = [
       hasSpike ? Math.abs(b.z[i]!) / p.threshold : 0,
