@@ -1,5 +1,5 @@
 import type { Direction, FusionSettings } from '../schemas/detectors.js';
-import { fusionParameters, fusionZ, runFusion, seasonalPeriod, transformed, type FusionParameters } from './fusion.js';
+import { fusionParameters, fusionZ, runFusion, seasonalPeriod, stepZ, transformed, type FusionParameters } from './fusion.js';
 import { stepScores } from './fusion-gates.js';
 import { cusum, seasonalScan } from './ops-detectors.js';
 import type { RegularSeries } from './series.js';
@@ -24,6 +24,8 @@ export interface FusionPassBounds {
   p: FusionParameters;
   /** Whole-run residual z per point. */
   z: number[];
+  /** Whole-run residual z of the step path (z itself unless `step_scale` differs from `scale`). */
+  stepZ: number[];
   /** Whole-run drift member (normalised) per point; empty without the drift member. */
   drift: number[];
   /** Latest window start for which z at i (hence spike, and the shift's input) is the whole run's. */
@@ -58,7 +60,8 @@ export function fusionPassBounds(series: RegularSeries, s: FusionSettings, direc
   const driftNeed = min2(min2(x.map((_, i) => i - span + 1), trailingMin(seasonalReach, span, 0)), spikeNeed);
   // A window from index 0 is the whole run's prefix (the fusion is causal): exact at every point.
   const atLeastZero = (need: number[]) => need.slice(0, n).map((v) => Math.max(0, v));
-  return { p, z, drift, spikeNeed: atLeastZero(spikeNeed), driftNeed: atLeastZero(driftNeed) };
+  const zStep = p.stepPoints > 0 ? stepZ(series, p, z) : z;
+  return { p, z, stepZ: zStep, drift, spikeNeed: atLeastZero(spikeNeed), driftNeed: atLeastZero(driftNeed) };
 }
 
 /**
@@ -79,7 +82,7 @@ export function fusionPassMayPage(b: FusionPassBounds, from: number, since: numb
   if (hasDrift) for (let i = first; i <= end; i++) if (b.driftNeed[i]! < from) return true;
   const cap = (p.alone + 0.5) * p.cusumThreshold;
   const shift = hasShift ? cusum(b.z.slice(cusumFrom, end + 1), p.cusumSlack, Math.max(p.threshold, 2 * p.cusumSlack), cap, { up: cap, down: cap }) : [];
-  const step = p.stepPoints > 0 ? stepScores(b.z.slice(stepFrom, end + 1), p.stepPoints, p.stepSigma) : [];
+  const step = p.stepPoints > 0 ? stepScores(b.stepZ.slice(stepFrom, end + 1), p.stepPoints, p.stepSigma) : [];
   for (let i = first; i <= end; i++) {
     if (p.stepPoints > 0 && Math.abs(step[i - stepFrom]!) >= 1) return true;
     // Normalised scores (1 = the member's threshold): exact for spike and drift, an upper bound for shift.

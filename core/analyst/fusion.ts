@@ -81,6 +81,7 @@ export function fusionParameters(s: FusionSettings, defaultBaseline?: number) {
     scale: s.scale ?? D.scale,
     stepPoints: s.step_points ?? D.step_points,
     stepSigma: s.step_sigma ?? D.step_sigma,
+    stepScale: s.step_scale ?? D.step_scale,
     peakDays: s.peak_days ?? D.peak_days,
     peakRatio: s.peak_ratio ?? D.peak_ratio,
     consecutive: s.consecutive ?? D.consecutive,
@@ -96,6 +97,11 @@ export function seasonalPeriod(mode: FusionParameters['seasonal'], step: number)
   if (mode === 'none') return 0;
   const day = Math.round(86_400 / step);
   return mode === 'weekly' ? 7 * day : day;
+}
+
+/** The residual z the step path reads: the members' own, or one on the step path's baseline scale. */
+export function stepZ(series: RegularSeries, p: FusionParameters, z: number[]): number[] {
+  return p.stepScale === p.scale ? z : fusionZ(series, { ...p, scale: p.stepScale }).z;
 }
 
 /** Residual z-scores with a per-point choice of the seasonal residual (step 1–2 above). */
@@ -166,7 +172,7 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
   const strongest = strongestScores(lists, bad);
   const novelty = noveltyBar(strongest, p.noveltyPoints, p.noveltyQuantile);
   const surprise = p.likelihoodPoints > 0 ? scoreSurprise(strongest, p.likelihoodRecent, p.likelihoodPoints) : null;
-  const step = p.stepPoints > 0 ? stepScores(z, p.stepPoints, p.stepSigma) : null;
+  const step = p.stepPoints > 0 ? stepScores(stepZ(series, p, z), p.stepPoints, p.stepSigma) : null;
   const peakBar = dailyPeakBar(strongest, seasonalPeriod('daily', series.step), p.peakDays, p.peakRatio);
   const scores = new Array<number>(z.length).fill(Number.NaN);
   const levels = new Array<0 | 1 | 2 | null>(z.length).fill(null);
@@ -191,6 +197,8 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
   const raw = episodesFromFlags(series, levels, {
     consecutive: p.consecutive, clear: p.clear, maxGap: p.maxGap,
     signOf: (i) => (scores[i]! >= 0 ? 1 : -1), peakOf: (i) => Math.abs(scores[i]!),
+    // A held step already lasted step_points points: it opens at once (when its sign is the score's).
+    ...(step ? { opensAt: (i: number) => bad(step[i]!) >= 1 && Math.sign(step[i]!) === (scores[i]! >= 0 ? 1 : -1) } : {}),
   }).map((e) => withExcursionStart(series, e, levels, scores));
   const { pages, candidates } = pagesOf(series, raw, p, (i) => p.members.map((m) => {
     const v = members[m]![i]!;
