@@ -30,7 +30,7 @@ export function stepScores(z: readonly number[], points: number, sigma: number):
       seen++;
       smallest = Math.sign(v) === sign ? Math.min(smallest, Math.abs(v)) : 0;
     }
-    if (seen === points) out[i] = (sign * smallest) / sigma;
+    if (seen === points) out[i] = smallest === 0 ? 0 : (sign * smallest) / sigma;
   }
   return out;
 }

@@ -189,6 +189,6 @@ export const DETECTOR_DEFAULTS = {
     min_scale_ratio: 0.01, threshold: 5, cusum_slack: 1, cusum_threshold: 8, drift_points: 30, drift_reference_points: 720,
     drift_threshold: 4, votes: 2, alone: 2.5, learning_points: 120, quiet_points: 60, consecutive: 2,
     novelty_points: 0, novelty_quantile: 0.995, likelihood_points: 0, likelihood_recent_points: 10, likelihood_sigma: 4,
-    scale: 'iqr', step_points: 0, step_sigma: 3.5, step_scale: 'iqr', peak_days: 0, peak_ratio: 1,
+    scale: 'iqr', step_points: 3, step_sigma: 3.5, step_scale: 'iqr', peak_days: 7, peak_ratio: 1,
   },
 } as const;
