@@ -14,8 +14,11 @@ import { SortedWindow } from './sorted-window.js';
  *    `min_scale` and `min_scale_ratio` × the level (so a flat series does not page on noise);
  * 3. members, each normalised by its threshold (1 = votes): spike = z, shift = CUSUM of z,
  *    drift = recent median against the long-run reference;
- * 4. a point is anomalous when `votes` members vote the same way, or one is beyond `alone`;
- *    runs of `consecutive` such points are candidate episodes;
+ * 4. a point is anomalous when `votes` members vote the same way, or one is beyond `alone`, or
+ *    (step path) its z and the previous `step_points` − 1 all lie beyond `step_sigma` on one side;
+ *    runs of `consecutive` such points are candidate episodes (a held step opens one at once);
+ *    with the peak bar, only while the strongest score reaches the usual daily peak
+ *    (fusion-gates.ts dailyPeakBar);
  *    with `likelihood_points`, only while the recent strongest scores are unusually high for the
  *    signal (anomaly likelihood, ops-detectors.ts scoreSurprise);
  * 5. a candidate pages unless it fired during the learning period (`learning_points` valid
