@@ -2,7 +2,7 @@
  * Detector benchmark (issues 7 and 16).
  *
  *   npm run bench:detect [-- --nab-dir PATH --settings FILE --half A|B --per-file --json --plot-dir DIR --fast]
- *   npm run bench:detect -- --synthetic [--seed N --series N --json]
+ *   npm run bench:detect -- --synthetic [--seed N --series N --json --fusion-json '{"step_points":0}']
  *
  * By default: the Numenta Anomaly Benchmark's labelled series (five categories, 46 files, the
  * committed copy in bench/data/nab or a local checkout), opsloop's detectors with the defaults a
@@ -40,7 +40,8 @@ window, merged while under 30 minutes apart); detections in NAB's probationary p
   --per-file           a table per file as well
   --json               print the results as JSON instead of tables
   --plot-dir DIR       write one PNG per file: the series, opsloop's episodes and pages, the windows
-  --synthetic          the synthetic bench instead (--seed N, --series N, --json)
+  --synthetic          the synthetic bench instead (--seed N, --series N, --json, --fusion-json TEXT:
+                       a row with these fusion fields on top of the defaults)
   --help               this text`;
 
 const argv = process.argv.slice(2);

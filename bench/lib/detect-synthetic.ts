@@ -3,8 +3,9 @@
  * steps, short spike bursts, slow drifts, daily seasonality, heavy-tailed noise, missing minutes —
  * scored by each detector with its defaults AND by a plain static threshold, side by side.
  *
- *   npm run bench:detect -- --synthetic [--seed N --series N --json]
+ *   npm run bench:detect -- --synthetic [--seed N --series N --json --fusion-json '{"step_points":3}']
  *
+ * `--fusion-json`: one more row, `variant (fusion)`, the defaults with these fusion fields on top.
  * Figures per detector: precision (episodes that start inside a labelled anomaly), recall (labelled
  * anomalies with an episode firing inside them), recall of steps ≥ 4σ within 5 minutes, false
  * positives per 10,000 normal minutes, detection delay (minutes from onset to firing: median, p95).
@@ -38,6 +39,7 @@ let SEED = 20261125;
 let PER_KIND = 40;
 let JSON_OUT = false;
 let rand = seededRandom(SEED);
+let VARIANT: Record<string, unknown> | null = null;
 
 /** Run the synthetic bench with `npm run bench:detect -- --synthetic` arguments. */
 export function runSyntheticBench(argv: readonly string[]): void {
@@ -45,6 +47,8 @@ export function runSyntheticBench(argv: readonly string[]): void {
   SEED = argValue('seed', 20261125);
   PER_KIND = argValue('series', 40);
   JSON_OUT = args.includes('--json');
+  const v = args.indexOf('--fusion-json');
+  VARIANT = v >= 0 ? (JSON.parse(args[v + 1] ?? '{}') as Record<string, unknown>) : null;
   rand = seededRandom(SEED);
   run();
 }
@@ -168,6 +172,20 @@ const pct = (xs: number[], q: number): number => {
 };
 const f = (x: number, digits = 3) => (Number.isFinite(x) ? x.toFixed(digits) : '-');
 
+/** The contenders, with the `--fusion-json` variant after the defaults. */
+function contenders(): Contender[] {
+  if (!VARIANT) return CONTENDERS;
+  const fields = VARIANT;
+  const variant: Contender = {
+    name: 'variant (fusion)',
+    settings: () => {
+      const d = detectSettingsFor({ direction: 'up', detectors: [] }, 60);
+      return { ...d, direction: 'up', detectors: d.detectors.map((x) => ({ ...x, ...fields }) as DetectorSettings) };
+    },
+  };
+  return [CONTENDERS[0]!, variant, ...CONTENDERS.slice(1)];
+}
+
 function run(): void {
   const all = scenarios();
   const started = Date.now();
@@ -175,7 +193,7 @@ function run(): void {
   const groups = ['all', ...new Set(all.map((s) => s.name))];
   for (const group of groups) {
     const chosen = group === 'all' ? all.filter((s) => s.name !== 'daily-seasonality') : all.filter((s) => s.name === group);
-    for (const c of CONTENDERS) {
+    for (const c of contenders()) {
       const t: Tally = { episodes: 0, truePositives: 0, falsePositives: 0, normalMinutes: 0, events: {}, steps4: { total: 0, within5: 0 } };
       for (const s of chosen) score(s, c, t);
       const events = Object.values(t.events);

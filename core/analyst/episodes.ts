@@ -34,6 +34,8 @@ export interface RunOptions {
   signOf: (i: number) => number;
   /** How extreme point i is (for the peak). */
   peakOf: (i: number) => number;
+  /** Optional: point i opens an episode at once, without `consecutive` (it already held, e.g. a step). */
+  opensAt?: (i: number) => boolean;
 }
 
 export type RawEpisode = Omit<Episode, 'detector' | 'kind' | 'peak'> & { peakIndex: number };
@@ -110,7 +112,7 @@ export function episodesFromFlags(series: RegularSeries, levels: ReadonlyArray<0
       runSign = sign;
     }
     runCount += 1;
-    if (runCount >= o.consecutive) {
+    if (runCount >= o.consecutive || (level === 2 && o.opensAt?.(i) === true)) {
       let peakIndex = runStart;
       for (let k = runStart; k <= i; k++) if ((levels[k] ?? 0) > 0 && o.peakOf(k) > o.peakOf(peakIndex)) peakIndex = k;
       current = {

@@ -1,5 +1,6 @@
 import type { Direction, FusionSettings } from '../schemas/detectors.js';
-import { fusionParameters, fusionZ, runFusion, seasonalPeriod, transformed, type FusionParameters } from './fusion.js';
+import { fusionParameters, fusionZ, runFusion, seasonalPeriod, stepZ, transformed, type FusionParameters } from './fusion.js';
+import { stepScores } from './fusion-gates.js';
 import { cusum, seasonalScan } from './ops-detectors.js';
 import type { RegularSeries } from './series.js';
 
@@ -8,7 +9,8 @@ import type { RegularSeries } from './series.js';
  * (pure; for replaying the passes fast, bench/lib/nab-analyst.ts). A pass runs the fusion over a
  * window [from, end] and pages only on an episode that fired in its lookback. An episode fires on
  * the `consecutive`-th point of a run that began with a point where some member's normalised score
- * is ≥ 1 (a vote, or beyond `alone`): no such point near the lookback, no page.
+ * is ≥ 1 (a vote, or beyond `alone`, or a held step): no such point near the lookback, no page.
+ * The gates (novelty, peak bar, likelihood) only take pages away, so they are left out here.
  *
  * The window run's member scores at point i equal the whole run's when the window reaches back far
  * enough (i's statistics read the same points): `spikeNeed[i]` / `driftNeed[i]` are the latest
@@ -22,6 +24,8 @@ export interface FusionPassBounds {
   p: FusionParameters;
   /** Whole-run residual z per point. */
   z: number[];
+  /** Whole-run residual z of the step path (z itself unless `step_scale` differs from `scale`). */
+  stepZ: number[];
   /** Whole-run drift member (normalised) per point; empty without the drift member. */
   drift: number[];
   /** Latest window start for which z at i (hence spike, and the shift's input) is the whole run's. */
@@ -56,7 +60,8 @@ export function fusionPassBounds(series: RegularSeries, s: FusionSettings, direc
   const driftNeed = min2(min2(x.map((_, i) => i - span + 1), trailingMin(seasonalReach, span, 0)), spikeNeed);
   // A window from index 0 is the whole run's prefix (the fusion is causal): exact at every point.
   const atLeastZero = (need: number[]) => need.slice(0, n).map((v) => Math.max(0, v));
-  return { p, z, drift, spikeNeed: atLeastZero(spikeNeed), driftNeed: atLeastZero(driftNeed) };
+  const zStep = p.stepPoints > 0 ? stepZ(series, p, z) : z;
+  return { p, z, stepZ: zStep, drift, spikeNeed: atLeastZero(spikeNeed), driftNeed: atLeastZero(driftNeed) };
 }
 
 /**
@@ -67,15 +72,19 @@ export function fusionPassBounds(series: RegularSeries, s: FusionSettings, direc
 export function fusionPassMayPage(b: FusionPassBounds, from: number, since: number, end: number): boolean {
   const { p } = b;
   const first = Math.max(from, since - (p.consecutive - 1) * (p.maxGap + 1));
+  // The step path reads the z of up to 2 × step_points − 1 points back (the point itself included).
+  const stepFrom = p.stepPoints > 0 ? Math.max(from, first - 2 * p.stepPoints + 1) : first;
   const hasShift = p.members.includes('shift');
   const hasSpike = p.members.includes('spike');
   const hasDrift = p.members.includes('drift');
   const cusumFrom = Math.max(from, first - CUSUM_BOUND_POINTS);
-  for (let i = hasShift ? cusumFrom : first; i <= end; i++) if (b.spikeNeed[i]! < from) return true;
+  for (let i = Math.min(hasShift ? cusumFrom : first, stepFrom); i <= end; i++) if (b.spikeNeed[i]! < from) return true;
   if (hasDrift) for (let i = first; i <= end; i++) if (b.driftNeed[i]! < from) return true;
   const cap = (p.alone + 0.5) * p.cusumThreshold;
   const shift = hasShift ? cusum(b.z.slice(cusumFrom, end + 1), p.cusumSlack, Math.max(p.threshold, 2 * p.cusumSlack), cap, { up: cap, down: cap }) : [];
+  const step = p.stepPoints > 0 ? stepScores(b.stepZ.slice(stepFrom, end + 1), p.stepPoints, p.stepSigma) : [];
   for (let i = first; i <= end; i++) {
+    if (p.stepPoints > 0 && Math.abs(step[i - stepFrom]!) >= 1) return true;
     // Normalised scores (1 = the member's threshold): exact for spike and drift, an upper bound for shift.
     const scores = [
       hasSpike ? Math.abs(b.z[i]!) / p.threshold : 0,

@@ -1,5 +1,6 @@
 import { DETECTOR_DEFAULTS, type Direction, type FusionMember, type FusionSettings } from '../schemas/detectors.js';
 import { episodesFromFlags, type RawEpisode } from './episodes.js';
+import { dailyPeakBar, stepScores } from './fusion-gates.js';
 import { cappedZ, cusum, driftScores, flooredScale, scoreSurprise, seasonalExpectation, trailingStats, type TrailingStats } from './ops-detectors.js';
 import type { RegularSeries } from './series.js';
 import { SortedWindow } from './sorted-window.js';
@@ -13,8 +14,11 @@ import { SortedWindow } from './sorted-window.js';
  *    `min_scale` and `min_scale_ratio` × the level (so a flat series does not page on noise);
  * 3. members, each normalised by its threshold (1 = votes): spike = z, shift = CUSUM of z,
  *    drift = recent median against the long-run reference;
- * 4. a point is anomalous when `votes` members vote the same way, or one is beyond `alone`;
- *    runs of `consecutive` such points are candidate episodes;
+ * 4. a point is anomalous when `votes` members vote the same way, or one is beyond `alone`, or
+ *    (step path) its z and the previous `step_points` − 1 all lie beyond `step_sigma` on one side;
+ *    runs of `consecutive` such points are candidate episodes (a held step opens one at once);
+ *    with the peak bar, only while the strongest score reaches the usual daily peak
+ *    (fusion-gates.ts dailyPeakBar);
  *    with `likelihood_points`, only while the recent strongest scores are unusually high for the
  *    signal (anomaly likelihood, ops-detectors.ts scoreSurprise);
  * 5. a candidate pages unless it fired during the learning period (`learning_points` valid
@@ -77,6 +81,12 @@ export function fusionParameters(s: FusionSettings, defaultBaseline?: number) {
     likelihoodPoints: s.likelihood_points ?? D.likelihood_points,
     likelihoodRecent: s.likelihood_recent_points ?? D.likelihood_recent_points,
     likelihoodSigma: s.likelihood_sigma ?? D.likelihood_sigma,
+    scale: s.scale ?? D.scale,
+    stepPoints: s.step_points ?? D.step_points,
+    stepSigma: s.step_sigma ?? D.step_sigma,
+    stepScale: s.step_scale ?? D.step_scale,
+    peakDays: s.peak_days ?? D.peak_days,
+    peakRatio: s.peak_ratio ?? D.peak_ratio,
     consecutive: s.consecutive ?? D.consecutive,
     clear: s.clear ?? s.consecutive ?? D.consecutive,
     maxGap: s.max_gap ?? DETECTOR_DEFAULTS.max_gap,
@@ -92,15 +102,20 @@ export function seasonalPeriod(mode: FusionParameters['seasonal'], step: number)
   return mode === 'weekly' ? 7 * day : day;
 }
 
+/** The residual z the step path reads: the members' own, or one on the step path's baseline scale. */
+export function stepZ(series: RegularSeries, p: FusionParameters, z: number[]): number[] {
+  return p.stepScale === p.scale ? z : fusionZ(series, { ...p, scale: p.stepScale }).z;
+}
+
 /** Residual z-scores with a per-point choice of the seasonal residual (step 1–2 above). */
 export function fusionZ(series: RegularSeries, p: FusionParameters): { z: number[]; seasonal: boolean[]; deseasoned: number[] | null } {
   const x = transformed(series.values, p.transform);
   const minPoints = Math.max(5, Math.floor(p.baseline / 4));
-  const plain = trailingStats(x, p.baseline, 1, minPoints);
+  const plain = trailingStats(x, p.baseline, 1, minPoints, true, p.scale);
   const period = seasonalPeriod(p.seasonal === 'auto' ? 'daily' : p.seasonal, series.step);
   const expected = period >= 4 ? seasonalExpectation(x, period, p.seasonalDays, p.seasonalWindow) : null;
   const deseasoned = expected ? x.map((v, i) => v - expected[i]!) : null;
-  const seasonalStats = deseasoned ? trailingStats(deseasoned, p.baseline, 1, minPoints) : null;
+  const seasonalStats = deseasoned ? trailingStats(deseasoned, p.baseline, 1, minPoints, true, p.scale) : null;
   // auto: the seasonal residual where its typical one-step error over the last period is smaller.
   const choice = p.seasonal === 'auto' && seasonalStats ? preferSeasonal(x, plain, deseasoned!, seasonalStats, p.baseline) : null;
   const z = new Array<number>(x.length).fill(Number.NaN);
@@ -160,6 +175,8 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
   const strongest = strongestScores(lists, bad);
   const novelty = noveltyBar(strongest, p.noveltyPoints, p.noveltyQuantile);
   const surprise = p.likelihoodPoints > 0 ? scoreSurprise(strongest, p.likelihoodRecent, p.likelihoodPoints) : null;
+  const step = p.stepPoints > 0 ? stepScores(stepZ(series, p, z), p.stepPoints, p.stepSigma) : null;
+  const peakBar = dailyPeakBar(strongest, seasonalPeriod('daily', series.step), p.peakDays, p.peakRatio);
   const scores = new Array<number>(z.length).fill(Number.NaN);
   const levels = new Array<0 | 1 | 2 | null>(z.length).fill(null);
   for (let i = 0; i < z.length; i++) {
@@ -176,12 +193,15 @@ export function runFusion(series: RegularSeries, s: FusionSettings, direction: D
     }
     const votes = direction === 'up' ? upVotes : direction === 'down' ? downVotes : Math.max(upVotes, downVotes);
     scores[i] = best;
-    const novel = !(bad(best) < novelty[i]!) && (surprise === null || surprise[i]! >= p.likelihoodSigma);
-    levels[i] = novel && (votes >= p.votes || bad(best) >= p.alone) ? 2 : bad(best) >= p.continueRatio ? 1 : 0;
+    const novel = !(bad(best) < novelty[i]!) && !(bad(best) < peakBar[i]!) && (surprise === null || surprise[i]! >= p.likelihoodSigma);
+    const held = step !== null && bad(step[i]!) >= 1;
+    levels[i] = novel && (votes >= p.votes || bad(best) >= p.alone || held) ? 2 : bad(best) >= p.continueRatio ? 1 : 0;
   }
   const raw = episodesFromFlags(series, levels, {
     consecutive: p.consecutive, clear: p.clear, maxGap: p.maxGap,
     signOf: (i) => (scores[i]! >= 0 ? 1 : -1), peakOf: (i) => Math.abs(scores[i]!),
+    // A held step already lasted step_points points: it opens at once (when its sign is the score's).
+    ...(step ? { opensAt: (i: number) => bad(step[i]!) >= 1 && Math.sign(step[i]!) === (scores[i]! >= 0 ? 1 : -1) } : {}),
   }).map((e) => withExcursionStart(series, e, levels, scores));
   const { pages, candidates } = pagesOf(series, raw, p, (i) => p.members.map((m) => {
     const v = members[m]![i]!;

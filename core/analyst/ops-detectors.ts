@@ -59,11 +59,14 @@ export interface TrailingStats {
 }
 
 /**
+ * `iqr` (default): median and interquartile scale; `shorth`: the midpoint and length of the shortest
+ * half (the same for symmetric noise; with up to half the window at another level it describes the
+ * other half, so an earlier incident in the baseline does not blunt the next).
  * Median and robust scale of the valid points among indices [i − lag − length + 1, i − lag] for
  * each i (lag 1 = the `length` points before i). NaN with fewer than `minPoints` valid points;
  * `withScale: false` leaves the scale NaN.
  */
-export function trailingStats(values: readonly number[], length: number, lag: number, minPoints: number, withScale = true): TrailingStats {
+export function trailingStats(values: readonly number[], length: number, lag: number, minPoints: number, withScale = true, estimator: 'iqr' | 'shorth' = 'iqr'): TrailingStats {
   const n = values.length;
   const median = new Array<number>(n).fill(Number.NaN);
   const scale = new Array<number>(n).fill(Number.NaN);
@@ -74,6 +77,13 @@ export function trailingStats(values: readonly number[], length: number, lag: nu
     const leaving = i - lag - length;
     if (leaving >= 0 && Number.isFinite(values[leaving]!)) window.remove(values[leaving]!);
     if (window.size < minPoints) continue;
+    if (estimator === 'shorth') {
+      // The shortest half: its midpoint and its length (1.349 σ for normal noise), robust to half the window elsewhere.
+      const { lo, hi } = window.shortestHalf();
+      median[i] = (lo + hi) / 2;
+      if (withScale) scale[i] = hi - lo > 0 ? (hi - lo) * IQR_TO_SIGMA : (window.quantile(0.9) - window.quantile(0.1)) * IDR_TO_SIGMA;
+      continue;
+    }
     const m = window.median();
     median[i] = m;
     if (!withScale) continue;

@@ -66,7 +66,7 @@ export const MAX_POINTS_PER_QUERY = 11_000;
  * all history would give: the learning period, or the seasonal days (plus the baseline of the
  * seasonal residual and the baseline over which the residuals are compared, or the drift's window
  * of seasonal residuals when that is longer), or the drift reference,
- * or the novelty window plus the baseline its scores stand on — whichever is longest — plus the
+ * or the novelty window (or the peak bar's days) plus the baseline its scores stand on — whichever is longest — plus the
  * re-alert quiet period (so the page an episode would join is still in view).
  */
 export function fusionHistoryPoints(d: FusionSettings, stepSeconds: number, defaultBaseline?: number): number {
@@ -77,6 +77,7 @@ export function fusionHistoryPoints(d: FusionSettings, stepSeconds: number, defa
   const seasonal = period >= 4 ? p.seasonalDays * period + p.seasonalWindow + Math.max(2 * p.baseline, drift) : 0;
   const members = Math.max(drift, p.baseline);
   const novelty = p.noveltyPoints > 0 ? p.noveltyPoints + p.baseline : 0;
+  const peak = p.peakDays > 0 ? p.peakDays * seasonalPeriod('daily', stepSeconds) + p.baseline : 0;
   const likelihood = p.likelihoodPoints > 0 ? p.likelihoodPoints + p.likelihoodRecent + p.baseline : 0;
-  return Math.max(p.learning, p.baseline, seasonal, members, novelty, likelihood) + p.quiet;
+  return Math.max(p.learning, p.baseline, seasonal, members, novelty, peak, likelihood) + p.quiet;
 }

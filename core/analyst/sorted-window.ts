@@ -29,6 +29,19 @@ export class SortedWindow {
     return sortedQuantile(this.xs, q);
   }
 
+  /**
+   * The shortest interval holding half the values (⌈n / 2⌉ of them; the lowest on ties): [lo, hi].
+   * With half the window off at another level (an earlier incident) it still lies in the other half.
+   */
+  shortestHalf(): { lo: number; hi: number } {
+    const xs = this.xs;
+    const h = Math.ceil(xs.length / 2);
+    if (h === 0) return { lo: Number.NaN, hi: Number.NaN };
+    let best = 0;
+    for (let j = 1; j + h - 1 < xs.length; j++) if (xs[j + h - 1]! - xs[j]! < xs[best + h - 1]! - xs[best]!) best = j;
+    return { lo: xs[best]!, hi: xs[best + h - 1]! };
+  }
+
   /** Median of |x − m| by merging the two sorted sides around m. */
   mad(m: number): number {
     const xs = this.xs;

@@ -98,6 +98,8 @@ export const FusionSettingsSchema = z
     seasonal_window: z.number().int().min(0).max(60).optional(),
     /** Trailing window (points) of the residual's median and scale. */
     baseline_points: z.number().int().min(10).max(100_000).optional(),
+    /** Baseline location and scale: `iqr` (median, interquartile range) or `shorth` (the shortest half; robust to an earlier incident in the baseline). */
+    scale: z.enum(['iqr', 'shorth']).optional(),
     /** Floor for the scale, absolute (series unit) … */
     min_scale: z.number().min(0).optional(),
     /** … and relative to the level (0.05 = a 5 % change is one unit of scale at most). */
@@ -131,6 +133,21 @@ export const FusionSettingsSchema = z
     likelihood_points: z.number().int().min(0).max(100_000).optional(),
     likelihood_recent_points: z.number().int().min(1).max(1_000).optional(),
     likelihood_sigma: z.number().min(0).max(1000).optional(),
+    /**
+     * Fast step path: a point is anomalous when the last `step_points` residual z-scores all lie
+     * beyond `step_sigma` on one side (a level shift that holds), whatever the votes (0 turns it off).
+     */
+    step_points: z.number().int().min(0).max(120).optional(),
+    step_sigma: z.number().positive().max(1000).optional(),
+    /** The baseline scale the step path's z stands on (`shorth`: an earlier incident in the baseline does not blunt the next). */
+    step_scale: z.enum(['iqr', 'shorth']).optional(),
+    /**
+     * Daily peak bar: a point pages only when its strongest member score is beyond `peak_ratio` ×
+     * the median of the daily maxima of those scores over the previous `peak_days` days (needs 3
+     * whole days; 0 turns it off).
+     */
+    peak_days: z.number().int().min(0).max(28).optional(),
+    peak_ratio: z.number().min(0).max(100).optional(),
     /** Re-alert suppression: an episode starting within this many points of the last page's end joins it. */
     quiet_points: z.number().int().min(0).max(100_000).optional(),
   })
@@ -172,5 +189,6 @@ export const DETECTOR_DEFAULTS = {
     min_scale_ratio: 0.01, threshold: 5, cusum_slack: 1, cusum_threshold: 8, drift_points: 30, drift_reference_points: 720,
     drift_threshold: 4, votes: 2, alone: 2.5, learning_points: 120, quiet_points: 60, consecutive: 2,
     novelty_points: 0, novelty_quantile: 0.995, likelihood_points: 0, likelihood_recent_points: 10, likelihood_sigma: 4,
+    scale: 'iqr', step_points: 3, step_sigma: 3.5, step_scale: 'iqr', peak_days: 7, peak_ratio: 1,
   },
 } as const;

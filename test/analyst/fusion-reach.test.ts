@@ -43,4 +43,19 @@ describe('fusion reach (which Analyst passes can page)', () => {
     const pages = runFusion(series, { kind: 'fusion' }, 'both', 24).pages;
     assert.ok(pages.some((e) => e.start >= (288 * 8 + 100) * 300), 'the whole run pages on the step');
   });
+
+  it('a pass whose only way to page is the step path is not skipped', () => {
+    const values = noisy(288 * 9);
+    for (let i = 288 * 8 + 100; i < values.length; i++) values[i]! += 60;
+    const series: RegularSeries = { start: 0, step: 300, values };
+    // Two members and votes 3, alone 100: only the step path can page near the step.
+    const settings = (step_points: number) => ({ kind: 'fusion' as const, members: ['spike' as const, 'shift' as const], votes: 3, alone: 100, step_points });
+    const end = 288 * 8 + 105;
+    const mayPage = (step_points: number) => fusionPassMayPage(fusionPassBounds(series, settings(step_points), 'both', 24), end - 2266 + 1, end - 14, end);
+    const pagesNear = (step_points: number) => runFusion(series, settings(step_points), 'both', 24).pages.filter((e) => e.fired_at >= (end - 14) * 300 && e.fired_at <= end * 300).length;
+    assert.equal(pagesNear(3), 1);
+    assert.equal(mayPage(3), true);
+    assert.equal(pagesNear(0), 0);
+    assert.equal(mayPage(0), false);
+  });
 });

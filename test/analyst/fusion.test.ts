@@ -118,7 +118,7 @@ describe('fusion vote, learning period and re-alert suppression', () => {
     const values = noisy(600, 41);
     for (let i = 400; i < 403; i++) values[i]! += 7; // spike z ≈ 7 votes (threshold 5); the CUSUM reaches 12 < 20
     const s = series(values);
-    const base = { members: ['spike', 'shift'] as const, consecutive: 2, cusum_threshold: 20 };
+    const base = { members: ['spike', 'shift'] as const, consecutive: 2, cusum_threshold: 20, step_points: 0 }; // 3 points at 7σ hold: no step path here
     const spikeOnly = fusion(s, { ...base, members: [...base.members], alone: 3 }, 'up');
     assert.equal(spikeOnly.episodes.length, 0, 'spike 1.4 × threshold alone, shift below: no page');
     const oneVote = fusion(s, { ...base, members: [...base.members], votes: 1, alone: 3 }, 'up');
@@ -176,13 +176,16 @@ describe('defaults and query length', () => {
   });
 
   it('pointsToQuery covers the seasonal days, drift reference, learning and quiet period, capped for Prometheus', () => {
-    // 1m: 5 days × 1440 + window 1 + the drift window of seasonal residuals (30 + 720; longer than the 2 baselines of 288 the residual choice needs) + quiet 60 + lookback 15
-    assert.equal(pointsToQuery({ direction: 'both', detectors: [] }, 60), 5 * 1440 + 1 + (30 + 720) + 60 + 15);
-    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none' }] }, 60), 30 + 720 + 60 + 15);
-    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', novelty_points: 2016 }] }, 60), 2016 + 288 + 60 + 15, 'the novelty window and the baseline its scores stand on');
+    // 1m: the peak bar's 7 days × 1440 + the baseline 288 (longer than the seasonal history) + quiet 60 + lookback 15
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [] }, 60), 7 * 1440 + 288 + 60 + 15);
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [] }, 300), 7 * 288 + 288 + 60 + 15);
+    // Without it: 5 days × 1440 + window 1 + the drift window of seasonal residuals (30 + 720; longer than the 2 baselines of 288 the residual choice needs) + quiet 60 + lookback 15
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', peak_days: 0 }] }, 60), 5 * 1440 + 1 + (30 + 720) + 60 + 15);
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', peak_days: 0 }] }, 60), 30 + 720 + 60 + 15);
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', peak_days: 0, novelty_points: 2016 }] }, 60), 2016 + 288 + 60 + 15, 'the novelty window and the baseline its scores stand on');
     assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'weekly' }] }, 60), MAX_POINTS_PER_QUERY);
-    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', learning_points: 3000 }] }, 60), 3000 + 60 + 15);
-    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', novelty_points: 0, likelihood_points: 2016 }] }, 60), 2016 + 10 + 288 + 60 + 15);
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', peak_days: 0, learning_points: 3000 }] }, 60), 3000 + 60 + 15);
+    assert.equal(pointsToQuery({ direction: 'both', detectors: [{ kind: 'fusion', seasonal: 'none', peak_days: 0, novelty_points: 0, likelihood_points: 2016 }] }, 60), 2016 + 10 + 288 + 60 + 15);
   });
 
   it('trailing stats and drift use only the window they name', () => {

@@ -101,6 +101,12 @@ describe('bench:detect on NAB', { timeout: 600_000 }, () => {
     assert.match((await bench(['--help'])).stdout, /--nab-dir PATH[\s\S]*--settings FILE[\s\S]*--plot-dir DIR[\s\S]*--synthetic/);
     const synthetic = (await bench(['--synthetic', '--series', '1', '--json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(synthetic.some((r: { group: string; detector: string }) => r.group === 'all' && r.detector === 'robust_z'));
+    assert.ok(!synthetic.some((r: { detector: string }) => r.detector === 'variant (fusion)'));
+    // --fusion-json: a variant row with those fields on top of the defaults (here: the step path off, so steps are found later).
+    const variant = (await bench(['--synthetic', '--series', '1', '--json', '--fusion-json', '{"step_points":0}'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const steps = (detector: string) => variant.find((r: { group: string; detector: string }) => r.group === 'steps' && r.detector === detector);
+    assert.ok(steps('variant (fusion)') && steps('defaults (fusion)'));
+    assert.ok(steps('variant (fusion)').recall_steps_ge4_within5 < steps('defaults (fusion)').recall_steps_ge4_within5, JSON.stringify(variant.filter((r: { group: string }) => r.group === 'steps')));
     await assert.rejects(bench(['--categories', 'realKnownCause']), /unknown NAB category realKnownCause/);
   });
 });
