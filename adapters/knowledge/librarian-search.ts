@@ -33,13 +33,13 @@ export class LibrarianSearch {
     const embedder = this.embeddings.embedder;
     const offline = embedder ? null : this.offline();
     if (offline) {
-      ranked = this.fuseScored(lexical.map((h) => ({ id: h.chunk_id, score: h.score })), offline.scored(query, { limit: CANDIDATES, ...scope }));
+      ranked = this.fuse(lexical, offline.scored(query, { limit: CANDIDATES, ...scope }), breakNearTies);
       mode = 'offline-hybrid';
     } else if (embedder && this.kb.vectors) {
       try {
         const neighbours = await this.embeddings.vectorCandidates(query, embedder, opts.service);
         if (neighbours) {
-          ranked = this.fuse(lexical.map((h) => h.chunk_id), neighbours);
+          ranked = this.fuse(lexical, neighbours.map((id) => ({ id, score: 0 })));
           mode = 'hybrid';
         } else {
           warning = 'vector search is not available on this database (no pgvector); lexical results only';
@@ -64,31 +64,14 @@ export class LibrarianSearch {
   /**
    * Fusion of the lexical and a semantic ranking, by document: each list keeps a document's best
    * chunk, and the fused document answers with its best lexical chunk (else its best semantic one),
-   * so a runbook both rankings like rises even when they like different sections. Plain reciprocal
-   * rank fusion for pgvector neighbours.
+   * so a runbook both rankings like rises even when they like different sections. `combine` ranks
+   * the documents: plain reciprocal rank fusion for pgvector neighbours (the default); for the
+   * offline word vectors, weaker than BM25, `breakNearTies` on each document's best chunk score.
    */
-  private fuse(lexical: readonly string[], semantic: readonly string[]): Array<{ chunk_id: string; score: number }> {
-    const docOf = (id: string) => this.index.chunk(id)?.doc_id;
-    const chunkOfDoc = new Map<string, string>();
-    const byDoc = (ids: readonly string[]) => {
-      const docs: string[] = [];
-      for (const id of ids) {
-        const doc = docOf(id);
-        if (!doc || docs.includes(doc)) continue;
-        docs.push(doc);
-        if (!chunkOfDoc.has(doc)) chunkOfDoc.set(doc, id);
-      }
-      return docs;
-    };
-    return reciprocalRankFusion([byDoc(lexical), byDoc(semantic)]).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
-  }
-
-  /**
-   * The offline word vectors, weaker than BM25, only break near ties among BM25's first documents
-   * (`breakNearTies`, on each document's best chunk score); the fused document answers with its
-   * best lexical chunk, else its best semantic one.
-   */
-  private fuseScored(lexical: readonly Scored[], semantic: readonly Scored[]): Array<{ chunk_id: string; score: number }> {
+  private fuse(
+    lexical: ReadonlyArray<{ chunk_id: string; score: number }>, semantic: readonly Scored[],
+    combine: (lexical: Scored[], semantic: Scored[]) => Scored[] = (l, s) => reciprocalRankFusion([l.map((d) => d.id), s.map((d) => d.id)]),
+  ): Array<{ chunk_id: string; score: number }> {
     const chunkOfDoc = new Map<string, string>();
     const byDoc = (hits: readonly Scored[]) => {
       const docs: Scored[] = [];
@@ -102,7 +85,7 @@ export class LibrarianSearch {
       }
       return docs;
     };
-    return breakNearTies(byDoc(lexical), byDoc(semantic)).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
+    return combine(byDoc(lexical.map((h) => ({ id: h.chunk_id, score: h.score }))), byDoc(semantic)).map((f) => ({ chunk_id: chunkOfDoc.get(f.id)!, score: f.score }));
   }
 
   /** Chunk text (for the Planner's prompt). */
