@@ -129,7 +129,6 @@ export interface PlanView {
   runbook_refs?: readonly string[];
 }
 
-
 /** How the gate decided on a plan. */
 export interface GateDecisionView {
   outcome: 'approve' | 'approved' | 'needs_human' | 'reject' | 'rejected';

@@ -17,8 +17,11 @@ export const DEFAULT_PGLITE_DATA_DIR = './.opsloop/data';
  * so the child is waited for synchronously, which keeps the store's constructor as it is.
  */
 
-/** Whether `dataDir` holds no PostgreSQL cluster yet (PGlite would run initdb on it). */
-/** @param {string} dataDir @returns {boolean} */
+/**
+ * Whether `dataDir` holds no PostgreSQL cluster yet (PGlite would run initdb on it).
+ * @param {string} dataDir
+ * @returns {boolean}
+ */
 export function dataDirNeedsInitdb(dataDir) {
   return !existsSync(join(dataDir, 'PG_VERSION'));
 }

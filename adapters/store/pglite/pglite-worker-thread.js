@@ -65,8 +65,10 @@ async function main() {
   const session = pgliteSession(db);
   /** @type {Map<number, OpenTx>} */
   const txs = new Map();
-  /** One pglite-socket server per `serve` (each Agenda queue: agents, silences), by port — as the in-process backend does. */
-  /** @type {Map<number, PGLiteSocketServer>} */
+  /**
+   * One pglite-socket server per `serve` (the process's Agenda queue), by port — as the in-process backend does.
+   * @type {Map<number, PGLiteSocketServer>}
+   */
   const socketServers = new Map();
 
   /** @param {number | undefined} tx */
