@@ -44,10 +44,12 @@ export function outboxPortContract(kit: CaseStoreKit): void {
       const b = `owner-b-${randomUUID()}`;
       const [leased] = await kit.store.outbox.claim(a, 150, 10, CONSUMER_GROUPS);
       assert.ok(leased);
-      const stolen = await eventually(async () => {
-        const batch = await kit.store.outbox.claim(b, 60_000, 10, CONSUMER_GROUPS);
+      /** `owner`'s claim (60 s lease) once a message is claimable again. */
+      const claimOnceDue = (owner: string) => eventually(async () => {
+        const batch = await kit.store.outbox.claim(owner, 60_000, 10, CONSUMER_GROUPS);
         return batch.length ? batch : null;
       });
+      const stolen = await claimOnceDue(b);
       assert.equal(stolen[0]!.envelope.id, leased.envelope.id);
       assert.equal(stolen[0]!.attempts, 2);
       await kit.store.outbox.markPublished([leased.seq], a);
@@ -55,10 +57,7 @@ export function outboxPortContract(kit: CaseStoreKit): void {
 
       await kit.store.outbox.release([leased.seq], b, 1_000);
       assert.deepEqual(await kit.store.outbox.claim(a, 60_000, 10, CONSUMER_GROUPS), [], 'released with a retry delay: not claimable yet');
-      const retried = await eventually(async () => {
-        const batch = await kit.store.outbox.claim(a, 60_000, 10, CONSUMER_GROUPS);
-        return batch.length ? batch : null;
-      });
+      const retried = await claimOnceDue(a);
       assert.equal(retried[0]!.envelope.id, leased.envelope.id);
       assert.equal(retried[0]!.attempts, 3);
       await kit.store.outbox.markPublished([leased.seq], a);

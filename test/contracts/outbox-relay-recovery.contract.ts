@@ -10,6 +10,16 @@ import { CLOSED_WALK_MESSAGES, WALK_TO_CLOSED, killableBeforeMarking, onEveryGro
 
 /** OutboxRelay contract, part 2: crashes, concurrent consumers and several relays on one database. */
 export function relayRecoveryContract(kit: RelayKit, opts: RelayContractOptions): void {
+  /** Run `body` with a second store on the kit's database: the backend's sibling when it opens one, else the same store. */
+  const withSibling = async (body: (sibling: CaseStore) => Promise<void>): Promise<void> => {
+    const sibling = opts.openSibling ? await opts.openSibling(kit.store) : { store: kit.store, close: async () => {} };
+    try {
+      await body(sibling.store);
+    } finally {
+      await sibling.close();
+    }
+  };
+
   it('a relay killed after delivery and before marking: redelivered, and consumeOnce keeps the effect single', async () => {
     const { store } = kit;
     await kit.clearOutbox();
@@ -56,9 +66,8 @@ export function relayRecoveryContract(kit: RelayKit, opts: RelayContractOptions)
     const caseId = await kit.createCase();
     const msg = { id: randomUUID() };
     let dedups = 0;
-    const sibling = opts.openSibling ? await opts.openSibling(store) : { store, close: async () => {} };
-    try {
-      const ran = await Promise.all(Array.from({ length: 10 }, (_, i) => consumeOnce(i % 2 ? sibling.store : store, 'racer', msg, async (tx) => {
+    await withSibling(async (sibling) => {
+      const ran = await Promise.all(Array.from({ length: 10 }, (_, i) => consumeOnce(i % 2 ? sibling : store, 'racer', msg, async (tx) => {
         await tx.appendTimeline({
           case_id: caseId, kind: 'note', event: 'racer_effect', actor: 'racer', reason: null, correlation_id: null,
           trace_id: null, from_status: null, to_status: null, version: 1, meta: { message_id: msg.id }, created_at: new Date(),
@@ -69,19 +78,15 @@ export function relayRecoveryContract(kit: RelayKit, opts: RelayContractOptions)
       assert.equal(dedups, 9);
       const effects = (await kit.store.queries.listTimeline(caseId)).filter((e) => e.event === 'racer_effect');
       assert.equal(effects.length, 1);
-    } finally {
-      await sibling.close();
-    }
+    });
   });
 
   it('two relays on one database handle each message once', async () => {
-    const { store } = kit;
     await kit.clearOutbox();
-    const sibling = opts.openSibling ? await opts.openSibling(store) : { store, close: async () => {} };
-    try {
+    await withSibling(async (sibling) => {
       const handled = new Map<string, string[]>();
       const a = kit.relay({ owner: `relay-a-${randomUUID()}`, batchSize: 5 });
-      const b = new OutboxRelay({ store: sibling.store, owner: `relay-b-${randomUUID()}`, batchSize: 5, pollMs: 20 });
+      const b = new OutboxRelay({ store: sibling, owner: `relay-b-${randomUUID()}`, batchSize: 5, pollMs: 20 });
       kit.relays.push(b);
       for (const r of [a, b]) {
         onEveryGroup(r, async (msg) => {
@@ -100,16 +105,13 @@ export function relayRecoveryContract(kit: RelayKit, opts: RelayContractOptions)
       assert.equal(handled.size, total);
       const share = [a, b].map((r) => [...handled.values()].filter((o) => o[0] === r.owner).length);
       assert.equal(share[0]! + share[1]!, total, `split a/b: ${share.join('/')}`);
-    } finally {
-      await sibling.close();
-    }
+    });
   });
 
   it('when a lease runs out under a slow consumer, both relays deliver and the effect still happens once', async () => {
     const { store } = kit;
     await kit.clearOutbox();
-    const sibling = opts.openSibling ? await opts.openSibling(store) : { store, close: async () => {} };
-    try {
+    await withSibling(async (sibling) => {
       const caseId = await kit.createCase();
       await kit.walk(caseId, ['start_analysis', 'analysis_done']);
       const expected = 5;
@@ -128,10 +130,10 @@ export function relayRecoveryContract(kit: RelayKit, opts: RelayContractOptions)
         }, { inboxDedup: () => { dedups++; } });
       };
       const a = kit.relay({ leaseMs: 50, batchSize: 1 });
-      const b = new OutboxRelay({ store: sibling.store, leaseMs: 50, batchSize: 1, pollMs: 10 });
+      const b = new OutboxRelay({ store: sibling, leaseMs: 50, batchSize: 1, pollMs: 10 });
       kit.relays.push(b);
       onEveryGroup(a, consumer(store), 'slow-writer');
-      onEveryGroup(b, consumer(sibling.store), 'slow-writer');
+      onEveryGroup(b, consumer(sibling), 'slow-writer');
       a.start();
       b.start();
       await eventually(async () => ((await kit.store.outbox.backlog()) === 0 ? true : null), 60_000);
@@ -142,8 +144,6 @@ export function relayRecoveryContract(kit: RelayKit, opts: RelayContractOptions)
       assert.equal(ids.length, expected, 'every message had its effect');
       assert.ok(deliveries > expected, `the expired leases caused redeliveries (${deliveries} deliveries)`);
       assert.equal(dedups, deliveries - expected, 'every redelivery was deduplicated by the inbox');
-    } finally {
-      await sibling.close();
-    }
+    });
   });
 }
